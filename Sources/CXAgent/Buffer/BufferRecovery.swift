@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Salvage of a damaged buffer: the agent must start anyway, keep what SQLite can still read, and say what
+/// it lost. The damaged file is kept aside for forensics, never deleted.
+enum BufferRecovery {
+    static func recover(
+        path: String, reason: String, cacheKiB: Int, agentID: String, logger: Logger
+    ) throws -> (DatabasePool, RecoveryReport) {
+        let stamp = Int64(Date().timeIntervalSince1970)
+        let quarantine = path.replacingOccurrences(of: ".sqlite", with: ".corrupt-\(stamp).sqlite")
+        let fm = FileManager.default
+        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
+            try fm.moveItem(atPath: path + suffix, toPath: quarantine + suffix)
+        }
+        logger.error(
+            "buffer database is damaged; salvaging",
+            metadata: ["reason": "\(reason)", "quarantined": "\(quarantine)"])
+        let (rows, expected) = salvage(path: quarantine, logger: logger)
+        let pool = try BufferStore.openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
+        let lost = max(0, expected - rows.count)
+        try pool.write { db in
+            let insert = try db.makeStatement(
+                sql: "INSERT OR IGNORE INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?)")
+            var seq: Int64 = 1
+            var hlcLast: Int64 = 0
+            for r in rows {
+                try insert.execute(arguments: [seq, r.eventID, r.occurredAt, r.type, r.hlc, r.payload])
+                if db.changesCount == 1 { seq += 1 }
+                hlcLast = max(hlcLast, r.hlc)
+            }
+            try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'next_seq'", arguments: [seq])
+            try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'hlc_last'", arguments: [hlcLast])
+            try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'lost_in_recovery_total'", arguments: [lost])
+        }
+        let report = RecoveryReport(recovered: rows.count, lost: lost, quarantinedPath: quarantine, reason: reason)
+        logger.error(
+            "buffer recovered into a new epoch: \(rows.count) events kept, \(lost) lost",
+            metadata: ["recovered": "\(rows.count)", "lost": "\(lost)", "quarantined": "\(quarantine)"])
+        return (pool, report)
+    }
+
+    struct SalvagedRow {
+        var seq: Int64
+        var eventID: Data
+        var occurredAt: Int64
+        var type: String
+        var hlc: Int64
+        var payload: Data
+    }
+
+    /// Reads every row it can, chunk by chunk, falling back to single-row reads around damaged pages.
+    /// Returns the rows and the number of rows the database should have held (from its counters when they
+    /// are readable, else from the highest seq seen).
+    static func salvage(path: String, logger: Logger) -> ([SalvagedRow], Int) {
+        var config = Configuration()
+        config.readonly = true
+        guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return ([], 0) }
+        defer { try? queue.close() }
+        let counters: [String: Int64] =
+            (try? queue.read { db in
+                var c: [String: Int64] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT name, value FROM counters") { c[row[0]] = row[1] }
+                return c
+            }) ?? [:]
+        let lastSeq = (counters["next_seq"] ?? 1) - 1
+        let firstSeq: Int64 = (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events") }) ?? nil ?? 1
+        let highestGuess = max(lastSeq, (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") }) ?? nil ?? 0)
+        var rows: [SalvagedRow] = []
+        let sql = "SELECT seq, event_id, occurred_at, type, hlc, payload FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
+        func read(_ from: Int64, _ to: Int64) throws -> [SalvagedRow] {
+            try queue.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: [from, to]).map {
+                    SalvagedRow(seq: $0[0], eventID: $0[1], occurredAt: $0[2], type: $0[3], hlc: $0[4], payload: $0[5])
+                }
+            }
+        }
+        let chunk: Int64 = 512
+        var start = max(1, firstSeq)
+        while start <= highestGuess {
+            let end = min(highestGuess, start + chunk - 1)
+            if let part = try? read(start, end) {
+                rows += part
+            } else {
+                for seq in start...end {
+                    if let one = try? read(seq, seq) { rows += one }
+                }
+            }
+            start = end + 1
+        }
+        let evicted = counters["evicted_total"] ?? 0
+        let expected = lastSeq > 0 ? Int(lastSeq - evicted) : Int(highestGuess - max(1, firstSeq) + 1)
+        logger.info("salvage read \(rows.count) of \(expected) expected events")
+        return (rows, expected)
+    }
+}

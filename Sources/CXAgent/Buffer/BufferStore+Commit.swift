@@ -1,0 +1,162 @@
+import CXCore
+import Foundation
+import GRDB
+
+extension BufferStore {
+    /// Writes several requests in one transaction and one fsync (group commit).
+    ///
+    /// Each request is all-or-nothing for the quota: when its unsynced data would pass the quota even after
+    /// evicting every synced local copy, none of it is stored and it gets `.quotaExceeded`.
+    public func commit(_ submissions: [[PreparedEvent]]) async throws -> [SubmissionOutcome] {
+        let quota = quotaBytes
+        let drift = maxDriftMillis
+        return try await pool.write { db in
+            var counters = try Counters.load(db)
+            var clock = HybridLogicalClock(
+                maxDrift: .milliseconds(drift), last: HLCTimestamp(rawValue: UInt64(counters["hlc_last"])))
+            var used = try Self.usedBytes(db)
+            var outcomes: [SubmissionOutcome] = []
+            outcomes.reserveCapacity(submissions.count)
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?) "
+                    + "ON CONFLICT (event_id) DO NOTHING")
+            for events in submissions {
+                let incoming = events.reduce(Int64(0)) { $0 + Int64($1.payload.count + 64) }
+                if used + incoming > quota {
+                    counters["evicted_total"] += try Self.evictSynced(
+                        db, bytesNeeded: used + incoming - quota, syncedThrough: counters["synced_through"])
+                    used = try Self.usedBytes(db)
+                    if used + incoming > quota {
+                        counters["refused_events_total"] += Int64(events.count)
+                        counters["refused_requests_total"] += 1
+                        outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
+                        continue
+                    }
+                }
+                var results: [EventOutcome] = []
+                results.reserveCapacity(events.count)
+                let now = Self.nowMillis()
+                for e in events {
+                    let seq = counters["next_seq"]
+                    let hlc = clock.tick(wallMillis: now)
+                    try insert.execute(arguments: [
+                        seq, Data(e.eventID), e.occurredAt, e.type.rawValue, Int64(bitPattern: hlc.rawValue),
+                        Data(e.payload),
+                    ])
+                    if db.changesCount == 1 {
+                        counters["next_seq"] += 1
+                        counters["accepted_total"] += 1
+                        results.append(.accepted(seq: UInt64(seq)))
+                    } else {
+                        counters["duplicates_total"] += 1
+                        results.append(.duplicate)
+                    }
+                }
+                used += incoming
+                outcomes.append(.committed(results))
+            }
+            counters["hlc_last"] = Int64(bitPattern: clock.last.rawValue)
+            try counters.save(db)
+            return outcomes
+        }
+    }
+
+    /// Bytes the database occupies, free pages excluded (they are reused before the file grows).
+    static func usedBytes(_ db: Database) throws -> Int64 {
+        let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+        let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+        return (pages - free) * size
+    }
+
+    /// Deletes the oldest synced local copies until about `bytesNeeded` are freed; returns how many went.
+    static func evictSynced(_ db: Database, bytesNeeded: Int64, syncedThrough: Int64) throws -> Int64 {
+        var evicted: Int64 = 0
+        var freed: Int64 = 0
+        while freed < bytesNeeded {
+            let before = try usedBytes(db)
+            try db.execute(
+                sql: "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT 2000)",
+                arguments: [syncedThrough])
+            let n = Int64(db.changesCount)
+            if n == 0 { break }
+            evicted += n
+            freed += max(0, before - (try usedBytes(db)))
+        }
+        return evicted
+    }
+
+    /// Records that the hub has made every seq up to `seq` durable; those rows become evictable copies.
+    public func markSynced(through seq: UInt64) async throws {
+        try await pool.write { db in
+            var counters = try Counters.load(db)
+            let last = counters["next_seq"] - 1
+            guard Int64(seq) <= last else {
+                throw BufferError(code: "seq_ahead", message: "hub acknowledged seq \(seq) beyond the last stored \(last)")
+            }
+            counters["synced_through"] = max(counters["synced_through"], Int64(seq))
+            try counters.save(db)
+        }
+    }
+
+    /// Up to `limit` outbox rows after `seq`, in order: memory stays bounded whatever the backlog.
+    public func outboxPage(after seq: UInt64, limit: Int) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, hlc, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [Int64(seq), limit]
+            ).map { row in
+                OutboxEntry(
+                    seq: UInt64(row[0] as Int64), hlc: HLCTimestamp(rawValue: UInt64(bitPattern: row[1] as Int64)),
+                    payload: Array(row[2] as Data))
+            }
+        }
+    }
+
+    public func stats() async throws -> BufferStats {
+        let identity = identity
+        let quota = quotaBytes
+        return try await pool.read { db in
+            let c = try Counters.load(db)
+            let last = UInt64(c["next_seq"] - 1)
+            let synced = UInt64(c["synced_through"])
+            let stored = try UInt64(Int64.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0)
+            let oldest = try Int64.fetchOne(
+                db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)])
+            return BufferStats(
+                agentID: identity.agentID, epoch: identity.epoch, lastSeq: last, syncedThrough: synced,
+                unsynced: last - synced, storedEvents: stored, oldestUnsyncedOccurredAt: oldest,
+                usedBytes: try Self.usedBytes(db), quotaBytes: quota, acceptedTotal: UInt64(c["accepted_total"]),
+                duplicatesTotal: UInt64(c["duplicates_total"]), evictedTotal: UInt64(c["evicted_total"]),
+                refusedEventsTotal: UInt64(c["refused_events_total"]),
+                refusedRequestsTotal: UInt64(c["refused_requests_total"]),
+                lostInRecoveryTotal: UInt64(c["lost_in_recovery_total"]))
+        }
+    }
+}
+
+/// The counters row set, loaded and saved inside the caller's transaction.
+struct Counters {
+    var values: [String: Int64]
+    private var original: [String: Int64]
+
+    static func load(_ db: Database) throws -> Counters {
+        var values: [String: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT name, value FROM counters") {
+            values[row[0]] = row[1]
+        }
+        return Counters(values: values, original: values)
+    }
+
+    subscript(name: String) -> Int64 {
+        get { values[name] ?? 0 }
+        set { values[name] = newValue }
+    }
+
+    func save(_ db: Database) throws {
+        let update = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)")
+        for (name, value) in values where original[name] != value {
+            try update.execute(arguments: [name, value])
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import CXCore
+import Foundation
+import GRDB
+import Logging
+
+/// The agent's durable buffer: one SQLite database in WAL mode with `synchronous=FULL`.
+///
+/// All writes go through `commit`, one transaction per group of requests; GRDB runs them on its own serial
+/// writer queue, off Swift's cooperative pool. Every piece of mutable state (next seq, HLC, counters) lives in
+/// the database and moves in the same transaction as the events, so a crash can never split them.
+public final class BufferStore: Sendable {
+    public let path: String
+    public let identity: AgentIdentity
+    public let quotaBytes: Int64
+    public let recovery: RecoveryReport?
+    let pool: DatabasePool
+    let maxDriftMillis: Int64
+
+    /// Opens (creating, migrating or recovering) the buffer in `directory`.
+    public static func open(
+        directory: String, quotaBytes: Int64, cacheKiB: Int = 65_536, maxClockDrift: Duration = .seconds(300),
+        logger: Logger
+    ) throws -> BufferStore {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let agentID = try loadOrCreateAgentID(directory: directory)
+        let path = (directory as NSString).appendingPathComponent("buffer.sqlite")
+        var recovery: RecoveryReport?
+        var pool: DatabasePool
+        do {
+            pool = try openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
+            try probe(pool)
+        } catch let error as DatabaseError where Self.isCorruption(error) {
+            let (newPool, report) = try BufferRecovery.recover(
+                path: path, reason: "\(error)", cacheKiB: cacheKiB, agentID: agentID, logger: logger)
+            pool = newPool
+            recovery = report
+        }
+        let epoch = try pool.read { db in
+            try UInt64(String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'") ?? "") ?? 0
+        }
+        let drift = maxClockDrift.components
+        return BufferStore(
+            path: path, identity: AgentIdentity(agentID: agentID, epoch: epoch), quotaBytes: quotaBytes,
+            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000)
+    }
+
+    init(
+        path: String, identity: AgentIdentity, quotaBytes: Int64, recovery: RecoveryReport?, pool: DatabasePool,
+        maxDriftMillis: Int64
+    ) {
+        self.path = path
+        self.identity = identity
+        self.quotaBytes = quotaBytes
+        self.recovery = recovery
+        self.pool = pool
+        self.maxDriftMillis = maxDriftMillis
+    }
+
+    static func openPool(path: String, cacheKiB: Int, agentID: String) throws -> DatabasePool {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+        }
+        config.busyMode = .timeout(5)
+        let pool = try DatabasePool(path: path, configuration: config)
+        try BufferSchema.migrator.migrate(pool)
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?), ('agent_id', ?), ('created_at', ?)",
+                arguments: [String(Self.nowMillis()), agentID, String(Self.nowMillis())])
+        }
+        return pool
+    }
+
+    /// Cheap start-up checks that touch a constant number of pages whatever the backlog: the schema, the
+    /// counters and the tail of the outbox (where a truncated file shows first).
+    static func probe(_ pool: DatabasePool) throws {
+        try pool.read { db in
+            _ = try Int64.fetchAll(db, sql: "SELECT value FROM counters")
+            _ = try Row.fetchAll(db, sql: "SELECT seq, length(payload) FROM events ORDER BY seq DESC LIMIT 64")
+            _ = try Row.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq LIMIT 1")
+            _ = try Row.fetchAll(db, sql: "SELECT seq FROM events INDEXED BY events_event_id ORDER BY event_id DESC LIMIT 1")
+        }
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: pool.path)[.size] as? Int64) ?? 0
+        let (pages, pageSize) = try pool.read { db in
+            (try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0, try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
+        }
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: pool.path + "-wal")[.size] as? Int64) ?? 0
+        if walSize == 0 && fileSize < pages * pageSize {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "file has \(fileSize) bytes, its header announces \(pages * pageSize)")
+        }
+    }
+
+    static func isCorruption(_ error: DatabaseError) -> Bool {
+        [.SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR].contains(error.resultCode.primaryResultCode)
+    }
+
+    static func loadOrCreateAgentID(directory: String) throws -> String {
+        let file = (directory as NSString).appendingPathComponent("agent-id")
+        if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        let id = "agent-" + UUID.v7(unixMillis: nowMillis()).uuidString.lowercased()
+        try (id + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        return id
+    }
+
+    static func nowMillis() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    public func close() throws {
+        try pool.close()
+    }
+}

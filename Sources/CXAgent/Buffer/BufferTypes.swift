@@ -1,0 +1,90 @@
+import CXCore
+
+/// The identity under which this buffer numbers its events: `(agentID, epoch, seq)`.
+public struct AgentIdentity: Sendable, Hashable, Codable {
+    public var agentID: String
+    /// Changes whenever the database is re-created (first start, or recovery from corruption).
+    public var epoch: UInt64
+}
+
+/// An event ready for the buffer: validated, encoded once, off the writer's path.
+public struct PreparedEvent: Sendable {
+    public var eventID: [UInt8]
+    public var occurredAt: Int64
+    public var type: EventType
+    /// The wire encoding without seq and HLC (the writer assigns those; the sync reader patches them in).
+    public var payload: [UInt8]
+}
+
+/// What happened to one event of a request.
+public enum EventOutcome: Sendable, Hashable {
+    case accepted(seq: UInt64)
+    case duplicate
+}
+
+/// What happened to one request in a group commit.
+public enum SubmissionOutcome: Sendable, Hashable {
+    case committed([EventOutcome])
+    /// Nothing of the request was stored: the buffer is full of unsynced data.
+    case quotaExceeded(usedBytes: Int64, quotaBytes: Int64)
+}
+
+/// One row of the outbox, in seq order.
+public struct OutboxEntry: Sendable, Hashable {
+    public var seq: UInt64
+    public var hlc: HLCTimestamp
+    public var payload: [UInt8]
+}
+
+/// The figures `cx-agent status` and `GET /v1/status` report.
+public struct BufferStats: Sendable, Hashable, Codable {
+    public var agentID: String
+    public var epoch: UInt64
+    public var lastSeq: UInt64
+    public var syncedThrough: UInt64
+    public var unsynced: UInt64
+    public var storedEvents: UInt64
+    public var oldestUnsyncedOccurredAt: Int64?
+    public var usedBytes: Int64
+    public var quotaBytes: Int64
+    public var acceptedTotal: UInt64
+    public var duplicatesTotal: UInt64
+    public var evictedTotal: UInt64
+    public var refusedEventsTotal: UInt64
+    public var refusedRequestsTotal: UInt64
+    public var lostInRecoveryTotal: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case agentID = "agent_id"
+        case epoch
+        case lastSeq = "last_seq"
+        case syncedThrough = "synced_through"
+        case unsynced
+        case storedEvents = "stored_events"
+        case oldestUnsyncedOccurredAt = "oldest_unsynced_occurred_at"
+        case usedBytes = "used_bytes"
+        case quotaBytes = "quota_bytes"
+        case acceptedTotal = "accepted_total"
+        case duplicatesTotal = "duplicates_total"
+        case evictedTotal = "evicted_total"
+        case refusedEventsTotal = "refused_events_total"
+        case refusedRequestsTotal = "refused_requests_total"
+        case lostInRecoveryTotal = "lost_in_recovery_total"
+    }
+}
+
+/// What start-up found when the database could not be read whole.
+public struct RecoveryReport: Sendable, Hashable {
+    public var recovered: Int
+    public var lost: Int
+    public var quarantinedPath: String
+    public var reason: String
+}
+
+/// A buffer failure with a stable code and what the operator should know.
+public struct BufferError: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public var description: String { "\(code): \(message)" }
+}

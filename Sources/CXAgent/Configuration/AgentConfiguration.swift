@@ -1,0 +1,166 @@
+import Foundation
+import Yams
+
+/// Everything `cx-agent` can be told. Every field has a default that works on a fresh machine; a YAML file
+/// overrides the defaults, `CX_AGENT_*` environment variables override the file, flags override both.
+public struct AgentConfiguration: Sendable, Hashable, Codable {
+    /// Where the buffer database and credentials live.
+    public var dataDirectory: String = "./cx-agent-data"
+    /// The store this agent serves; events for other stores are refused at ingest.
+    /// Empty: any store (useful before enrollment binds the agent to one).
+    public var storeID: String = ""
+    /// Loopback by default: the ingest API is for producers on the same box.
+    public var listenHost: String = "127.0.0.1"
+    /// 0 picks a free port (printed on start-up).
+    public var listenPort: Int = 7300
+    /// Largest accepted request body; larger ones get 413.
+    public var maxBodyBytes: Int = 8 * 1024 * 1024
+    /// Largest number of events in one request.
+    public var maxEventsPerRequest: Int = 10_000
+    /// Disk budget of the buffer database. When unsynced data would pass it, ingest answers 503.
+    public var quotaBytes: Int64 = 1 << 30
+    /// What a 503 tells producers to wait.
+    public var retryAfter: Duration = .seconds(5)
+    /// Largest number of events one group commit writes, so that one commit's latency stays bounded.
+    public var maxEventsPerCommit: Int = 20_000
+    /// HLC timestamps further ahead than this are refused.
+    public var maxClockDrift: Duration = .seconds(300)
+    /// SQLite page cache of the buffer, in KiB.
+    public var cacheKiB: Int = 65_536
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case dataDirectory = "data_directory"
+        case storeID = "store_id"
+        case listenHost = "listen_host"
+        case listenPort = "listen_port"
+        case maxBodyBytes = "max_body_bytes"
+        case maxEventsPerRequest = "max_events_per_request"
+        case quotaBytes = "quota_bytes"
+        case retryAfter = "retry_after_seconds"
+        case maxEventsPerCommit = "max_events_per_commit"
+        case maxClockDrift = "max_clock_drift_seconds"
+        case cacheKiB = "cache_kib"
+        case logLevel = "log_level"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = AgentConfiguration()
+        dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory) ?? d.dataDirectory
+        storeID = try c.decodeIfPresent(String.self, forKey: .storeID) ?? d.storeID
+        listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? d.listenHost
+        listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? d.listenPort
+        maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
+        maxEventsPerRequest = try c.decodeIfPresent(Int.self, forKey: .maxEventsPerRequest) ?? d.maxEventsPerRequest
+        quotaBytes = try c.decodeIfPresent(Int64.self, forKey: .quotaBytes) ?? d.quotaBytes
+        retryAfter = try c.decodeIfPresent(Int64.self, forKey: .retryAfter).map { .seconds($0) } ?? d.retryAfter
+        maxEventsPerCommit = try c.decodeIfPresent(Int.self, forKey: .maxEventsPerCommit) ?? d.maxEventsPerCommit
+        maxClockDrift = try c.decodeIfPresent(Int64.self, forKey: .maxClockDrift).map { .seconds($0) } ?? d.maxClockDrift
+        cacheKiB = try c.decodeIfPresent(Int.self, forKey: .cacheKiB) ?? d.cacheKiB
+        logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dataDirectory, forKey: .dataDirectory)
+        try c.encode(storeID, forKey: .storeID)
+        try c.encode(listenHost, forKey: .listenHost)
+        try c.encode(listenPort, forKey: .listenPort)
+        try c.encode(maxBodyBytes, forKey: .maxBodyBytes)
+        try c.encode(maxEventsPerRequest, forKey: .maxEventsPerRequest)
+        try c.encode(quotaBytes, forKey: .quotaBytes)
+        try c.encode(retryAfter.components.seconds, forKey: .retryAfter)
+        try c.encode(maxEventsPerCommit, forKey: .maxEventsPerCommit)
+        try c.encode(maxClockDrift.components.seconds, forKey: .maxClockDrift)
+        try c.encode(cacheKiB, forKey: .cacheKiB)
+        try c.encode(logLevel, forKey: .logLevel)
+    }
+}
+
+/// A configuration problem, naming the source (file, variable) and the setting.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var source: String
+    public var message: String
+
+    public var description: String { "configuration error in \(source): \(message)" }
+}
+
+extension AgentConfiguration {
+    /// The environment variable for each setting: `CX_AGENT_` + the upper-cased file key.
+    public static func environmentName(_ key: String) -> String { "CX_AGENT_" + key.uppercased() }
+
+    /// Defaults, then the YAML file (if any), then the environment.
+    public static func load(file: String?, environment: [String: String]) throws -> AgentConfiguration {
+        var config = AgentConfiguration()
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(source: file, message: "cannot read the file: \(error.localizedDescription)")
+            }
+            do {
+                if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    config = try YAMLDecoder().decode(AgentConfiguration.self, from: text)
+                }
+            } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
+                let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+                throw ConfigurationError(source: file, message: "setting '\(key)': \(ctx.debugDescription)")
+            } catch {
+                throw ConfigurationError(source: file, message: "not valid YAML: \(error)")
+            }
+        }
+        try config.applyEnvironment(environment)
+        try config.validate()
+        return config
+    }
+
+    mutating func applyEnvironment(_ env: [String: String]) throws {
+        func string(_ key: CodingKeys) -> String? { env[Self.environmentName(key.rawValue)] }
+        func int(_ key: CodingKeys) throws -> Int64? {
+            guard let raw = string(key) else { return nil }
+            guard let v = Int64(raw) else {
+                throw ConfigurationError(source: Self.environmentName(key.rawValue), message: "'\(raw)' is not an integer")
+            }
+            return v
+        }
+        if let v = string(.dataDirectory) { dataDirectory = v }
+        if let v = string(.storeID) { storeID = v }
+        if let v = string(.listenHost) { listenHost = v }
+        if let v = try int(.listenPort) { listenPort = Int(v) }
+        if let v = try int(.maxBodyBytes) { maxBodyBytes = Int(v) }
+        if let v = try int(.maxEventsPerRequest) { maxEventsPerRequest = Int(v) }
+        if let v = try int(.quotaBytes) { quotaBytes = v }
+        if let v = try int(.retryAfter) { retryAfter = .seconds(v) }
+        if let v = try int(.maxEventsPerCommit) { maxEventsPerCommit = Int(v) }
+        if let v = try int(.maxClockDrift) { maxClockDrift = .seconds(v) }
+        if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
+        if let v = string(.logLevel) { logLevel = v }
+    }
+
+    /// Refuses settings that cannot work, with the setting's name.
+    public func validate() throws {
+        func fail(_ key: CodingKeys, _ why: String) -> ConfigurationError {
+            ConfigurationError(source: "setting '\(key.rawValue)'", message: why)
+        }
+        if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
+        if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
+        if maxBodyBytes < 1024 { throw fail(.maxBodyBytes, "must be at least 1024") }
+        if maxEventsPerRequest < 1 { throw fail(.maxEventsPerRequest, "must be at least 1") }
+        if quotaBytes < 1 << 20 { throw fail(.quotaBytes, "must be at least 1 MiB") }
+        if maxEventsPerCommit < 1 { throw fail(.maxEventsPerCommit, "must be at least 1") }
+        if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
+            throw fail(.logLevel, "'\(logLevel)' is not a log level")
+        }
+    }
+}
+
+extension AgentConfiguration {
+    /// The effective configuration as YAML, in the file's format.
+    public func yaml() throws -> String {
+        try YAMLEncoder().encode(self)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Wires the agent's parts into one service group that stops gracefully on SIGTERM or SIGINT.
+public struct AgentRuntime: Sendable {
+    public let configuration: AgentConfiguration
+    public let logger: Logger
+
+    public init(configuration: AgentConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Opens (or recovers) the buffer, then serves until a shutdown signal; migrations run before listening.
+    public func run() async throws {
+        guard let lock = try AgentLock.acquire(directory: configuration.dataDirectory) else {
+            throw BufferError(
+                code: "already_running",
+                message: "another cx-agent is running on \(configuration.dataDirectory) (agent.lock is held)")
+        }
+        let store = try BufferStore.open(
+            directory: configuration.dataDirectory, quotaBytes: configuration.quotaBytes,
+            cacheKiB: configuration.cacheKiB, maxClockDrift: configuration.maxClockDrift, logger: logger)
+        if let r = store.recovery {
+            logger.error(
+                "started after recovering a damaged buffer",
+                metadata: ["recovered": "\(r.recovered)", "lost": "\(r.lost)", "quarantined": "\(r.quarantinedPath)"])
+        }
+        let ingest = IngestService(store: store, configuration: configuration)
+        let logger = logger
+        let identity = store.identity
+        let app = AgentServer.application(ingest: ingest, logger: logger) { port in
+            logger.notice(
+                "cx-agent listening",
+                metadata: ["address": "\(ingest.configuration.listenHost):\(port)", "agent_id": "\(identity.agentID)",
+                    "epoch": "\(identity.epoch)"])
+            // A machine-readable line for supervisors and tests that start the agent on port 0.
+            FileHandle.standardOutput.write(
+                Data("cx-agent listening on \(ingest.configuration.listenHost):\(port)\n".utf8))
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        try store.close()
+        withExtendedLifetime(lock) {}
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The agent's local HTTP API on loopback: ingest, health and buffer status.
+public enum AgentServer {
+    /// Builds the HTTP application; `onListening` receives the bound port (useful with port 0).
+    public static func application(
+        ingest: IngestService, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        let maxBody = ingest.configuration.maxBodyBytes
+        router.get("/v1/health") { _, _ in
+            jsonResponse(200, "{\"status\":\"ok\"}")
+        }
+        router.get("/v1/status") { _, _ in
+            let stats = try await ingest.store.stats()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return jsonResponse(200, String(decoding: try encoder.encode(stats), as: UTF8.self))
+        }
+        router.post("/v1/events") { request, _ in
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: maxBody)
+            } catch is NIOTooManyBytesError {
+                return jsonResponse(
+                    413, "{\"error\":{\"code\":\"body_too_large\",\"message\":\"body exceeds \(maxBody) bytes\"}}")
+            }
+            let contentType = request.headers[.contentType]
+            let response = try await ingest.ingest(body: Array(buffer.readableBytesView), contentType: contentType)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            if let retry = response.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+            return Response(
+                status: .init(code: response.status), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: response.jsonBody())))
+        }
+        let config = ingest.configuration
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "cx-agent"),
+            onServerRunning: { channel in
+                await onListening(channel.localAddress?.port ?? config.listenPort)
+            },
+            logger: logger)
+    }
+
+    static func jsonResponse(_ status: Int, _ body: String) -> Response {
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

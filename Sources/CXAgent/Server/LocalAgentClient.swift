@@ -1,0 +1,90 @@
+import AsyncHTTPClient
+import CXCore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// How CLI commands reach the buffer: in-process when no agent runs on the data directory (holding its lock
+/// meanwhile), else through the running agent's loopback API so that it stays the only writer.
+public final class LocalAgentClient: Sendable {
+    enum Mode {
+        case direct(IngestService, AgentLock)
+        case http(HTTPClient, String)
+    }
+
+    let mode: Mode
+
+    public init(configuration c: AgentConfiguration, logger: Logger) throws {
+        if let lock = try AgentLock.acquire(directory: c.dataDirectory) {
+            let store = try BufferStore.open(
+                directory: c.dataDirectory, quotaBytes: c.quotaBytes, cacheKiB: c.cacheKiB,
+                maxClockDrift: c.maxClockDrift, logger: logger)
+            mode = .direct(IngestService(store: store, configuration: c), lock)
+        } else {
+            mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(c.listenHost):\(c.listenPort)")
+        }
+    }
+
+    public func shutdown() {
+        switch mode {
+        case .direct(let ingest, _): try? ingest.store.close()
+        case .http(let client, _): try? client.syncShutdown()
+        }
+    }
+
+    public func ingest(ndjson body: [UInt8]) async throws -> IngestResponse {
+        switch mode {
+        case .direct(let ingest, _):
+            return try await ingest.ingest(body: body, contentType: "application/x-ndjson")
+        case .http(let client, let base):
+            var request = HTTPClientRequest(url: base + "/v1/events")
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/x-ndjson")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(60))
+            let bytes = try await response.body.collect(upTo: 64 << 20)
+            return try IngestResponse(status: Int(response.status.code), json: Data(bytes.readableBytesView))
+        }
+    }
+
+    public func statusJSON() async throws -> String {
+        switch mode {
+        case .direct(let ingest, _):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            return String(decoding: try encoder.encode(try await ingest.store.stats()), as: UTF8.self)
+        case .http(let client, let base):
+            let response = try await client.execute(HTTPClientRequest(url: base + "/v1/status"), timeout: .seconds(10))
+            return String(buffer: try await response.body.collect(upTo: 1 << 20))
+        }
+    }
+}
+
+extension IngestResponse {
+    /// Reads the agent's JSON answer (the inverse of `jsonBody()`).
+    init(status: Int, json: Data) throws {
+        guard let object = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+            throw BufferError(code: "bad_response", message: "the agent's answer is not a JSON object")
+        }
+        self.status = status
+        self.retryAfterSeconds = object["retry_after_seconds"] as? Int64
+        if let e = object["error"] as? [String: Any] {
+            self.error = (e["code"] as? String ?? "error", e["message"] as? String ?? "")
+            self.results = []
+            return
+        }
+        self.error = nil
+        self.results = (object["results"] as? [[String: Any]] ?? []).map { r in
+            let status = EventResult.Status(rawValue: r["status"] as? String ?? "") ?? .rejected
+            var error: EventValidationError?
+            if status == .rejected {
+                let code = EventValidationError.Code(rawValue: r["code"] as? String ?? "") ?? .invalidValue
+                error = EventValidationError(code, field: r["field"] as? String ?? "", r["message"] as? String ?? "")
+            }
+            return EventResult(
+                index: r["index"] as? Int ?? 0, status: status, eventID: r["event_id"] as? String,
+                seq: (r["seq"] as? NSNumber)?.uint64Value, error: error)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// Parses RFC 3339 timestamps (`2024-01-01T09:30:00.250Z`, `...+02:00`) into Unix milliseconds.
+///
+/// Hand-written because it runs for every ingested event and must not depend on a locale or calendar.
+public enum RFC3339 {
+    public static func parseMillis(_ s: String) -> Int64? {
+        let u = Array(s.utf8)
+        func num(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= u.count else { return nil }
+            var v = 0
+            for i in from..<(from + count) {
+                let c = u[i]
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            return v
+        }
+        guard u.count >= 20, let year = num(0, 4), u[4] == 45, let month = num(5, 2), u[7] == 45,
+            let day = num(8, 2), u[10] == 84 || u[10] == 116 || u[10] == 32, let hour = num(11, 2), u[13] == 58,
+            let minute = num(14, 2), u[16] == 58, let second = num(17, 2)
+        else { return nil }
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var i = 19
+        var millis = 0
+        if i < u.count && u[i] == 46 {
+            i += 1
+            var digits = 0
+            while i < u.count, u[i] >= 48 && u[i] <= 57 {
+                if digits < 3 { millis = millis * 10 + Int(u[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<3 where digits < 3 { millis *= 10 }
+        }
+        guard i < u.count else { return nil }
+        var offsetMinutes = 0
+        if u[i] == 90 || u[i] == 122 {
+            i += 1
+        } else if u[i] == 43 || u[i] == 45 {
+            guard let oh = num(i + 1, 2), i + 3 < u.count, u[i + 3] == 58, let om = num(i + 4, 2) else { return nil }
+            offsetMinutes = (oh * 60 + om) * (u[i] == 45 ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == u.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        return seconds * 1000 + Int64(millis)
+    }
+
+    /// Howard Hinnant's days-from-civil algorithm.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+}

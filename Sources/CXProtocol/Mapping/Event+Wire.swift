@@ -1,0 +1,141 @@
+import CXCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension Cxsync_V1_Event {
+    /// The wire form of a buffered event; `store_id` is left empty when it equals the batch's store.
+    public init(_ event: Event, seq: UInt64, batchStoreID: String) {
+        self.init()
+        self.seq = seq
+        eventID = Data(event.eventID.bytes)
+        storeID = event.storeID == batchStoreID ? "" : event.storeID
+        deviceID = event.deviceID
+        channel = Cxsync_V1_Channel(event.channel)
+        type = Cxsync_V1_EventType(event.type)
+        occurredAtMs = event.occurredAt
+        hlc = event.hlc.rawValue
+        customerID = event.customerID ?? ""
+        if let stage = event.journeyStage { journeyStage = Cxsync_V1_JourneyStage(stage) }
+        if let score = event.score {
+            self.score = score.value
+            scoreScale = Cxsync_V1_ScoreScale(score.scale)
+        }
+        text = event.text ?? ""
+        if let amount = event.amount { self.amount = amount }
+        currency = event.currency ?? ""
+        attributes = event.attributes.sorted { $0.key < $1.key }.map {
+            var a = Cxsync_V1_Attribute()
+            a.key = $0.key
+            a.value = $0.value
+            return a
+        }
+        if let e = event.enrichment { enrichment = Cxsync_V1_Enrichment(e) }
+    }
+}
+
+extension Event {
+    /// Reads and bounds-checks a wire event; `index` locates it in error messages.
+    public init(wire w: Cxsync_V1_Event, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
+        func bad(_ field: String, _ why: String) -> ProtocolError {
+            ProtocolError(.invalidField, "events[\(index)].\(field): \(why)")
+        }
+        func bounded(_ s: String, _ field: String, _ max: Int) throws(ProtocolError) -> String {
+            guard s.utf8.count <= max else {
+                throw ProtocolError(.stringTooLong, "events[\(index)].\(field): longer than \(max) bytes")
+            }
+            return s
+        }
+        guard w.eventID.count == 16 else { throw bad("event_id", "must be 16 bytes, got \(w.eventID.count)") }
+        let limitsE = limits.event
+        let store = try bounded(w.storeID.isEmpty ? batchStoreID : w.storeID, "store_id", limitsE.maxIdentifierLength)
+        let device = try bounded(w.deviceID, "device_id", limitsE.maxIdentifierLength)
+        guard !device.isEmpty else { throw bad("device_id", "required") }
+        guard let channel = Channel(w.channel) else { throw bad("channel", "unknown value \(w.channel.rawValue)") }
+        guard let type = EventType(w.type) else { throw bad("type", "unknown value \(w.type.rawValue)") }
+        var score: Score?
+        if w.hasScore {
+            guard let scale = ScoreScale(w.scoreScale) else { throw bad("score_scale", "required with a score") }
+            guard scale.range.contains(w.score) else { throw bad("score", "\(w.score) outside \(scale.rawValue)") }
+            score = Score(value: w.score, scale: scale)
+        }
+        guard w.text.unicodeScalars.count <= limitsE.maxTextLength else {
+            throw ProtocolError(.stringTooLong, "events[\(index)].text: longer than \(limitsE.maxTextLength) characters")
+        }
+        guard w.attributes.count <= limitsE.maxAttributes else {
+            throw ProtocolError(.tooManyItems, "events[\(index)].attributes: more than \(limitsE.maxAttributes)")
+        }
+        var attributes: [String: String] = [:]
+        for a in w.attributes {
+            _ = try bounded(a.key, "attributes.key", limitsE.maxAttributeKeyLength)
+            attributes[a.key] = try bounded(a.value, "attributes.value", limitsE.maxAttributeValueLength)
+        }
+        let enrichment = try w.hasEnrichment ? Enrichment(wire: w.enrichment, limits: limits, index: index) : nil
+        let stage: JourneyStage? = w.journeyStage == .unspecified ? nil : JourneyStage(w.journeyStage)
+        self.init(
+            eventID: UUID(bytes: w.eventID), storeID: store, deviceID: device, channel: channel, type: type,
+            occurredAt: w.occurredAtMs, hlc: HLCTimestamp(rawValue: w.hlc),
+            customerID: w.customerID.isEmpty ? nil : try bounded(w.customerID, "customer_id", limitsE.maxIdentifierLength),
+            journeyStage: stage, score: score, text: w.text.isEmpty ? nil : w.text,
+            amount: w.hasAmount ? w.amount : nil, currency: w.currency.isEmpty ? nil : try bounded(w.currency, "currency", 3),
+            attributes: attributes, enrichment: enrichment)
+    }
+}
+
+extension Cxsync_V1_Enrichment {
+    public init(_ e: Enrichment) {
+        self.init()
+        modelVersion = e.modelVersion
+        compound = Float(e.sentiment.compound)
+        positive = Float(e.sentiment.positive)
+        neutral = Float(e.sentiment.neutral)
+        negative = Float(e.sentiment.negative)
+        intents = e.intents.map {
+            var i = Cxsync_V1_Intent()
+            i.kind = Cxsync_V1_IntentKind($0.kind)
+            i.phrase = $0.phrase
+            return i
+        }
+        themes = e.themes.map {
+            var t = Cxsync_V1_Theme()
+            t.dimension = $0.dimension
+            t.value = $0.value
+            return t
+        }
+        flags = e.flags
+        language = e.language ?? ""
+        languageConfidence = Float(e.languageConfidence)
+    }
+}
+
+extension Enrichment {
+    init(wire w: Cxsync_V1_Enrichment, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
+        let n = w.intents.count + w.themes.count + w.flags.count
+        guard n <= limits.maxEnrichmentItems else {
+            throw ProtocolError(.tooManyItems, "events[\(index)].enrichment: \(n) items, limit \(limits.maxEnrichmentItems)")
+        }
+        let strings = [w.modelVersion, w.language] + w.flags + w.intents.map(\.phrase)
+            + w.themes.flatMap { [$0.dimension, $0.value] }
+        guard strings.allSatisfy({ $0.utf8.count <= 256 }) else {
+            throw ProtocolError(.stringTooLong, "events[\(index)].enrichment: a string is longer than 256 bytes")
+        }
+        var intents: [Intent] = []
+        for i in w.intents {
+            guard let kind = Intent.Kind(i.kind) else {
+                throw ProtocolError(.invalidField, "events[\(index)].enrichment.intents: unknown kind \(i.kind.rawValue)")
+            }
+            intents.append(Intent(kind: kind, phrase: i.phrase))
+        }
+        self.init(
+            modelVersion: w.modelVersion,
+            sentiment: Sentiment(
+                compound: Double(w.compound), positive: Double(w.positive), neutral: Double(w.neutral),
+                negative: Double(w.negative)),
+            intents: intents, themes: w.themes.map { Theme(dimension: $0.dimension, value: $0.value) },
+            flags: w.flags, language: w.language.isEmpty ? nil : w.language,
+            languageConfidence: Double(w.languageConfidence))
+    }
+}

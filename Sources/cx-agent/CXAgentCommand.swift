@@ -1,0 +1,98 @@
+import ArgumentParser
+import CXAgent
+import Foundation
+import Logging
+
+/// `cx-agent`: the edge agent beside kiosks and POS terminals.
+@main
+struct CXAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cx-agent",
+        abstract: "cxsync edge agent: buffers customer-interaction events durably and syncs them to a hub.",
+        subcommands: [Run.self, Ingest.self, Status.self, PrintConfig.self]
+    )
+}
+
+/// Options every subcommand shares: where the configuration comes from and the most used overrides.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (settings: see agent/cx-agent.example.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "Data directory (buffer database, identity). Env: CX_AGENT_DATA_DIRECTORY.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "The store this agent serves. Env: CX_AGENT_STORE_ID.")
+    var store: String?
+
+    @Option(name: .long, help: "Listen address of the local API. Env: CX_AGENT_LISTEN_HOST.")
+    var listenHost: String?
+
+    @Option(name: .long, help: "Listen port of the local API, 0 for any free port. Env: CX_AGENT_LISTEN_PORT.")
+    var listenPort: Int?
+
+    @Option(name: .long, help: "Disk budget of the buffer in bytes. Env: CX_AGENT_QUOTA_BYTES.")
+    var quotaBytes: Int64?
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. Env: CX_AGENT_LOG_LEVEL.")
+    var logLevel: String?
+
+    func load() throws -> AgentConfiguration {
+        var c = try AgentConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+        if let dataDir { c.dataDirectory = dataDir }
+        if let store { c.storeID = store }
+        if let listenHost { c.listenHost = listenHost }
+        if let listenPort { c.listenPort = listenPort }
+        if let quotaBytes { c.quotaBytes = quotaBytes }
+        if let logLevel { c.logLevel = logLevel }
+        do {
+            try c.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return c
+    }
+
+    func logger(_ c: AgentConfiguration) -> Logger {
+        var logger = Logger(label: "cx-agent")
+        logger.logLevel = Logger.Level(rawValue: c.logLevel) ?? .info
+        return logger
+    }
+}
+
+extension CXAgentCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve the local ingest API until SIGTERM/SIGINT.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+            let c = try options.load()
+            try await AgentRuntime(configuration: c, logger: options.logger(c)).run()
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the buffer's figures as JSON.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let c = try options.load()
+            let client = try LocalAgentClient(configuration: c, logger: options.logger(c))
+            defer { client.shutdown() }
+            print(try await client.statusJSON())
+        }
+    }
+
+    struct PrintConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "print-config", abstract: "Print the effective configuration (defaults, file, environment, flags).")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            print(try options.load().yaml())
+        }
+    }
+}
