@@ -90,8 +90,11 @@ let package = Package(
                 "CXCore",
                 "CXProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CXInsight",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -75,7 +75,7 @@ struct CRDTLawTests {
     }
 
     @Test func alertState() {
-        let notes: [LWWRegister<String>?] = [nil] + Domain.registers.prefix(4)
+        let notes: [LWWRegister<String>?] = [nil] + Domain.registers.prefix(4).map { $0 }
         var states: [AlertState] = []
         for status in AlertStatus.allCases {
             for note in notes {
@@ -122,14 +122,16 @@ struct CRDTLawTests {
         hub.merge(offlineAgent)
         #expect(hub.elements(of: "cust-hash").isEmpty)
         #expect(hub.elements(of: "other") == [2])
-        #expect(!hub.insert(3, for: "cust-hash"))
+        let reinserted = hub.insert(3, for: "cust-hash")
+        #expect(!reinserted)
         #expect(hub.isErased("cust-hash"))
     }
 
     @Test func lwwRegisterPrefersHigherHLCThenNode() {
         var r = LWWRegister("old", stamp: Domain.stamps[0])
-        #expect(r.assign("new", stamp: Domain.stamps[3]))
-        #expect(!r.assign("stale", stamp: Domain.stamps[2]))
+        let won = r.assign("new", stamp: Domain.stamps[3])
+        let lost = r.assign("stale", stamp: Domain.stamps[2])
+        #expect(won && !lost)
         #expect(r.value == "new")
         var tie = LWWRegister("from-a", stamp: Domain.stamps[0])
         tie.merge(LWWRegister("from-b", stamp: Domain.stamps[1]))

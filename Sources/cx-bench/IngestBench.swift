@@ -1,0 +1,96 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Drives a running agent's ingest API with concurrent producers and reports throughput and ack latency.
+struct IngestBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "HTTP ingest throughput and ack latency against a running cx-agent.")
+
+    @Option(help: "JSON-lines event file (the standard workload).")
+    var events = "/tmp/cx_events_1m.jsonl"
+
+    @Option(help: "Base URL of the agent.")
+    var url: String
+
+    @Option(help: "Concurrent producers.")
+    var producers = 8
+
+    @Option(help: "Events per request.")
+    var perRequest = 100
+
+    @Option(help: "Use at most this many events (0: all).")
+    var limit = 0
+
+    func run() async throws {
+        let bodies = try Self.requestBodies(path: events, perRequest: perRequest, limit: limit)
+        let total = bodies.reduce(0) { $0 + $1.count }
+        let client = HTTPClient.shared
+        let clock = ContinuousClock()
+        let start = clock.now
+        let perProducer = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for p in 0..<producers {
+                group.addTask {
+                    var latencies: [Duration] = []
+                    for i in stride(from: p, to: bodies.count, by: producers) {
+                        var request = HTTPClientRequest(url: url + "/v1/events")
+                        request.method = .POST
+                        request.headers.add(name: "content-type", value: "application/x-ndjson")
+                        request.body = .bytes(bodies[i].body)
+                        let t0 = clock.now
+                        let response = try await client.execute(request, timeout: .seconds(120))
+                        let answer = try await response.body.collect(upTo: 1 << 22)
+                        guard response.status == .ok else {
+                            throw ValidationError("request \(i) got \(response.status): \(String(buffer: answer).prefix(300))")
+                        }
+                        latencies.append(clock.now - t0)
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sorted = perProducer.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
+        func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        let result: [String: Any] = [
+            "bench": "agent_http_ingest", "events": total, "requests": bodies.count, "producers": producers,
+            "events_per_request": perRequest, "seconds": (seconds * 100).rounded() / 100,
+            "events_per_s": Int(Double(total) / seconds), "ack_latency_ms_p50": (pct(0.5) * 100).rounded() / 100,
+            "ack_latency_ms_p99": (pct(0.99) * 100).rounded() / 100,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    struct Body: Sendable {
+        var body: ByteBuffer
+        var count: Int
+    }
+
+    /// Pre-builds every request body so that the timed loop measures the agent, not the file reading.
+    static func requestBodies(path: String, perRequest: Int, limit: Int) throws -> [Body] {
+        let lines = try readLines(path: path, limit: limit)
+        return stride(from: 0, to: lines.count, by: perRequest).map { i in
+            let chunk = lines[i..<min(lines.count, i + perRequest)]
+            var buffer = ByteBuffer()
+            for line in chunk {
+                buffer.writeBytes(line)
+                buffer.writeInteger(UInt8(ascii: "\n"))
+            }
+            return Body(body: buffer, count: chunk.count)
+        }
+    }
+
+    static func readLines(path: String, limit: Int) throws -> [ArraySlice<UInt8>] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path); generate it with ../shared/bench/peers/gen_events.py")
+        }
+        let bytes = [UInt8](data)
+        var lines = bytes.split(separator: UInt8(ascii: "\n"))
+        if limit > 0 && lines.count > limit { lines.removeSubrange(limit...) }
+        return lines
+    }
+}
