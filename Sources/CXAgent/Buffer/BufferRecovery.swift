@@ -9,7 +9,7 @@ enum BufferRecovery {
         path: String, reason: String, cacheKiB: Int, agentID: String, logger: Logger
     ) throws -> (DatabasePool, RecoveryReport) {
         let stamp = Int64(Date().timeIntervalSince1970)
-        let quarantine = path.replacingOccurrences(of: ".sqlite", with: ".corrupt-\(stamp).sqlite")
+        let quarantine = String(path.dropLast(".sqlite".count)) + ".corrupt-\(stamp).sqlite"
         let fm = FileManager.default
         for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
             try fm.moveItem(atPath: path + suffix, toPath: quarantine + suffix)
@@ -56,6 +56,9 @@ enum BufferRecovery {
     static func salvage(path: String, logger: Logger) -> ([SalvagedRow], Int) {
         var config = Configuration()
         config.readonly = true
+        // A file shorter than its header says is "malformed" to SQLite unless the schema is writable; with
+        // this flag it reads what the file still holds.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA writable_schema = ON") }
         guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return ([], 0) }
         defer { try? queue.close() }
         let counters: [String: Int64] =
@@ -71,8 +74,13 @@ enum BufferRecovery {
         let sql = "SELECT seq, event_id, occurred_at, type, hlc, payload FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
         func read(_ from: Int64, _ to: Int64) throws -> [SalvagedRow] {
             try queue.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: [from, to]).map {
-                    SalvagedRow(seq: $0[0], eventID: $0[1], occurredAt: $0[2], type: $0[3], hlc: $0[4], payload: $0[5])
+                // Zeroed or half-written pages read as NULLs or wrong types: such rows are lost, not guessed.
+                try Row.fetchAll(db, sql: sql, arguments: [from, to]).compactMap { row -> SalvagedRow? in
+                    guard let seq = row[0] as Int64?, let id = row[1] as Data?, id.count == 16,
+                        let occurredAt = row[2] as Int64?, let type = row[3] as String?, let hlc = row[4] as Int64?,
+                        let payload = row[5] as Data?, !payload.isEmpty
+                    else { return nil }
+                    return SalvagedRow(seq: seq, eventID: id, occurredAt: occurredAt, type: type, hlc: hlc, payload: payload)
                 }
             }
         }

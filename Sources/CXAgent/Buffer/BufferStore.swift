@@ -26,10 +26,14 @@ public final class BufferStore: Sendable {
         let path = (directory as NSString).appendingPathComponent("buffer.sqlite")
         var recovery: RecoveryReport?
         var pool: DatabasePool
+        var opened: DatabasePool?
         do {
-            pool = try openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
+            opened = try openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
+            pool = opened!
             try probe(pool)
         } catch let error as DatabaseError where Self.isCorruption(error) {
+            // Close before the files move, so that SQLite cannot later touch the new database's WAL by name.
+            try? opened?.close()
             let (newPool, report) = try BufferRecovery.recover(
                 path: path, reason: "\(error)", cacheKiB: cacheKiB, agentID: agentID, logger: logger)
             pool = newPool
@@ -93,7 +97,7 @@ public final class BufferStore: Sendable {
     }
 
     static func isCorruption(_ error: DatabaseError) -> Bool {
-        [.SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR].contains(error.resultCode.primaryResultCode)
+        [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode.primaryResultCode)
     }
 
     static func loadOrCreateAgentID(directory: String) throws -> String {
@@ -111,7 +115,11 @@ public final class BufferStore: Sendable {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 
+    /// Checkpoints the WAL into the main file (a clean shutdown leaves one self-contained file) and closes.
     public func close() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
         try pool.close()
     }
 }

@@ -1,0 +1,161 @@
+import CXAgent
+import CXCore
+import Foundation
+import GRDB
+import Testing
+
+@Suite("Durable buffer")
+struct BufferStoreTests {
+    static func service(_ dir: TempDir, quota: Int64 = 1 << 30, store: String = "") throws -> IngestService {
+        var c = AgentConfiguration()
+        c.dataDirectory = dir.path
+        c.quotaBytes = quota
+        c.storeID = store
+        let buffer = try BufferStore.open(directory: dir.path, quotaBytes: quota, logger: testLogger)
+        return IngestService(store: buffer, configuration: c)
+    }
+
+    @Test func concurrentRequestsGetGapFreeSeqsAndDuplicatesAreNoOps() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        let batches = (0..<40).map { _ in (0..<25).map { _ in UUID() } }
+        let responses = try await withThrowingTaskGroup(of: IngestResponse.self) { group in
+            for ids in batches {
+                group.addTask { try await ingest.ingest(body: TestEvents.ndjson(ids), contentType: nil) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let seqs = responses.flatMap { $0.results.compactMap(\.seq) }.sorted()
+        #expect(seqs == Array(1...1000))
+        let again = try await ingest.ingest(body: TestEvents.ndjson(batches[3]), contentType: nil)
+        #expect(again.duplicates == 25 && again.accepted == 0)
+        let stats = try await ingest.store.stats()
+        #expect(stats.lastSeq == 1000 && stats.storedEvents == 1000 && stats.duplicatesTotal == 25)
+        let commits = await ingest.committer.commits
+        #expect(commits < 40, "concurrent requests should share commits, got \(commits) commits for 40 requests")
+    }
+
+    @Test func perEventResultsNameTheIndexAndFieldOfRejections() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir, store: "store-001")
+        let body = "[" + [
+            TestEvents.json(), TestEvents.json(channel: "fax"), TestEvents.json(store: "store-999"), TestEvents.json(),
+        ].joined(separator: ",") + "]"
+        let r = try await ingest.ingest(body: Array(body.utf8), contentType: "application/json")
+        #expect(r.status == 200)
+        #expect(r.results.map(\.status) == [.accepted, .rejected, .rejected, .accepted])
+        #expect(r.results[1].error?.field == "channel")
+        #expect(r.results[2].error?.field == "store_id")
+        #expect(r.results.compactMap(\.seq) == [1, 2])
+    }
+
+    @Test(arguments: ["not json", "[1,2", "   ", "{\"event_id\": }"])
+    func unreadableBodiesAreRejectedWhole(body: String) async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        let r = try await ingest.ingest(body: Array(body.utf8), contentType: nil)
+        #expect(r.status == 400)
+        #expect(try await ingest.store.stats().lastSeq == 0)
+    }
+
+    @Test func quotaRefusesUnsyncedDataAndEvictsSyncedCopiesFirst() async throws {
+        let dir = TempDir()
+        let quota: Int64 = 1 << 20
+        let ingest = try Self.service(dir, quota: quota)
+        let text = String(repeating: "long feedback text ", count: 40)
+        var accepted = 0
+        var refused: IngestResponse?
+        for _ in 0..<200 {
+            let body = (0..<20).map { _ in TestEvents.json(text: text) }.joined(separator: "\n")
+            let r = try await ingest.ingest(body: Array(body.utf8), contentType: nil)
+            if r.status == 503 {
+                refused = r
+                break
+            }
+            accepted += r.accepted
+        }
+        let r = try #require(refused)
+        #expect(r.retryAfterSeconds == 5)
+        var stats = try await ingest.store.stats()
+        #expect(stats.lastSeq == UInt64(accepted) && stats.refusedRequestsTotal == 1 && stats.refusedEventsTotal == 20)
+        #expect(stats.usedBytes <= quota)
+
+        // Once the hub has the data, the same request fits by evicting synced local copies, oldest first.
+        try await ingest.store.markSynced(through: UInt64(accepted))
+        let body = (0..<20).map { _ in TestEvents.json(text: text) }.joined(separator: "\n")
+        let after = try await ingest.ingest(body: Array(body.utf8), contentType: nil)
+        #expect(after.status == 200 && after.accepted == 20)
+        stats = try await ingest.store.stats()
+        #expect(stats.evictedTotal > 0)
+        #expect(stats.lastSeq == UInt64(accepted + 20))
+        let page = try await ingest.store.outboxPage(after: UInt64(accepted), limit: 100)
+        #expect(page.map(\.seq) == Array(UInt64(accepted + 1)...UInt64(accepted + 20)))
+    }
+
+    @Test func outboxPagesAreBoundedAndOrdered() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        _ = try await ingest.ingest(body: TestEvents.ndjson((0..<250).map { _ in UUID() }), contentType: nil)
+        var after: UInt64 = 0
+        var pages: [Int] = []
+        while true {
+            let page = try await ingest.store.outboxPage(after: after, limit: 100)
+            if page.isEmpty { break }
+            pages.append(page.count)
+            #expect(page.first!.seq == after + 1)
+            #expect(zip(page, page.dropFirst()).allSatisfy { $0.hlc < $1.hlc && $0.seq + 1 == $1.seq })
+            after = page.last!.seq
+        }
+        #expect(pages == [100, 100, 50])
+    }
+
+    @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {
+        let dir = TempDir()
+        var epoch: UInt64 = 0
+        do {
+            let ingest = try Self.service(dir)
+            epoch = ingest.store.identity.epoch
+            for _ in 0..<10 {
+                _ = try await ingest.ingest(body: TestEvents.ndjson((0..<500).map { _ in UUID() }), contentType: nil)
+            }
+            try ingest.store.close()
+        }
+        let path = dir.path + "/buffer.sqlite"
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(size * 6 / 10))
+        try handle.close()
+
+        try await Task.sleep(for: .milliseconds(1100))
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let report = try #require(store.recovery)
+        #expect(report.recovered > 0 && report.lost > 0)
+        #expect(report.recovered + report.lost == 5000)
+        #expect(FileManager.default.fileExists(atPath: report.quarantinedPath))
+        #expect(store.identity.epoch != epoch)
+        let stats = try await store.stats()
+        #expect(stats.lastSeq == UInt64(report.recovered) && stats.lostInRecoveryTotal == UInt64(report.lost))
+        let service = IngestService(store: store, configuration: AgentConfiguration())
+        let r = try await service.ingest(body: TestEvents.ndjson([UUID()]), contentType: nil)
+        #expect(r.results.first?.seq == UInt64(report.recovered + 1))
+    }
+
+    @Test func configurationFileAndEnvironmentOverrideDefaultsAndBadValuesAreNamed() throws {
+        let dir = TempDir()
+        let file = dir.path + "/agent.yaml"
+        try "store_id: store-007\nlisten_port: 7400\nquota_bytes: 2097152\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let c = try AgentConfiguration.load(file: file, environment: ["CX_AGENT_LISTEN_PORT": "7500"])
+        #expect(c.storeID == "store-007" && c.listenPort == 7500 && c.quotaBytes == 2_097_152)
+        #expect(c.maxBodyBytes == AgentConfiguration().maxBodyBytes)
+        #expect(throws: ConfigurationError.self) {
+            try AgentConfiguration.load(file: file, environment: ["CX_AGENT_LISTEN_PORT": "seventy"])
+        }
+        try "listen_port: [1]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try AgentConfiguration.load(file: file, environment: [:])
+            Issue.record("bad file accepted")
+        } catch {
+            #expect("\(error)".contains("listen_port"))
+        }
+    }
+}
