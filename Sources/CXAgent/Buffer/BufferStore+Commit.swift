@@ -160,3 +160,34 @@ struct Counters {
         }
     }
 }
+
+/// The buffer at a glance: its figures plus how the stored events split by type.
+public struct BufferSummary: Sendable, Codable {
+    public var stats: BufferStats
+    public var eventsByType: [String: Int]
+    public var firstOccurredAt: Int64?
+    public var lastOccurredAt: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case stats
+        case eventsByType = "events_by_type"
+        case firstOccurredAt = "first_occurred_at"
+        case lastOccurredAt = "last_occurred_at"
+    }
+}
+
+extension BufferStore {
+    /// Scans the stored events once (an operator query, not on the ingest path).
+    public func summary() async throws -> BufferSummary {
+        let stats = try await stats()
+        return try await pool.read { db in
+            var byType: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT type, count(*) FROM events GROUP BY type") {
+                byType[row[0]] = row[1]
+            }
+            let range = try Row.fetchOne(db, sql: "SELECT min(occurred_at), max(occurred_at) FROM events")
+            return BufferSummary(
+                stats: stats, eventsByType: byType, firstOccurredAt: range?[0], lastOccurredAt: range?[1])
+        }
+    }
+}

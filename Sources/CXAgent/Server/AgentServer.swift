@@ -21,6 +21,11 @@ public enum AgentServer {
             encoder.outputFormatting = [.sortedKeys]
             return jsonResponse(200, String(decoding: try encoder.encode(stats), as: UTF8.self))
         }
+        router.get("/v1/summary") { _, _ in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.summary()), as: UTF8.self))
+        }
         router.post("/v1/events") { request, _ in
             var request = request
             let buffer: ByteBuffer

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Foundation benchmark (issue 2), one command, release build:
+#   1. HTTP ingest of the standard 1M-event workload into a real cx-agent: 8 producers, 100 events per
+#      request, ack after fsync (synchronous=FULL) -> events/s, p50/p99 ack latency, peak RSS;
+#      baseline in the same run: sqlite3 CLI bulk import (.import --csv) of the same events.
+#   2. Agent restart with the 1M-event backlog: time to listening and RSS (must not grow with the backlog).
+#   3. Bytes per event of 1,000-event sync batches (protobuf + zstd-3, with a trained dictionary)
+#      against JSON + gzip-6 of the same events.
+# Writes bench/results/foundation.md and prints it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PEERS=${PEERS:-$ROOT/../shared/bench/peers}
+EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
+WORK=${WORK:-/tmp/cxsync-bench}
+OUT=$ROOT/bench/results/foundation.md
+
+command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
+[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+swift build -c release
+BIN=$(swift build -c release --show-bin-path)
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+start_agent() {
+    "$BIN/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
+    AGENT=$!
+    for _ in $(seq 1 600); do
+        grep -q "listening on" "$WORK/agent.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    PORT=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
+}
+
+echo "== ingest: 1M events over HTTP, 8 producers x 100 events/request"
+start_agent
+"$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest.json"
+INGEST_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$AGENT/status)
+kill -TERM $AGENT; wait $AGENT || true
+
+echo "== restart with the backlog"
+T0=$(date +%s%N)
+: >"$WORK/agent.out"
+start_agent
+T1=$(date +%s%N)
+RESTART_MS=$(( (T1 - T0) / 1000000 ))
+RESTART_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$AGENT/status)
+STATUS=$(curl -s "http://127.0.0.1:$PORT/v1/status" || true)
+kill -TERM $AGENT; wait $AGENT || true
+rm -rf "$WORK/agent"
+: >"$WORK/agent.out"
+T0=$(date +%s%N)
+start_agent
+T1=$(date +%s%N)
+EMPTY_MS=$(( (T1 - T0) / 1000000 ))
+EMPTY_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$AGENT/status)
+kill -TERM $AGENT; wait $AGENT || true
+
+echo "== baseline: sqlite3 CLI .import of the same events"
+python3 - "$EVENTS" "$WORK" <<'PY' | tee "$WORK/sqlite.json"
+import csv, json, os, subprocess, sys, time
+events, work = sys.argv[1], sys.argv[2]
+csv_path, db = os.path.join(work, "events.csv"), os.path.join(work, "cli.db")
+n = 0
+with open(events, encoding="utf-8") as f, open(csv_path, "w", newline="", encoding="utf-8") as out:
+    w = csv.writer(out)
+    for line in f:
+        ev = json.loads(line)
+        w.writerow((ev["event_id"], ev["ts"], line.rstrip("\n")))
+        n += 1
+script = ("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n"
+          "CREATE TABLE events (event_id TEXT PRIMARY KEY, ts INTEGER, payload BLOB);\n"
+          ".import --csv %s events\n" % csv_path)
+t0 = time.perf_counter()
+p = subprocess.run(["sqlite3", db], input=script, text=True, capture_output=True)
+el = time.perf_counter() - t0
+assert p.returncode == 0 and "rror" not in p.stderr, p.stderr[:300]
+ver = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[0]
+print(json.dumps({"bench": "sqlite3_cli_csv_import", "rows": n, "seconds": round(el, 2),
+                  "rows_per_s": round(n / el), "sqlite3": ver}))
+PY
+
+echo "== codec: bytes per event, 200 batches of 1,000 events"
+"$BIN/cx-bench" codec --events "$EVENTS" | tee "$WORK/codec.json"
+python3 - "$EVENTS" <<'PY' | tee "$WORK/gzip.json"
+import gzip, itertools, json, sys
+with open(sys.argv[1], "rb") as f:
+    lines = [l.rstrip(b"\n") for l in itertools.islice(f, 200_000)]
+total = sum(len(gzip.compress(b"\n".join(lines[i:i + 1000]), 6)) for i in range(0, len(lines), 1000))
+print(json.dumps({"bench": "json_gzip6", "events": len(lines), "bytes_per_event": round(total / len(lines), 1)}))
+PY
+
+python3 - "$WORK" "$OUT" "$INGEST_RSS_KB" "$RESTART_MS" "$RESTART_RSS_KB" "$EMPTY_MS" "$EMPTY_RSS_KB" "$STATUS" <<'PY'
+import json, os, platform, subprocess, sys
+work, out = sys.argv[1], sys.argv[2]
+ingest_rss, restart_ms, restart_rss, empty_ms, empty_rss = map(int, sys.argv[3:8])
+status = json.loads(sys.argv[8]) if sys.argv[8].startswith("{") else {}
+j = lambda n: json.load(open(os.path.join(work, n)))
+ing, sq, codec, gz = j("ingest.json"), j("sqlite.json"), j("codec.json"), j("gzip.json")
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+ratio = ing["events_per_s"] / sq["rows_per_s"]
+r_plain = codec["frame_zstd3_bytes_per_event"] / gz["bytes_per_event"]
+r_dict = codec["frame_zstd3_dict_bytes_per_event"] / gz["bytes_per_event"]
+md = f"""# Foundation benchmark results
+
+Command: `bench/run.sh` (release build; workload `gen_events.py` default seed, 1,000,000 events).
+Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 CLI {sq['sqlite3']}.
+
+| figure | cxsync | baseline (same run) | ratio |
+| --- | --- | --- | --- |
+| durable ingest, events/s (HTTP, 8 producers x 100 events, ack after fsync) | {ing['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{ratio:.2f}x** (goal >= 1.0) |
+| ack latency p50 / p99 | {ing['ack_latency_ms_p50']} ms / {ing['ack_latency_ms_p99']} ms | | |
+| agent peak RSS during ingest | {ingest_rss/1024:.0f} MiB | | |
+| restart with {status.get('stored_events', '?'):,} buffered events: time to listening / RSS | {restart_ms} ms / {restart_rss/1024:.0f} MiB | empty buffer: {empty_ms} ms / {empty_rss/1024:.0f} MiB | |
+| bytes/event, 1,000-event batch, protobuf + zstd-3 frame (signed) | {codec['frame_zstd3_bytes_per_event']} | JSON + gzip-6 {gz['bytes_per_event']} | **{r_plain:.2f}x** (goal <= 0.5) |
+| bytes/event, same with trained dictionary ({codec['dictionary_bytes']:,} B) | {codec['frame_zstd3_dict_bytes_per_event']} | JSON + gzip-6 {gz['bytes_per_event']} | **{r_dict:.2f}x** |
+| batch encode (protobuf + zstd-3 + Ed25519) / decode (verify + inflate + validate) | {codec['encode_events_per_s']:,} / {codec['decode_verify_events_per_s']:,} events/s | | |
+
+Raw JSON lines:
+```
+{json.dumps(ing)}
+{json.dumps(sq)}
+{json.dumps(codec)}
+{json.dumps(gz)}
+```
+"""
+open(out, "w").write(md)
+print(md)
+PY
+rm -rf "$WORK/events.csv" "$WORK/cli.db"*
