@@ -1,0 +1,102 @@
+import Crypto
+import Foundation
+
+/// Replaces customer identifiers (loyalty id, e-mail, phone) by keyed hashes, HMAC-SHA256 with a
+/// fleet-wide key, so that the hub can join one customer's events across channels and stores
+/// without ever seeing the identifier itself.
+///
+/// Identifiers are normalised first (e-mail lower-cased and trimmed; phone reduced to digits with a
+/// country code; loyalty id upper-cased without spaces or dashes) so that "Ann@X.com " and
+/// "ann@x.com" hash alike, and the kind is part of the hashed message so that a phone number and a
+/// loyalty id with the same digits do not collide.
+public struct CustomerIdentifierHasher: Sendable {
+    /// The kind of identifier, which selects its normalisation.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case email, phone, loyalty
+    }
+
+    private let key: SymmetricKey
+    /// HMAC state after absorbing the key, copied per call (saves re-deriving the padded key blocks).
+    private let keyed: HMAC<SHA256>
+    /// Short identifier of the key (first 4 bytes of SHA-256 of the key, hex) for key rotation bookkeeping.
+    public let keyID: String
+    /// Country calling code used for national phone numbers with a trunk 0 (e.g. "44"); nil keeps them as is.
+    public var defaultCountryCode: String?
+
+    /// - Parameter fleetKey: at least 16 bytes of secret shared by the agents of a fleet (not by the hub).
+    public init(fleetKey: [UInt8], defaultCountryCode: String? = nil) throws {
+        guard fleetKey.count >= 16 else { throw KeyTooShort() }
+        key = SymmetricKey(data: fleetKey)
+        keyed = HMAC<SHA256>(key: key)
+        keyID = Self.hex(SHA256.hash(data: fleetKey).prefix(4))
+        self.defaultCountryCode = defaultCountryCode
+    }
+
+    struct KeyTooShort: Error, CustomStringConvertible {
+        var description: String { "fleet key must be at least 16 bytes" }
+    }
+
+    /// Normalised form of an identifier (what is hashed, after the kind prefix); nil when empty.
+    public func normalize(_ raw: String, kind: Kind) -> String? {
+        let t: String
+        if let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 { t = raw } else {
+            t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        switch kind {
+        case .email:
+            let e = t.lowercased()
+            return e.contains("@") ? e : nil
+        case .phone:
+            var digits = t.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.map { Character($0) }
+            guard digits.count >= 6 else { return nil }
+            var s = String(digits)
+            if t.hasPrefix("+") {
+                return "+" + s
+            }
+            if s.hasPrefix("00") { return "+" + s.dropFirst(2) }
+            if let cc = defaultCountryCode {
+                if s.hasPrefix("0") { s.removeFirst() }
+                if cc == "1" && s.count == 11 && s.hasPrefix("1") { return "+" + s }
+                return "+" + cc + s
+            }
+            digits.removeAll()
+            return s
+        case .loyalty:
+            let s = t.uppercased().filter { $0 != " " && $0 != "-" }
+            return s.isEmpty ? nil : s
+        }
+    }
+
+    /// Lower-case hex HMAC-SHA256 of `kind:normalised`; nil when the identifier is empty or malformed.
+    public func hash(_ raw: String, kind: Kind) -> String? {
+        guard let norm = normalize(raw, kind: kind) else { return nil }
+        var h = keyed
+        var msg = kind.rawValue + ":" + norm
+        msg.withUTF8 { h.update(data: UnsafeRawBufferPointer($0)) }
+        return Self.hex(h.finalize())
+    }
+
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        let a = Array(bytes)
+        return String(unsafeUninitializedCapacity: a.count * 2) { out in
+            for (i, b) in a.enumerated() {
+                out[2 * i] = b >> 4 < 10 ? 0x30 + b >> 4 : 0x57 + b >> 4
+                out[2 * i + 1] = b & 0x0F < 10 ? 0x30 + b & 0x0F : 0x57 + b & 0x0F
+            }
+            return a.count * 2
+        }
+    }
+
+    /// Hashes an identifier whose kind is guessed: "@" means e-mail, a mostly-digit string with 7+
+    /// digits a phone, anything else a loyalty id.
+    public func hash(_ raw: String) -> String? {
+        hash(raw, kind: Self.guessKind(raw))
+    }
+
+    public static func guessKind(_ raw: String) -> Kind {
+        if raw.contains("@") { return .email }
+        let digits = raw.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.count
+        let letters = raw.unicodeScalars.filter { ($0.value | 0x20) >= 0x61 && ($0.value | 0x20) <= 0x7A }.count
+        return digits >= 7 && letters == 0 ? .phone : .loyalty
+    }
+}

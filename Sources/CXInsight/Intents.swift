@@ -1,0 +1,325 @@
+import CXCore
+
+/// One intent rule: a sequence of word alternatives, optional elements, number slots and gaps.
+///
+/// Rules are data (`Resources/intent_rules.txt`, one `kind<TAB>pattern` per line) so that operators
+/// can read why an event was classed a complaint and extend the list without a rebuild. Pattern syntax:
+/// `word`, `(a|b c|d)` alternatives (an alternative may be several words), `x?` optional, `<num>` a
+/// number or number word, `*N` up to N arbitrary words, a leading `^` anchors at the start of a sentence
+/// or clause, a leading `!` allows a negation right before the match (otherwise "not rude" is no hit).
+public struct IntentRule: Sendable, Hashable {
+    enum Element: Sendable, Hashable {
+        case words([[UInt64]], optional: Bool)
+        case number(optional: Bool)
+        case gap(Int)
+    }
+    public var kind: Enrichment.Intent.Kind
+    public var pattern: String
+    var elements: [Element]
+    var anchored: Bool
+    var allowNegated: Bool
+    var kindBit: UInt8
+
+    struct SyntaxError: Error, CustomStringConvertible {
+        var pattern: String
+        var description: String { "bad intent pattern: \(pattern)" }
+    }
+
+    /// Compiles one rule; throws on unbalanced parentheses or an empty pattern.
+    public init(kind: Enrichment.Intent.Kind, pattern: String) throws {
+        self.kind = kind
+        self.pattern = pattern
+        kindBit = UInt8(1) << UInt8(Enrichment.Intent.Kind.allCases.firstIndex(of: kind)!)
+        var p = Substring(pattern.trimmingWhitespace())
+        anchored = false
+        allowNegated = false
+        while let c = p.first, c == "^" || c == "!" {
+            if c == "^" { anchored = true } else { allowNegated = true }
+            p = p.dropFirst().drop(while: { $0 == " " })
+        }
+        var elems: [Element] = []
+        var i = p.startIndex
+        while i < p.endIndex {
+            if p[i] == " " { i = p.index(after: i); continue }
+            var alts: [[UInt64]] = []
+            var isNum = false
+            var gap = -1
+            if p[i] == "(" {
+                guard let close = p[i...].firstIndex(of: ")") else { throw SyntaxError(pattern: pattern) }
+                let inner = p[p.index(after: i)..<close]
+                alts = inner.split(separator: "|").map { alt in alt.split(separator: " ").map { TermHash.of(String($0)) } }
+                i = p.index(after: close)
+            } else {
+                var j = i
+                while j < p.endIndex && p[j] != " " && p[j] != "?" { j = p.index(after: j) }
+                let w = String(p[i..<j])
+                i = j
+                if w == "<num>" { isNum = true } else if w.hasPrefix("*") { gap = Int(w.dropFirst()) ?? 1 } else {
+                    alts = [[TermHash.of(w)]]
+                }
+            }
+            var optional = false
+            if i < p.endIndex && p[i] == "?" { optional = true; i = p.index(after: i) }
+            if gap >= 0 { elems.append(.gap(gap)) } else if isNum { elems.append(.number(optional: optional)) } else {
+                if alts.isEmpty { throw SyntaxError(pattern: pattern) }
+                elems.append(.words(alts, optional: optional))
+            }
+        }
+        guard let first = elems.first else { throw SyntaxError(pattern: pattern) }
+        switch first {
+        case .words(_, let o), .number(let o): if o { throw SyntaxError(pattern: pattern) }
+        case .gap: throw SyntaxError(pattern: pattern)
+        }
+        elements = elems
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Rule-based detection of complaint, refund, cancellation/churn, praise and question intents.
+///
+/// Sentiment alone misses most complaints ("charged twice" has no emotional word), so complaints come
+/// from phrase rules first; strongly negative sentiment is a fallback. Each intent carries the phrase
+/// that triggered it so that operators can audit the rule.
+public struct IntentDetector: Sendable {
+    public private(set) var rules: [IntentRule]
+    private var heads = TermTable(minimumCapacity: 256)
+    private var headLists: [[Int32]] = []
+    private var numberHeads: [Int32] = []
+    private var cueWords = TermTable(minimumCapacity: 256)
+    private var cuePhrases = TermTable(minimumCapacity: 256)
+    private var cueHeads = TermTable(minimumCapacity: 128)
+    private var cueWeights: [Float] = []
+    static let greetings: Set<UInt64> = Set(
+        ["hi", "hello", "hey", "there", "team", "morning", "afternoon", "evening", "question", "please", "thanks",
+         "folks", "all", "guys", "sir", "madam", "ok", "okay", "so", "also", "and", "but"].map { TermHash.of($0) })
+    static let tooHash = TermHash.of("too")
+    private static let numberWords: TermTable = {
+        var t = TermTable(minimumCapacity: 32)
+        for w in ["a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "fifteen",
+            "twenty", "thirty", "forty", "fifty", "sixty", "ninety", "few", "several", "couple", "hundred"]
+        {
+            t.set(TermHash.of(w), 1)
+        }
+        return t
+    }()
+
+    /// Compound score at or below which a text without a complaint rule hit still counts as a complaint.
+    public var complaintSentimentThreshold: Double = -0.45
+    /// Compound score at or above which a text without a praise rule hit counts as praise.
+    public var praiseSentimentThreshold: Double = 0.6
+
+    /// Loads the rules bundled with the module.
+    public static func bundled() throws -> IntentDetector {
+        try IntentDetector(rulesText: String(decoding: InsightResources.load("intent_rules", "txt"), as: UTF8.self))
+    }
+
+    /// Parses rules in the `kind<TAB>pattern` format; `#` starts a comment line.
+    public init(rulesText: String) throws {
+        var list: [IntentRule] = []
+        var cueList: [(String, Double)] = []
+        for line in rulesText.split(separator: "\n", omittingEmptySubsequences: true) {
+            let l = String(line).trimmingWhitespace()
+            if l.isEmpty || l.hasPrefix("#") { continue }
+            if l.hasPrefix("cue\t") {
+                let f = l.split(separator: "\t")
+                guard f.count == 3, let w = Double(f[1]) else { throw IntentRule.SyntaxError(pattern: l) }
+                cueList.append((String(f[2]), w))
+                continue
+            }
+            guard let tab = l.firstIndex(where: { $0 == "\t" || $0 == " " }),
+                let kind = Enrichment.Intent.Kind(rawValue: String(l[..<tab]))
+            else { throw IntentRule.SyntaxError(pattern: l) }
+            list.append(try IntentRule(kind: kind, pattern: String(l[l.index(after: tab)...])))
+        }
+        try self.init(rules: list, cues: cueList)
+    }
+
+    /// Builds a detector from compiled rules and weighted complaint cues (word or phrase, weight).
+    public init(rules: [IntentRule], cues: [(String, Double)] = []) throws {
+        self.rules = rules
+        for (term, w) in cues {
+            let parts = term.lowercased().split(separator: " ").map { TermHash.of(String($0)) }
+            guard !parts.isEmpty, parts.count <= 4 else { continue }
+            if parts.count == 1 {
+                cueWords.set(parts[0], Int32(cueWeights.count))
+            } else {
+                var key = parts[0]
+                for p in parts.dropFirst() { key = TermHash.combine(key, p) }
+                cuePhrases.set(key, Int32(cueWeights.count))
+                let old = cueHeads.get(parts[0])
+                cueHeads.set(parts[0], max(old, Int32(parts.count)))
+            }
+            cueWeights.append(Float(w))
+        }
+        for (ri, r) in rules.enumerated() {
+            switch r.elements[0] {
+            case .words(let alts, _):
+                for a in Set(alts.map { $0[0] }) {
+                    var k = heads.get(a)
+                    if k < 0 {
+                        k = Int32(headLists.count)
+                        heads.set(a, k)
+                        headLists.append([])
+                    }
+                    headLists[Int(k)].append(Int32(ri))
+                }
+            case .number: numberHeads.append(Int32(ri))
+            case .gap: break
+            }
+        }
+    }
+
+    /// Tries rule `r` at token `start`; returns the index one past the last matched token, or -1.
+    private func match(_ r: IntentRule, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ start: Int) -> Int {
+        func go(_ e: Int, _ j: Int, _ crossed: Bool) -> Int {
+            if e == r.elements.count { return j }
+            if crossed { return -1 }
+            switch r.elements[e] {
+            case .words(let alts, let optional):
+                if j < n {
+                    for alt in alts {
+                        var k = 0
+                        var ok = true
+                        while k < alt.count {
+                            let t = j + k
+                            if t >= n || toks[t].hash != alt[k] || (k > 0 && toks[t - 1].has(Token.sentenceEnd)) { ok = false; break }
+                            k += 1
+                        }
+                        if ok {
+                            let end = j + alt.count
+                            let r2 = go(e + 1, end, toks[end - 1].has(Token.sentenceEnd))
+                            if r2 >= 0 { return r2 }
+                        }
+                    }
+                }
+                return optional ? go(e + 1, j, false) : -1
+            case .number(let optional):
+                if j < n && (toks[j].has(Token.number) || Self.numberWords.get(toks[j].hash) >= 0
+                    || (toks[j].has(Token.hasDigit) && toks[j].length <= 6))
+                {
+                    let r2 = go(e + 1, j + 1, toks[j].has(Token.sentenceEnd))
+                    if r2 >= 0 { return r2 }
+                }
+                return optional ? go(e + 1, j, false) : -1
+            case .gap(let g):
+                var k = 0
+                var jj = j
+                while k <= g {
+                    let r2 = go(e + 1, jj, false)
+                    if r2 >= 0 { return r2 }
+                    if jj >= n || toks[jj].has(Token.sentenceEnd) { break }
+                    jj += 1
+                    k += 1
+                }
+                return -1
+            }
+        }
+        return go(0, start, false)
+    }
+
+    struct Hit {
+        var kind: Enrichment.Intent.Kind
+        var start: Int
+        var end: Int  // exclusive token index
+    }
+
+    /// First hit per kind, in order of appearance.
+    func hits(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool) -> [Hit] {
+        var found: [Hit] = []
+        var seen: UInt8 = 0
+        let isNum: (Token) -> Bool = { t in t.has(Token.number) || Self.numberWords.get(t.hash) >= 0 }
+        for i in 0..<n {
+            let t = toks[i]
+            let k = heads.get(t.hash)
+            let num = isNum(t) && !numberHeads.isEmpty
+            if k < 0 && !num { continue }
+            let first = k >= 0 ? headLists[Int(k)].count : 0
+            let total = first + (num ? numberHeads.count : 0)
+            for c in 0..<total {
+                let ri = c < first ? headLists[Int(k)][c] : numberHeads[c - first]
+                let r = rules[Int(ri)]
+                let bit = r.kindBit
+                if seen & bit != 0 { continue }
+                if r.anchored && !(t.has(Token.sentenceStart)
+                    || (i > 0 && toks[i - 1].has(Token.boundaryAfter) && Self.greetings.contains(toks[i - 1].hash))
+                    || (i == 1 && toks[0].altHash != 0 && toks[0].has(Token.letters)))  // after "@store"
+                { continue }
+                if !r.allowNegated {
+                    var neg = false
+                    var j = i - 1
+                    while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
+                        if negators(j) { neg = true; break }
+                        j -= 1
+                    }
+                    if neg { continue }
+                }
+                let end = match(r, toks, n, i)
+                if end > i && r.kind == .question && !questionMark {
+                    // without a question mark, a sentence that ends with "." or "!" is a statement ("Does the job.")
+                    var k = end - 1
+                    while k < n - 1 && !toks[k].has(Token.sentenceEnd) { k += 1 }
+                    if toks[k].has(Token.explicitStop) { continue }
+                }
+                if end > i {
+                    seen |= bit
+                    found.append(Hit(kind: r.kind, start: i, end: end))
+                }
+            }
+        }
+        return found
+    }
+}
+
+extension IntentDetector {
+    /// Sum of complaint cue weights in a text and the strongest cue's token range.
+    func complaintCues(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, negators: (Int) -> Bool, positive: (Int) -> Bool
+    ) -> (score: Float, start: Int, end: Int) {
+        var score: Float = 0
+        var best: Float = 0
+        var bs = -1
+        var be = -1
+        @inline(__always) func add(_ w: Float, _ s: Int, _ e: Int) {
+            score += w
+            if w > best { best = w; bs = s; be = e }
+        }
+        var i = 0
+        while i < n {
+            let h = toks[i].hash
+            let k = cueWords.get(h)
+            if k >= 0 { add(cueWeights[Int(k)], i, i + 1) }
+            let ph = cueHeads.get(h)
+            if ph >= 0 {
+                var key = h
+                var j = i + 1
+                while j < n && j - i < Int(ph) {
+                    if toks[j - 1].has(Token.boundaryAfter) { break }
+                    key = TermHash.combine(key, toks[j].hash)
+                    let p = cuePhrases.get(key)
+                    if p >= 0 { add(cueWeights[Int(p)], i, j + 1) }
+                    j += 1
+                }
+            }
+            // a negated verb or a negated positive word ("doesn't close", "would not recommend")
+            if negators(i) && i + 1 < n && !toks[i].has(Token.boundaryAfter) && toks[i + 1].has(Token.letters) {
+                var j = i + 1
+                if j + 1 < n && !toks[j].has(Token.boundaryAfter) && negators(j) == false && toks[j + 1].has(Token.letters)
+                    && toks[j].length <= 4 && positive(j + 1)
+                {
+                    j += 1  // "not very good", "not that great"
+                }
+                add(positive(j) ? 1.0 : 0.75, i, j + 1)
+            }
+            i += 1
+        }
+        return (score, bs, be)
+    }
+}

@@ -1,0 +1,320 @@
+/// Data-quality analysis: language identification, bot and spam heuristics, SimHash fingerprints.
+///
+/// Everything here sets flags; nothing drops an event. Stateless except for near-duplicate
+/// detection, whose memory is a `NearDuplicateWindow` the caller owns.
+public struct QualityAnalyzer: Sendable {
+    /// Tunable thresholds (Codable for configuration files).
+    public struct Configuration: Codable, Sendable, Hashable {
+        /// Texts whose SimHash differs in at most this many bits from a recent one are near-duplicates.
+        public var maxHammingDistance: Int = 3
+        /// How far back near-duplicates are looked for.
+        public var duplicateWindowSeconds: Int = 600
+        /// How many recent fingerprints are kept.
+        public var duplicateWindowCapacity: Int = 512
+        /// Texts with fewer content words are not fingerprinted (short answers repeat legitimately).
+        public var minimumWordsForDuplicate: Int = 4
+        /// Spam score (2 per URL, 1 per promotional word) at which a text is flagged spam.
+        public var spamScoreThreshold: Int = 3
+        /// Survey answers submitted faster than this are flagged as bot (when the caller knows the time).
+        public var minimumHumanResponseMs: Int = 1500
+        public init() {}
+    }
+
+    public var configuration: Configuration
+
+    static let languages = ["en", "es", "fr", "de", "it", "pt", "nl"]
+    static let stopwords: [[String]] = [
+        ["the", "and", "is", "was", "to", "of", "it", "i", "my", "you", "for", "with", "this", "that", "not", "have",
+         "are", "be", "at", "very", "but", "they", "we", "me", "so", "just", "would", "will", "were", "had", "been",
+         "what", "when", "there", "your", "our", "can", "did", "didn't", "don't", "it's", "i'm", "please", "thanks",
+         "from", "an", "on", "in", "again", "store", "service", "after", "still", "how", "why", "who", "is", "a"],
+        ["el", "la", "los", "las", "de", "que", "y", "es", "en", "un", "una", "por", "con", "para", "muy", "no",
+         "pero", "mi", "lo", "se", "del", "al", "fue", "está", "esta", "servicio", "gracias", "tienda", "mis", "nada"],
+        ["le", "la", "les", "de", "des", "et", "est", "un", "une", "pour", "avec", "pas", "je", "il", "très", "mais",
+         "mon", "ma", "ce", "qui", "du", "au", "sur", "été", "merci", "magasin", "vous", "nous", "c'est", "j'ai"],
+        ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "ich", "mit", "sehr", "aber", "zu", "von",
+         "den", "auf", "für", "es", "war", "wir", "sie", "mein", "danke", "kein", "noch", "nur", "wurde", "habe"],
+        ["il", "la", "di", "che", "e", "è", "un", "una", "per", "con", "non", "molto", "ma", "mi", "sono", "del",
+         "della", "ho", "grazie", "negozio", "servizio", "questo", "anche"],
+        ["o", "a", "os", "as", "de", "que", "e", "é", "um", "uma", "para", "com", "não", "muito", "mas", "meu",
+         "minha", "foi", "do", "da", "obrigado", "obrigada", "loja", "você"],
+        ["de", "het", "een", "en", "is", "niet", "ik", "met", "voor", "van", "op", "maar", "zeer", "erg", "mijn",
+         "was", "wij", "dank", "winkel", "bedankt", "heel", "geen"],
+    ]
+    static let promoWords = [
+        "free", "click", "win", "winner", "won", "prize", "giveaway", "bitcoin", "crypto", "btc", "forex", "casino",
+        "viagra", "followers", "subscribe", "earn", "dm", "telegram", "investment", "invest", "loan", "loans",
+        "guaranteed", "cash", "profit", "income", "bonus", "offer", "limited", "visit", "link", "bio", "promo",
+        "winning", "congratulations", "claim", "100%", "$$$", "xxx", "onlyfans", "nft",
+    ]
+    static let botStrings = ["test", "testing", "asdf", "asdfgh", "qwerty", "lorem", "ipsum", "aaaa", "xxxx", "sdfsdf", "jkl", "hjkl"]
+
+    /// byte -> eight 8-bit lanes holding its bits (lane k = bit k)
+    static let spread: [UInt64] = (0..<256).map { b in
+        var v: UInt64 = 0
+        for k in 0..<8 where b & (1 << k) != 0 { v |= UInt64(1) << UInt64(k * 8) }
+        return v
+    }
+
+    private var stopTable = TermTable(minimumCapacity: 256)
+    private var stopMasks: [UInt8] = []
+    private var promo = TermTable(minimumCapacity: 64)
+    private var botTable = TermTable(minimumCapacity: 32)
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        for (li, words) in Self.stopwords.enumerated() {
+            for w in words {
+                let h = TermHash.of(w)
+                var k = stopTable.get(h)
+                if k < 0 {
+                    k = Int32(stopMasks.count)
+                    stopTable.set(h, k)
+                    stopMasks.append(0)
+                }
+                stopMasks[Int(k)] |= UInt8(1) << UInt8(li)
+            }
+        }
+        for w in Self.promoWords { promo.set(TermHash.of(w), 1) }
+        for w in Self.botStrings { botTable.set(TermHash.of(w), 1) }
+    }
+
+    /// Language guess and confidence in [0, 1]; nil when there is too little evidence.
+    public struct LanguageGuess: Sendable, Hashable {
+        public var language: String?
+        public var confidence: Double
+    }
+
+    struct Report {
+        var language: LanguageGuess
+        var bot: Bool
+        var spam: Bool
+        var fingerprint: UInt64
+        var contentWords: Int
+    }
+
+    /// Script of the letters of a text when it is not Latin (e.g. "ru", "ja"), with its share of letters.
+    static func script(_ buf: UnsafeBufferPointer<UInt8>) -> (String, Double)? {
+        var latin = 0
+        var counts: [String: Int] = [:]
+        var i = 0
+        var other = 0
+        while i < buf.count {
+            let b = buf[i]
+            if b < 0x80 {
+                if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { latin += 1 }
+                i += 1
+                continue
+            }
+            let (s, len) = Tokenizer.decode(buf, i)
+            i += len
+            var lang: String? = nil
+            switch s {
+            case 0xC0...0x24F: latin += 1
+            case 0x370...0x3FF: lang = "el"
+            case 0x400...0x4FF: lang = "ru"
+            case 0x590...0x5FF: lang = "he"
+            case 0x600...0x6FF: lang = "ar"
+            case 0x900...0x97F: lang = "hi"
+            case 0xE00...0xE7F: lang = "th"
+            case 0x3040...0x30FF: lang = "ja"
+            case 0xAC00...0xD7AF, 0x1100...0x11FF: lang = "ko"
+            case 0x4E00...0x9FFF: lang = "zh"
+            default: break
+            }
+            if let l = lang { counts[l, default: 0] += 1; other += 1 }
+        }
+        guard other > latin, other >= 2 else { return nil }
+        // Japanese texts mix kana and kanji; any kana means Japanese
+        var best = counts.max { $0.value < $1.value }!
+        if let ja = counts["ja"], ja > 0, best.key == "zh" { best = ("ja", ja + best.value) }
+        let share = Double(min(other, best.value + (best.key == "ja" ? (counts["zh"] ?? 0) : 0))) / Double(other + latin)
+        return (best.key, min(1, share))
+    }
+
+    /// Language of a text (standalone use; the engine calls the token-based variant).
+    public func detectLanguage(_ text: String) -> LanguageGuess {
+        var t = text
+        return t.withUTF8 { buf in
+            withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
+                var st = TextStats()
+                let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
+                return analyze(buf, toks, n, st, englishHits: 0, responseTimeMs: nil).language
+            }
+        }
+    }
+
+    func analyze(
+        _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ st: TextStats,
+        englishHits: Int, responseTimeMs: Int?
+    ) -> Report {
+        // language
+        var scores: (Double, Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0, 0)
+        var total = 0.0
+        var contentWords = 0
+        var promoHits = 0
+        var botHits = 0
+        var noVowelLong = 0
+        var maxRepeat = 0
+        var lastHash: UInt64 = 0
+        var repeatRun = 0
+        var fp: UInt64 = 0
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { lanes in
+            lanes.initialize(repeating: 0)
+            var features = 0
+            for i in 0..<n {
+                let t = toks[i]
+                let h = t.hash
+                if h == lastHash { repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun) } else { repeatRun = 1; lastHash = h }
+                let k = stopTable.get(h)
+                if k >= 0 {
+                    let m = stopMasks[Int(k)]
+                    let w = 1.0 / Double(m.nonzeroBitCount)
+                    total += 1
+                    if m & 1 != 0 { scores.0 += w }
+                    if m & 2 != 0 { scores.1 += w }
+                    if m & 4 != 0 { scores.2 += w }
+                    if m & 8 != 0 { scores.3 += w }
+                    if m & 16 != 0 { scores.4 += w }
+                    if m & 32 != 0 { scores.5 += w }
+                    if m & 64 != 0 { scores.6 += w }
+                }
+                if promo.get(h) >= 0 || (t.altHash != 0 && promo.get(t.altHash) >= 0) { promoHits += 1 }
+                if botTable.get(h) >= 0 { botHits += 1 }
+                if t.has(Token.letters) && !t.has(Token.number) {
+                    contentWords += 1
+                    if t.length >= 9 {
+                        var vowels = 0
+                        for p in Int(t.start)..<Int(t.end) {
+                            switch buf[p] | 0x20 {
+                            case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
+                            default: break
+                            }
+                        }
+                        if vowels * 8 < t.length { noVowelLong += 1 }
+                    }
+                    // SimHash feature: the word hash, well mixed
+                    var x = h ^ (h >> 31)
+                    x = x &* 0x7FB5_D329_728E_A185
+                    x ^= x >> 27
+                    x = x &* 0x81DA_DEF4_BC2D_D44D
+                    x ^= x >> 33
+                    // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
+                    if features < 255 {
+                        features += 1
+                        for byte in 0..<8 { lanes[byte] &+= Self.spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
+                    }
+                }
+            }
+            for byte in 0..<8 {
+                for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
+                    fp |= UInt64(1) << UInt64(byte * 8 + bit)
+                }
+            }
+        }
+        let eng = Double(englishHits) * 0.5
+        scores.0 += eng
+        total += eng
+        var guess = LanguageGuess(language: nil, confidence: 0)
+        if let (lang, share) = Self.script(buf) {
+            guess = LanguageGuess(language: lang, confidence: (share * 100).rounded() / 100)
+        } else if total >= 1 {
+            let arr = [scores.0, scores.1, scores.2, scores.3, scores.4, scores.5, scores.6]
+            var bi = 0
+            for k in 1..<arr.count where arr[k] > arr[bi] { bi = k }
+            let conf = arr[bi] / total * (1 - exp2(-total / 1.2))
+            guess = LanguageGuess(language: Self.languages[bi], confidence: (conf * 100).rounded() / 100)
+        }
+        // bot
+        var bot = false
+        if let rt = responseTimeMs, rt < configuration.minimumHumanResponseMs { bot = true }
+        if noVowelLong > 0 && noVowelLong * 2 >= contentWords { bot = true }
+        if botHits > 0 && botHits * 2 >= n { bot = true }
+        if n >= 4 && maxRepeat >= 4 && maxRepeat * 2 >= n { bot = true }
+        if st.maxCharRun >= 12 && st.letters > 0 { bot = true }
+        if st.letters == 0 && buf.count >= 8 && toks.prefix(n).allSatisfy({ !$0.has(Token.emoji) }) { bot = true }
+        // spam
+        let spamScore = 2 * st.urls + promoHits
+        let spam = spamScore >= configuration.spamScoreThreshold || st.urls >= 2
+        return Report(language: guess, bot: bot, spam: spam, fingerprint: contentWords >= configuration.minimumWordsForDuplicate ? fp : 0, contentWords: contentWords)
+    }
+
+    @inline(__always) private func exp2(_ x: Double) -> Double {
+        // e^x for small negative x without Foundation: a few terms of the series are enough here
+        var term = 1.0
+        var sum = 1.0
+        for k in 1...12 {
+            term *= x / Double(k)
+            sum += term
+        }
+        return max(0, sum)
+    }
+
+    /// 64-bit SimHash of a text's words (0 when it has too few words to be meaningful).
+    public func fingerprint(_ text: String) -> UInt64 {
+        var t = text
+        return t.withUTF8 { buf in
+            withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
+                var st = TextStats()
+                let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
+                return analyze(buf, toks, n, st, englishHits: 0, responseTimeMs: nil).fingerprint
+            }
+        }
+    }
+}
+
+/// The recent SimHash fingerprints against which near-duplicates are found.
+///
+/// A value type the caller owns (one per agent, or per store when an agent serves several): pass it
+/// `inout` to `InsightEngine.enrich(_:state:)` or call `check` directly. Memory is bounded by
+/// `capacity`; entries older than `windowMs` are ignored. Times are the caller's (event time or wall
+/// clock, in milliseconds); nothing reads a clock here, so replays are deterministic.
+public struct NearDuplicateWindow: Sendable, Hashable {
+    public let capacity: Int
+    public let windowMs: Int64
+    public let maxDistance: Int
+    private var fingerprints: [UInt64]
+    private var times: [Int64]
+    private var next = 0
+    private var filled = 0
+
+    public init(capacity: Int = 512, windowSeconds: Int = 600, maxDistance: Int = 3) {
+        self.capacity = max(1, capacity)
+        windowMs = Int64(windowSeconds) * 1000
+        self.maxDistance = maxDistance
+        fingerprints = Array(repeating: 0, count: self.capacity)
+        times = Array(repeating: .min, count: self.capacity)
+    }
+
+    /// Whether `fingerprint` is within `maxDistance` bits of one seen in the last `windowMs`;
+    /// then remembers it. A zero fingerprint (too short to judge) is never a duplicate and not stored.
+    public mutating func check(_ fingerprint: UInt64, at timeMs: Int64) -> Bool {
+        if fingerprint == 0 { return false }
+        var dup = false
+        let oldest = timeMs - windowMs
+        fingerprints.withUnsafeBufferPointer { f in
+            times.withUnsafeBufferPointer { t in
+                // with at most 3 differing bits, one of the four 16-bit bands is equal (pigeonhole):
+                // test bands first, count bits only for candidates
+                let bandFilter = maxDistance <= 3
+                for k in 0..<filled {
+                    let x = f[k] ^ fingerprint
+                    if bandFilter && x & 0xFFFF != 0 && x & 0xFFFF_0000 != 0 && x & 0xFFFF_0000_0000 != 0
+                        && x & 0xFFFF_0000_0000_0000 != 0
+                    {
+                        continue
+                    }
+                    if t[k] >= oldest && x.nonzeroBitCount <= maxDistance {
+                        dup = true
+                        break
+                    }
+                }
+            }
+        }
+        fingerprints[next] = fingerprint
+        times[next] = timeMs
+        next = (next + 1) % capacity
+        filled = min(filled + 1, capacity)
+        return dup
+    }
+}

@@ -1,0 +1,439 @@
+import CXCore
+import Foundation
+
+/// The sentiment lexicon: word, phrase and emoji valences plus VADER's modifier word lists.
+///
+/// Parsed once from the bundled data file (`Resources/sentiment_lexicon.tsv`) into hash tables keyed
+/// by `TermHash`, so that scoring never allocates strings.
+public struct SentimentLexicon: Sendable {
+    struct WordInfo: Sendable {
+        var valence: Float = 0
+        var boost: Float = 0
+        var flags: UInt8 = 0
+        var special: UInt8 = 0
+        var maxPhrase: UInt8 = 0
+    }
+    static let inLexicon: UInt8 = 1
+    static let booster: UInt8 = 2
+    static let negator: UInt8 = 4
+    static let phraseHead: UInt8 = 8
+    static let boosterBigramTail: UInt8 = 16
+
+    enum Special: UInt8 {
+        case none = 0, no, but, least, at, very, never, so, this, without, doubt, kind, of, or, nor, sarcasm
+    }
+
+    var table = TermTable(minimumCapacity: 12_000)
+    var words: [WordInfo] = []
+    var phrases = TermTable(minimumCapacity: 512)
+    var phraseValence: [Float] = []
+    /// booster bigrams ("kind of"), keyed by combined hash
+    var boosterBigrams = TermTable(minimumCapacity: 16)
+    var boosterBigramValue: [Float] = []
+
+    /// Version line of the data file (`# lexicon-version: ...`).
+    public private(set) var version: String = "unknown"
+    /// Number of single-word, emoji and phrase entries.
+    public var entryCount: Int { table.count + phrases.count }
+
+    static let boosterIncrement: Float = 0.293
+    static let boosters: [(String, Float)] = {
+        let inc = ["absolutely", "amazingly", "awfully", "completely", "considerable", "considerably", "decidedly",
+            "deeply", "effing", "enormous", "enormously", "entirely", "especially", "exceptional", "exceptionally",
+            "extreme", "extremely", "fabulously", "flipping", "flippin", "frackin", "fracking", "fricking", "frickin",
+            "frigging", "friggin", "fully", "fuckin", "fucking", "fuggin", "fugging", "greatly", "hella", "highly",
+            "hugely", "incredible", "incredibly", "intensely", "major", "majorly", "more", "most", "particularly",
+            "purely", "quite", "really", "remarkably", "so", "substantially", "thoroughly", "total", "totally",
+            "tremendous", "tremendously", "uber", "unbelievably", "unusually", "utter", "utterly", "very",
+            "super", "soooo", "sooo", "soo", "realy", "rly", "veeery", "insanely", "ridiculously", "seriously", "truly",
+            "pretty", "way"]
+        let dec = ["almost", "barely", "hardly", "kinda", "kindof", "kind-of", "less", "little", "marginal",
+            "marginally", "occasional", "occasionally", "partly", "scarce", "scarcely", "slight", "slightly",
+            "somewhat", "sorta", "sortof", "sort-of", "fairly", "rather", "mostly"]
+        return inc.map { ($0, boosterIncrement) } + dec.map { ($0, -boosterIncrement) }
+    }()
+    static let boosterPhrases: [(String, Float)] = [
+        ("kind of", -boosterIncrement), ("sort of", -boosterIncrement), ("just enough", -boosterIncrement),
+        ("a bit", -boosterIncrement), ("a little", -boosterIncrement), ("a lot", boosterIncrement),
+    ]
+    static let negations: [String] = [
+        "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't",
+        "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt", "mustnt",
+        "neither", "don't", "hadn't", "hasn't", "haven't", "isn't", "mightn't", "mustn't", "neednt", "needn't",
+        "never", "none", "nope", "nor", "not", "nothing", "nowhere", "oughtnt", "shant", "shouldnt", "uhuh", "wasnt",
+        "werent", "oughtn't", "shan't", "shouldn't", "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt",
+        "won't", "wouldn't", "rarely", "seldom", "despite", "nobody", "noone", "no-one", "aren’t", "wasnt", "isnt",
+        "didnt", "doesnt", "dont", "havent", "hasnt", "wouldnt", "couldnt", "shouldnt",
+    ]
+
+    /// Loads the lexicon bundled with the module.
+    public static func bundled() throws -> SentimentLexicon {
+        try SentimentLexicon(data: InsightResources.load("sentiment_lexicon", "tsv"))
+    }
+
+    /// Parses a lexicon in the data-file format (see the header of `sentiment_lexicon.tsv`).
+    public init(data: [UInt8]) throws {
+        var lineStart = 0
+        let n = data.count
+        var singles: [(UInt64, Float)] = []
+        singles.reserveCapacity(8_500)
+        var phraseList: [([UInt64], Float)] = []
+        while lineStart < n {
+            var lineEnd = lineStart
+            while lineEnd < n && data[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            var e = lineEnd
+            if e > lineStart && data[e - 1] == 0x0D { e -= 1 }
+            if e - lineStart < 2 { continue }
+            if data[lineStart] == 0x23 && data[lineStart + 1] == 0x20 {
+                let line = String(decoding: data[lineStart..<e], as: UTF8.self)
+                if line.hasPrefix("# lexicon-version:") {
+                    version = line.dropFirst("# lexicon-version:".count).trimmingCharacters(in: .whitespaces)
+                }
+                continue
+            }
+            if data[lineStart] == 0x40 && data[lineStart + 1] == 0x40 { continue }
+            guard let tab = data[lineStart..<e].firstIndex(of: 0x09) else { continue }
+            var ve = tab + 1
+            while ve < e && data[ve] != 0x09 { ve += 1 }
+            guard let v = Float(String(decoding: data[(tab + 1)..<ve], as: UTF8.self)) else { continue }
+            let term = String(decoding: data[lineStart..<tab], as: UTF8.self)
+            let scalars = term.unicodeScalars
+            if scalars.count == 1, let s = scalars.first, s.value >= 0x80 {
+                singles.append((TermHash.emoji(s.value), v))
+            } else if term.contains(" ") {
+                let parts = term.split(separator: " ").map { TermHash.of(String($0)) }
+                if parts.count >= 2 && parts.count <= 4 { phraseList.append((parts, v)) }
+            } else {
+                singles.append((TermHash.of(term), v))
+            }
+        }
+        for (h, v) in singles {
+            let i = index(h)
+            words[i].valence = v
+            words[i].flags |= Self.inLexicon
+        }
+        for (parts, v) in phraseList {
+            var key = parts[0]
+            for p in parts.dropFirst() { key = TermHash.combine(key, p) }
+            let pi = phrases.get(key)
+            if pi >= 0 { phraseValence[Int(pi)] = v } else {
+                phrases.set(key, Int32(phraseValence.count))
+                phraseValence.append(v)
+            }
+            let hi = index(parts[0])
+            words[hi].flags |= Self.phraseHead
+            words[hi].maxPhrase = max(words[hi].maxPhrase, UInt8(parts.count))
+        }
+        for (w, b) in Self.boosters {
+            let i = index(TermHash.of(w))
+            words[i].flags |= Self.booster
+            words[i].boost = b
+        }
+        for (p, b) in Self.boosterPhrases {
+            let parts = p.split(separator: " ").map { TermHash.of(String($0)) }
+            boosterBigrams.set(TermHash.combine(parts[0], parts[1]), Int32(boosterBigramValue.count))
+            boosterBigramValue.append(b)
+            let t = index(parts[1])
+            words[t].flags |= Self.boosterBigramTail
+        }
+        for w in Self.negations { words[index(TermHash.of(w))].flags |= Self.negator }
+        let specials: [(String, Special)] = [
+            ("no", .no), ("but", .but), ("least", .least), ("at", .at), ("very", .very), ("never", .never),
+            ("so", .so), ("this", .this), ("without", .without), ("doubt", .doubt), ("kind", .kind), ("of", .of),
+            ("or", .or), ("nor", .nor), ("#sarcasm", .sarcasm), ("/s", .sarcasm), ("#not", .sarcasm),
+            ("#sarcastic", .sarcasm), ("however", .but),
+        ]
+        for (w, s) in specials { words[index(TermHash.of(w))].special = s.rawValue }
+    }
+
+    private mutating func index(_ h: UInt64) -> Int {
+        let i = table.get(h)
+        if i >= 0 { return Int(i) }
+        table.set(h, Int32(words.count))
+        words.append(WordInfo())
+        return words.count - 1
+    }
+
+    @inline(__always)
+    func lookup(_ t: Token) -> Int32 {
+        if t.altHash != 0 {
+            let a = table.get(t.altHash)
+            if a >= 0 && (words[Int(a)].flags & (Self.inLexicon | Self.phraseHead) != 0 || words[Int(a)].special != 0) { return a }
+        }
+        return table.get(t.hash)
+    }
+
+    /// Valence of a single word or emoji as stored (nil when absent); for tests and tooling.
+    public func valence(of term: String) -> Double? {
+        let s = term.unicodeScalars
+        let h = (s.count == 1 && s.first!.value >= 0x80) ? TermHash.emoji(s.first!.value) : TermHash.of(term)
+        let i = table.get(h)
+        guard i >= 0, words[Int(i)].flags & Self.inLexicon != 0 else { return nil }
+        return Double(words[Int(i)].valence)
+    }
+}
+
+/// VADER-style sentiment scoring on pre-tokenised text.
+///
+/// Follows Hutto & Gilbert (2014): lexicon valences adjusted by boosters and dampeners (scaled by
+/// distance), negation in a three-word window, ALL-CAPS emphasis when only some words are capitalised,
+/// the contrastive "but", "least", exclamation and question marks; normalised by x/sqrt(x²+15).
+/// Departures from the reference implementation, all for customer text: multi-word phrases and idioms
+/// are matched (the reference ignores most of its own multi-word entries), negation and modifiers do
+/// not cross a clause boundary (", . ! ? ; :"), curly apostrophes are folded, hashtags and emoticons
+/// are looked up with their punctuation, and sarcasm markers (#sarcasm, /s) invert positive valence.
+struct SentimentScorer: Sendable {
+    let lexicon: SentimentLexicon
+    static let capIncrement: Float = 0.733
+    static let negationScalar: Float = -0.74
+
+    struct Scored {
+        var sentiment: Enrichment.Sentiment
+        var rawSum: Float
+        /// index of the token with the most negative and the most positive final valence (-1 if none)
+        var mostNegative: Int
+        var mostPositive: Int
+        // parts, so that a prior can be added without re-scoring
+        var baseSum: Float = 0
+        var posSum: Float = 0
+        var negSum: Float = 0
+        var neutral: Int = 0
+        var amplifier: Float = 0
+    }
+
+    /// Adds `prior` (VADER scale) to a score as if one more word of that valence had been read.
+    func withPrior(_ s: Scored, _ prior: Float) -> Scored {
+        var pos = s.posSum
+        var neg = s.negSum
+        if prior < 0 { neg += prior - 1 } else if prior > 0 { pos += prior + 1 }
+        var r = Self.finalize(s.baseSum + prior, pos, neg, s.neutral, s.amplifier)
+        r.mostNegative = s.mostNegative
+        r.mostPositive = s.mostPositive
+        return r
+    }
+
+    static func finalize(_ base: Float, _ pos0: Float, _ neg0: Float, _ neu: Int, _ amp: Float) -> Scored {
+        var sum = base
+        var posSum = pos0
+        var negSum = neg0
+        if sum > 0 { sum += amp } else if sum < 0 { sum -= amp }
+        if posSum == 0 && negSum == 0 && neu == 0 {
+            return Scored(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1, mostPositive: -1)
+        }
+        let compound = Double(sum) / (Double(sum) * Double(sum) + 15).squareRoot()
+        if posSum > -negSum { posSum += amp } else if posSum < -negSum { negSum -= amp }
+        let total = Double(posSum) - Double(negSum) + Double(neu)
+        let s = Enrichment.Sentiment(
+            compound: (max(-1, min(1, compound)) * 10_000).rounded() / 10_000,
+            positive: (Double(posSum) / total * 1000).rounded() / 1000,
+            neutral: (Double(neu) / total * 1000).rounded() / 1000,
+            negative: (-Double(negSum) / total * 1000).rounded() / 1000)
+        return Scored(
+            sentiment: s, rawSum: sum, mostNegative: -1, mostPositive: -1, baseSum: base, posSum: pos0, negSum: neg0,
+            neutral: neu, amplifier: amp)
+    }
+
+    func score(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0) -> Scored {
+        if n == 0 {
+            return Scored(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1, mostPositive: -1)
+        }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { idx in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sent in
+                scoreInner(toks, n, stats, idx, sent, extraValence)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func scoreInner(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats,
+        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>, _ extraValence: Float
+    ) -> Scored {
+        let words = lexicon.words
+        return words.withUnsafeBufferPointer { W in
+            var upperCount = 0
+            var butIndex = -1
+            var sarcasm = false
+            for i in 0..<n {
+                let t = toks[i]
+                let k = lexicon.lookup(t)
+                idx[i] = k
+                sent[i] = 0
+                if t.has(Token.upper) { upperCount += 1 }
+                if k >= 0 {
+                    let sp = W[Int(k)].special
+                    if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0 { butIndex = i }
+                    if sp == SentimentLexicon.Special.sarcasm.rawValue { sarcasm = true }
+                }
+            }
+            let capDiff = upperCount > 0 && upperCount < n
+            @inline(__always) func special(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].special : 0 }
+            @inline(__always) func flagsOf(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].flags : 0 }
+            @inline(__always) func negated(_ j: Int) -> Bool {
+                toks[j].has(Token.negContraction) || flagsOf(j) & SentimentLexicon.negator != 0
+            }
+            @inline(__always) func inLex(_ j: Int) -> Bool { flagsOf(j) & SentimentLexicon.inLexicon != 0 }
+
+            var skipUntil = -1
+            var counted = 0
+            var i = 0
+            while i < n {
+                defer { i += 1 }
+                if i < skipUntil { continue }
+                counted += 1
+                let k = idx[i]
+                if k < 0 { continue }
+                let w = W[Int(k)]
+                if w.flags & SentimentLexicon.booster != 0 { continue }
+                if w.special == SentimentLexicon.Special.kind.rawValue && i + 1 < n
+                    && special(i + 1) == SentimentLexicon.Special.of.rawValue
+                { continue }
+                var v: Float = 0
+                var found = false
+                var phraseLen = 1
+                if w.flags & SentimentLexicon.phraseHead != 0 {
+                    var key = toks[i].hash
+                    var best: Float = 0
+                    var bestLen = 0
+                    var j = i + 1
+                    while j < n && j - i < Int(w.maxPhrase) {
+                        if toks[j - 1].has(Token.boundaryAfter) { break }
+                        key = TermHash.combine(key, toks[j].hash)
+                        let p = lexicon.phrases.get(key)
+                        if p >= 0 { best = lexicon.phraseValence[Int(p)]; bestLen = j - i + 1 }
+                        j += 1
+                    }
+                    if bestLen > 0 {
+                        v = best
+                        found = true
+                        phraseLen = bestLen
+                        skipUntil = i + bestLen
+                    }
+                }
+                if !found {
+                    guard w.flags & SentimentLexicon.inLexicon != 0 else { continue }
+                    v = w.valence
+                    // "no" directly before a lexicon word negates it rather than counting itself
+                    if w.special == SentimentLexicon.Special.no.rawValue && i + 1 < n && !toks[i].has(Token.boundaryAfter)
+                        && inLex(i + 1)
+                    {
+                        v = 0
+                    }
+                }
+                let base = v
+                // clause start: modifiers and negations do not reach across punctuation
+                var lo = i
+                while lo > 0 && lo > i - 3 && !toks[lo - 1].has(Token.boundaryAfter) { lo -= 1 }
+                let noSp = SentimentLexicon.Special.no.rawValue
+                if (i - 1 >= lo && special(i - 1) == noSp) || (i - 2 >= lo && special(i - 2) == noSp)
+                    || (i - 3 >= lo && special(i - 3) == noSp
+                        && (special(i - 1) == SentimentLexicon.Special.or.rawValue || special(i - 1) == SentimentLexicon.Special.nor.rawValue))
+                {
+                    v = base * Self.negationScalar
+                }
+                if toks[i].has(Token.upper) && capDiff && phraseLen == 1 {
+                    v += v > 0 ? Self.capIncrement : -Self.capIncrement
+                }
+                var startI = 0
+                while startI < 3 {
+                    let j = i - (startI + 1)
+                    if j < lo { break }
+                    if !inLex(j) {
+                        // booster / dampener
+                        var s: Float = 0
+                        let fj = flagsOf(j)
+                        if fj & SentimentLexicon.booster != 0 {
+                            s = W[Int(idx[j])].boost
+                        } else if fj & SentimentLexicon.boosterBigramTail != 0 && j - 1 >= 0 {
+                            let bk = lexicon.boosterBigrams.get(TermHash.combine(toks[j - 1].hash, toks[j].hash))
+                            if bk >= 0 { s = lexicon.boosterBigramValue[Int(bk)] }
+                        }
+                        if s != 0 {
+                            if v < 0 { s = -s }
+                            if toks[j].has(Token.upper) && capDiff { s += v > 0 ? Self.capIncrement : -Self.capIncrement }
+                            if startI == 1 { s *= 0.95 } else if startI == 2 { s *= 0.9 }
+                            v += s
+                        }
+                        // negation
+                        if startI == 0 {
+                            if negated(j) { v *= Self.negationScalar }
+                        } else if startI == 1 {
+                            let sp1 = special(i - 1)
+                            if special(i - 2) == SentimentLexicon.Special.never.rawValue
+                                && (sp1 == SentimentLexicon.Special.so.rawValue || sp1 == SentimentLexicon.Special.this.rawValue)
+                            {
+                                v *= 1.25
+                            } else if special(i - 2) == SentimentLexicon.Special.without.rawValue
+                                && sp1 == SentimentLexicon.Special.doubt.rawValue
+                            {
+                            } else if negated(j) {
+                                v *= Self.negationScalar
+                            }
+                        } else {
+                            let sp2 = special(i - 2)
+                            if special(i - 3) == SentimentLexicon.Special.never.rawValue
+                                && (sp2 == SentimentLexicon.Special.so.rawValue || sp2 == SentimentLexicon.Special.this.rawValue)
+                            {
+                                v *= 1.25
+                            } else if special(i - 3) == SentimentLexicon.Special.without.rawValue
+                                && (sp2 == SentimentLexicon.Special.doubt.rawValue || special(i - 1) == SentimentLexicon.Special.doubt.rawValue)
+                            {
+                            } else if negated(j) {
+                                v *= Self.negationScalar
+                            }
+                        }
+                    }
+                    startI += 1
+                }
+                // "least"
+                let leastSp = SentimentLexicon.Special.least.rawValue
+                if i - 1 >= lo && special(i - 1) == leastSp && !inLex(i - 1) {
+                    if i - 2 < 0 || (special(i - 2) != SentimentLexicon.Special.at.rawValue && special(i - 2) != SentimentLexicon.Special.very.rawValue) {
+                        v *= Self.negationScalar
+                    }
+                }
+                sent[i] = v
+            }
+            // contrastive "but": what follows dominates
+            if butIndex >= 0 {
+                for j in 0..<n {
+                    if j < butIndex { sent[j] *= 0.5 } else if j > butIndex { sent[j] *= 1.5 }
+                }
+            }
+            if sarcasm {
+                for j in 0..<n where sent[j] > 0 { sent[j] = -sent[j] * 0.5 }
+            }
+            var sum: Float = extraValence
+            var posSum: Float = 0
+            var negSum: Float = 0
+            var neu = counted
+            var mostNeg = -1
+            var mostPos = -1
+            var minV: Float = 0
+            var maxV: Float = 0
+            for j in 0..<n {
+                let s = sent[j]
+                if s == 0 { continue }
+                sum += s
+                neu -= 1
+                if s > 0 {
+                    posSum += s + 1
+                    if s > maxV { maxV = s; mostPos = j }
+                } else {
+                    negSum += s - 1
+                    if s < minV { minV = s; mostNeg = j }
+                }
+            }
+            if extraValence < 0 { negSum += extraValence - 1 } else if extraValence > 0 { posSum += extraValence + 1 }
+            if neu < 0 { neu = 0 }
+            let ep = Float(min(stats.exclamations, 4)) * 0.292
+            let q = stats.questions
+            let qm: Float = q > 1 ? (q <= 3 ? Float(q) * 0.18 : 0.96) : 0
+            var r = Self.finalize(sum, posSum, negSum, neu, ep + qm)
+            r.mostNegative = mostNeg
+            r.mostPositive = mostPos
+            return r
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import CXCore
+import Foundation
+
+/// A theme taxonomy: dimensions (product area, driver, journey stage, severity...) whose values are
+/// matched by words and phrases.
+///
+/// `Codable` so that a deployment can ship its own taxonomy as JSON or YAML configuration; the
+/// default retail taxonomy is bundled (`Resources/default_taxonomy.json`).
+public struct ThemeTaxonomy: Codable, Sendable, Hashable {
+    /// One value of a dimension and the words or phrases (case-insensitive, whole words) that signal it.
+    public struct Value: Codable, Sendable, Hashable {
+        public var name: String
+        public var terms: [String]
+        public init(name: String, terms: [String]) {
+            self.name = name
+            self.terms = terms
+        }
+    }
+    /// A dimension; when `exclusive` only its first matching value (in taxonomy order) is kept,
+    /// which suits ordinal dimensions such as severity.
+    public struct Dimension: Codable, Sendable, Hashable {
+        public var name: String
+        public var exclusive: Bool?
+        public var values: [Value]
+        public init(name: String, exclusive: Bool? = nil, values: [Value]) {
+            self.name = name
+            self.exclusive = exclusive
+            self.values = values
+        }
+    }
+    public var version: String
+    public var dimensions: [Dimension]
+
+    public init(version: String, dimensions: [Dimension]) {
+        self.version = version
+        self.dimensions = dimensions
+    }
+
+    /// Decodes a taxonomy from JSON.
+    public init(json: Data) throws {
+        self = try JSONDecoder().decode(ThemeTaxonomy.self, from: json)
+    }
+
+    /// The retail taxonomy bundled with the module.
+    public static func bundledDefault() throws -> ThemeTaxonomy {
+        var t = try ThemeTaxonomy(json: Data(InsightResources.load("default_taxonomy", "json")))
+        for i in t.dimensions.indices where t.dimensions[i].name == "severity" && t.dimensions[i].exclusive == nil {
+            t.dimensions[i].exclusive = true
+        }
+        return t
+    }
+}
+
+/// Matches a `ThemeTaxonomy` against texts.
+///
+/// Single-word terms also match their regular inflections (plural, -ed, -ing), so taxonomies stay short.
+public struct ThemeTagger: Sendable {
+    public let taxonomy: ThemeTaxonomy
+    private var words = TermTable(minimumCapacity: 1024)
+    private var wordValues: [[Int32]] = []
+    private var phraseHeads = TermTable(minimumCapacity: 256)
+    private var phraseHeadMax: [UInt8] = []
+    private var phrases = TermTable(minimumCapacity: 256)
+    private var phraseValues: [[Int32]] = []
+    private var flatWord: [Int32] = []  // per word index: start, count pairs into flatValues
+    private var flatPhrase: [Int32] = []
+    private var flatValues: [Int32] = []
+    private var valueThemes: [Enrichment.Theme] = []
+    private var valueDimension: [Int32] = []
+    private var exclusive: [Bool] = []
+
+    /// Compiles the taxonomy into lookup tables.
+    public init(taxonomy: ThemeTaxonomy) {
+        self.taxonomy = taxonomy
+        for (di, d) in taxonomy.dimensions.enumerated() {
+            exclusive.append(d.exclusive ?? false)
+            for v in d.values {
+                let vid = Int32(valueThemes.count)
+                valueThemes.append(Enrichment.Theme(dimension: d.name, value: v.name))
+                valueDimension.append(Int32(di))
+                for term in v.terms {
+                    let parts = term.lowercased().split(separator: " ").map(String.init)
+                    if parts.count == 1 {
+                        for form in Self.inflections(parts[0]) { addWord(TermHash.of(form), vid) }
+                    } else if parts.count >= 2 {
+                        let hs = parts.map { TermHash.of($0) }
+                        var key = hs[0]
+                        for h in hs.dropFirst() { key = TermHash.combine(key, h) }
+                        var pi = phrases.get(key)
+                        if pi < 0 {
+                            pi = Int32(phraseValues.count)
+                            phrases.set(key, pi)
+                            phraseValues.append([])
+                        }
+                        if !phraseValues[Int(pi)].contains(vid) { phraseValues[Int(pi)].append(vid) }
+                        var hi = phraseHeads.get(hs[0])
+                        if hi < 0 {
+                            hi = Int32(phraseHeadMax.count)
+                            phraseHeads.set(hs[0], hi)
+                            phraseHeadMax.append(0)
+                        }
+                        phraseHeadMax[Int(hi)] = max(phraseHeadMax[Int(hi)], UInt8(min(parts.count, 6)))
+                    }
+                }
+            }
+        }
+        flatten()
+    }
+
+    private mutating func flatten() {
+        for list in wordValues {
+            flatWord.append(Int32(flatValues.count))
+            flatWord.append(Int32(list.count))
+            flatValues += list
+        }
+        for list in phraseValues {
+            flatPhrase.append(Int32(flatValues.count))
+            flatPhrase.append(Int32(list.count))
+            flatValues += list
+        }
+    }
+
+    private mutating func addWord(_ h: UInt64, _ vid: Int32) {
+        var i = words.get(h)
+        if i < 0 {
+            i = Int32(wordValues.count)
+            words.set(h, i)
+            wordValues.append([])
+        }
+        if !wordValues[Int(i)].contains(vid) { wordValues[Int(i)].append(vid) }
+    }
+
+    static func inflections(_ w: String) -> [String] {
+        guard w.count >= 3, w.allSatisfy({ $0.isLetter }) else { return [w] }
+        var out = [w, w + "s"]
+        if w.hasSuffix("e") {
+            out += [w + "d", String(w.dropLast()) + "ing"]
+        } else if w.hasSuffix("y") {
+            out += [String(w.dropLast()) + "ies", String(w.dropLast()) + "ied", w + "ing"]
+        } else {
+            out += [w + "es", w + "ed", w + "ing"]
+        }
+        return out
+    }
+
+    /// Themes of a text, in taxonomy order.
+    public func tag(_ text: String) -> [Enrichment.Theme] {
+        var t = text
+        return t.withUTF8 { buf in
+            let cap = Tokenizer.capacity(buf.count)
+            return withUnsafeTemporaryAllocation(of: Token.self, capacity: cap) { toks in
+                var st = TextStats()
+                let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
+                return tag(toks, n)
+            }
+        }
+    }
+
+    func tag(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) -> [Enrichment.Theme] {
+        let vc = valueThemes.count
+        if vc == 0 || n == 0 { return [] }
+        return withUnsafeTemporaryAllocation(of: Bool.self, capacity: vc) { hit in
+            hit.initialize(repeating: false)
+            var any = false
+            flatValues.withUnsafeBufferPointer { fv in
+            for i in 0..<n {
+                let h = toks[i].hash
+                let w = Int(words.get(h))
+                if w >= 0 {
+                    let st = Int(flatWord[2 * w])
+                    for q in st..<(st + Int(flatWord[2 * w + 1])) { hit[Int(fv[q])] = true }
+                    any = true
+                }
+                let ph = phraseHeads.get(h)
+                if ph >= 0 {
+                    let maxLen = Int(phraseHeadMax[Int(ph)])
+                    var key = h
+                    var j = i + 1
+                    while j < n && j - i < maxLen {
+                        if toks[j - 1].has(Token.sentenceEnd) { break }
+                        key = TermHash.combine(key, toks[j].hash)
+                        let p = Int(phrases.get(key))
+                        if p >= 0 {
+                            let st = Int(flatPhrase[2 * p])
+                            for q in st..<(st + Int(flatPhrase[2 * p + 1])) { hit[Int(fv[q])] = true }
+                            any = true
+                        }
+                        j += 1
+                    }
+                }
+            }
+            }
+            if !any { return [] }
+            var out: [Enrichment.Theme] = []
+            var lastExclusiveDim: Int32 = -1
+            for v in 0..<vc where hit[v] {
+                let d = valueDimension[v]
+                if exclusive[Int(d)] {
+                    if lastExclusiveDim == d { continue }
+                    lastExclusiveDim = d
+                }
+                out.append(valueThemes[v])
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,332 @@
+// Byte-level tokenisation shared by every analyser of the module.
+//
+// The hot path never builds a `String` per word: a token is a byte range of the UTF-8 text plus a
+// 64-bit hash of its ASCII-lowercased form, and every dictionary of the module (sentiment lexicon,
+// intent rules, theme taxonomy, language stop words) is keyed by those hashes.
+
+/// 64-bit FNV-1a of ASCII-lowercased bytes, the key of every word table of the module.
+///
+/// Public so that callers that build their own tables (e.g. tests, tooling) hash words the same way.
+public enum TermHash {
+    @usableFromInline static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
+    @usableFromInline static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+    /// Hash of a word as the tokenizer would compute it (lowercase, curly apostrophe folded).
+    public static func of(_ word: String) -> UInt64 {
+        var h = offset
+        var w = word
+        w.withUTF8 { buf in
+            var i = 0
+            while i < buf.count {
+                let (b, step) = TermHash.fold(buf, i)
+                h = (h ^ UInt64(b)) &* prime
+                i += step
+            }
+        }
+        return h == 0 ? 1 : h
+    }
+
+    /// Order-sensitive combination of word hashes into a phrase key.
+    @inline(__always)
+    public static func combine(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let m = a &* 0x9E37_79B9_7F4A_7C15
+        let r = (m << 29) | (m >> 35)
+        let k = r ^ b
+        return k == 0 ? 1 : k
+    }
+
+    /// Key of an emoji scalar in the word tables.
+    @inline(__always)
+    static func emoji(_ scalar: UInt32) -> UInt64 { 0xE0E0_0000_0000_0000 | UInt64(scalar) }
+
+    /// Lowercased byte at `i` and how many bytes it consumed (folds U+2019 to an apostrophe).
+    @inline(__always)
+    static func fold(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt8, Int) {
+        let b = buf[i]
+        if b >= 0x41 && b <= 0x5A { return (b | 0x20, 1) }
+        if b == 0xE2 && i + 2 < buf.count && buf[i + 1] == 0x80 && (buf[i + 2] == 0x99 || buf[i + 2] == 0x98) {
+            return (0x27, 3)
+        }
+        return (b, 1)
+    }
+}
+
+/// Open-addressing table from a 64-bit term hash to a small integer (an index into a side array).
+///
+/// Swift's `Dictionary` hashes keys with SipHash; this table multiplies and probes linearly, which
+/// is several times faster for the millions of lookups per second the bench asks for.
+struct TermTable: Sendable {
+    private var keys: [UInt64]
+    private var values: [Int32]
+    private var shift: UInt64
+    private(set) var count: Int = 0
+
+    init(minimumCapacity: Int = 16) {
+        var cap = 16
+        while cap < minimumCapacity * 2 { cap <<= 1 }
+        keys = Array(repeating: 0, count: cap)
+        values = Array(repeating: -1, count: cap)
+        shift = UInt64(64 - cap.trailingZeroBitCount)
+    }
+
+    @inline(__always)
+    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+
+    @inline(__always)
+    func get(_ key: UInt64) -> Int32 {
+        let mask = keys.count - 1
+        var i = slot(key)
+        return keys.withUnsafeBufferPointer { k in
+            while true {
+                let stored = k[i]
+                if stored == key { return values[i] }
+                if stored == 0 { return -1 }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    mutating func set(_ key: UInt64, _ value: Int32) {
+        if (count + 1) * 2 > keys.count { grow() }
+        let mask = keys.count - 1
+        var i = slot(key)
+        while keys[i] != 0 && keys[i] != key { i = (i + 1) & mask }
+        if keys[i] == 0 { count += 1 }
+        keys[i] = key
+        values[i] = value
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys
+        let oldValues = values
+        let cap = keys.count * 2
+        keys = Array(repeating: 0, count: cap)
+        values = Array(repeating: -1, count: cap)
+        shift = UInt64(64 - cap.trailingZeroBitCount)
+        count = 0
+        for (k, v) in zip(oldKeys, oldValues) where k != 0 { set(k, v) }
+    }
+}
+
+/// One whitespace-delimited word (or emoji) of a text, as byte offsets and hashes.
+struct Token {
+    static let upper: UInt16 = 1  // Python's str.isupper(): has upper-case letters and no lower-case
+    static let negContraction: UInt16 = 2  // contains "n't"
+    static let boundaryAfter: UInt16 = 4  // trailing punctuation ends a clause (, ; : . ! ?)
+    static let sentenceEnd: UInt16 = 8  // trailing . ! ?
+    static let number: UInt16 = 16
+    static let emoji: UInt16 = 32
+    static let letters: UInt16 = 64
+    static let sentenceStart: UInt16 = 128
+    static let question: UInt16 = 256  // trailing ?
+    static let hasDigit: UInt16 = 512
+    static let explicitStop: UInt16 = 1024  // trailing . or !
+
+    /// Byte range of the word with leading and trailing punctuation stripped.
+    var start: Int32
+    var end: Int32
+    /// Hash of the stripped, lowercased word.
+    var hash: UInt64
+    /// Hash of the raw token (with its punctuation) when it differs and may be an emoticon or hashtag; else 0.
+    var altHash: UInt64
+    var flags: UInt16
+
+    @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
+    var length: Int { Int(end - start) }
+}
+
+/// Text-wide facts gathered during tokenisation.
+struct TextStats {
+    var exclamations = 0
+    var questions = 0
+    var letters = 0
+    var upperLetters = 0
+    var urls = 0
+    var maxCharRun = 0
+}
+
+enum Tokenizer {
+    @inline(__always)
+    static func isPunct(_ b: UInt8) -> Bool {
+        // Python's string.punctuation
+        (b >= 0x21 && b <= 0x2F) || (b >= 0x3A && b <= 0x40) || (b >= 0x5B && b <= 0x60) || (b >= 0x7B && b <= 0x7E)
+    }
+
+    @inline(__always)
+    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+
+    @inline(__always)
+    static func isEmoji(_ s: UInt32) -> Bool {
+        (s >= 0x1F000 && s <= 0x1FAFF && !(s >= 0x1F3FB && s <= 0x1F3FF)) || (s >= 0x2600 && s <= 0x27BF)
+            || (s >= 0x2300 && s <= 0x23FF) || (s >= 0x2B00 && s <= 0x2BFF) || s == 0x2764
+    }
+
+    /// Zero-width joiners, variation selectors, skin tones and no-break spaces separate words.
+    @inline(__always)
+    static func isSeparatorScalar(_ s: UInt32) -> Bool {
+        s == 0x200D || s == 0xFE0F || s == 0xFE0E || (s >= 0x1F3FB && s <= 0x1F3FF) || s == 0xA0 || s == 0x2026
+            || (s >= 0x2000 && s <= 0x200B) || s == 0x3000
+    }
+
+    @inline(__always)
+    static func decode(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt32, Int) {
+        let b0 = UInt32(buf[i])
+        let n = buf.count
+        if b0 < 0xE0 {
+            guard i + 1 < n else { return (b0, 1) }
+            return (((b0 & 0x1F) << 6) | (UInt32(buf[i + 1]) & 0x3F), 2)
+        } else if b0 < 0xF0 {
+            guard i + 2 < n else { return (b0, 1) }
+            return (((b0 & 0x0F) << 12) | ((UInt32(buf[i + 1]) & 0x3F) << 6) | (UInt32(buf[i + 2]) & 0x3F), 3)
+        } else {
+            guard i + 3 < n else { return (b0, 1) }
+            return (
+                ((b0 & 0x07) << 18) | ((UInt32(buf[i + 1]) & 0x3F) << 12) | ((UInt32(buf[i + 2]) & 0x3F) << 6)
+                    | (UInt32(buf[i + 3]) & 0x3F), 4
+            )
+        }
+    }
+
+    /// Upper bound of the number of tokens of a text of `byteCount` bytes.
+    @inline(__always)
+    static func capacity(_ byteCount: Int) -> Int { byteCount / 2 + 2 }
+
+    /// Splits `buf` into tokens written to `out`; returns the number of tokens.
+    static func tokenize(
+        _ buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<Token>, stats: inout TextStats
+    ) -> Int {
+        var n = 0
+        var i = 0
+        var tokStart = -1
+        let count = buf.count
+        var runByte: UInt8 = 0
+        var run = 0
+        while i < count {
+            let b = buf[i]
+            if b == runByte { run += 1; if run > stats.maxCharRun { stats.maxCharRun = run } } else { runByte = b; run = 1 }
+            if b < 0x80 {
+                if isSpace(b) {
+                    if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
+                } else {
+                    if b == 0x21 { stats.exclamations += 1 } else if b == 0x3F { stats.questions += 1 }
+                    if tokStart < 0 { tokStart = i }
+                }
+                i += 1
+                continue
+            }
+            let (s, len) = decode(buf, i)
+            if isEmoji(s) {
+                if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
+                var f = Token.emoji
+                if n == 0 || out[n - 1].has(Token.sentenceEnd) { f |= Token.sentenceStart }
+                out[n] = Token(start: Int32(i), end: Int32(i + len), hash: TermHash.emoji(s), altHash: 0, flags: f)
+                n += 1
+            } else if isSeparatorScalar(s) {
+                if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
+            } else if tokStart < 0 {
+                tokStart = i
+            }
+            i += len
+        }
+        if tokStart >= 0 { flush(buf, tokStart, count, out, &n, &stats) }
+        if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
+        return n
+    }
+
+    @inline(__always)
+    private static func flush(
+        _ buf: UnsafeBufferPointer<UInt8>, _ s0: Int, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
+        _ n: inout Int, _ stats: inout TextStats
+    ) {
+        var s = s0
+        var e = e0
+        while s < e && isPunct(buf[s]) { s += 1 }
+        while e > s && isPunct(buf[e - 1]) { e -= 1 }
+        var flags: UInt16 = 0
+        if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
+        // trailing punctuation
+        var j = e
+        while j < e0 {
+            let c = buf[j]
+            if c == 0x2E || c == 0x21 || c == 0x3F {
+                flags |= Token.boundaryAfter | Token.sentenceEnd
+                if c == 0x3F { flags |= Token.question } else { flags |= Token.explicitStop }
+            } else if c == 0x2C || c == 0x3B || c == 0x3A || c == 0x29 {
+                flags |= Token.boundaryAfter
+            }
+            j += 1
+        }
+        if s == e {  // punctuation only (emoticon such as ":)" or a dash)
+            var h = TermHash.offset
+            for k in s0..<e0 { h = (h ^ UInt64(buf[k] >= 0x41 && buf[k] <= 0x5A ? buf[k] | 0x20 : buf[k])) &* TermHash.prime }
+            out[n] = Token(start: Int32(s0), end: Int32(e0), hash: h == 0 ? 1 : h, altHash: 0, flags: flags & ~Token.boundaryAfter & ~Token.sentenceEnd)
+            if flags & Token.sentenceEnd != 0, n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
+            n += 1
+            return
+        }
+        var h = TermHash.offset
+        var upper = 0
+        var lower = 0
+        var digits = 0
+        var other = 0
+        var prev2: UInt8 = 0
+        var prev1: UInt8 = 0
+        var nt = false
+        var k = s
+        while k < e {
+            let c = buf[k]
+            var lc = c
+            var step = 1
+            if c >= 0x41 && c <= 0x5A {
+                upper += 1
+                lc = c | 0x20
+            } else if c >= 0x61 && c <= 0x7A {
+                lower += 1
+            } else if c >= 0x30 && c <= 0x39 {
+                digits += 1
+            } else if c == 0xE2 && k + 2 < e && buf[k + 1] == 0x80 && (buf[k + 2] == 0x99 || buf[k + 2] == 0x98) {
+                lc = 0x27
+                step = 3
+            } else if c != 0x2C && c != 0x2E {
+                other += 1
+            }
+            if lc == 0x74 && prev1 == 0x27 && prev2 == 0x6E { nt = true }
+            prev2 = prev1
+            prev1 = lc
+            h = (h ^ UInt64(lc)) &* TermHash.prime
+            k += step
+        }
+        if upper > 0 && lower == 0 { flags |= Token.upper }
+        if nt { flags |= Token.negContraction }
+        if upper + lower > 0 { flags |= Token.letters }
+        if digits > 0 { flags |= Token.hasDigit }
+        if digits > 0 && upper + lower == 0 && other == 0 { flags |= Token.number }
+        stats.letters &+= upper + lower
+        stats.upperLetters &+= upper
+        var alt: UInt64 = 0
+        if s != s0 || (e - s <= 2 && e != e0) {
+            var ha = TermHash.offset
+            var q = s0
+            // keep leading punctuation (hashtags, emoticons), drop trailing sentence punctuation for hashtags
+            let rawEnd = (s != s0 && e - s > 2) ? e : e0
+            while q < rawEnd {
+                let c = buf[q]
+                ha = (ha ^ UInt64(c >= 0x41 && c <= 0x5A ? c | 0x20 : c)) &* TermHash.prime
+                q += 1
+            }
+            alt = ha == 0 ? 1 : ha
+            if buf[s0] == 0x68 || buf[s0] == 0x77 {}  // (no-op; urls handled below)
+        }
+        if e - s >= 4 {
+            // cheap URL detection: "http" prefix or "www."
+            let c0 = buf[s] | 0x20
+            if (c0 == 0x68 && e - s >= 7 && buf[s + 1] | 0x20 == 0x74 && buf[s + 2] | 0x20 == 0x74 && buf[s + 3] | 0x20 == 0x70)
+                || (c0 == 0x77 && buf[s + 1] | 0x20 == 0x77 && buf[s + 2] | 0x20 == 0x77 && buf[s + 3] == 0x2E)
+            {
+                stats.urls += 1
+            }
+        }
+        out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: alt, flags: flags)
+        n += 1
+    }
+}
