@@ -7,15 +7,23 @@ public enum ScoreKind: String, Sendable, Hashable, Codable {
 
 /// What the alert rules look at for one event: a summary of the enriched event, not the text.
 public struct AlertEvent: Sendable, Hashable {
+    /// Event id, carried into alerts so operators can open the event.
     public var eventID: String
+    /// Store the event belongs to; alerts and spike windows are per store.
     public var storeID: String
+    /// Channel (kiosk, pos, web, chat, email, social...), for channel-scoped de-duplication.
     public var channel: String?
     /// Hashed customer key, for rules de-duplicated per customer.
     public var customerKey: String?
+    /// Event time in epoch milliseconds (windows and cooldowns use the caller's clock).
     public var timeMs: Int64
+    /// Enriched compound sentiment in [-1, 1].
     public var compound: Double
+    /// Intents found in the text.
     public var intents: Set<Enrichment.Intent.Kind>
+    /// Survey or review score, if the event carries one.
     public var score: Int?
+    /// Which scale `score` is on.
     public var scoreKind: ScoreKind?
     /// Events flagged bot, spam or near-duplicate do not count towards alerts.
     public var suppressed: Bool
@@ -77,15 +85,23 @@ public struct AlertRule: Codable, Sendable, Hashable {
         case store, storeChannel = "store_channel", customer, event
     }
 
+    /// Stable identifier used in configuration and in alert records.
     public var id: String
+    /// What triggers it.
     public var condition: Condition
+    /// Threshold of the condition (defaults per condition when nil).
     public var threshold: Double?
+    /// Intent kind for `condition == .intent`.
     public var intent: Enrichment.Intent.Kind?
+    /// Events needed in the window for `negative_spike` (default 5).
     public var count: Int?
+    /// Sliding window of `negative_spike` (default 900 s).
     public var windowSeconds: Int?
+    /// How urgent the alert is.
     public var severity: AlertSeverity
     /// After an alert, further matches with the same de-duplication key are suppressed for this long.
     public var cooldownSeconds: Int
+    /// Grouping for cooldown and de-duplication (default per store).
     public var dedupScope: DedupScope?
 
     public init(
@@ -140,16 +156,23 @@ public struct AlertRule: Codable, Sendable, Hashable {
 public struct InsightAlert: Sendable, Hashable, Codable {
     /// Deterministic id: rule, de-duplication key and the time it was raised, so replays agree.
     public var id: String
+    /// The rule that fired.
     public var ruleID: String
+    /// What triggers it.
     public var condition: AlertRule.Condition
+    /// How urgent the alert is.
     public var severity: AlertSeverity
+    /// Store the event belongs to; alerts and spike windows are per store.
     public var storeID: String
+    /// Human-readable de-duplication key (rule, store, scope part).
     public var dedupKey: String
+    /// When it was raised (the caller's time).
     public var raisedAtMs: Int64
     /// The event(s) that triggered it (for a spike, the negative events in the window).
     public var eventIDs: [String]
     /// Matches suppressed by the cooldown of this key since the previous alert with the same key.
     public var suppressedSincePrevious: Int
+    /// Short text for the kiosk or back-office screen.
     public var message: String
 }
 
@@ -161,12 +184,42 @@ public struct InsightAlert: Sendable, Hashable, Codable {
 /// are counted, not raised, until the cooldown ends. Memory is bounded: spike windows keep only
 /// events inside their window, cooldown entries expire.
 public struct AlertRuleEngine: Sendable, Hashable {
+    /// The configured rules, in evaluation order.
     public private(set) var rules: [AlertRule]
-    private var lastRaised: [String: Int64] = [:]
-    private var suppressed: [String: Int] = [:]
-    /// per rule id + store: (time, event id) of recent negative events
-    private var windows: [String: [SpikeEntry]] = [:]
+    /// Per store: spike windows and cooldowns of store-scoped rules (one hash lookup per event).
+    private var stores: [String: StoreState] = [:]
+    /// Cooldowns of rules scoped finer than the store (customer, channel, event).
+    private var lastRaised: [Key: Int64] = [:]
+    private var suppressed: [Key: Int] = [:]
     private var processed = 0
+    private let storeScoped: [Bool]
+
+    struct StoreState: Sendable, Hashable {
+        var windows: [[SpikeEntry]]
+        var lastRaised: [Int64]  // .min: never
+        var suppressed: [Int]
+        init(_ n: Int) {
+            windows = Array(repeating: [], count: n)
+            lastRaised = Array(repeating: .min, count: n)
+            suppressed = Array(repeating: 0, count: n)
+        }
+    }
+
+    /// De-duplication key for rules scoped finer than a store.
+    struct Key: Sendable, Hashable {
+        var rule: Int
+        var store: String
+        var extra: String
+    }
+
+    static func key(_ ri: Int, _ r: AlertRule, _ e: AlertEvent) -> Key {
+        switch r.dedupScope ?? .store {
+        case .store: Key(rule: ri, store: e.storeID, extra: "")
+        case .storeChannel: Key(rule: ri, store: e.storeID, extra: e.channel ?? "-")
+        case .customer: Key(rule: ri, store: e.storeID, extra: e.customerKey ?? e.eventID)
+        case .event: Key(rule: ri, store: "", extra: e.eventID)
+        }
+    }
 
     struct SpikeEntry: Sendable, Hashable {
         var timeMs: Int64
@@ -175,34 +228,72 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     public init(rules: [AlertRule] = AlertRule.defaults) {
         self.rules = rules
+        storeScoped = rules.map { ($0.dedupScope ?? .store) == .store }
     }
 
     /// Feeds one event; returns the alerts to raise now (possibly none).
     public mutating func process(_ event: AlertEvent, nowMs: Int64? = nil) -> [InsightAlert] {
         let now = nowMs ?? event.timeMs
         processed += 1
-        if processed % 1024 == 0 { prune(now) }
+        if processed % 4096 == 0 { prune(now) }
         if event.suppressed { return [] }
+        var mask: UInt64 = 0  // rules beyond 64 are evaluated below without the mask
+        var extra: [Int] = []
+        for ri in 0..<rules.count where rules[ri].matches(event) {
+            if ri < 64 { mask |= UInt64(1) << UInt64(ri) } else { extra.append(ri) }
+        }
+        if mask == 0 && extra.isEmpty { return [] }
         var out: [InsightAlert] = []
-        for rule in rules {
-            guard rule.matches(event) else { continue }
-            var ids = [event.eventID]
-            if rule.condition == .negativeSpike {
-                let wkey = "\(rule.id)|\(event.storeID)"
-                let window = Int64(rule.windowSeconds ?? 900) * 1000
-                let t = event.timeMs
-                let size: Int = {
-                    // mutate in place: no copy of the window per event
-                    windows[wkey, default: []].append(SpikeEntry(timeMs: t, eventID: event.eventID))
-                    if let f = windows[wkey]?.first, f.timeMs <= t - window || f.timeMs > t {
-                        windows[wkey]!.removeAll { $0.timeMs <= t - window || $0.timeMs > t }
+        let n = rules.count
+        let rulesCopy = rules
+        let scoped = storeScoped
+        var finer: [(Int, [String])] = []
+        // everything store-scoped happens inside one in-place access to the store's state
+        withStore(event.storeID, n) { st in
+            var m = mask
+            var k = 0
+            while m != 0 || k < extra.count {
+                let ri: Int
+                if m != 0 {
+                    ri = m.trailingZeroBitCount
+                    m &= m - 1
+                } else {
+                    ri = extra[k]
+                    k += 1
+                }
+                let rule = rulesCopy[ri]
+                var spikeIDs: [String]? = nil
+                if rule.condition == .negativeSpike {
+                    let t = event.timeMs
+                    let window = Int64(rule.windowSeconds ?? 900) * 1000
+                    st.windows[ri].append(SpikeEntry(timeMs: t, eventID: event.eventID))
+                    if let f = st.windows[ri].first, f.timeMs <= t - window || f.timeMs > t {
+                        st.windows[ri].removeAll { $0.timeMs <= t - window || $0.timeMs > t }
                     }
-                    return windows[wkey]!.count
-                }()
-                guard size >= max(1, rule.count ?? 5) else { continue }
-                ids = windows[wkey]!.map(\.eventID)
+                    guard st.windows[ri].count >= max(1, rule.count ?? 5) else { continue }
+                    spikeIDs = st.windows[ri].map(\.eventID)
+                }
+                let ids = spikeIDs ?? [event.eventID]
+                if !scoped[ri] {
+                    finer.append((ri, ids))
+                    continue
+                }
+                let cooldown = Int64(rule.cooldownSeconds) * 1000
+                let last = st.lastRaised[ri]
+                if last != .min, now - last < cooldown, now >= last {
+                    st.suppressed[ri] += 1
+                    continue
+                }
+                let sup = st.suppressed[ri]
+                st.suppressed[ri] = 0
+                st.lastRaised[ri] = now
+                if rule.condition == .negativeSpike { st.windows[ri].removeAll() }
+                out.append(Self.alert(rule, event, ids, sup, now))
             }
-            let key = rule.dedupKey(event)
+        }
+        for (ri, ids) in finer {
+            let rule = rules[ri]
+            let key = Self.key(ri, rule, event)
             let cooldown = Int64(rule.cooldownSeconds) * 1000
             if let last = lastRaised[key], now - last < cooldown, now >= last {
                 suppressed[key, default: 0] += 1
@@ -210,17 +301,27 @@ public struct AlertRuleEngine: Sendable, Hashable {
             }
             let sup = suppressed.removeValue(forKey: key) ?? 0
             lastRaised[key] = now
-            if rule.condition == .negativeSpike {
-                // start counting afresh so that the next spike needs `count` new events
-                windows["\(rule.id)|\(event.storeID)"] = []
-            }
-            out.append(
-                InsightAlert(
-                    id: "\(key)|\(now)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
-                    storeID: event.storeID, dedupKey: key, raisedAtMs: now, eventIDs: ids,
-                    suppressedSincePrevious: sup, message: Self.message(rule, event, ids.count)))
+            out.append(Self.alert(rule, event, ids, sup, now))
         }
         return out
+    }
+
+    private mutating func withStore(_ id: String, _ n: Int, _ body: (inout StoreState) -> Void) {
+        if let i = stores.index(forKey: id) {
+            body(&stores.values[i])
+        } else {
+            var st = StoreState(n)
+            body(&st)
+            stores[id] = st
+        }
+    }
+
+    static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert {
+        let dedup = rule.dedupKey(event)
+        return InsightAlert(
+            id: "\(dedup)|\(now)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
+            storeID: event.storeID, dedupKey: dedup, raisedAtMs: now, eventIDs: ids,
+            suppressedSincePrevious: sup, message: Self.message(rule, event, ids.count))
     }
 
     static func message(_ r: AlertRule, _ e: AlertEvent, _ n: Int) -> String {
@@ -240,12 +341,23 @@ public struct AlertRuleEngine: Sendable, Hashable {
         lastRaised = lastRaised.filter { nowMs - $0.value < maxCooldown }
         suppressed = suppressed.filter { lastRaised[$0.key] != nil }
         let maxWindow = Int64(rules.compactMap(\.windowSeconds).max() ?? 900) * 1000
-        windows = windows.compactMapValues { w in
-            let k = w.filter { $0.timeMs > nowMs - maxWindow }
-            return k.isEmpty ? nil : k
+        stores = stores.compactMapValues { st in
+            var s = st
+            var live = false
+            for ri in s.windows.indices {
+                s.windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
+                if !s.windows[ri].isEmpty { live = true }
+                if s.lastRaised[ri] != .min && nowMs - s.lastRaised[ri] < maxCooldown { live = true } else if s.lastRaised[ri] != .min {
+                    s.lastRaised[ri] = .min
+                    s.suppressed[ri] = 0
+                }
+            }
+            return live ? s : nil
         }
     }
 
     /// Number of keys currently in cooldown (for metrics and tests).
-    public var activeCooldowns: Int { lastRaised.count }
+    public var activeCooldowns: Int {
+        lastRaised.count + stores.values.reduce(0) { $0 + $1.lastRaised.filter { $0 != .min }.count }
+    }
 }

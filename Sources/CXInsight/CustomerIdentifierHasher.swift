@@ -93,6 +93,7 @@ public struct CustomerIdentifierHasher: Sendable {
         hash(raw, kind: Self.guessKind(raw))
     }
 
+    /// Kind guessed from the shape of an identifier (used when the caller does not know it).
     public static func guessKind(_ raw: String) -> Kind {
         if raw.contains("@") { return .email }
         let digits = raw.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.count

@@ -8,7 +8,9 @@ public struct InsightConfiguration: Sendable {
     public var intentRulesText: String?
     /// Extra identifier patterns to mask (loyalty numbers, member ids...).
     public var piiPatterns: [PIIPattern] = []
+    /// Local alert rules; defaults follow DESIGN.md §5.
     public var alertRules: [AlertRule] = AlertRule.defaults
+    /// Data-quality thresholds (near-duplicate window, spam score, bot timing).
     public var quality = QualityAnalyzer.Configuration()
     /// Fleet key for customer-identifier hashing; nil disables hashing (`customerKey` stays nil).
     public var fleetKey: [UInt8]?
@@ -24,21 +26,29 @@ public struct InsightConfiguration: Sendable {
 
     public init() {}
 
+    /// Bundled lexicon, rules and taxonomy; no hashing; default alert rules.
     public static var `default`: InsightConfiguration { InsightConfiguration() }
 }
 
 /// One event to enrich: the text plus the few fields alert rules and hashing need.
 public struct InsightInput: Sendable {
+    /// The text (raw for inputs; masked for results).
     public var text: String?
+    /// Event id, carried into alerts so operators can open the event.
     public var eventID: String
+    /// Store the event belongs to; alerts and spike windows are per store.
     public var storeID: String
+    /// Channel (kiosk, pos, web, chat, email, social...), for channel-scoped de-duplication.
     public var channel: String?
     /// Raw customer identifier (loyalty id, e-mail, phone); hashed, never returned.
     public var customerID: String?
+    /// Kind of `customerID` when known; guessed from its shape otherwise.
     public var customerIDKind: CustomerIdentifierHasher.Kind?
     /// Event time, epoch milliseconds (used by the near-duplicate window and the alert rules).
     public var timeMs: Int64
+    /// Survey or review score, if the event carries one.
     public var score: Int?
+    /// Which scale `score` is on.
     public var scoreKind: ScoreKind?
     /// Time the respondent took, when the channel knows it (bot heuristic).
     public var responseTimeMs: Int?
@@ -63,6 +73,7 @@ public struct InsightInput: Sendable {
 
 /// The outcome of enriching one event: what to store beside it and what to alert on.
 public struct InsightResult: Sendable {
+    /// Scores, intents, themes, flags, language and model version to store beside the event.
     public var enrichment: Enrichment
     /// The text with personal data replaced by tokens; nil when the input had no text. Store this,
     /// never the raw text.
@@ -82,11 +93,17 @@ public struct InsightResult: Sendable {
 /// A value type: the agent keeps one (e.g. inside its ingest actor), passes it `inout`, and may
 /// persist or reset it; the engine itself stays immutable and shareable across threads.
 public struct InsightState: Sendable {
+    /// Near-duplicate memory.
     public var duplicates: NearDuplicateWindow
+    /// Alert rule state (cooldowns, spike windows).
     public var alerts: AlertRuleEngine
     /// Recently hashed customer identifiers (bounded; customers come back, HMAC is not free).
-    var customerKeys: [String: String] = [:]
-    static let customerKeyCacheSize = 8192
+    var customerKeys: [CustomerCacheKey: String] = [:]
+    struct CustomerCacheKey: Hashable, Sendable {
+        var kind: CustomerIdentifierHasher.Kind?
+        var id: String
+    }
+    static let customerKeyCacheSize = 32_768
 
     public init(configuration: InsightConfiguration = .default) {
         duplicates = NearDuplicateWindow(
@@ -106,30 +123,55 @@ public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
     public static let modelVersion = "cxinsight-1.0.0+lexicon-2024.11-cx1"
 
-    public let configuration: InsightConfiguration
-    public let lexicon: SentimentLexicon
-    public let intents: IntentDetector
-    public let themes: ThemeTagger
-    public let masker: PIIMasker
-    public let quality: QualityAnalyzer
-    public let hasher: CustomerIdentifierHasher?
-    let scorer: SentimentScorer
+    /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
+    /// actors) costs one retain instead of one per table.
+    final class Core: Sendable {
+        let configuration: InsightConfiguration
+        let lexicon: SentimentLexicon
+        let intents: IntentDetector
+        let themes: ThemeTagger
+        let masker: PIIMasker
+        let quality: QualityAnalyzer
+        let hasher: CustomerIdentifierHasher?
+        let scorer: SentimentScorer
+
+        init(_ configuration: InsightConfiguration) throws {
+            self.configuration = configuration
+            lexicon = try SentimentLexicon.bundled()
+            var det =
+                try configuration.intentRulesText.map { try IntentDetector(rulesText: $0) } ?? IntentDetector.bundled()
+            det.complaintSentimentThreshold = configuration.complaintSentimentThreshold
+            det.praiseSentimentThreshold = configuration.praiseSentimentThreshold
+            intents = det
+            themes = ThemeTagger(taxonomy: try configuration.taxonomy ?? ThemeTaxonomy.bundledDefault())
+            masker = PIIMasker(patterns: configuration.piiPatterns)
+            quality = QualityAnalyzer(configuration: configuration.quality)
+            hasher = try configuration.fleetKey.map {
+                try CustomerIdentifierHasher(fleetKey: $0, defaultCountryCode: configuration.defaultCountryCode)
+            }
+            scorer = SentimentScorer(lexicon: lexicon)
+        }
+    }
+    let core: Core
+
+    /// The configuration it was built with.
+    public var configuration: InsightConfiguration { core.configuration }
+    /// The sentiment lexicon in use.
+    public var lexicon: SentimentLexicon { core.lexicon }
+    /// The intent rules in use.
+    public var intents: IntentDetector { core.intents }
+    /// The theme tagger in use.
+    public var themes: ThemeTagger { core.themes }
+    /// The PII masker in use.
+    public var masker: PIIMasker { core.masker }
+    /// The data-quality analyser in use.
+    public var quality: QualityAnalyzer { core.quality }
+    /// Customer-identifier hasher (nil without a fleet key).
+    public var hasher: CustomerIdentifierHasher? { core.hasher }
+    var scorer: SentimentScorer { core.scorer }
 
     public init(configuration: InsightConfiguration = .default) throws {
-        self.configuration = configuration
-        lexicon = try SentimentLexicon.bundled()
-        var det =
-            try configuration.intentRulesText.map { try IntentDetector(rulesText: $0) } ?? IntentDetector.bundled()
-        det.complaintSentimentThreshold = configuration.complaintSentimentThreshold
-        det.praiseSentimentThreshold = configuration.praiseSentimentThreshold
-        intents = det
-        themes = ThemeTagger(taxonomy: try configuration.taxonomy ?? ThemeTaxonomy.bundledDefault())
-        masker = PIIMasker(patterns: configuration.piiPatterns)
-        quality = QualityAnalyzer(configuration: configuration.quality)
-        hasher = try configuration.fleetKey.map {
-            try CustomerIdentifierHasher(fleetKey: $0, defaultCountryCode: configuration.defaultCountryCode)
-        }
-        scorer = SentimentScorer(lexicon: lexicon)
+        core = try Core(configuration)
     }
 
     /// A fresh state for `enrich(_:state:)` with this engine's configuration.
@@ -137,6 +179,7 @@ public struct InsightEngine: Sendable {
 
     /// Sentiment alone (the lexicon and its rules, no intent prior).
     public func sentiment(_ text: String) -> Enrichment.Sentiment {
+        let scorer = core.scorer
         var t = text
         return t.withUTF8 { buf in
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
@@ -155,8 +198,8 @@ public struct InsightEngine: Sendable {
     /// Full enrichment: also checks near-duplicates and runs the alert rules, updating `state`.
     public func enrich(_ input: InsightInput, state: inout InsightState) -> InsightResult {
         var r = analyze(input, hashCustomer: false)
-        if let h = hasher, let id = input.customerID {
-            let cacheKey = (input.customerIDKind?.rawValue ?? "?") + "\u{1}" + id
+        if let h = core.hasher, let id = input.customerID {
+            let cacheKey = InsightState.CustomerCacheKey(kind: input.customerIDKind, id: id)
             if let k = state.customerKeys[cacheKey] { r.customerKey = k } else {
                 r.customerKey = input.customerIDKind.map { h.hash(id, kind: $0) } ?? h.hash(id)
                 if state.customerKeys.count >= InsightState.customerKeyCacheSize { state.customerKeys.removeAll(keepingCapacity: true) }
@@ -187,6 +230,9 @@ public struct InsightEngine: Sendable {
     }
 
     private func analyze(_ input: InsightInput, hashCustomer: Bool = true) -> InsightResult {
+        let core = self.core
+        let lexicon = core.lexicon, intents = core.intents, themes = core.themes, masker = core.masker
+        let quality = core.quality, hasher = core.hasher, scorer = core.scorer, configuration = core.configuration
         var customerKey: String? = nil
         if hashCustomer, let h = hasher, let id = input.customerID {
             customerKey = input.customerIDKind.map { h.hash(id, kind: $0) } ?? h.hash(id)
@@ -208,19 +254,23 @@ public struct InsightEngine: Sendable {
                 let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
                 var scored = scorer.score(toks, n, st)
                 let words = lexicon.words
-                let isNegator: (Int) -> Bool = { j in
-                    let k = lexicon.lookup(toks[j])
+                func isNegator(_ j: Int) -> Bool {
                     if toks[j].has(Token.negContraction) { return true }
+                    let k = lexicon.lookup(toks[j])
                     guard k >= 0 else { return false }
                     let w = words[Int(k)]
                     return w.flags & SentimentLexicon.negator != 0 || w.special == SentimentLexicon.Special.no.rawValue
+                }
+                func isPositive(_ j: Int) -> Bool {
+                    let k = lexicon.lookup(toks[j])
+                    return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 && words[Int(k)].valence > 0
                 }
                 let hits = intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator)
                 func phrase(_ s: Int, _ e: Int) -> String {
                     String(decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]), as: UTF8.self)
                 }
                 var list: [Enrichment.Intent] = []
-                var kinds = Set<Enrichment.Intent.Kind>()
+                var kinds = KindSet()
                 for h in hits {
                     list.append(Enrichment.Intent(kind: h.kind, phrase: phrase(h.start, h.end)))
                     kinds.insert(h.kind)
@@ -237,10 +287,7 @@ public struct InsightEngine: Sendable {
                     kinds.insert(.complaint)
                 }
                 if !kinds.contains(.complaint) && compound < 0.5 {
-                    let cues = intents.complaintCues(toks, n, negators: isNegator) { j in
-                        let k = lexicon.lookup(toks[j])
-                        return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 && words[Int(k)].valence > 0
-                    }
+                    let cues = intents.complaintCues(toks, n, negators: isNegator, positive: isPositive)
                     if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
                         list.append(Enrichment.Intent(kind: .complaint, phrase: phrase(cues.start, cues.end)))
                         kinds.insert(.complaint)
@@ -272,12 +319,7 @@ public struct InsightEngine: Sendable {
                 enrichment.sentiment = scored.sentiment
                 enrichment.intents = list
                 enrichment.themes = themes.tag(toks, n)
-                var englishHits = 0
-                for j in 0..<n where toks[j].has(Token.letters) {
-                    let k = lexicon.table.get(toks[j].hash)
-                    if k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 { englishHits += 1 }
-                }
-                let q = quality.analyze(buf, toks, n, st, englishHits: englishHits, responseTimeMs: input.responseTimeMs)
+                let q = quality.analyze(buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs)
                 enrichment.language = q.language.language
                 enrichment.languageConfidence = q.language.confidence
                 if q.bot { flags.append("bot") }
@@ -291,4 +333,13 @@ public struct InsightEngine: Sendable {
             enrichment: enrichment, maskedText: text, maskedCounts: masked.counts, customerKey: customerKey,
             alerts: [], fingerprint: fingerprint)
     }
+}
+
+/// A tiny set of intent kinds (a bit mask), cheaper than `Set` on the hot path.
+struct KindSet {
+    var bits: UInt8 = 0
+    @inline(__always) static func bit(_ k: Enrichment.Intent.Kind) -> UInt8 { UInt8(1) << UInt8(InsightEngine.rank(k)) }
+    @inline(__always) func contains(_ k: Enrichment.Intent.Kind) -> Bool { bits & Self.bit(k) != 0 }
+    @inline(__always) mutating func insert(_ k: Enrichment.Intent.Kind) { bits |= Self.bit(k) }
+    @inline(__always) mutating func remove(_ k: Enrichment.Intent.Kind) { bits &= ~Self.bit(k) }
 }

@@ -13,7 +13,9 @@ public struct IntentRule: Sendable, Hashable {
         case number(optional: Bool)
         case gap(Int)
     }
+    /// Intent the rule signals.
     public var kind: Enrichment.Intent.Kind
+    /// Source text of the pattern, for audits.
     public var pattern: String
     var elements: [Element]
     var anchored: Bool
@@ -89,10 +91,30 @@ extension String {
 /// from phrase rules first; strongly negative sentiment is a fallback. Each intent carries the phrase
 /// that triggered it so that operators can audit the rule.
 public struct IntentDetector: Sendable {
+    /// The compiled rules, in file order.
     public private(set) var rules: [IntentRule]
     private var heads = TermTable(minimumCapacity: 256)
     private var headLists: [[Int32]] = []
     private var numberHeads: [Int32] = []
+    private var headFlat: [Int32] = []  // per head: start, count into headRules
+    private var headRules: [Int32] = []
+    /// Flat form of the rules for the hot path: per rule a range of `ops`; per op a kind, a flag and a
+    /// range of alternatives; per alternative a range of `altWords` (no arrays of arrays, no enum payloads).
+    struct Op {
+        var kind: UInt8  // 0 words, 1 number, 2 gap
+        var optional: Bool
+        var gap: Int32
+        var altStart: Int32
+        var altCount: Int32
+    }
+    private var ruleOps: [Int32] = []  // start, count pairs
+    private var ops: [Op] = []
+    private var alts: [Int32] = []  // start, count pairs into altWords
+    private var altWords: [UInt64] = []
+    private var ruleFlags: [UInt8] = []  // kindBit
+    private var ruleAnchored: [Bool] = []
+    private var ruleAllowNegated: [Bool] = []
+    private var ruleIsQuestion: [Bool] = []
     private var cueWords = TermTable(minimumCapacity: 256)
     private var cuePhrases = TermTable(minimumCapacity: 256)
     private var cueHeads = TermTable(minimumCapacity: 128)
@@ -145,6 +167,27 @@ public struct IntentDetector: Sendable {
     /// Builds a detector from compiled rules and weighted complaint cues (word or phrase, weight).
     public init(rules: [IntentRule], cues: [(String, Double)] = []) throws {
         self.rules = rules
+        for r in rules {
+            ruleOps.append(Int32(ops.count))
+            ruleOps.append(Int32(r.elements.count))
+            ruleFlags.append(r.kindBit)
+            ruleAnchored.append(r.anchored)
+            ruleAllowNegated.append(r.allowNegated)
+            ruleIsQuestion.append(r.kind == .question)
+            for e in r.elements {
+                switch e {
+                case .words(let a, let o):
+                    ops.append(Op(kind: 0, optional: o, gap: 0, altStart: Int32(alts.count / 2), altCount: Int32(a.count)))
+                    for alt in a {
+                        alts.append(Int32(altWords.count))
+                        alts.append(Int32(alt.count))
+                        altWords += alt
+                    }
+                case .number(let o): ops.append(Op(kind: 1, optional: o, gap: 0, altStart: 0, altCount: 0))
+                case .gap(let g): ops.append(Op(kind: 2, optional: false, gap: Int32(g), altStart: 0, altCount: 0))
+                }
+            }
+        }
         for (term, w) in cues {
             let parts = term.lowercased().split(separator: " ").map { TermHash.of(String($0)) }
             guard !parts.isEmpty, parts.count <= 4 else { continue }
@@ -175,44 +218,61 @@ public struct IntentDetector: Sendable {
             case .gap: break
             }
         }
+        for list in headLists {
+            headFlat.append(Int32(headRules.count))
+            headFlat.append(Int32(list.count))
+            headRules += list
+        }
     }
 
-    /// Tries rule `r` at token `start`; returns the index one past the last matched token, or -1.
-    private func match(_ r: IntentRule, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ start: Int) -> Int {
+    /// Tries rule `ri` at token `start`; returns the index one past the last matched token, or -1.
+    private func match(
+        _ ri: Int, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ start: Int, _ O: UnsafeBufferPointer<Op>,
+        _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>
+    ) -> Int {
+        let opStart = Int(ruleOps[2 * ri])
+        let opEnd = opStart + Int(ruleOps[2 * ri + 1])
         func go(_ e: Int, _ j: Int, _ crossed: Bool) -> Int {
-            if e == r.elements.count { return j }
+            if e == opEnd { return j }
             if crossed { return -1 }
-            switch r.elements[e] {
-            case .words(let alts, let optional):
+            let op = O[e]
+            switch op.kind {
+            case 0:
                 if j < n {
-                    for alt in alts {
-                        var k = 0
+                    var a = Int(op.altStart)
+                    let aEnd = a + Int(op.altCount)
+                    while a < aEnd {
+                        let ws = Int(A[2 * a])
+                        let wc = Int(A[2 * a + 1])
+                        a += 1
+                        if toks[j].hash != W[ws] { continue }
+                        var k = 1
                         var ok = true
-                        while k < alt.count {
+                        while k < wc {
                             let t = j + k
-                            if t >= n || toks[t].hash != alt[k] || (k > 0 && toks[t - 1].has(Token.sentenceEnd)) { ok = false; break }
+                            if t >= n || toks[t].hash != W[ws + k] || toks[t - 1].has(Token.sentenceEnd) { ok = false; break }
                             k += 1
                         }
                         if ok {
-                            let end = j + alt.count
+                            let end = j + wc
                             let r2 = go(e + 1, end, toks[end - 1].has(Token.sentenceEnd))
                             if r2 >= 0 { return r2 }
                         }
                     }
                 }
-                return optional ? go(e + 1, j, false) : -1
-            case .number(let optional):
+                return op.optional ? go(e + 1, j, false) : -1
+            case 1:
                 if j < n && (toks[j].has(Token.number) || Self.numberWords.get(toks[j].hash) >= 0
                     || (toks[j].has(Token.hasDigit) && toks[j].length <= 6))
                 {
                     let r2 = go(e + 1, j + 1, toks[j].has(Token.sentenceEnd))
                     if r2 >= 0 { return r2 }
                 }
-                return optional ? go(e + 1, j, false) : -1
-            case .gap(let g):
+                return op.optional ? go(e + 1, j, false) : -1
+            default:
                 var k = 0
                 var jj = j
-                while k <= g {
+                while k <= Int(op.gap) {
                     let r2 = go(e + 1, jj, false)
                     if r2 >= 0 { return r2 }
                     if jj >= n || toks[jj].has(Token.sentenceEnd) { break }
@@ -222,7 +282,7 @@ public struct IntentDetector: Sendable {
                 return -1
             }
         }
-        return go(0, start, false)
+        return go(opStart, start, false)
     }
 
     struct Hit {
@@ -233,26 +293,40 @@ public struct IntentDetector: Sendable {
 
     /// First hit per kind, in order of appearance.
     func hits(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool) -> [Hit] {
+        ops.withUnsafeBufferPointer { O in
+            alts.withUnsafeBufferPointer { A in
+                altWords.withUnsafeBufferPointer { W in
+                    hitsInner(toks, n, questionMark, negators, O, A, W)
+                }
+            }
+        }
+    }
+
+    private func hitsInner(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ negators: (Int) -> Bool,
+        _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>
+    ) -> [Hit] {
         var found: [Hit] = []
         var seen: UInt8 = 0
-        let isNum: (Token) -> Bool = { t in t.has(Token.number) || Self.numberWords.get(t.hash) >= 0 }
         for i in 0..<n {
             let t = toks[i]
             let k = heads.get(t.hash)
-            let num = isNum(t) && !numberHeads.isEmpty
+            let num = !numberHeads.isEmpty && (t.has(Token.number) || Self.numberWords.get(t.hash) >= 0)
             if k < 0 && !num { continue }
-            let first = k >= 0 ? headLists[Int(k)].count : 0
+            let hs = k >= 0 ? Int(headFlat[2 * Int(k)]) : 0
+            let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0
             let total = first + (num ? numberHeads.count : 0)
             for c in 0..<total {
-                let ri = c < first ? headLists[Int(k)][c] : numberHeads[c - first]
-                let r = rules[Int(ri)]
-                let bit = r.kindBit
+                let ri = Int(c < first ? headRules[hs + c] : numberHeads[c - first])
+                let bit = ruleFlags[ri]
                 if seen & bit != 0 { continue }
-                if r.anchored && !(t.has(Token.sentenceStart)
+                if ruleAnchored[ri] && !(t.has(Token.sentenceStart)
                     || (i > 0 && toks[i - 1].has(Token.boundaryAfter) && Self.greetings.contains(toks[i - 1].hash))
                     || (i == 1 && toks[0].altHash != 0 && toks[0].has(Token.letters)))  // after "@store"
                 { continue }
-                if !r.allowNegated {
+                let end = match(ri, toks, n, i, O, A, W)
+                if end <= i { continue }
+                if !ruleAllowNegated[ri] {
                     var neg = false
                     var j = i - 1
                     while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
@@ -261,8 +335,7 @@ public struct IntentDetector: Sendable {
                     }
                     if neg { continue }
                 }
-                let end = match(r, toks, n, i)
-                if end > i && r.kind == .question && !questionMark {
+                if ruleIsQuestion[ri] && !questionMark {
                     // without a question mark, a sentence that ends with "." or "!" is a statement ("Does the job.")
                     var k = end - 1
                     while k < n - 1 && !toks[k].has(Token.sentenceEnd) { k += 1 }
@@ -270,7 +343,7 @@ public struct IntentDetector: Sendable {
                 }
                 if end > i {
                     seen |= bit
-                    found.append(Hit(kind: r.kind, start: i, end: end))
+                    found.append(Hit(kind: rules[ri].kind, start: i, end: end))
                 }
             }
         }

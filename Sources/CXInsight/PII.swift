@@ -24,7 +24,9 @@ public struct PIIPattern: Codable, Sendable, Hashable {
     public var name: String
     /// Literal prefix, matched case-insensitively at the start of a word (e.g. "LOY-").
     public var prefix: String
+    /// Fewest digits after the prefix.
     public var minDigits: Int
+    /// Most digits after the prefix.
     public var maxDigits: Int
     /// Replacement token, e.g. "[LOYALTY]".
     public var token: String
@@ -40,9 +42,11 @@ public struct PIIPattern: Codable, Sendable, Hashable {
 
 /// What `PIIMasker.mask` found and the text with it replaced.
 public struct PIIMaskResult: Sendable, Hashable {
+    /// The text (raw for inputs; masked for results).
     public var text: String
     /// Number of masked spans by kind name (`email`, `phone`, `card`, `iban`, `ip`, or a pattern name).
     public var counts: [String: Int]
+    /// Number of masked spans.
     public var total: Int { counts.values.reduce(0, +) }
 }
 
@@ -53,6 +57,7 @@ public struct PIIMaskResult: Sendable, Hashable {
 /// so that order numbers, SKUs, prices, dates and times are left alone (they fail the checksums, the
 /// digit counts or the grouping rules) and masking costs little when a text has no digits or "@".
 public struct PIIMasker: Sendable {
+    /// Configured identifier patterns, tried before the built-in kinds.
     public var patterns: [PIIPattern]
     private let patternPrefixes: [[UInt8]]
 
@@ -425,10 +430,19 @@ public struct PIIMasker: Sendable {
         }
         // phone numbers
         let start = (i > 0 && buf[i - 1] == 0x2B) ? i - 1 : i
-        let ctx = previousWords(buf, i, count: 2)
-        let idCtx = ctx.contains { Self.idContext.contains($0) }
-        let phoneCtx = ctx.contains { Self.phoneContext.contains($0) && $0 != "on" && $0 != "at" && $0 != "me" && $0 != "no" }
-            || (ctx.count >= 2 && ["me", "on", "at"].contains(ctx[0]) && Self.phoneContext.contains(ctx[1]))
+        let ctx = previousWords(buf, i, count: 3)
+        // the nearest decisive word wins: "order number 123" is an id, "my number is 123" a phone
+        var idCtx = false
+        var phoneCtx = false
+        for (k, w) in ctx.enumerated() {
+            if w == "number" || w == "no" || w == "nr" || w == "num" {
+                if k + 1 < ctx.count && Self.idContext.contains(ctx[k + 1]) { idCtx = true; break }
+                phoneCtx = true
+                break
+            }
+            if Self.idContext.contains(w) { idCtx = true; break }
+            if Self.phoneContext.contains(w) && w != "me" && w != "on" && w != "at" { phoneCtx = true; break }
+        }
         if plus || (nd >= 11 && digits[0] == 0 && digits[1] == 0) {
             if nd >= 8 && nd <= 15 && !idCtx { return (Span(start: start, end: end, kind: .phone), end) }
             return (nil, end)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Data-quality analysis: language identification, bot and spam heuristics, SimHash fingerprints.
 ///
 /// Everything here sets flags; nothing drops an event. Stateless except for near-duplicate
@@ -10,7 +12,7 @@ public struct QualityAnalyzer: Sendable {
         /// How far back near-duplicates are looked for.
         public var duplicateWindowSeconds: Int = 600
         /// How many recent fingerprints are kept.
-        public var duplicateWindowCapacity: Int = 512
+        public var duplicateWindowCapacity: Int = 1024
         /// Texts with fewer content words are not fingerprinted (short answers repeat legitimately).
         public var minimumWordsForDuplicate: Int = 4
         /// Spam score (2 per URL, 1 per promotional word) at which a text is flagged spam.
@@ -20,6 +22,7 @@ public struct QualityAnalyzer: Sendable {
         public init() {}
     }
 
+    /// Thresholds in use.
     public var configuration: Configuration
 
     static let languages = ["en", "es", "fr", "de", "it", "pt", "nl"]
@@ -60,6 +63,7 @@ public struct QualityAnalyzer: Sendable {
     private var stopMasks: [UInt8] = []
     private var promo = TermTable(minimumCapacity: 64)
     private var botTable = TermTable(minimumCapacity: 32)
+    private var combined = TermTable(minimumCapacity: 512)
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -77,11 +81,21 @@ public struct QualityAnalyzer: Sendable {
         }
         for w in Self.promoWords { promo.set(TermHash.of(w), 1) }
         for w in Self.botStrings { botTable.set(TermHash.of(w), 1) }
+        // one table for the hot loop: stop-word mask | promo << 8 | bot << 9
+        var all: [UInt64: Int32] = [:]
+        for (li, words) in Self.stopwords.enumerated() {
+            for w in words { all[TermHash.of(w), default: 0] |= Int32(1) << Int32(li) }
+        }
+        for w in Self.promoWords { all[TermHash.of(w), default: 0] |= 1 << 8 }
+        for w in Self.botStrings { all[TermHash.of(w), default: 0] |= 1 << 9 }
+        for (h, v) in all { combined.set(h, v) }
     }
 
     /// Language guess and confidence in [0, 1]; nil when there is too little evidence.
     public struct LanguageGuess: Sendable, Hashable {
+        /// BCP 47 primary subtag, or nil when unsure.
         public var language: String?
+        /// Confidence in [0, 1].
         public var confidence: Double
     }
 
@@ -94,11 +108,13 @@ public struct QualityAnalyzer: Sendable {
     }
 
     /// Script of the letters of a text when it is not Latin (e.g. "ru", "ja"), with its share of letters.
+    static let scriptNames = ["el", "ru", "he", "ar", "hi", "th", "ja", "ko", "zh"]
+
     static func script(_ buf: UnsafeBufferPointer<UInt8>) -> (String, Double)? {
         var latin = 0
-        var counts: [String: Int] = [:]
-        var i = 0
         var other = 0
+        var counts: (Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var i = 0
         while i < buf.count {
             let b = buf[i]
             if b < 0x80 {
@@ -106,30 +122,32 @@ public struct QualityAnalyzer: Sendable {
                 i += 1
                 continue
             }
+            if b >= 0xF0 { i += 4; continue }  // emoji and other astral symbols: no script
             let (s, len) = Tokenizer.decode(buf, i)
             i += len
-            var lang: String? = nil
             switch s {
             case 0xC0...0x24F: latin += 1
-            case 0x370...0x3FF: lang = "el"
-            case 0x400...0x4FF: lang = "ru"
-            case 0x590...0x5FF: lang = "he"
-            case 0x600...0x6FF: lang = "ar"
-            case 0x900...0x97F: lang = "hi"
-            case 0xE00...0xE7F: lang = "th"
-            case 0x3040...0x30FF: lang = "ja"
-            case 0xAC00...0xD7AF, 0x1100...0x11FF: lang = "ko"
-            case 0x4E00...0x9FFF: lang = "zh"
+            case 0x370...0x3FF: counts.0 += 1; other += 1
+            case 0x400...0x4FF: counts.1 += 1; other += 1
+            case 0x590...0x5FF: counts.2 += 1; other += 1
+            case 0x600...0x6FF: counts.3 += 1; other += 1
+            case 0x900...0x97F: counts.4 += 1; other += 1
+            case 0xE00...0xE7F: counts.5 += 1; other += 1
+            case 0x3040...0x30FF: counts.6 += 1; other += 1
+            case 0xAC00...0xD7AF, 0x1100...0x11FF: counts.7 += 1; other += 1
+            case 0x4E00...0x9FFF: counts.8 += 1; other += 1
             default: break
             }
-            if let l = lang { counts[l, default: 0] += 1; other += 1 }
         }
         guard other > latin, other >= 2 else { return nil }
+        let arr = [counts.0, counts.1, counts.2, counts.3, counts.4, counts.5, counts.6, counts.7, counts.8]
+        var best = 0
+        for k in 1..<arr.count where arr[k] > arr[best] { best = k }
+        var n = arr[best]
         // Japanese texts mix kana and kanji; any kana means Japanese
-        var best = counts.max { $0.value < $1.value }!
-        if let ja = counts["ja"], ja > 0, best.key == "zh" { best = ("ja", ja + best.value) }
-        let share = Double(min(other, best.value + (best.key == "ja" ? (counts["zh"] ?? 0) : 0))) / Double(other + latin)
-        return (best.key, min(1, share))
+        if arr[6] > 0 && best == 8 { best = 6; n = arr[6] + arr[8] }
+        if best == 6 { n = arr[6] + arr[8] }
+        return (scriptNames[best], min(1, Double(n) / Double(other + latin)))
     }
 
     /// Language of a text (standalone use; the engine calls the token-based variant).
@@ -166,9 +184,9 @@ public struct QualityAnalyzer: Sendable {
                 let t = toks[i]
                 let h = t.hash
                 if h == lastHash { repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun) } else { repeatRun = 1; lastHash = h }
-                let k = stopTable.get(h)
-                if k >= 0 {
-                    let m = stopMasks[Int(k)]
+                let info = combined.get(h)
+                if info > 0 && info & 0x7F != 0 {
+                    let m = UInt8(info & 0x7F)
                     let w = 1.0 / Double(m.nonzeroBitCount)
                     total += 1
                     if m & 1 != 0 { scores.0 += w }
@@ -179,8 +197,8 @@ public struct QualityAnalyzer: Sendable {
                     if m & 32 != 0 { scores.5 += w }
                     if m & 64 != 0 { scores.6 += w }
                 }
-                if promo.get(h) >= 0 || (t.altHash != 0 && promo.get(t.altHash) >= 0) { promoHits += 1 }
-                if botTable.get(h) >= 0 { botHits += 1 }
+                if (info > 0 && info & 0x100 != 0) || (t.altHash != 0 && promo.get(t.altHash) >= 0) { promoHits += 1 }
+                if info > 0 && info & 0x200 != 0 { botHits += 1 }
                 if t.has(Token.letters) && !t.has(Token.number) {
                     contentWords += 1
                     if t.length >= 9 {
@@ -216,13 +234,13 @@ public struct QualityAnalyzer: Sendable {
         scores.0 += eng
         total += eng
         var guess = LanguageGuess(language: nil, confidence: 0)
-        if let (lang, share) = Self.script(buf) {
+        if st.otherScalars >= 2, let (lang, share) = Self.script(buf) {
             guess = LanguageGuess(language: lang, confidence: (share * 100).rounded() / 100)
         } else if total >= 1 {
             let arr = [scores.0, scores.1, scores.2, scores.3, scores.4, scores.5, scores.6]
             var bi = 0
             for k in 1..<arr.count where arr[k] > arr[bi] { bi = k }
-            let conf = arr[bi] / total * (1 - exp2(-total / 1.2))
+            let conf = arr[bi] / total * (1 - Foundation.exp(-total / 1.5))
             guess = LanguageGuess(language: Self.languages[bi], confidence: (conf * 100).rounded() / 100)
         }
         // bot
@@ -232,23 +250,17 @@ public struct QualityAnalyzer: Sendable {
         if botHits > 0 && botHits * 2 >= n { bot = true }
         if n >= 4 && maxRepeat >= 4 && maxRepeat * 2 >= n { bot = true }
         if st.maxCharRun >= 12 && st.letters > 0 { bot = true }
-        if st.letters == 0 && buf.count >= 8 && toks.prefix(n).allSatisfy({ !$0.has(Token.emoji) }) { bot = true }
+        if st.letters == 0 && buf.count >= 8 {
+            var anyEmoji = false
+            for i in 0..<n where toks[i].has(Token.emoji) { anyEmoji = true; break }
+            if !anyEmoji { bot = true }
+        }
         // spam
         let spamScore = 2 * st.urls + promoHits
         let spam = spamScore >= configuration.spamScoreThreshold || st.urls >= 2
         return Report(language: guess, bot: bot, spam: spam, fingerprint: contentWords >= configuration.minimumWordsForDuplicate ? fp : 0, contentWords: contentWords)
     }
 
-    @inline(__always) private func exp2(_ x: Double) -> Double {
-        // e^x for small negative x without Foundation: a few terms of the series are enough here
-        var term = 1.0
-        var sum = 1.0
-        for k in 1...12 {
-            term *= x / Double(k)
-            sum += term
-        }
-        return max(0, sum)
-    }
 
     /// 64-bit SimHash of a text's words (0 when it has too few words to be meaningful).
     public func fingerprint(_ text: String) -> UInt64 {
@@ -270,20 +282,30 @@ public struct QualityAnalyzer: Sendable {
 /// `capacity`; entries older than `windowMs` are ignored. Times are the caller's (event time or wall
 /// clock, in milliseconds); nothing reads a clock here, so replays are deterministic.
 public struct NearDuplicateWindow: Sendable, Hashable {
+    /// Most fingerprints remembered.
     public let capacity: Int
+    /// How far back a near-duplicate counts.
     public let windowMs: Int64
+    /// Largest Hamming distance that still counts as a near-duplicate.
     public let maxDistance: Int
     private var fingerprints: [UInt64]
     private var times: [Int64]
+    /// Per 16-bit band of the fingerprint, the latest slot whose band had that value (-1: none).
+    /// Two fingerprints at most 3 bits apart agree on at least one of the four bands (pigeonhole),
+    /// so a near-duplicate is found in O(1) instead of scanning the window. Only the latest holder of
+    /// a band value is remembered, which can miss an older near-duplicate whose band value was
+    /// reused since; the window scan below covers distances above 3.
+    private var bands: [Int32]
     private var next = 0
     private var filled = 0
 
-    public init(capacity: Int = 512, windowSeconds: Int = 600, maxDistance: Int = 3) {
+    public init(capacity: Int = 1024, windowSeconds: Int = 600, maxDistance: Int = 3) {
         self.capacity = max(1, capacity)
         windowMs = Int64(windowSeconds) * 1000
         self.maxDistance = maxDistance
         fingerprints = Array(repeating: 0, count: self.capacity)
         times = Array(repeating: .min, count: self.capacity)
+        bands = maxDistance <= 3 ? Array(repeating: -1, count: 4 << 16) : []
     }
 
     /// Whether `fingerprint` is within `maxDistance` bits of one seen in the last `windowMs`;
@@ -292,19 +314,22 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         if fingerprint == 0 { return false }
         var dup = false
         let oldest = timeMs - windowMs
-        fingerprints.withUnsafeBufferPointer { f in
-            times.withUnsafeBufferPointer { t in
-                // with at most 3 differing bits, one of the four 16-bit bands is equal (pigeonhole):
-                // test bands first, count bits only for candidates
-                let bandFilter = maxDistance <= 3
-                for k in 0..<filled {
-                    let x = f[k] ^ fingerprint
-                    if bandFilter && x & 0xFFFF != 0 && x & 0xFFFF_0000 != 0 && x & 0xFFFF_0000_0000 != 0
-                        && x & 0xFFFF_0000_0000_0000 != 0
-                    {
-                        continue
+        if !bands.isEmpty {
+            for b in 0..<4 {
+                let v = Int((fingerprint >> UInt64(16 * b)) & 0xFFFF)
+                let slot = Int(bands[(b << 16) | v])
+                if slot >= 0 && slot < filled {
+                    let x = fingerprints[slot] ^ fingerprint
+                    if (x >> UInt64(16 * b)) & 0xFFFF == 0 && times[slot] >= oldest && x.nonzeroBitCount <= maxDistance {
+                        dup = true
+                        break
                     }
-                    if t[k] >= oldest && x.nonzeroBitCount <= maxDistance {
+                }
+            }
+        } else {
+            fingerprints.withUnsafeBufferPointer { f in
+                times.withUnsafeBufferPointer { t in
+                    for k in 0..<filled where t[k] >= oldest && (f[k] ^ fingerprint).nonzeroBitCount <= maxDistance {
                         dup = true
                         break
                     }
@@ -313,6 +338,9 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         }
         fingerprints[next] = fingerprint
         times[next] = timeMs
+        if !bands.isEmpty {
+            for b in 0..<4 { bands[(b << 16) | Int((fingerprint >> UInt64(16 * b)) & 0xFFFF)] = Int32(next) }
+        }
         next = (next + 1) % capacity
         filled = min(filled + 1, capacity)
         return dup

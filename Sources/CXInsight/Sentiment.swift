@@ -157,6 +157,7 @@ public struct SentimentLexicon: Sendable {
 
     @inline(__always)
     func lookup(_ t: Token) -> Int32 {
+        if t.flags & Token.mention != 0 { return -1 }
         if t.altHash != 0 {
             let a = table.get(t.altHash)
             if a >= 0 && (words[Int(a)].flags & (Self.inLexicon | Self.phraseHead) != 0 || words[Int(a)].special != 0) { return a }
@@ -200,6 +201,8 @@ struct SentimentScorer: Sendable {
         var negSum: Float = 0
         var neutral: Int = 0
         var amplifier: Float = 0
+        /// words found in the (English) lexicon, evidence for language identification
+        var lexiconHits = 0
     }
 
     /// Adds `prior` (VADER scale) to a score as if one more word of that valence had been read.
@@ -210,6 +213,7 @@ struct SentimentScorer: Sendable {
         var r = Self.finalize(s.baseSum + prior, pos, neg, s.neutral, s.amplifier)
         r.mostNegative = s.mostNegative
         r.mostPositive = s.mostPositive
+        r.lexiconHits = s.lexiconHits
         return r
     }
 
@@ -253,6 +257,7 @@ struct SentimentScorer: Sendable {
         let words = lexicon.words
         return words.withUnsafeBufferPointer { W in
             var upperCount = 0
+            var lexHits = 0
             var butIndex = -1
             var sarcasm = false
             for i in 0..<n {
@@ -262,6 +267,7 @@ struct SentimentScorer: Sendable {
                 sent[i] = 0
                 if t.has(Token.upper) { upperCount += 1 }
                 if k >= 0 {
+                    if W[Int(k)].flags & SentimentLexicon.inLexicon != 0 && t.has(Token.letters) { lexHits += 1 }
                     let sp = W[Int(k)].special
                     if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0 { butIndex = i }
                     if sp == SentimentLexicon.Special.sarcasm.rawValue { sarcasm = true }
@@ -433,6 +439,7 @@ struct SentimentScorer: Sendable {
             var r = Self.finalize(sum, posSum, negSum, neu, ep + qm)
             r.mostNegative = mostNeg
             r.mostPositive = mostPos
+            r.lexiconHits = lexHits
             return r
         }
     }

@@ -9,7 +9,9 @@ import Foundation
 public struct ThemeTaxonomy: Codable, Sendable, Hashable {
     /// One value of a dimension and the words or phrases (case-insensitive, whole words) that signal it.
     public struct Value: Codable, Sendable, Hashable {
+        /// Name as it appears in tags.
         public var name: String
+        /// Words or phrases (case-insensitive, whole words) that signal it.
         public var terms: [String]
         public init(name: String, terms: [String]) {
             self.name = name
@@ -19,8 +21,11 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
     /// A dimension; when `exclusive` only its first matching value (in taxonomy order) is kept,
     /// which suits ordinal dimensions such as severity.
     public struct Dimension: Codable, Sendable, Hashable {
+        /// Name as it appears in tags.
         public var name: String
+        /// Keep only the first matching value (ordinal dimensions such as severity).
         public var exclusive: Bool?
+        /// Values of the dimension, in priority order.
         public var values: [Value]
         public init(name: String, exclusive: Bool? = nil, values: [Value]) {
             self.name = name
@@ -28,7 +33,9 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
             self.values = values
         }
     }
+    /// Version of the taxonomy, recorded in configuration audits.
     public var version: String
+    /// Dimensions of the taxonomy.
     public var dimensions: [Dimension]
 
     public init(version: String, dimensions: [Dimension]) {
@@ -55,6 +62,7 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
 ///
 /// Single-word terms also match their regular inflections (plural, -ed, -ing), so taxonomies stay short.
 public struct ThemeTagger: Sendable {
+    /// The taxonomy it was compiled from.
     public let taxonomy: ThemeTaxonomy
     private var words = TermTable(minimumCapacity: 1024)
     private var wordValues: [[Int32]] = []
@@ -177,7 +185,7 @@ public struct ThemeTagger: Sendable {
                     var key = h
                     var j = i + 1
                     while j < n && j - i < maxLen {
-                        if toks[j - 1].has(Token.sentenceEnd) { break }
+                        if toks[j - 1].has(Token.boundaryAfter) { break }
                         key = TermHash.combine(key, toks[j].hash)
                         let p = Int(phrases.get(key))
                         if p >= 0 {

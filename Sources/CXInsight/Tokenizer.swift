@@ -121,6 +121,7 @@ struct Token {
     static let question: UInt16 = 256  // trailing ?
     static let hasDigit: UInt16 = 512
     static let explicitStop: UInt16 = 1024  // trailing . or !
+    static let mention: UInt16 = 2048  // @handle or URL: a name, not a word ("@united", "@delta")
 
     /// Byte range of the word with leading and trailing punctuation stripped.
     var start: Int32
@@ -143,6 +144,8 @@ struct TextStats {
     var upperLetters = 0
     var urls = 0
     var maxCharRun = 0
+    /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
+    var otherScalars = 0
 }
 
 enum Tokenizer {
@@ -223,8 +226,9 @@ enum Tokenizer {
                 n += 1
             } else if isSeparatorScalar(s) {
                 if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
-            } else if tokStart < 0 {
-                tokStart = i
+            } else {
+                stats.otherScalars += 1
+                if tokStart < 0 { tokStart = i }
             }
             i += len
         }
@@ -317,6 +321,7 @@ enum Tokenizer {
             alt = ha == 0 ? 1 : ha
             if buf[s0] == 0x68 || buf[s0] == 0x77 {}  // (no-op; urls handled below)
         }
+        if buf[s0] == 0x40 && s == s0 + 1 { flags |= Token.mention }
         if e - s >= 4 {
             // cheap URL detection: "http" prefix or "www."
             let c0 = buf[s] | 0x20
@@ -324,6 +329,7 @@ enum Tokenizer {
                 || (c0 == 0x77 && buf[s + 1] | 0x20 == 0x77 && buf[s + 2] | 0x20 == 0x77 && buf[s + 3] == 0x2E)
             {
                 stats.urls += 1
+                flags |= Token.mention
             }
         }
         out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: alt, flags: flags)

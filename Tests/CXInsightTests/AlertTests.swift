@@ -1,0 +1,113 @@
+import CXCore
+import Foundation
+import Testing
+@testable import CXInsight
+
+/// The alert rules as a pure state machine: thresholds, cooldown, de-duplication and the spike window.
+@Suite struct AlertTests {
+    func ev(_ id: String, store: String = "s1", t: Int64, compound: Double = 0, intents: Set<Enrichment.Intent.Kind> = [],
+            score: Int? = nil, kind: ScoreKind? = nil, customer: String? = nil, suppressed: Bool = false) -> AlertEvent {
+        AlertEvent(eventID: id, storeID: store, customerKey: customer, timeMs: t, compound: compound, intents: intents,
+                   score: score, scoreKind: kind, suppressed: suppressed)
+    }
+
+    @Test func thresholdsAndScores() {
+        var a = AlertRuleEngine()
+        let r1 = a.process(ev("1", t: 0, compound: -0.5))
+        #expect(r1.map(\.ruleID) == ["very-negative"])
+        let r2 = a.process(ev("2", store: "s2", t: 0, compound: -0.49))
+        #expect(r2.isEmpty)
+        let r3 = a.process(ev("3", store: "s3", t: 0, score: 6, kind: .nps))
+        #expect(r3.map(\.ruleID) == ["nps-detractor"])
+        let r4 = a.process(ev("4", store: "s4", t: 0, score: 7, kind: .nps))
+        #expect(r4.isEmpty)
+        let r5 = a.process(ev("5", store: "s5", t: 0, score: 2, kind: .csat))
+        #expect(r5.map(\.ruleID) == ["csat-low"])
+        let r6 = a.process(ev("6", store: "s6", t: 0, score: 6, kind: .ces))
+        #expect(r6.map(\.ruleID) == ["high-effort"])
+        let r7 = a.process(ev("7", store: "s7", t: 0, intents: [.cancellation], customer: "c"))
+        #expect(r7.map(\.ruleID) == ["churn-threat"])
+    }
+
+    @Test func cooldownSuppressesAndCounts() {
+        var a = AlertRuleEngine(rules: [AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 600)])
+        let r8 = a.process(ev("1", t: 0, compound: -0.9))
+        #expect(r8.count == 1)
+        for i in 2...6 {
+            let r9 = a.process(ev("\(i)", t: Int64(i) * 1000, compound: -0.9))
+            #expect(r9.isEmpty)
+        }
+        let later = a.process(ev("7", t: 601_000, compound: -0.9))
+        #expect(later.count == 1)
+        #expect(later.first?.suppressedSincePrevious == 5)
+    }
+
+    @Test func dedupKeyScopes() {
+        var a = AlertRuleEngine(rules: [AlertRule(id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)])
+        let r10 = a.process(ev("1", t: 0, intents: [.cancellation], customer: "alice"))
+        #expect(r10.count == 1)
+        let r11 = a.process(ev("2", t: 1, intents: [.cancellation], customer: "alice"))
+        #expect(r11.isEmpty)
+        let r12 = a.process(ev("3", t: 2, intents: [.cancellation], customer: "bob"))
+        #expect(r12.count == 1)
+        var b = AlertRuleEngine(rules: [AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 3600, dedupScope: .store)])
+        let r13 = b.process(ev("1", store: "a", t: 0, compound: -1))
+        #expect(r13.count == 1)
+        let r14 = b.process(ev("2", store: "b", t: 0, compound: -1))
+        #expect(r14.count == 1)
+        let r15 = b.process(ev("3", store: "a", t: 5, compound: -1))
+        #expect(r15.isEmpty)
+    }
+
+    @Test func spikeNeedsCountWithinSlidingWindow() {
+        let rule = AlertRule(id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 60, severity: .critical, cooldownSeconds: 300)
+        var a = AlertRuleEngine(rules: [rule])
+        let r16 = a.process(ev("1", t: 0, compound: -0.8))
+        #expect(r16.isEmpty)
+        let r17 = a.process(ev("2", t: 30_000, compound: -0.8))
+        #expect(r17.isEmpty)
+        let r18 = a.process(ev("x", t: 40_000, compound: 0.8))
+        #expect(r18.isEmpty)  // positive: not counted
+        let r19 = a.process(ev("3", t: 70_000, compound: -0.8))
+        #expect(r19.isEmpty)  // event 1 slid out of the window
+        let fired = a.process(ev("4", t: 80_000, intents: [.complaint]))  // complaints count as negative
+        #expect(fired.count == 1)
+        #expect(fired.first?.eventIDs == ["2", "3", "4"])
+        #expect(fired.first?.severity == .critical)
+        // other stores have their own windows
+        let r20 = a.process(ev("5", store: "s2", t: 80_000, compound: -0.9))
+        #expect(r20.isEmpty)
+    }
+
+    @Test func flaggedEventsDoNotAlertAndRulesDecodeFromJSON() throws {
+        var a = AlertRuleEngine()
+        let r21 = a.process(ev("1", t: 0, compound: -0.9, suppressed: true))
+        #expect(r21.isEmpty)
+        let json = #"[{"id":"spike","condition":"negative_spike","count":5,"windowSeconds":900,"severity":"critical","cooldownSeconds":3600}]"#
+        let rules = try JSONDecoder().decode([AlertRule].self, from: Data(json.utf8))
+        #expect(rules.first?.condition == .negativeSpike && rules.first?.count == 5)
+    }
+
+    @Test func deterministicReplay() {
+        func run() -> [InsightAlert] {
+            var a = AlertRuleEngine()
+            var out: [InsightAlert] = []
+            for i in 0..<200 {
+                let compound: Double = i % 2 == 0 ? -0.7 : 0.2
+                let intents: Set<Enrichment.Intent.Kind> = i % 5 == 0 ? [.complaint] : []
+                out += a.process(ev("\(i)", store: "s\(i % 3)", t: Int64(i) * 20_000, compound: compound, intents: intents))
+            }
+            return out
+        }
+        #expect(run() == run())
+        #expect(!run().isEmpty)
+    }
+
+    @Test func engineRaisesAlertsWithState() {
+        var state = engine.makeState()
+        let r = engine.enrich(InsightInput(text: "Absolutely disgusting, the worst store ever", eventID: "e1", storeID: "s9", timeMs: 1), state: &state)
+        #expect(r.alerts.contains { $0.ruleID == "very-negative" })
+        let r2 = engine.enrich(InsightInput(text: nil, eventID: "e2", storeID: "s9", timeMs: 2, score: 3, scoreKind: .nps), state: &state)
+        #expect(r2.alerts.map(\.ruleID) == ["nps-detractor"])
+    }
+}

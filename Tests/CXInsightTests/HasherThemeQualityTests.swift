@@ -1,0 +1,120 @@
+import CXCore
+import Crypto
+import Foundation
+import Testing
+@testable import CXInsight
+
+@Suite struct HasherTests {
+    let key = Array("fleet-key-for-tests-0123456789ab".utf8)
+
+    @Test func normalisesBeforeHashing() throws {
+        let h = try CustomerIdentifierHasher(fleetKey: key, defaultCountryCode: "44")
+        #expect(h.hash(" Ann.Smith@Example.COM ", kind: .email) == h.hash("ann.smith@example.com", kind: .email))
+        #expect(h.hash("+44 7700 900123", kind: .phone) == h.hash("07700-900-123", kind: .phone))
+        #expect(h.hash("0044 7700 900123", kind: .phone) == h.hash("+447700900123", kind: .phone))
+        #expect(h.hash("loy-1234 5678", kind: .loyalty) == h.hash("LOY12345678", kind: .loyalty))
+        #expect(h.hash("12345678", kind: .loyalty) != h.hash("12345678", kind: .phone))
+        #expect(h.hash("", kind: .email) == nil)
+    }
+
+    @Test func isKeyedHMACSHA256() throws {
+        let h = try CustomerIdentifierHasher(fleetKey: key)
+        let expected = HMAC<SHA256>.authenticationCode(for: Array("email:ann@x.com".utf8), using: SymmetricKey(data: key))
+            .map { String(format: "%02x", $0) }.joined()
+        #expect(h.hash("ann@x.com", kind: .email) == expected)
+        let other = try CustomerIdentifierHasher(fleetKey: Array("another-fleet-key-0123456789abcd".utf8))
+        #expect(other.hash("ann@x.com", kind: .email) != expected)
+        #expect(h.hash("ann@x.com")?.count == 64)
+        #expect(throws: (any Error).self) { try CustomerIdentifierHasher(fleetKey: [1, 2, 3]) }
+    }
+
+    @Test func engineHashesCustomerIDs() {
+        let a = engine.enrich(InsightInput(text: "hi", customerID: "Ann@x.com"))
+        let b = engine.enrich(InsightInput(text: "hi", customerID: "ann@x.com"))
+        #expect(a.customerKey != nil && a.customerKey == b.customerKey)
+        var state = engine.makeState()
+        let c = engine.enrich(InsightInput(text: "hi", customerID: "ann@x.com"), state: &state)
+        let d = engine.enrich(InsightInput(text: "hi", customerID: "ann@x.com"), state: &state)  // cached
+        #expect(c.customerKey == a.customerKey && d.customerKey == a.customerKey)
+    }
+}
+
+@Suite struct ThemeTests {
+    @Test func defaultTaxonomyLoads() throws {
+        let t = try ThemeTaxonomy.bundledDefault()
+        #expect(Set(t.dimensions.map(\.name)) == ["product_area", "driver", "journey_stage", "severity"])
+        let tags = ThemeTagger(taxonomy: t).tag("The self-checkout kiosk charged me twice and the queue took forever")
+        #expect(tags.contains(Enrichment.Theme(dimension: "product_area", value: "kiosk")))
+        #expect(tags.contains(Enrichment.Theme(dimension: "driver", value: "billing")))
+        #expect(tags.contains(Enrichment.Theme(dimension: "driver", value: "wait_time")))
+        #expect(tags.filter { $0.dimension == "severity" }.map(\.value) == ["high"])  // exclusive dimension
+    }
+
+    @Test func customTaxonomyFromJSONWithInflections() throws {
+        let json = #"{"version":"t1","dimensions":[{"name":"area","values":[{"name":"bakery","terms":["croissant","sourdough loaf"]}]}]}"#
+        let tax = try ThemeTaxonomy(json: Data(json.utf8))
+        let tagger = ThemeTagger(taxonomy: tax)
+        #expect(tagger.tag("Two CROISSANTS please") == [Enrichment.Theme(dimension: "area", value: "bakery")])
+        #expect(tagger.tag("the sourdough loaf was stale") == [Enrichment.Theme(dimension: "area", value: "bakery")])
+        #expect(tagger.tag("sourdough, loaf").isEmpty)  // a phrase does not span a clause boundary
+        #expect(tagger.tag("nothing here").isEmpty)
+        let roundTrip = try JSONDecoder().decode(ThemeTaxonomy.self, from: JSONEncoder().encode(tax))
+        #expect(roundTrip == tax)
+    }
+}
+
+@Suite struct QualityTests {
+    let q = QualityAnalyzer()
+
+    @Test(arguments: [
+        ("The staff were very helpful and the store was clean", "en"),
+        ("El servicio fue muy lento y no me dieron el recibo", "es"),
+        ("Le magasin était sale et le personnel pas très aimable", "fr"),
+        ("Die Kasse war sehr langsam und das Personal nicht freundlich", "de"),
+        ("Il negozio era molto pulito e il personale gentile", "it"),
+        ("Очень долго ждали на кассе", "ru"),
+        ("レジの待ち時間が長すぎます", "ja"),
+    ])
+    func detectsLanguage(_ text: String, _ lang: String) {
+        let g = q.detectLanguage(text)
+        #expect(g.language == lang)
+        #expect(g.confidence > 0.3 && g.confidence <= 1)
+    }
+
+    @Test func tooShortToTell() {
+        #expect(q.detectLanguage("👍").language == nil)
+    }
+
+    @Test func botAndSpamFlags() {
+        func flags(_ t: String, ms: Int? = nil) -> [String] {
+            engine.enrich(InsightInput(text: t, responseTimeMs: ms)).enrichment.flags
+        }
+        #expect(flags("asdfghjklqwrtzp sdfghjklzxcvb").contains("bot"))
+        #expect(flags("test test test test test").contains("bot"))
+        #expect(flags("Great store, friendly staff", ms: 300).contains("bot"))
+        #expect(flags("WIN a FREE iPhone!!! click http://spam.example/win now").contains("spam"))
+        #expect(flags("The website www.shop.example keeps crashing at checkout").isEmpty)
+        #expect(flags("Great store, friendly staff", ms: 9000).isEmpty)
+    }
+
+    @Test func nearDuplicatesWithinWindowOnly() {
+        var w = NearDuplicateWindow(capacity: 8, windowSeconds: 60, maxDistance: 3)
+        let a = q.fingerprint("The checkout line took forever and the cashier was rude to me")
+        let b = q.fingerprint("The checkout line took forever and the cashier was rude to me!!")
+        let c = q.fingerprint("Lovely bakery, fresh bread every morning, friendly people")
+        #expect(a != 0 && a == b)
+        #expect((a ^ c).nonzeroBitCount > 3)
+        let c1 = w.check(a, at: 0)
+        let c2 = w.check(b, at: 10_000)
+        let c3 = w.check(c, at: 20_000)
+        let c4 = w.check(a, at: 200_000)  // outside the 60 s window
+        let c5 = w.check(q.fingerprint("ok"), at: 200_001)  // too short: never a duplicate
+        #expect(!c1 && c2 && !c3 && !c4 && !c5)
+        var state = engine.makeState()
+        let t = "The checkout line took forever and the cashier was rude to me"
+        let f1 = engine.enrich(InsightInput(text: t, timeMs: 0), state: &state).enrichment.flags
+        let f2 = engine.enrich(InsightInput(text: t, timeMs: 1000), state: &state).enrichment.flags
+        #expect(!f1.contains("near_duplicate"))
+        #expect(f2.contains("near_duplicate"))
+    }
+}

@@ -1,0 +1,60 @@
+import CXCore
+import Foundation
+import Testing
+@testable import CXInsight
+
+/// One test per rule family; each intent carries the phrase that triggered it.
+@Suite struct IntentTests {
+    func intents(_ t: String) -> [Enrichment.Intent] { engine.enrich(InsightInput(text: t)).enrichment.intents }
+
+    @Test(arguments: [
+        ("Lost my bag at the airport", "Lost my bag"),
+        ("They charged me twice for one coffee", "charged me twice"),
+        ("Still waiting for my refund", "Still waiting"),
+        ("I've been on hold for 40 minutes", "on hold"),
+        ("You cancelled my order without telling me", "cancelled my"),
+        ("My parcel never arrived", "never arrived"),
+        ("The app keeps crashing at checkout", "keeps crashing"),
+        ("Got the wrong size again", "wrong size"),
+    ])
+    func complaintsWithoutEmotionalWords(_ text: String, _ phrase: String) {
+        let c = intents(text).first { $0.kind == .complaint }
+        #expect(c != nil, "no complaint in: \(text)")
+        #expect(c?.phrase.lowercased().contains(phrase.lowercased()) == true, "phrase \(c?.phrase ?? "-")")
+    }
+
+    @Test(arguments: [
+        "The cashier wasn't rude at all", "No complaints, everything arrived on time", "Lovely staff and quick checkout",
+    ])
+    func notComplaints(_ text: String) {
+        #expect(!intents(text).contains { $0.kind == .complaint })
+    }
+
+    @Test(arguments: [
+        ("I want a refund", Enrichment.Intent.Kind.refund), ("Please give me my money back", .refund),
+        ("I'm going to cancel my membership", .cancellation), ("Switching to Walmart after this", .cancellation),
+        ("Never shopping here again", .cancellation), ("Thank you so much, Maria was wonderful", .praise),
+        ("How do I return this jacket", .question), ("Is the store open on Sunday?", .question),
+    ])
+    func otherIntents(_ text: String, _ kind: Enrichment.Intent.Kind) {
+        let found = intents(text)
+        #expect(found.contains { $0.kind == kind }, "\(found)")
+        #expect(found.allSatisfy { !$0.phrase.isEmpty && text.contains($0.phrase) })
+    }
+
+    @Test func rulesParseAndRejectBadPatterns() throws {
+        let d = try IntentDetector(rulesText: "complaint\tcharged (me|us)? twice\n# comment\nrefund\tmoney back\n")
+        #expect(d.rules.count == 2)
+        #expect(throws: (any Error).self) { try IntentDetector(rulesText: "complaint\t(unclosed\n") }
+        #expect(throws: (any Error).self) { try IntentDetector(rulesText: "bogus\tword\n") }
+        #expect(throws: (any Error).self) { try IntentRule(kind: .complaint, pattern: "*2 late") }
+    }
+
+    @Test func customRulesAreUsed() throws {
+        var c = InsightConfiguration()
+        c.intentRulesText = "complaint\tfrobnicator (jammed|stuck)\n"
+        let e = try InsightEngine(configuration: c)
+        let r = e.enrich(InsightInput(text: "the frobnicator jammed")).enrichment
+        #expect(r.intents.first?.phrase == "frobnicator jammed")
+    }
+}

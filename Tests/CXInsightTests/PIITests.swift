@@ -1,0 +1,77 @@
+import CXCore
+import Foundation
+import Testing
+@testable import CXInsight
+
+/// PII masking: recall on positives and false-mask rate on look-alikes (Corpus/pii.tsv), plus unit cases.
+@Suite struct PIITests {
+    let masker = PIIMasker(patterns: [PIIPattern(name: "loyalty_id", prefix: "LOY-", minDigits: 8, maxDigits: 10, token: "[LOYALTY]")])
+
+    @Test func corpusRecallAndFalseMaskRate() throws {
+        let rows = try corpusLines("pii")
+        #expect(rows.count >= 300)
+        var positives = 0
+        var caught = 0
+        var negatives = 0
+        var falseMasks = 0
+        var byKind: [String: (Int, Int)] = [:]
+        for f in rows {
+            let (label, kind, span, text) = (f[0], f[1], f[2], f[3])
+            let r = masker.mask(text)
+            if label == "pos" {
+                positives += 1
+                let ok = !r.text.contains(span) && r.counts[kind, default: 0] >= 1
+                if ok { caught += 1 } else { print("MISS \(kind): \(text) -> \(r.text)") }
+                byKind[kind, default: (0, 0)].0 += 1
+                if ok { byKind[kind, default: (0, 0)].1 += 1 }
+            } else {
+                negatives += 1
+                if r.total > 0 { falseMasks += 1; print("FALSE MASK: \(text) -> \(r.text)") }
+            }
+        }
+        let recall = Double(caught) / Double(positives)
+        let fmr = Double(falseMasks) / Double(negatives)
+        print("pii: \(positives) positives, recall \(String(format: "%.3f", recall)); \(negatives) look-alikes, false-mask rate \(String(format: "%.3f", fmr))")
+        for (k, v) in byKind.sorted(by: { $0.key < $1.key }) { print("pii \(k): \(v.1)/\(v.0)") }
+        #expect(recall >= 0.97)
+        #expect(fmr <= 0.02)
+    }
+
+    @Test(arguments: [
+        ("mail me at ann.smith+cx@example.co.uk please", "mail me at [EMAIL] please"),
+        ("call +44 20 7946 0958 today", "call [PHONE] today"),
+        ("my number is (555) 123-4567.", "my number is [PHONE]."),
+        ("card 4111 1111 1111 1111 was charged", "card [CARD] was charged"),
+        ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "IBAN [IBAN] thanks"),
+        ("from 192.168.0.12 and 2001:db8::8a2e:370:7334", "from [IP] and [IP]"),
+        ("member LOY-12345678 here", "member [LOYALTY] here"),
+    ])
+    func masksEachKind(_ input: String, _ expected: String) {
+        #expect(masker.mask(input).text == expected)
+    }
+
+    @Test(arguments: [
+        "Order #4827361 arrived late", "SKU-12345-XL out of stock", "It cost $1,249.99", "Paid €19,99",
+        "on 2024-01-15 at 10:30", "15/01/2024 14:45:10", "card 4111 1111 1111 1112 (bad Luhn)",
+        "receipt 1234567890", "app version 2.3.1.4", "IBAN GB00 WEST 1234 5698 7654 32", "waited 45 minutes",
+    ])
+    func leavesLookAlikes(_ input: String) {
+        #expect(masker.mask(input).total == 0, "masked: \(masker.mask(input).text)")
+    }
+
+    @Test func checksums() {
+        #expect(PIIMasker.luhnValid(Array([4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1] as [UInt8])))
+        #expect(!PIIMasker.luhnValid(Array([4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2] as [UInt8])))
+        #expect(PIIMasker.ibanChecksumValid(Array("GB82WEST12345698765432".utf8)))
+        #expect(PIIMasker.ibanChecksumValid(Array("DE89370400440532013000".utf8)))
+        #expect(!PIIMasker.ibanChecksumValid(Array("DE88370400440532013000".utf8)))
+    }
+
+    @Test func engineStoresOnlyMaskedText() {
+        let r = engine.enrich(InsightInput(text: "Refund to DE89 3704 0044 0532 0130 00 or call 07700 900123, I'm furious"))
+        #expect(r.maskedText == "Refund to [IBAN] or call [PHONE], I'm furious")
+        #expect(r.enrichment.flags.contains("pii_masked"))
+        #expect(r.maskedCounts == ["iban": 1, "phone": 1])
+        for i in r.enrichment.intents { #expect(!i.phrase.contains("0044")) }
+    }
+}

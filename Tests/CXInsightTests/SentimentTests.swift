@@ -1,0 +1,88 @@
+import CXCore
+import Foundation
+import Testing
+@testable import CXInsight
+
+/// The VADER-style rules, one family at a time.
+@Suite struct SentimentTests {
+    func c(_ t: String) -> Double { engine.sentiment(t).compound }
+
+    @Test func lexiconFileCarriesVersionAndAttribution() throws {
+        let lex = try SentimentLexicon.bundled()
+        #expect(lex.version == "2024.11-cx1")
+        #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
+        #expect(lex.entryCount > 7_500)
+        let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
+        #expect(text.contains("The MIT License"))
+        #expect(text.contains("C.J. Hutto"))
+        #expect(lex.valence(of: "overpriced")! < 0)
+        #expect(lex.valence(of: "😡")! < 0)
+    }
+
+    @Test func rangeAndShares() {
+        for t in ["", "ok", "GREAT!!!! LOVE IT!!!! BEST EVER", "worst worst worst awful horrible!!!!", "🙂😡"] {
+            let s = engine.sentiment(t)
+            #expect(s.compound >= -1 && s.compound <= 1)
+            if !t.isEmpty { #expect(abs(s.positive + s.neutral + s.negative - 1) < 0.01) }
+        }
+    }
+
+    @Test func negation() {
+        #expect(c("The staff were helpful") > 0.3)
+        #expect(c("The staff were not helpful") < -0.2)
+        #expect(c("The staff weren’t helpful") < -0.2)  // curly apostrophe
+        #expect(c("Not bad at all") > 0.2)
+        #expect(c("Never disappointed here") > 0)
+        // negation does not cross a clause boundary
+        #expect(c("No, it was great") > 0.3)
+    }
+
+    @Test func boostersAndDampeners() {
+        #expect(c("The service was very good") > c("The service was good"))
+        #expect(c("The service was kind of good") < c("The service was good"))
+        #expect(c("The service was slightly bad") > c("The service was bad"))
+    }
+
+    @Test func contrastiveBut() {
+        #expect(c("The food was great but the service was terrible") < 0)
+        #expect(c("The service was terrible but the food was great") > 0)
+    }
+
+    @Test func capsAndPunctuation() {
+        #expect(c("The queue was TERRIBLE today") < c("The queue was terrible today"))
+        #expect(c("Great service!!!") > c("Great service"))
+        #expect(c("Why is this so bad??") < c("Why is this so bad"))
+    }
+
+    @Test func emojiAndEmoticons() {
+        #expect(c("Delivery came 😍") > 0.3)
+        #expect(c("Delivery came 😡") < -0.3)
+        #expect(c("Delivery came 👎") < -0.2)
+        #expect(c("arrived today :)") > 0.2)
+        #expect(c("arrived today :(") < -0.2)
+    }
+
+    @Test func idiomsAndDomainPhrases() {
+        #expect(c("worth every penny") > 0.4)
+        #expect(c("total waste of money") < -0.4)
+        #expect(c("Don't waste your money") < -0.3)
+        #expect(c("Would not recommend") < -0.3)
+        #expect(c("yeah right, next day delivery") < 0)
+        #expect(c("Loved waiting in line #sarcasm") < 0)
+        #expect(c("Feels like new") >= 0)
+    }
+
+    @Test func mentionsAndURLsAreNames() {
+        // VADER scores "@united" as the word "united" (+1.8)
+        #expect(c("@united I need to change my reservation to tomorrow") == 0)
+        #expect(c("see https://great.example/best") == 0)
+    }
+
+    @Test func complaintPriorMovesNeutralComplaintsNegative() {
+        let text = "I was charged twice for the same order"
+        let e = engine.enrich(InsightInput(text: text)).enrichment
+        #expect(e.intents.contains { $0.kind == .complaint })
+        #expect(e.sentiment.compound <= -0.3)
+        #expect(e.modelVersion == InsightEngine.modelVersion)
+    }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Insight benchmark (issue 4), one command, release build:
+#   CXInsight sentiment alone and full enrichment (PII masking, customer-id HMAC, sentiment, intents,
+#   themes, language, bot/spam, near-duplicates, alert rules), texts/s on one core, on the first
+#   100,000 non-null texts of the standard workload; in the same run the peer VADER
+#   (vaderSentiment 3.3.2, ../shared/bench/peers/vader_bench.py) on the same texts and the same core.
+# Goals: sentiment >= 30x VADER, full enrichment >= 10x VADER.
+# Writes bench/results/insight.md and prints it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PEERS=${PEERS:-$ROOT/../shared/bench/peers}
+EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
+N=${N:-100000}
+REPS=${REPS:-3}
+CPU=${CPU:-0}
+WORK=${WORK:-/tmp/cxsync-bench-insight}
+OUT=$ROOT/bench/results/insight.md
+mkdir -p "$WORK" "$ROOT/bench/results"
+
+[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+python3 -c "import vaderSentiment" 2>/dev/null || python3 -m pip install -q "vaderSentiment==3.3.2"
+swift build -c release --product cx-bench
+BIN=$(swift build -c release --show-bin-path)
+
+echo "== CXInsight (cx-bench insight), pinned to CPU $CPU"
+taskset -c "$CPU" "$BIN/cx-bench" insight --events "$EVENTS" --n "$N" --reps "$REPS" \
+    --dump "$WORK/cxinsight_compound.tsv" | tee "$WORK/insight.json"
+echo "== VADER (vader_bench.py), pinned to CPU $CPU"
+python3 "$PEERS/vader_bench.py" --events "$EVENTS" --n "$N" --reps "$REPS" --cpu "$CPU" \
+    --dump "$WORK/vader_compound.tsv" | tee "$WORK/vader.json"
+
+python3 - "$WORK" "$OUT" <<'PY'
+import json, os, platform, subprocess, sys, datetime
+work, out = sys.argv[1], sys.argv[2]
+s = json.load(open(os.path.join(work, "insight.json")))
+v = json.loads(open(os.path.join(work, "vader.json")).read().strip().splitlines()[-1])
+model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+nproc = os.cpu_count()
+swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+try:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+except Exception:
+    commit = "?"
+# agreement of polarity signs between the two scorers, text by text
+def load(p):
+    d = {}
+    for line in open(p):
+        k, c = line.rstrip("\n").split("\t")
+        d[k] = float(c)
+    return d
+a, b = load(os.path.join(work, "cxinsight_compound.tsv")), load(os.path.join(work, "vader_compound.tsv"))
+pol = lambda c: 1 if c >= 0.05 else (-1 if c <= -0.05 else 0)
+same = sum(1 for k in a if k in b and pol(a[k]) == pol(b[k]))
+vr = v["texts_per_s"]
+rs, re_ = s["sentiment_texts_per_s"] / vr, s["enrich_texts_per_s"] / vr
+import statistics
+med_s, med_e = statistics.median(s["sentiment_texts_per_s_all"]), statistics.median(s["enrich_texts_per_s_all"])
+md = f"""# Insight benchmark (issue 4)
+
+`bench/insight.sh` — {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, commit {commit}, release build.
+
+Workload: first {s['texts']:,} non-null `text` values of `{os.environ.get('EVENTS', '/tmp/cx_events_1m.jsonl')}`
+(`gen_events.py`, mean {s['mean_chars']} characters). Both scorers pinned to one CPU, same texts, same run;
+best of {s['reps']} for CXInsight, median of {v['reps']} for VADER (as `vader_bench.py` reports it).
+
+| scorer | texts/s (one core) | µs/text | × VADER | goal |
+| --- | ---: | ---: | ---: | --- |
+| VADER {v['vaderSentiment']} (Python {v['python']}) `polarity_scores` | {vr:,} | {v['us_per_text']} | 1.0 | — |
+| CXInsight sentiment alone (`InsightEngine.sentiment`) | {s['sentiment_texts_per_s']:,} | {s['sentiment_us_per_text']} | **{rs:.1f}** | ≥ 30 {'✅' if rs >= 30 else '❌'} |
+| CXInsight full enrichment (`InsightEngine.enrich(_:state:)`) | {s['enrich_texts_per_s']:,} | {s['enrich_us_per_text']} | **{re_:.1f}** | ≥ 10 {'✅' if re_ >= 10 else '❌'} |
+
+Full enrichment = PII masking, HMAC-SHA256 of the customer id (cached per state), sentiment, intents with
+phrases, complaint cues and prior, themes (4 dimensions), language + confidence, bot/spam heuristics,
+SimHash near-duplicate window (1,024, band index), alert rules (7 default rules, cooldown, de-dup, spike window).
+
+Median-to-median (CXInsight median of its reps / VADER median): sentiment {med_s / vr:.1f}×, enrichment {med_e / vr:.1f}×.
+All reps: CXInsight sentiment {s['sentiment_texts_per_s_all']}, enrichment {s['enrich_texts_per_s_all']};
+VADER {v['texts_per_s_all']}. Engine load (lexicon, rules, taxonomy parse): {s['engine_load_s']} s; VADER load {v['analyzer_load_s']} s.
+
+Sanity (not accuracy; the synthetic texts carry survey/review scores):
+sign agrees with the score's polarity — VADER {v['sign_agrees_with_score_pct']} %, CXInsight sentiment
+{s['sign_agrees_with_score_pct']} %, CXInsight enriched {s['enriched_sign_agrees_with_score_pct']} % (of {s['scored_texts_checked']:,} scored texts).
+Same polarity class as VADER on {100.0 * same / max(1, len(a)):.1f} % of texts. Label mix CXInsight {s['label_mix']}, VADER {v['label_mix']}.
+Model version `{s['model_version']}`. Intents {s['intents']}, flags {s['flags']}, alerts raised {s['alerts_raised']:,}.
+
+Machine: {nproc} CPUs (`nproc`), {model}; {platform.system()} {platform.release()}; {swift}.
+"""
+open(out, "w").write(md)
+print(md)
+PY
