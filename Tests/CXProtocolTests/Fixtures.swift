@@ -135,6 +135,21 @@ enum Fixtures {
         return b
     }
 
+    /// A downstream-only poll (protocol 1.1) with the agent's buffer report.
+    static func pollBatch() -> Cxsync_V1_Batch {
+        var b = batch([])
+        b.seqFrom = 0
+        b.seqTo = 0
+        b.poll = true
+        b.downstreamCursor = 41
+        b.status.bufferDepth = 0
+        b.status.lastSeq = 1000
+        b.status.usedBytes = 4_194_304
+        b.status.quotaBytes = 1_073_741_824
+        b.status.agentVersion = "cx-agent 0.1.0"
+        return b
+    }
+
     /// A dictionary trained on synthetic single events (deterministic for one zstd version).
     static let dictionary: ZstdDictionary = {
         let samples = events(count: 4000, seed: 7).map {

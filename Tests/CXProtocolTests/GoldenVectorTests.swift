@@ -28,6 +28,7 @@ struct GoldenVectorTests {
         Vector(name: "lww-updates") { frame(Fixtures.lwwBatch(), $0) },
         Vector(name: "alert-updates") { frame(Fixtures.alertBatch(), $0) },
         Vector(name: "erasure") { frame(Fixtures.erasureBatch(), $0) },
+        Vector(name: "poll") { frame(Fixtures.pollBatch(), $0) },
         Vector(name: "dictionary-batch", dictionary: true) { frame(Fixtures.batch(Fixtures.events(count: 10, seed: 9)), $0) },
     ]
 

@@ -13,7 +13,7 @@ public struct FrameHeader: Sendable, Hashable {
     public static let fixedLength = 53
     public static let signatureLength = 64
     public static let currentMajor: UInt8 = 1
-    public static let currentMinor: UInt8 = 0
+    public static let currentMinor: UInt8 = 1
     public static let supportedMajors: [UInt8] = [1]
 
     public struct Flags: OptionSet, Sendable, Hashable {

@@ -16,6 +16,16 @@ public struct FrameEncoder: Sendable {
         self.minimumCompressedLength = minimumCompressedLength
     }
 
+    /// Refuses a key id the receiver's header check would refuse (PROTOCOL.md §4, step 8).
+    ///
+    /// `frame` traps on such a key id, so callers holding an id from configuration check it here first.
+    public static func validateKeyID(_ keyID: String) throws(ProtocolError) {
+        let limit = ProtocolLimits.default.maxKeyIDLength
+        guard keyID.utf8.count <= limit else {
+            throw ProtocolError(.stringTooLong, "key id of \(keyID.utf8.count) bytes exceeds \(limit)")
+        }
+    }
+
     /// Frames already-serialised message bytes. `signer` signs as `keyID` (an agent id, at most 128 bytes).
     public func frame(
         message: [UInt8], kind: FrameKind, signer: (keyID: String, key: AgentSigningKey)? = nil
@@ -32,7 +42,9 @@ public struct FrameEncoder: Sendable {
             payload = Zstd.compress(message, level: level, dictionary: dictionary)
         }
         let keyID = Array((signer?.keyID ?? "").utf8)
-        precondition(keyID.count <= 255, "key ids are at most 255 bytes")
+        precondition(
+            keyID.count <= ProtocolLimits.default.maxKeyIDLength,
+            "key ids are at most \(ProtocolLimits.default.maxKeyIDLength) bytes (FrameEncoder.validateKeyID)")
         var out: [UInt8] = []
         out.reserveCapacity(FrameHeader.fixedLength + keyID.count + payload.count + FrameHeader.signatureLength)
         out += FrameHeader.magic

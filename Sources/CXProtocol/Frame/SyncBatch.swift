@@ -20,7 +20,12 @@ public struct SyncBatch: Sendable, Equatable {
 
     public var agentID: String { wire.agentID }
     public var epoch: UInt64 { wire.epoch }
+    /// `0...0` for a poll.
     public var seqRange: ClosedRange<UInt64> { wire.seqFrom...wire.seqTo }
+    /// A downstream-only poll (protocol 1.1): no items, nothing to merge, only the ack's downstream part.
+    public var isPoll: Bool { wire.poll }
+    /// The sender's buffer report (protocol 1.1), when it sent one.
+    public var status: Cxsync_V1_AgentStatus? { wire.hasStatus ? wire.status : nil }
 }
 
 extension FrameDecoder {
@@ -38,11 +43,28 @@ extension FrameDecoder {
                 .identityMismatch, "batch names agent '\(b.agentID)' but is signed by '\(header.keyID)'")
         }
         guard b.epoch > 0 else { throw ProtocolError(.invalidField, "epoch must be at least 1") }
-        guard b.seqFrom >= 1, b.seqFrom <= b.seqTo else {
-            throw ProtocolError(.invalidSeqRange, "seq range \(b.seqFrom)...\(b.seqTo) is empty or starts below 1")
+        if b.poll {
+            guard b.seqFrom == 0, b.seqTo == 0 else {
+                throw ProtocolError(.invalidSeqRange, "a poll has seq range 0...0, got \(b.seqFrom)...\(b.seqTo)")
+            }
+        } else {
+            guard b.seqFrom >= 1, b.seqFrom <= b.seqTo else {
+                throw ProtocolError(.invalidSeqRange, "seq range \(b.seqFrom)...\(b.seqTo) is empty or starts below 1")
+            }
         }
         guard !b.storeID.isEmpty, b.storeID.utf8.count <= limits.event.maxIdentifierLength else {
             throw ProtocolError(.invalidField, "store_id is empty or longer than \(limits.event.maxIdentifierLength)")
+        }
+        if b.hasStatus {
+            try validate(b.status)
+        }
+        if b.poll {
+            let items = b.events.count + b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count
+                + b.identityLinks.count
+            guard items == 0 else {
+                throw ProtocolError(.invalidField, "poll: a poll carries no items, this one has \(items)")
+            }
+            return SyncBatch(wire: b, events: [], contentHash: header.contentHash)
         }
         guard b.events.count <= limits.maxEventsPerBatch else {
             throw ProtocolError(.tooManyItems, "\(b.events.count) events exceed the limit of \(limits.maxEventsPerBatch)")
@@ -83,6 +105,7 @@ extension FrameDecoder {
             guard !a.alertID.isEmpty, AlertStatus(a.status) != nil else {
                 throw ProtocolError(.invalidField, "alert_updates[\(i)]: alert_id and a known status are required")
             }
+            try validateStrings(of: a, index: i)
         }
         for (i, e) in b.erasures.enumerated() {
             try place(e.seq, "erasures[\(i)]")
@@ -97,5 +120,33 @@ extension FrameDecoder {
             }
         }
         return SyncBatch(wire: b, events: events, contentHash: header.contentHash)
+    }
+
+    /// Alert strings are stored and shown at the hub, so each is bounded like its event counterpart.
+    private func validateStrings(of a: Cxsync_V1_AlertUpdate, index i: Int) throws(ProtocolError) {
+        let text = limits.event.maxTextLength
+        let id = limits.event.maxIdentifierLength
+        var fields: [(String, String, Int)] = [
+            ("alert_id", a.alertID, 256), ("rule", a.rule, 256), ("severity", a.severity, 64),
+            ("store_id", a.storeID, id), ("summary", a.summary, text),
+        ]
+        if a.hasNote { fields += [("note.value", a.note.value, text), ("note.node", a.note.node, 256)] }
+        if a.hasAssignee {
+            fields += [("assignee.value", a.assignee.value, 256), ("assignee.node", a.assignee.node, 256)]
+        }
+        for (name, value, max) in fields where value.utf8.count > max {
+            throw ProtocolError(
+                .stringTooLong, "alert_updates[\(i)].\(name): \(value.utf8.count) bytes, longer than \(max)")
+        }
+    }
+
+    private func validate(_ s: Cxsync_V1_AgentStatus) throws(ProtocolError) {
+        guard s.agentVersion.utf8.count <= 64 else {
+            throw ProtocolError(
+                .stringTooLong, "status.agent_version: \(s.agentVersion.utf8.count) bytes, longer than 64")
+        }
+        guard s.oldestUnsyncedOccurredAtMs >= 0 else {
+            throw ProtocolError(.invalidField, "status.oldest_unsynced_occurred_at_ms: negative")
+        }
     }
 }

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// cxsync wire protocol, version 1.0. See PROTOCOL.md for framing, signing, limits and semantics.
+/// cxsync wire protocol, version 1.1 (1.0 plus Batch.poll and Batch.status). See PROTOCOL.md for framing, signing, limits and semantics.
 /// Regenerate the Swift code with protocol/generate.sh after any change.
 
 #if canImport(FoundationEssentials)
@@ -679,40 +679,122 @@ public nonisolated struct Cxsync_V1_IdentityLink: Sendable {
   public init() {}
 }
 
-/// Frame kind 1: agent (or regional hub) to hub.
-public nonisolated struct Cxsync_V1_Batch: Sendable {
+/// What an agent reports about its buffer, for the hub's fleet view (protocol 1.1).
+public nonisolated struct Cxsync_V1_AgentStatus: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var agentID: String = String()
+  /// events in the outbox not yet acknowledged by the hub
+  public var bufferDepth: UInt64 = 0
 
-  public var epoch: UInt64 = 0
+  /// occurred_at of the oldest of them; 0: none
+  public var oldestUnsyncedOccurredAtMs: Int64 = 0
 
-  public var seqFrom: UInt64 = 0
+  /// the last seq the agent has assigned in this epoch
+  public var lastSeq: UInt64 = 0
 
-  public var seqTo: UInt64 = 0
+  /// buffer size on disk
+  public var usedBytes: UInt64 = 0
 
-  public var storeID: String = String()
+  /// the agent's disk quota; 0: none
+  public var quotaBytes: UInt64 = 0
 
-  public var sentHlc: UInt64 = 0
-
-  /// the last downstream cursor the sender has applied
-  public var downstreamCursor: UInt64 = 0
-
-  public var events: [Cxsync_V1_Event] = []
-
-  public var lwwUpdates: [Cxsync_V1_LWWUpdate] = []
-
-  public var alertUpdates: [Cxsync_V1_AlertUpdate] = []
-
-  public var erasures: [Cxsync_V1_Erasure] = []
-
-  public var identityLinks: [Cxsync_V1_IdentityLink] = []
+  public var agentVersion: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Frame kind 1: agent (or regional hub) to hub.
+public nonisolated struct Cxsync_V1_Batch: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agentID: String {
+    get {_storage._agentID}
+    set {_uniqueStorage()._agentID = newValue}
+  }
+
+  public var epoch: UInt64 {
+    get {_storage._epoch}
+    set {_uniqueStorage()._epoch = newValue}
+  }
+
+  public var seqFrom: UInt64 {
+    get {_storage._seqFrom}
+    set {_uniqueStorage()._seqFrom = newValue}
+  }
+
+  public var seqTo: UInt64 {
+    get {_storage._seqTo}
+    set {_uniqueStorage()._seqTo = newValue}
+  }
+
+  public var storeID: String {
+    get {_storage._storeID}
+    set {_uniqueStorage()._storeID = newValue}
+  }
+
+  public var sentHlc: UInt64 {
+    get {_storage._sentHlc}
+    set {_uniqueStorage()._sentHlc = newValue}
+  }
+
+  /// the last downstream cursor the sender has applied
+  public var downstreamCursor: UInt64 {
+    get {_storage._downstreamCursor}
+    set {_uniqueStorage()._downstreamCursor = newValue}
+  }
+
+  public var events: [Cxsync_V1_Event] {
+    get {_storage._events}
+    set {_uniqueStorage()._events = newValue}
+  }
+
+  public var lwwUpdates: [Cxsync_V1_LWWUpdate] {
+    get {_storage._lwwUpdates}
+    set {_uniqueStorage()._lwwUpdates = newValue}
+  }
+
+  public var alertUpdates: [Cxsync_V1_AlertUpdate] {
+    get {_storage._alertUpdates}
+    set {_uniqueStorage()._alertUpdates = newValue}
+  }
+
+  public var erasures: [Cxsync_V1_Erasure] {
+    get {_storage._erasures}
+    set {_uniqueStorage()._erasures = newValue}
+  }
+
+  public var identityLinks: [Cxsync_V1_IdentityLink] {
+    get {_storage._identityLinks}
+    set {_uniqueStorage()._identityLinks = newValue}
+  }
+
+  /// 1.1: true for a downstream-only poll: no items and seq_from = seq_to = 0.
+  public var poll: Bool {
+    get {_storage._poll}
+    set {_uniqueStorage()._poll = newValue}
+  }
+
+  /// 1.1: the sender's buffer, optional.
+  public var status: Cxsync_V1_AgentStatus {
+    get {_storage._status ?? Cxsync_V1_AgentStatus()}
+    set {_uniqueStorage()._status = newValue}
+  }
+  /// Returns true if `status` has been explicitly set.
+  public var hasStatus: Bool {_storage._status != nil}
+  /// Clears the value of `status`. Subsequent reads from it will return its default value.
+  public mutating func clearStatus() {_uniqueStorage()._status = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The hub's changes an agent has not seen yet.
@@ -808,7 +890,7 @@ public nonisolated struct Cxsync_V1_SeqRange: Sendable {
 
   public var seqTo: UInt64 = 0
 
-  /// SHA-256 over the content hashes of the events in the range
+  /// SHA-256 over the 16-byte event_ids of the range's events, in seq order
   public var digest: Data = Data()
 
   public var count: UInt64 = 0
@@ -1501,9 +1583,9 @@ nonisolated extension Cxsync_V1_IdentityLink: SwiftProtobuf.Message, SwiftProtob
   }
 }
 
-nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Batch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}epoch\0\u{3}seq_from\0\u{3}seq_to\0\u{3}store_id\0\u{3}sent_hlc\0\u{3}downstream_cursor\0\u{1}events\0\u{3}lww_updates\0\u{3}alert_updates\0\u{1}erasures\0\u{3}identity_links\0")
+nonisolated extension Cxsync_V1_AgentStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}buffer_depth\0\u{3}oldest_unsynced_occurred_at_ms\0\u{3}last_seq\0\u{3}used_bytes\0\u{3}quota_bytes\0\u{3}agent_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1511,76 +1593,207 @@ nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.seqFrom) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.seqTo) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.storeID) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.sentHlc) }()
-      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.downstreamCursor) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.lwwUpdates) }()
-      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.alertUpdates) }()
-      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.erasures) }()
-      case 12: try { try decoder.decodeRepeatedMessageField(value: &self.identityLinks) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.bufferDepth) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.oldestUnsyncedOccurredAtMs) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.lastSeq) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.usedBytes) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.quotaBytes) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.agentVersion) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.agentID.isEmpty {
-      try visitor.visitSingularStringField(value: self.agentID, fieldNumber: 1)
+    if self.bufferDepth != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bufferDepth, fieldNumber: 1)
     }
-    if self.epoch != 0 {
-      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 2)
+    if self.oldestUnsyncedOccurredAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.oldestUnsyncedOccurredAtMs, fieldNumber: 2)
     }
-    if self.seqFrom != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seqFrom, fieldNumber: 3)
+    if self.lastSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastSeq, fieldNumber: 3)
     }
-    if self.seqTo != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seqTo, fieldNumber: 4)
+    if self.usedBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.usedBytes, fieldNumber: 4)
     }
-    if !self.storeID.isEmpty {
-      try visitor.visitSingularStringField(value: self.storeID, fieldNumber: 5)
+    if self.quotaBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.quotaBytes, fieldNumber: 5)
     }
-    if self.sentHlc != 0 {
-      try visitor.visitSingularUInt64Field(value: self.sentHlc, fieldNumber: 6)
+    if !self.agentVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.agentVersion, fieldNumber: 6)
     }
-    if self.downstreamCursor != 0 {
-      try visitor.visitSingularUInt64Field(value: self.downstreamCursor, fieldNumber: 7)
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cxsync_V1_AgentStatus, rhs: Cxsync_V1_AgentStatus) -> Bool {
+    if lhs.bufferDepth != rhs.bufferDepth {return false}
+    if lhs.oldestUnsyncedOccurredAtMs != rhs.oldestUnsyncedOccurredAtMs {return false}
+    if lhs.lastSeq != rhs.lastSeq {return false}
+    if lhs.usedBytes != rhs.usedBytes {return false}
+    if lhs.quotaBytes != rhs.quotaBytes {return false}
+    if lhs.agentVersion != rhs.agentVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Batch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}epoch\0\u{3}seq_from\0\u{3}seq_to\0\u{3}store_id\0\u{3}sent_hlc\0\u{3}downstream_cursor\0\u{1}events\0\u{3}lww_updates\0\u{3}alert_updates\0\u{1}erasures\0\u{3}identity_links\0\u{1}poll\0\u{1}status\0")
+
+  fileprivate class _StorageClass {
+    var _agentID: String = String()
+    var _epoch: UInt64 = 0
+    var _seqFrom: UInt64 = 0
+    var _seqTo: UInt64 = 0
+    var _storeID: String = String()
+    var _sentHlc: UInt64 = 0
+    var _downstreamCursor: UInt64 = 0
+    var _events: [Cxsync_V1_Event] = []
+    var _lwwUpdates: [Cxsync_V1_LWWUpdate] = []
+    var _alertUpdates: [Cxsync_V1_AlertUpdate] = []
+    var _erasures: [Cxsync_V1_Erasure] = []
+    var _identityLinks: [Cxsync_V1_IdentityLink] = []
+    var _poll: Bool = false
+    var _status: Cxsync_V1_AgentStatus? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _agentID = source._agentID
+      _epoch = source._epoch
+      _seqFrom = source._seqFrom
+      _seqTo = source._seqTo
+      _storeID = source._storeID
+      _sentHlc = source._sentHlc
+      _downstreamCursor = source._downstreamCursor
+      _events = source._events
+      _lwwUpdates = source._lwwUpdates
+      _alertUpdates = source._alertUpdates
+      _erasures = source._erasures
+      _identityLinks = source._identityLinks
+      _poll = source._poll
+      _status = source._status
     }
-    if !self.events.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 8)
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
     }
-    if !self.lwwUpdates.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.lwwUpdates, fieldNumber: 9)
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._agentID) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._epoch) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._seqFrom) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._seqTo) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._storeID) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._sentHlc) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._downstreamCursor) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._events) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._lwwUpdates) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._alertUpdates) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._erasures) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._identityLinks) }()
+        case 13: try { try decoder.decodeSingularBoolField(value: &_storage._poll) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._status) }()
+        default: break
+        }
+      }
     }
-    if !self.alertUpdates.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.alertUpdates, fieldNumber: 10)
-    }
-    if !self.erasures.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.erasures, fieldNumber: 11)
-    }
-    if !self.identityLinks.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.identityLinks, fieldNumber: 12)
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._agentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._agentID, fieldNumber: 1)
+      }
+      if _storage._epoch != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._epoch, fieldNumber: 2)
+      }
+      if _storage._seqFrom != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seqFrom, fieldNumber: 3)
+      }
+      if _storage._seqTo != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seqTo, fieldNumber: 4)
+      }
+      if !_storage._storeID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._storeID, fieldNumber: 5)
+      }
+      if _storage._sentHlc != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sentHlc, fieldNumber: 6)
+      }
+      if _storage._downstreamCursor != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._downstreamCursor, fieldNumber: 7)
+      }
+      if !_storage._events.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._events, fieldNumber: 8)
+      }
+      if !_storage._lwwUpdates.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._lwwUpdates, fieldNumber: 9)
+      }
+      if !_storage._alertUpdates.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._alertUpdates, fieldNumber: 10)
+      }
+      if !_storage._erasures.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._erasures, fieldNumber: 11)
+      }
+      if !_storage._identityLinks.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._identityLinks, fieldNumber: 12)
+      }
+      if _storage._poll != false {
+        try visitor.visitSingularBoolField(value: _storage._poll, fieldNumber: 13)
+      }
+      try { if let v = _storage._status {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Cxsync_V1_Batch, rhs: Cxsync_V1_Batch) -> Bool {
-    if lhs.agentID != rhs.agentID {return false}
-    if lhs.epoch != rhs.epoch {return false}
-    if lhs.seqFrom != rhs.seqFrom {return false}
-    if lhs.seqTo != rhs.seqTo {return false}
-    if lhs.storeID != rhs.storeID {return false}
-    if lhs.sentHlc != rhs.sentHlc {return false}
-    if lhs.downstreamCursor != rhs.downstreamCursor {return false}
-    if lhs.events != rhs.events {return false}
-    if lhs.lwwUpdates != rhs.lwwUpdates {return false}
-    if lhs.alertUpdates != rhs.alertUpdates {return false}
-    if lhs.erasures != rhs.erasures {return false}
-    if lhs.identityLinks != rhs.identityLinks {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._agentID != rhs_storage._agentID {return false}
+        if _storage._epoch != rhs_storage._epoch {return false}
+        if _storage._seqFrom != rhs_storage._seqFrom {return false}
+        if _storage._seqTo != rhs_storage._seqTo {return false}
+        if _storage._storeID != rhs_storage._storeID {return false}
+        if _storage._sentHlc != rhs_storage._sentHlc {return false}
+        if _storage._downstreamCursor != rhs_storage._downstreamCursor {return false}
+        if _storage._events != rhs_storage._events {return false}
+        if _storage._lwwUpdates != rhs_storage._lwwUpdates {return false}
+        if _storage._alertUpdates != rhs_storage._alertUpdates {return false}
+        if _storage._erasures != rhs_storage._erasures {return false}
+        if _storage._identityLinks != rhs_storage._identityLinks {return false}
+        if _storage._poll != rhs_storage._poll {return false}
+        if _storage._status != rhs_storage._status {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -74,7 +74,13 @@ extension Event {
             attributes[a.key] = try bounded(a.value, "attributes.value", limitsE.maxAttributeValueLength)
         }
         let enrichment = try w.hasEnrichment ? Enrichment(wire: w.enrichment, limits: limits, index: index) : nil
-        let stage: JourneyStage? = w.journeyStage == .unspecified ? nil : JourneyStage(w.journeyStage)
+        var stage: JourneyStage?
+        if w.journeyStage != .unspecified {
+            guard let known = JourneyStage(w.journeyStage) else {
+                throw bad("journey_stage", "unknown value \(w.journeyStage.rawValue)")
+            }
+            stage = known
+        }
         self.init(
             eventID: UUID(bytes: w.eventID), storeID: store, deviceID: device, channel: channel, type: type,
             occurredAt: w.occurredAtMs, hlc: HLCTimestamp(rawValue: w.hlc),

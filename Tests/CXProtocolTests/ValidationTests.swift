@@ -1,0 +1,154 @@
+import CXCore
+import CXProtocol
+import SwiftProtobuf
+import Testing
+
+@Suite("Batch validation: polls, status, alert strings, enums, key ids")
+struct ValidationTests {
+    static func key(_ id: String) -> AgentPublicKey? { id == Fixtures.agentID ? Fixtures.signingKey.publicKey : nil }
+
+    static func decode(_ b: Cxsync_V1_Batch) throws(ProtocolError) -> SyncBatch {
+        try FrameDecoder().decodeBatch(FrameEncoder().frame(b, kind: .batch, signer: Fixtures.signer), key: key)
+    }
+
+    static func refusal(_ b: Cxsync_V1_Batch) -> ProtocolError? {
+        do {
+            _ = try decode(b)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static func poll() -> Cxsync_V1_Batch {
+        var b = Fixtures.batch([])
+        b.seqFrom = 0
+        b.seqTo = 0
+        b.poll = true
+        b.downstreamCursor = 77
+        return b
+    }
+
+    @Test func aPollWithoutItemsAndRangeZeroIsAccepted() throws {
+        let batch = try Self.decode(Self.poll())
+        #expect(batch.isPoll)
+        #expect(batch.events.isEmpty)
+        #expect(batch.seqRange == 0...0)
+        #expect(batch.wire.downstreamCursor == 77)
+    }
+
+    @Test(arguments: [(0, 1), (1, 1), (3, 5)] as [(UInt64, UInt64)])
+    func aPollWithASeqRangeIsRefused(from: UInt64, to: UInt64) {
+        var b = Self.poll()
+        b.seqFrom = from
+        b.seqTo = to
+        let error = Self.refusal(b)
+        #expect(error?.code == .invalidSeqRange)
+        #expect(error?.message.contains("poll") == true)
+    }
+
+    @Test(arguments: ["events", "lww_updates", "alert_updates", "erasures", "identity_links"])
+    func aPollWithItemsIsRefused(list: String) {
+        var b = Self.poll()
+        switch list {
+        case "events": b.events = Fixtures.batch(Fixtures.events(count: 1)).events
+        case "lww_updates": b.lwwUpdates = Fixtures.lwwBatch().lwwUpdates
+        case "alert_updates": b.alertUpdates = Fixtures.alertBatch().alertUpdates
+        case "erasures": b.erasures = Fixtures.erasureBatch().erasures
+        default:
+            var link = Cxsync_V1_IdentityLink()
+            link.a = "a"
+            link.b = "b"
+            b.identityLinks = [link]
+        }
+        let error = Self.refusal(b)
+        #expect(error?.code == .invalidField)
+        #expect(error?.message.hasPrefix("poll:") == true)
+    }
+
+    @Test func aNonPollBatchStillNeedsARange() {
+        var b = Self.poll()
+        b.poll = false
+        #expect(Self.refusal(b)?.code == .invalidSeqRange)
+    }
+
+    @Test func statusIsOptionalAndRoundTrips() throws {
+        var b = Fixtures.batch(Fixtures.events(count: 2))
+        #expect(try Self.decode(b).status == nil)
+        var s = Cxsync_V1_AgentStatus()
+        s.bufferDepth = 1234
+        s.oldestUnsyncedOccurredAtMs = 1_704_067_200_000
+        s.lastSeq = 5000
+        s.usedBytes = 10 << 20
+        s.quotaBytes = 1 << 30
+        s.agentVersion = "cx-agent 0.1.0"
+        b.status = s
+        #expect(try Self.decode(b).status == s)
+        var poll = Self.poll()
+        poll.status = s
+        #expect(try Self.decode(poll).status == s)
+    }
+
+    @Test func statusStringsAndTimesAreBounded() {
+        var b = Self.poll()
+        b.status.agentVersion = String(repeating: "v", count: 65)
+        #expect(Self.refusal(b)?.code == .stringTooLong)
+        b.status.agentVersion = "1"
+        b.status.oldestUnsyncedOccurredAtMs = -1
+        #expect(Self.refusal(b)?.code == .invalidField)
+    }
+
+    static let alertFields: [(String, Int)] = [
+        ("alert_id", 257), ("rule", 257), ("severity", 65), ("store_id", 129), ("summary", 4097),
+        ("note.value", 4097), ("note.node", 257), ("assignee.value", 257), ("assignee.node", 257),
+    ]
+
+    @Test(arguments: alertFields)
+    func everyAlertStringIsBounded(field: String, length: Int) throws {
+        var b = Fixtures.alertBatch()
+        let long = String(repeating: "x", count: length)
+        switch field {
+        case "alert_id": b.alertUpdates[1].alertID = long
+        case "rule": b.alertUpdates[1].rule = long
+        case "severity": b.alertUpdates[1].severity = long
+        case "store_id": b.alertUpdates[1].storeID = long
+        case "summary": b.alertUpdates[1].summary = long
+        case "note.value": b.alertUpdates[1].note.value = long
+        case "note.node": b.alertUpdates[1].note.node = long
+        case "assignee.value": b.alertUpdates[1].assignee.value = long
+        default: b.alertUpdates[1].assignee.node = long
+        }
+        let error = Self.refusal(b)
+        #expect(error?.code == .stringTooLong)
+        #expect(error?.message.hasPrefix("alert_updates[1].\(field):") == true)
+        var atLimit = Fixtures.alertBatch()
+        atLimit.alertUpdates[1].summary = String(repeating: "x", count: 4096)
+        #expect(Self.refusal(atLimit) == nil)
+    }
+
+    @Test func anUnknownJourneyStageIsRefusedNotDropped() {
+        var b = Fixtures.batch(Fixtures.events(count: 3))
+        b.events[2].journeyStage = .UNRECOGNIZED(42)
+        let error = Self.refusal(b)
+        #expect(error?.code == .invalidField)
+        #expect(error?.message == "events[2].journey_stage: unknown value 42")
+    }
+
+    @Test func noJourneyStageStillMeansNone() throws {
+        var b = Fixtures.batch(Fixtures.events(count: 1))
+        b.events[0].journeyStage = .unspecified
+        #expect(try Self.decode(b).events[0].event.journeyStage == nil)
+    }
+
+    @Test(arguments: [128, 129, 255])
+    func theEncoderAndDecoderAgreeOnKeyIDLength(length: Int) {
+        let id = String(repeating: "a", count: length)
+        let encoderAccepts = (try? FrameEncoder.validateKeyID(id)) != nil
+        #expect(encoderAccepts == (length <= ProtocolLimits.default.maxKeyIDLength))
+        if encoderAccepts {
+            let frame = FrameEncoder().frame(Fixtures.batch(Fixtures.events(count: 1)), kind: .batch,
+                signer: (id, Fixtures.signingKey))
+            #expect((try? FrameDecoder().header(of: frame)) != nil)
+        }
+    }
+}
