@@ -1,0 +1,179 @@
+import Foundation
+import Yams
+
+/// Everything `cx-hub` can be told. Defaults work on a fresh machine; a YAML file overrides them, `CX_HUB_*`
+/// environment variables override the file, flags override both.
+public struct HubConfiguration: Sendable, Hashable, Codable {
+    /// Database, TLS material, admin token.
+    public var dataDirectory: String = "./cx-hub-data"
+    public var listenHost: String = "127.0.0.1"
+    /// 0 picks a free port (printed on start-up).
+    public var listenPort: Int = 7443
+    /// PEM certificate chain; empty: `<data>/tls/hub.pem` as written by `cx-hub init`.
+    public var tlsCertificate: String = ""
+    /// PEM private key; empty: `<data>/tls/hub.key`.
+    public var tlsKey: String = ""
+    /// Largest request body; a larger `Content-Length` is refused before the body is read.
+    public var maxFrameBytes: Int = 16 * 1024 * 1024
+    /// HLCs further ahead of the hub's clock than this, after the sender's measured offset is removed, are refused.
+    public var maxClockDrift: Duration = .seconds(300)
+    /// An agent whose clock differs from the hub's by more than this is flagged as skewed in the fleet view.
+    public var skewThreshold: Duration = .seconds(120)
+    /// Most downstream items one ack carries; `more` tells the agent to ask again.
+    public var maxDownstreamItems: Int = 500
+    /// How long an enrollment token stays valid.
+    public var enrollmentTokenTTL: Duration = .seconds(24 * 3600)
+    /// An agent that has not synced for this long is shown as `stale` by `cx fleet`.
+    public var staleAfter: Duration = .seconds(300)
+    /// SQLite page cache in KiB.
+    public var cacheKiB: Int = 131_072
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dataDirectory = "data_directory"
+        case listenHost = "listen_host"
+        case listenPort = "listen_port"
+        case tlsCertificate = "tls_certificate"
+        case tlsKey = "tls_key"
+        case maxFrameBytes = "max_frame_bytes"
+        case maxClockDrift = "max_clock_drift_seconds"
+        case skewThreshold = "skew_threshold_seconds"
+        case maxDownstreamItems = "max_downstream_items"
+        case enrollmentTokenTTL = "enrollment_token_ttl_seconds"
+        case staleAfter = "stale_after_seconds"
+        case cacheKiB = "cache_kib"
+        case logLevel = "log_level"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = HubConfiguration()
+        func seconds(_ key: CodingKeys, _ def: Duration) throws -> Duration {
+            try c.decodeIfPresent(Int64.self, forKey: key).map { .seconds($0) } ?? def
+        }
+        dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory) ?? d.dataDirectory
+        listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? d.listenHost
+        listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? d.listenPort
+        tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate) ?? d.tlsCertificate
+        tlsKey = try c.decodeIfPresent(String.self, forKey: .tlsKey) ?? d.tlsKey
+        maxFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? d.maxFrameBytes
+        maxClockDrift = try seconds(.maxClockDrift, d.maxClockDrift)
+        skewThreshold = try seconds(.skewThreshold, d.skewThreshold)
+        maxDownstreamItems = try c.decodeIfPresent(Int.self, forKey: .maxDownstreamItems) ?? d.maxDownstreamItems
+        enrollmentTokenTTL = try seconds(.enrollmentTokenTTL, d.enrollmentTokenTTL)
+        staleAfter = try seconds(.staleAfter, d.staleAfter)
+        cacheKiB = try c.decodeIfPresent(Int.self, forKey: .cacheKiB) ?? d.cacheKiB
+        logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dataDirectory, forKey: .dataDirectory)
+        try c.encode(listenHost, forKey: .listenHost)
+        try c.encode(listenPort, forKey: .listenPort)
+        try c.encode(tlsCertificate, forKey: .tlsCertificate)
+        try c.encode(tlsKey, forKey: .tlsKey)
+        try c.encode(maxFrameBytes, forKey: .maxFrameBytes)
+        try c.encode(maxClockDrift.components.seconds, forKey: .maxClockDrift)
+        try c.encode(skewThreshold.components.seconds, forKey: .skewThreshold)
+        try c.encode(maxDownstreamItems, forKey: .maxDownstreamItems)
+        try c.encode(enrollmentTokenTTL.components.seconds, forKey: .enrollmentTokenTTL)
+        try c.encode(staleAfter.components.seconds, forKey: .staleAfter)
+        try c.encode(cacheKiB, forKey: .cacheKiB)
+        try c.encode(logLevel, forKey: .logLevel)
+    }
+
+    /// The certificate path in effect.
+    public var certificatePath: String { tlsCertificate.isEmpty ? dataDirectory + "/tls/hub.pem" : tlsCertificate }
+    /// The key path in effect.
+    public var keyPath: String { tlsKey.isEmpty ? dataDirectory + "/tls/hub.key" : tlsKey }
+    public var databasePath: String { dataDirectory + "/hub.sqlite" }
+}
+
+/// A configuration problem, naming the source (file, variable, setting).
+public struct HubConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var source: String
+    public var message: String
+
+    public var description: String { "configuration error in \(source): \(message)" }
+}
+
+extension HubConfiguration {
+    /// `CX_HUB_` + the upper-cased file key.
+    public static func environmentName(_ key: String) -> String { "CX_HUB_" + key.uppercased() }
+
+    /// Defaults, then the YAML file (if any), then the environment; validated.
+    public static func load(file: String?, environment: [String: String]) throws -> HubConfiguration {
+        var config = HubConfiguration()
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw HubConfigurationError(source: file, message: "cannot read the file: \(error.localizedDescription)")
+            }
+            do {
+                if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    config = try YAMLDecoder().decode(HubConfiguration.self, from: text)
+                }
+            } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
+                let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+                throw HubConfigurationError(source: file, message: "setting '\(key)': \(ctx.debugDescription)")
+            } catch {
+                throw HubConfigurationError(source: file, message: "not valid YAML: \(error)")
+            }
+        }
+        try config.applyEnvironment(environment)
+        try config.validate()
+        return config
+    }
+
+    mutating func applyEnvironment(_ env: [String: String]) throws {
+        func string(_ key: CodingKeys) -> String? { env[Self.environmentName(key.rawValue)] }
+        func int(_ key: CodingKeys) throws -> Int64? {
+            guard let raw = string(key) else { return nil }
+            guard let v = Int64(raw) else {
+                throw HubConfigurationError(
+                    source: Self.environmentName(key.rawValue), message: "'\(raw)' is not an integer")
+            }
+            return v
+        }
+        if let v = string(.dataDirectory) { dataDirectory = v }
+        if let v = string(.listenHost) { listenHost = v }
+        if let v = try int(.listenPort) { listenPort = Int(v) }
+        if let v = string(.tlsCertificate) { tlsCertificate = v }
+        if let v = string(.tlsKey) { tlsKey = v }
+        if let v = try int(.maxFrameBytes) { maxFrameBytes = Int(v) }
+        if let v = try int(.maxClockDrift) { maxClockDrift = .seconds(v) }
+        if let v = try int(.skewThreshold) { skewThreshold = .seconds(v) }
+        if let v = try int(.maxDownstreamItems) { maxDownstreamItems = Int(v) }
+        if let v = try int(.enrollmentTokenTTL) { enrollmentTokenTTL = .seconds(v) }
+        if let v = try int(.staleAfter) { staleAfter = .seconds(v) }
+        if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
+        if let v = string(.logLevel) { logLevel = v }
+    }
+
+    /// Refuses settings that cannot work, naming the setting.
+    public func validate() throws {
+        func fail(_ key: CodingKeys, _ why: String) -> HubConfigurationError {
+            HubConfigurationError(source: "setting '\(key.rawValue)'", message: why)
+        }
+        if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
+        if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
+        if maxFrameBytes < 4096 { throw fail(.maxFrameBytes, "must be at least 4096") }
+        if maxClockDrift < .seconds(1) { throw fail(.maxClockDrift, "must be at least 1 second") }
+        if skewThreshold < .seconds(1) { throw fail(.skewThreshold, "must be at least 1 second") }
+        if maxDownstreamItems < 1 { throw fail(.maxDownstreamItems, "must be at least 1") }
+        if enrollmentTokenTTL < .seconds(60) { throw fail(.enrollmentTokenTTL, "must be at least 60 seconds") }
+        if staleAfter < .seconds(1) { throw fail(.staleAfter, "must be at least 1 second") }
+        if cacheKiB < 1024 { throw fail(.cacheKiB, "must be at least 1024") }
+        if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
+            throw fail(.logLevel, "'\(logLevel)' is not a log level")
+        }
+    }
+
+    /// The effective configuration as YAML.
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+}

@@ -1,0 +1,210 @@
+import CXCore
+import CXProtocol
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// One agent in the fleet view.
+public struct FleetRow: Sendable, Hashable, Codable {
+    public var agentID: String
+    public var store: String
+    public var device: String
+    public var status: String
+    public var lastSyncAt: String?
+    public var secondsSinceSync: Int64?
+    public var eventsSynced: UInt64
+    public var highWaterMark: UInt64
+    public var lastSeq: UInt64
+    /// Events the agent holds that the hub has not acknowledged, as the agent last reported.
+    public var bufferDepth: UInt64
+    public var oldestUnsyncedAgeSeconds: Int64?
+    public var clockOffsetMillis: Int64
+    public var skewed: Bool
+    public var bytesReceived: UInt64
+    public var refusals: UInt64
+    public var lastError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case agentID = "agent_id", store, device, status, lastSyncAt = "last_sync_at"
+        case secondsSinceSync = "seconds_since_sync", eventsSynced = "events_synced"
+        case highWaterMark = "high_water_mark", lastSeq = "last_seq", bufferDepth = "buffer_depth"
+        case oldestUnsyncedAgeSeconds = "oldest_unsynced_age_seconds", clockOffsetMillis = "clock_offset_ms"
+        case skewed, bytesReceived = "bytes_received", refusals, lastError = "last_error"
+    }
+}
+
+/// Event counts for one (store, channel, type).
+public struct EventCountRow: Sendable, Hashable, Codable {
+    public var store: String
+    public var channel: String
+    public var type: String
+    public var events: Int64
+}
+
+/// One event on a customer's timeline.
+public struct TimelineEntry: Sendable, Hashable, Codable {
+    public var occurredAt: String
+    public var customerID: String
+    public var store: String
+    public var channel: String
+    public var type: String
+    public var journeyStage: String?
+    public var score: Double?
+    public var sentiment: Double?
+    public var intents: [String]
+    public var text: String?
+    public var eventID: String
+
+    enum CodingKeys: String, CodingKey {
+        case occurredAt = "occurred_at", customerID = "customer_id", store, channel, type
+        case journeyStage = "journey_stage", score, sentiment, intents, text, eventID = "event_id"
+    }
+}
+
+/// An alert as the hub holds it.
+public struct AlertRow: Sendable, Hashable, Codable {
+    public var alertID: String
+    public var store: String
+    public var rule: String
+    public var severity: String
+    public var status: String
+    public var summary: String
+    public var assignee: String?
+    public var note: String?
+    public var raisedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case alertID = "alert_id", store, rule, severity, status, summary, assignee, note, raisedAt = "raised_at"
+    }
+}
+
+extension HubStore {
+    static func iso(_ millis: Int64) -> String {
+        RFC3339.format(millis: millis)
+    }
+
+    /// Per agent: last sync, volume, lag, buffer, clock; `staleAfter` turns a quiet agent's status to `stale`.
+    public func fleet(staleAfter: Duration) async throws -> [FleetRow] {
+        let now = Self.nowMillis()
+        let stale = staleAfter.components.seconds * 1000
+        return try await agents().map { a in
+            var status = a.status
+            if a.isActive {
+                if a.lastSyncAt == nil {
+                    status = "never_synced"
+                } else if a.skewed {
+                    status = "clock_skewed"
+                } else if let last = a.lastSyncAt, now - last > stale {
+                    status = "stale"
+                } else {
+                    status = "ok"
+                }
+            }
+            let oldestAge: Int64? =
+                a.oldestUnsyncedMillis > 0 && a.bufferDepth > 0
+                ? max(0, (now - (a.oldestUnsyncedMillis + a.clockOffsetMillis)) / 1000) : nil
+            return FleetRow(
+                agentID: a.agentID, store: a.storeID, device: a.deviceID, status: status,
+                lastSyncAt: a.lastSyncAt.map(Self.iso), secondsSinceSync: a.lastSyncAt.map { max(0, (now - $0) / 1000) },
+                eventsSynced: a.eventsSynced, highWaterMark: a.highWaterMark, lastSeq: a.lastSeq,
+                bufferDepth: a.bufferDepth, oldestUnsyncedAgeSeconds: oldestAge, clockOffsetMillis: a.clockOffsetMillis,
+                skewed: a.skewed, bytesReceived: a.bytesReceived, refusals: a.refusals, lastError: a.lastError)
+        }
+    }
+
+    /// Counts of merged events by store, channel and type whose `occurred_at` lies in `[since, until)`.
+    public func eventCounts(since: Int64?, until: Int64?, store: String?) async throws -> [EventCountRow] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT store_id, channel, type, count(*) AS n FROM events
+                    WHERE occurred_at >= ? AND occurred_at < ? AND (? IS NULL OR store_id = ?)
+                    GROUP BY store_id, channel, type ORDER BY store_id, channel, type
+                    """, arguments: [since ?? Int64.min, until ?? Int64.max, store, store]
+            ).map { EventCountRow(store: $0["store_id"], channel: $0["channel"], type: $0["type"], events: $0["n"]) }
+        }
+    }
+
+    /// Total merged events (for convergence checks).
+    public func eventTotal() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 }
+    }
+
+    /// The customer's identifiers joined through identity links (the unified customer), bounded.
+    func linkedIdentifiers(_ db: Database, of id: String, limit: Int = 64) throws -> [String] {
+        var seen: [String] = [id]
+        var set: Set<String> = [id]
+        var frontier = [id]
+        while let next = frontier.popLast(), seen.count < limit {
+            let rows = try String.fetchAll(
+                db, sql: "SELECT b FROM identity_links WHERE a = ? UNION SELECT a FROM identity_links WHERE b = ?",
+                arguments: [next, next])
+            for r in rows where set.insert(r).inserted {
+                seen.append(r)
+                frontier.append(r)
+            }
+        }
+        return seen
+    }
+
+    /// One customer's events across channels and stores, oldest first (at most `limit`).
+    public func customerTimeline(_ id: String, limit: Int) async throws -> [TimelineEntry] {
+        try await pool.read { db in
+            let ids = try self.linkedIdentifiers(db, of: id)
+            var entries: [TimelineEntry] = []
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT event_id, customer_id, store_id, channel, type, occurred_at, journey_stage, score, sentiment,
+                        payload FROM events WHERE customer_id = ? ORDER BY occurred_at LIMIT ?
+                    """)
+            for cid in ids {
+                for row in try Row.fetchAll(statement, arguments: [cid, limit]) {
+                    let wire = try Cxsync_V1_Event(serializedBytes: row["payload"] as Data)
+                    let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
+                    entries.append(
+                        TimelineEntry(
+                            occurredAt: Self.iso(row["occurred_at"]), customerID: cid, store: row["store_id"],
+                            channel: row["channel"], type: row["type"], journeyStage: row["journey_stage"],
+                            score: row["score"], sentiment: row["sentiment"],
+                            intents: wire.enrichment.intents.map { "\($0.kind)".replacingOccurrences(of: "intentKind", with: "") },
+                            text: wire.text.isEmpty ? nil : wire.text, eventID: uuid.uuidString.lowercased()))
+                }
+            }
+            entries.sort { $0.occurredAt < $1.occurredAt }
+            return Array(entries.prefix(limit))
+        }
+    }
+
+    static func uuidTuple(_ b: [UInt8]) -> uuid_t {
+        let b = b.count == 16 ? b : [UInt8](repeating: 0, count: 16)
+        return (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
+    }
+
+    /// Alerts, newest first; `status` filters by name.
+    public func alerts(status: String?, limit: Int) async throws -> [AlertRow] {
+        let wanted = status.flatMap(AlertStatus.init(name:))
+        return try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM alerts WHERE (? IS NULL OR status = ?) ORDER BY raised_hlc DESC LIMIT ?",
+                arguments: [wanted?.rawValue, wanted?.rawValue, limit]
+            ).map { row in
+                let state = Self.alertState(row)
+                return AlertRow(
+                    alertID: row["alert_id"], store: row["store_id"], rule: row["rule"], severity: row["severity"],
+                    status: state.status.value.description, summary: row["summary"], assignee: state.assignee?.value,
+                    note: state.note?.value,
+                    raisedAt: Self.iso(HLCTimestamp(rawValue: UInt64(bitPattern: row["raised_hlc"] as Int64)).wallMillis))
+            }
+        }
+    }
+
+    /// The hub's configuration registers (collection `config`).
+    public func configEntries() async throws -> [[String: String]] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, field, value FROM lww WHERE collection = 'config' ORDER BY key, field")
+                .map { ["scope": $0["key"], "name": $0["field"], "value": ($0["value"] as String?) ?? ""] }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import GRDB
+
+/// The hub's schema, migrated in order before the listener opens.
+enum HubSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+                    -- Only SHA-256 digests of tokens are kept: a stolen database does not enroll anyone.
+                    CREATE TABLE enrollment_tokens (
+                        token_hash BLOB PRIMARY KEY NOT NULL,
+                        store_id TEXT NOT NULL,
+                        device_id TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        used_at INTEGER,
+                        used_by TEXT
+                    ) WITHOUT ROWID;
+                    CREATE TABLE agents (
+                        agent_id TEXT PRIMARY KEY NOT NULL,
+                        store_id TEXT NOT NULL,
+                        device_id TEXT NOT NULL,
+                        public_key BLOB NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'active',
+                        enrolled_at INTEGER NOT NULL,
+                        revoked_at INTEGER,
+                        last_sync_at INTEGER,
+                        epoch INTEGER NOT NULL DEFAULT 0,
+                        high_water_mark INTEGER NOT NULL DEFAULT 0,
+                        events_synced INTEGER NOT NULL DEFAULT 0,
+                        batches_synced INTEGER NOT NULL DEFAULT 0,
+                        bytes_received INTEGER NOT NULL DEFAULT 0,
+                        clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+                        skewed INTEGER NOT NULL DEFAULT 0,
+                        buffer_depth INTEGER NOT NULL DEFAULT 0,
+                        oldest_unsynced_ms INTEGER NOT NULL DEFAULT 0,
+                        last_seq INTEGER NOT NULL DEFAULT 0,
+                        used_bytes INTEGER NOT NULL DEFAULT 0,
+                        quota_bytes INTEGER NOT NULL DEFAULT 0,
+                        agent_version TEXT NOT NULL DEFAULT '',
+                        downstream_cursor INTEGER NOT NULL DEFAULT 0,
+                        refusals INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT
+                    ) WITHOUT ROWID;
+                    CREATE TABLE high_water_marks (
+                        agent_id TEXT NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        hwm INTEGER NOT NULL,
+                        PRIMARY KEY (agent_id, epoch)
+                    ) WITHOUT ROWID;
+                    -- The idempotency keys of acknowledged batches and what was answered.
+                    CREATE TABLE batches (
+                        agent_id TEXT NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        seq_from INTEGER NOT NULL,
+                        seq_to INTEGER NOT NULL,
+                        content_hash BLOB NOT NULL,
+                        hwm INTEGER NOT NULL,
+                        acked_at INTEGER NOT NULL,
+                        PRIMARY KEY (agent_id, epoch, seq_from, seq_to)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY,
+                        event_id BLOB NOT NULL,
+                        agent_id TEXT NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        store_id TEXT NOT NULL,
+                        device_id TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        occurred_at INTEGER NOT NULL,
+                        hlc INTEGER NOT NULL,
+                        customer_id TEXT,
+                        journey_stage TEXT,
+                        score REAL,
+                        sentiment REAL,
+                        received_at INTEGER NOT NULL,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE UNIQUE INDEX events_event_id ON events (event_id);
+                    CREATE INDEX events_store_time ON events (store_id, occurred_at);
+                    CREATE INDEX events_customer ON events (customer_id, occurred_at) WHERE customer_id IS NOT NULL;
+                    CREATE INDEX events_agent_seq ON events (agent_id, epoch, seq);
+                    CREATE TABLE lww (
+                        collection TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        field TEXT NOT NULL,
+                        value TEXT,
+                        hlc INTEGER NOT NULL,
+                        node TEXT NOT NULL,
+                        PRIMARY KEY (collection, key, field)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE alerts (
+                        alert_id TEXT PRIMARY KEY NOT NULL,
+                        store_id TEXT NOT NULL,
+                        rule TEXT NOT NULL,
+                        severity TEXT NOT NULL,
+                        summary TEXT NOT NULL,
+                        raised_hlc INTEGER NOT NULL,
+                        status INTEGER NOT NULL,
+                        note TEXT, note_hlc INTEGER, note_node TEXT,
+                        assignee TEXT, assignee_hlc INTEGER, assignee_node TEXT,
+                        updated_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE erasures (subject TEXT PRIMARY KEY NOT NULL, hlc INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE identity_links (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+                    -- The downstream stream: every change an agent must hear about, in cursor order.
+                    -- store_id NULL: for every agent.
+                    CREATE TABLE downstream (
+                        cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        store_id TEXT,
+                        payload BLOB NOT NULL
+                    );
+                    """)
+        }
+        return m
+    }
+}

@@ -1,0 +1,234 @@
+import CXCore
+import CXProtocol
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// What one merged batch (or poll) produced: the facts of the ack.
+public struct MergeResult: Sendable {
+    public var highWaterMark: UInt64
+    public var duplicate: Bool
+    /// Events new to the hub (an event already merged through another path is not counted twice).
+    public var insertedEvents: Int
+    public var clock: ClockAssessment
+    public var hubHLC: HLCTimestamp
+    public var downstream: Cxsync_V1_Downstream
+}
+
+/// Limits the merge applies that are the hub's own (not the decoder's).
+public struct MergePolicy: Sendable {
+    public var maxDriftMillis: Int64
+    public var skewThresholdMillis: Int64
+    public var maxDownstreamItems: Int
+
+    public init(maxDriftMillis: Int64 = 300_000, skewThresholdMillis: Int64 = 120_000, maxDownstreamItems: Int = 500) {
+        self.maxDriftMillis = maxDriftMillis
+        self.skewThresholdMillis = skewThresholdMillis
+        self.maxDownstreamItems = maxDownstreamItems
+    }
+}
+
+extension HubStore {
+    /// Merges a decoded, verified batch in one transaction and commits before returning: the caller acks after.
+    ///
+    /// Checks that need the database (revocation, store binding, clock) run inside the same transaction, so a
+    /// refusal applies nothing.
+    public func merge(_ batch: SyncBatch, frameBytes: Int, policy: MergePolicy) async throws(HubError) -> MergeResult {
+        let now = Self.nowMillis()
+        let sent = HLCTimestamp(rawValue: batch.wire.sentHlc)
+        let clock = ClockAssessment.assess(
+            sentHLC: sent, hubWallMillis: now, skewThresholdMillis: policy.skewThresholdMillis)
+        let hubHLC = tick()
+        do {
+            let result = try await pool.write { db -> MergeResult in
+                try self.mergeInTransaction(
+                    db, batch, frameBytes: frameBytes, now: now, clock: clock, hubHLC: hubHLC, policy: policy)
+            }
+            if !result.duplicate { observe(clock.corrected(sent)) }
+            return result
+        } catch let e as HubError {
+            await recordRefusal(agentID: batch.agentID, e)
+            throw e
+        } catch {
+            throw HubError("internal", "merge failed: \(error)", status: 500)
+        }
+    }
+
+    // The body of the merge transaction; throws HubError to roll back.
+    func mergeInTransaction(
+        _ db: Database, _ batch: SyncBatch, frameBytes: Int, now: Int64, clock: ClockAssessment,
+        hubHLC: HLCTimestamp, policy: MergePolicy
+    ) throws -> MergeResult {
+        let w = batch.wire
+        guard let agentRow = try Row.fetchOne(db, sql: "SELECT store_id, status FROM agents WHERE agent_id = ?", arguments: [w.agentID])
+        else {
+            throw HubError("unknown_agent", "no enrolled agent '\(w.agentID)'", status: 401)
+        }
+        guard (agentRow["status"] as String) == "active" else {
+            throw HubError("revoked", "agent '\(w.agentID)' was revoked; enroll it again", status: 403)
+        }
+        let store: String = agentRow["store_id"]
+        guard w.storeID == store else {
+            throw HubError(
+                "store_mismatch", "batch is for store '\(w.storeID)' but agent '\(w.agentID)' is enrolled for '\(store)'",
+                status: 403)
+        }
+        for (i, e) in batch.events.enumerated() where e.event.storeID != store {
+            throw HubError(
+                "store_mismatch", "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
+                status: 403)
+        }
+        for (i, a) in w.alertUpdates.enumerated() where !a.storeID.isEmpty && a.storeID != store {
+            throw HubError(
+                "store_mismatch", "alert_updates[\(i)] is for store '\(a.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
+                status: 403)
+        }
+        let limit = now + policy.maxDriftMillis
+        func checkDrift(_ raw: UInt64, _ what: String) throws {
+            let c = clock.corrected(HLCTimestamp(rawValue: raw))
+            if c.wallMillis > limit {
+                throw HubError(
+                    "clock_drift",
+                    "\(what) has an HLC \((c.wallMillis - now) / 1000) s ahead of the hub after the sender's measured offset; the limit is \(policy.maxDriftMillis / 1000) s",
+                    status: 400)
+            }
+        }
+        for (i, e) in batch.events.enumerated() { try checkDrift(e.event.hlc.rawValue, "events[\(i)]") }
+        for (i, u) in w.lwwUpdates.enumerated() { try checkDrift(u.hlc, "lww_updates[\(i)]") }
+        for (i, e) in w.erasures.enumerated() { try checkDrift(e.hlc, "erasures[\(i)]") }
+
+        let hwm = UInt64(
+            try Int64.fetchOne(
+                db, sql: "SELECT hwm FROM high_water_marks WHERE agent_id = ? AND epoch = ?",
+                arguments: [w.agentID, Int64(w.epoch)]) ?? 0)
+        var context = MergeContext(highWaterMark: hwm)
+        if !batch.isPoll,
+            let prev = try Row.fetchOne(
+                db,
+                sql: "SELECT content_hash, hwm FROM batches WHERE agent_id = ? AND epoch = ? AND seq_from = ? AND seq_to = ?",
+                arguments: [w.agentID, Int64(w.epoch), Int64(w.seqFrom), Int64(w.seqTo)])
+        {
+            context.previousHash = [UInt8](prev["content_hash"] as Data)
+            context.previousHighWaterMark = UInt64(prev["hwm"] as Int64)
+        }
+        let decision = MergeDecision.decide(
+            seqFrom: w.seqFrom, seqTo: w.seqTo, contentHash: batch.contentHash, isPoll: batch.isPoll, context: context)
+        var result = MergeResult(
+            highWaterMark: hwm, duplicate: false, insertedEvents: 0, clock: clock, hubHLC: hubHLC,
+            downstream: Cxsync_V1_Downstream())
+        switch decision {
+        case .hashConflict:
+            throw HubError(
+                "hash_conflict",
+                "batch \(w.agentID)/\(w.epoch)/\(w.seqFrom)-\(w.seqTo) was acknowledged before with other content",
+                status: 409)
+        case .gap(let expected):
+            throw HubError.gap(expected: expected, epoch: w.epoch)
+        case .duplicate(let h):
+            result.highWaterMark = h
+            result.duplicate = true
+        case .poll(let h):
+            result.highWaterMark = h
+            try recordAgentContact(db, w, now: now, clock: clock, hwm: h, inserted: 0, frameBytes: frameBytes, batch: false)
+        case .apply(let above, let newHWM):
+            result.insertedEvents = try apply(db, batch, above: above, now: now, clock: clock)
+            try db.execute(
+                sql: """
+                    INSERT INTO high_water_marks (agent_id, epoch, hwm) VALUES (?, ?, ?)
+                    ON CONFLICT(agent_id, epoch) DO UPDATE SET hwm = max(hwm, excluded.hwm)
+                    """, arguments: [w.agentID, Int64(w.epoch), Int64(newHWM)])
+            try db.execute(
+                sql: """
+                    INSERT INTO batches (agent_id, epoch, seq_from, seq_to, content_hash, hwm, acked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    w.agentID, Int64(w.epoch), Int64(w.seqFrom), Int64(w.seqTo), Data(batch.contentHash),
+                    Int64(newHWM), now,
+                ])
+            result.highWaterMark = newHWM
+            try recordAgentContact(
+                db, w, now: now, clock: clock, hwm: newHWM, inserted: result.insertedEvents, frameBytes: frameBytes,
+                batch: true)
+        }
+        result.downstream = try downstream(db, after: w.downstreamCursor, store: store, limit: policy.maxDownstreamItems)
+        return result
+    }
+
+    func recordAgentContact(
+        _ db: Database, _ w: Cxsync_V1_Batch, now: Int64, clock: ClockAssessment, hwm: UInt64, inserted: Int,
+        frameBytes: Int, batch: Bool
+    ) throws {
+        let s = w.status
+        try db.execute(
+            sql: """
+                UPDATE agents SET last_sync_at = ?, epoch = ?, high_water_mark = ?,
+                    events_synced = events_synced + ?, batches_synced = batches_synced + ?,
+                    bytes_received = bytes_received + ?, clock_offset_ms = ?, skewed = ?,
+                    buffer_depth = ?, oldest_unsynced_ms = ?, last_seq = ?, used_bytes = ?, quota_bytes = ?,
+                    agent_version = ?, downstream_cursor = max(downstream_cursor, ?), last_error = NULL
+                WHERE agent_id = ?
+                """,
+            arguments: [
+                now, Int64(w.epoch), Int64(hwm), inserted, batch ? 1 : 0, frameBytes, clock.offsetMillis,
+                clock.skewed ? 1 : 0, Int64(s.bufferDepth), s.oldestUnsyncedOccurredAtMs, Int64(s.lastSeq),
+                Int64(s.usedBytes), Int64(s.quotaBytes), s.agentVersion, Int64(w.downstreamCursor), w.agentID,
+            ])
+    }
+
+    /// Applies the items above `above`; returns how many events were new.
+    func apply(_ db: Database, _ batch: SyncBatch, above: UInt64, now: Int64, clock: ClockAssessment) throws -> Int {
+        let w = batch.wire
+        let hasErasures = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM erasures)") ?? false
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO events (event_id, agent_id, epoch, seq, store_id, device_id, channel, type,
+                    occurred_at, hlc, customer_id, journey_stage, score, sentiment, received_at, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let erased = try db.cachedStatement(sql: "SELECT 1 FROM erasures WHERE subject = ?")
+        var inserted = 0
+        let agentID = w.agentID
+        let epoch = Int64(w.epoch)
+        for item in batch.events where item.seq > above {
+            var event = item.event
+            if hasErasures, let customer = event.customerID, try Bool.fetchOne(erased, arguments: [customer]) == true {
+                continue
+            }
+            event.hlc = clock.corrected(event.hlc)
+            let wire = Cxsync_V1_Event(event, seq: item.seq, batchStoreID: "")
+            let payload: Data = try wire.serializedData()
+            try insert.execute(arguments: [
+                Data(event.eventID.bytes), agentID, epoch, Int64(item.seq), event.storeID, event.deviceID,
+                event.channel.rawValue, event.type.rawValue, event.occurredAt, Int64(bitPattern: event.hlc.rawValue),
+                event.customerID, event.journeyStage?.rawValue, event.score?.value,
+                event.enrichment?.sentiment.compound, now, payload,
+            ])
+            inserted += db.changesCount
+        }
+        for u in w.lwwUpdates where u.seq > above {
+            var u = u
+            u.hlc = clock.corrected(raw: u.hlc)
+            try mergeLWW(db, u, fromAgent: true)
+        }
+        for a in w.alertUpdates where a.seq > above {
+            var a = a
+            if a.storeID.isEmpty { a.storeID = w.storeID }
+            if a.hasNote { a.note.hlc = clock.corrected(raw: a.note.hlc) }
+            if a.hasAssignee { a.assignee.hlc = clock.corrected(raw: a.assignee.hlc) }
+            a.raisedHlc = clock.corrected(raw: a.raisedHlc)
+            try mergeAlert(db, a, now: now)
+        }
+        for e in w.erasures where e.seq > above {
+            var e = e
+            e.hlc = clock.corrected(raw: e.hlc)
+            try mergeErasure(db, e)
+        }
+        for l in w.identityLinks where l.seq > above {
+            let (a, b) = l.a < l.b ? (l.a, l.b) : (l.b, l.a)
+            guard a != b else { continue }
+            try db.execute(sql: "INSERT OR IGNORE INTO identity_links (a, b) VALUES (?, ?)", arguments: [a, b])
+        }
+        return inserted
+    }
+}

@@ -1,0 +1,211 @@
+import CXCore
+import CXProtocol
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+extension HubStore {
+    /// Joins one LWW write into its register; config changes also enter the downstream stream.
+    func mergeLWW(_ db: Database, _ u: Cxsync_V1_LWWUpdate, fromAgent: Bool) throws {
+        let incoming = LWWRegister<LWWEntry<String>>(
+            u.hasValue ? .value(u.value) : .removed, stamp: LWWStamp(hlc: HLCTimestamp(rawValue: u.hlc), node: u.node))
+        if let row = try Row.fetchOne(
+            db, sql: "SELECT value, hlc, node FROM lww WHERE collection = ? AND key = ? AND field = ?",
+            arguments: [u.collection, u.key, u.field])
+        {
+            let value: String? = row["value"]
+            var current = LWWRegister<LWWEntry<String>>(
+                value.map(LWWEntry.value) ?? .removed,
+                stamp: LWWStamp(hlc: HLCTimestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)), node: row["node"]))
+            guard current.assign(incoming.value, stamp: incoming.stamp) else { return }
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO lww (collection, key, field, value, hlc, node) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(collection, key, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc,
+                    node = excluded.node
+                """,
+            arguments: [u.collection, u.key, u.field, u.hasValue ? u.value : nil, Int64(bitPattern: u.hlc), u.node])
+        if u.collection == "config" {
+            var d = u
+            d.seq = 0
+            try appendDownstream(db, kind: "config", store: u.key == "*" ? nil : u.key, d)
+        }
+    }
+
+    /// Joins an alert's replicated state (status lattice, LWW note and assignee); a change enters downstream.
+    func mergeAlert(_ db: Database, _ a: Cxsync_V1_AlertUpdate, now: Int64) throws {
+        func register(_ s: Cxsync_V1_LWWString, present: Bool) -> LWWRegister<String>? {
+            present ? LWWRegister(s.value, stamp: LWWStamp(hlc: HLCTimestamp(rawValue: s.hlc), node: s.node)) : nil
+        }
+        let incoming = AlertState(
+            status: AlertStatus(a.status) ?? .open, note: register(a.note, present: a.hasNote),
+            assignee: register(a.assignee, present: a.hasAssignee))
+        var merged = incoming
+        var existing: Row?
+        if let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [a.alertID]) {
+            existing = row
+            var current = Self.alertState(row)
+            let before = current
+            current.merge(incoming)
+            guard current != before else { return }
+            merged = current
+        }
+        func stamp(_ r: LWWRegister<String>?) -> (String?, Int64?, String?) {
+            guard let r else { return (nil, nil, nil) }
+            return (r.value, Int64(bitPattern: r.stamp.hlc.rawValue), r.stamp.node)
+        }
+        let (note, noteHLC, noteNode) = stamp(merged.note)
+        let (assignee, assigneeHLC, assigneeNode) = stamp(merged.assignee)
+        let store = existing?["store_id"] as String? ?? a.storeID
+        let rule = existing?["rule"] as String? ?? a.rule
+        let severity = existing?["severity"] as String? ?? a.severity
+        let summary = existing?["summary"] as String? ?? a.summary
+        let raised = existing.map { $0["raised_hlc"] as Int64 } ?? Int64(bitPattern: a.raisedHlc)
+        try db.execute(
+            sql: """
+                INSERT INTO alerts (alert_id, store_id, rule, severity, summary, raised_hlc, status, note, note_hlc,
+                    note_node, assignee, assignee_hlc, assignee_node, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(alert_id) DO UPDATE SET status = excluded.status, note = excluded.note,
+                    note_hlc = excluded.note_hlc, note_node = excluded.note_node, assignee = excluded.assignee,
+                    assignee_hlc = excluded.assignee_hlc, assignee_node = excluded.assignee_node,
+                    updated_at = excluded.updated_at
+                """,
+            arguments: [
+                a.alertID, store, rule, severity, summary, raised, merged.status.value.rawValue, note, noteHLC,
+                noteNode, assignee, assigneeHLC, assigneeNode, now,
+            ])
+        var d = Self.alertUpdate(
+            id: a.alertID, state: merged, store: store, rule: rule, severity: severity, summary: summary,
+            raised: UInt64(bitPattern: raised))
+        d.seq = 0
+        try appendDownstream(db, kind: "alert", store: store, d)
+    }
+
+    static func alertState(_ row: Row) -> AlertState {
+        func register(_ v: String?, _ h: Int64?, _ n: String?) -> LWWRegister<String>? {
+            guard let v, let h, let n else { return nil }
+            return LWWRegister(v, stamp: LWWStamp(hlc: HLCTimestamp(rawValue: UInt64(bitPattern: h)), node: n))
+        }
+        return AlertState(
+            status: AlertStatus(rawValue: Int(row["status"] as Int64)) ?? .open,
+            note: register(row["note"], row["note_hlc"], row["note_node"]),
+            assignee: register(row["assignee"], row["assignee_hlc"], row["assignee_node"]))
+    }
+
+    static func alertUpdate(
+        id: String, state: AlertState, store: String, rule: String, severity: String, summary: String, raised: UInt64
+    ) -> Cxsync_V1_AlertUpdate {
+        var d = Cxsync_V1_AlertUpdate()
+        d.alertID = id
+        d.status = Cxsync_V1_AlertStatus(state.status.value)
+        func wire(_ r: LWWRegister<String>) -> Cxsync_V1_LWWString {
+            var s = Cxsync_V1_LWWString()
+            s.value = r.value
+            s.hlc = r.stamp.hlc.rawValue
+            s.node = r.stamp.node
+            return s
+        }
+        if let n = state.note { d.note = wire(n) }
+        if let a = state.assignee { d.assignee = wire(a) }
+        d.rule = rule
+        d.severity = severity
+        d.storeID = store
+        d.summary = summary
+        d.raisedHlc = raised
+        return d
+    }
+
+    /// Records a remove-wins tombstone and deletes what the hub holds of the subject; kept forever.
+    func mergeErasure(_ db: Database, _ e: Cxsync_V1_Erasure) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO erasures (subject, hlc) VALUES (?, ?)", arguments: [e.subject, Int64(bitPattern: e.hlc)])
+        guard db.changesCount > 0 else { return }
+        try db.execute(sql: "DELETE FROM events WHERE customer_id = ?", arguments: [e.subject])
+        try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [e.subject])
+        try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [e.subject, e.subject])
+        var d = e
+        d.seq = 0
+        try appendDownstream(db, kind: "erasure", store: nil, d)
+    }
+
+    func appendDownstream(_ db: Database, kind: String, store: String?, _ message: some SwiftProtobuf.Message) throws {
+        let payload: Data = try message.serializedData()
+        try db.execute(
+            sql: "INSERT INTO downstream (kind, store_id, payload) VALUES (?, ?, ?)", arguments: [kind, store, payload])
+    }
+
+    /// The changes after `cursor` that concern `store`, at most `limit` of them.
+    func downstream(_ db: Database, after cursor: UInt64, store: String, limit: Int) throws -> Cxsync_V1_Downstream {
+        var d = Cxsync_V1_Downstream()
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT cursor, kind, payload FROM downstream
+                WHERE cursor > ? AND (store_id IS NULL OR store_id = ?) ORDER BY cursor LIMIT ?
+                """, arguments: [Int64(cursor), store, limit + 1])
+        let more = rows.count > limit
+        var last = cursor
+        for row in rows.prefix(limit) {
+            let payload = row["payload"] as Data
+            switch row["kind"] as String {
+            case "config": d.config.append(try Cxsync_V1_LWWUpdate(serializedBytes: payload))
+            case "alert": d.alerts.append(try Cxsync_V1_AlertUpdate(serializedBytes: payload))
+            case "erasure": d.erasures.append(try Cxsync_V1_Erasure(serializedBytes: payload))
+            default: break
+            }
+            last = UInt64(row["cursor"] as Int64)
+        }
+        if !more {
+            // Nothing further concerns this store: skip past other stores' items so they are not scanned again.
+            let top = UInt64(try Int64.fetchOne(db, sql: "SELECT max(cursor) FROM downstream") ?? 0)
+            last = max(last, top)
+        }
+        d.cursor = last
+        d.more = more
+        return d
+    }
+}
+
+// MARK: - Changes made at the hub
+
+extension HubStore {
+    /// Sets a configuration value at the hub for every agent (`scope` "*") or one store; it reaches agents downstream.
+    public func setConfig(scope: String, name: String, value: String?) async throws {
+        let hlc = tick()
+        var u = Cxsync_V1_LWWUpdate()
+        u.collection = "config"
+        u.key = scope
+        u.field = name
+        if let value { u.value = value }
+        u.hlc = hlc.rawValue
+        u.node = node
+        let update = u
+        try await pool.write { db in try self.mergeLWW(db, update, fromAgent: false) }
+    }
+
+    /// Moves an alert forward (acknowledged, resolved) with an optional note and assignee, as a CX lead at the hub.
+    public func updateAlert(id: String, status: AlertStatus?, note: String?, assignee: String?) async throws(HubError) {
+        let hlc = tick()
+        do {
+            try await pool.write { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]) else {
+                    throw HubError("not_found", "no alert '\(id)' at this hub", status: 404)
+                }
+                var state = Self.alertState(row)
+                if let status { state.status.merge(MaxRegister(status)) }
+                let stamp = LWWStamp(hlc: hlc, node: self.node)
+                if let note { state.note.merge(LWWRegister(note, stamp: stamp)) }
+                if let assignee { state.assignee.merge(LWWRegister(assignee, stamp: stamp)) }
+                let update = Self.alertUpdate(
+                    id: id, state: state, store: row["store_id"], rule: row["rule"], severity: row["severity"],
+                    summary: row["summary"], raised: UInt64(bitPattern: row["raised_hlc"] as Int64))
+                try self.mergeAlert(db, update, now: Self.nowMillis())
+            }
+        } catch let e as HubError {
+            throw e
+        } catch {
+            throw HubError("internal", "alert update failed: \(error)", status: 500)
+        }
+    }
+}

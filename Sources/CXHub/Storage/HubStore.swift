@@ -1,0 +1,145 @@
+import CXCore
+import CXProtocol
+import Crypto
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// The hub's database: enrolled agents, merged events and CRDT state, and the downstream stream.
+///
+/// Writes go through GRDB's serial writer (off Swift's cooperative pool); every merge is one transaction.
+public final class HubStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    let clock: Mutex<HybridLogicalClock>
+    public let hubID: String
+
+    /// Opens (creating if needed) the database and runs migrations.
+    public static func open(path: String, cacheKiB: Int = 131_072, maxClockDrift: Duration = .seconds(300)) throws
+        -> HubStore
+    {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: path, configuration: config)
+        try HubSchema.migrator.migrate(pool)
+        let (hubID, lastHLC) = try pool.write { db -> (String, UInt64) in
+            var id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hub_id'")
+            if id == nil {
+                let fresh = "hub-" + UUID().uuidString.prefix(8).lowercased()
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('hub_id', ?)", arguments: [fresh])
+                id = fresh
+            }
+            let last = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc_last'").flatMap(UInt64.init)
+            return (id!, last ?? 0)
+        }
+        return HubStore(
+            path: path, pool: pool, hubID: hubID,
+            clock: HybridLogicalClock(maxDrift: maxClockDrift, last: HLCTimestamp(rawValue: lastHLC)))
+    }
+
+    init(path: String, pool: DatabasePool, hubID: String, clock: HybridLogicalClock) {
+        self.path = path
+        self.pool = pool
+        self.hubID = hubID
+        self.clock = Mutex(clock)
+    }
+
+    /// The node id of writes made at the hub (config, alert changes by CX leads).
+    public var node: String { "hub:" + hubID }
+
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Ticks the hub's HLC.
+    public func tick() -> HLCTimestamp {
+        let now = Self.nowMillis()
+        return clock.withLock { $0.tick(wallMillis: now) }
+    }
+
+    /// Folds a received HLC into the hub's clock (receive rule); a drift refusal leaves the clock unchanged.
+    func observe(_ remote: HLCTimestamp) {
+        let now = Self.nowMillis()
+        clock.withLock { c in _ = try? c.receive(remote, wallMillis: now) }
+    }
+
+    public func close() throws {
+        let last = clock.withLock { $0.last.rawValue }
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('hlc_last', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [String(last)])
+        }
+        try pool.close()
+    }
+}
+
+// MARK: - Admin token
+
+extension HubStore {
+    static func digest(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
+
+    static func randomToken(prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+        // base32 without padding: 24 bytes -> 39 characters, safe in shells and URLs.
+        var out = ""
+        var buffer = 0
+        var bits = 0
+        for b in bytes {
+            buffer = (buffer << 8) | Int(b)
+            bits += 8
+            while bits >= 5 {
+                out.append(alphabet[(buffer >> (bits - 5)) & 31])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(alphabet[(buffer << (5 - bits)) & 31]) }
+        return prefix + out
+    }
+
+    /// Creates the operator token if none exists; returns it only when it was created (it is never stored in clear).
+    public func createAdminTokenIfMissing() throws -> String? {
+        try pool.write { db in
+            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'admin_token_sha256'") != nil {
+                return nil
+            }
+            let token = Self.randomToken(prefix: "cxa_")
+            let hex = Self.digest(token).map { String(format: "%02x", $0) }.joined()
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('admin_token_sha256', ?)", arguments: [hex])
+            return token
+        }
+    }
+
+    /// Replaces the operator token and returns the new one.
+    public func rotateAdminToken() throws -> String {
+        try pool.write { db in
+            let token = Self.randomToken(prefix: "cxa_")
+            let hex = Self.digest(token).map { String(format: "%02x", $0) }.joined()
+            try db.execute(
+                sql: """
+                    INSERT INTO meta (key, value) VALUES ('admin_token_sha256', ?)
+                    ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                    """, arguments: [hex])
+            return token
+        }
+    }
+
+    /// Constant-time check of a presented operator token against the stored digest.
+    public func isAdminToken(_ token: String) async throws -> Bool {
+        let stored = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'admin_token_sha256'")
+        }
+        guard let stored else { return false }
+        let presented = Self.digest(token).map { String(format: "%02x", $0) }.joined()
+        guard presented.utf8.count == stored.utf8.count else { return false }
+        var diff: UInt8 = 0
+        for (a, b) in zip(presented.utf8, stored.utf8) { diff |= a ^ b }
+        return diff == 0
+    }
+}
