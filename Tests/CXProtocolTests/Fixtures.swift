@@ -71,6 +71,15 @@ enum Fixtures {
         return b
     }
 
+    /// The same batch in the column form of protocol 1.1.
+    static func columnBatch(_ events: [SequencedEvent]) -> Cxsync_V1_Batch {
+        var b = batch([])
+        b.seqFrom = events.first?.seq ?? 1
+        b.seqTo = events.last?.seq ?? 1
+        b.setEvents(events)
+        return b
+    }
+
     static func lwwBatch() -> Cxsync_V1_Batch {
         var b = batch([])
         b.seqFrom = 10

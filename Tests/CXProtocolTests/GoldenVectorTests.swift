@@ -29,6 +29,8 @@ struct GoldenVectorTests {
         Vector(name: "alert-updates") { frame(Fixtures.alertBatch(), $0) },
         Vector(name: "erasure") { frame(Fixtures.erasureBatch(), $0) },
         Vector(name: "poll") { frame(Fixtures.pollBatch(), $0) },
+        Vector(name: "columns-small") { frame(Fixtures.columnBatch(Fixtures.events(count: 3)), $0) },
+        Vector(name: "columns-1000") { frame(Fixtures.columnBatch(Fixtures.events(count: 1000)), $0) },
         Vector(name: "dictionary-batch", dictionary: true) { frame(Fixtures.batch(Fixtures.events(count: 10, seed: 9)), $0) },
     ]
 
@@ -64,6 +66,26 @@ struct GoldenVectorTests {
         },
         Vector(name: "too-many-events", expectedError: .tooManyItems) {
             frame(Fixtures.batch(Fixtures.events(count: 10_001)), $0)
+        },
+        Vector(name: "columns-and-rows", expectedError: .invalidField) {
+            var b = Fixtures.columnBatch(Fixtures.events(count: 3))
+            b.events = Fixtures.batch(Fixtures.events(count: 3)).events
+            return frame(b, $0)
+        },
+        Vector(name: "columns-short-column", expectedError: .invalidField) {
+            var b = Fixtures.columnBatch(Fixtures.events(count: 3))
+            b.eventColumns.occurredAtDeltas.removeLast()
+            return frame(b, $0)
+        },
+        Vector(name: "columns-bad-reference", expectedError: .invalidField) {
+            var b = Fixtures.columnBatch(Fixtures.events(count: 3))
+            b.eventColumns.device[2] = 9
+            return frame(b, $0)
+        },
+        Vector(name: "columns-text-lengths", expectedError: .invalidField) {
+            var b = Fixtures.columnBatch(Fixtures.events(count: 3))
+            b.eventColumns.textLengths[0] += 1
+            return frame(b, $0)
         },
         Vector(name: "identity-mismatch", expectedError: .identityMismatch) {
             var b = Fixtures.batch(Fixtures.events(count: 2))

@@ -59,7 +59,7 @@ extension FrameDecoder {
             try validate(b.status)
         }
         if b.poll {
-            let items = b.events.count + b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count
+            let items = b.events.count + (b.hasEventColumns ? max(Int(b.eventColumns.count), 1) : 0) + b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count
                 + b.identityLinks.count
             guard items == 0 else {
                 throw ProtocolError(.invalidField, "poll: a poll carries no items, this one has \(items)")
@@ -68,6 +68,15 @@ extension FrameDecoder {
         }
         guard b.events.count <= limits.maxEventsPerBatch else {
             throw ProtocolError(.tooManyItems, "\(b.events.count) events exceed the limit of \(limits.maxEventsPerBatch)")
+        }
+        let wireEvents: [Cxsync_V1_Event]
+        if b.hasEventColumns {
+            guard b.events.isEmpty else {
+                throw ProtocolError(.invalidField, "events and event_columns are both present; a batch uses one form")
+            }
+            wireEvents = try b.eventColumns.rows(seqFrom: b.seqFrom, limits: limits)
+        } else {
+            wireEvents = b.events
         }
         let stateItems = b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count + b.identityLinks.count
         guard stateItems <= limits.maxStateItemsPerBatch else {
@@ -84,8 +93,8 @@ extension FrameDecoder {
             }
         }
         var events: [SequencedEvent] = []
-        events.reserveCapacity(b.events.count)
-        for (i, w) in b.events.enumerated() {
+        events.reserveCapacity(wireEvents.count)
+        for (i, w) in wireEvents.enumerated() {
             try place(w.seq, "events[\(i)]")
             events.append(SequencedEvent(seq: w.seq, event: try Event(wire: w, batchStoreID: b.storeID, limits: limits, index: i)))
         }

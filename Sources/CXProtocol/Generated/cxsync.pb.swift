@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// cxsync wire protocol, version 1.1 (1.0 plus Batch.poll and Batch.status). See PROTOCOL.md for framing, signing, limits and semantics.
+/// cxsync wire protocol, version 1.1 (1.0 plus Batch.poll, Batch.status and Batch.event_columns). See PROTOCOL.md for framing, signing, limits and semantics.
 /// Regenerate the Swift code with protocol/generate.sh after any change.
 
 #if canImport(FoundationEssentials)
@@ -679,6 +679,166 @@ public nonisolated struct Cxsync_V1_IdentityLink: Sendable {
   public init() {}
 }
 
+/// 1.1: the events of a batch stored column by column (PROTOCOL.md §6.6), so that zstd sees like values
+/// together. Decodes to exactly the events of the row form. "Per event" columns have `count` entries,
+/// "per X" columns one entry per event that has X, in event order. A string reference is 0 for absent
+/// (for `store`: the batch's store_id), 1 for the next string of `strings` not used yet, and k >= 2 for
+/// strings[k - 2], already used; references are read column by column in field-number order.
+public nonisolated struct Cxsync_V1_EventColumns: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var count: UInt32 {
+    get {_storage._count}
+    set {_uniqueStorage()._count = newValue}
+  }
+
+  /// the batch's string table, each string once, in order of first use
+  public var strings: [String] {
+    get {_storage._strings}
+    set {_uniqueStorage()._strings = newValue}
+  }
+
+  /// count x 16 bytes
+  public var eventIds: Data {
+    get {_storage._eventIds}
+    set {_uniqueStorage()._eventIds = newValue}
+  }
+
+  /// seq[i] - seq[i-1], with seq[-1] = seq_from - 1
+  public var seqDeltas: [Int64] {
+    get {_storage._seqDeltas}
+    set {_uniqueStorage()._seqDeltas = newValue}
+  }
+
+  /// occurred_at_ms[i] - occurred_at_ms[i-1], with [-1] = 0
+  public var occurredAtDeltas: [Int64] {
+    get {_storage._occurredAtDeltas}
+    set {_uniqueStorage()._occurredAtDeltas = newValue}
+  }
+
+  /// k[i] - k[i-1], k = (hlc >> 16) - occurred_at_ms, k[-1] = 0
+  public var hlcSkewDeltas: [Int64] {
+    get {_storage._hlcSkewDeltas}
+    set {_uniqueStorage()._hlcSkewDeltas = newValue}
+  }
+
+  /// hlc & 0xFFFF
+  public var hlcCounters: [UInt32] {
+    get {_storage._hlcCounters}
+    set {_uniqueStorage()._hlcCounters = newValue}
+  }
+
+  /// per event; 0: the batch's store_id
+  public var store: [UInt32] {
+    get {_storage._store}
+    set {_uniqueStorage()._store = newValue}
+  }
+
+  /// per event
+  public var device: [UInt32] {
+    get {_storage._device}
+    set {_uniqueStorage()._device = newValue}
+  }
+
+  /// per event; 0: anonymous
+  public var customer: [UInt32] {
+    get {_storage._customer}
+    set {_uniqueStorage()._customer = newValue}
+  }
+
+  /// per event
+  public var channel: [Cxsync_V1_Channel] {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
+
+  /// per event
+  public var type: [Cxsync_V1_EventType] {
+    get {_storage._type}
+    set {_uniqueStorage()._type = newValue}
+  }
+
+  /// per event
+  public var journeyStage: [Cxsync_V1_JourneyStage] {
+    get {_storage._journeyStage}
+    set {_uniqueStorage()._journeyStage = newValue}
+  }
+
+  /// per event: bit 0 score, bit 1 amount, bit 2 enrichment
+  public var presence: [UInt32] {
+    get {_storage._presence}
+    set {_uniqueStorage()._presence = newValue}
+  }
+
+  /// per event with a score
+  public var scoreScale: [Cxsync_V1_ScoreScale] {
+    get {_storage._scoreScale}
+    set {_uniqueStorage()._scoreScale = newValue}
+  }
+
+  /// per event with a score: score x 1000, exactly
+  public var scoreMilli: [Int64] {
+    get {_storage._scoreMilli}
+    set {_uniqueStorage()._scoreMilli = newValue}
+  }
+
+  /// per event with an amount: amount x 1000, exactly
+  public var amountMilli: [Int64] {
+    get {_storage._amountMilli}
+    set {_uniqueStorage()._amountMilli = newValue}
+  }
+
+  /// per event; 0: none
+  public var currency: [UInt32] {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
+
+  /// per event: UTF-8 bytes of its text in `texts`; 0: none
+  public var textLengths: [UInt32] {
+    get {_storage._textLengths}
+    set {_uniqueStorage()._textLengths = newValue}
+  }
+
+  /// every text, concatenated in event order
+  public var texts: Data {
+    get {_storage._texts}
+    set {_uniqueStorage()._texts = newValue}
+  }
+
+  /// per event
+  public var attributeCounts: [UInt32] {
+    get {_storage._attributeCounts}
+    set {_uniqueStorage()._attributeCounts = newValue}
+  }
+
+  /// per attribute, in event order
+  public var attributeKeys: [UInt32] {
+    get {_storage._attributeKeys}
+    set {_uniqueStorage()._attributeKeys = newValue}
+  }
+
+  /// per attribute
+  public var attributeValues: [UInt32] {
+    get {_storage._attributeValues}
+    set {_uniqueStorage()._attributeValues = newValue}
+  }
+
+  /// per event with an enrichment
+  public var enrichments: [Cxsync_V1_Enrichment] {
+    get {_storage._enrichments}
+    set {_uniqueStorage()._enrichments = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 /// What an agent reports about its buffer, for the hub's fleet view (protocol 1.1).
 public nonisolated struct Cxsync_V1_AgentStatus: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -789,6 +949,16 @@ public nonisolated struct Cxsync_V1_Batch: @unchecked Sendable {
   public var hasStatus: Bool {_storage._status != nil}
   /// Clears the value of `status`. Subsequent reads from it will return its default value.
   public mutating func clearStatus() {_uniqueStorage()._status = nil}
+
+  /// 1.1: the events in column form; a batch uses either this or `events`, never both.
+  public var eventColumns: Cxsync_V1_EventColumns {
+    get {_storage._eventColumns ?? Cxsync_V1_EventColumns()}
+    set {_uniqueStorage()._eventColumns = newValue}
+  }
+  /// Returns true if `eventColumns` has been explicitly set.
+  public var hasEventColumns: Bool {_storage._eventColumns != nil}
+  /// Clears the value of `eventColumns`. Subsequent reads from it will return its default value.
+  public mutating func clearEventColumns() {_uniqueStorage()._eventColumns = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1583,6 +1753,233 @@ nonisolated extension Cxsync_V1_IdentityLink: SwiftProtobuf.Message, SwiftProtob
   }
 }
 
+nonisolated extension Cxsync_V1_EventColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EventColumns"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}strings\0\u{3}event_ids\0\u{3}seq_deltas\0\u{3}occurred_at_deltas\0\u{3}hlc_skew_deltas\0\u{3}hlc_counters\0\u{1}store\0\u{1}device\0\u{1}customer\0\u{1}channel\0\u{1}type\0\u{3}journey_stage\0\u{1}presence\0\u{3}score_scale\0\u{3}score_milli\0\u{3}amount_milli\0\u{1}currency\0\u{3}text_lengths\0\u{1}texts\0\u{3}attribute_counts\0\u{3}attribute_keys\0\u{3}attribute_values\0\u{1}enrichments\0")
+
+  fileprivate class _StorageClass {
+    var _count: UInt32 = 0
+    var _strings: [String] = []
+    var _eventIds: Data = Data()
+    var _seqDeltas: [Int64] = []
+    var _occurredAtDeltas: [Int64] = []
+    var _hlcSkewDeltas: [Int64] = []
+    var _hlcCounters: [UInt32] = []
+    var _store: [UInt32] = []
+    var _device: [UInt32] = []
+    var _customer: [UInt32] = []
+    var _channel: [Cxsync_V1_Channel] = []
+    var _type: [Cxsync_V1_EventType] = []
+    var _journeyStage: [Cxsync_V1_JourneyStage] = []
+    var _presence: [UInt32] = []
+    var _scoreScale: [Cxsync_V1_ScoreScale] = []
+    var _scoreMilli: [Int64] = []
+    var _amountMilli: [Int64] = []
+    var _currency: [UInt32] = []
+    var _textLengths: [UInt32] = []
+    var _texts: Data = Data()
+    var _attributeCounts: [UInt32] = []
+    var _attributeKeys: [UInt32] = []
+    var _attributeValues: [UInt32] = []
+    var _enrichments: [Cxsync_V1_Enrichment] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _count = source._count
+      _strings = source._strings
+      _eventIds = source._eventIds
+      _seqDeltas = source._seqDeltas
+      _occurredAtDeltas = source._occurredAtDeltas
+      _hlcSkewDeltas = source._hlcSkewDeltas
+      _hlcCounters = source._hlcCounters
+      _store = source._store
+      _device = source._device
+      _customer = source._customer
+      _channel = source._channel
+      _type = source._type
+      _journeyStage = source._journeyStage
+      _presence = source._presence
+      _scoreScale = source._scoreScale
+      _scoreMilli = source._scoreMilli
+      _amountMilli = source._amountMilli
+      _currency = source._currency
+      _textLengths = source._textLengths
+      _texts = source._texts
+      _attributeCounts = source._attributeCounts
+      _attributeKeys = source._attributeKeys
+      _attributeValues = source._attributeValues
+      _enrichments = source._enrichments
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._count) }()
+        case 2: try { try decoder.decodeRepeatedStringField(value: &_storage._strings) }()
+        case 3: try { try decoder.decodeSingularBytesField(value: &_storage._eventIds) }()
+        case 4: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._seqDeltas) }()
+        case 5: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._occurredAtDeltas) }()
+        case 6: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._hlcSkewDeltas) }()
+        case 7: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._hlcCounters) }()
+        case 8: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._store) }()
+        case 9: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._device) }()
+        case 10: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._customer) }()
+        case 11: try { try decoder.decodeRepeatedEnumField(value: &_storage._channel) }()
+        case 12: try { try decoder.decodeRepeatedEnumField(value: &_storage._type) }()
+        case 13: try { try decoder.decodeRepeatedEnumField(value: &_storage._journeyStage) }()
+        case 14: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._presence) }()
+        case 15: try { try decoder.decodeRepeatedEnumField(value: &_storage._scoreScale) }()
+        case 16: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._scoreMilli) }()
+        case 17: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._amountMilli) }()
+        case 18: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._currency) }()
+        case 19: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._textLengths) }()
+        case 20: try { try decoder.decodeSingularBytesField(value: &_storage._texts) }()
+        case 21: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._attributeCounts) }()
+        case 22: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._attributeKeys) }()
+        case 23: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._attributeValues) }()
+        case 24: try { try decoder.decodeRepeatedMessageField(value: &_storage._enrichments) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if _storage._count != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._count, fieldNumber: 1)
+      }
+      if !_storage._strings.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._strings, fieldNumber: 2)
+      }
+      if !_storage._eventIds.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._eventIds, fieldNumber: 3)
+      }
+      if !_storage._seqDeltas.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._seqDeltas, fieldNumber: 4)
+      }
+      if !_storage._occurredAtDeltas.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._occurredAtDeltas, fieldNumber: 5)
+      }
+      if !_storage._hlcSkewDeltas.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._hlcSkewDeltas, fieldNumber: 6)
+      }
+      if !_storage._hlcCounters.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._hlcCounters, fieldNumber: 7)
+      }
+      if !_storage._store.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._store, fieldNumber: 8)
+      }
+      if !_storage._device.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._device, fieldNumber: 9)
+      }
+      if !_storage._customer.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._customer, fieldNumber: 10)
+      }
+      if !_storage._channel.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._channel, fieldNumber: 11)
+      }
+      if !_storage._type.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._type, fieldNumber: 12)
+      }
+      if !_storage._journeyStage.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._journeyStage, fieldNumber: 13)
+      }
+      if !_storage._presence.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._presence, fieldNumber: 14)
+      }
+      if !_storage._scoreScale.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._scoreScale, fieldNumber: 15)
+      }
+      if !_storage._scoreMilli.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._scoreMilli, fieldNumber: 16)
+      }
+      if !_storage._amountMilli.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._amountMilli, fieldNumber: 17)
+      }
+      if !_storage._currency.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._currency, fieldNumber: 18)
+      }
+      if !_storage._textLengths.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._textLengths, fieldNumber: 19)
+      }
+      if !_storage._texts.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._texts, fieldNumber: 20)
+      }
+      if !_storage._attributeCounts.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._attributeCounts, fieldNumber: 21)
+      }
+      if !_storage._attributeKeys.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._attributeKeys, fieldNumber: 22)
+      }
+      if !_storage._attributeValues.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._attributeValues, fieldNumber: 23)
+      }
+      if !_storage._enrichments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._enrichments, fieldNumber: 24)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cxsync_V1_EventColumns, rhs: Cxsync_V1_EventColumns) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._count != rhs_storage._count {return false}
+        if _storage._strings != rhs_storage._strings {return false}
+        if _storage._eventIds != rhs_storage._eventIds {return false}
+        if _storage._seqDeltas != rhs_storage._seqDeltas {return false}
+        if _storage._occurredAtDeltas != rhs_storage._occurredAtDeltas {return false}
+        if _storage._hlcSkewDeltas != rhs_storage._hlcSkewDeltas {return false}
+        if _storage._hlcCounters != rhs_storage._hlcCounters {return false}
+        if _storage._store != rhs_storage._store {return false}
+        if _storage._device != rhs_storage._device {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._type != rhs_storage._type {return false}
+        if _storage._journeyStage != rhs_storage._journeyStage {return false}
+        if _storage._presence != rhs_storage._presence {return false}
+        if _storage._scoreScale != rhs_storage._scoreScale {return false}
+        if _storage._scoreMilli != rhs_storage._scoreMilli {return false}
+        if _storage._amountMilli != rhs_storage._amountMilli {return false}
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._textLengths != rhs_storage._textLengths {return false}
+        if _storage._texts != rhs_storage._texts {return false}
+        if _storage._attributeCounts != rhs_storage._attributeCounts {return false}
+        if _storage._attributeKeys != rhs_storage._attributeKeys {return false}
+        if _storage._attributeValues != rhs_storage._attributeValues {return false}
+        if _storage._enrichments != rhs_storage._enrichments {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Cxsync_V1_AgentStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentStatus"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}buffer_depth\0\u{3}oldest_unsynced_occurred_at_ms\0\u{3}last_seq\0\u{3}used_bytes\0\u{3}quota_bytes\0\u{3}agent_version\0")
@@ -1640,7 +2037,7 @@ nonisolated extension Cxsync_V1_AgentStatus: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Batch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}epoch\0\u{3}seq_from\0\u{3}seq_to\0\u{3}store_id\0\u{3}sent_hlc\0\u{3}downstream_cursor\0\u{1}events\0\u{3}lww_updates\0\u{3}alert_updates\0\u{1}erasures\0\u{3}identity_links\0\u{1}poll\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}epoch\0\u{3}seq_from\0\u{3}seq_to\0\u{3}store_id\0\u{3}sent_hlc\0\u{3}downstream_cursor\0\u{1}events\0\u{3}lww_updates\0\u{3}alert_updates\0\u{1}erasures\0\u{3}identity_links\0\u{1}poll\0\u{1}status\0\u{3}event_columns\0")
 
   fileprivate class _StorageClass {
     var _agentID: String = String()
@@ -1657,6 +2054,7 @@ nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _identityLinks: [Cxsync_V1_IdentityLink] = []
     var _poll: Bool = false
     var _status: Cxsync_V1_AgentStatus? = nil
+    var _eventColumns: Cxsync_V1_EventColumns? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1681,6 +2079,7 @@ nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _identityLinks = source._identityLinks
       _poll = source._poll
       _status = source._status
+      _eventColumns = source._eventColumns
     }
   }
 
@@ -1713,6 +2112,7 @@ nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._identityLinks) }()
         case 13: try { try decoder.decodeSingularBoolField(value: &_storage._poll) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._status) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._eventColumns) }()
         default: break
         }
       }
@@ -1767,6 +2167,9 @@ nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._status {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       } }()
+      try { if let v = _storage._eventColumns {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1790,6 +2193,7 @@ nonisolated extension Cxsync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._identityLinks != rhs_storage._identityLinks {return false}
         if _storage._poll != rhs_storage._poll {return false}
         if _storage._status != rhs_storage._status {return false}
+        if _storage._eventColumns != rhs_storage._eventColumns {return false}
         return true
       }
       if !storagesAreEqual {return false}
