@@ -153,26 +153,41 @@ extension HubStore {
         try await pool.read { db in
             let ids = try self.linkedIdentifiers(db, of: id)
             var entries: [TimelineEntry] = []
+            let span = try Row.fetchOne(db, sql: "SELECT min(occurred_at) AS lo, max(occurred_at) AS hi FROM events")
+            guard let lo = span?["lo"] as Int64?, let hi = span?["hi"] as Int64? else { return [] }
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT event_id, customer_id, store_id, channel, type, occurred_at, journey_stage, score, sentiment,
-                        payload FROM events WHERE customer_id = ? ORDER BY occurred_at LIMIT ?
+                        text, extra FROM events WHERE day = ? AND customer_id = ? ORDER BY occurred_at
                     """)
             for cid in ids {
-                for row in try Row.fetchAll(statement, arguments: [cid, limit]) {
-                    let wire = try Cxsync_V1_Event(serializedBytes: row["payload"] as Data)
+                for day in Self.day(lo)...Self.day(hi) {
+                for row in try Row.fetchAll(statement, arguments: [day, cid]) {
+                    let extra = (row["extra"] as Data?).map { try? Cxsync_V1_Event(serializedBytes: $0) } ?? nil
                     let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
                     entries.append(
                         TimelineEntry(
                             occurredAt: Self.iso(row["occurred_at"]), customerID: cid, store: row["store_id"],
                             channel: row["channel"], type: row["type"], journeyStage: row["journey_stage"],
                             score: row["score"], sentiment: row["sentiment"],
-                            intents: wire.enrichment.intents.map { "\($0.kind)".replacingOccurrences(of: "intentKind", with: "") },
-                            text: wire.text.isEmpty ? nil : wire.text, eventID: uuid.uuidString.lowercased()))
+                            intents: (extra?.enrichment.intents ?? []).map { Self.intentName($0.kind) },
+                            text: row["text"], eventID: uuid.uuidString.lowercased()))
+                }
                 }
             }
             entries.sort { $0.occurredAt < $1.occurredAt }
             return Array(entries.prefix(limit))
+        }
+    }
+
+    static func intentName(_ k: Cxsync_V1_IntentKind) -> String {
+        switch k {
+        case .complaint: "complaint"
+        case .refund: "refund"
+        case .cancellation: "cancellation"
+        case .praise: "praise"
+        case .question: "question"
+        default: "unknown"
         }
     }
 

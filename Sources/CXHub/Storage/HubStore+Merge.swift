@@ -2,6 +2,7 @@ import CXCore
 import CXProtocol
 import Foundation
 import GRDB
+import GRDBSQLite
 import SwiftProtobuf
 
 /// What one merged batch (or poll) produced: the facts of the ack.
@@ -38,19 +39,44 @@ extension HubStore {
         let sent = HLCTimestamp(rawValue: batch.wire.sentHlc)
         let clock = ClockAssessment.assess(
             sentHLC: sent, hubWallMillis: now, skewThresholdMillis: policy.skewThresholdMillis)
-        let hubHLC = tick()
-        do {
-            let result = try await pool.write { db -> MergeResult in
-                try self.mergeInTransaction(
-                    db, batch, frameBytes: frameBytes, now: now, clock: clock, hubHLC: hubHLC, policy: policy)
-            }
-            if !result.duplicate { observe(clock.corrected(sent)) }
-            return result
-        } catch let e as HubError {
-            await recordRefusal(agentID: batch.agentID, e)
+        let result = await committer.submit(
+            MergeJob(batch: batch, frameBytes: frameBytes, policy: policy, clock: clock, now: now))
+        switch result {
+        case .success(let r):
+            if !r.duplicate { observe(clock.corrected(sent)) }
+            return r
+        case .failure(let e):
+            if e.httpStatus < 500 { await recordRefusal(agentID: batch.agentID, e) }
             throw e
+        }
+    }
+
+    /// Merges several batches in one transaction, each in a savepoint; returns one result per job, in order.
+    func mergeGroup(_ jobs: [MergeJob]) async -> [Result<MergeResult, HubError>] {
+        let hubHLCs = jobs.map { _ in tick() }
+        do {
+            return try await pool.write { db in
+                var results: [Result<MergeResult, HubError>] = []
+                for (job, hubHLC) in zip(jobs, hubHLCs) {
+                    var outcome: Result<MergeResult, HubError> = .failure(HubError("internal", "not merged", status: 500))
+                    try db.inSavepoint {
+                        do {
+                            outcome = .success(
+                                try self.mergeInTransaction(
+                                    db, job.batch, frameBytes: job.frameBytes, now: job.now, clock: job.clock,
+                                    hubHLC: hubHLC, policy: job.policy))
+                            return .commit
+                        } catch let e as HubError {
+                            outcome = .failure(e)
+                            return .rollback
+                        }
+                    }
+                    results.append(outcome)
+                }
+                return results
+            }
         } catch {
-            throw HubError("internal", "merge failed: \(error)", status: 500)
+            return jobs.map { _ in .failure(HubError("internal", "merge transaction failed: \(error)", status: 500)) }
         }
     }
 
@@ -176,6 +202,9 @@ extension HubStore {
             ])
     }
 
+    /// Days since the Unix epoch (UTC), the first key of the customer index.
+    static func day(_ millis: Int64) -> Int64 { millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000 }
+
     /// Applies the items above `above`; returns how many events were new.
     func apply(_ db: Database, _ batch: SyncBatch, above: UInt64, now: Int64, clock: ClockAssessment) throws -> Int {
         let w = batch.wire
@@ -183,29 +212,62 @@ extension HubStore {
         let insert = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO events (event_id, agent_id, epoch, seq, store_id, device_id, channel, type,
-                    occurred_at, hlc, customer_id, journey_stage, score, sentiment, received_at, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    occurred_at, hlc, customer_id, journey_stage, score, sentiment, day, received_at, text, extra)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let erased = try db.cachedStatement(sql: "SELECT 1 FROM erasures WHERE subject = ?")
         var inserted = 0
-        let agentID = w.agentID
         let epoch = Int64(w.epoch)
+        // The hot loop binds through the C API: GRDB's generic arguments cost more than the insert itself.
+        let s = insert.sqliteStatement
+        let row = RowBinder(statement: s)
         for item in batch.events where item.seq > above {
-            var event = item.event
+            let event = item.event
             if hasErasures, let customer = event.customerID, try Bool.fetchOne(erased, arguments: [customer]) == true {
                 continue
             }
-            event.hlc = clock.corrected(event.hlc)
-            let wire = Cxsync_V1_Event(event, seq: item.seq, batchStoreID: "")
-            let payload: Data = try wire.serializedData()
-            try insert.execute(arguments: [
-                Data(event.eventID.bytes), agentID, epoch, Int64(item.seq), event.storeID, event.deviceID,
-                event.channel.rawValue, event.type.rawValue, event.occurredAt, Int64(bitPattern: event.hlc.rawValue),
-                event.customerID, event.journeyStage?.rawValue, event.score?.value,
-                event.enrichment?.sentiment.compound, now, payload,
-            ])
-            inserted += db.changesCount
+            sqlite3_reset(s)
+            withUnsafeBytes(of: event.eventID.uuid) { row.blob(1, $0) }
+            row.text(2, w.agentID)
+            row.int(3, epoch)
+            row.int(4, Int64(item.seq))
+            row.text(5, event.storeID)
+            row.text(6, event.deviceID)
+            row.text(7, event.channel.rawValue)
+            row.text(8, event.type.rawValue)
+            row.int(9, event.occurredAt)
+            row.int(10, Int64(bitPattern: clock.corrected(event.hlc).rawValue))
+            row.text(11, event.customerID)
+            row.text(12, event.journeyStage?.rawValue)
+            row.double(13, event.score?.value)
+            row.double(14, event.enrichment?.sentiment.compound)
+            row.int(15, Self.day(event.occurredAt))
+            row.int(16, now)
+            row.text(17, event.text)
+            if event.enrichment != nil || !event.attributes.isEmpty || event.amount != nil || event.currency != nil {
+                var extra = Cxsync_V1_Event()
+                if let e = event.enrichment { extra.enrichment = Cxsync_V1_Enrichment(e) }
+                if let a = event.amount { extra.amount = a }
+                extra.currency = event.currency ?? ""
+                extra.attributes = event.attributes.sorted { $0.key < $1.key }.map {
+                    var a = Cxsync_V1_Attribute()
+                    a.key = $0.key
+                    a.value = $0.value
+                    return a
+                }
+                let bytes: [UInt8] = try extra.serializedBytes()
+                bytes.withUnsafeBytes { row.blob(18, $0) }
+            } else {
+                sqlite3_bind_null(s, 18)
+            }
+            let rc = sqlite3_step(s)
+            guard rc == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            inserted += Int(sqlite3_changes(db.sqliteConnection))
         }
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
         for u in w.lwwUpdates where u.seq > above {
             var u = u
             u.hlc = clock.corrected(raw: u.hlc)
@@ -230,5 +292,35 @@ extension HubStore {
             try db.execute(sql: "INSERT OR IGNORE INTO identity_links (a, b) VALUES (?, ?)", arguments: [a, b])
         }
         return inserted
+    }
+}
+
+/// Binds values to a prepared statement through SQLite's C API (copies: SQLITE_TRANSIENT).
+struct RowBinder {
+    let statement: OpaquePointer?
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    func int(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(statement, i, v) }
+
+    func text(_ i: Int32, _ v: String?) {
+        guard var v else {
+            sqlite3_bind_null(statement, i)
+            return
+        }
+        v.withUTF8 { u in
+            _ = u.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(statement, i, $0.baseAddress, Int32($0.count), Self.transient) }
+        }
+    }
+
+    func double(_ i: Int32, _ v: Double?) {
+        guard let v else {
+            sqlite3_bind_null(statement, i)
+            return
+        }
+        sqlite3_bind_double(statement, i, v)
+    }
+
+    func blob(_ i: Int32, _ v: UnsafeRawBufferPointer) {
+        sqlite3_bind_blob(statement, i, v.baseAddress, Int32(v.count), Self.transient)
     }
 }

@@ -14,6 +14,17 @@ public final class HubStore: Sendable {
     let pool: DatabasePool
     let clock: Mutex<HybridLogicalClock>
     public let hubID: String
+    private let committerBox = Mutex<MergeCommitter?>(nil)
+
+    /// Groups concurrent merges into shared transactions.
+    var committer: MergeCommitter {
+        committerBox.withLock { c in
+            if let c { return c }
+            let made = MergeCommitter(store: self)
+            c = made
+            return made
+        }
+    }
 
     /// Opens (creating if needed) the database and runs migrations.
     public static func open(path: String, cacheKiB: Int = 131_072, maxClockDrift: Duration = .seconds(300)) throws
@@ -24,6 +35,8 @@ public final class HubStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Checkpoint every 64 MiB of WAL rather than every 4 MiB: fewer fsyncs of the main file per merge.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
         }
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
