@@ -68,7 +68,9 @@ let package = Package(
             name: "CXAgent",
             dependencies: [
                 "CXCore",
+                "CXInsight",
                 "CXProtocol",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -170,6 +172,12 @@ let package = Package(
         .testTarget(
             name: "CXCLITests",
             dependencies: [
+                "CXCore",
+                "CXHub",
+                "CXProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -196,6 +204,10 @@ let package = Package(
             name: "CXAgentTests",
             dependencies: [
                 "CXAgent",
+                "CXInsight",
+                "CXProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

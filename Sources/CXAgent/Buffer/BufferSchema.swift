@@ -29,6 +29,38 @@ enum BufferSchema {
                 try db.execute(sql: "INSERT INTO counters (name, value) VALUES (?, ?)", arguments: [name, name == "next_seq" ? 1 : 0])
             }
         }
+        m.registerMigration("v2-sync") { db in
+            try db.execute(
+                sql: """
+                    -- The batch being posted (persisted before its first post, so retries are byte-identical),
+                    -- the downstream cursor and what the last answer said.
+                    CREATE TABLE sync_state (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+                    -- Configuration set at the hub (LWW by (hlc, node)).
+                    CREATE TABLE hub_config (
+                        collection TEXT NOT NULL, key TEXT NOT NULL, field TEXT NOT NULL, value TEXT,
+                        hlc INTEGER NOT NULL, node TEXT NOT NULL,
+                        PRIMARY KEY (collection, key, field)
+                    ) WITHOUT ROWID;
+                    -- Alerts: status is the lattice open < acknowledged < resolved, note and assignee are LWW.
+                    CREATE TABLE alerts (
+                        alert_id TEXT PRIMARY KEY NOT NULL,
+                        status INTEGER NOT NULL,
+                        note TEXT, note_hlc INTEGER, note_node TEXT,
+                        assignee TEXT, assignee_hlc INTEGER, assignee_node TEXT,
+                        rule TEXT NOT NULL, severity TEXT NOT NULL, store_id TEXT NOT NULL, summary TEXT NOT NULL,
+                        raised_hlc INTEGER NOT NULL, updated_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE erasures (subject TEXT PRIMARY KEY NOT NULL, hlc INTEGER NOT NULL) WITHOUT ROWID;
+                    """)
+            for name in syncCounterNames {
+                try db.execute(sql: "INSERT OR IGNORE INTO counters (name, value) VALUES (?, 0)", arguments: [name])
+            }
+        }
         return m
     }
+
+    static let syncCounterNames = [
+        "sync_batches_total", "sync_events_total", "sync_bytes_total", "sync_failures_total", "sync_stalls_total",
+        "sync_refusals_total",
+    ]
 }

@@ -1,6 +1,7 @@
 import CXCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension BufferStore {
     /// Writes several requests in one transaction and one fsync (group commit).
@@ -20,6 +21,8 @@ extension BufferStore {
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?) "
                     + "ON CONFLICT (event_id) DO NOTHING")
+            let s = insert.sqliteStatement
+            let connection = db.sqliteConnection
             for events in submissions {
                 let incoming = events.reduce(Int64(0)) { $0 + Int64($1.payload.count + 64) }
                 if used + incoming > quota {
@@ -36,22 +39,42 @@ extension BufferStore {
                 var results: [EventOutcome] = []
                 results.reserveCapacity(events.count)
                 let now = Self.nowMillis()
+                var nextSeq = counters["next_seq"]
+                var duplicates: Int64 = 0
                 for e in events {
-                    let seq = counters["next_seq"]
                     let hlc = clock.tick(wallMillis: now)
-                    try insert.execute(arguments: [
-                        seq, Data(e.eventID), e.occurredAt, e.type.rawValue, Int64(bitPattern: hlc.rawValue),
-                        Data(e.payload),
-                    ])
-                    if db.changesCount == 1 {
-                        counters["next_seq"] += 1
-                        counters["accepted_total"] += 1
-                        results.append(.accepted(seq: UInt64(seq)))
+                    // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
+                    let rc = e.payload.withUnsafeBytes { payload in
+                        withUnsafeBytes(of: e.eventID.uuid) { id in
+                            sqlite3_reset(s)
+                            sqlite3_bind_int64(s, 1, nextSeq)
+                            sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
+                            sqlite3_bind_int64(s, 3, e.occurredAt)
+                            Self.bindText(s, 4, e.type.rawValue)
+                            sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
+                            sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
+                            return sqlite3_step(s)
+                        }
+                    }
+                    guard rc == SQLITE_DONE else {
+                        sqlite3_reset(s)
+                        sqlite3_clear_bindings(s)
+                        throw DatabaseError(
+                            resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+                    }
+                    if sqlite3_changes(connection) == 1 {
+                        results.append(.accepted(seq: UInt64(nextSeq)))
+                        nextSeq += 1
                     } else {
-                        counters["duplicates_total"] += 1
+                        duplicates += 1
                         results.append(.duplicate)
                     }
                 }
+                sqlite3_reset(s)
+                sqlite3_clear_bindings(s)
+                counters["accepted_total"] += nextSeq - counters["next_seq"]
+                counters["duplicates_total"] += duplicates
+                counters["next_seq"] = nextSeq
                 used += incoming
                 outcomes.append(.committed(results))
             }
@@ -60,6 +83,18 @@ extension BufferStore {
             return outcomes
         }
     }
+
+    /// Binds a short string (copied: SQLite keeps it past the closure).
+    static func bindText(_ s: OpaquePointer?, _ index: Int32, _ value: String) {
+        var v = value
+        v.withUTF8 { u in
+            _ = u.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(s, index, $0.baseAddress, Int32($0.count), Self.transient)
+            }
+        }
+    }
+
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     /// Bytes the database occupies, free pages excluded (they are reused before the file grows).
     static func usedBytes(_ db: Database) throws -> Int64 {

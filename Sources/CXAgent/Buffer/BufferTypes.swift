@@ -1,4 +1,5 @@
 import CXCore
+import Foundation
 
 /// The identity under which this buffer numbers its events: `(agentID, epoch, seq)`.
 public struct AgentIdentity: Sendable, Hashable, Codable {
@@ -7,13 +8,21 @@ public struct AgentIdentity: Sendable, Hashable, Codable {
     public var epoch: UInt64
 }
 
-/// An event ready for the buffer: validated, encoded once, off the writer's path.
+/// An event ready for the buffer: validated, enriched and encoded once, on the request's task, so that the
+/// single writer only inserts.
 public struct PreparedEvent: Sendable {
-    public var eventID: [UInt8]
+    public var eventID: UUID
     public var occurredAt: Int64
     public var type: EventType
     /// The wire encoding without seq and HLC (the writer assigns those; the sync reader patches them in).
     public var payload: [UInt8]
+
+    public init(eventID: UUID, occurredAt: Int64, type: EventType, payload: [UInt8]) {
+        self.eventID = eventID
+        self.occurredAt = occurredAt
+        self.type = type
+        self.payload = payload
+    }
 }
 
 /// What happened to one event of a request.

@@ -29,6 +29,31 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     public var cacheKiB: Int = 65_536
     public var logLevel: String = "info"
 
+    /// The hub to sync with; empty: the URL recorded at enrollment (`credentials.json`).
+    public var hubURL: String = ""
+    /// Off: the agent only buffers (useful for an offline-only box or before enrollment).
+    public var syncEnabled: Bool = true
+    /// How soon new outbox events are looked for when the last batch emptied the outbox.
+    public var syncInterval: Duration = .milliseconds(500)
+    /// How often an idle agent asks the hub for downstream changes (alert status, configuration).
+    public var pollInterval: Duration = .seconds(10)
+    /// Upper bounds of one batch; the hub refuses more than 10,000 events or 8 MiB per frame.
+    public var maxBatchEvents: Int = 5_000
+    public var maxBatchBytes: Int = 4 * 1024 * 1024
+    /// zstd level of sync frames (1–19).
+    public var compressionLevel: Int = 3
+    /// First and largest wait of the exponential backoff with full jitter after a failed attempt.
+    public var backoffInitial: Duration = .milliseconds(500)
+    public var backoffMax: Duration = .seconds(60)
+    /// A sync that makes no progress for this long is logged with its reason and counted.
+    public var stallAfter: Duration = .seconds(120)
+    /// Time limit of one sync request.
+    public var requestTimeout: Duration = .seconds(30)
+    /// Local times during which the agent may sync, `HH:MM-HH:MM` (may wrap midnight); empty: always.
+    public var syncWindow: String = ""
+    /// Upstream bandwidth cap in bytes per second; 0: none.
+    public var bandwidthLimit: Int = 0
+
     public init() {}
 
     enum CodingKeys: String, CodingKey {
@@ -44,6 +69,19 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case maxClockDrift = "max_clock_drift_seconds"
         case cacheKiB = "cache_kib"
         case logLevel = "log_level"
+        case hubURL = "hub_url"
+        case syncEnabled = "sync_enabled"
+        case syncInterval = "sync_interval_ms"
+        case pollInterval = "poll_interval_ms"
+        case maxBatchEvents = "max_batch_events"
+        case maxBatchBytes = "max_batch_bytes"
+        case compressionLevel = "compression_level"
+        case backoffInitial = "backoff_initial_ms"
+        case backoffMax = "backoff_max_ms"
+        case stallAfter = "stall_after_seconds"
+        case requestTimeout = "request_timeout_seconds"
+        case syncWindow = "sync_window"
+        case bandwidthLimit = "bandwidth_limit_bytes_per_second"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -61,6 +99,25 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         maxClockDrift = try c.decodeIfPresent(Int64.self, forKey: .maxClockDrift).map { .seconds($0) } ?? d.maxClockDrift
         cacheKiB = try c.decodeIfPresent(Int.self, forKey: .cacheKiB) ?? d.cacheKiB
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+        func ms(_ key: CodingKeys, _ fallback: Duration) throws -> Duration {
+            try c.decodeIfPresent(Int64.self, forKey: key).map { .milliseconds($0) } ?? fallback
+        }
+        func secs(_ key: CodingKeys, _ fallback: Duration) throws -> Duration {
+            try c.decodeIfPresent(Int64.self, forKey: key).map { .seconds($0) } ?? fallback
+        }
+        hubURL = try c.decodeIfPresent(String.self, forKey: .hubURL) ?? d.hubURL
+        syncEnabled = try c.decodeIfPresent(Bool.self, forKey: .syncEnabled) ?? d.syncEnabled
+        syncInterval = try ms(.syncInterval, d.syncInterval)
+        pollInterval = try ms(.pollInterval, d.pollInterval)
+        maxBatchEvents = try c.decodeIfPresent(Int.self, forKey: .maxBatchEvents) ?? d.maxBatchEvents
+        maxBatchBytes = try c.decodeIfPresent(Int.self, forKey: .maxBatchBytes) ?? d.maxBatchBytes
+        compressionLevel = try c.decodeIfPresent(Int.self, forKey: .compressionLevel) ?? d.compressionLevel
+        backoffInitial = try ms(.backoffInitial, d.backoffInitial)
+        backoffMax = try ms(.backoffMax, d.backoffMax)
+        stallAfter = try secs(.stallAfter, d.stallAfter)
+        requestTimeout = try secs(.requestTimeout, d.requestTimeout)
+        syncWindow = try c.decodeIfPresent(String.self, forKey: .syncWindow) ?? d.syncWindow
+        bandwidthLimit = try c.decodeIfPresent(Int.self, forKey: .bandwidthLimit) ?? d.bandwidthLimit
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -77,6 +134,19 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(maxClockDrift.components.seconds, forKey: .maxClockDrift)
         try c.encode(cacheKiB, forKey: .cacheKiB)
         try c.encode(logLevel, forKey: .logLevel)
+        try c.encode(hubURL, forKey: .hubURL)
+        try c.encode(syncEnabled, forKey: .syncEnabled)
+        try c.encode(syncInterval.milliseconds, forKey: .syncInterval)
+        try c.encode(pollInterval.milliseconds, forKey: .pollInterval)
+        try c.encode(maxBatchEvents, forKey: .maxBatchEvents)
+        try c.encode(maxBatchBytes, forKey: .maxBatchBytes)
+        try c.encode(compressionLevel, forKey: .compressionLevel)
+        try c.encode(backoffInitial.milliseconds, forKey: .backoffInitial)
+        try c.encode(backoffMax.milliseconds, forKey: .backoffMax)
+        try c.encode(stallAfter.components.seconds, forKey: .stallAfter)
+        try c.encode(requestTimeout.components.seconds, forKey: .requestTimeout)
+        try c.encode(syncWindow, forKey: .syncWindow)
+        try c.encode(bandwidthLimit, forKey: .bandwidthLimit)
     }
 }
 
@@ -139,6 +209,27 @@ extension AgentConfiguration {
         if let v = try int(.maxClockDrift) { maxClockDrift = .seconds(v) }
         if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
         if let v = string(.logLevel) { logLevel = v }
+        if let v = string(.hubURL) { hubURL = v }
+        if let raw = string(.syncEnabled) {
+            switch raw.lowercased() {
+            case "1", "true", "yes", "on": syncEnabled = true
+            case "0", "false", "no", "off": syncEnabled = false
+            default:
+                throw ConfigurationError(
+                    source: Self.environmentName(CodingKeys.syncEnabled.rawValue), message: "'\(raw)' is not a boolean")
+            }
+        }
+        if let v = try int(.syncInterval) { syncInterval = .milliseconds(v) }
+        if let v = try int(.pollInterval) { pollInterval = .milliseconds(v) }
+        if let v = try int(.maxBatchEvents) { maxBatchEvents = Int(v) }
+        if let v = try int(.maxBatchBytes) { maxBatchBytes = Int(v) }
+        if let v = try int(.compressionLevel) { compressionLevel = Int(v) }
+        if let v = try int(.backoffInitial) { backoffInitial = .milliseconds(v) }
+        if let v = try int(.backoffMax) { backoffMax = .milliseconds(v) }
+        if let v = try int(.stallAfter) { stallAfter = .seconds(v) }
+        if let v = try int(.requestTimeout) { requestTimeout = .seconds(v) }
+        if let v = string(.syncWindow) { syncWindow = v }
+        if let v = try int(.bandwidthLimit) { bandwidthLimit = Int(v) }
     }
 
     /// Refuses settings that cannot work, with the setting's name.
@@ -152,6 +243,23 @@ extension AgentConfiguration {
         if maxEventsPerRequest < 1 { throw fail(.maxEventsPerRequest, "must be at least 1") }
         if quotaBytes < 1 << 20 { throw fail(.quotaBytes, "must be at least 1 MiB") }
         if maxEventsPerCommit < 1 { throw fail(.maxEventsPerCommit, "must be at least 1") }
+        if cacheKiB < 0 { throw fail(.cacheKiB, "must not be negative") }
+        if !(1...10_000).contains(maxBatchEvents) { throw fail(.maxBatchEvents, "must be within 1...10000") }
+        if !(4096...(8 << 20)).contains(maxBatchBytes) { throw fail(.maxBatchBytes, "must be within 4096...8388608") }
+        if !(1...19).contains(compressionLevel) { throw fail(.compressionLevel, "must be within 1...19") }
+        if syncInterval < .milliseconds(10) { throw fail(.syncInterval, "must be at least 10") }
+        if pollInterval < .milliseconds(10) { throw fail(.pollInterval, "must be at least 10") }
+        if backoffInitial < .milliseconds(1) { throw fail(.backoffInitial, "must be at least 1") }
+        if backoffMax < backoffInitial { throw fail(.backoffMax, "must be at least backoff_initial_ms") }
+        if stallAfter < .seconds(1) { throw fail(.stallAfter, "must be at least 1") }
+        if requestTimeout < .seconds(1) { throw fail(.requestTimeout, "must be at least 1") }
+        if bandwidthLimit < 0 { throw fail(.bandwidthLimit, "must not be negative") }
+        if !syncWindow.isEmpty && SyncWindow(syncWindow) == nil {
+            throw fail(.syncWindow, "'\(syncWindow)' is not HH:MM-HH:MM")
+        }
+        if !hubURL.isEmpty && !(hubURL.hasPrefix("https://") || hubURL.hasPrefix("http://")) {
+            throw fail(.hubURL, "'\(hubURL)' is not an http(s) URL")
+        }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw fail(.logLevel, "'\(logLevel)' is not a log level")
         }
@@ -162,5 +270,13 @@ extension AgentConfiguration {
     /// The effective configuration as YAML, in the file's format.
     public func yaml() throws -> String {
         try YAMLEncoder().encode(self)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for configuration files and logs.
+    var milliseconds: Int64 {
+        let c = components
+        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,5 +1,4 @@
 import CXCore
-import Foundation
 
 /// A request body that cannot be read as events at all; nothing of it is applied.
 public struct IngestBodyError: Error, Sendable, CustomStringConvertible {
@@ -11,40 +10,45 @@ public struct IngestBodyError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Splits a request body into event slots: one JSON object, a JSON array, or NDJSON (one object per line).
-public enum IngestParser {
-    public static func slots(body: [UInt8], contentType: String?, maxEvents: Int) throws(IngestBodyError) -> [IncomingSlot] {
+///
+/// A syntax error refuses a single-object or array body whole (400); in NDJSON it refuses only its line,
+/// unless no line at all is readable.
+enum IngestParser {
+    static func slots(
+        body: UnsafeBufferPointer<UInt8>, contentType: String?, maxEvents: Int
+    ) throws(IngestBodyError) -> [Result<ScannedEvent, EventValidationError>] {
         guard let first = body.firstIndex(where: { !isSpace($0) }) else {
             throw IngestBodyError(status: 400, code: "empty_body", message: "the body holds no event")
         }
-        let decoder = JSONDecoder()
         let isNDJSON = contentType?.contains("ndjson") == true || contentType?.contains("jsonl") == true
             || (body[first] == UInt8(ascii: "{") && looksLikeNDJSON(body, from: first))
         if body[first] == UInt8(ascii: "[") && !isNDJSON {
-            do {
-                let slots = try decoder.decode([IncomingSlot].self, from: Data(body))
-                try check(count: slots.count, maxEvents)
-                return slots
-            } catch let error as IngestBodyError {
-                throw error
-            } catch {
-                throw IngestBodyError(status: 400, code: "malformed_json", message: "the body is not a JSON array of objects: \(describe(error))")
-            }
+            return try EventScanner.scanArray(body, maxEvents: maxEvents)
         }
         if isNDJSON {
-            var slots: [IncomingSlot] = []
+            var slots: [Result<ScannedEvent, EventValidationError>] = []
+            slots.reserveCapacity(min(maxEvents, 256))
+            var readable = 0
             var lineNumber = 0
-            for line in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            var start = 0
+            while start <= body.count {
+                var end = start
+                while end < body.count && body[end] != UInt8(ascii: "\n") { end += 1 }
                 lineNumber += 1
+                let line = UnsafeBufferPointer(rebasing: body[start..<end])
+                start = end + 1
                 guard line.contains(where: { !isSpace($0) }) else { continue }
-                do {
-                    slots.append(try decoder.decode(IncomingSlot.self, from: Data(line)))
-                } catch {
-                    slots.append(IncomingSlot(result: .failure(EventValidationError(
-                        .malformedJSON, field: "", "line \(lineNumber) is not a JSON object: \(describe(error))"))))
+                switch EventScanner.scanOne(line) {
+                case .success(let slot):
+                    slots.append(slot)
+                    readable += 1
+                case .failure(let error):
+                    slots.append(.failure(EventValidationError(
+                        .malformedJSON, field: "", "line \(lineNumber) is not a JSON object: \(error.description)")))
                 }
                 try check(count: slots.count, maxEvents)
             }
-            if slots.allSatisfy({ if case .failure(let e) = $0.result { e.code == .malformedJSON } else { false } }) {
+            if readable == 0 {
                 throw IngestBodyError(status: 400, code: "malformed_json", message: "no line of the body is a JSON object")
             }
             return slots
@@ -53,10 +57,11 @@ public enum IngestParser {
             throw IngestBodyError(
                 status: 400, code: "malformed_json", message: "the body must be a JSON object, a JSON array or NDJSON")
         }
-        do {
-            return [try decoder.decode(IncomingSlot.self, from: Data(body))]
-        } catch {
-            throw IngestBodyError(status: 400, code: "malformed_json", message: "the body is not a JSON object: \(describe(error))")
+        switch EventScanner.scanOne(body) {
+        case .success(let slot): return [slot]
+        case .failure(let error):
+            throw IngestBodyError(
+                status: 400, code: "malformed_json", message: "the body is not a JSON object: \(error.description)")
         }
     }
 
@@ -67,7 +72,7 @@ public enum IngestParser {
     }
 
     /// One object per line: the first non-blank line is a whole object and another non-blank line follows.
-    static func looksLikeNDJSON(_ body: [UInt8], from start: Int) -> Bool {
+    static func looksLikeNDJSON(_ body: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
         guard let end = body[start...].firstIndex(of: UInt8(ascii: "\n")) else { return false }
         var last = end - 1
         while last > start, isSpace(body[last]) { last -= 1 }
@@ -76,11 +81,4 @@ public enum IngestParser {
     }
 
     static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 10 || b == 13 || b == 9 }
-
-    static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let ctx) = error {
-            return ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription
-        }
-        return "\(error)"
-    }
 }

@@ -31,11 +31,15 @@ public struct IngestResponse: Sendable {
 }
 
 /// Validates, prepares and durably stores posted events; shared by the HTTP API and `cx-agent ingest`.
+///
+/// Everything but the INSERTs runs on the request's own task, so concurrent requests parse, validate and
+/// encode in parallel; the group committer's single writer then only inserts and commits.
 public struct IngestService: Sendable {
     public let store: BufferStore
     public let committer: GroupCommitter
     public let configuration: AgentConfiguration
     let validator = EventValidator()
+    let fast = FastEventBuilder(limits: .default)
 
     public init(store: BufferStore, configuration: AgentConfiguration) {
         self.store = store
@@ -50,29 +54,42 @@ public struct IngestService: Sendable {
                 status: 413, results: [], retryAfterSeconds: nil,
                 error: ("body_too_large", "body of \(body.count) bytes exceeds \(configuration.maxBodyBytes)"))
         }
-        let slots: [IncomingSlot]
+        let slots: [Result<ScannedEvent, EventValidationError>]
         do {
-            slots = try IngestParser.slots(body: body, contentType: contentType, maxEvents: configuration.maxEventsPerRequest)
+            slots = try body.withUnsafeBufferPointer { (p) throws(IngestBodyError) in
+                try IngestParser.slots(body: p, contentType: contentType, maxEvents: configuration.maxEventsPerRequest)
+            }
         } catch {
             return IngestResponse(status: error.status, results: [], retryAfterSeconds: nil, error: (error.code, error.message))
         }
-        return try await ingest(slots)
+        return try await ingest(scanned: slots)
     }
 
-    public func ingest(_ slots: [IncomingSlot]) async throws -> IngestResponse {
+    func ingest(scanned slots: [Result<ScannedEvent, EventValidationError>]) async throws -> IngestResponse {
         let now = BufferStore.nowMillis()
         var results: [EventResult?] = Array(repeating: nil, count: slots.count)
         var prepared: [PreparedEvent] = []
         var preparedIndex: [Int] = []
         prepared.reserveCapacity(slots.count)
+        preparedIndex.reserveCapacity(slots.count)
         for (i, slot) in slots.enumerated() {
-            switch slot.result.flatMap({ validator.validate($0, nowMillis: now) }) {
+            let checked: Result<Event, EventValidationError>
+            switch slot {
+            case .failure(let error): checked = .failure(error)
+            case .success(let scanned):
+                if let event = fast.build(scanned, nowMillis: now) {
+                    checked = .success(event)
+                } else {
+                    checked = validator.validate(scanned.incoming, nowMillis: now)
+                }
+            }
+            switch checked {
             case .failure(let error):
                 results[i] = EventResult(index: i, status: .rejected, error: error)
             case .success(let event):
                 if !configuration.storeID.isEmpty && event.storeID != configuration.storeID {
                     results[i] = EventResult(
-                        index: i, status: .rejected, eventID: event.eventID.uuidString.lowercased(),
+                        index: i, status: .rejected, eventID: UUIDBytes(bytes: event.eventID.bytes).string,
                         error: EventValidationError(
                             .invalidValue, field: "store_id",
                             "'\(event.storeID)' is not this agent's store '\(configuration.storeID)'"))
@@ -91,7 +108,7 @@ public struct IngestService: Sendable {
             case .committed(let outcomes):
                 for (k, outcome) in outcomes.enumerated() {
                     let i = preparedIndex[k]
-                    let id = UUID(bytes: prepared[k].eventID).uuidString.lowercased()
+                    let id = withUnsafeBytes(of: prepared[k].eventID.uuid) { UUIDBytes(bytes: $0).string }
                     switch outcome {
                     case .accepted(let seq): results[i] = EventResult(index: i, status: .accepted, eventID: id, seq: seq)
                     case .duplicate: results[i] = EventResult(index: i, status: .duplicate, eventID: id)
@@ -106,35 +123,104 @@ public struct IngestService: Sendable {
 
     /// Encodes an event for the buffer once, outside the writer's critical path.
     static func prepare(_ event: Event) -> PreparedEvent {
-        let wire = Cxsync_V1_Event(event, seq: 0, batchStoreID: "")
-        return PreparedEvent(
-            eventID: event.eventID.bytes, occurredAt: event.occurredAt, type: event.type,
-            payload: try! wire.serializedBytes())
+        PreparedEvent(
+            eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
+            payload: EventPayloadEncoder.encode(event))
     }
 }
 
 extension IngestResponse {
     /// The JSON body: totals, then one result per event (PROTOCOL.md and agent/openapi.yaml document it).
     public func jsonBody() -> String {
-        var s = "{"
-        if let error {
-            s += "\"error\":{\"code\":\(json(error.code)),\"message\":\(json(error.message))}"
-            if let retryAfterSeconds { s += ",\"retry_after_seconds\":\(retryAfterSeconds)" }
-            return s + "}"
-        }
-        s += "\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"rejected\":\(rejected),\"results\":["
-        for (n, r) in results.enumerated() {
-            if n > 0 { s += "," }
-            s += "{\"index\":\(r.index),\"status\":\"\(r.status.rawValue)\""
-            if let id = r.eventID { s += ",\"event_id\":\"\(id)\"" }
-            if let seq = r.seq { s += ",\"seq\":\(seq)" }
-            if let e = r.error {
-                s += ",\"code\":\"\(e.code.rawValue)\",\"field\":\(json(e.field)),\"message\":\(json(e.description))"
-            }
-            s += "}"
-        }
-        return s + "]}"
+        String(decoding: jsonBytes(), as: UTF8.self)
     }
+
+    /// The JSON body as bytes, appended without intermediate strings (it is built once per request).
+    public func jsonBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + results.count * 80)
+        func raw(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func int(_ v: some BinaryInteger) { out.append(contentsOf: String(v).utf8) }
+        func str(_ s: String) { appendJSONString(&out, s) }
+        if let error {
+            raw("{\"error\":{\"code\":")
+            str(error.code)
+            raw(",\"message\":")
+            str(error.message)
+            raw("}")
+            if let retryAfterSeconds {
+                raw(",\"retry_after_seconds\":")
+                int(retryAfterSeconds)
+            }
+            raw("}")
+            return out
+        }
+        var accepted = 0
+        var duplicates = 0
+        var rejected = 0
+        for r in results {
+            switch r.status {
+            case .accepted: accepted += 1
+            case .duplicate: duplicates += 1
+            case .rejected: rejected += 1
+            }
+        }
+        raw("{\"accepted\":")
+        int(accepted)
+        raw(",\"duplicates\":")
+        int(duplicates)
+        raw(",\"rejected\":")
+        int(rejected)
+        raw(",\"results\":[")
+        for (n, r) in results.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            raw("{\"index\":")
+            int(r.index)
+            switch r.status {
+            case .accepted: raw(",\"status\":\"accepted\"")
+            case .duplicate: raw(",\"status\":\"duplicate\"")
+            case .rejected: raw(",\"status\":\"rejected\"")
+            }
+            if let id = r.eventID {
+                raw(",\"event_id\":")
+                str(id)
+            }
+            if let seq = r.seq {
+                raw(",\"seq\":")
+                int(seq)
+            }
+            if let e = r.error {
+                raw(",\"code\":")
+                str(e.code.rawValue)
+                raw(",\"field\":")
+                str(e.field)
+                raw(",\"message\":")
+                str(e.description)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        raw("]}")
+        return out
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+func appendJSONString(_ out: inout [UInt8], _ s: String) {
+    out.append(UInt8(ascii: "\""))
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+        case 10: out.append(contentsOf: [92, 110])
+        case 13: out.append(contentsOf: [92, 114])
+        case 9: out.append(contentsOf: [92, 116])
+        case 0..<0x20:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+        default: out.append(b)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
 }
 
 /// A JSON string literal.

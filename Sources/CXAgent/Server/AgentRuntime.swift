@@ -28,10 +28,37 @@ public struct AgentRuntime: Sendable {
                 "started after recovering a damaged buffer",
                 metadata: ["recovered": "\(r.recovered)", "lost": "\(r.lost)", "quarantined": "\(r.quarantinedPath)"])
         }
+        var configuration = configuration
+        let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
+        if let credentials {
+            if configuration.storeID.isEmpty {
+                configuration.storeID = credentials.storeID
+            } else if configuration.storeID != credentials.storeID {
+                throw BufferError(
+                    code: "store_mismatch",
+                    message: "store_id is '\(configuration.storeID)' but this agent is enrolled for store "
+                        + "'\(credentials.storeID)'")
+            }
+        }
+        let monitor = SyncMonitor()
+        var services: [any Service] = []
+        if let credentials, configuration.syncEnabled {
+            services.append(
+                SyncService(
+                    store: store, configuration: configuration, credentials: credentials,
+                    caFile: AgentCredentials.caPath(directory: configuration.dataDirectory), monitor: monitor,
+                    logger: logger))
+        } else {
+            monitor.update { $0.state = credentials == nil ? "not_enrolled" : "disabled" }
+            logger.notice(
+                credentials == nil
+                    ? "not enrolled with a hub: buffering only (cx-agent enroll --hub URL --token T --ca FILE)"
+                    : "sync is disabled (sync_enabled: false): buffering only")
+        }
         let ingest = IngestService(store: store, configuration: configuration)
         let logger = logger
         let identity = store.identity
-        let app = AgentServer.application(ingest: ingest, logger: logger) { port in
+        let app = AgentServer.application(ingest: ingest, sync: monitor, logger: logger) { port in
             logger.notice(
                 "cx-agent listening",
                 metadata: ["address": "\(ingest.configuration.listenHost):\(port)", "agent_id": "\(identity.agentID)",
@@ -41,7 +68,7 @@ public struct AgentRuntime: Sendable {
                 Data("cx-agent listening on \(ingest.configuration.listenHost):\(port)\n".utf8))
         }
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [app as any Service] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try store.close()
         withExtendedLifetime(lock) {}

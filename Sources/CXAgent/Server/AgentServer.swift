@@ -1,3 +1,4 @@
+import CXCore
 import Foundation
 import Hummingbird
 import Logging
@@ -8,7 +9,8 @@ import ServiceLifecycle
 public enum AgentServer {
     /// Builds the HTTP application; `onListening` receives the bound port (useful with port 0).
     public static func application(
-        ingest: IngestService, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        ingest: IngestService, sync: SyncMonitor = SyncMonitor(), logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         let maxBody = ingest.configuration.maxBodyBytes
@@ -26,6 +28,35 @@ public enum AgentServer {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.summary()), as: UTF8.self))
         }
+        router.get("/v1/sync") { _, _ in
+            struct Body: Encodable {
+                var sync: SyncSnapshot
+                var counters: [String: Int64]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let body = Body(sync: sync.snapshot, counters: try await ingest.store.syncState())
+            return jsonResponse(200, String(decoding: try encoder.encode(body), as: UTF8.self))
+        }
+        router.get("/v1/alerts") { request, _ in
+            var status: AlertStatus?
+            if let name = request.uri.queryParameters["status"].map(String.init) {
+                guard let s = AlertStatus(name: name) else {
+                    return jsonResponse(
+                        400,
+                        "{\"error\":{\"code\":\"invalid_request\",\"message\":\"status must be open, acknowledged or resolved\"}}")
+                }
+                status = s
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.alerts(status: status)), as: UTF8.self))
+        }
+        router.get("/v1/config") { _, _ in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.hubConfig()), as: UTF8.self))
+        }
         router.post("/v1/events") { request, _ in
             var request = request
             let buffer: ByteBuffer
@@ -42,7 +73,7 @@ public enum AgentServer {
             if let retry = response.retryAfterSeconds { headers[.retryAfter] = String(retry) }
             return Response(
                 status: .init(code: response.status), headers: headers,
-                body: .init(byteBuffer: ByteBuffer(string: response.jsonBody())))
+                body: .init(byteBuffer: ByteBuffer(bytes: response.jsonBytes())))
         }
         let config = ingest.configuration
         return Application(

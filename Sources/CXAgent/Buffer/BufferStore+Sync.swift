@@ -1,0 +1,227 @@
+import CXCore
+import CXProtocol
+import Foundation
+import GRDB
+
+/// Where the outbox stands relative to the hub, read from a constant number of pages.
+public struct SyncPosition: Sendable, Hashable {
+    public var lastSeq: UInt64
+    public var syncedThrough: UInt64
+    public var oldestUnsyncedOccurredAt: Int64?
+    public var usedBytes: Int64
+    public var downstreamCursor: UInt64
+
+    public var unsynced: UInt64 { lastSeq > syncedThrough ? lastSeq - syncedThrough : 0 }
+}
+
+/// An alert as the agent holds it: raised locally or received from the hub, merged as a CRDT.
+public struct StoredAlert: Sendable, Hashable, Codable {
+    public var alertID: String
+    public var status: String
+    public var note: String?
+    public var assignee: String?
+    public var rule: String
+    public var severity: String
+    public var storeID: String
+    public var summary: String
+    public var raisedAt: Int64
+    public var updatedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case alertID = "alert_id"
+        case status, note, assignee, rule, severity
+        case storeID = "store_id"
+        case summary
+        case raisedAt = "raised_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// One configuration value set at the hub.
+public struct HubConfigEntry: Sendable, Hashable, Codable {
+    public var collection: String
+    public var key: String
+    public var field: String
+    public var value: String?
+}
+
+extension BufferStore {
+    public func syncPosition() async throws -> SyncPosition {
+        try await pool.read { db in
+            let c = try Counters.load(db)
+            let last = UInt64(c["next_seq"] - 1)
+            let synced = UInt64(c["synced_through"])
+            let oldest = try Int64.fetchOne(
+                db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)])
+            let cursor = try Self.stateInt(db, "downstream_cursor") ?? 0
+            return SyncPosition(
+                lastSeq: last, syncedThrough: synced, oldestUnsyncedOccurredAt: oldest, usedBytes: try Self.usedBytes(db),
+                downstreamCursor: UInt64(cursor))
+        }
+    }
+
+    /// The smallest seq still stored after `seq` (nil: none), to tell a drained outbox from evicted copies.
+    public func firstStoredSeq(after seq: UInt64) async throws -> UInt64? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events WHERE seq > ?", arguments: [Int64(seq)])
+                .map(UInt64.init)
+        }
+    }
+
+    public func loadInFlight() async throws -> SyncStateMachine.InFlight? {
+        try await pool.read { db in
+            guard let frame = try Data.fetchOne(db, sql: "SELECT value FROM sync_state WHERE key = 'inflight_frame'"),
+                let from = try Self.stateInt(db, "inflight_from"), let to = try Self.stateInt(db, "inflight_to")
+            else { return nil }
+            return SyncStateMachine.InFlight(seqFrom: UInt64(from), seqTo: UInt64(to), frame: Array(frame))
+        }
+    }
+
+    /// Persists the batch about to be posted (durably, before the first post).
+    public func saveInFlight(_ batch: SyncStateMachine.InFlight) async throws {
+        try await pool.write { db in
+            try Self.setState(db, "inflight_frame", Data(batch.frame))
+            try Self.setState(db, "inflight_from", Int64(batch.seqFrom))
+            try Self.setState(db, "inflight_to", Int64(batch.seqTo))
+        }
+    }
+
+    public func discardInFlight() async throws {
+        try await pool.write { db in try Self.clearInFlight(db) }
+    }
+
+    /// Applies an acknowledgement in one transaction: the hub's high-water mark, the downstream delta and its
+    /// cursor, the measured clock offset, the counters; the persisted batch is dropped.
+    public func commitAck(
+        highWaterMark: UInt64, downstream: Cxsync_V1_Downstream?, clockOffsetMillis: Int64?, sentEvents: Int,
+        sentBytes: Int
+    ) async throws {
+        try await pool.write { db in
+            var counters = try Counters.load(db)
+            let last = counters["next_seq"] - 1
+            counters["synced_through"] = max(counters["synced_through"], min(Int64(highWaterMark), last))
+            if sentEvents > 0 || sentBytes > 0 {
+                counters["sync_batches_total"] += 1
+                counters["sync_events_total"] += Int64(sentEvents)
+                counters["sync_bytes_total"] += Int64(sentBytes)
+            }
+            try counters.save(db)
+            try Self.clearInFlight(db)
+            if let downstream { try Self.apply(downstream, db) }
+            if let clockOffsetMillis { try Self.setState(db, "clock_offset_ms", clockOffsetMillis) }
+            try Self.setState(db, "last_ack_at", Self.nowMillis())
+            try Self.setState(db, "hub_high_water_mark", Int64(highWaterMark))
+        }
+    }
+
+    /// Adds to sync counters outside an acknowledgement (failures, refusals, stalls).
+    public func count(_ name: String, by amount: Int64 = 1) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE counters SET value = value + ? WHERE name = ?", arguments: [amount, name])
+        }
+    }
+
+    /// The sync figures for `GET /v1/sync` and `cx-agent status`.
+    public func syncState() async throws -> [String: Int64] {
+        try await pool.read { db in
+            var out: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM sync_state WHERE key NOT LIKE 'inflight_%'") {
+                if let v = row[1] as Int64? { out[row[0]] = v }
+            }
+            for name in BufferSchema.syncCounterNames {
+                out[name] = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
+            }
+            return out
+        }
+    }
+
+    public func alerts(status: AlertStatus? = nil) async throws -> [StoredAlert] {
+        try await pool.read { db in
+            var sql = "SELECT alert_id, status, note, assignee, rule, severity, store_id, summary, raised_hlc, updated_at FROM alerts"
+            var args: StatementArguments = []
+            if let status {
+                sql += " WHERE status = ?"
+                args = [status.rawValue]
+            }
+            sql += " ORDER BY raised_hlc DESC"
+            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+                let status = AlertStatus(rawValue: row[1]) ?? .open
+                return StoredAlert(
+                    alertID: row[0], status: status.description, note: row[2], assignee: row[3], rule: row[4],
+                    severity: row[5], storeID: row[6], summary: row[7],
+                    raisedAt: HLCTimestamp(rawValue: UInt64(bitPattern: row[8] as Int64)).wallMillis, updatedAt: row[9])
+            }
+        }
+    }
+
+    public func hubConfig() async throws -> [HubConfigEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT collection, key, field, value FROM hub_config ORDER BY collection, key, field")
+                .map { HubConfigEntry(collection: $0[0], key: $0[1], field: $0[2], value: $0[3]) }
+        }
+    }
+
+    static func apply(_ d: Cxsync_V1_Downstream, _ db: Database) throws {
+        for u in d.config {
+            try db.execute(
+                sql: """
+                    INSERT INTO hub_config (collection, key, field, value, hlc, node) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (collection, key, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc,
+                        node = excluded.node
+                    WHERE (excluded.hlc, excluded.node) > (hub_config.hlc, hub_config.node)
+                    """,
+                arguments: [
+                    u.collection, u.key, u.field, u.hasValue ? u.value : nil, Int64(bitPattern: u.hlc), u.node,
+                ])
+        }
+        for a in d.alerts { try mergeAlert(a, db) }
+        for e in d.erasures {
+            try db.execute(
+                sql: "INSERT INTO erasures (subject, hlc) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+                arguments: [e.subject, Int64(bitPattern: e.hlc)])
+        }
+        if d.cursor > 0 {
+            let current = try stateInt(db, "downstream_cursor") ?? 0
+            try setState(db, "downstream_cursor", max(current, Int64(d.cursor)))
+        }
+    }
+
+    /// Joins an alert update into the stored alert: status by the lattice, note and assignee by (hlc, node).
+    static func mergeAlert(_ a: Cxsync_V1_AlertUpdate, _ db: Database) throws {
+        let status = AlertStatus(rawValue: Int(a.status.rawValue)) ?? .open
+        let now = nowMillis()
+        try db.execute(
+            sql: """
+                INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (alert_id) DO UPDATE SET status = max(status, excluded.status), updated_at = excluded.updated_at
+                """,
+            arguments: [a.alertID, status.rawValue, a.rule, a.severity, a.storeID, a.summary, Int64(bitPattern: a.raisedHlc), now])
+        for (field, register) in [("note", a.hasNote ? a.note : nil), ("assignee", a.hasAssignee ? a.assignee : nil)] {
+            guard let register else { continue }
+            try db.execute(
+                sql: """
+                    UPDATE alerts SET \(field) = ?, \(field)_hlc = ?, \(field)_node = ?
+                    WHERE alert_id = ? AND (\(field)_hlc IS NULL OR (?, ?) > (\(field)_hlc, \(field)_node))
+                    """,
+                arguments: [
+                    register.value, Int64(bitPattern: register.hlc), register.node, a.alertID,
+                    Int64(bitPattern: register.hlc), register.node,
+                ])
+        }
+    }
+
+    static func clearInFlight(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM sync_state WHERE key IN ('inflight_frame', 'inflight_from', 'inflight_to')")
+    }
+
+    static func stateInt(_ db: Database, _ key: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT value FROM sync_state WHERE key = ?", arguments: [key])
+    }
+
+    static func setState(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
+        try db.execute(
+            sql: "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            arguments: [key, value])
+    }
+}

@@ -1,0 +1,227 @@
+import CXCore
+import CXProtocol
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The agent's sync loop: performs what `SyncStateMachine` decides, until graceful shutdown.
+///
+/// A batch is persisted before its first post and posted byte for byte until the hub answers; an
+/// acknowledgement, its downstream delta and the new high-water mark are committed in one transaction.
+/// Graceful shutdown lets the request in flight finish, so that its acknowledgement is recorded.
+public struct SyncService: Service {
+    let store: BufferStore
+    let configuration: AgentConfiguration
+    let credentials: AgentCredentials
+    let caFile: String
+    let monitor: SyncMonitor
+    let logger: Logger
+
+    public init(
+        store: BufferStore, configuration: AgentConfiguration, credentials: AgentCredentials, caFile: String,
+        monitor: SyncMonitor, logger: Logger
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.credentials = credentials
+        self.caFile = caFile
+        self.monitor = monitor
+        self.logger = logger
+    }
+
+    static func settings(_ c: AgentConfiguration) -> SyncStateMachine.Settings {
+        var s = SyncStateMachine.Settings()
+        s.syncIntervalMillis = c.syncInterval.milliseconds
+        s.pollIntervalMillis = c.pollInterval.milliseconds
+        s.backoffInitialMillis = c.backoffInitial.milliseconds
+        s.backoffMaxMillis = c.backoffMax.milliseconds
+        s.stallAfterMillis = c.stallAfter.milliseconds
+        s.maxBatchEvents = c.maxBatchEvents
+        s.bandwidthLimit = c.bandwidthLimit
+        return s
+    }
+
+    public func run() async throws {
+        let hubURL = configuration.hubURL.isEmpty ? credentials.hubURL : configuration.hubURL
+        let client = try HubClient(hubURL: hubURL, caFile: caFile, timeout: configuration.requestTimeout)
+        let builder = BatchBuilder(
+            agentID: credentials.agentID, epoch: store.identity.epoch, storeID: credentials.storeID,
+            key: try credentials.signingKey(), encoder: FrameEncoder(level: Int32(configuration.compressionLevel)),
+            maxBatchBytes: configuration.maxBatchBytes)
+        let window = SyncWindow(configuration.syncWindow)
+        let start = try await store.syncPosition()
+        var machine = SyncStateMachine(
+            settings: Self.settings(configuration), syncedThrough: start.syncedThrough,
+            inFlight: try await store.loadInFlight(), now: Self.nowMillis())
+        monitor.update {
+            $0.state = "idle"
+            $0.hubURL = hubURL
+            $0.agentID = credentials.agentID
+            $0.storeID = credentials.storeID
+        }
+        logger.notice(
+            "sync started",
+            metadata: [
+                "hub": "\(hubURL)", "synced_through": "\(start.syncedThrough)", "last_seq": "\(start.lastSeq)",
+                "resending": "\(machine.inFlight.map { "\($0.seqFrom)...\($0.seqTo)" } ?? "none")",
+            ])
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await step(&machine, client: client, builder: builder, window: window)
+            } catch {
+                logger.error("sync step failed", metadata: ["error": "\(error)"])
+                try? await store.count("sync_failures_total")
+                monitor.update { $0.lastError = "\(error)" }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            }
+        }
+        await client.shutdown()
+        logger.notice("sync stopped")
+    }
+
+    func step(
+        _ machine: inout SyncStateMachine, client: HubClient, builder: BatchBuilder, window: SyncWindow?
+    ) async throws {
+        let position = try await store.syncPosition()
+        let now = Self.nowMillis()
+        if let stall = machine.stallReport(now: now, unsynced: position.unsynced) {
+            logger.warning("sync stalled", metadata: ["reason": "\(stall)"])
+            try await store.count("sync_stalls_total")
+            monitor.update { $0.state = "stalled" }
+        }
+        let action = machine.nextAction(
+            now: now, lastSeq: position.lastSeq, windowOpensInMillis: Self.windowWait(window))
+        publish(machine, position)
+        switch action {
+        case .sleep(let ms):
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(ms)) }
+        case .build(let after, let limit):
+            let entries = try await store.outboxPage(after: after, limit: limit)
+            guard let first = entries.first, first.seq == after + 1 else {
+                let available = try await store.firstStoredSeq(after: after)
+                perform(machine.nothingToBuild(firstAvailable: available, now: now))
+                return
+            }
+            let batch = try builder.batch(
+                entries, cursor: position.downstreamCursor, position: position, quotaBytes: store.quotaBytes,
+                nowMillis: now)
+            try await store.saveInFlight(batch)
+            machine.built(batch)
+        case .send(let batch):
+            monitor.update { $0.state = "sending" }
+            let answer = await client.post(batch.frame)
+            try await handle(
+                answer, machine: &machine, sentEvents: Int(batch.seqTo - batch.seqFrom + 1), sentBytes: batch.frame.count)
+        case .poll:
+            let frame = builder.poll(
+                cursor: position.downstreamCursor, position: position, quotaBytes: store.quotaBytes, nowMillis: now)
+            let answer = await client.post(frame)
+            try await handle(answer, machine: &machine, sentEvents: 0, sentBytes: 0)
+        }
+    }
+
+    func handle(
+        _ answer: HubClient.Answer, machine: inout SyncStateMachine, sentEvents: Int, sentBytes: Int
+    ) async throws {
+        let now = Self.nowMillis()
+        let jitter = Double.random(in: 0..<1)
+        switch answer {
+        case .ack(let ack):
+            let effects = machine.received(
+                .acked(highWaterMark: ack.highWaterMark, more: ack.downstream.more), now: now, jitter: jitter,
+                bytesSent: sentBytes)
+            for effect in effects {
+                switch effect {
+                case .commitAck(let hwm):
+                    try await store.commitAck(
+                        highWaterMark: hwm, downstream: ack.hasDownstream ? ack.downstream : nil,
+                        clockOffsetMillis: ack.clockOffsetMs, sentEvents: ack.duplicate ? 0 : sentEvents,
+                        sentBytes: sentBytes)
+                    monitor.update {
+                        $0.lastAckAt = now
+                        $0.clockOffsetMillis = ack.clockOffsetMs
+                    }
+                    if !ack.downstream.alerts.isEmpty || !ack.downstream.config.isEmpty {
+                        logger.info(
+                            "downstream applied",
+                            metadata: [
+                                "alerts": "\(ack.downstream.alerts.count)", "config": "\(ack.downstream.config.count)",
+                                "cursor": "\(ack.downstream.cursor)",
+                            ])
+                    }
+                default: try await perform(effect)
+                }
+            }
+            if sentEvents > 0 {
+                logger.debug(
+                    "batch acknowledged",
+                    metadata: ["high_water_mark": "\(ack.highWaterMark)", "duplicate": "\(ack.duplicate)"])
+            }
+        case .refused(let error, let retryAfter):
+            try await store.count("sync_refusals_total")
+            let effects = machine.received(
+                .refused(
+                    code: error.code, message: error.message, expectedSeq: error.expectedSeq,
+                    retryAfterMillis: retryAfter),
+                now: now, jitter: jitter, bytesSent: sentBytes)
+            for effect in effects { try await perform(effect) }
+        case .failed(let reason):
+            try await store.count("sync_failures_total")
+            let effects = machine.received(.failed(reason: reason), now: now, jitter: jitter, bytesSent: 0)
+            for effect in effects { try await perform(effect) }
+        }
+    }
+
+    func perform(_ effect: SyncStateMachine.Effect) async throws {
+        switch effect {
+        case .commitAck(let hwm):
+            try await store.commitAck(
+                highWaterMark: hwm, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        case .discardInFlight:
+            try await store.discardInFlight()
+        case .log(let level, let message):
+            switch level {
+            case .info: logger.info("\(message)")
+            case .warning: logger.warning("\(message)")
+            case .error: logger.error("\(message)")
+            }
+        }
+    }
+
+    func perform(_ effects: [SyncStateMachine.Effect]) {
+        for case .log(let level, let message) in effects {
+            switch level {
+            case .info: logger.info("\(message)")
+            case .warning: logger.warning("\(message)")
+            case .error: logger.error("\(message)")
+            }
+        }
+    }
+
+    func publish(_ machine: SyncStateMachine, _ position: SyncPosition) {
+        monitor.update {
+            $0.lastSeq = position.lastSeq
+            $0.syncedThrough = position.syncedThrough
+            $0.unsynced = position.unsynced
+            $0.inFlightFrom = machine.inFlight?.seqFrom
+            $0.inFlightTo = machine.inFlight?.seqTo
+            $0.consecutiveFailures = machine.attempt
+            $0.lastError = machine.lastError
+            if $0.state != "stalled" || machine.lastError == nil {
+                $0.state = machine.attempt > 0 ? "backing_off" : (machine.inFlight != nil ? "sending" : "idle")
+            }
+        }
+    }
+
+    /// Milliseconds until the sync window opens (0 inside it or without one), in the box's local time.
+    static func windowWait(_ window: SyncWindow?) -> Int64 {
+        guard let window else { return 0 }
+        let parts = Calendar.current.dateComponents([.hour, .minute], from: Date())
+        let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
+        return Int64(window.minutesUntilOpen(minuteOfDay: minute)) * 60_000
+    }
+
+    static func nowMillis() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}
