@@ -186,6 +186,7 @@ let package = Package(
             name: "CXHubTests",
             dependencies: [
                 "CXAgent",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 "CXHub",
                 "CXProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

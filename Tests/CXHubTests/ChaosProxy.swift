@@ -61,7 +61,7 @@ final class ChaosProxy: Sendable {
         let router = Router()
         let state = self.state
         let odds = self.odds
-        router.on("/{path+}", method: .post) { request, _ -> Response in
+        router.on("**", method: .post) { request, _ -> Response in
             var request = request
             let body = try await request.collectBody(upTo: 64 << 20)
             guard state.enabled.withLock({ $0 }) else { throw HTTPError(.badGateway, message: "link down") }

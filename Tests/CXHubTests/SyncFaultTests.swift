@@ -1,0 +1,269 @@
+import AsyncHTTPClient
+import CXAgent
+import Foundation
+import GRDB
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A real, enrolled `cx-agent run` process that can be killed and restarted on its data directory.
+final class SyncingAgent: @unchecked Sendable {
+    let store: String
+    let dataDirectory: String
+    let environment: [String: String]
+    var process = Process()
+    private(set) var port = 0
+    private(set) var starts = 0
+
+    init(store: String, dataDirectory: String, hubURL: String, hub: HubProcess, environment: [String: String]) throws {
+        self.store = store
+        self.dataDirectory = dataDirectory
+        // Enrolled directly with the hub; syncs through `hubURL` (a proxy, say) by configuration.
+        self.environment = environment.merging(["CX_AGENT_HUB_URL": hubURL]) { $1 }
+        let token = try hub.enrollmentToken(store: store, device: "\(store)-kiosk-1")
+        let (status, _, err) = try Binaries.run(
+            "cx-agent", ["enroll", "--data-dir", dataDirectory, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
+        guard status == 0 else { throw TestFailure("cx-agent enroll failed: \(err)") }
+    }
+
+    var stdoutPath: String { dataDirectory + ".stdout.\(starts)" }
+    var stderrPath: String { dataDirectory + ".stderr.\(starts)" }
+
+    func start() async throws {
+        starts += 1
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Binaries.path("cx-agent"))
+        process.arguments = ["run", "--data-dir", dataDirectory, "--listen-port", "0", "--log-level", "info"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let out = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+            if let line = out.split(separator: "\n").first(where: { $0.hasPrefix("cx-agent listening on") }),
+                let p = line.split(separator: ":").last.flatMap({ Int($0) })
+            {
+                port = p
+                return
+            }
+            if !process.isRunning { throw TestFailure("agent exited: \(stderr)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("agent did not listen: \(stderr)")
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    func kill(_ signal: Int32 = SIGKILL) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    /// Posts NDJSON events; returns the ids the agent acknowledged (accepted or duplicate).
+    func ingest(_ lines: [(UUID, String)]) async throws -> Set<UUID> {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/events")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/x-ndjson")
+        request.body = .bytes(ByteBuffer(string: lines.map(\.1).joined(separator: "\n")))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 24)
+        guard response.status == .ok else { throw TestFailure("ingest answered \(response.status): \(String(buffer: body))") }
+        struct Reply: Decodable {
+            struct Result: Decodable {
+                var index: Int
+                var status: String
+            }
+            var results: [Result]
+        }
+        let reply = try JSONDecoder().decode(Reply.self, from: Data(body.readableBytesView))
+        return Set(reply.results.filter { $0.status != "rejected" }.map { lines[$0.index].0 })
+    }
+
+    func syncStatus() async throws -> SyncSnapshot {
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync"), timeout: .seconds(10))
+        struct Body: Decodable { var sync: SyncSnapshot }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView)).sync
+    }
+
+    static func events(store: String, count: Int, customerPool: Int = 50) -> [(UUID, String)] {
+        let channels = ["kiosk", "pos", "web", "mobile", "chat"]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return (0..<count).map { i in
+            let id = UUID()
+            let channel = channels[i % channels.count]
+            let line =
+                "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"\(store)\",\"device_id\":\"\(store)-\(channel)\","
+                + "\"channel\":\"\(channel)\",\"ts\":\(now - Int64(i)),\"type\":\"survey_nps\",\"score\":\(i % 11),"
+                + "\"customer_id\":\"cust-\(i % customerPool)\",\"text\":\"visit \(i) went fine\"}"
+            return (id, line)
+        }
+    }
+}
+
+extension HubProcess {
+    func kill(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+}
+
+/// The oracle: what the hub's database holds, read directly from its SQLite file.
+struct HubContents {
+    var eventIDs: [UUID]
+    var seqsByAgent: [String: [Int64]]
+    var highWaterMarks: [String: Int64]
+
+    static func read(_ hubDirectory: String) throws -> HubContents {
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: hubDirectory + "/hub.sqlite", configuration: config)
+        return try db.read { db in
+            var ids: [UUID] = []
+            var seqs: [String: [Int64]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT event_id, agent_id, seq FROM events ORDER BY agent_id, seq") {
+                let bytes = [UInt8](row[0] as Data)
+                ids.append(UUID(uuid: bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) }))
+                seqs[row[1], default: []].append(row[2])
+            }
+            var hwm: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT agent_id, max(hwm) FROM high_water_marks GROUP BY agent_id") {
+                hwm[row[0]] = row[1]
+            }
+            return HubContents(eventIDs: ids, seqsByAgent: seqs, highWaterMarks: hwm)
+        }
+    }
+}
+
+@Suite("Sync through faults, with real processes", .serialized)
+struct SyncFaultTests {
+    static let fastSync = [
+        "CX_AGENT_SYNC_INTERVAL_MS": "50", "CX_AGENT_POLL_INTERVAL_MS": "300", "CX_AGENT_BACKOFF_INITIAL_MS": "20",
+        "CX_AGENT_BACKOFF_MAX_MS": "400", "CX_AGENT_MAX_BATCH_EVENTS": "150", "CX_AGENT_REQUEST_TIMEOUT_SECONDS": "5",
+    ]
+
+    /// Three stores sync at once through a proxy that drops, duplicates, delays and reorders; agents are
+    /// SIGKILLed 24 times at random points, the hub is stopped once gracefully and once with SIGKILL mid-traffic.
+    /// Every acknowledged event must end at the hub exactly once, with each agent's seq contiguous.
+    @Test func threeAgentsConvergeThroughChaosKillsAndHubRestarts() async throws {
+        let dir = TempDir()
+        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
+        try await hub.waitUntilListening()
+        let proxy = try await ChaosProxy(
+            targetURL: hub.url, caPath: hub.caPath, certificate: hub.dataDirectory + "/tls/hub.pem",
+            key: hub.dataDirectory + "/tls/hub.key")
+        var agents: [SyncingAgent] = []
+        for i in 1...3 {
+            let agent = try SyncingAgent(
+                store: "store-00\(i)", dataDirectory: dir.path + "/agent-\(i)", hubURL: proxy.url, hub: hub,
+                environment: Self.fastSync)
+            try await agent.start()
+            agents.append(agent)
+        }
+        var acknowledged: [String: Set<UUID>] = [:]
+        var kills = 0
+        for round in 1...24 {
+            try await withThrowingTaskGroup(of: (String, Set<UUID>).self) { group in
+                for agent in agents {
+                    let batch = SyncingAgent.events(store: agent.store, count: 250)
+                    group.addTask { (agent.store, try await agent.ingest(batch)) }
+                }
+                for try await (store, ids) in group { acknowledged[store, default: []].formUnion(ids) }
+            }
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 0...250)))
+            let victim = agents[round % agents.count]
+            victim.kill()
+            kills += 1
+            if round == 8 {
+                hub.kill(SIGTERM)
+                try await hub.restart()
+            }
+            if round == 16 {
+                hub.kill(SIGKILL)
+                try await Task.sleep(for: .milliseconds(300))
+                try await hub.restart()
+            }
+            try await victim.start()
+        }
+        #expect(kills >= 20)
+        let chaos = proxy.counts
+        #expect(chaos.droppedRequests > 0 && chaos.droppedResponses > 0 && chaos.duplicated > 0 && chaos.delayed > 0)
+
+        // Everything acknowledged converges, through the still-misbehaving proxy.
+        let deadline = ContinuousClock.now + .seconds(180)
+        var pending = agents
+        while !pending.isEmpty && ContinuousClock.now < deadline {
+            var still: [SyncingAgent] = []
+            for agent in pending {
+                let s = try await agent.syncStatus()
+                if s.unsynced > 0 || s.inFlightFrom != nil { still.append(agent) }
+            }
+            pending = still
+            if !pending.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(pending.isEmpty, "not converged: \(pending.map(\.store)) \(pending.last?.stderr.suffix(2000) ?? "")")
+
+        let contents = try HubContents.read(hub.dataDirectory)
+        let expected = acknowledged.values.reduce(into: Set<UUID>()) { $0.formUnion($1) }
+        #expect(expected.count == 3 * 24 * 250)
+        #expect(contents.eventIDs.count == Set(contents.eventIDs).count, "no event stored twice")
+        let held = Set(contents.eventIDs)
+        #expect(expected.subtracting(held).isEmpty, "acknowledged but missing at the hub: \(expected.subtracting(held).count)")
+        #expect(held.subtracting(expected).isEmpty, "at the hub but never acknowledged: \(held.subtracting(expected).count)")
+        for agent in agents {
+            let s = try await agent.syncStatus()
+            let agentID = try #require(s.agentID)
+            let seqs = contents.seqsByAgent[agentID] ?? []
+            #expect(seqs.count == Int(s.lastSeq) && seqs.first == 1 && seqs.last == Int64(s.lastSeq),
+                "\(agent.store): \(seqs.count) seqs at the hub, agent's last seq \(s.lastSeq)")
+            #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "\(agent.store): seq contiguous")
+            #expect(contents.highWaterMarks[agentID] == Int64(s.lastSeq))
+            #expect(s.syncedThrough == s.lastSeq)
+        }
+        for agent in agents { agent.kill(SIGTERM) }
+        try await proxy.shutdown()
+        hub.kill(SIGTERM)
+    }
+
+    /// A store offline for a while keeps buffering, then catches up once the link is back; a revoked agent's
+    /// batches are refused and nothing of them is applied.
+    @Test func offlineStoreCatchesUpAndRevokedAgentIsRefused() async throws {
+        let dir = TempDir()
+        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
+        try await hub.waitUntilListening()
+        let agent = try SyncingAgent(
+            store: "store-009", dataDirectory: dir.path + "/agent", hubURL: hub.url, hub: hub,
+            environment: Self.fastSync)
+        try await agent.start()
+        hub.kill(SIGTERM)
+        var acknowledged = Set<UUID>()
+        for _ in 0..<4 { acknowledged.formUnion(try await agent.ingest(SyncingAgent.events(store: agent.store, count: 500))) }
+        try await Task.sleep(for: .seconds(1))
+        let offline = try await agent.syncStatus()
+        #expect(offline.unsynced == 2_000)
+        #expect(offline.lastError?.contains("cannot reach the hub") == true)
+        try await hub.restart()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let held = Set(try HubContents.read(hub.dataDirectory).eventIDs)
+        #expect(held.count == acknowledged.count && held == acknowledged, "\(held.count) held of \(acknowledged.count)")
+
+        let s = try await agent.syncStatus()
+        let (status, _, err) = try Binaries.run("cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, s.agentID!])
+        #expect(status == 0, "\(err)")
+        _ = try await agent.ingest(SyncingAgent.events(store: agent.store, count: 10))
+        try await Task.sleep(for: .seconds(1))
+        let refused = try await agent.syncStatus()
+        #expect(refused.unsynced == 10)
+        #expect(refused.lastError?.contains("revoked") == true, "\(refused.lastError ?? "")")
+        #expect(try HubContents.read(hub.dataDirectory).eventIDs.count == 2_000)
+        agent.kill(SIGTERM)
+        hub.kill(SIGTERM)
+    }
+}
