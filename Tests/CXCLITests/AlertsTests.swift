@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@Suite("cx alerts")
+struct AlertsTests {
+    static func alert(_ id: String, _ seeded: SeededHub) throws -> [String: Any]? {
+        try CX.rows(["alerts"], hub: seeded.hub).first { $0["alert_id"] as? String == id }
+    }
+
+    @Test func ackChangesStatusAndNote() async throws {
+        let seeded = try await SeededHub.shared()
+        let environment = CX.environment(seeded.hub)
+        #expect(try Self.alert("alert-ack", seeded)?["status"] as? String == "open")
+        let open = try CX.rows(["alerts", "--status", "open"], hub: seeded.hub)
+        #expect(open.contains { $0["alert_id"] as? String == "alert-ack" })
+
+        let result = try CX.run(["alerts", "ack", "alert-ack", "--note", "calling the store"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "alert alert-ack acknowledged; status acknowledged\n")
+
+        let after = try #require(try Self.alert("alert-ack", seeded))
+        #expect(after["status"] as? String == "acknowledged")
+        #expect(after["note"] as? String == "calling the store")
+        let stillOpen = try CX.rows(["alerts", "--status", "open"], hub: seeded.hub)
+        #expect(!stillOpen.contains { $0["alert_id"] as? String == "alert-ack" })
+        let acknowledged = try CX.rows(["alerts", "--status", "acknowledged"], hub: seeded.hub)
+        #expect(acknowledged.contains { $0["alert_id"] as? String == "alert-ack" })
+    }
+
+    @Test func resolveAndJSONOutputOfAChange() async throws {
+        let seeded = try await SeededHub.shared()
+        let object = try CX.json(["alerts", "resolve", "alert-resolve"], hub: seeded.hub) as? [String: Any]
+        #expect(object?["alert_id"] as? String == "alert-resolve")
+        #expect(object?["status"] as? String == "resolved")
+        #expect(try Self.alert("alert-resolve", seeded)?["status"] as? String == "resolved")
+    }
+
+    @Test func assignSetsTheOwnerWithoutChangingStatus() async throws {
+        let seeded = try await SeededHub.shared()
+        let result = try CX.run(
+            ["alerts", "assign", "alert-assign", "--to", "dana"], environment: CX.environment(seeded.hub))
+        #expect(result.status == 0, "\(result.stderr)")
+        let after = try #require(try Self.alert("alert-assign", seeded))
+        #expect(after["assignee"] as? String == "dana")
+        #expect(after["status"] as? String == "open")
+    }
+
+    @Test func unknownAlertReportsTheHubErrorCode() async throws {
+        let seeded = try await SeededHub.shared()
+        let result = try CX.run(["alerts", "ack", "no-such-alert"], environment: CX.environment(seeded.hub))
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: hub error not_found: no alert 'no-such-alert' at this hub\n")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func unknownStatusIsRefusedLocally() throws {
+        let result = try CX.run(["alerts", "--status", "snoozed"], environment: ["CX_HUB_URL": "https://127.0.0.1:1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("snoozed"))
+    }
+}

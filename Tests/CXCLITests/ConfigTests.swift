@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+@Suite("cx config")
+struct ConfigTests {
+    @Test func setThenGetThenUnset() async throws {
+        let seeded = try await SeededHub.shared()
+        let environment = CX.environment(seeded.hub)
+        let set = try CX.run(["config", "set", "*", "sentiment_threshold", "-0.4"], environment: environment)
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(set.stdout == "sentiment_threshold = -0.4 for scope *\n")
+
+        let rows = try CX.rows(["config", "get", "*", "sentiment_threshold"], hub: seeded.hub)
+        #expect(rows.count == 1)
+        #expect(rows.first?["value"] as? String == "-0.4")
+
+        let table = try CX.run(["config"], environment: environment)
+        #expect(
+            table.lines.contains { $0.hasPrefix("*") && $0.contains("sentiment_threshold") && $0.hasSuffix("-0.4") })
+
+        let unset = try CX.run(["config", "unset", "*", "sentiment_threshold"], environment: environment)
+        #expect(unset.status == 0, "\(unset.stderr)")
+        let after = try CX.rows(["config", "get", "*", "sentiment_threshold"], hub: seeded.hub)
+        #expect(after.allSatisfy { ($0["value"] as? String ?? "").isEmpty })
+    }
+
+    @Test func setNeedsExactlyOneValue() throws {
+        let result = try CX.run(["config", "set", "*", "x"], environment: ["CX_HUB_URL": "https://127.0.0.1:1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("exactly one value"))
+    }
+}
