@@ -44,7 +44,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     public var compressionLevel: Int = 3
     /// First and largest wait of the exponential backoff with full jitter after a failed attempt.
     public var backoffInitial: Duration = .milliseconds(500)
-    public var backoffMax: Duration = .seconds(60)
+    public var backoffMax: Duration = .seconds(30)
     /// A sync that makes no progress for this long is logged with its reason and counted.
     public var stallAfter: Duration = .seconds(120)
     /// Time limit of one sync request.

@@ -5,7 +5,7 @@ import Synchronization
 public struct SyncSnapshot: Sendable, Hashable, Codable {
     public init() {}
 
-    /// `disabled`, `not_enrolled`, `idle`, `sending`, `backing_off` or `stalled`.
+    /// `disabled`, `not_enrolled`, `idle`, `sending`, `retrying`, `backing_off` or `stalled`.
     public var state: String = "not_enrolled"
     public var hubURL: String?
     public var agentID: String?

@@ -108,7 +108,8 @@ public struct SyncService: Service {
             try await store.saveInFlight(batch)
             machine.built(batch)
         case .send(let batch):
-            monitor.update { $0.state = "sending" }
+            let retrying = machine.attempt > 0
+            monitor.update { $0.state = retrying ? "retrying" : "sending" }
             let answer = await client.post(batch.frame)
             try await handle(
                 answer, machine: &machine, sentEvents: Int(batch.seqTo - batch.seqFrom + 1), sentBytes: batch.frame.count)
