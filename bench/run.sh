@@ -37,6 +37,15 @@ start_agent
 INGEST_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$AGENT/status)
 kill -TERM $AGENT; wait $AGENT || true
 
+echo "== the same without enrichment (CX_AGENT_ENRICHMENT_ENABLED=false), to measure what enrichment costs"
+mv "$WORK/agent" "$WORK/agent-enriched"
+export CX_AGENT_ENRICHMENT_ENABLED=false
+start_agent
+"$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest-plain.json"
+kill -TERM $AGENT; wait $AGENT || true
+unset CX_AGENT_ENRICHMENT_ENABLED
+rm -rf "$WORK/agent" && mv "$WORK/agent-enriched" "$WORK/agent"
+
 echo "== restart with the backlog"
 T0=$(date +%s%N)
 : >"$WORK/agent.out"
@@ -81,6 +90,7 @@ PY
 
 echo "== codec: bytes per event, 200 batches of 1,000 events"
 "$BIN/cx-bench" codec --events "$EVENTS" | tee "$WORK/codec.json"
+"$BIN/cx-bench" codec --events "$EVENTS" --level 9 | tee "$WORK/codec9.json"
 python3 - "$EVENTS" <<'PY' | tee "$WORK/gzip.json"
 import gzip, itertools, json, sys
 with open(sys.argv[1], "rb") as f:
@@ -96,6 +106,8 @@ ingest_rss, restart_ms, restart_rss, empty_ms, empty_rss = map(int, sys.argv[3:8
 status = json.loads(sys.argv[8]) if sys.argv[8].startswith("{") else {}
 j = lambda n: json.load(open(os.path.join(work, n)))
 ing, sq, codec, gz = j("ingest.json"), j("sqlite.json"), j("codec.json"), j("gzip.json")
+plain, codec9 = j("ingest-plain.json"), j("codec9.json")
+cost = 1 - ing["events_per_s"] / plain["events_per_s"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 ratio = ing["events_per_s"] / sq["rows_per_s"]
@@ -109,11 +121,15 @@ Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 
 | figure | cxsync | baseline (same run) | ratio |
 | --- | --- | --- | --- |
 | durable ingest, events/s (HTTP, 8 producers x 100 events, ack after fsync) | {ing['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{ratio:.2f}x** (goal >= 1.0) |
+| same ingest without enrichment (`enrichment_enabled: false`) | {plain['events_per_s']:,} | | enrichment costs **{cost*100:.0f}%** (goal <= 25%) |
 | ack latency p50 / p99 | {ing['ack_latency_ms_p50']} ms / {ing['ack_latency_ms_p99']} ms | | |
 | agent peak RSS during ingest | {ingest_rss/1024:.0f} MiB | | |
 | restart with {status.get('stored_events', '?'):,} buffered events: time to listening / RSS | {restart_ms} ms / {restart_rss/1024:.0f} MiB | empty buffer: {empty_ms} ms / {empty_rss/1024:.0f} MiB | |
 | bytes/event, 1,000-event batch, protobuf + zstd-3 frame (signed) | {codec['frame_zstd3_bytes_per_event']} | JSON + gzip-6 {gz['bytes_per_event']} | **{r_plain:.2f}x** (goal <= 0.5) |
 | bytes/event, same with trained dictionary ({codec['dictionary_bytes']:,} B) | {codec['frame_zstd3_dict_bytes_per_event']} | JSON + gzip-6 {gz['bytes_per_event']} | **{r_dict:.2f}x** |
+| bytes/event, column form (protocol 1.1, what agents send), zstd-3 | {codec['columns_frame_bytes_per_event']} | JSON + gzip-6 {gz['bytes_per_event']} | **{codec['columns_frame_bytes_per_event']/gz['bytes_per_event']:.2f}x** |
+| bytes/event, column form, zstd-9 + dictionary | {codec9['columns_frame_dict_bytes_per_event']} | JSON + gzip-6 {gz['bytes_per_event']} | **{codec9['columns_frame_dict_bytes_per_event']/gz['bytes_per_event']:.2f}x** |
+| column form encode / decode + verify, zstd-3 | {codec['columns_encode_events_per_s']:,} / {codec['columns_decode_verify_events_per_s']:,} events/s | | |
 | batch encode (protobuf + zstd-3 + Ed25519) / decode (verify + inflate + validate) | {codec['encode_events_per_s']:,} / {codec['decode_verify_events_per_s']:,} events/s | | |
 
 Raw JSON lines:
@@ -121,6 +137,8 @@ Raw JSON lines:
 {json.dumps(ing)}
 {json.dumps(sq)}
 {json.dumps(codec)}
+{json.dumps(codec9)}
+{json.dumps(plain)}
 {json.dumps(gz)}
 ```
 """

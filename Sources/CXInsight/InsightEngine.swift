@@ -206,6 +206,13 @@ public struct InsightEngine: Sendable {
                 state.customerKeys[cacheKey] = r.customerKey
             }
         }
+        return remember(r, of: input, state: &state)
+    }
+
+    /// The stateful half of `enrich(_:state:)`: the near-duplicate check and the alert rules, over a result
+    /// of the stateless `enrich(_:)`. Callers analyse many events in parallel and serialise only this step.
+    public func remember(_ result: InsightResult, of input: InsightInput, state: inout InsightState) -> InsightResult {
+        var r = result
         if r.fingerprint != 0 && state.duplicates.check(r.fingerprint, at: input.timeMs) {
             r.enrichment.flags.append("near_duplicate")
         }

@@ -9,7 +9,7 @@ struct CXAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cx-agent",
         abstract: "cxsync edge agent: buffers customer-interaction events durably and syncs them to a hub.",
-        subcommands: [Run.self, Enroll.self, Ingest.self, Status.self, Sample.self, PrintConfig.self]
+        subcommands: [Run.self, Enroll.self, Ingest.self, Analyze.self, Status.self, Sample.self, PrintConfig.self]
     )
 }
 

@@ -115,7 +115,7 @@ struct AgentProcessTests {
         let data = dir.path + "/data"
         do {
             let store = try BufferStore.open(directory: data, quotaBytes: 1 << 30, logger: testLogger)
-            let ingest = IngestService(store: store, configuration: AgentConfiguration())
+            let ingest = IngestService(store: store, configuration: AgentConfiguration(), enricher: nil)
             for _ in 0..<6 {
                 _ = try await ingest.ingest(body: TestEvents.ndjson((0..<500).map { _ in UUID() }), contentType: nil)
             }

@@ -12,7 +12,7 @@ struct BufferStoreTests {
         c.quotaBytes = quota
         c.storeID = store
         let buffer = try BufferStore.open(directory: dir.path, quotaBytes: quota, logger: testLogger)
-        return IngestService(store: buffer, configuration: c)
+        return try IngestService(store: buffer, configuration: c)
     }
 
     @Test func concurrentRequestsGetGapFreeSeqsAndDuplicatesAreNoOps() async throws {
@@ -135,7 +135,7 @@ struct BufferStoreTests {
         #expect(store.identity.epoch != epoch)
         let stats = try await store.stats()
         #expect(stats.lastSeq == UInt64(report.recovered) && stats.lostInRecoveryTotal == UInt64(report.lost))
-        let service = IngestService(store: store, configuration: AgentConfiguration())
+        let service = IngestService(store: store, configuration: AgentConfiguration(), enricher: nil)
         let r = try await service.ingest(body: TestEvents.ndjson([UUID()]), contentType: nil)
         #expect(r.results.first?.seq == UInt64(report.recovered + 1))
     }

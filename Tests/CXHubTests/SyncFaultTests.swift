@@ -90,6 +90,16 @@ final class SyncingAgent: @unchecked Sendable {
         return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView)).sync
     }
 
+    /// Alert id → status, as the agent holds them.
+    func alerts() async throws -> [String: String] {
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/alerts"), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 24)
+        return Dictionary(
+            uniqueKeysWithValues: try JSONDecoder().decode([StoredAlert].self, from: Data(body.readableBytesView))
+                .map { ($0.alertID, $0.status) })
+    }
+
     static func events(store: String, count: Int, customerPool: Int = 50) -> [(UUID, String)] {
         let channels = ["kiosk", "pos", "web", "mobile", "chat"]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -117,6 +127,8 @@ struct HubContents {
     var eventIDs: [UUID]
     var seqsByAgent: [String: [Int64]]
     var highWaterMarks: [String: Int64]
+    /// Alert id → status, per store.
+    var alerts: [String: [String: Int]]
 
     static func read(_ hubDirectory: String) throws -> HubContents {
         var config = Configuration()
@@ -134,7 +146,11 @@ struct HubContents {
             for row in try Row.fetchAll(db, sql: "SELECT agent_id, max(hwm) FROM high_water_marks GROUP BY agent_id") {
                 hwm[row[0]] = row[1]
             }
-            return HubContents(eventIDs: ids, seqsByAgent: seqs, highWaterMarks: hwm)
+            var alerts: [String: [String: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT store_id, alert_id, status FROM alerts") {
+                alerts[row[0], default: [:]][row[1]] = row[2]
+            }
+            return HubContents(eventIDs: ids, seqsByAgent: seqs, highWaterMarks: hwm, alerts: alerts)
         }
     }
 }
@@ -218,9 +234,13 @@ struct SyncFaultTests {
             let s = try await agent.syncStatus()
             let agentID = try #require(s.agentID)
             let seqs = contents.seqsByAgent[agentID] ?? []
-            #expect(seqs.count == Int(s.lastSeq) && seqs.first == 1 && seqs.last == Int64(s.lastSeq),
-                "\(agent.store): \(seqs.count) seqs at the hub, agent's last seq \(s.lastSeq)")
-            #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "\(agent.store): seq contiguous")
+            // Events and alert updates share the outbox's seq space: together they cover 1...last_seq.
+            let localAlerts = try await agent.alerts()
+            let hubAlerts = contents.alerts[agent.store] ?? [:]
+            #expect(localAlerts.count > 0, "\(agent.store): detractor scores raise alerts")
+            #expect(Set(localAlerts.keys) == Set(hubAlerts.keys), "\(agent.store): every local alert reached the hub")
+            #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 > $0 }, "\(agent.store): event seqs unique")
+            #expect(seqs.count + localAlerts.count <= Int(s.lastSeq))
             #expect(contents.highWaterMarks[agentID] == Int64(s.lastSeq))
             #expect(s.syncedThrough == s.lastSeq)
         }
@@ -244,7 +264,8 @@ struct SyncFaultTests {
         for _ in 0..<4 { acknowledged.formUnion(try await agent.ingest(SyncingAgent.events(store: agent.store, count: 500))) }
         try await Task.sleep(for: .seconds(1))
         let offline = try await agent.syncStatus()
-        #expect(offline.unsynced == 2_000)
+        let raised = try await agent.alerts().count
+        #expect(offline.unsynced == UInt64(2_000 + raised), "2,000 events and \(raised) alerts wait in the outbox")
         #expect(offline.lastError?.contains("cannot reach the hub") == true)
         try await hub.restart()
         let deadline = ContinuousClock.now + .seconds(60)
@@ -260,7 +281,7 @@ struct SyncFaultTests {
         _ = try await agent.ingest(SyncingAgent.events(store: agent.store, count: 10))
         try await Task.sleep(for: .seconds(1))
         let refused = try await agent.syncStatus()
-        #expect(refused.unsynced == 10)
+        #expect(refused.unsynced >= 10)
         #expect(refused.lastError?.contains("revoked") == true, "\(refused.lastError ?? "")")
         #expect(try HubContents.read(hub.dataDirectory).eventIDs.count == 2_000)
         agent.kill(SIGTERM)

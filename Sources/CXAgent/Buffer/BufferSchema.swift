@@ -56,8 +56,25 @@ enum BufferSchema {
                 try db.execute(sql: "INSERT OR IGNORE INTO counters (name, value) VALUES (?, 0)", arguments: [name])
             }
         }
+        m.registerMigration("v3-alerts") { db in
+            try db.execute(
+                sql: """
+                    -- Alert updates waiting for the hub, numbered in the outbox's seq space (shared with events).
+                    CREATE TABLE alert_outbox (seq INTEGER PRIMARY KEY, alert_id TEXT NOT NULL, payload BLOB NOT NULL);
+                    -- Alerts waiting for delivery to the store's webhook, retried with backoff until it answers 2xx.
+                    CREATE TABLE webhook_queue (
+                        id INTEGER PRIMARY KEY, alert_id TEXT NOT NULL, body BLOB NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT
+                    );
+                    """)
+            for name in alertCounterNames {
+                try db.execute(sql: "INSERT OR IGNORE INTO counters (name, value) VALUES (?, 0)", arguments: [name])
+            }
+        }
         return m
     }
+
+    static let alertCounterNames = ["alerts_raised_total", "webhook_delivered_total", "webhook_failures_total"]
 
     static let syncCounterNames = [
         "sync_batches_total", "sync_events_total", "sync_bytes_total", "sync_failures_total", "sync_stalls_total",

@@ -63,8 +63,12 @@ extension BufferStore {
     /// The smallest seq still stored after `seq` (nil: none), to tell a drained outbox from evicted copies.
     public func firstStoredSeq(after seq: UInt64) async throws -> UInt64? {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events WHERE seq > ?", arguments: [Int64(seq)])
-                .map(UInt64.init)
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT min(s) FROM (SELECT min(seq) AS s FROM events WHERE seq > ?1 "
+                    + "UNION ALL SELECT min(seq) FROM alert_outbox WHERE seq > ?1)",
+                arguments: [Int64(seq)]
+            ).map(UInt64.init)
         }
     }
 
@@ -106,6 +110,7 @@ extension BufferStore {
                 counters["sync_bytes_total"] += Int64(sentBytes)
             }
             try counters.save(db)
+            try db.execute(sql: "DELETE FROM alert_outbox WHERE seq <= ?", arguments: [counters["synced_through"]])
             try Self.clearInFlight(db)
             if let downstream { try Self.apply(downstream, db) }
             if let clockOffsetMillis { try Self.setState(db, "clock_offset_ms", clockOffsetMillis) }

@@ -53,6 +53,10 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     public var syncWindow: String = ""
     /// Upstream bandwidth cap in bytes per second; 0: none.
     public var bandwidthLimit: Int = 0
+    /// Off: events are stored as posted, without masking, hashing or scores (for diagnostics only).
+    public var enrichmentEnabled: Bool = true
+    /// Where local alerts are POSTed as JSON (the store's back-office screen, a chat bridge); empty: nowhere.
+    public var alertWebhookURL: String = ""
 
     public init() {}
 
@@ -82,6 +86,8 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case requestTimeout = "request_timeout_seconds"
         case syncWindow = "sync_window"
         case bandwidthLimit = "bandwidth_limit_bytes_per_second"
+        case enrichmentEnabled = "enrichment_enabled"
+        case alertWebhookURL = "alert_webhook_url"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,6 +124,8 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         requestTimeout = try secs(.requestTimeout, d.requestTimeout)
         syncWindow = try c.decodeIfPresent(String.self, forKey: .syncWindow) ?? d.syncWindow
         bandwidthLimit = try c.decodeIfPresent(Int.self, forKey: .bandwidthLimit) ?? d.bandwidthLimit
+        enrichmentEnabled = try c.decodeIfPresent(Bool.self, forKey: .enrichmentEnabled) ?? d.enrichmentEnabled
+        alertWebhookURL = try c.decodeIfPresent(String.self, forKey: .alertWebhookURL) ?? d.alertWebhookURL
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -147,6 +155,8 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(requestTimeout.components.seconds, forKey: .requestTimeout)
         try c.encode(syncWindow, forKey: .syncWindow)
         try c.encode(bandwidthLimit, forKey: .bandwidthLimit)
+        try c.encode(enrichmentEnabled, forKey: .enrichmentEnabled)
+        try c.encode(alertWebhookURL, forKey: .alertWebhookURL)
     }
 }
 
@@ -210,15 +220,18 @@ extension AgentConfiguration {
         if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
         if let v = string(.logLevel) { logLevel = v }
         if let v = string(.hubURL) { hubURL = v }
-        if let raw = string(.syncEnabled) {
+        func bool(_ key: CodingKeys) throws -> Bool? {
+            guard let raw = string(key) else { return nil }
             switch raw.lowercased() {
-            case "1", "true", "yes", "on": syncEnabled = true
-            case "0", "false", "no", "off": syncEnabled = false
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
             default:
-                throw ConfigurationError(
-                    source: Self.environmentName(CodingKeys.syncEnabled.rawValue), message: "'\(raw)' is not a boolean")
+                throw ConfigurationError(source: Self.environmentName(key.rawValue), message: "'\(raw)' is not a boolean")
             }
         }
+        if let v = try bool(.syncEnabled) { syncEnabled = v }
+        if let v = try bool(.enrichmentEnabled) { enrichmentEnabled = v }
+        if let v = string(.alertWebhookURL) { alertWebhookURL = v }
         if let v = try int(.syncInterval) { syncInterval = .milliseconds(v) }
         if let v = try int(.pollInterval) { pollInterval = .milliseconds(v) }
         if let v = try int(.maxBatchEvents) { maxBatchEvents = Int(v) }
@@ -256,6 +269,9 @@ extension AgentConfiguration {
         if bandwidthLimit < 0 { throw fail(.bandwidthLimit, "must not be negative") }
         if !syncWindow.isEmpty && SyncWindow(syncWindow) == nil {
             throw fail(.syncWindow, "'\(syncWindow)' is not HH:MM-HH:MM")
+        }
+        if !alertWebhookURL.isEmpty && !(alertWebhookURL.hasPrefix("https://") || alertWebhookURL.hasPrefix("http://")) {
+            throw fail(.alertWebhookURL, "'\(alertWebhookURL)' is not an http(s) URL")
         }
         if !hubURL.isEmpty && !(hubURL.hasPrefix("https://") || hubURL.hasPrefix("http://")) {
             throw fail(.hubURL, "'\(hubURL)' is not an http(s) URL")

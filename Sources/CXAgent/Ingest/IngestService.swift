@@ -38,12 +38,27 @@ public struct IngestService: Sendable {
     public let store: BufferStore
     public let committer: GroupCommitter
     public let configuration: AgentConfiguration
+    /// Masks, hashes, scores and tags events before the commit; nil only when `enrichment_enabled` is off.
+    public let enricher: EventEnricher?
     let validator = EventValidator()
     let fast = FastEventBuilder(limits: .default)
 
-    public init(store: BufferStore, configuration: AgentConfiguration) {
+    /// Builds the enricher from the configuration: the fleet key comes from the enrollment credentials, or
+    /// from a key of this box before enrollment.
+    public init(store: BufferStore, configuration: AgentConfiguration) throws {
+        var enricher: EventEnricher?
+        if configuration.enrichmentEnabled {
+            let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
+            enricher = try EventEnricher(
+                fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory))
+        }
+        self.init(store: store, configuration: configuration, enricher: enricher)
+    }
+
+    public init(store: BufferStore, configuration: AgentConfiguration, enricher: EventEnricher?) {
         self.store = store
         self.configuration = configuration
+        self.enricher = enricher
         self.committer = GroupCommitter(store: store, maxEventsPerCommit: configuration.maxEventsPerCommit)
     }
 
@@ -68,9 +83,9 @@ public struct IngestService: Sendable {
     func ingest(scanned slots: [Result<ScannedEvent, EventValidationError>]) async throws -> IngestResponse {
         let now = BufferStore.nowMillis()
         var results: [EventResult?] = Array(repeating: nil, count: slots.count)
-        var prepared: [PreparedEvent] = []
+        var valid: [Event] = []
         var preparedIndex: [Int] = []
-        prepared.reserveCapacity(slots.count)
+        valid.reserveCapacity(slots.count)
         preparedIndex.reserveCapacity(slots.count)
         for (i, slot) in slots.enumerated() {
             let checked: Result<Event, EventValidationError>
@@ -95,10 +110,12 @@ public struct IngestService: Sendable {
                             "'\(event.storeID)' is not this agent's store '\(configuration.storeID)'"))
                     continue
                 }
-                prepared.append(Self.prepare(event))
+                valid.append(event)
                 preparedIndex.append(i)
             }
         }
+        let alerts = enricher?.enrich(&valid) ?? []
+        let prepared = valid.map(Self.prepare)
         if !prepared.isEmpty {
             switch try await committer.submit(prepared) {
             case .quotaExceeded(let used, let quota):
@@ -113,6 +130,10 @@ public struct IngestService: Sendable {
                     case .accepted(let seq): results[i] = EventResult(index: i, status: .accepted, eventID: id, seq: seq)
                     case .duplicate: results[i] = EventResult(index: i, status: .duplicate, eventID: id)
                     }
+                }
+                if !alerts.isEmpty {
+                    try await store.recordAlerts(
+                        alerts, node: store.identity.agentID, notifyWebhook: !configuration.alertWebhookURL.isEmpty)
                 }
             }
         }

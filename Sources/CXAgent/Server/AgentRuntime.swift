@@ -55,7 +55,10 @@ public struct AgentRuntime: Sendable {
                     ? "not enrolled with a hub: buffering only (cx-agent enroll --hub URL --token T --ca FILE)"
                     : "sync is disabled (sync_enabled: false): buffering only")
         }
-        let ingest = IngestService(store: store, configuration: configuration)
+        if !configuration.alertWebhookURL.isEmpty {
+            services.append(AlertWebhookService(store: store, url: configuration.alertWebhookURL, logger: logger))
+        }
+        let ingest = try IngestService(store: store, configuration: configuration)
         let logger = logger
         let identity = store.identity
         let app = AgentServer.application(ingest: ingest, sync: monitor, logger: logger) { port in

@@ -52,6 +52,31 @@ public enum AgentServer {
             encoder.outputFormatting = [.sortedKeys]
             return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.alerts(status: status)), as: UTF8.self))
         }
+        for (action, status) in [("acknowledge", AlertStatus.acknowledged), ("resolve", AlertStatus.resolved)] {
+            router.post("/v1/alerts/:id/\(action)") { request, context in
+                var request = request
+                let id = context.parameters.get("id") ?? ""
+                let body = try await request.collectBody(upTo: 64 * 1024)
+                struct Change: Decodable { var note: String? }
+                var note: String?
+                if body.readableBytes > 0 {
+                    guard let change = try? JSONDecoder().decode(Change.self, from: Data(body.readableBytesView)) else {
+                        return jsonResponse(
+                            400, "{\"error\":{\"code\":\"invalid_request\",\"message\":\"expected JSON {\\\"note\\\": string}\"}}")
+                    }
+                    note = change.note
+                }
+                guard
+                    let alert = try await ingest.store.updateAlert(
+                        id: id, status: status, note: note, node: ingest.store.identity.agentID)
+                else {
+                    return jsonResponse(404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no alert with that id\"}}")
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                return jsonResponse(200, String(decoding: try encoder.encode(alert), as: UTF8.self))
+            }
+        }
         router.get("/v1/config") { _, _ in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -20,7 +20,7 @@ public final class LocalAgentClient: Sendable {
             let store = try BufferStore.open(
                 directory: c.dataDirectory, quotaBytes: c.quotaBytes, cacheKiB: c.cacheKiB,
                 maxClockDrift: c.maxClockDrift, logger: logger)
-            mode = .direct(IngestService(store: store, configuration: c), lock)
+            mode = .direct(try IngestService(store: store, configuration: c), lock)
         } else {
             mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(c.listenHost):\(c.listenPort)")
         }

@@ -12,6 +12,9 @@ public struct AgentCredentials: Sendable, Hashable, Codable {
     /// Ed25519 private key, base64 of its 32-byte raw form.
     public var privateKey: String
     public var enrolledAt: String
+    /// Base64 fleet key from the hub: customer identifiers are hashed with it before storage, so that the hub
+    /// joins a customer's events across stores without seeing the identifier.
+    public var fleetKey: String?
 
     enum CodingKeys: String, CodingKey {
         case hubURL = "hub_url"
@@ -21,6 +24,7 @@ public struct AgentCredentials: Sendable, Hashable, Codable {
         case deviceID = "device_id"
         case privateKey = "private_key"
         case enrolledAt = "enrolled_at"
+        case fleetKey = "fleet_key"
     }
 
     public static let fileName = "credentials.json"

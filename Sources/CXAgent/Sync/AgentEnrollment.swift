@@ -73,6 +73,7 @@ public enum AgentEnrollment {
             var store_id: String?
             var device_id: String?
             var hub_id: String?
+            var fleet_key: String?
             var code: String?
             var message: String?
         }
@@ -88,7 +89,7 @@ public enum AgentEnrollment {
         let credentials = AgentCredentials(
             hubURL: base, hubID: reply.hub_id ?? "", agentID: reply.agent_id ?? agentID, storeID: store,
             deviceID: device, privateKey: Data(key.rawRepresentation).base64EncodedString(),
-            enrolledAt: ISO8601DateFormatter().string(from: Date()))
+            enrolledAt: ISO8601DateFormatter().string(from: Date()), fleetKey: reply.fleet_key)
         try credentials.save(directory: directory)
         return credentials
     }

@@ -13,31 +13,53 @@ struct BatchBuilder: Sendable {
     let maxBatchBytes: Int
     static let agentVersion = "cx-agent/1.1"
 
-    /// A batch of the longest prefix of `entries` that fits `maxBatchBytes` (at least one event).
+    /// A batch of the longest prefix of the outbox items (events and alert updates, in seq order) that fits
+    /// `maxBatchBytes` (at least one item). Updates of the same alert inside the batch are joined.
     func batch(
-        _ entries: [OutboxEntry], cursor: UInt64, position: SyncPosition, quotaBytes: Int64, nowMillis: Int64
+        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], cursor: UInt64, position: SyncPosition,
+        quotaBytes: Int64, nowMillis: Int64
     ) throws -> SyncStateMachine.InFlight {
         var events: [SequencedEvent] = []
         events.reserveCapacity(entries.count)
+        var included: [OutboxAlert] = []
         var bytes = 0
-        for (i, entry) in entries.enumerated() {
-            bytes += entry.payload.count + 16
-            if bytes > maxBatchBytes && !events.isEmpty { break }
-            var wire = try Cxsync_V1_Event(serializedBytes: entry.payload)
-            wire.seq = entry.seq
-            wire.hlc = entry.hlc.rawValue
-            do {
-                events.append(
-                    SequencedEvent(
-                        seq: entry.seq, event: try Event(wire: wire, batchStoreID: storeID, limits: .default, index: i)))
-            } catch {
-                throw BufferError(code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")
+        var e = 0
+        var a = 0
+        while e < entries.count || a < alerts.count {
+            let takeEvent = a >= alerts.count || (e < entries.count && entries[e].seq < alerts[a].seq)
+            let size = takeEvent ? entries[e].payload.count + 16 : 256
+            if bytes + size > maxBatchBytes && (!events.isEmpty || !included.isEmpty) { break }
+            bytes += size
+            if takeEvent {
+                let entry = entries[e]
+                var wire = try Cxsync_V1_Event(serializedBytes: entry.payload)
+                wire.seq = entry.seq
+                wire.hlc = entry.hlc.rawValue
+                do {
+                    events.append(
+                        SequencedEvent(
+                            seq: entry.seq,
+                            event: try Event(wire: wire, batchStoreID: storeID, limits: .default, index: events.count)))
+                } catch {
+                    throw BufferError(code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")
+                }
+                e += 1
+            } else {
+                included.append(alerts[a])
+                a += 1
             }
         }
+        let seqFrom = min(events.first?.seq ?? .max, included.first?.seq ?? .max)
+        let seqTo = max(events.last?.seq ?? 0, included.last?.seq ?? 0)
         var b = header(cursor: cursor, position: position, quotaBytes: quotaBytes, nowMillis: nowMillis)
-        b.seqFrom = events[0].seq
-        b.seqTo = events[events.count - 1].seq
+        b.seqFrom = seqFrom
+        b.seqTo = seqTo
         b.setEvents(events)
+        b.alertUpdates = included.joined().map { item in
+            var u = item.update
+            u.seq = item.seq
+            return u
+        }
         return SyncStateMachine.InFlight(
             seqFrom: b.seqFrom, seqTo: b.seqTo, frame: encoder.frame(b, kind: .batch, signer: (agentID, key)))
     }

@@ -96,15 +96,33 @@ public struct SyncService: Service {
         case .sleep(let ms):
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(ms)) }
         case .build(let after, let limit):
-            let entries = try await store.outboxPage(after: after, limit: limit)
-            guard let first = entries.first, first.seq == after + 1 else {
+            var entries = try await store.outboxPage(after: after, limit: limit)
+            let through = entries.count == limit ? entries[entries.count - 1].seq : UInt64.max
+            var alerts = try await store.outboxAlerts(after: after, through: through, limit: limit)
+            // Send the contiguous prefix only: the hub refuses a batch that starts past its high-water mark.
+            var last = after
+            var i = 0
+            var j = 0
+            while true {
+                if i < entries.count && entries[i].seq == last + 1 {
+                    i += 1
+                } else if j < alerts.count && alerts[j].seq == last + 1 {
+                    j += 1
+                } else {
+                    break
+                }
+                last += 1
+            }
+            entries.removeSubrange(i...)
+            alerts.removeSubrange(j...)
+            guard last > after else {
                 let available = try await store.firstStoredSeq(after: after)
                 perform(machine.nothingToBuild(firstAvailable: available, now: now))
                 return
             }
             let batch = try builder.batch(
-                entries, cursor: position.downstreamCursor, position: position, quotaBytes: store.quotaBytes,
-                nowMillis: now)
+                entries, alerts: alerts, cursor: position.downstreamCursor, position: position,
+                quotaBytes: store.quotaBytes, nowMillis: now)
             try await store.saveInFlight(batch)
             machine.built(batch)
         case .send(let batch):

@@ -92,7 +92,10 @@ public enum HubServer {
                     metadata: ["agent_id": "\(agent.agentID)", "store": "\(agent.storeID)", "device": "\(agent.deviceID)"])
                 return json(
                     200,
-                    ["agent_id": agent.agentID, "store_id": agent.storeID, "device_id": agent.deviceID, "hub_id": store.hubID])
+                    [
+                        "agent_id": agent.agentID, "store_id": agent.storeID, "device_id": agent.deviceID,
+                        "hub_id": store.hubID, "fleet_key": store.fleetKey,
+                    ])
             } catch let e as HubError {
                 return error(e)
             }

@@ -14,6 +14,8 @@ public final class HubStore: Sendable {
     let pool: DatabasePool
     let clock: Mutex<HybridLogicalClock>
     public let hubID: String
+    /// Base64 of the 32-byte fleet key handed to agents at enrollment (over TLS, never logged).
+    public let fleetKey: String
     private let committerBox = Mutex<MergeCommitter?>(nil)
 
     /// Groups concurrent merges into shared transactions.
@@ -41,25 +43,34 @@ public final class HubStore: Sendable {
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
         try HubSchema.migrator.migrate(pool)
-        let (hubID, lastHLC) = try pool.write { db -> (String, UInt64) in
+        let (hubID, lastHLC, fleetKey) = try pool.write { db -> (String, UInt64, String) in
             var id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hub_id'")
             if id == nil {
                 let fresh = "hub-" + UUID().uuidString.prefix(8).lowercased()
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('hub_id', ?)", arguments: [fresh])
                 id = fresh
             }
+            // The fleet key: agents hash customer identifiers with it (HMAC-SHA256), so that the hub can join
+            // one customer's events across stores and channels without ever seeing the identifier.
+            var key = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'fleet_key'")
+            if key == nil {
+                let fresh = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString()
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('fleet_key', ?)", arguments: [fresh])
+                key = fresh
+            }
             let last = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc_last'").flatMap(UInt64.init)
-            return (id!, last ?? 0)
+            return (id!, last ?? 0, key!)
         }
         return HubStore(
-            path: path, pool: pool, hubID: hubID,
+            path: path, pool: pool, hubID: hubID, fleetKey: fleetKey,
             clock: HybridLogicalClock(maxDrift: maxClockDrift, last: HLCTimestamp(rawValue: lastHLC)))
     }
 
-    init(path: String, pool: DatabasePool, hubID: String, clock: HybridLogicalClock) {
+    init(path: String, pool: DatabasePool, hubID: String, fleetKey: String, clock: HybridLogicalClock) {
         self.path = path
         self.pool = pool
         self.hubID = hubID
+        self.fleetKey = fleetKey
         self.clock = Mutex(clock)
     }
 

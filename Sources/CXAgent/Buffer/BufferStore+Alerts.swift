@@ -1,0 +1,182 @@
+import CXCore
+import CXInsight
+import CXProtocol
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// One webhook delivery waiting in the queue.
+struct WebhookDelivery: Sendable, Hashable {
+    var id: Int64
+    var alertID: String
+    var body: [UInt8]
+    var attempts: Int
+}
+
+/// An outbox row that is not an event: an alert update, in the shared seq space.
+public struct OutboxAlert: Sendable, Hashable {
+    public var seq: UInt64
+    public var alertID: String
+    public var update: Cxsync_V1_AlertUpdate
+}
+
+extension BufferStore {
+    /// Persists alerts raised at ingest (idempotent by alert id): each new alert gets an outbox seq so it
+    /// reaches the hub, and a webhook delivery when a webhook is configured.
+    public func recordAlerts(_ alerts: [InsightAlert], node: String, notifyWebhook: Bool) async throws {
+        try await pool.write { db in
+            var counters = try Counters.load(db)
+            let now = Self.nowMillis()
+            for var a in alerts {
+                // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
+                a.id = a.id.replacingOccurrences(of: "|", with: ".")
+                let raised = HLCTimestamp(wallMillis: a.raisedAtMs, counter: 0)
+                try db.execute(
+                    sql: """
+                        INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
+                        """,
+                    arguments: [
+                        a.id, AlertStatus.open.rawValue, a.ruleID, a.severity.rawValue, a.storeID, a.message,
+                        Int64(bitPattern: raised.rawValue), now,
+                    ])
+                guard db.changesCount == 1 else { continue }
+                counters["alerts_raised_total"] += 1
+                var u = Cxsync_V1_AlertUpdate()
+                u.alertID = a.id
+                u.status = .open
+                u.rule = a.ruleID
+                u.severity = a.severity.rawValue
+                u.storeID = a.storeID
+                u.summary = a.message
+                u.raisedHlc = raised.rawValue
+                try Self.enqueue(u, db, &counters)
+                if notifyWebhook {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try db.execute(
+                        sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)",
+                        arguments: [a.id, try encoder.encode(a), now])
+                }
+            }
+            try counters.save(db)
+        }
+    }
+
+    /// A CX lead's change on the store's screen: status moves forward only (open < acknowledged < resolved);
+    /// the note is last-writer-wins. Returns the alert as stored, nil for an unknown id.
+    public func updateAlert(id: String, status: AlertStatus, note: String?, node: String) async throws -> StoredAlert? {
+        let found = try await pool.write { db -> Bool in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]) else {
+                return false
+            }
+            var counters = try Counters.load(db)
+            let hlc = HLCTimestamp(wallMillis: Self.nowMillis(), counter: 0)
+            var u = Cxsync_V1_AlertUpdate()
+            u.alertID = id
+            u.status = Cxsync_V1_AlertStatus(status)
+            if let note {
+                var n = Cxsync_V1_LWWString()
+                n.value = note
+                n.hlc = hlc.rawValue
+                n.node = node
+                u.note = n
+            }
+            u.rule = row["rule"]
+            u.severity = row["severity"]
+            u.storeID = row["store_id"]
+            u.summary = row["summary"]
+            u.raisedHlc = UInt64(bitPattern: row["raised_hlc"] as Int64)
+            try Self.mergeAlert(u, db)
+            try Self.enqueue(u, db, &counters)
+            try counters.save(db)
+            return true
+        }
+        guard found else { return nil }
+        return try await alerts().first { $0.alertID == id }
+    }
+
+    /// Gives an alert update the next outbox seq.
+    static func enqueue(_ update: Cxsync_V1_AlertUpdate, _ db: Database, _ counters: inout Counters) throws {
+        let seq = counters["next_seq"]
+        counters["next_seq"] = seq + 1
+        try db.execute(
+            sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)",
+            arguments: [seq, update.alertID, Data(try update.serializedBytes() as [UInt8])])
+    }
+
+    /// Alert updates of the outbox after `seq`, up to `through` (inclusive), in order.
+    public func outboxAlerts(after seq: UInt64, through: UInt64, limit: Int) async throws -> [OutboxAlert] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, alert_id, payload FROM alert_outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                arguments: [Int64(seq), Int64(clamping: through), limit]
+            ).map { row in
+                OutboxAlert(
+                    seq: UInt64(row[0] as Int64), alertID: row[1],
+                    update: try Cxsync_V1_AlertUpdate(serializedBytes: [UInt8](row[2] as Data)))
+            }
+        }
+    }
+
+    func dueWebhooks(now: Int64, limit: Int) async throws -> [WebhookDelivery] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, alert_id, body, attempts FROM webhook_queue WHERE next_attempt_at <= ? ORDER BY id LIMIT ?",
+                arguments: [now, limit]
+            ).map { WebhookDelivery(id: $0[0], alertID: $0[1], body: [UInt8]($0[2] as Data), attempts: $0[3]) }
+        }
+    }
+
+    func webhookDelivered(_ id: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM webhook_queue WHERE id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'webhook_delivered_total'")
+        }
+    }
+
+    func webhookFailed(_ id: Int64, retryAt: Int64, error: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE webhook_queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                arguments: [retryAt, error, id])
+            try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'webhook_failures_total'")
+        }
+    }
+
+    /// Deliveries still waiting (for status and tests).
+    public func pendingWebhooks() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_queue") ?? 0 }
+    }
+}
+
+extension [OutboxAlert] {
+    /// Joins updates of the same alert into one (status by the lattice, note and assignee by (hlc, node)),
+    /// carried at the highest seq of the group: fewer items, same state at the hub.
+    func joined() -> [OutboxAlert] {
+        var byID: [String: OutboxAlert] = [:]
+        var order: [String] = []
+        for item in self {
+            guard var current = byID[item.alertID] else {
+                byID[item.alertID] = item
+                order.append(item.alertID)
+                continue
+            }
+            let u = item.update
+            current.seq = Swift.max(current.seq, item.seq)
+            current.update.status = Cxsync_V1_AlertStatus(
+                rawValue: Swift.max(current.update.status.rawValue, u.status.rawValue)) ?? u.status
+            if u.hasNote && (!current.update.hasNote || (u.note.hlc, u.note.node) > (current.update.note.hlc, current.update.note.node)) {
+                current.update.note = u.note
+            }
+            if u.hasAssignee
+                && (!current.update.hasAssignee
+                    || (u.assignee.hlc, u.assignee.node) > (current.update.assignee.hlc, current.update.assignee.node))
+            {
+                current.update.assignee = u.assignee
+            }
+            byID[item.alertID] = current
+        }
+        return order.compactMap { byID[$0] }.sorted { $0.seq < $1.seq }
+    }
+}

@@ -1,0 +1,81 @@
+import CXCore
+import CXInsight
+import Foundation
+import Synchronization
+
+/// Runs CXInsight on validated events before they are committed: the stored event holds the masked text,
+/// the hashed customer identifier, the scores, intents, themes, flags and the model version. Raw PII never
+/// reaches the database.
+///
+/// The text analysis runs on the request's own task (requests enrich in parallel); only the near-duplicate
+/// window and the alert rules, which need memory across events, run under a lock.
+public final class EventEnricher: Sendable {
+    let engine: InsightEngine
+    let state: Mutex<InsightState>
+
+    public init(fleetKey: [UInt8]) throws {
+        var configuration = InsightConfiguration()
+        configuration.fleetKey = fleetKey
+        engine = try InsightEngine(configuration: configuration)
+        state = Mutex(engine.makeState())
+    }
+
+    /// Enriches `events` in place and returns the alerts they raise, in event order.
+    public func enrich(_ events: inout [Event]) -> [InsightAlert] {
+        var inputs: [InsightInput] = []
+        var results: [InsightResult] = []
+        inputs.reserveCapacity(events.count)
+        results.reserveCapacity(events.count)
+        // Alert cooldowns and the near-duplicate window run on ingest time, not event time: a backfill of old
+        // events must not re-raise alerts that a live store would have suppressed.
+        let now = BufferStore.nowMillis()
+        for e in events {
+            let input = InsightInput(
+                text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
+                channel: e.channel.rawValue, customerID: e.customerID, timeMs: now,
+                score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { Self.kind($0.scale) })
+            inputs.append(input)
+            results.append(engine.enrich(input))
+        }
+        var alerts: [InsightAlert] = []
+        state.withLock { state in
+            for i in results.indices {
+                results[i] = engine.remember(results[i], of: inputs[i], state: &state)
+                alerts += results[i].alerts
+            }
+        }
+        for i in events.indices {
+            let r = results[i]
+            events[i].text = r.maskedText
+            if events[i].customerID != nil { events[i].customerID = r.customerKey }
+            events[i].enrichment = r.enrichment
+        }
+        return alerts
+    }
+
+    static func kind(_ scale: ScoreScale) -> ScoreKind? {
+        switch scale {
+        case .nps: .nps
+        case .csat: .csat
+        case .ces5, .ces7: .ces
+        case .stars: .review
+        }
+    }
+
+    /// The agent's fleet key: the hub's (from enrollment) or, before enrollment, a key of this box kept in
+    /// `fleet.key` (0600), so that identifiers are never stored in the clear.
+    public static func fleetKey(credentials: AgentCredentials?, directory: String) throws -> [UInt8] {
+        if let text = credentials?.fleetKey, let key = Data(base64Encoded: text), key.count >= 16 {
+            return Array(key)
+        }
+        let path = (directory as NSString).appendingPathComponent("fleet.key")
+        if let data = FileManager.default.contents(atPath: path), let key = Data(base64Encoded: data), key.count >= 16 {
+            return Array(key)
+        }
+        var key = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in key.indices { key[i] = UInt8.random(in: 0...255, using: &rng) }
+        try AgentCredentials.writePrivate(Array(Data(key).base64EncodedString().utf8), to: path)
+        return key
+    }
+}

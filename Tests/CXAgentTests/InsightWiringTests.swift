@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import CXAgent
+import CXProtocol
+import Foundation
+import GRDB
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// A webhook receiver on loopback that records what it is sent; it can refuse the first deliveries.
+final class WebhookReceiver: @unchecked Sendable {
+    let received = Mutex<[String]>([])
+    let refuseFirst: Int
+    let port = Mutex(0)
+    let attempts = Mutex(0)
+
+    init(refuseFirst: Int) { self.refuseFirst = refuseFirst }
+
+    func application() -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            let n = self.attempts.withLock { $0 += 1; return $0 }
+            if n <= self.refuseFirst { return Response(status: .serviceUnavailable) }
+            self.received.withLock { $0.append(String(buffer: body)) }
+            return Response(status: .ok)
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port ?? 0 } })
+    }
+}
+
+@Suite("Insight in the agent", .serialized)
+struct InsightWiringTests {
+    static func line(_ id: UUID, text: String, score: Int, customer: String, channel: String = "kiosk") -> String {
+        "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-001\",\"device_id\":\"kiosk-1\","
+            + "\"channel\":\"\(channel)\",\"ts\":\(Int64(Date().timeIntervalSince1970 * 1000)),\"type\":\"survey_nps\","
+            + "\"score\":\(score),\"customer_id\":\"\(customer)\",\"text\":\"\(text)\"}"
+    }
+
+    /// What the buffer stores for each event, read from the SQLite file itself.
+    static func storedEvents(_ directory: String) throws -> [Cxsync_V1_Event] {
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
+        return try db.read { db in
+            try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
+                try Cxsync_V1_Event(serializedBytes: [UInt8]($0))
+            }
+        }
+    }
+
+    @Test func rawPIINeverReachesTheDatabaseAndEventsCarryTheirEnrichment() async throws {
+        let dir = TempDir()
+        let agent = try AgentProcess(dataDirectory: dir.path + "/a")
+        try await agent.waitUntilListening()
+        let body = [
+            Self.line(UUID(), text: "Charged twice!! call me on +44 7700 900123 or jane.doe@example.com", score: 2, customer: "jane.doe@example.com"),
+            Self.line(UUID(), text: "Great staff, order 12345678 arrived on 2024-05-01 for $19.99", score: 10, customer: "LOY-778812"),
+        ].joined(separator: "\n")
+        let (status, text, _) = try await agent.post(Array(body.utf8))
+        #expect(status == 200, "\(text)")
+        agent.kill(SIGTERM)
+        let stored = try Self.storedEvents(dir.path + "/a")
+        try #require(stored.count == 2)
+        let raw = stored.map { String(decoding: try! $0.serializedBytes() as [UInt8], as: UTF8.self) }.joined()
+        for secret in ["7700 900123", "jane.doe@example.com", "LOY-778812"] {
+            #expect(!raw.contains(secret), "'\(secret)' must not be stored")
+        }
+        #expect(stored[0].text.contains("Charged twice"))
+        #expect(stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"), "no false masks: \(stored[1].text)")
+        for e in stored {
+            #expect(e.customerID.count == 64 && e.customerID.allSatisfy(\.isHexDigit), "keyed hash: \(e.customerID)")
+            #expect(e.hasEnrichment && e.enrichment.modelVersion.hasPrefix("cxinsight-"))
+        }
+        #expect(stored[0].enrichment.intents.contains { $0.kind == .complaint })
+        #expect(stored[0].enrichment.flags.contains("pii_masked"))
+        #expect(stored[1].enrichment.compound > 0.3)
+    }
+
+    @Test func alertsAreRaisedServedAcknowledgedAndDeliveredWhileOffline() async throws {
+        let receiver = WebhookReceiver(refuseFirst: 2)
+        let app = receiver.application()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            while receiver.port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let dir = TempDir()
+            let agent = try AgentProcess(
+                dataDirectory: dir.path + "/a",
+                environment: ["CX_AGENT_ALERT_WEBHOOK_URL": "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"])
+            try await agent.waitUntilListening()
+            // Not enrolled: no hub at all. Ten detractors from one queue: cooldown and de-duplication raise
+            // far fewer than ten alerts.
+            let lines = (0..<10).map { i in
+                Self.line(UUID(), text: "Still waiting for my refund, this is ridiculous", score: 1, customer: "cust-\(i)")
+            }
+            let (status, text, _) = try await agent.post(Array(lines.joined(separator: "\n").utf8))
+            #expect(status == 200, "\(text)")
+            let (_, listed) = try await agent.get("/v1/alerts?status=open")
+            let alerts = try JSONDecoder().decode([StoredAlert].self, from: Data(listed.utf8))
+            #expect(!alerts.isEmpty && alerts.count < 10, "\(alerts.count) alerts for 10 angry events")
+            let first = try #require(alerts.first)
+            var request = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/\(first.alertID)/acknowledge")
+            request.method = HTTPMethod.POST
+            request.body = .bytes(ByteBuffer(string: "{\"note\":\"manager on the floor\"}"))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == HTTPResponseStatus.ok)
+            let (_, after) = try await agent.get("/v1/alerts")
+            let updated = try JSONDecoder().decode([StoredAlert].self, from: Data(after.utf8))
+            #expect(updated.first { $0.alertID == first.alertID }?.status == "acknowledged")
+            #expect(updated.first { $0.alertID == first.alertID }?.note == "manager on the floor")
+            var unknown = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/nope/resolve")
+            unknown.method = HTTPMethod.POST
+            #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status == HTTPResponseStatus.notFound)
+            // The webhook refuses twice, then takes every alert exactly once (retries survive a restart).
+            agent.kill(SIGKILL)
+            let again = try AgentProcess(
+                dataDirectory: dir.path + "/a",
+                environment: ["CX_AGENT_ALERT_WEBHOOK_URL": "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"])
+            try await again.waitUntilListening()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while receiver.received.withLock({ $0.count }) < alerts.count && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let delivered = receiver.received.withLock { $0 }
+            #expect(delivered.count == alerts.count)
+            #expect(Set(alerts.map(\.alertID)).allSatisfy { id in delivered.contains { $0.contains(id) } })
+            again.kill(SIGTERM)
+            group.cancelAll()
+        }
+    }
+}
