@@ -199,21 +199,20 @@ public struct SyncService: Service {
         case .discardInFlight:
             try await store.discardInFlight()
         case .log(let level, let message):
-            switch level {
-            case .info: logger.info("\(message)")
-            case .warning: logger.warning("\(message)")
-            case .error: logger.error("\(message)")
-            }
+            log(level, message)
         }
     }
 
+    /// The effects of `nothingToBuild`, which are only log lines.
     func perform(_ effects: [SyncStateMachine.Effect]) {
-        for case .log(let level, let message) in effects {
-            switch level {
-            case .info: logger.info("\(message)")
-            case .warning: logger.warning("\(message)")
-            case .error: logger.error("\(message)")
-            }
+        for case .log(let level, let message) in effects { log(level, message) }
+    }
+
+    func log(_ level: SyncStateMachine.Level, _ message: String) {
+        switch level {
+        case .info: logger.info("\(message)")
+        case .warning: logger.warning("\(message)")
+        case .error: logger.error("\(message)")
         }
     }
 

@@ -76,14 +76,35 @@ extension Cxsync_V1_EventColumns {
         attributeValues = sortedAttributes.flatMap { $0.map { ref($0.value) } }
         self.strings = strings
 
+        // Columns are built in locals and assigned once: this message keeps its fields in shared storage, so
+        // appending to a field in place would copy the whole array on every append.
         var ids = Data(capacity: events.count * 16)
         var texts: [UInt8] = []
         var previousSeq = seqFrom &- 1
         var previousOccurred: Int64 = 0
         var previousSkew: Int64 = 0
+        var seqDeltas: [Int64] = []
+        var occurredAtDeltas: [Int64] = []
+        var hlcSkewDeltas: [Int64] = []
+        var hlcCounters: [UInt32] = []
+        var channel: [Cxsync_V1_Channel] = []
+        var type: [Cxsync_V1_EventType] = []
+        var journeyStage: [Cxsync_V1_JourneyStage] = []
+        var scoreScale: [Cxsync_V1_ScoreScale] = []
+        var scoreMilli: [Int64] = []
+        var amountMilli: [Int64] = []
+        var enrichments: [Cxsync_V1_Enrichment] = []
+        var presence: [UInt32] = []
+        var textLengths: [UInt32] = []
         seqDeltas.reserveCapacity(events.count)
         occurredAtDeltas.reserveCapacity(events.count)
         hlcSkewDeltas.reserveCapacity(events.count)
+        hlcCounters.reserveCapacity(events.count)
+        channel.reserveCapacity(events.count)
+        type.reserveCapacity(events.count)
+        journeyStage.reserveCapacity(events.count)
+        presence.reserveCapacity(events.count)
+        textLengths.reserveCapacity(events.count)
         for e in events {
             let event = e.event
             ids.append(contentsOf: event.eventID.bytes)
@@ -113,10 +134,23 @@ extension Cxsync_V1_EventColumns {
                 enrichments.append(Cxsync_V1_Enrichment(enrichment))
             }
             presence.append(bits)
-            let text = Array((event.text ?? "").utf8)
-            textLengths.append(UInt32(text.count))
-            texts += text
+            let before = texts.count
+            texts.append(contentsOf: (event.text ?? "").utf8)
+            textLengths.append(UInt32(texts.count - before))
         }
+        self.seqDeltas = seqDeltas
+        self.occurredAtDeltas = occurredAtDeltas
+        self.hlcSkewDeltas = hlcSkewDeltas
+        self.hlcCounters = hlcCounters
+        self.channel = channel
+        self.type = type
+        self.journeyStage = journeyStage
+        self.scoreScale = scoreScale
+        self.scoreMilli = scoreMilli
+        self.amountMilli = amountMilli
+        self.enrichments = enrichments
+        self.presence = presence
+        self.textLengths = textLengths
         eventIds = ids
         self.texts = Data(texts)
     }
