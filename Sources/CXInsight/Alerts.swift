@@ -266,11 +266,15 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 if rule.condition == .negativeSpike {
                     let t = event.timeMs
                     let window = Int64(rule.windowSeconds ?? 900) * 1000
+                    let need = max(1, rule.count ?? 5)
                     st.windows[ri].append(SpikeEntry(timeMs: t, eventID: event.eventID))
+                    // Only the latest `need` entries decide a spike: keeping more would grow the window with the
+                    // event rate during a cooldown and make every negative event cost O(window).
+                    if st.windows[ri].count > need { st.windows[ri].removeFirst(st.windows[ri].count - need) }
                     if let f = st.windows[ri].first, f.timeMs <= t - window || f.timeMs > t {
                         st.windows[ri].removeAll { $0.timeMs <= t - window || $0.timeMs > t }
                     }
-                    guard st.windows[ri].count >= max(1, rule.count ?? 5) else { continue }
+                    guard st.windows[ri].count >= need else { continue }
                     spikeIDs = st.windows[ri].map(\.eventID)
                 }
                 let ids = spikeIDs ?? [event.eventID]

@@ -1,11 +1,18 @@
 import AsyncHTTPClient
 import CXAgent
+import CXCore
 import Foundation
 import GRDB
 import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+
+struct AlertSnapshot: Hashable, CustomStringConvertible {
+    var status: String
+    var note: String?
+    var description: String { "\(status)/\(note ?? "-")" }
+}
 
 /// A real, enrolled `cx-agent run` process that can be killed and restarted on its data directory.
 final class SyncingAgent: @unchecked Sendable {
@@ -91,14 +98,23 @@ final class SyncingAgent: @unchecked Sendable {
         return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView)).sync
     }
 
-    /// Alert id → status, as the agent holds them.
-    func alerts() async throws -> [String: String] {
+    /// Alert id → status and note, as the agent holds them.
+    func alerts() async throws -> [String: AlertSnapshot] {
         let response = try await HTTPClient.shared.execute(
             HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/alerts"), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 24)
         return Dictionary(
             uniqueKeysWithValues: try JSONDecoder().decode([StoredAlert].self, from: Data(body.readableBytesView))
-                .map { ($0.alertID, $0.status) })
+                .map { ($0.alertID, AlertSnapshot(status: $0.status, note: $0.note)) })
+    }
+
+    /// Acknowledges or resolves an alert on the store's screen, with a note.
+    func change(alert id: String, to action: String, note: String) async throws {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/alerts/\(id)/\(action)")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: "{\"note\":\"\(note)\"}"))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else { throw TestFailure("\(action) \(id): \(response.status)") }
     }
 
     static func events(store: String, count: Int, customerPool: Int = 50) -> [(UUID, String)] {
@@ -128,8 +144,8 @@ struct HubContents {
     var eventIDs: [UUID]
     var seqsByAgent: [String: [Int64]]
     var highWaterMarks: [String: Int64]
-    /// Alert id → status, per store.
-    var alerts: [String: [String: Int]]
+    /// Alert id → status and note, per store.
+    var alerts: [String: [String: AlertSnapshot]]
 
     static func read(_ hubDirectory: String) throws -> HubContents {
         var config = Configuration()
@@ -147,9 +163,10 @@ struct HubContents {
             for row in try Row.fetchAll(db, sql: "SELECT agent_id, max(hwm) FROM high_water_marks GROUP BY agent_id") {
                 hwm[row[0]] = row[1]
             }
-            var alerts: [String: [String: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT store_id, alert_id, status FROM alerts") {
-                alerts[row[0], default: [:]][row[1]] = row[2]
+            var alerts: [String: [String: AlertSnapshot]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT store_id, alert_id, status, note FROM alerts") {
+                let status = AlertStatus(rawValue: row[2]).map(\.description) ?? "?"
+                alerts[row[0], default: [:]][row[1]] = AlertSnapshot(status: status, note: row[3])
             }
             return HubContents(eventIDs: ids, seqsByAgent: seqs, highWaterMarks: hwm, alerts: alerts)
         }
@@ -190,6 +207,14 @@ struct SyncFaultTests {
                     group.addTask { (agent.store, try await agent.ingest(batch)) }
                 }
                 for try await (store, ids) in group { acknowledged[store, default: []].formUnion(ids) }
+            }
+            // Store staff work the alerts while the chaos goes on: the status lattice and the LWW note must
+            // reach the hub as the agent holds them.
+            for agent in agents {
+                if let open = try await agent.alerts().first(where: { $0.value.status != "resolved" }) {
+                    let action = open.value.status == "open" ? "acknowledge" : "resolve"
+                    try await agent.change(alert: open.key, to: action, note: "round \(round)")
+                }
             }
             try await Task.sleep(for: .milliseconds(Int64.random(in: 0...250)))
             let victim = agents[round % agents.count]
@@ -239,7 +264,8 @@ struct SyncFaultTests {
             let localAlerts = try await agent.alerts()
             let hubAlerts = contents.alerts[agent.store] ?? [:]
             #expect(localAlerts.count > 0, "\(agent.store): detractor scores raise alerts")
-            #expect(Set(localAlerts.keys) == Set(hubAlerts.keys), "\(agent.store): every local alert reached the hub")
+            #expect(localAlerts == hubAlerts, "\(agent.store): alerts at the hub \(hubAlerts) != local \(localAlerts)")
+            #expect(localAlerts.values.contains { $0.status != "open" && $0.note != nil }, "\(agent.store): changes made")
             #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 > $0 }, "\(agent.store): event seqs unique")
             #expect(seqs.count + localAlerts.count <= Int(s.lastSeq))
             #expect(contents.highWaterMarks[agentID] == Int64(s.lastSeq))

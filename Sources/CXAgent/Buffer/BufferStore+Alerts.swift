@@ -26,6 +26,15 @@ extension BufferStore {
     public func recordAlerts(_ alerts: [InsightAlert], node: String, notifyWebhook: Bool) async throws {
         try await pool.write { db in
             var counters = try Counters.load(db)
+            try Self.insertAlerts(alerts, node: node, notifyWebhook: notifyWebhook, db, &counters)
+            try counters.save(db)
+        }
+    }
+
+    /// The body of `recordAlerts`, inside the caller's transaction (the group commit uses it).
+    static func insertAlerts(
+        _ alerts: [InsightAlert], node: String, notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
+    ) throws {
             let now = Self.nowMillis()
             for var a in alerts {
                 // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
@@ -59,8 +68,6 @@ extension BufferStore {
                         arguments: [a.id, try encoder.encode(a), now])
                 }
             }
-            try counters.save(db)
-        }
     }
 
     /// A CX lead's change on the store's screen: status moves forward only (open < acknowledged < resolved);

@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -8,7 +9,11 @@ extension BufferStore {
     ///
     /// Each request is all-or-nothing for the quota: when its unsynced data would pass the quota even after
     /// evicting every synced local copy, none of it is stored and it gets `.quotaExceeded`.
-    public func commit(_ submissions: [[PreparedEvent]]) async throws -> [SubmissionOutcome] {
+    /// `alerts[i]` are the alerts raised by `submissions[i]`; they are stored with it, or not at all.
+    public func commit(
+        _ submissions: [[PreparedEvent]], alerts: [[InsightAlert]] = [], notifyWebhook: Bool = false
+    ) async throws -> [SubmissionOutcome] {
+        let node = identity.agentID
         let quota = quotaBytes
         let drift = maxDriftMillis
         return try await pool.write { db in
@@ -23,7 +28,7 @@ extension BufferStore {
                     + "ON CONFLICT (event_id) DO NOTHING")
             let s = insert.sqliteStatement
             let connection = db.sqliteConnection
-            for events in submissions {
+            for (index, events) in submissions.enumerated() {
                 let incoming = events.reduce(Int64(0)) { $0 + Int64($1.payload.count + 64) }
                 if used + incoming > quota {
                     counters["evicted_total"] += try Self.evictSynced(
@@ -75,6 +80,9 @@ extension BufferStore {
                 counters["accepted_total"] += nextSeq - counters["next_seq"]
                 counters["duplicates_total"] += duplicates
                 counters["next_seq"] = nextSeq
+                if index < alerts.count && !alerts[index].isEmpty {
+                    try Self.insertAlerts(alerts[index], node: node, notifyWebhook: notifyWebhook, db, &counters)
+                }
                 used += incoming
                 outcomes.append(.committed(results))
             }

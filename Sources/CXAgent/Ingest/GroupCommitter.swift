@@ -1,3 +1,5 @@
+import CXInsight
+
 /// Groups concurrent ingest requests into one SQLite transaction, so that one fsync acknowledges many.
 ///
 /// Leader/follower: the first request to arrive while no commit runs leads; it commits everything queued
@@ -13,11 +15,13 @@ public actor GroupCommitter {
     struct Waiter {
         var id: UInt64
         var events: [PreparedEvent]
+        var alerts: [InsightAlert]
         var continuation: CheckedContinuation<Wakeup, Never>?
     }
 
     let store: BufferStore
     let maxEventsPerCommit: Int
+    let notifyWebhook: Bool
     private var queue: [Waiter] = []
     private var leaderActive = false
     private var nextID: UInt64 = 0
@@ -25,18 +29,21 @@ public actor GroupCommitter {
     public private(set) var commits: UInt64 = 0
     public private(set) var groupedRequests: UInt64 = 0
 
-    public init(store: BufferStore, maxEventsPerCommit: Int) {
+    public init(store: BufferStore, maxEventsPerCommit: Int, notifyWebhook: Bool = false) {
         self.store = store
         self.maxEventsPerCommit = maxEventsPerCommit
+        self.notifyWebhook = notifyWebhook
     }
 
     /// Returns once the request's events are committed (or refused as a whole for the quota).
-    public func submit(_ events: [PreparedEvent]) async throws -> SubmissionOutcome {
+    /// `alerts` (raised by these events) are stored in the same transaction, so an alert exists exactly when
+    /// its events do, and costs no fsync of its own.
+    public func submit(_ events: [PreparedEvent], alerts: [InsightAlert] = []) async throws -> SubmissionOutcome {
         let id = nextID
         nextID += 1
         if leaderActive {
             let wake = await withCheckedContinuation { continuation in
-                queue.append(Waiter(id: id, events: events, continuation: continuation))
+                queue.append(Waiter(id: id, events: events, alerts: alerts, continuation: continuation))
             }
             switch wake {
             case .done(let outcome): return outcome
@@ -45,7 +52,7 @@ public actor GroupCommitter {
             }
         } else {
             leaderActive = true
-            queue.append(Waiter(id: id, events: events, continuation: nil))
+            queue.append(Waiter(id: id, events: events, alerts: alerts, continuation: nil))
         }
         return try await lead(ownID: id)
     }
@@ -59,7 +66,9 @@ public actor GroupCommitter {
         }
         let result: Result<[SubmissionOutcome], any Error>
         do {
-            result = .success(try await store.commit(group.map(\.events)))
+            result = .success(
+                try await store.commit(
+                    group.map(\.events), alerts: group.map(\.alerts), notifyWebhook: notifyWebhook))
         } catch {
             result = .failure(error)
         }

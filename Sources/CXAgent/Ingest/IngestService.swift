@@ -59,7 +59,9 @@ public struct IngestService: Sendable {
         self.store = store
         self.configuration = configuration
         self.enricher = enricher
-        self.committer = GroupCommitter(store: store, maxEventsPerCommit: configuration.maxEventsPerCommit)
+        self.committer = GroupCommitter(
+            store: store, maxEventsPerCommit: configuration.maxEventsPerCommit,
+            notifyWebhook: !configuration.alertWebhookURL.isEmpty)
     }
 
     /// Answers only after the accepted events are committed with `synchronous=FULL`.
@@ -117,7 +119,7 @@ public struct IngestService: Sendable {
         let alerts = enricher?.enrich(&valid) ?? []
         let prepared = valid.map(Self.prepare)
         if !prepared.isEmpty {
-            switch try await committer.submit(prepared) {
+            switch try await committer.submit(prepared, alerts: alerts) {
             case .quotaExceeded(let used, let quota):
                 return IngestResponse(
                     status: 503, results: [], retryAfterSeconds: configuration.retryAfter.components.seconds,
@@ -131,10 +133,7 @@ public struct IngestService: Sendable {
                     case .duplicate: results[i] = EventResult(index: i, status: .duplicate, eventID: id)
                     }
                 }
-                if !alerts.isEmpty {
-                    try await store.recordAlerts(
-                        alerts, node: store.identity.agentID, notifyWebhook: !configuration.alertWebhookURL.isEmpty)
-                }
+
             }
         }
         let final = results.map { $0! }

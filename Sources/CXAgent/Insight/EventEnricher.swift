@@ -12,12 +12,37 @@ import Synchronization
 public final class EventEnricher: Sendable {
     let engine: InsightEngine
     let state: Mutex<InsightState>
+    let hasher: CustomerIdentifierHasher
+    /// Recent identifier → keyed hash: customers come back, and HMAC plus normalisation is a good part of the
+    /// per-event cost. Bounded; cleared when full.
+    let keyCache = Mutex<[String: String]>([:])
+    static let keyCacheSize = 65_536
 
     public init(fleetKey: [UInt8]) throws {
-        var configuration = InsightConfiguration()
-        configuration.fleetKey = fleetKey
-        engine = try InsightEngine(configuration: configuration)
+        engine = try InsightEngine(configuration: InsightConfiguration())
+        hasher = try CustomerIdentifierHasher(fleetKey: fleetKey)
         state = Mutex(engine.makeState())
+    }
+
+    /// The keyed hashes of the events' customer identifiers (nil for anonymous events).
+    func customerKeys(_ events: [Event]) -> [String?] {
+        var keys = [String?](repeating: nil, count: events.count)
+        keyCache.withLock { cache in
+            for i in events.indices { if let id = events[i].customerID { keys[i] = cache[id] } }
+        }
+        var fresh: [(String, String)] = []
+        for i in events.indices where keys[i] == nil {
+            guard let id = events[i].customerID, let key = hasher.hash(id) else { continue }
+            keys[i] = key
+            fresh.append((id, key))
+        }
+        if !fresh.isEmpty {
+            keyCache.withLock { cache in
+                if cache.count + fresh.count > Self.keyCacheSize { cache.removeAll(keepingCapacity: true) }
+                for (id, key) in fresh { cache[id] = key }
+            }
+        }
+        return keys
     }
 
     /// Enriches `events` in place and returns the alerts they raise, in event order.
@@ -32,11 +57,13 @@ public final class EventEnricher: Sendable {
         for e in events {
             let input = InsightInput(
                 text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
-                channel: e.channel.rawValue, customerID: e.customerID, timeMs: now,
+                channel: e.channel.rawValue, customerID: nil, timeMs: now,
                 score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { Self.kind($0.scale) })
             inputs.append(input)
             results.append(engine.enrich(input))
         }
+        let keys = customerKeys(events)
+        for i in results.indices { results[i].customerKey = keys[i] }
         var alerts: [InsightAlert] = []
         state.withLock { state in
             for i in results.indices {
@@ -47,6 +74,7 @@ public final class EventEnricher: Sendable {
         for i in events.indices {
             let r = results[i]
             events[i].text = r.maskedText
+            // An identifier that cannot be normalised is dropped rather than stored in the clear.
             if events[i].customerID != nil { events[i].customerID = r.customerKey }
             events[i].enrichment = r.enrichment
         }
