@@ -122,19 +122,34 @@ public struct AlertRule: Codable, Sendable, Hashable {
 
     /// The rule set used when configuration names none (thresholds from DESIGN.md §5).
     public static let defaults: [AlertRule] = [
-        AlertRule(id: "very-negative", condition: .sentimentAtOrBelow, threshold: -0.5, severity: .warning, cooldownSeconds: 900, dedupScope: .store),
-        AlertRule(id: "nps-detractor", condition: .npsDetractor, threshold: 6, severity: .warning, cooldownSeconds: 900, dedupScope: .store),
-        AlertRule(id: "csat-low", condition: .csatAtOrBelow, threshold: 2, severity: .warning, cooldownSeconds: 900, dedupScope: .store),
-        AlertRule(id: "high-effort", condition: .highEffort, threshold: 5, severity: .info, cooldownSeconds: 1800, dedupScope: .store),
-        AlertRule(id: "complaint", condition: .intent, intent: .complaint, severity: .info, cooldownSeconds: 900, dedupScope: .store),
-        AlertRule(id: "churn-threat", condition: .intent, intent: .cancellation, severity: .warning, cooldownSeconds: 3600, dedupScope: .customer),
-        AlertRule(id: "negative-spike", condition: .negativeSpike, threshold: -0.5, count: 5, windowSeconds: 900, severity: .critical, cooldownSeconds: 3600, dedupScope: .store),
+        AlertRule(
+            id: "very-negative", condition: .sentimentAtOrBelow, threshold: -0.5, severity: .warning,
+            cooldownSeconds: 900, dedupScope: .store),
+        AlertRule(
+            id: "nps-detractor", condition: .npsDetractor, threshold: 6, severity: .warning, cooldownSeconds: 900,
+            dedupScope: .store),
+        AlertRule(
+            id: "csat-low", condition: .csatAtOrBelow, threshold: 2, severity: .warning, cooldownSeconds: 900,
+            dedupScope: .store),
+        AlertRule(
+            id: "high-effort", condition: .highEffort, threshold: 5, severity: .info, cooldownSeconds: 1800,
+            dedupScope: .store),
+        AlertRule(
+            id: "complaint", condition: .intent, intent: .complaint, severity: .info, cooldownSeconds: 900,
+            dedupScope: .store),
+        AlertRule(
+            id: "churn-threat", condition: .intent, intent: .cancellation, severity: .warning, cooldownSeconds: 3600,
+            dedupScope: .customer),
+        AlertRule(
+            id: "negative-spike", condition: .negativeSpike, threshold: -0.5, count: 5, windowSeconds: 900,
+            severity: .critical, cooldownSeconds: 3600, dedupScope: .store),
     ]
 
     func matches(_ e: AlertEvent) -> Bool {
         switch condition {
         case .sentimentAtOrBelow: return e.compound <= (threshold ?? -0.5)
-        case .npsDetractor: return e.scoreKind == .nps && (e.score.map { $0 >= 0 && Double($0) <= (threshold ?? 6) } ?? false)
+        case .npsDetractor:
+            return e.scoreKind == .nps && (e.score.map { $0 >= 0 && Double($0) <= (threshold ?? 6) } ?? false)
         case .csatAtOrBelow: return e.scoreKind == .csat && (e.score.map { Double($0) <= (threshold ?? 2) } ?? false)
         case .highEffort: return e.scoreKind == .ces && (e.score.map { Double($0) >= (threshold ?? 5) } ?? false)
         case .intent: return intent.map { e.intents.contains($0) } ?? false
@@ -320,7 +335,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
         }
     }
 
-    static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert {
+    static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert
+    {
         let dedup = rule.dedupKey(event)
         return InsightAlert(
             id: "\(dedup)|\(now)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
@@ -351,7 +367,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
             for ri in s.windows.indices {
                 s.windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
                 if !s.windows[ri].isEmpty { live = true }
-                if s.lastRaised[ri] != .min && nowMs - s.lastRaised[ri] < maxCooldown { live = true } else if s.lastRaised[ri] != .min {
+                if s.lastRaised[ri] != .min && nowMs - s.lastRaised[ri] < maxCooldown {
+                    live = true
+                } else if s.lastRaised[ri] != .min {
                     s.lastRaised[ri] = .min
                     s.suppressed[ri] = 0
                 }

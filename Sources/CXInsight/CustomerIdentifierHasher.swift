@@ -39,7 +39,9 @@ public struct CustomerIdentifierHasher: Sendable {
     /// Normalised form of an identifier (what is hashed, after the kind prefix); nil when empty.
     public func normalize(_ raw: String, kind: Kind) -> String? {
         let t: String
-        if let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 { t = raw } else {
+        if let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 {
+            t = raw
+        } else {
             t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         switch kind {

@@ -200,9 +200,13 @@ public struct InsightEngine: Sendable {
         var r = analyze(input, hashCustomer: false)
         if let h = core.hasher, let id = input.customerID {
             let cacheKey = InsightState.CustomerCacheKey(kind: input.customerIDKind, id: id)
-            if let k = state.customerKeys[cacheKey] { r.customerKey = k } else {
+            if let k = state.customerKeys[cacheKey] {
+                r.customerKey = k
+            } else {
                 r.customerKey = input.customerIDKind.map { h.hash(id, kind: $0) } ?? h.hash(id)
-                if state.customerKeys.count >= InsightState.customerKeyCacheSize { state.customerKeys.removeAll(keepingCapacity: true) }
+                if state.customerKeys.count >= InsightState.customerKeyCacheSize {
+                    state.customerKeys.removeAll(keepingCapacity: true)
+                }
                 state.customerKeys[cacheKey] = r.customerKey
             }
         }
@@ -246,14 +250,17 @@ public struct InsightEngine: Sendable {
         }
         guard let raw = input.text, !raw.isEmpty else {
             return InsightResult(
-                enrichment: Enrichment(modelVersion: Self.modelVersion, sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0)),
+                enrichment: Enrichment(
+                    modelVersion: Self.modelVersion, sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0)
+                ),
                 maskedText: input.text, maskedCounts: [:], customerKey: customerKey, alerts: [], fingerprint: 0)
         }
         let masked = masker.mask(raw)
         var text = masked.text
         var flags: [String] = []
         if masked.total > 0 { flags.append("pii_masked") }
-        var enrichment = Enrichment(modelVersion: Self.modelVersion, sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
+        var enrichment = Enrichment(
+            modelVersion: Self.modelVersion, sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
         var fingerprint: UInt64 = 0
         text.withUTF8 { buf in
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
@@ -274,7 +281,9 @@ public struct InsightEngine: Sendable {
                 }
                 let hits = intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator)
                 func phrase(_ s: Int, _ e: Int) -> String {
-                    String(decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]), as: UTF8.self)
+                    String(
+                        decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]),
+                        as: UTF8.self)
                 }
                 var list: [Enrichment.Intent] = []
                 var kinds = KindSet()
@@ -289,8 +298,12 @@ public struct InsightEngine: Sendable {
                     scored = scorer.withPrior(scored, Float(configuration.complaintPrior))
                 }
                 var compound = scored.sentiment.compound
-                if !kinds.contains(.complaint) && compound <= intents.complaintSentimentThreshold && scored.mostNegative >= 0 {
-                    list.append(Enrichment.Intent(kind: .complaint, phrase: phrase(scored.mostNegative, scored.mostNegative + 1)))
+                if !kinds.contains(.complaint) && compound <= intents.complaintSentimentThreshold
+                    && scored.mostNegative >= 0
+                {
+                    list.append(
+                        Enrichment.Intent(
+                            kind: .complaint, phrase: phrase(scored.mostNegative, scored.mostNegative + 1)))
                     kinds.insert(.complaint)
                 }
                 if !kinds.contains(.complaint) && compound < 0.5 {
@@ -310,7 +323,8 @@ public struct InsightEngine: Sendable {
                 } else if !kinds.contains(.praise) && compound >= intents.praiseSentimentThreshold
                     && !kinds.contains(.complaint) && scored.mostPositive >= 0
                 {
-                    list.append(Enrichment.Intent(kind: .praise, phrase: phrase(scored.mostPositive, scored.mostPositive + 1)))
+                    list.append(
+                        Enrichment.Intent(kind: .praise, phrase: phrase(scored.mostPositive, scored.mostPositive + 1)))
                     kinds.insert(.praise)
                 }
                 if !kinds.contains(.question) && st.questions > 0 {
@@ -326,7 +340,8 @@ public struct InsightEngine: Sendable {
                 enrichment.sentiment = scored.sentiment
                 enrichment.intents = list
                 enrichment.themes = themes.tag(toks, n)
-                let q = quality.analyze(buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs)
+                let q = quality.analyze(
+                    buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs)
                 enrichment.language = q.language.language
                 enrichment.languageConfidence = q.language.confidence
                 if q.bot { flags.append("bot") }

@@ -49,20 +49,30 @@ public struct IntentRule: Sendable, Hashable {
             if p[i] == "(" {
                 guard let close = p[i...].firstIndex(of: ")") else { throw SyntaxError(pattern: pattern) }
                 let inner = p[p.index(after: i)..<close]
-                alts = inner.split(separator: "|").map { alt in alt.split(separator: " ").map { TermHash.of(String($0)) } }
+                alts = inner.split(separator: "|").map { alt in
+                    alt.split(separator: " ").map { TermHash.of(String($0)) }
+                }
                 i = p.index(after: close)
             } else {
                 var j = i
                 while j < p.endIndex && p[j] != " " && p[j] != "?" { j = p.index(after: j) }
                 let w = String(p[i..<j])
                 i = j
-                if w == "<num>" { isNum = true } else if w.hasPrefix("*") { gap = Int(w.dropFirst()) ?? 1 } else {
+                if w == "<num>" {
+                    isNum = true
+                } else if w.hasPrefix("*") {
+                    gap = Int(w.dropFirst()) ?? 1
+                } else {
                     alts = [[TermHash.of(w)]]
                 }
             }
             var optional = false
             if i < p.endIndex && p[i] == "?" { optional = true; i = p.index(after: i) }
-            if gap >= 0 { elems.append(.gap(gap)) } else if isNum { elems.append(.number(optional: optional)) } else {
+            if gap >= 0 {
+                elems.append(.gap(gap))
+            } else if isNum {
+                elems.append(.number(optional: optional))
+            } else {
                 if alts.isEmpty { throw SyntaxError(pattern: pattern) }
                 elems.append(.words(alts, optional: optional))
             }
@@ -120,14 +130,17 @@ public struct IntentDetector: Sendable {
     private var cueHeads = TermTable(minimumCapacity: 128)
     private var cueWeights: [Float] = []
     static let greetings: Set<UInt64> = Set(
-        ["hi", "hello", "hey", "there", "team", "morning", "afternoon", "evening", "question", "please", "thanks",
-         "folks", "all", "guys", "sir", "madam", "ok", "okay", "so", "also", "and", "but"].map { TermHash.of($0) })
+        [
+            "hi", "hello", "hey", "there", "team", "morning", "afternoon", "evening", "question", "please", "thanks",
+            "folks", "all", "guys", "sir", "madam", "ok", "okay", "so", "also", "and", "but",
+        ].map { TermHash.of($0) })
     static let tooHash = TermHash.of("too")
     private static let numberWords: TermTable = {
         var t = TermTable(minimumCapacity: 32)
-        for w in ["a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "fifteen",
-            "twenty", "thirty", "forty", "fifty", "sixty", "ninety", "few", "several", "couple", "hundred"]
-        {
+        for w in [
+            "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "fifteen",
+            "twenty", "thirty", "forty", "fifty", "sixty", "ninety", "few", "several", "couple", "hundred",
+        ] {
             t.set(TermHash.of(w), 1)
         }
         return t
@@ -177,7 +190,8 @@ public struct IntentDetector: Sendable {
             for e in r.elements {
                 switch e {
                 case .words(let a, let o):
-                    ops.append(Op(kind: 0, optional: o, gap: 0, altStart: Int32(alts.count / 2), altCount: Int32(a.count)))
+                    ops.append(
+                        Op(kind: 0, optional: o, gap: 0, altStart: Int32(alts.count / 2), altCount: Int32(a.count)))
                     for alt in a {
                         alts.append(Int32(altWords.count))
                         alts.append(Int32(alt.count))
@@ -250,7 +264,9 @@ public struct IntentDetector: Sendable {
                         var ok = true
                         while k < wc {
                             let t = j + k
-                            if t >= n || toks[t].hash != W[ws + k] || toks[t - 1].has(Token.sentenceEnd) { ok = false; break }
+                            if t >= n || toks[t].hash != W[ws + k] || toks[t - 1].has(Token.sentenceEnd) {
+                                ok = false; break
+                            }
                             k += 1
                         }
                         if ok {
@@ -262,8 +278,9 @@ public struct IntentDetector: Sendable {
                 }
                 return op.optional ? go(e + 1, j, false) : -1
             case 1:
-                if j < n && (toks[j].has(Token.number) || Self.numberWords.get(toks[j].hash) >= 0
-                    || (toks[j].has(Token.hasDigit) && toks[j].length <= 6))
+                if j < n
+                    && (toks[j].has(Token.number) || Self.numberWords.get(toks[j].hash) >= 0
+                        || (toks[j].has(Token.hasDigit) && toks[j].length <= 6))
                 {
                     let r2 = go(e + 1, j + 1, toks[j].has(Token.sentenceEnd))
                     if r2 >= 0 { return r2 }
@@ -292,7 +309,8 @@ public struct IntentDetector: Sendable {
     }
 
     /// First hit per kind, in order of appearance.
-    func hits(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool) -> [Hit] {
+    func hits(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool) -> [Hit]
+    {
         ops.withUnsafeBufferPointer { O in
             alts.withUnsafeBufferPointer { A in
                 altWords.withUnsafeBufferPointer { W in
@@ -320,10 +338,13 @@ public struct IntentDetector: Sendable {
                 let ri = Int(c < first ? headRules[hs + c] : numberHeads[c - first])
                 let bit = ruleFlags[ri]
                 if seen & bit != 0 { continue }
-                if ruleAnchored[ri] && !(t.has(Token.sentenceStart)
-                    || (i > 0 && toks[i - 1].has(Token.boundaryAfter) && Self.greetings.contains(toks[i - 1].hash))
-                    || (i == 1 && toks[0].altHash != 0 && toks[0].has(Token.letters)))  // after "@store"
-                { continue }
+                if ruleAnchored[ri]
+                    && !(t.has(Token.sentenceStart)
+                        || (i > 0 && toks[i - 1].has(Token.boundaryAfter) && Self.greetings.contains(toks[i - 1].hash))
+                        || (i == 1 && toks[0].altHash != 0 && toks[0].has(Token.letters)))  // after "@store"
+                {
+                    continue
+                }
                 let end = match(ri, toks, n, i, O, A, W)
                 if end <= i { continue }
                 if !ruleAllowNegated[ri] {
@@ -384,7 +405,8 @@ extension IntentDetector {
             // a negated verb or a negated positive word ("doesn't close", "would not recommend")
             if negators(i) && i + 1 < n && !toks[i].has(Token.boundaryAfter) && toks[i + 1].has(Token.letters) {
                 var j = i + 1
-                if j + 1 < n && !toks[j].has(Token.boundaryAfter) && negators(j) == false && toks[j + 1].has(Token.letters)
+                if j + 1 < n && !toks[j].has(Token.boundaryAfter) && negators(j) == false
+                    && toks[j + 1].has(Token.letters)
                     && toks[j].length <= 4 && positive(j + 1)
                 {
                     j += 1  // "not very good", "not that great"

@@ -107,7 +107,13 @@ public struct PIIMasker: Sendable {
         var hasAt = false
         var hasColon = false
         for b in buf {
-            if b >= 0x30 && b <= 0x39 { hasDigit = true } else if b == 0x40 { hasAt = true } else if b == 0x3A { hasColon = true }
+            if b >= 0x30 && b <= 0x39 {
+                hasDigit = true
+            } else if b == 0x40 {
+                hasAt = true
+            } else if b == 0x3A {
+                hasColon = true
+            }
         }
         if !hasDigit && !hasAt && !hasColon && patterns.isEmpty { return [] }
         var spans: [Span] = []
@@ -153,7 +159,9 @@ public struct PIIMasker: Sendable {
 
     // MARK: - e-mail
     private func email(_ buf: UnsafeBufferPointer<UInt8>, _ at: Int) -> Span? {
-        func local(_ b: UInt8) -> Bool { isAlnumASCII(b) || b == 0x2E || b == 0x5F || b == 0x25 || b == 0x2B || b == 0x2D }
+        func local(_ b: UInt8) -> Bool {
+            isAlnumASCII(b) || b == 0x2E || b == 0x5F || b == 0x25 || b == 0x2B || b == 0x2D
+        }
         func isAlnumASCII(_ b: UInt8) -> Bool { Self.isDigit(b) || Self.isLetter(b) }
         var s = at
         while s > 0 && local(buf[s - 1]) { s -= 1 }
@@ -161,7 +169,10 @@ public struct PIIMasker: Sendable {
         guard s < at else { return nil }
         var e = at + 1
         var lastDot = -1
-        while e < buf.count && (isAlnumASCII(buf[e]) || buf[e] == 0x2D || (buf[e] == 0x2E && e + 1 < buf.count && isAlnumASCII(buf[e + 1]))) {
+        while e < buf.count
+            && (isAlnumASCII(buf[e]) || buf[e] == 0x2D
+                || (buf[e] == 0x2E && e + 1 < buf.count && isAlnumASCII(buf[e + 1])))
+        {
             if buf[e] == 0x2E { lastDot = e }
             e += 1
         }
@@ -247,7 +258,8 @@ public struct PIIMasker: Sendable {
 
     private func iban(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Span? {
         let n = buf.count
-        guard i + 15 <= n, Self.isLetter(buf[i]), Self.isLetter(buf[i + 1]), Self.isDigit(buf[i + 2]), Self.isDigit(buf[i + 3])
+        guard i + 15 <= n, Self.isLetter(buf[i]), Self.isLetter(buf[i + 1]), Self.isDigit(buf[i + 2]),
+            Self.isDigit(buf[i + 3])
         else { return nil }
         // collect up to 34 alphanumerics, allowing single spaces between groups
         var chars: [UInt8] = []
@@ -259,7 +271,9 @@ public struct PIIMasker: Sendable {
                 chars.append(c >= 0x61 ? c - 0x20 : c)
                 ends.append(j + 1)
                 j += 1
-            } else if c == 0x20 && j + 1 < n && (Self.isDigit(buf[j + 1]) || Self.isLetter(buf[j + 1])) && !chars.isEmpty {
+            } else if c == 0x20 && j + 1 < n && (Self.isDigit(buf[j + 1]) || Self.isLetter(buf[j + 1]))
+                && !chars.isEmpty
+            {
                 j += 1
             } else {
                 break
@@ -267,7 +281,11 @@ public struct PIIMasker: Sendable {
         }
         let country = String(decoding: chars[0..<2], as: UTF8.self)
         let candidates: [Int]
-        if let L = Self.ibanLengths[country] { candidates = [L] } else { candidates = Array((15...min(34, chars.count)).reversed()) }
+        if let L = Self.ibanLengths[country] {
+            candidates = [L]
+        } else {
+            candidates = Array((15...min(34, chars.count)).reversed())
+        }
         for L in candidates where L <= chars.count {
             let end = ends[L - 1]
             if end < n && Self.isAlnum(buf[end]) { continue }
@@ -366,7 +384,11 @@ public struct PIIMasker: Sendable {
             if c == 0x28 || c == 0x29 { paren = true }
             var k = j
             var sepSeen: [UInt8] = []
-            while k < n && (buf[k] == 0x20 || buf[k] == 0x2D || buf[k] == 0x2E || buf[k] == 0x28 || buf[k] == 0x29 || buf[k] == 0x2F) && sepSeen.count < 3 {
+            while k < n
+                && (buf[k] == 0x20 || buf[k] == 0x2D || buf[k] == 0x2E || buf[k] == 0x28 || buf[k] == 0x29
+                    || buf[k] == 0x2F)
+                && sepSeen.count < 3
+            {
                 sepSeen.append(buf[k])
                 k += 1
             }
@@ -384,11 +406,15 @@ public struct PIIMasker: Sendable {
         if nd == 0 { return (nil, i + 1) }
         // glued to letters or to more digits after a dot/comma: part of something else (SKU, price, version)
         if end < n && (Self.isLetter(buf[end]) || buf[end] >= 0x80 || buf[end] == 0x25 /* % */) { return (nil, end) }
-        if end + 1 < n && (buf[end] == 0x2C || buf[end] == 0x2E || buf[end] == 0x3A) && Self.isDigit(buf[end + 1]) { return (nil, end + 2) }
+        if end + 1 < n && (buf[end] == 0x2C || buf[end] == 0x2E || buf[end] == 0x3A) && Self.isDigit(buf[end + 1]) {
+            return (nil, end + 2)
+        }
         // preceded by currency, '#', a letter-dash SKU, or a colon (times)
         if i > 0 {
             let p = buf[i - 1]
-            if p == 0x24 || p == 0x23 || p == 0x3A || p == 0x2D || p == 0x2F || p == 0x2E || p == 0x2C { return (nil, end) }
+            if p == 0x24 || p == 0x23 || p == 0x3A || p == 0x2D || p == 0x2F || p == 0x2E || p == 0x2C {
+                return (nil, end)
+            }
             if p >= 0x80 && i >= 2 {  // €, £, ¥ and other non-ASCII currency signs
                 let q = buf[i - 2]
                 if (q == 0xE2 && i >= 3) || q == 0xC2 { return (nil, end) }
@@ -416,7 +442,8 @@ public struct PIIMasker: Sendable {
         let hasSlash = seps.contains(0x2F)
         let seps2 = seps.filter { $0 != 0x20 && $0 != 0x2D }
         // payment card: 13-19 digits, only spaces or dashes, Luhn, plausible issuer prefix
-        if nd >= 13 && nd <= 19 && seps2.isEmpty && !plus && digits[0] >= 2 && digits[0] <= 6 && Self.luhnValid(digits) {
+        if nd >= 13 && nd <= 19 && seps2.isEmpty && !plus && digits[0] >= 2 && digits[0] <= 6 && Self.luhnValid(digits)
+        {
             let ctx = previousWords(buf, i, count: 2)
             if !(ctx.first.map { Self.idContext.contains($0) } ?? false) || groups.count >= 3 {
                 return (Span(start: i, end: end, kind: .card), end)
@@ -426,7 +453,9 @@ public struct PIIMasker: Sendable {
         // dates like 2024-01-15, 15.01.2024, 01 15 2024
         if groups.count == 3 && nd <= 8 {
             let g = groups
-            if (g[0] == 4 && g[1] <= 2 && g[2] <= 2) || (g[0] <= 2 && g[1] <= 2 && (g[2] == 4 || g[2] == 2)) { return (nil, end) }
+            if (g[0] == 4 && g[1] <= 2 && g[2] <= 2) || (g[0] <= 2 && g[1] <= 2 && (g[2] == 4 || g[2] == 2)) {
+                return (nil, end)
+            }
         }
         // phone numbers
         let start = (i > 0 && buf[i - 1] == 0x2B) ? i - 1 : i
@@ -455,7 +484,8 @@ public struct PIIMasker: Sendable {
             if grouped && (groups.count >= 3 || paren || trunk || groups.count == 2 && groups.allSatisfy({ $0 >= 3 })) {
                 return (Span(start: start, end: end, kind: .phone), end)
             }
-            if trunk && nd == 11 && digits[1] == 7 { return (Span(start: start, end: end, kind: .phone), end) }  // UK mobile 07...
+            // UK mobile 07...
+            if trunk && nd == 11 && digits[1] == 7 { return (Span(start: start, end: end, kind: .phone), end) }
         }
         return (nil, end)
     }

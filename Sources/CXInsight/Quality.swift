@@ -27,22 +27,37 @@ public struct QualityAnalyzer: Sendable {
 
     static let languages = ["en", "es", "fr", "de", "it", "pt", "nl"]
     static let stopwords: [[String]] = [
-        ["the", "and", "is", "was", "to", "of", "it", "i", "my", "you", "for", "with", "this", "that", "not", "have",
-         "are", "be", "at", "very", "but", "they", "we", "me", "so", "just", "would", "will", "were", "had", "been",
-         "what", "when", "there", "your", "our", "can", "did", "didn't", "don't", "it's", "i'm", "please", "thanks",
-         "from", "an", "on", "in", "again", "store", "service", "after", "still", "how", "why", "who", "is", "a"],
-        ["el", "la", "los", "las", "de", "que", "y", "es", "en", "un", "una", "por", "con", "para", "muy", "no",
-         "pero", "mi", "lo", "se", "del", "al", "fue", "está", "esta", "servicio", "gracias", "tienda", "mis", "nada"],
-        ["le", "la", "les", "de", "des", "et", "est", "un", "une", "pour", "avec", "pas", "je", "il", "très", "mais",
-         "mon", "ma", "ce", "qui", "du", "au", "sur", "été", "merci", "magasin", "vous", "nous", "c'est", "j'ai"],
-        ["der", "die", "das", "und", "ist", "nicht", "ein", "eine", "ich", "mit", "sehr", "aber", "zu", "von",
-         "den", "auf", "für", "es", "war", "wir", "sie", "mein", "danke", "kein", "noch", "nur", "wurde", "habe"],
-        ["il", "la", "di", "che", "e", "è", "un", "una", "per", "con", "non", "molto", "ma", "mi", "sono", "del",
-         "della", "ho", "grazie", "negozio", "servizio", "questo", "anche"],
-        ["o", "a", "os", "as", "de", "que", "e", "é", "um", "uma", "para", "com", "não", "muito", "mas", "meu",
-         "minha", "foi", "do", "da", "obrigado", "obrigada", "loja", "você"],
-        ["de", "het", "een", "en", "is", "niet", "ik", "met", "voor", "van", "op", "maar", "zeer", "erg", "mijn",
-         "was", "wij", "dank", "winkel", "bedankt", "heel", "geen"],
+        [
+            "the", "and", "is", "was", "to", "of", "it", "i", "my", "you", "for", "with", "this", "that", "not", "have",
+            "are", "be", "at", "very", "but", "they", "we", "me", "so", "just", "would", "will", "were", "had", "been",
+            "what", "when", "there", "your", "our", "can", "did", "didn't", "don't", "it's", "i'm", "please", "thanks",
+            "from", "an", "on", "in", "again", "store", "service", "after", "still", "how", "why", "who", "is", "a",
+        ],
+        [
+            "el", "la", "los", "las", "de", "que", "y", "es", "en", "un", "una", "por", "con", "para", "muy", "no",
+            "pero", "mi", "lo", "se", "del", "al", "fue", "está", "esta", "servicio", "gracias", "tienda", "mis",
+            "nada",
+        ],
+        [
+            "le", "la", "les", "de", "des", "et", "est", "un", "une", "pour", "avec", "pas", "je", "il", "très", "mais",
+            "mon", "ma", "ce", "qui", "du", "au", "sur", "été", "merci", "magasin", "vous", "nous", "c'est", "j'ai",
+        ],
+        [
+            "der", "die", "das", "und", "ist", "nicht", "ein", "eine", "ich", "mit", "sehr", "aber", "zu", "von",
+            "den", "auf", "für", "es", "war", "wir", "sie", "mein", "danke", "kein", "noch", "nur", "wurde", "habe",
+        ],
+        [
+            "il", "la", "di", "che", "e", "è", "un", "una", "per", "con", "non", "molto", "ma", "mi", "sono", "del",
+            "della", "ho", "grazie", "negozio", "servizio", "questo", "anche",
+        ],
+        [
+            "o", "a", "os", "as", "de", "que", "e", "é", "um", "uma", "para", "com", "não", "muito", "mas", "meu",
+            "minha", "foi", "do", "da", "obrigado", "obrigada", "loja", "você",
+        ],
+        [
+            "de", "het", "een", "en", "is", "niet", "ik", "met", "voor", "van", "op", "maar", "zeer", "erg", "mijn",
+            "was", "wij", "dank", "winkel", "bedankt", "heel", "geen",
+        ],
     ]
     static let promoWords = [
         "free", "click", "win", "winner", "won", "prize", "giveaway", "bitcoin", "crypto", "btc", "forex", "casino",
@@ -50,7 +65,9 @@ public struct QualityAnalyzer: Sendable {
         "guaranteed", "cash", "profit", "income", "bonus", "offer", "limited", "visit", "link", "bio", "promo",
         "winning", "congratulations", "claim", "100%", "$$$", "xxx", "onlyfans", "nft",
     ]
-    static let botStrings = ["test", "testing", "asdf", "asdfgh", "qwerty", "lorem", "ipsum", "aaaa", "xxxx", "sdfsdf", "jkl", "hjkl"]
+    static let botStrings = [
+        "test", "testing", "asdf", "asdfgh", "qwerty", "lorem", "ipsum", "aaaa", "xxxx", "sdfsdf", "jkl", "hjkl",
+    ]
 
     /// byte -> eight 8-bit lanes holding its bits (lane k = bit k)
     static let spread: [UInt64] = (0..<256).map { b in
@@ -183,7 +200,11 @@ public struct QualityAnalyzer: Sendable {
             for i in 0..<n {
                 let t = toks[i]
                 let h = t.hash
-                if h == lastHash { repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun) } else { repeatRun = 1; lastHash = h }
+                if h == lastHash {
+                    repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun)
+                } else {
+                    repeatRun = 1; lastHash = h
+                }
                 let info = combined.get(h)
                 if info > 0 && info & 0x7F != 0 {
                     let m = UInt8(info & 0x7F)
@@ -258,9 +279,10 @@ public struct QualityAnalyzer: Sendable {
         // spam
         let spamScore = 2 * st.urls + promoHits
         let spam = spamScore >= configuration.spamScoreThreshold || st.urls >= 2
-        return Report(language: guess, bot: bot, spam: spam, fingerprint: contentWords >= configuration.minimumWordsForDuplicate ? fp : 0, contentWords: contentWords)
+        return Report(
+            language: guess, bot: bot, spam: spam,
+            fingerprint: contentWords >= configuration.minimumWordsForDuplicate ? fp : 0, contentWords: contentWords)
     }
-
 
     /// 64-bit SimHash of a text's words (0 when it has too few words to be meaningful).
     public func fingerprint(_ text: String) -> UInt64 {
@@ -320,7 +342,8 @@ public struct NearDuplicateWindow: Sendable, Hashable {
                 let slot = Int(bands[(b << 16) | v])
                 if slot >= 0 && slot < filled {
                     let x = fingerprints[slot] ^ fingerprint
-                    if (x >> UInt64(16 * b)) & 0xFFFF == 0 && times[slot] >= oldest && x.nonzeroBitCount <= maxDistance {
+                    if (x >> UInt64(16 * b)) & 0xFFFF == 0 && times[slot] >= oldest && x.nonzeroBitCount <= maxDistance
+                    {
                         dup = true
                         break
                     }

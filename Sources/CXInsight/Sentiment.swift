@@ -38,7 +38,8 @@ public struct SentimentLexicon: Sendable {
 
     static let boosterIncrement: Float = 0.293
     static let boosters: [(String, Float)] = {
-        let inc = ["absolutely", "amazingly", "awfully", "completely", "considerable", "considerably", "decidedly",
+        let inc = [
+            "absolutely", "amazingly", "awfully", "completely", "considerable", "considerably", "decidedly",
             "deeply", "effing", "enormous", "enormously", "entirely", "especially", "exceptional", "exceptionally",
             "extreme", "extremely", "fabulously", "flipping", "flippin", "frackin", "fracking", "fricking", "frickin",
             "frigging", "friggin", "fully", "fuckin", "fucking", "fuggin", "fugging", "greatly", "hella", "highly",
@@ -46,10 +47,13 @@ public struct SentimentLexicon: Sendable {
             "purely", "quite", "really", "remarkably", "so", "substantially", "thoroughly", "total", "totally",
             "tremendous", "tremendously", "uber", "unbelievably", "unusually", "utter", "utterly", "very",
             "super", "soooo", "sooo", "soo", "realy", "rly", "veeery", "insanely", "ridiculously", "seriously", "truly",
-            "pretty", "way"]
-        let dec = ["almost", "barely", "hardly", "kinda", "kindof", "kind-of", "less", "little", "marginal",
+            "pretty", "way",
+        ]
+        let dec = [
+            "almost", "barely", "hardly", "kinda", "kindof", "kind-of", "less", "little", "marginal",
             "marginally", "occasional", "occasionally", "partly", "scarce", "scarcely", "slight", "slightly",
-            "somewhat", "sorta", "sortof", "sort-of", "fairly", "rather", "mostly"]
+            "somewhat", "sorta", "sortof", "sort-of", "fairly", "rather", "mostly",
+        ]
         return inc.map { ($0, boosterIncrement) } + dec.map { ($0, -boosterIncrement) }
     }()
     static let boosterPhrases: [(String, Float)] = [
@@ -117,7 +121,9 @@ public struct SentimentLexicon: Sendable {
             var key = parts[0]
             for p in parts.dropFirst() { key = TermHash.combine(key, p) }
             let pi = phrases.get(key)
-            if pi >= 0 { phraseValence[Int(pi)] = v } else {
+            if pi >= 0 {
+                phraseValence[Int(pi)] = v
+            } else {
                 phrases.set(key, Int32(phraseValence.count))
                 phraseValence.append(v)
             }
@@ -160,7 +166,9 @@ public struct SentimentLexicon: Sendable {
         if t.flags & Token.mention != 0 { return -1 }
         if t.altHash != 0 {
             let a = table.get(t.altHash)
-            if a >= 0 && (words[Int(a)].flags & (Self.inLexicon | Self.phraseHead) != 0 || words[Int(a)].special != 0) { return a }
+            if a >= 0 && (words[Int(a)].flags & (Self.inLexicon | Self.phraseHead) != 0 || words[Int(a)].special != 0) {
+                return a
+            }
         }
         return table.get(t.hash)
     }
@@ -223,7 +231,9 @@ struct SentimentScorer: Sendable {
         var negSum = neg0
         if sum > 0 { sum += amp } else if sum < 0 { sum -= amp }
         if posSum == 0 && negSum == 0 && neu == 0 {
-            return Scored(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1, mostPositive: -1)
+            return Scored(
+                sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1,
+                mostPositive: -1)
         }
         let compound = Double(sum) / (Double(sum) * Double(sum) + 15).squareRoot()
         if posSum > -negSum { posSum += amp } else if posSum < -negSum { negSum -= amp }
@@ -238,9 +248,13 @@ struct SentimentScorer: Sendable {
             neutral: neu, amplifier: amp)
     }
 
-    func score(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0) -> Scored {
+    func score(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0)
+        -> Scored
+    {
         if n == 0 {
-            return Scored(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1, mostPositive: -1)
+            return Scored(
+                sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1,
+                mostPositive: -1)
         }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { idx in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sent in
@@ -294,7 +308,9 @@ struct SentimentScorer: Sendable {
                 if w.flags & SentimentLexicon.booster != 0 { continue }
                 if w.special == SentimentLexicon.Special.kind.rawValue && i + 1 < n
                     && special(i + 1) == SentimentLexicon.Special.of.rawValue
-                { continue }
+                {
+                    continue
+                }
                 var v: Float = 0
                 var found = false
                 var phraseLen = 1
@@ -321,7 +337,8 @@ struct SentimentScorer: Sendable {
                     guard w.flags & SentimentLexicon.inLexicon != 0 else { continue }
                     v = w.valence
                     // "no" directly before a lexicon word negates it rather than counting itself
-                    if w.special == SentimentLexicon.Special.no.rawValue && i + 1 < n && !toks[i].has(Token.boundaryAfter)
+                    if w.special == SentimentLexicon.Special.no.rawValue && i + 1 < n
+                        && !toks[i].has(Token.boundaryAfter)
                         && inLex(i + 1)
                     {
                         v = 0
@@ -334,7 +351,8 @@ struct SentimentScorer: Sendable {
                 let noSp = SentimentLexicon.Special.no.rawValue
                 if (i - 1 >= lo && special(i - 1) == noSp) || (i - 2 >= lo && special(i - 2) == noSp)
                     || (i - 3 >= lo && special(i - 3) == noSp
-                        && (special(i - 1) == SentimentLexicon.Special.or.rawValue || special(i - 1) == SentimentLexicon.Special.nor.rawValue))
+                        && (special(i - 1) == SentimentLexicon.Special.or.rawValue
+                            || special(i - 1) == SentimentLexicon.Special.nor.rawValue))
                 {
                     v = base * Self.negationScalar
                 }
@@ -357,7 +375,9 @@ struct SentimentScorer: Sendable {
                         }
                         if s != 0 {
                             if v < 0 { s = -s }
-                            if toks[j].has(Token.upper) && capDiff { s += v > 0 ? Self.capIncrement : -Self.capIncrement }
+                            if toks[j].has(Token.upper) && capDiff {
+                                s += v > 0 ? Self.capIncrement : -Self.capIncrement
+                            }
                             if startI == 1 { s *= 0.95 } else if startI == 2 { s *= 0.9 }
                             v += s
                         }
@@ -367,7 +387,8 @@ struct SentimentScorer: Sendable {
                         } else if startI == 1 {
                             let sp1 = special(i - 1)
                             if special(i - 2) == SentimentLexicon.Special.never.rawValue
-                                && (sp1 == SentimentLexicon.Special.so.rawValue || sp1 == SentimentLexicon.Special.this.rawValue)
+                                && (sp1 == SentimentLexicon.Special.so.rawValue
+                                    || sp1 == SentimentLexicon.Special.this.rawValue)
                             {
                                 v *= 1.25
                             } else if special(i - 2) == SentimentLexicon.Special.without.rawValue
@@ -379,11 +400,13 @@ struct SentimentScorer: Sendable {
                         } else {
                             let sp2 = special(i - 2)
                             if special(i - 3) == SentimentLexicon.Special.never.rawValue
-                                && (sp2 == SentimentLexicon.Special.so.rawValue || sp2 == SentimentLexicon.Special.this.rawValue)
+                                && (sp2 == SentimentLexicon.Special.so.rawValue
+                                    || sp2 == SentimentLexicon.Special.this.rawValue)
                             {
                                 v *= 1.25
                             } else if special(i - 3) == SentimentLexicon.Special.without.rawValue
-                                && (sp2 == SentimentLexicon.Special.doubt.rawValue || special(i - 1) == SentimentLexicon.Special.doubt.rawValue)
+                                && (sp2 == SentimentLexicon.Special.doubt.rawValue
+                                    || special(i - 1) == SentimentLexicon.Special.doubt.rawValue)
                             {
                             } else if negated(j) {
                                 v *= Self.negationScalar
@@ -395,7 +418,10 @@ struct SentimentScorer: Sendable {
                 // "least"
                 let leastSp = SentimentLexicon.Special.least.rawValue
                 if i - 1 >= lo && special(i - 1) == leastSp && !inLex(i - 1) {
-                    if i - 2 < 0 || (special(i - 2) != SentimentLexicon.Special.at.rawValue && special(i - 2) != SentimentLexicon.Special.very.rawValue) {
+                    if i - 2 < 0
+                        || (special(i - 2) != SentimentLexicon.Special.at.rawValue
+                            && special(i - 2) != SentimentLexicon.Special.very.rawValue)
+                    {
                         v *= Self.negationScalar
                     }
                 }

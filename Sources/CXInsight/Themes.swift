@@ -171,32 +171,32 @@ public struct ThemeTagger: Sendable {
             hit.initialize(repeating: false)
             var any = false
             flatValues.withUnsafeBufferPointer { fv in
-            for i in 0..<n {
-                let h = toks[i].hash
-                let w = Int(words.get(h))
-                if w >= 0 {
-                    let st = Int(flatWord[2 * w])
-                    for q in st..<(st + Int(flatWord[2 * w + 1])) { hit[Int(fv[q])] = true }
-                    any = true
-                }
-                let ph = phraseHeads.get(h)
-                if ph >= 0 {
-                    let maxLen = Int(phraseHeadMax[Int(ph)])
-                    var key = h
-                    var j = i + 1
-                    while j < n && j - i < maxLen {
-                        if toks[j - 1].has(Token.boundaryAfter) { break }
-                        key = TermHash.combine(key, toks[j].hash)
-                        let p = Int(phrases.get(key))
-                        if p >= 0 {
-                            let st = Int(flatPhrase[2 * p])
-                            for q in st..<(st + Int(flatPhrase[2 * p + 1])) { hit[Int(fv[q])] = true }
-                            any = true
+                for i in 0..<n {
+                    let h = toks[i].hash
+                    let w = Int(words.get(h))
+                    if w >= 0 {
+                        let st = Int(flatWord[2 * w])
+                        for q in st..<(st + Int(flatWord[2 * w + 1])) { hit[Int(fv[q])] = true }
+                        any = true
+                    }
+                    let ph = phraseHeads.get(h)
+                    if ph >= 0 {
+                        let maxLen = Int(phraseHeadMax[Int(ph)])
+                        var key = h
+                        var j = i + 1
+                        while j < n && j - i < maxLen {
+                            if toks[j - 1].has(Token.boundaryAfter) { break }
+                            key = TermHash.combine(key, toks[j].hash)
+                            let p = Int(phrases.get(key))
+                            if p >= 0 {
+                                let st = Int(flatPhrase[2 * p])
+                                for q in st..<(st + Int(flatPhrase[2 * p + 1])) { hit[Int(fv[q])] = true }
+                                any = true
+                            }
+                            j += 1
                         }
-                        j += 1
                     }
                 }
-            }
             }
             if !any { return [] }
             var out: [Enrichment.Theme] = []

@@ -206,7 +206,11 @@ enum Tokenizer {
         var run = 0
         while i < count {
             let b = buf[i]
-            if b == runByte { run += 1; if run > stats.maxCharRun { stats.maxCharRun = run } } else { runByte = b; run = 1 }
+            if b == runByte {
+                run += 1; if run > stats.maxCharRun { stats.maxCharRun = run }
+            } else {
+                runByte = b; run = 1
+            }
             if b < 0x80 {
                 if isSpace(b) {
                     if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
@@ -262,8 +266,12 @@ enum Tokenizer {
         }
         if s == e {  // punctuation only (emoticon such as ":)" or a dash)
             var h = TermHash.offset
-            for k in s0..<e0 { h = (h ^ UInt64(buf[k] >= 0x41 && buf[k] <= 0x5A ? buf[k] | 0x20 : buf[k])) &* TermHash.prime }
-            out[n] = Token(start: Int32(s0), end: Int32(e0), hash: h == 0 ? 1 : h, altHash: 0, flags: flags & ~Token.boundaryAfter & ~Token.sentenceEnd)
+            for k in s0..<e0 {
+                h = (h ^ UInt64(buf[k] >= 0x41 && buf[k] <= 0x5A ? buf[k] | 0x20 : buf[k])) &* TermHash.prime
+            }
+            out[n] = Token(
+                start: Int32(s0), end: Int32(e0), hash: h == 0 ? 1 : h, altHash: 0,
+                flags: flags & ~Token.boundaryAfter & ~Token.sentenceEnd)
             if flags & Token.sentenceEnd != 0, n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
             n += 1
             return
@@ -325,7 +333,8 @@ enum Tokenizer {
         if e - s >= 4 {
             // cheap URL detection: "http" prefix or "www."
             let c0 = buf[s] | 0x20
-            if (c0 == 0x68 && e - s >= 7 && buf[s + 1] | 0x20 == 0x74 && buf[s + 2] | 0x20 == 0x74 && buf[s + 3] | 0x20 == 0x70)
+            if (c0 == 0x68 && e - s >= 7 && buf[s + 1] | 0x20 == 0x74 && buf[s + 2] | 0x20 == 0x74
+                && buf[s + 3] | 0x20 == 0x70)
                 || (c0 == 0x77 && buf[s + 1] | 0x20 == 0x77 && buf[s + 2] | 0x20 == 0x77 && buf[s + 3] == 0x2E)
             {
                 stats.urls += 1

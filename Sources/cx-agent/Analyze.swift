@@ -40,7 +40,8 @@ extension CXAgentCommand {
                 if line.isEmpty { continue }
                 lineNumber += 1
                 let text = Self.text(of: line)
-                let input = InsightInput(text: text, eventID: "line-\(lineNumber)", storeID: "local", timeMs: Int64(lineNumber) * 1000)
+                let input = InsightInput(
+                    text: text, eventID: "line-\(lineNumber)", storeID: "local", timeMs: Int64(lineNumber) * 1000)
                 let r = stateful ? engine.enrich(input, state: &state) : engine.enrich(input)
                 out.append(try encoder.encode(Output(line: lineNumber, result: r)))
                 out.append(0x0A)

@@ -87,7 +87,8 @@ extension CXAgentCommand {
 
     struct PrintConfig: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "print-config", abstract: "Print the effective configuration (defaults, file, environment, flags).")
+            commandName: "print-config",
+            abstract: "Print the effective configuration (defaults, file, environment, flags).")
 
         @OptionGroup var options: ConfigOptions
 

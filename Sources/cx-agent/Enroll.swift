@@ -5,7 +5,8 @@ import Foundation
 extension CXAgentCommand {
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register this agent with a hub: generates an Ed25519 key pair and stores the credentials (0600).",
+            abstract:
+                "Register this agent with a hub: generates an Ed25519 key pair and stores the credentials (0600).",
             discussion: """
                 The operator prints a one-time token on the hub with `cx-hub agents enroll --store S --device D`.
                 Only the public key is sent; the private key stays in <data-dir>/credentials.json.

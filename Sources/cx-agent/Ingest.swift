@@ -39,11 +39,13 @@ extension CXAgentCommand {
                 let body = Array(lines.joined(separator: "\n").utf8)
                 let r = try await client.ingest(ndjson: body)
                 if let error = r.error {
-                    throw ValidationError("agent refused lines \(totals.lines + 1)-\(totals.lines + lines.count): \(error.message)")
+                    throw ValidationError(
+                        "agent refused lines \(totals.lines + 1)-\(totals.lines + lines.count): \(error.message)")
                 }
                 for result in r.results where result.status == .rejected {
                     if rejections.count < 20 {
-                        rejections.append("line \(totals.lines + result.index + 1): \(result.error.map { "\($0)" } ?? "rejected")")
+                        rejections.append(
+                            "line \(totals.lines + result.index + 1): \(result.error.map { "\($0)" } ?? "rejected")")
                     }
                 }
                 totals.accepted += r.accepted
@@ -58,7 +60,9 @@ extension CXAgentCommand {
             }
             if progress { FileHandle.standardError.write(Data("\n".utf8)) }
             for r in rejections { FileHandle.standardError.write(Data("rejected: \(r)\n".utf8)) }
-            print("{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}")
+            print(
+                "{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}"
+            )
             if totals.rejected > 0 { throw ExitCode(2) }
         }
     }

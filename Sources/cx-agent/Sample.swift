@@ -69,11 +69,13 @@ extension CXAgentCommand {
                 "\"journey_stage\":\"\(kind.stage)\"",
             ]
             if Int.random(in: 0..<4, using: &rng) > 0 {
-                fields.append("\"customer_id\":\"cust-\(String(format: "%06d", Int.random(in: 1...2000, using: &rng)))\"")
+                fields.append(
+                    "\"customer_id\":\"cust-\(String(format: "%06d", Int.random(in: 1...2000, using: &rng)))\"")
             }
             if let range = kind.score { fields.append("\"score\":\(Int.random(in: range, using: &rng))") }
             if kind.type == "pos_txn" {
-                fields.append("\"amount\":\(Double(Int.random(in: 199...25_000, using: &rng)) / 100),\"currency\":\"EUR\"")
+                fields.append(
+                    "\"amount\":\(Double(Int.random(in: 199...25_000, using: &rng)) / 100),\"currency\":\"EUR\"")
             } else {
                 fields.append("\"text\":\"\(texts[Int.random(in: 0..<texts.count, using: &rng)])\"")
             }

@@ -40,7 +40,8 @@ struct CodecBench: AsyncParsableCommand {
             let incoming = try decoder.decode(IncomingEvent.self, from: Data(line))
             var e = try validator.validate(incoming, nowMillis: .max / 2).get()
             if hlc == "live" {
-                clock = e.occurredAt > clock.wallMillis
+                clock =
+                    e.occurredAt > clock.wallMillis
                     ? HLCTimestamp(wallMillis: e.occurredAt, counter: 0)
                     : HLCTimestamp(wallMillis: clock.wallMillis, counter: clock.counter + 1)
                 e.hlc = clock
@@ -93,9 +94,10 @@ struct CodecBench: AsyncParsableCommand {
             rowDecodeTime += timer.now - t0
             rowRaw += rows.count
             rowPlain += rowFrame.count
-            rowDict += FrameEncoder(level: 3, dictionary: rowDictionary).frame(
-                message: rows, kind: .batch, signer: signer
-            ).count
+            rowDict +=
+                FrameEncoder(level: 3, dictionary: rowDictionary).frame(
+                    message: rows, kind: .batch, signer: signer
+                ).count
 
             t0 = timer.now
             let columnBatch = Self.batch(slice, firstSeq: UInt64(b + 1), columns: true)
@@ -133,7 +135,8 @@ struct CodecBench: AsyncParsableCommand {
             "columns_decode_verify_events_per_s": Int(Double(count) / secs(decodeTime)),
             "columns_separately_compressed_bytes_per_event": columnParts.mapValues(perEvent),
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
 
     static func batch(_ events: [Event], firstSeq: UInt64, columns: Bool) -> Cxsync_V1_Batch {
@@ -166,18 +169,41 @@ struct CodecBench: AsyncParsableCommand {
             ("strings", try only { $0.strings = c.strings }),
             ("seq", try only { $0.seqDeltas = c.seqDeltas }),
             ("occurred_at", try only { $0.occurredAtDeltas = c.occurredAtDeltas }),
-            ("hlc", try only { $0.hlcSkewDeltas = c.hlcSkewDeltas; $0.hlcCounters = c.hlcCounters }),
+            (
+                "hlc",
+                try only {
+                    $0.hlcSkewDeltas = c.hlcSkewDeltas; $0.hlcCounters = c.hlcCounters
+                }
+            ),
             ("store", try only { $0.store = c.store }),
             ("device", try only { $0.device = c.device }),
             ("customer", try only { $0.customer = c.customer }),
-            ("enums", try only { $0.channel = c.channel; $0.type = c.type; $0.journeyStage = c.journeyStage }),
+            (
+                "enums",
+                try only {
+                    $0.channel = c.channel; $0.type = c.type; $0.journeyStage = c.journeyStage
+                }
+            ),
             ("presence", try only { $0.presence = c.presence }),
-            ("scores", try only { $0.scoreScale = c.scoreScale; $0.scoreMilli = c.scoreMilli }),
-            ("amounts", try only { $0.amountMilli = c.amountMilli; $0.currency = c.currency }),
-            ("attributes", try only {
-                $0.attributeCounts = c.attributeCounts; $0.attributeKeys = c.attributeKeys
-                $0.attributeValues = c.attributeValues
-            }),
+            (
+                "scores",
+                try only {
+                    $0.scoreScale = c.scoreScale; $0.scoreMilli = c.scoreMilli
+                }
+            ),
+            (
+                "amounts",
+                try only {
+                    $0.amountMilli = c.amountMilli; $0.currency = c.currency
+                }
+            ),
+            (
+                "attributes",
+                try only {
+                    $0.attributeCounts = c.attributeCounts; $0.attributeKeys = c.attributeKeys
+                    $0.attributeValues = c.attributeValues
+                }
+            ),
         ]
     }
 }

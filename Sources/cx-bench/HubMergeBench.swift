@@ -26,8 +26,10 @@ struct HubMergeBench: AsyncParsableCommand {
         var byStore: [String: [Event]] = [:]
         var clock = HLCTimestamp.zero
         for line in lines {
-            var e = try validator.validate(try decoder.decode(IncomingEvent.self, from: Data(line)), nowMillis: .max / 2)
-                .get()
+            var e = try validator.validate(
+                try decoder.decode(IncomingEvent.self, from: Data(line)), nowMillis: .max / 2
+            )
+            .get()
             clock =
                 e.occurredAt > clock.wallMillis
                 ? HLCTimestamp(wallMillis: e.occurredAt, counter: 0)
@@ -100,11 +102,15 @@ struct HubMergeBench: AsyncParsableCommand {
         try store.close()
         let result: [String: Any] = [
             "bench": "hub-merge", "events": total, "merged": merged, "batches": frames.joined().count,
-            "decode_only_events_per_s": Int(Double(total) / (Double(decodeElapsed.components.seconds) + Double(decodeElapsed.components.attoseconds) / 1e18)), "refused": refused,
+            "decode_only_events_per_s": Int(
+                Double(total)
+                    / (Double(decodeElapsed.components.seconds) + Double(decodeElapsed.components.attoseconds) / 1e18)),
+            "refused": refused,
             "seconds": (seconds * 1000).rounded() / 1000, "events_per_s": Int(Double(total) / seconds),
             "frame_bytes_per_event": (Double(bytes) / Double(total) * 10).rounded() / 10, "concurrency": lanes,
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
         if refused > 0 || merged != Int64(total) {
             throw ValidationError("merge incomplete: \(refused) batches refused, \(merged) of \(total) events merged")
         }

@@ -43,7 +43,8 @@ struct IngestBench: AsyncParsableCommand {
                         let response = try await client.execute(request, timeout: .seconds(120))
                         let answer = try await response.body.collect(upTo: 1 << 22)
                         guard response.status == .ok else {
-                            throw ValidationError("request \(i) got \(response.status): \(String(buffer: answer).prefix(300))")
+                            throw ValidationError(
+                                "request \(i) got \(response.status): \(String(buffer: answer).prefix(300))")
                         }
                         latencies.append(clock.now - t0)
                     }
@@ -54,7 +55,8 @@ struct IngestBench: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let sorted = perProducer.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
+        let sorted = perProducer.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
+            .sorted()
         func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         let result: [String: Any] = [
             "bench": "agent_http_ingest", "events": total, "requests": bodies.count, "producers": producers,
@@ -62,7 +64,8 @@ struct IngestBench: AsyncParsableCommand {
             "events_per_s": Int(Double(total) / seconds), "ack_latency_ms_p50": (pct(0.5) * 100).rounded() / 100,
             "ack_latency_ms_p99": (pct(0.99) * 100).rounded() / 100,
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
 
     struct Body: Sendable {

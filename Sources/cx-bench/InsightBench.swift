@@ -96,7 +96,9 @@ struct InsightBench: AsyncParsableCommand {
             for t in texts { local.append(engine.sentiment(t).compound) }
             let el = seconds(ContinuousClock.now - t0)
             sentimentRates.append(Double(count) / el)
-            if compounds.isEmpty { compounds = local } else if compounds != local {
+            if compounds.isEmpty {
+                compounds = local
+            } else if compounds != local {
                 throw ValidationError("non-deterministic sentiment")
             }
         }
@@ -132,7 +134,10 @@ struct InsightBench: AsyncParsableCommand {
                 }
                 // sign agreement of the enriched compound with the survey/review score
                 for (e, r) in zip(evs, results) {
-                    guard let sc = e.score, let (hi, lo) = ["survey_nps": (9, 6), "survey_csat": (4, 2), "review": (4, 2), "survey_ces": (5, 3)][e.type], sc >= hi || sc <= lo
+                    guard let sc = e.score,
+                        let (hi, lo) = [
+                            "survey_nps": (9, 6), "survey_csat": (4, 2), "review": (4, 2), "survey_ces": (5, 3),
+                        ][e.type], sc >= hi || sc <= lo
                     else { continue }
                     let c = r.enrichment.sentiment.compound
                     if (sc >= hi && c >= 0.05) || (sc <= lo && c <= -0.05) { enrichCompoundAgree += 1 }
@@ -142,7 +147,9 @@ struct InsightBench: AsyncParsableCommand {
         var agree = 0
         var total = 0
         for (e, c) in zip(evs, compounds) {
-            guard let sc = e.score, let (hi, lo) = ["survey_nps": (9, 6), "survey_csat": (4, 2), "review": (4, 2), "survey_ces": (5, 3)][e.type]
+            guard let sc = e.score,
+                let (hi, lo) = ["survey_nps": (9, 6), "survey_csat": (4, 2), "review": (4, 2), "survey_ces": (5, 3)][
+                    e.type]
             else { continue }
             if sc >= hi || sc <= lo {
                 total += 1
@@ -168,7 +175,8 @@ struct InsightBench: AsyncParsableCommand {
             "enrich_us_per_text": (1e7 / bestE).rounded() / 10,
             "label_mix": ["pos": pos, "neg": neg, "neu": count - pos - neg],
             "sign_agrees_with_score_pct": (1000.0 * Double(agree) / Double(max(total, 1))).rounded() / 10,
-            "enriched_sign_agrees_with_score_pct": (1000.0 * Double(enrichCompoundAgree) / Double(max(total, 1))).rounded() / 10,
+            "enriched_sign_agrees_with_score_pct": (1000.0 * Double(enrichCompoundAgree) / Double(max(total, 1)))
+                .rounded() / 10,
             "scored_texts_checked": total,
             "intents": intentCounts, "flags": flagCounts, "alerts_raised": alerts, "pii_spans_masked": masked,
             "checksum": (sink * 1000).rounded() / 1000,

@@ -150,18 +150,21 @@ struct Agents: AsyncParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 let items = agents.map {
-                    Item(agent_id: $0.agentID, store_id: $0.storeID, device_id: $0.deviceID, status: $0.status,
+                    Item(
+                        agent_id: $0.agentID, store_id: $0.storeID, device_id: $0.deviceID, status: $0.status,
                         events_synced: $0.eventsSynced)
                 }
                 print(String(decoding: try encoder.encode(items), as: UTF8.self))
                 return
             }
-            let rows = [["AGENT", "STORE", "DEVICE", "STATUS", "EVENTS"]]
+            let rows =
+                [["AGENT", "STORE", "DEVICE", "STATUS", "EVENTS"]]
                 + agents.map { [$0.agentID, $0.storeID, $0.deviceID, $0.status, String($0.eventsSynced)] }
             let widths = (0..<5).map { i in rows.map { $0[i].count }.max() ?? 0 }
             for r in rows {
-                print(r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  "))
+                print(
+                    r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                        .joined(separator: "  "))
             }
         }
     }

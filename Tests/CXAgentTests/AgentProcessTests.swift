@@ -38,7 +38,8 @@ struct AgentProcessTests {
 
     @Test func quotaBackPressureAnswers503WithRetryAfter() async throws {
         let dir = TempDir()
-        let agent = try AgentProcess(dataDirectory: dir.path + "/data", environment: ["CX_AGENT_QUOTA_BYTES": "1048576"])
+        let agent = try AgentProcess(
+            dataDirectory: dir.path + "/data", environment: ["CX_AGENT_QUOTA_BYTES": "1048576"])
         defer { agent.kill(SIGTERM) }
         try await agent.waitUntilListening()
         let text = String(repeating: "x", count: 2000)
@@ -78,7 +79,8 @@ struct AgentProcessTests {
                             guard let (status, body, _) = try? await agent.post(TestEvents.ndjson(ids)) else { return }
                             guard status == 200 else { return }
                             // A 200 means every accepted or duplicate event is committed.
-                            let n = body.components(separatedBy: "\"status\":\"accepted\"").count - 1
+                            let n =
+                                body.components(separatedBy: "\"status\":\"accepted\"").count - 1
                                 + body.components(separatedBy: "\"status\":\"duplicate\"").count - 1
                             if n == ids.count { await acked.add(ids.map { $0.uuidString.lowercased() }) }
                         }
@@ -101,7 +103,10 @@ struct AgentProcessTests {
                 try Int.fetchOne(db, sql: "SELECT count(DISTINCT event_id) FROM events")!,
                 try Int.fetchOne(db, sql: "SELECT min(seq) FROM events")!,
                 try Int.fetchOne(db, sql: "SELECT max(seq) FROM events")!,
-                Set(try Data.fetchAll(db, sql: "SELECT event_id FROM events").map { UUID(bytes: Array($0)).uuidString.lowercased() })
+                Set(
+                    try Data.fetchAll(db, sql: "SELECT event_id FROM events").map {
+                        UUID(bytes: Array($0)).uuidString.lowercased()
+                    })
             )
         }
         #expect(count == distinct, "an event is stored twice")

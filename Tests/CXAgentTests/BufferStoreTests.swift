@@ -38,9 +38,12 @@ struct BufferStoreTests {
     @Test func perEventResultsNameTheIndexAndFieldOfRejections() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir, store: "store-001")
-        let body = "[" + [
-            TestEvents.json(), TestEvents.json(channel: "fax"), TestEvents.json(store: "store-999"), TestEvents.json(),
-        ].joined(separator: ",") + "]"
+        let body =
+            "["
+            + [
+                TestEvents.json(), TestEvents.json(channel: "fax"), TestEvents.json(store: "store-999"),
+                TestEvents.json(),
+            ].joined(separator: ",") + "]"
         let r = try await ingest.ingest(body: Array(body.utf8), contentType: "application/json")
         #expect(r.status == 200)
         #expect(r.results.map(\.status) == [.accepted, .rejected, .rejected, .accepted])
@@ -143,7 +146,8 @@ struct BufferStoreTests {
     @Test func configurationFileAndEnvironmentOverrideDefaultsAndBadValuesAreNamed() throws {
         let dir = TempDir()
         let file = dir.path + "/agent.yaml"
-        try "store_id: store-007\nlisten_port: 7400\nquota_bytes: 2097152\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "store_id: store-007\nlisten_port: 7400\nquota_bytes: 2097152\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let c = try AgentConfiguration.load(file: file, environment: ["CX_AGENT_LISTEN_PORT": "7500"])
         #expect(c.storeID == "store-007" && c.listenPort == 7500 && c.quotaBytes == 2_097_152)
         #expect(c.maxBodyBytes == AgentConfiguration().maxBodyBytes)

@@ -24,7 +24,9 @@ final class WebhookReceiver: @unchecked Sendable {
         router.post("/hook") { request, _ -> Response in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
-            let n = self.attempts.withLock { $0 += 1; return $0 }
+            let n = self.attempts.withLock {
+                $0 += 1; return $0
+            }
             if n <= self.refuseFirst { return Response(status: .serviceUnavailable) }
             self.received.withLock { $0.append(String(buffer: body)) }
             return Response(status: .ok)
@@ -60,8 +62,12 @@ struct InsightWiringTests {
         let agent = try AgentProcess(dataDirectory: dir.path + "/a")
         try await agent.waitUntilListening()
         let body = [
-            Self.line(UUID(), text: "Charged twice!! call me on +44 7700 900123 or jane.doe@example.com", score: 2, customer: "jane.doe@example.com"),
-            Self.line(UUID(), text: "Great staff, order 12345678 arrived on 2024-05-01 for $19.99", score: 10, customer: "LOY-778812"),
+            Self.line(
+                UUID(), text: "Charged twice!! call me on +44 7700 900123 or jane.doe@example.com", score: 2,
+                customer: "jane.doe@example.com"),
+            Self.line(
+                UUID(), text: "Great staff, order 12345678 arrived on 2024-05-01 for $19.99", score: 10,
+                customer: "LOY-778812"),
         ].joined(separator: "\n")
         let (status, text, _) = try await agent.post(Array(body.utf8))
         #expect(status == 200, "\(text)")
@@ -73,7 +79,9 @@ struct InsightWiringTests {
             #expect(!raw.contains(secret), "'\(secret)' must not be stored")
         }
         #expect(stored[0].text.contains("Charged twice"))
-        #expect(stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"), "no false masks: \(stored[1].text)")
+        #expect(
+            stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"),
+            "no false masks: \(stored[1].text)")
         for e in stored {
             #expect(e.customerID.count == 64 && e.customerID.allSatisfy(\.isHexDigit), "keyed hash: \(e.customerID)")
             #expect(e.hasEnrichment && e.enrichment.modelVersion.hasPrefix("cxinsight-"))
@@ -97,7 +105,8 @@ struct InsightWiringTests {
             // Not enrolled: no hub at all. Ten detractors from one queue: cooldown and de-duplication raise
             // far fewer than ten alerts.
             let lines = (0..<10).map { i in
-                Self.line(UUID(), text: "Still waiting for my refund, this is ridiculous", score: 1, customer: "cust-\(i)")
+                Self.line(
+                    UUID(), text: "Still waiting for my refund, this is ridiculous", score: 1, customer: "cust-\(i)")
             }
             let (status, text, _) = try await agent.post(Array(lines.joined(separator: "\n").utf8))
             #expect(status == 200, "\(text)")
@@ -116,7 +125,9 @@ struct InsightWiringTests {
             #expect(updated.first { $0.alertID == first.alertID }?.note == "manager on the floor")
             var unknown = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/nope/resolve")
             unknown.method = HTTPMethod.POST
-            #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status == HTTPResponseStatus.notFound)
+            #expect(
+                try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status
+                    == HTTPResponseStatus.notFound)
             // The webhook refuses twice, then takes every alert exactly once (retries survive a restart).
             agent.kill(SIGKILL)
             let again = try AgentProcess(

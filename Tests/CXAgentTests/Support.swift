@@ -20,7 +20,9 @@ final class TempDir: Sendable {
 }
 
 enum TestEvents {
-    static func json(id: UUID = UUID(), store: String = "store-001", channel: String = "kiosk", text: String = "ok") -> String {
+    static func json(id: UUID = UUID(), store: String = "store-001", channel: String = "kiosk", text: String = "ok")
+        -> String
+    {
         "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"\(store)\",\"device_id\":\"\(store)-\(channel)-01\","
             + "\"channel\":\"\(channel)\",\"ts\":1704067200000,\"type\":\"survey_nps\",\"score\":7,\"text\":\"\(text)\"}"
     }
@@ -89,7 +91,8 @@ final class AgentProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    func post(_ body: [UInt8], contentType: String = "application/x-ndjson") async throws -> (Int, String, HTTPHeaders) {
+    func post(_ body: [UInt8], contentType: String = "application/x-ndjson") async throws -> (Int, String, HTTPHeaders)
+    {
         var request = HTTPClientRequest(url: baseURL + "/v1/events")
         request.method = .POST
         request.headers.add(name: "content-type", value: contentType)
@@ -100,7 +103,8 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     func get(_ path: String) async throws -> (Int, String) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 24)))
     }
 }

@@ -14,7 +14,8 @@ struct AlertsTests {
         let open = try CX.rows(["alerts", "--status", "open"], hub: seeded.hub)
         #expect(open.contains { $0["alert_id"] as? String == "alert-ack" })
 
-        let result = try CX.run(["alerts", "ack", "alert-ack", "--note", "calling the store"], environment: environment)
+        let result = try CX.run(
+            ["alerts", "ack", "alert-ack", "--note", "calling the store"], environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "alert alert-ack acknowledged; status acknowledged\n")
 

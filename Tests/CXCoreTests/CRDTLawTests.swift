@@ -89,7 +89,9 @@ struct CRDTLawTests {
 
     @Test func growOnlySet() {
         let universe = [1, 2, 3]
-        let subsets = (0..<8).map { mask in GrowOnlySet(Set(universe.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element))) }
+        let subsets = (0..<8).map { mask in
+            GrowOnlySet(Set(universe.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element)))
+        }
         checkLaws(subsets)
     }
 

@@ -68,7 +68,11 @@ final class ChaosProxy: Sendable {
             var rng = SystemRandomNumberGenerator()
             if Double.random(in: 0..<1, using: &rng) < odds.delay {
                 state.counts.withLock { $0.delayed += 1 }
-                let ms = Int64.random(in: 1...Int64(odds.maxDelay.components.seconds * 1000 + odds.maxDelay.components.attoseconds / 1_000_000_000_000_000), using: &rng)
+                let ms = Int64.random(
+                    in:
+                        1...Int64(
+                            odds.maxDelay.components.seconds * 1000 + odds.maxDelay.components.attoseconds
+                                / 1_000_000_000_000_000), using: &rng)
                 try await Task.sleep(for: .milliseconds(ms))
             }
             if Double.random(in: 0..<1, using: &rng) < odds.dropRequest {

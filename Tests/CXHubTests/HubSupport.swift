@@ -152,7 +152,9 @@ final class HubProcess: @unchecked Sendable {
         return key
     }
 
-    func post(_ client: HTTPClient, _ path: String, _ body: [UInt8], contentType: String, headers: [(String, String)] = [])
+    func post(
+        _ client: HTTPClient, _ path: String, _ body: [UInt8], contentType: String, headers: [(String, String)] = []
+    )
         async throws -> (Int, String)
     {
         let (status, bytes) = try await postBytes(client, path, body, contentType: contentType, headers: headers)
@@ -221,8 +223,11 @@ struct TestAgent {
         b.seqFrom = range.lowerBound
         b.seqTo = range.upperBound
         b.storeID = store
-        b.sentHlc = HLCTimestamp(wallMillis: sentWall ?? Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
-        b.events = (events ?? range.map { event(seq: $0) }).map { Cxsync_V1_Event($0.event, seq: $0.seq, batchStoreID: store) }
+        b.sentHlc =
+            HLCTimestamp(wallMillis: sentWall ?? Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
+        b.events = (events ?? range.map { event(seq: $0) }).map {
+            Cxsync_V1_Event($0.event, seq: $0.seq, batchStoreID: store)
+        }
         return b
     }
 

@@ -78,7 +78,9 @@ final class SyncingAgent: @unchecked Sendable {
         request.body = .bytes(ByteBuffer(string: lines.map(\.1).joined(separator: "\n")))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 24)
-        guard response.status == .ok else { throw TestFailure("ingest answered \(response.status): \(String(buffer: body))") }
+        guard response.status == .ok else {
+            throw TestFailure("ingest answered \(response.status): \(String(buffer: body))")
+        }
         struct Reply: Decodable {
             struct Result: Decodable {
                 var index: Int
@@ -254,8 +256,12 @@ struct SyncFaultTests {
         #expect(expected.count == 3 * 24 * 250)
         #expect(contents.eventIDs.count == Set(contents.eventIDs).count, "no event stored twice")
         let held = Set(contents.eventIDs)
-        #expect(expected.subtracting(held).isEmpty, "acknowledged but missing at the hub: \(expected.subtracting(held).count)")
-        #expect(held.subtracting(expected).isEmpty, "at the hub but never acknowledged: \(held.subtracting(expected).count)")
+        #expect(
+            expected.subtracting(held).isEmpty,
+            "acknowledged but missing at the hub: \(expected.subtracting(held).count)")
+        #expect(
+            held.subtracting(expected).isEmpty, "at the hub but never acknowledged: \(held.subtracting(expected).count)"
+        )
         for agent in agents {
             let s = try await agent.syncStatus()
             let agentID = try #require(s.agentID)
@@ -265,7 +271,8 @@ struct SyncFaultTests {
             let hubAlerts = contents.alerts[agent.store] ?? [:]
             #expect(localAlerts.count > 0, "\(agent.store): detractor scores raise alerts")
             #expect(localAlerts == hubAlerts, "\(agent.store): alerts at the hub \(hubAlerts) != local \(localAlerts)")
-            #expect(localAlerts.values.contains { $0.status != "open" && $0.note != nil }, "\(agent.store): changes made")
+            #expect(
+                localAlerts.values.contains { $0.status != "open" && $0.note != nil }, "\(agent.store): changes made")
             #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 > $0 }, "\(agent.store): event seqs unique")
             #expect(seqs.count + localAlerts.count <= Int(s.lastSeq))
             #expect(contents.highWaterMarks[agentID] == Int64(s.lastSeq))
@@ -293,7 +300,9 @@ struct SyncFaultTests {
         try await agent.start()
         link.state.enabled.withLock { $0 = false }
         var acknowledged = Set<UUID>()
-        for _ in 0..<4 { acknowledged.formUnion(try await agent.ingest(SyncingAgent.events(store: agent.store, count: 500))) }
+        for _ in 0..<4 {
+            acknowledged.formUnion(try await agent.ingest(SyncingAgent.events(store: agent.store, count: 500)))
+        }
         try await Task.sleep(for: .seconds(1))
         let offline = try await agent.syncStatus()
         let raised = try await agent.alerts().count
@@ -309,7 +318,8 @@ struct SyncFaultTests {
         #expect(held.count == acknowledged.count && held == acknowledged, "\(held.count) held of \(acknowledged.count)")
 
         let s = try await agent.syncStatus()
-        let (status, _, err) = try Binaries.run("cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, s.agentID!])
+        let (status, _, err) = try Binaries.run(
+            "cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, s.agentID!])
         #expect(status == 0, "\(err)")
         _ = try await agent.ingest(SyncingAgent.events(store: agent.store, count: 10))
         try await Task.sleep(for: .seconds(1))

@@ -106,7 +106,8 @@ struct SyncProtocolTests {
                 frame = agent.frame(batch)
                 expected = (403, "revoked")
             case .otherStore:
-                frame = agent.frame(agent.batch(1...5, events: (1...5).map { agent.event(seq: $0, store: "store-004") }))
+                frame = agent.frame(
+                    agent.batch(1...5, events: (1...5).map { agent.event(seq: $0, store: "store-004") }))
                 expected = (403, "store_mismatch")
             case .replayedIdentity:
                 // agent-s's batch, re-signed by agent-t and sent under agent-t's identity.
@@ -195,7 +196,9 @@ struct SyncProtocolTests {
             #expect((ack1?.clockOffsetMs ?? 0) < -3_500_000 + 400_000)
             try await Task.sleep(for: .milliseconds(50))
             var b2 = good.batch(1...1, events: [])
-            b2.lwwUpdates = [lww("from the good clock", seq: 1, wall: Int64(Date().timeIntervalSince1970 * 1000), node: "agent-good")]
+            b2.lwwUpdates = [
+                lww("from the good clock", seq: 1, wall: Int64(Date().timeIntervalSince1970 * 1000), node: "agent-good")
+            ]
             #expect(try await hub.sync(client, good.frame(b2)).0 == 200)
             let (_, config) = try await hub.get(client, "/v1/config")
             #expect(config.contains("from the good clock"))
@@ -243,7 +246,10 @@ struct SyncProtocolTests {
             #expect(ps == 200, "\(String(describing: perr))")
             let d = try #require(pack?.downstream)
             #expect(d.config.contains { $0.field == "survey_prompt" && $0.value == "How was your visit?" })
-            #expect(d.alerts.contains { $0.alertID == "alert-1" && $0.status == .acknowledged && $0.assignee.value == "maria" })
+            #expect(
+                d.alerts.contains {
+                    $0.alertID == "alert-1" && $0.status == .acknowledged && $0.assignee.value == "maria"
+                })
             #expect(d.cursor > cursor)
             #expect(pack?.highWaterMark == 2)
         }

@@ -5,10 +5,13 @@ import Testing
 
 /// The alert rules as a pure state machine: thresholds, cooldown, de-duplication and the spike window.
 @Suite struct AlertTests {
-    func ev(_ id: String, store: String = "s1", t: Int64, compound: Double = 0, intents: Set<Enrichment.Intent.Kind> = [],
-            score: Int? = nil, kind: ScoreKind? = nil, customer: String? = nil, suppressed: Bool = false) -> AlertEvent {
-        AlertEvent(eventID: id, storeID: store, customerKey: customer, timeMs: t, compound: compound, intents: intents,
-                   score: score, scoreKind: kind, suppressed: suppressed)
+    func ev(
+        _ id: String, store: String = "s1", t: Int64, compound: Double = 0, intents: Set<Enrichment.Intent.Kind> = [],
+        score: Int? = nil, kind: ScoreKind? = nil, customer: String? = nil, suppressed: Bool = false
+    ) -> AlertEvent {
+        AlertEvent(
+            eventID: id, storeID: store, customerKey: customer, timeMs: t, compound: compound, intents: intents,
+            score: score, scoreKind: kind, suppressed: suppressed)
     }
 
     @Test func thresholdsAndScores() {
@@ -43,14 +46,19 @@ import Testing
     }
 
     @Test func dedupKeyScopes() {
-        var a = AlertRuleEngine(rules: [AlertRule(id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)])
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)
+        ])
         let r10 = a.process(ev("1", t: 0, intents: [.cancellation], customer: "alice"))
         #expect(r10.count == 1)
         let r11 = a.process(ev("2", t: 1, intents: [.cancellation], customer: "alice"))
         #expect(r11.isEmpty)
         let r12 = a.process(ev("3", t: 2, intents: [.cancellation], customer: "bob"))
         #expect(r12.count == 1)
-        var b = AlertRuleEngine(rules: [AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 3600, dedupScope: .store)])
+        var b = AlertRuleEngine(rules: [
+            AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 3600, dedupScope: .store)
+        ])
         let r13 = b.process(ev("1", store: "a", t: 0, compound: -1))
         #expect(r13.count == 1)
         let r14 = b.process(ev("2", store: "b", t: 0, compound: -1))
@@ -60,7 +68,9 @@ import Testing
     }
 
     @Test func spikeNeedsCountWithinSlidingWindow() {
-        let rule = AlertRule(id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 60, severity: .critical, cooldownSeconds: 300)
+        let rule = AlertRule(
+            id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 60, severity: .critical,
+            cooldownSeconds: 300)
         var a = AlertRuleEngine(rules: [rule])
         let r16 = a.process(ev("1", t: 0, compound: -0.8))
         #expect(r16.isEmpty)
@@ -83,7 +93,8 @@ import Testing
         var a = AlertRuleEngine()
         let r21 = a.process(ev("1", t: 0, compound: -0.9, suppressed: true))
         #expect(r21.isEmpty)
-        let json = #"[{"id":"spike","condition":"negative_spike","count":5,"windowSeconds":900,"severity":"critical","cooldownSeconds":3600}]"#
+        let json =
+            #"[{"id":"spike","condition":"negative_spike","count":5,"windowSeconds":900,"severity":"critical","cooldownSeconds":3600}]"#
         let rules = try JSONDecoder().decode([AlertRule].self, from: Data(json.utf8))
         #expect(rules.first?.condition == .negativeSpike && rules.first?.count == 5)
     }
@@ -95,7 +106,8 @@ import Testing
             for i in 0..<200 {
                 let compound: Double = i % 2 == 0 ? -0.7 : 0.2
                 let intents: Set<Enrichment.Intent.Kind> = i % 5 == 0 ? [.complaint] : []
-                out += a.process(ev("\(i)", store: "s\(i % 3)", t: Int64(i) * 20_000, compound: compound, intents: intents))
+                out += a.process(
+                    ev("\(i)", store: "s\(i % 3)", t: Int64(i) * 20_000, compound: compound, intents: intents))
             }
             return out
         }
@@ -105,9 +117,12 @@ import Testing
 
     @Test func engineRaisesAlertsWithState() {
         var state = engine.makeState()
-        let r = engine.enrich(InsightInput(text: "Absolutely disgusting, the worst store ever", eventID: "e1", storeID: "s9", timeMs: 1), state: &state)
+        let r = engine.enrich(
+            InsightInput(text: "Absolutely disgusting, the worst store ever", eventID: "e1", storeID: "s9", timeMs: 1),
+            state: &state)
         #expect(r.alerts.contains { $0.ruleID == "very-negative" })
-        let r2 = engine.enrich(InsightInput(text: nil, eventID: "e2", storeID: "s9", timeMs: 2, score: 3, scoreKind: .nps), state: &state)
+        let r2 = engine.enrich(
+            InsightInput(text: nil, eventID: "e2", storeID: "s9", timeMs: 2, score: 3, scoreKind: .nps), state: &state)
         #expect(r2.alerts.map(\.ruleID) == ["nps-detractor"])
     }
 }

@@ -41,18 +41,26 @@ import Testing
         for r in rows {
             let e = engine.enrich(InsightInput(text: r.text)).enrichment
             let p = polarity(e.sentiment.compound)
-            if p == r.polarity { correct += 1 } else { misses.append("POL \(r.polarity)->\(p) \(e.sentiment.compound) | \(r.text)") }
+            if p == r.polarity {
+                correct += 1
+            } else {
+                misses.append("POL \(r.polarity)->\(p) \(e.sentiment.compound) | \(r.text)")
+            }
             confusion["\(r.polarity)->\(p)", default: 0] += 1
             let got = Set(e.intents.map(\.kind))
             for k in Enrichment.Intent.Kind.allCases {
                 switch (r.intents.contains(k), got.contains(k)) {
                 case (true, true): tp[k, default: 0] += 1
-                case (false, true): fp[k, default: 0] += 1; misses.append("FP \(k) \(e.intents.filter { $0.kind == k }.map(\.phrase)) | \(r.text)")
+                case (false, true):
+                    fp[k, default: 0] += 1;
+                    misses.append("FP \(k) \(e.intents.filter { $0.kind == k }.map(\.phrase)) | \(r.text)")
                 case (true, false): fn[k, default: 0] += 1; misses.append("FN \(k) | \(r.text)")
                 default: break
                 }
             }
-            if r.intents.contains(.complaint) && engine.sentiment(r.text).compound <= -0.5 { lexiconOnlyComplaintHits += 1 }
+            if r.intents.contains(.complaint) && engine.sentiment(r.text).compound <= -0.5 {
+                lexiconOnlyComplaintHits += 1
+            }
         }
         let acc = Double(correct) / Double(rows.count)
         func pr(_ k: Enrichment.Intent.Kind) -> (Double, Double) {
@@ -60,12 +68,18 @@ import Testing
             return (t / max(1, t + Double(fp[k] ?? 0)), t / max(1, t + Double(fn[k] ?? 0)))
         }
         let complaints = rows.filter { $0.intents.contains(.complaint) }.count
-        print("corpus: \(rows.count) texts; polarity accuracy \(String(format: "%.3f", acc)); confusion \(confusion.sorted { $0.key < $1.key })")
+        print(
+            "corpus: \(rows.count) texts; polarity accuracy \(String(format: "%.3f", acc)); confusion \(confusion.sorted { $0.key < $1.key })"
+        )
         for k in Enrichment.Intent.Kind.allCases {
             let (p, r) = pr(k)
-            print("intent \(k.rawValue): precision \(String(format: "%.3f", p)) recall \(String(format: "%.3f", r)) (tp \(tp[k] ?? 0), fp \(fp[k] ?? 0), fn \(fn[k] ?? 0))")
+            print(
+                "intent \(k.rawValue): precision \(String(format: "%.3f", p)) recall \(String(format: "%.3f", r)) (tp \(tp[k] ?? 0), fp \(fp[k] ?? 0), fn \(fn[k] ?? 0))"
+            )
         }
-        print("lexicon-only complaint recall at -0.5: \(String(format: "%.3f", Double(lexiconOnlyComplaintHits) / Double(complaints)))")
+        print(
+            "lexicon-only complaint recall at -0.5: \(String(format: "%.3f", Double(lexiconOnlyComplaintHits) / Double(complaints)))"
+        )
         if ProcessInfo.processInfo.environment["CX_CORPUS_VERBOSE"] != nil { misses.forEach { print($0) } }
         #expect(acc >= 0.80)
         let (cp, cr) = pr(.complaint)

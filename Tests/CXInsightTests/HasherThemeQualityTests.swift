@@ -19,8 +19,10 @@ import Testing
 
     @Test func isKeyedHMACSHA256() throws {
         let h = try CustomerIdentifierHasher(fleetKey: key)
-        let expected = HMAC<SHA256>.authenticationCode(for: Array("email:ann@x.com".utf8), using: SymmetricKey(data: key))
-            .map { String(format: "%02x", $0) }.joined()
+        let expected = HMAC<SHA256>.authenticationCode(
+            for: Array("email:ann@x.com".utf8), using: SymmetricKey(data: key)
+        )
+        .map { String(format: "%02x", $0) }.joined()
         #expect(h.hash("ann@x.com", kind: .email) == expected)
         let other = try CustomerIdentifierHasher(fleetKey: Array("another-fleet-key-0123456789abcd".utf8))
         #expect(other.hash("ann@x.com", kind: .email) != expected)
@@ -51,7 +53,8 @@ import Testing
     }
 
     @Test func customTaxonomyFromJSONWithInflections() throws {
-        let json = #"{"version":"t1","dimensions":[{"name":"area","values":[{"name":"bakery","terms":["croissant","sourdough loaf"]}]}]}"#
+        let json =
+            #"{"version":"t1","dimensions":[{"name":"area","values":[{"name":"bakery","terms":["croissant","sourdough loaf"]}]}]}"#
         let tax = try ThemeTaxonomy(json: Data(json.utf8))
         let tagger = ThemeTagger(taxonomy: tax)
         #expect(tagger.tag("Two CROISSANTS please") == [Enrichment.Theme(dimension: "area", value: "bakery")])

@@ -24,7 +24,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "The cashier wasn't rude at all", "No complaints, everything arrived on time", "Lovely staff and quick checkout",
+        "The cashier wasn't rude at all", "No complaints, everything arrived on time",
+        "Lovely staff and quick checkout",
     ])
     func notComplaints(_ text: String) {
         #expect(!intents(text).contains { $0.kind == .complaint })

@@ -5,7 +5,9 @@ import Testing
 
 /// PII masking: recall on positives and false-mask rate on look-alikes (Corpus/pii.tsv), plus unit cases.
 @Suite struct PIITests {
-    let masker = PIIMasker(patterns: [PIIPattern(name: "loyalty_id", prefix: "LOY-", minDigits: 8, maxDigits: 10, token: "[LOYALTY]")])
+    let masker = PIIMasker(patterns: [
+        PIIPattern(name: "loyalty_id", prefix: "LOY-", minDigits: 8, maxDigits: 10, token: "[LOYALTY]")
+    ])
 
     @Test func corpusRecallAndFalseMaskRate() throws {
         let rows = try corpusLines("pii")
@@ -31,7 +33,9 @@ import Testing
         }
         let recall = Double(caught) / Double(positives)
         let fmr = Double(falseMasks) / Double(negatives)
-        print("pii: \(positives) positives, recall \(String(format: "%.3f", recall)); \(negatives) look-alikes, false-mask rate \(String(format: "%.3f", fmr))")
+        print(
+            "pii: \(positives) positives, recall \(String(format: "%.3f", recall)); \(negatives) look-alikes, false-mask rate \(String(format: "%.3f", fmr))"
+        )
         for (k, v) in byKind.sorted(by: { $0.key < $1.key }) { print("pii \(k): \(v.1)/\(v.0)") }
         #expect(recall >= 0.97)
         #expect(fmr <= 0.02)
@@ -68,7 +72,8 @@ import Testing
     }
 
     @Test func engineStoresOnlyMaskedText() {
-        let r = engine.enrich(InsightInput(text: "Refund to DE89 3704 0044 0532 0130 00 or call 07700 900123, I'm furious"))
+        let r = engine.enrich(
+            InsightInput(text: "Refund to DE89 3704 0044 0532 0130 00 or call 07700 900123, I'm furious"))
         #expect(r.maskedText == "Refund to [IBAN] or call [PHONE], I'm furious")
         #expect(r.enrichment.flags.contains("pii_masked"))
         #expect(r.maskedCounts == ["iban": 1, "phone": 1])

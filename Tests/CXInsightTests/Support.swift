@@ -11,8 +11,9 @@ let engine: InsightEngine = {
 }()
 
 func corpusLines(_ name: String) throws -> [[String]] {
-    guard let url = Bundle.module.url(forResource: name, withExtension: "tsv", subdirectory: "Corpus")
-        ?? Bundle.module.url(forResource: name, withExtension: "tsv")
+    guard
+        let url = Bundle.module.url(forResource: name, withExtension: "tsv", subdirectory: "Corpus")
+            ?? Bundle.module.url(forResource: name, withExtension: "tsv")
     else { throw CocoaError(.fileNoSuchFile) }
     let text = try String(contentsOf: url, encoding: .utf8)
     return text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map {

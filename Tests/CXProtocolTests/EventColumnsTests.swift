@@ -25,7 +25,8 @@ struct EventColumnsTests {
         events[2].event.attributes = ["lane": "4", "promo": "spring", "": "empty key"]
         events[3].event.attributes = ["lane": "5"]
         events[4].event.enrichment = Enrichment(
-            modelVersion: "insight-1.2", sentiment: Enrichment.Sentiment(compound: -0.5, positive: 0, neutral: 0.25, negative: 0.75),
+            modelVersion: "insight-1.2",
+            sentiment: Enrichment.Sentiment(compound: -0.5, positive: 0, neutral: 0.25, negative: 0.75),
             intents: [Enrichment.Intent(kind: .refund, phrase: "refund")],
             themes: [Enrichment.Theme(dimension: "driver", value: "billing")], flags: ["caps"], language: "en",
             languageConfidence: 0.875)
@@ -190,7 +191,8 @@ struct EventColumnsTests {
             description: "unknown channel", code: .invalidField, message: "events[2].channel: unknown value 0"
         ) { $0.channel[2] = .unspecified },
         Malformed(
-            description: "score out of its scale", code: .invalidField, message: "events[0].score: 11.0 outside nps_0_10"
+            description: "score out of its scale", code: .invalidField,
+            message: "events[0].score: 11.0 outside nps_0_10"
         ) { $0.scoreMilli[0] = 11_000 },
         Malformed(
             description: "text over 4,096 characters", code: .stringTooLong,

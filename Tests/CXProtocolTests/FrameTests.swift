@@ -45,13 +45,15 @@ struct FrameTests {
 
     @Test(arguments: 0..<64)
     func everyTruncationIsRefusedCleanly(cut: Int) {
-        let frame = FrameEncoder().frame(Fixtures.batch(Fixtures.events(count: 5)), kind: .batch, signer: Fixtures.signer)
+        let frame = FrameEncoder().frame(
+            Fixtures.batch(Fixtures.events(count: 5)), kind: .batch, signer: Fixtures.signer)
         let length = cut * frame.count / 64
         #expect(throws: ProtocolError.self) { try Self.decoder.decodeBatch(Array(frame[0..<length]), key: Self.key) }
     }
 
     @Test func flippedBitsAnywhereNeverCrashAndNeverPass() {
-        let frame = FrameEncoder().frame(Fixtures.batch(Fixtures.events(count: 5)), kind: .batch, signer: Fixtures.signer)
+        let frame = FrameEncoder().frame(
+            Fixtures.batch(Fixtures.events(count: 5)), kind: .batch, signer: Fixtures.signer)
         var rng = Fixtures.SplitMix(state: 3)
         for _ in 0..<500 {
             var f = frame
@@ -64,7 +66,8 @@ struct FrameTests {
     @Test func declaredSizeBeyondTheLimitIsRefusedBeforeInflating() {
         var limits = ProtocolLimits()
         limits.maxDecompressedBytes = 1000
-        let frame = FrameEncoder().frame(Fixtures.batch(Fixtures.events(count: 50)), kind: .batch, signer: Fixtures.signer)
+        let frame = FrameEncoder().frame(
+            Fixtures.batch(Fixtures.events(count: 50)), kind: .batch, signer: Fixtures.signer)
         do {
             _ = try FrameDecoder(limits: limits).decodeBatch(frame, key: Self.key)
             Issue.record("oversized batch accepted")
@@ -76,7 +79,8 @@ struct FrameTests {
     @Test func oversizedFrameAndLongStringsAreRefused() throws {
         var limits = ProtocolLimits()
         limits.maxFrameBytes = 100
-        let frame = FrameEncoder().frame(Fixtures.batch(Fixtures.events(count: 50)), kind: .batch, signer: Fixtures.signer)
+        let frame = FrameEncoder().frame(
+            Fixtures.batch(Fixtures.events(count: 50)), kind: .batch, signer: Fixtures.signer)
         #expect(throws: ProtocolError.self) { try FrameDecoder(limits: limits).decodeBatch(frame, key: Self.key) }
 
         var b = Fixtures.batch(Fixtures.events(count: 1))

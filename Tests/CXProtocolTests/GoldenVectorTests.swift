@@ -31,7 +31,9 @@ struct GoldenVectorTests {
         Vector(name: "poll") { frame(Fixtures.pollBatch(), $0) },
         Vector(name: "columns-small") { frame(Fixtures.columnBatch(Fixtures.events(count: 3)), $0) },
         Vector(name: "columns-1000") { frame(Fixtures.columnBatch(Fixtures.events(count: 1000)), $0) },
-        Vector(name: "dictionary-batch", dictionary: true) { frame(Fixtures.batch(Fixtures.events(count: 10, seed: 9)), $0) },
+        Vector(name: "dictionary-batch", dictionary: true) {
+            frame(Fixtures.batch(Fixtures.events(count: 10, seed: 9)), $0)
+        },
     ]
 
     static let malformed: [Vector] = [
@@ -160,7 +162,8 @@ struct GoldenVectorTests {
             } catch {
                 message = error.message
             }
-            let doc = "{\n  \"expected_error\": \"\(vector.expectedError!.rawValue)\",\n  \"message\": \(Self.quoted(message)),\n  \"length\": \(bytes.count)\n}\n"
+            let doc =
+                "{\n  \"expected_error\": \"\(vector.expectedError!.rawValue)\",\n  \"message\": \(Self.quoted(message)),\n  \"length\": \(bytes.count)\n}\n"
             try doc.write(to: json, atomically: true, encoding: .utf8)
         }
         let bytes = Array(try Data(contentsOf: bin))
@@ -176,6 +179,7 @@ struct GoldenVectorTests {
     }
 
     static func quoted(_ s: String) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: [s]), as: UTF8.self).dropFirst().dropLast().description
+        String(decoding: try! JSONSerialization.data(withJSONObject: [s]), as: UTF8.self).dropFirst().dropLast()
+            .description
     }
 }

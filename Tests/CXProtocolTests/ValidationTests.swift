@@ -146,7 +146,8 @@ struct ValidationTests {
         let encoderAccepts = (try? FrameEncoder.validateKeyID(id)) != nil
         #expect(encoderAccepts == (length <= ProtocolLimits.default.maxKeyIDLength))
         if encoderAccepts {
-            let frame = FrameEncoder().frame(Fixtures.batch(Fixtures.events(count: 1)), kind: .batch,
+            let frame = FrameEncoder().frame(
+                Fixtures.batch(Fixtures.events(count: 1)), kind: .batch,
                 signer: (id, Fixtures.signingKey))
             #expect((try? FrameDecoder().header(of: frame)) != nil)
         }

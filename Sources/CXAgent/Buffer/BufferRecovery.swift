@@ -22,7 +22,9 @@ enum BufferRecovery {
         let lost = max(0, expected - rows.count)
         try pool.write { db in
             let insert = try db.makeStatement(
-                sql: "INSERT OR IGNORE INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?)")
+                sql:
+                    "INSERT OR IGNORE INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?)"
+            )
             var seq: Int64 = 1
             var hlcLast: Int64 = 0
             for r in rows {
@@ -32,7 +34,8 @@ enum BufferRecovery {
             }
             try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'next_seq'", arguments: [seq])
             try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'hlc_last'", arguments: [hlcLast])
-            try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'lost_in_recovery_total'", arguments: [lost])
+            try db.execute(
+                sql: "UPDATE counters SET value = ? WHERE name = 'lost_in_recovery_total'", arguments: [lost])
         }
         let report = RecoveryReport(recovered: rows.count, lost: lost, quarantinedPath: quarantine, reason: reason)
         logger.error(
@@ -68,10 +71,13 @@ enum BufferRecovery {
                 return c
             }) ?? [:]
         let lastSeq = (counters["next_seq"] ?? 1) - 1
-        let firstSeq: Int64 = (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events") }) ?? nil ?? 1
-        let highestGuess = max(lastSeq, (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") }) ?? nil ?? 0)
+        let firstSeq: Int64 =
+            (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events") }) ?? nil ?? 1
+        let highestGuess = max(
+            lastSeq, (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") }) ?? nil ?? 0)
         var rows: [SalvagedRow] = []
-        let sql = "SELECT seq, event_id, occurred_at, type, hlc, payload FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
+        let sql =
+            "SELECT seq, event_id, occurred_at, type, hlc, payload FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
         func read(_ from: Int64, _ to: Int64) throws -> [SalvagedRow] {
             try queue.read { db in
                 // Zeroed or half-written pages read as NULLs or wrong types: such rows are lost, not guessed.
@@ -80,7 +86,8 @@ enum BufferRecovery {
                         let occurredAt = row[2] as Int64?, let type = row[3] as String?, let hlc = row[4] as Int64?,
                         let payload = row[5] as Data?, !payload.isEmpty
                     else { return nil }
-                    return SalvagedRow(seq: seq, eventID: id, occurredAt: occurredAt, type: type, hlc: hlc, payload: payload)
+                    return SalvagedRow(
+                        seq: seq, eventID: id, occurredAt: occurredAt, type: type, hlc: hlc, payload: payload)
                 }
             }
         }

@@ -26,7 +26,9 @@ enum BufferSchema {
                     CREATE UNIQUE INDEX events_event_id ON events (event_id);
                     """)
             for name in counterNames {
-                try db.execute(sql: "INSERT INTO counters (name, value) VALUES (?, ?)", arguments: [name, name == "next_seq" ? 1 : 0])
+                try db.execute(
+                    sql: "INSERT INTO counters (name, value) VALUES (?, ?)",
+                    arguments: [name, name == "next_seq" ? 1 : 0])
             }
         }
         m.registerMigration("v2-sync") { db in

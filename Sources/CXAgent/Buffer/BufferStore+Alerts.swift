@@ -35,39 +35,39 @@ extension BufferStore {
     static func insertAlerts(
         _ alerts: [InsightAlert], node: String, notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
     ) throws {
-            let now = Self.nowMillis()
-            for var a in alerts {
-                // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
-                a.id = a.id.replacingOccurrences(of: "|", with: ".")
-                let raised = HLCTimestamp(wallMillis: a.raisedAtMs, counter: 0)
+        let now = Self.nowMillis()
+        for var a in alerts {
+            // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
+            a.id = a.id.replacingOccurrences(of: "|", with: ".")
+            let raised = HLCTimestamp(wallMillis: a.raisedAtMs, counter: 0)
+            try db.execute(
+                sql: """
+                    INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
+                    """,
+                arguments: [
+                    a.id, AlertStatus.open.rawValue, a.ruleID, a.severity.rawValue, a.storeID, a.message,
+                    Int64(bitPattern: raised.rawValue), now,
+                ])
+            guard db.changesCount == 1 else { continue }
+            counters["alerts_raised_total"] += 1
+            var u = Cxsync_V1_AlertUpdate()
+            u.alertID = a.id
+            u.status = .open
+            u.rule = a.ruleID
+            u.severity = a.severity.rawValue
+            u.storeID = a.storeID
+            u.summary = a.message
+            u.raisedHlc = raised.rawValue
+            try Self.enqueue(u, db, &counters)
+            if notifyWebhook {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
                 try db.execute(
-                    sql: """
-                        INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
-                        """,
-                    arguments: [
-                        a.id, AlertStatus.open.rawValue, a.ruleID, a.severity.rawValue, a.storeID, a.message,
-                        Int64(bitPattern: raised.rawValue), now,
-                    ])
-                guard db.changesCount == 1 else { continue }
-                counters["alerts_raised_total"] += 1
-                var u = Cxsync_V1_AlertUpdate()
-                u.alertID = a.id
-                u.status = .open
-                u.rule = a.ruleID
-                u.severity = a.severity.rawValue
-                u.storeID = a.storeID
-                u.summary = a.message
-                u.raisedHlc = raised.rawValue
-                try Self.enqueue(u, db, &counters)
-                if notifyWebhook {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    try db.execute(
-                        sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)",
-                        arguments: [a.id, try encoder.encode(a), now])
-                }
+                    sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)",
+                    arguments: [a.id, try encoder.encode(a), now])
             }
+        }
     }
 
     /// A CX lead's change on the store's screen: status moves forward only (open < acknowledged < resolved);
@@ -116,7 +116,8 @@ extension BufferStore {
     public func outboxAlerts(after seq: UInt64, through: UInt64, limit: Int) async throws -> [OutboxAlert] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, alert_id, payload FROM alert_outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                db,
+                sql: "SELECT seq, alert_id, payload FROM alert_outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
                 arguments: [Int64(seq), Int64(clamping: through), limit]
             ).map { row in
                 OutboxAlert(
@@ -129,7 +130,9 @@ extension BufferStore {
     func dueWebhooks(now: Int64, limit: Int) async throws -> [WebhookDelivery] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, alert_id, body, attempts FROM webhook_queue WHERE next_attempt_at <= ? ORDER BY id LIMIT ?",
+                db,
+                sql:
+                    "SELECT id, alert_id, body, attempts FROM webhook_queue WHERE next_attempt_at <= ? ORDER BY id LIMIT ?",
                 arguments: [now, limit]
             ).map { WebhookDelivery(id: $0[0], alertID: $0[1], body: [UInt8]($0[2] as Data), attempts: $0[3]) }
         }
@@ -145,7 +148,8 @@ extension BufferStore {
     func webhookFailed(_ id: Int64, retryAt: Int64, error: String) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE webhook_queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                sql:
+                    "UPDATE webhook_queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
                 arguments: [retryAt, error, id])
             try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'webhook_failures_total'")
         }
@@ -171,9 +175,13 @@ extension [OutboxAlert] {
             }
             let u = item.update
             current.seq = Swift.max(current.seq, item.seq)
-            current.update.status = Cxsync_V1_AlertStatus(
-                rawValue: Swift.max(current.update.status.rawValue, u.status.rawValue)) ?? u.status
-            if u.hasNote && (!current.update.hasNote || (u.note.hlc, u.note.node) > (current.update.note.hlc, current.update.note.node)) {
+            current.update.status =
+                Cxsync_V1_AlertStatus(
+                    rawValue: Swift.max(current.update.status.rawValue, u.status.rawValue)) ?? u.status
+            if u.hasNote
+                && (!current.update.hasNote
+                    || (u.note.hlc, u.note.node) > (current.update.note.hlc, current.update.note.node))
+            {
                 current.update.note = u.note
             }
             if u.hasAssignee

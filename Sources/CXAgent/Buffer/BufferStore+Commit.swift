@@ -135,7 +135,8 @@ extension BufferStore {
             var counters = try Counters.load(db)
             let last = counters["next_seq"] - 1
             guard Int64(seq) <= last else {
-                throw BufferError(code: "seq_ahead", message: "hub acknowledged seq \(seq) beyond the last stored \(last)")
+                throw BufferError(
+                    code: "seq_ahead", message: "hub acknowledged seq \(seq) beyond the last stored \(last)")
             }
             counters["synced_through"] = max(counters["synced_through"], Int64(seq))
             try counters.save(db)
@@ -165,7 +166,8 @@ extension BufferStore {
             let synced = UInt64(c["synced_through"])
             let stored = try UInt64(Int64.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0)
             let oldest = try Int64.fetchOne(
-                db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)])
+                db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)]
+            )
             return BufferStats(
                 agentID: identity.agentID, epoch: identity.epoch, lastSeq: last, syncedThrough: synced,
                 unsynced: last - synced, storedEvents: stored, oldestUnsyncedOccurredAt: oldest,

@@ -52,10 +52,12 @@ extension BufferStore {
             let last = UInt64(c["next_seq"] - 1)
             let synced = UInt64(c["synced_through"])
             let oldest = try Int64.fetchOne(
-                db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)])
+                db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)]
+            )
             let cursor = try Self.stateInt(db, "downstream_cursor") ?? 0
             return SyncPosition(
-                lastSeq: last, syncedThrough: synced, oldestUnsyncedOccurredAt: oldest, usedBytes: try Self.usedBytes(db),
+                lastSeq: last, syncedThrough: synced, oldestUnsyncedOccurredAt: oldest,
+                usedBytes: try Self.usedBytes(db),
                 downstreamCursor: UInt64(cursor))
         }
     }
@@ -134,7 +136,8 @@ extension BufferStore {
                 if let v = row[1] as Int64? { out[row[0]] = v }
             }
             for name in BufferSchema.syncCounterNames {
-                out[name] = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
+                out[name] =
+                    try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
             }
             return out
         }
@@ -142,7 +145,8 @@ extension BufferStore {
 
     public func alerts(status: AlertStatus? = nil) async throws -> [StoredAlert] {
         try await pool.read { db in
-            var sql = "SELECT alert_id, status, note, assignee, rule, severity, store_id, summary, raised_hlc, updated_at FROM alerts"
+            var sql =
+                "SELECT alert_id, status, note, assignee, rule, severity, store_id, summary, raised_hlc, updated_at FROM alerts"
             var args: StatementArguments = []
             if let status {
                 sql += " WHERE status = ?"
@@ -161,8 +165,10 @@ extension BufferStore {
 
     public func hubConfig() async throws -> [HubConfigEntry] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT collection, key, field, value FROM hub_config ORDER BY collection, key, field")
-                .map { HubConfigEntry(collection: $0[0], key: $0[1], field: $0[2], value: $0[3]) }
+            try Row.fetchAll(
+                db, sql: "SELECT collection, key, field, value FROM hub_config ORDER BY collection, key, field"
+            )
+            .map { HubConfigEntry(collection: $0[0], key: $0[1], field: $0[2], value: $0[3]) }
         }
     }
 
@@ -182,7 +188,8 @@ extension BufferStore {
         for a in d.alerts { try mergeAlert(a, db) }
         for e in d.erasures {
             try db.execute(
-                sql: "INSERT INTO erasures (subject, hlc) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+                sql:
+                    "INSERT INTO erasures (subject, hlc) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
                 arguments: [e.subject, Int64(bitPattern: e.hlc)])
         }
         if d.cursor > 0 {
@@ -201,7 +208,10 @@ extension BufferStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (alert_id) DO UPDATE SET status = max(status, excluded.status), updated_at = excluded.updated_at
                 """,
-            arguments: [a.alertID, status.rawValue, a.rule, a.severity, a.storeID, a.summary, Int64(bitPattern: a.raisedHlc), now])
+            arguments: [
+                a.alertID, status.rawValue, a.rule, a.severity, a.storeID, a.summary, Int64(bitPattern: a.raisedHlc),
+                now,
+            ])
         for (field, register) in [("note", a.hasNote ? a.note : nil), ("assignee", a.hasAssignee ? a.assignee : nil)] {
             guard let register else { continue }
             try db.execute(
@@ -226,7 +236,8 @@ extension BufferStore {
 
     static func setState(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
         try db.execute(
-            sql: "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            sql:
+                "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             arguments: [key, value])
     }
 }

@@ -84,15 +84,21 @@ public final class BufferStore: Sendable {
             _ = try Int64.fetchAll(db, sql: "SELECT value FROM counters")
             _ = try Row.fetchAll(db, sql: "SELECT seq, length(payload) FROM events ORDER BY seq DESC LIMIT 64")
             _ = try Row.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq LIMIT 1")
-            _ = try Row.fetchAll(db, sql: "SELECT seq FROM events INDEXED BY events_event_id ORDER BY event_id DESC LIMIT 1")
+            _ = try Row.fetchAll(
+                db, sql: "SELECT seq FROM events INDEXED BY events_event_id ORDER BY event_id DESC LIMIT 1")
         }
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: pool.path)[.size] as? Int64) ?? 0
         let (pages, pageSize) = try pool.read { db in
-            (try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0, try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
+            (
+                try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0,
+                try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            )
         }
         let walSize = (try? FileManager.default.attributesOfItem(atPath: pool.path + "-wal")[.size] as? Int64) ?? 0
         if walSize == 0 && fileSize < pages * pageSize {
-            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "file has \(fileSize) bytes, its header announces \(pages * pageSize)")
+            throw DatabaseError(
+                resultCode: .SQLITE_CORRUPT,
+                message: "file has \(fileSize) bytes, its header announces \(pages * pageSize)")
         }
     }
 

@@ -102,7 +102,8 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         quotaBytes = try c.decodeIfPresent(Int64.self, forKey: .quotaBytes) ?? d.quotaBytes
         retryAfter = try c.decodeIfPresent(Int64.self, forKey: .retryAfter).map { .seconds($0) } ?? d.retryAfter
         maxEventsPerCommit = try c.decodeIfPresent(Int.self, forKey: .maxEventsPerCommit) ?? d.maxEventsPerCommit
-        maxClockDrift = try c.decodeIfPresent(Int64.self, forKey: .maxClockDrift).map { .seconds($0) } ?? d.maxClockDrift
+        maxClockDrift =
+            try c.decodeIfPresent(Int64.self, forKey: .maxClockDrift).map { .seconds($0) } ?? d.maxClockDrift
         cacheKiB = try c.decodeIfPresent(Int.self, forKey: .cacheKiB) ?? d.cacheKiB
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
         func ms(_ key: CodingKeys, _ fallback: Duration) throws -> Duration {
@@ -203,7 +204,8 @@ extension AgentConfiguration {
         func int(_ key: CodingKeys) throws -> Int64? {
             guard let raw = string(key) else { return nil }
             guard let v = Int64(raw) else {
-                throw ConfigurationError(source: Self.environmentName(key.rawValue), message: "'\(raw)' is not an integer")
+                throw ConfigurationError(
+                    source: Self.environmentName(key.rawValue), message: "'\(raw)' is not an integer")
             }
             return v
         }
@@ -226,7 +228,8 @@ extension AgentConfiguration {
             case "1", "true", "yes", "on": return true
             case "0", "false", "no", "off": return false
             default:
-                throw ConfigurationError(source: Self.environmentName(key.rawValue), message: "'\(raw)' is not a boolean")
+                throw ConfigurationError(
+                    source: Self.environmentName(key.rawValue), message: "'\(raw)' is not a boolean")
             }
         }
         if let v = try bool(.syncEnabled) { syncEnabled = v }
@@ -270,7 +273,8 @@ extension AgentConfiguration {
         if !syncWindow.isEmpty && SyncWindow(syncWindow) == nil {
             throw fail(.syncWindow, "'\(syncWindow)' is not HH:MM-HH:MM")
         }
-        if !alertWebhookURL.isEmpty && !(alertWebhookURL.hasPrefix("https://") || alertWebhookURL.hasPrefix("http://")) {
+        if !alertWebhookURL.isEmpty && !(alertWebhookURL.hasPrefix("https://") || alertWebhookURL.hasPrefix("http://"))
+        {
             throw fail(.alertWebhookURL, "'\(alertWebhookURL)' is not an http(s) URL")
         }
         if !hubURL.isEmpty && !(hubURL.hasPrefix("https://") || hubURL.hasPrefix("http://")) {

@@ -10,8 +10,9 @@ import Foundation
 enum EventPayloadEncoder {
     static func encode(_ e: Event) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
-            + (e.customerID?.utf8.count ?? 0) + (e.enrichment == nil ? 0 : 160))
+        out.reserveCapacity(
+            64 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
+                + (e.customerID?.utf8.count ?? 0) + (e.enrichment == nil ? 0 : 160))
         withUnsafeBytes(of: e.eventID.uuid) { id in
             out.append(0x12)
             out.append(16)

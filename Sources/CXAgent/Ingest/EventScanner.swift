@@ -106,7 +106,9 @@ struct EventScanner {
     // MARK: - Whole bodies
 
     /// Events of a JSON array body; a syntax error anywhere refuses the whole body.
-    static func scanArray(_ body: UnsafeBufferPointer<UInt8>, maxEvents: Int) throws(IngestBodyError) -> [Result<ScannedEvent, EventValidationError>] {
+    static func scanArray(_ body: UnsafeBufferPointer<UInt8>, maxEvents: Int) throws(IngestBodyError) -> [Result<
+        ScannedEvent, EventValidationError
+    >] {
         var s = EventScanner(body)
         var out: [Result<ScannedEvent, EventValidationError>] = []
         do {
@@ -130,7 +132,8 @@ struct EventScanner {
             guard s.i == s.end else { throw s.error("unexpected bytes after the array") }
         } catch let e as JSONSyntaxError {
             throw IngestBodyError(
-                status: 400, code: "malformed_json", message: "the body is not a JSON array of objects: \(e.description)")
+                status: 400, code: "malformed_json",
+                message: "the body is not a JSON array of objects: \(e.description)")
         } catch let e as IngestBodyError {
             throw e
         } catch {
@@ -140,7 +143,9 @@ struct EventScanner {
     }
 
     /// One event from a complete JSON text (one NDJSON line or a single-object body).
-    static func scanOne(_ text: UnsafeBufferPointer<UInt8>) -> Result<Result<ScannedEvent, EventValidationError>, JSONSyntaxError> {
+    static func scanOne(_ text: UnsafeBufferPointer<UInt8>) -> Result<
+        Result<ScannedEvent, EventValidationError>, JSONSyntaxError
+    > {
         var s = EventScanner(text)
         do {
             s.skipSpace()
@@ -193,7 +198,9 @@ struct EventScanner {
             case .eventID:
                 if let (v, range) = try stringOrNull("event_id", fail) {
                     e.eventID = v
-                    id = range.flatMap { UUIDBytes.parse(UnsafeBufferPointer(start: base + $0.lowerBound, count: $0.count)) }
+                    id = range.flatMap {
+                        UUIDBytes.parse(UnsafeBufferPointer(start: base + $0.lowerBound, count: $0.count))
+                    }
                 } else {
                     e.eventID = nil
                     id = nil
@@ -247,8 +254,9 @@ struct EventScanner {
                 return .failure(EventValidationError(.invalidType, field: "ts", "expected a number"))
             }
             guard let ms = n.int64 else {
-                return .failure(EventValidationError(
-                    .malformedJSON, field: "ts", "not valid JSON: number \(n.text) does not fit in Int64"))
+                return .failure(
+                    EventValidationError(
+                        .malformedJSON, field: "ts", "not valid JSON: number \(n.text) does not fit in Int64"))
             }
             e.occurredAt = .millis(ms)
         }
@@ -324,7 +332,9 @@ struct EventScanner {
             return eq("event_id") ? .eventID : eq("store_id") ? .storeID : eq("currency") ? .currency : .other
         case 9: return eq("device_id") ? .deviceID : .other
         case 10: return eq("attributes") ? .attributes : .other
-        case 11: return eq("occurred_at") ? .occurredAt : eq("customer_id") ? .customerID : eq("score_scale") ? .scoreScale : .other
+        case 11:
+            return eq("occurred_at")
+                ? .occurredAt : eq("customer_id") ? .customerID : eq("score_scale") ? .scoreScale : .other
         case 13: return eq("journey_stage") ? .journeyStage : .other
         default: return .other
         }

@@ -62,15 +62,17 @@ struct FastEventBuilder: Sendable {
             }
         }
         let b = id
-        let uuid = UUID(uuid: (
-            UInt8(truncatingIfNeeded: b.high >> 56), UInt8(truncatingIfNeeded: b.high >> 48),
-            UInt8(truncatingIfNeeded: b.high >> 40), UInt8(truncatingIfNeeded: b.high >> 32),
-            UInt8(truncatingIfNeeded: b.high >> 24), UInt8(truncatingIfNeeded: b.high >> 16),
-            UInt8(truncatingIfNeeded: b.high >> 8), UInt8(truncatingIfNeeded: b.high),
-            UInt8(truncatingIfNeeded: b.low >> 56), UInt8(truncatingIfNeeded: b.low >> 48),
-            UInt8(truncatingIfNeeded: b.low >> 40), UInt8(truncatingIfNeeded: b.low >> 32),
-            UInt8(truncatingIfNeeded: b.low >> 24), UInt8(truncatingIfNeeded: b.low >> 16),
-            UInt8(truncatingIfNeeded: b.low >> 8), UInt8(truncatingIfNeeded: b.low)))
+        let uuid = UUID(
+            uuid: (
+                UInt8(truncatingIfNeeded: b.high >> 56), UInt8(truncatingIfNeeded: b.high >> 48),
+                UInt8(truncatingIfNeeded: b.high >> 40), UInt8(truncatingIfNeeded: b.high >> 32),
+                UInt8(truncatingIfNeeded: b.high >> 24), UInt8(truncatingIfNeeded: b.high >> 16),
+                UInt8(truncatingIfNeeded: b.high >> 8), UInt8(truncatingIfNeeded: b.high),
+                UInt8(truncatingIfNeeded: b.low >> 56), UInt8(truncatingIfNeeded: b.low >> 48),
+                UInt8(truncatingIfNeeded: b.low >> 40), UInt8(truncatingIfNeeded: b.low >> 32),
+                UInt8(truncatingIfNeeded: b.low >> 24), UInt8(truncatingIfNeeded: b.low >> 16),
+                UInt8(truncatingIfNeeded: b.low >> 8), UInt8(truncatingIfNeeded: b.low)
+            ))
         return Event(
             eventID: uuid, storeID: store, deviceID: device, channel: channel, type: type, occurredAt: occurredAt,
             customerID: e.customerID, journeyStage: stage, score: score, text: e.text, amount: e.amount,

@@ -20,7 +20,8 @@ enum IngestParser {
         guard let first = body.firstIndex(where: { !isSpace($0) }) else {
             throw IngestBodyError(status: 400, code: "empty_body", message: "the body holds no event")
         }
-        let isNDJSON = contentType?.contains("ndjson") == true || contentType?.contains("jsonl") == true
+        let isNDJSON =
+            contentType?.contains("ndjson") == true || contentType?.contains("jsonl") == true
             || (body[first] == UInt8(ascii: "{") && looksLikeNDJSON(body, from: first))
         if body[first] == UInt8(ascii: "[") && !isNDJSON {
             return try EventScanner.scanArray(body, maxEvents: maxEvents)
@@ -43,13 +44,17 @@ enum IngestParser {
                     slots.append(slot)
                     readable += 1
                 case .failure(let error):
-                    slots.append(.failure(EventValidationError(
-                        .malformedJSON, field: "", "line \(lineNumber) is not a JSON object: \(error.description)")))
+                    slots.append(
+                        .failure(
+                            EventValidationError(
+                                .malformedJSON, field: "",
+                                "line \(lineNumber) is not a JSON object: \(error.description)")))
                 }
                 try check(count: slots.count, maxEvents)
             }
             if readable == 0 {
-                throw IngestBodyError(status: 400, code: "malformed_json", message: "no line of the body is a JSON object")
+                throw IngestBodyError(
+                    status: 400, code: "malformed_json", message: "no line of the body is a JSON object")
             }
             return slots
         }
@@ -67,7 +72,8 @@ enum IngestParser {
 
     static func check(count: Int, _ max: Int) throws(IngestBodyError) {
         if count > max {
-            throw IngestBodyError(status: 413, code: "too_many_events", message: "more than \(max) events in one request")
+            throw IngestBodyError(
+                status: 413, code: "too_many_events", message: "more than \(max) events in one request")
         }
     }
 

@@ -77,7 +77,8 @@ public struct IngestService: Sendable {
                 try IngestParser.slots(body: p, contentType: contentType, maxEvents: configuration.maxEventsPerRequest)
             }
         } catch {
-            return IngestResponse(status: error.status, results: [], retryAfterSeconds: nil, error: (error.code, error.message))
+            return IngestResponse(
+                status: error.status, results: [], retryAfterSeconds: nil, error: (error.code, error.message))
         }
         return try await ingest(scanned: slots)
     }
@@ -129,7 +130,8 @@ public struct IngestService: Sendable {
                     let i = preparedIndex[k]
                     let id = withUnsafeBytes(of: prepared[k].eventID.uuid) { UUIDBytes(bytes: $0).string }
                     switch outcome {
-                    case .accepted(let seq): results[i] = EventResult(index: i, status: .accepted, eventID: id, seq: seq)
+                    case .accepted(let seq):
+                        results[i] = EventResult(index: i, status: .accepted, eventID: id, seq: seq)
                     case .duplicate: results[i] = EventResult(index: i, status: .duplicate, eventID: id)
                     }
                 }
@@ -159,7 +161,9 @@ extension IngestResponse {
     public func jsonBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + results.count * 80)
-        func raw(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func raw(_ s: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
         func int(_ v: some BinaryInteger) { out.append(contentsOf: String(v).utf8) }
         func str(_ s: String) { appendJSONString(&out, s) }
         if let error {

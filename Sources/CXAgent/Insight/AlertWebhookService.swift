@@ -53,7 +53,9 @@ public struct AlertWebhookService: Service {
                 try await store.webhookFailed(delivery.id, retryAt: BufferStore.nowMillis() + delay, error: failure)
                 logger.warning(
                     "alert webhook failed; will retry",
-                    metadata: ["alert_id": "\(delivery.alertID)", "attempt": "\(delivery.attempts + 1)", "error": "\(failure)"])
+                    metadata: [
+                        "alert_id": "\(delivery.alertID)", "attempt": "\(delivery.attempts + 1)", "error": "\(failure)",
+                    ])
                 return
             }
             try await store.webhookDelivered(delivery.id)

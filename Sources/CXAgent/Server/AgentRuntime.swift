@@ -64,14 +64,18 @@ public struct AgentRuntime: Sendable {
         let app = AgentServer.application(ingest: ingest, sync: monitor, logger: logger) { port in
             logger.notice(
                 "cx-agent listening",
-                metadata: ["address": "\(ingest.configuration.listenHost):\(port)", "agent_id": "\(identity.agentID)",
-                    "epoch": "\(identity.epoch)"])
+                metadata: [
+                    "address": "\(ingest.configuration.listenHost):\(port)", "agent_id": "\(identity.agentID)",
+                    "epoch": "\(identity.epoch)",
+                ])
             // A machine-readable line for supervisors and tests that start the agent on port 0.
             FileHandle.standardOutput.write(
                 Data("cx-agent listening on \(ingest.configuration.listenHost):\(port)\n".utf8))
         }
         let group = ServiceGroup(
-            configuration: .init(services: [app as any Service] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [app as any Service] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
         try await group.run()
         try store.close()
         withExtendedLifetime(lock) {}

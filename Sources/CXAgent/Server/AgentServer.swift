@@ -26,7 +26,8 @@ public enum AgentServer {
         router.get("/v1/summary") { _, _ in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.summary()), as: UTF8.self))
+            return jsonResponse(
+                200, String(decoding: try encoder.encode(try await ingest.store.summary()), as: UTF8.self))
         }
         router.get("/v1/sync") { _, _ in
             struct Body: Encodable {
@@ -44,13 +45,15 @@ public enum AgentServer {
                 guard let s = AlertStatus(name: name) else {
                     return jsonResponse(
                         400,
-                        "{\"error\":{\"code\":\"invalid_request\",\"message\":\"status must be open, acknowledged or resolved\"}}")
+                        "{\"error\":{\"code\":\"invalid_request\",\"message\":\"status must be open, acknowledged or resolved\"}}"
+                    )
                 }
                 status = s
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.alerts(status: status)), as: UTF8.self))
+            return jsonResponse(
+                200, String(decoding: try encoder.encode(try await ingest.store.alerts(status: status)), as: UTF8.self))
         }
         for (action, status) in [("acknowledge", AlertStatus.acknowledged), ("resolve", AlertStatus.resolved)] {
             router.post("/v1/alerts/:id/\(action)") { request, context in
@@ -62,7 +65,9 @@ public enum AgentServer {
                 if body.readableBytes > 0 {
                     guard let change = try? JSONDecoder().decode(Change.self, from: Data(body.readableBytesView)) else {
                         return jsonResponse(
-                            400, "{\"error\":{\"code\":\"invalid_request\",\"message\":\"expected JSON {\\\"note\\\": string}\"}}")
+                            400,
+                            "{\"error\":{\"code\":\"invalid_request\",\"message\":\"expected JSON {\\\"note\\\": string}\"}}"
+                        )
                     }
                     note = change.note
                 }
@@ -70,7 +75,8 @@ public enum AgentServer {
                     let alert = try await ingest.store.updateAlert(
                         id: id, status: status, note: note, node: ingest.store.identity.agentID)
                 else {
-                    return jsonResponse(404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no alert with that id\"}}")
+                    return jsonResponse(
+                        404, "{\"error\":{\"code\":\"not_found\",\"message\":\"no alert with that id\"}}")
                 }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -80,7 +86,8 @@ public enum AgentServer {
         router.get("/v1/config") { _, _ in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return jsonResponse(200, String(decoding: try encoder.encode(try await ingest.store.hubConfig()), as: UTF8.self))
+            return jsonResponse(
+                200, String(decoding: try encoder.encode(try await ingest.store.hubConfig()), as: UTF8.self))
         }
         router.post("/v1/events") { request, _ in
             var request = request
@@ -103,7 +110,8 @@ public enum AgentServer {
         let config = ingest.configuration
         return Application(
             router: router,
-            configuration: .init(address: .hostname(config.listenHost, port: config.listenPort), serverName: "cx-agent"),
+            configuration: .init(
+                address: .hostname(config.listenHost, port: config.listenPort), serverName: "cx-agent"),
             onServerRunning: { channel in
                 await onListening(channel.localAddress?.port ?? config.listenPort)
             },

@@ -73,14 +73,16 @@ public struct AgentCredentials: Sendable, Hashable, Codable {
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
-            throw EnrollmentError(code: "io_error", message: "cannot create \(temp): \(String(cString: strerror(errno)))")
+            throw EnrollmentError(
+                code: "io_error", message: "cannot create \(temp): \(String(cString: strerror(errno)))")
         }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
         close(fd)
         guard written == bytes.count, synced == 0, rename(temp, path) == 0 else {
             unlink(temp)
-            throw EnrollmentError(code: "io_error", message: "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw EnrollmentError(
+                code: "io_error", message: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

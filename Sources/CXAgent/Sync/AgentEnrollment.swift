@@ -38,7 +38,8 @@ public enum AgentEnrollment {
         let client = try HubClient.makeHTTPClient(caPEM: caPEM, timeout: .seconds(30))
         do {
             let credentials = try await register(
-                client: client, base: base, token: token, agentID: agentID, key: key, caPEM: caPEM, directory: directory)
+                client: client, base: base, token: token, agentID: agentID, key: key, caPEM: caPEM, directory: directory
+            )
             try? await client.shutdown()
             return credentials
         } catch {

@@ -41,7 +41,8 @@ struct BatchBuilder: Sendable {
                             seq: entry.seq,
                             event: try Event(wire: wire, batchStoreID: storeID, limits: .default, index: events.count)))
                 } catch {
-                    throw BufferError(code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")
+                    throw BufferError(
+                        code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")
                 }
                 e += 1
             } else {

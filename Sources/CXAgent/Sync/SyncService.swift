@@ -130,7 +130,8 @@ public struct SyncService: Service {
             monitor.update { $0.state = retrying ? "retrying" : "sending" }
             let answer = await client.post(batch.frame)
             try await handle(
-                answer, machine: &machine, sentEvents: Int(batch.seqTo - batch.seqFrom + 1), sentBytes: batch.frame.count)
+                answer, machine: &machine, sentEvents: Int(batch.seqTo - batch.seqFrom + 1),
+                sentBytes: batch.frame.count)
         case .poll:
             let frame = builder.poll(
                 cursor: position.downstreamCursor, position: position, quotaBytes: store.quotaBytes, nowMillis: now)

@@ -133,7 +133,8 @@ public struct SyncStateMachine: Sendable {
         case .acked(let hwm, let more):
             var effects: [Effect] = [.commitAck(highWaterMark: hwm)]
             if hwm < syncedThrough {
-                effects.append(.log(.warning, "the hub holds only through seq \(hwm), below \(syncedThrough): resending"))
+                effects.append(
+                    .log(.warning, "the hub holds only through seq \(hwm), below \(syncedThrough): resending"))
             }
             if hwm > syncedThrough || wasPoll || inFlight != nil { lastProgressAt = now }
             syncedThrough = max(syncedThrough, hwm)
@@ -156,7 +157,10 @@ public struct SyncStateMachine: Sendable {
                     syncedThrough = expected - 1
                     lastProgressAt = now
                 } else if expected - 1 < syncedThrough {
-                    effects.append(.log(.warning, "the hub expects seq \(expected), below the acknowledged \(syncedThrough + 1): rewinding"))
+                    effects.append(
+                        .log(
+                            .warning,
+                            "the hub expects seq \(expected), below the acknowledged \(syncedThrough + 1): rewinding"))
                 }
                 sendAfter = expected - 1
                 attempt = 0
@@ -166,11 +170,20 @@ public struct SyncStateMachine: Sendable {
                 // high-water mark from a poll and continue after it.
                 inFlight = nil
                 mustPoll = true
-                return [.discardInFlight, .log(.warning, "the hub holds this range with other content; asking for its high-water mark")]
+                return [
+                    .discardInFlight,
+                    .log(.warning, "the hub holds this range with other content; asking for its high-water mark"),
+                ]
             case "frame_too_large", "too_many_items":
                 inFlight = nil
                 batchLimit = max(1, batchLimit / 2)
-                return [.discardInFlight, .log(.warning, "the hub refused the batch as too large (\(message)); batches now hold at most \(batchLimit) events")]
+                return [
+                    .discardInFlight,
+                    .log(
+                        .warning,
+                        "the hub refused the batch as too large (\(message)); batches now hold at most \(batchLimit) events"
+                    ),
+                ]
             case "busy", "overloaded", "unavailable":
                 attempt += 1
                 waitUntil = max(waitUntil, now + (retryAfter ?? backoffMillis(jitter: jitter)))
@@ -198,7 +211,8 @@ public struct SyncStateMachine: Sendable {
         else { return nil }
         lastStallReportAt = now
         let seconds = (now - lastProgressAt) / 1000
-        return "no sync progress for \(seconds) s with \(unsynced) events waiting: \(lastError ?? "no answer from the hub yet")"
+        return
+            "no sync progress for \(seconds) s with \(unsynced) events waiting: \(lastError ?? "no answer from the hub yet")"
     }
 
     mutating func fail(now: Int64, jitter: Double, code: String, message: String) -> [Effect] {

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Turns a producer's JSON event into a validated `Event`, or says which field is wrong and why.
@@ -70,7 +70,8 @@ public struct EventValidator: Sendable {
             } else if let s = type.defaultScale {
                 scale = s
             } else {
-                throw EventValidationError(.missingField, field: "score_scale", "required for a score on '\(type.rawValue)'")
+                throw EventValidationError(
+                    .missingField, field: "score_scale", "required for a score on '\(type.rawValue)'")
             }
             guard value.isFinite, scale.range.contains(value) else {
                 throw EventValidationError(
@@ -87,7 +88,8 @@ public struct EventValidator: Sendable {
         }
         if let currency = e.currency {
             guard currency.utf8.count == 3, currency.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
-                throw EventValidationError(.invalidValue, field: "currency", "'\(currency.prefix(16))' is not an ISO 4217 code")
+                throw EventValidationError(
+                    .invalidValue, field: "currency", "'\(currency.prefix(16))' is not an ISO 4217 code")
             }
         }
         let attributes = e.attributes ?? [:]
@@ -99,7 +101,8 @@ public struct EventValidator: Sendable {
                 throw EventValidationError(.tooLong, field: "attributes", "key '\(k.prefix(32))' is empty or too long")
             }
             if v.utf8.count > limits.maxAttributeValueLength {
-                throw EventValidationError(.tooLong, field: "attributes.\(k)", "longer than \(limits.maxAttributeValueLength) bytes")
+                throw EventValidationError(
+                    .tooLong, field: "attributes.\(k)", "longer than \(limits.maxAttributeValueLength) bytes")
             }
         }
         return Event(
@@ -117,7 +120,8 @@ public struct EventValidator: Sendable {
         }
         guard value.utf8.allSatisfy(Self.isIdentifierByte) else {
             throw EventValidationError(
-                .invalidValue, field: field, "'\(value.prefix(64))' may hold only letters, digits, '.', '_', '-', ':', '@'")
+                .invalidValue, field: field,
+                "'\(value.prefix(64))' may hold only letters, digits, '.', '_', '-', ':', '@'")
         }
         return value
     }
@@ -133,7 +137,8 @@ public struct EventValidator: Sendable {
         guard let value else { throw EventValidationError(.missingField, field: field, "required") }
         guard let v = make(value) else {
             let allowed = all.map(\.rawValue).joined(separator: ", ")
-            throw EventValidationError(.invalidValue, field: field, "unknown value '\(value.prefix(64))' (expected one of \(allowed))")
+            throw EventValidationError(
+                .invalidValue, field: field, "unknown value '\(value.prefix(64))' (expected one of \(allowed))")
         }
         return v
     }

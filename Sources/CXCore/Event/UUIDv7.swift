@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 extension UUID {
@@ -30,7 +30,9 @@ extension UUID {
     public init(bytes b: some Collection<UInt8>) {
         let a = Array(b)
         precondition(a.count == 16, "a UUID has 16 bytes")
-        self.init(uuid: (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]))
+        self.init(
+            uuid: (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15])
+        )
     }
 
     /// The 16 bytes, in network order.

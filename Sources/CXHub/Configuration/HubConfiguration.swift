@@ -112,7 +112,8 @@ extension HubConfiguration {
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {
-                throw HubConfigurationError(source: file, message: "cannot read the file: \(error.localizedDescription)")
+                throw HubConfigurationError(
+                    source: file, message: "cannot read the file: \(error.localizedDescription)")
             }
             do {
                 if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

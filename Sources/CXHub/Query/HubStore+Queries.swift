@@ -105,7 +105,8 @@ extension HubStore {
                 ? max(0, (now - (a.oldestUnsyncedMillis + a.clockOffsetMillis)) / 1000) : nil
             return FleetRow(
                 agentID: a.agentID, store: a.storeID, device: a.deviceID, status: status,
-                lastSyncAt: a.lastSyncAt.map(Self.iso), secondsSinceSync: a.lastSyncAt.map { max(0, (now - $0) / 1000) },
+                lastSyncAt: a.lastSyncAt.map(Self.iso),
+                secondsSinceSync: a.lastSyncAt.map { max(0, (now - $0) / 1000) },
                 eventsSynced: a.eventsSynced, highWaterMark: a.highWaterMark, lastSeq: a.lastSeq,
                 bufferDepth: a.bufferDepth, oldestUnsyncedAgeSeconds: oldestAge, clockOffsetMillis: a.clockOffsetMillis,
                 skewed: a.skewed, bytesReceived: a.bytesReceived, refusals: a.refusals, lastError: a.lastError)
@@ -162,17 +163,17 @@ extension HubStore {
                     """)
             for cid in ids {
                 for day in Self.day(lo)...Self.day(hi) {
-                for row in try Row.fetchAll(statement, arguments: [day, cid]) {
-                    let extra = (row["extra"] as Data?).map { try? Cxsync_V1_Event(serializedBytes: $0) } ?? nil
-                    let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
-                    entries.append(
-                        TimelineEntry(
-                            occurredAt: Self.iso(row["occurred_at"]), customerID: cid, store: row["store_id"],
-                            channel: row["channel"], type: row["type"], journeyStage: row["journey_stage"],
-                            score: row["score"], sentiment: row["sentiment"],
-                            intents: (extra?.enrichment.intents ?? []).map { Self.intentName($0.kind) },
-                            text: row["text"], eventID: uuid.uuidString.lowercased()))
-                }
+                    for row in try Row.fetchAll(statement, arguments: [day, cid]) {
+                        let extra = (row["extra"] as Data?).map { try? Cxsync_V1_Event(serializedBytes: $0) } ?? nil
+                        let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
+                        entries.append(
+                            TimelineEntry(
+                                occurredAt: Self.iso(row["occurred_at"]), customerID: cid, store: row["store_id"],
+                                channel: row["channel"], type: row["type"], journeyStage: row["journey_stage"],
+                                score: row["score"], sentiment: row["sentiment"],
+                                intents: (extra?.enrichment.intents ?? []).map { Self.intentName($0.kind) },
+                                text: row["text"], eventID: uuid.uuidString.lowercased()))
+                    }
                 }
             }
             entries.sort { $0.occurredAt < $1.occurredAt }
@@ -210,7 +211,8 @@ extension HubStore {
                     alertID: row["alert_id"], store: row["store_id"], rule: row["rule"], severity: row["severity"],
                     status: state.status.value.description, summary: row["summary"], assignee: state.assignee?.value,
                     note: state.note?.value,
-                    raisedAt: Self.iso(HLCTimestamp(rawValue: UInt64(bitPattern: row["raised_hlc"] as Int64)).wallMillis))
+                    raisedAt: Self.iso(
+                        HLCTimestamp(rawValue: UInt64(bitPattern: row["raised_hlc"] as Int64)).wallMillis))
             }
         }
     }
@@ -218,8 +220,10 @@ extension HubStore {
     /// The hub's configuration registers (collection `config`).
     public func configEntries() async throws -> [[String: String]] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, field, value FROM lww WHERE collection = 'config' ORDER BY key, field")
-                .map { ["scope": $0["key"], "name": $0["field"], "value": ($0["value"] as String?) ?? ""] }
+            try Row.fetchAll(
+                db, sql: "SELECT key, field, value FROM lww WHERE collection = 'config' ORDER BY key, field"
+            )
+            .map { ["scope": $0["key"], "name": $0["field"], "value": ($0["value"] as String?) ?? ""] }
         }
     }
 }

@@ -26,7 +26,9 @@ public struct HubRuntime: Sendable {
         let logger = logger
         let ctx = HubServer.Context(store: store, configuration: c, logger: logger)
         let app = try HubServer.application(ctx, tls: tls) { port in
-            logger.notice("cx-hub listening", metadata: ["address": "https://\(c.listenHost):\(port)", "hub_id": "\(store.hubID)"])
+            logger.notice(
+                "cx-hub listening",
+                metadata: ["address": "https://\(c.listenHost):\(port)", "hub_id": "\(store.hubID)"])
             FileHandle.standardOutput.write(Data("cx-hub listening on \(c.listenHost):\(port)\n".utf8))
         }
         let group = ServiceGroup(
@@ -37,7 +39,9 @@ public struct HubRuntime: Sendable {
 
     /// `cx-hub init`: data directory, database (migrated), TLS material unless given, operator token.
     /// Returns the operator token when it was created now (it is shown once and written 0600 to `admin.token`).
-    public static func initialize(_ c: HubConfiguration, hostnames: [String]) throws -> (token: String?, createdTLS: Bool) {
+    public static func initialize(_ c: HubConfiguration, hostnames: [String]) throws -> (
+        token: String?, createdTLS: Bool
+    ) {
         let fm = FileManager.default
         try fm.createDirectory(
             atPath: c.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

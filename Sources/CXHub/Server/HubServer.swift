@@ -89,7 +89,9 @@ public enum HubServer {
                 let agent = try await store.enroll(token: req.token, agentID: req.agent_id, publicKey: [UInt8](key))
                 ctx.logger.notice(
                     "agent enrolled",
-                    metadata: ["agent_id": "\(agent.agentID)", "store": "\(agent.storeID)", "device": "\(agent.deviceID)"])
+                    metadata: [
+                        "agent_id": "\(agent.agentID)", "store": "\(agent.storeID)", "device": "\(agent.deviceID)",
+                    ])
                 return json(
                     200,
                     [
@@ -105,16 +107,20 @@ public enum HubServer {
                 return frame(refusal)
             }
             if let length = request.headers[.contentLength].flatMap(Int.init), length > maxFrame {
-                return frame(ctx.sync.refusal(
-                    HubError("frame_too_large", "body of \(length) bytes exceeds the limit of \(maxFrame)", status: 413)))
+                return frame(
+                    ctx.sync.refusal(
+                        HubError(
+                            "frame_too_large", "body of \(length) bytes exceeds the limit of \(maxFrame)", status: 413))
+                )
             }
             var request = request
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxFrame)
             } catch {
-                return frame(ctx.sync.refusal(
-                    HubError("frame_too_large", "body exceeds the limit of \(maxFrame) bytes", status: 413)))
+                return frame(
+                    ctx.sync.refusal(
+                        HubError("frame_too_large", "body exceeds the limit of \(maxFrame) bytes", status: 413)))
             }
             return frame(await ctx.sync.handle(Array(body.readableBytesView)))
         }
@@ -126,7 +132,8 @@ public enum HubServer {
             let q = request.uri.queryParameters
             let since = try timeParameter(q["since"].map(String.init), "since")
             let until = try timeParameter(q["until"].map(String.init), "until")
-            return try encode(200, try await store.eventCounts(since: since, until: until, store: q["store"].map(String.init)))
+            return try encode(
+                200, try await store.eventCounts(since: since, until: until, store: q["store"].map(String.init)))
         }
         api.get("customers/:id/timeline") { request, context in
             let id = try context.parameters.require("id")
@@ -156,7 +163,9 @@ public enum HubServer {
                     body.readableBytes == 0
                     ? Change() : (try? JSONDecoder().decode(Change.self, from: Data(body.readableBytesView)))
                 guard let change else {
-                    return error(HubError("invalid_request", "expected JSON {\"note\"?: string, \"assignee\"?: string}", status: 400))
+                    return error(
+                        HubError(
+                            "invalid_request", "expected JSON {\"note\"?: string, \"assignee\"?: string}", status: 400))
                 }
                 do {
                     try await store.updateAlert(id: id, status: status, note: change.note, assignee: change.assignee)
@@ -239,7 +248,8 @@ struct OperatorAuth: RouterMiddleware {
                 HubError("unauthorized", "send the operator token as 'Authorization: Bearer <token>'", status: 401))
         }
         guard try await store.isAdminToken(String(header.dropFirst(7))) else {
-            return HubServer.error(HubError("unauthorized", "the operator token is not valid for this hub", status: 401))
+            return HubServer.error(
+                HubError("unauthorized", "the operator token is not valid for this hub", status: 401))
         }
         return try await next(request, context)
     }

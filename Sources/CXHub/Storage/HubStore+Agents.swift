@@ -126,7 +126,8 @@ extension HubStore {
                 guard (t["expires_at"] as Int64) > now else {
                     throw HubError("invalid_token", "the enrollment token has expired", status: 401)
                 }
-                if let existing = try Row.fetchOne(db, sql: "SELECT status FROM agents WHERE agent_id = ?", arguments: [agentID]),
+                if let existing = try Row.fetchOne(
+                    db, sql: "SELECT status FROM agents WHERE agent_id = ?", arguments: [agentID]),
                     (existing["status"] as String) == "active"
                 {
                     throw HubError(
@@ -167,20 +168,23 @@ extension HubStore {
 
     public func agent(_ agentID: String) async throws -> AgentRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE agent_id = ?", arguments: [agentID]).map(AgentRecord.init)
+            try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE agent_id = ?", arguments: [agentID]).map(
+                AgentRecord.init)
         }
     }
 
     public func agents() async throws -> [AgentRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY store_id, device_id, agent_id").map(AgentRecord.init)
+            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY store_id, device_id, agent_id").map(
+                AgentRecord.init)
         }
     }
 
     /// Blocking variant for the command line (`cx-hub agents list`).
     public func agentsNow() throws -> [AgentRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY store_id, device_id, agent_id").map(AgentRecord.init)
+            try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY store_id, device_id, agent_id").map(
+                AgentRecord.init)
         }
     }
 

@@ -58,7 +58,8 @@ extension HubStore {
             return try await pool.write { db in
                 var results: [Result<MergeResult, HubError>] = []
                 for (job, hubHLC) in zip(jobs, hubHLCs) {
-                    var outcome: Result<MergeResult, HubError> = .failure(HubError("internal", "not merged", status: 500))
+                    var outcome: Result<MergeResult, HubError> = .failure(
+                        HubError("internal", "not merged", status: 500))
                     try db.inSavepoint {
                         do {
                             outcome = .success(
@@ -86,7 +87,9 @@ extension HubStore {
         hubHLC: HLCTimestamp, policy: MergePolicy
     ) throws -> MergeResult {
         let w = batch.wire
-        guard let agentRow = try Row.fetchOne(db, sql: "SELECT store_id, status FROM agents WHERE agent_id = ?", arguments: [w.agentID])
+        guard
+            let agentRow = try Row.fetchOne(
+                db, sql: "SELECT store_id, status FROM agents WHERE agent_id = ?", arguments: [w.agentID])
         else {
             throw HubError("unknown_agent", "no enrolled agent '\(w.agentID)'", status: 401)
         }
@@ -96,17 +99,20 @@ extension HubStore {
         let store: String = agentRow["store_id"]
         guard w.storeID == store else {
             throw HubError(
-                "store_mismatch", "batch is for store '\(w.storeID)' but agent '\(w.agentID)' is enrolled for '\(store)'",
+                "store_mismatch",
+                "batch is for store '\(w.storeID)' but agent '\(w.agentID)' is enrolled for '\(store)'",
                 status: 403)
         }
         for (i, e) in batch.events.enumerated() where e.event.storeID != store {
             throw HubError(
-                "store_mismatch", "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
+                "store_mismatch",
+                "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
                 status: 403)
         }
         for (i, a) in w.alertUpdates.enumerated() where !a.storeID.isEmpty && a.storeID != store {
             throw HubError(
-                "store_mismatch", "alert_updates[\(i)] is for store '\(a.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
+                "store_mismatch",
+                "alert_updates[\(i)] is for store '\(a.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
                 status: 403)
         }
         let limit = now + policy.maxDriftMillis
@@ -131,7 +137,8 @@ extension HubStore {
         if !batch.isPoll,
             let prev = try Row.fetchOne(
                 db,
-                sql: "SELECT content_hash, hwm FROM batches WHERE agent_id = ? AND epoch = ? AND seq_from = ? AND seq_to = ?",
+                sql:
+                    "SELECT content_hash, hwm FROM batches WHERE agent_id = ? AND epoch = ? AND seq_from = ? AND seq_to = ?",
                 arguments: [w.agentID, Int64(w.epoch), Int64(w.seqFrom), Int64(w.seqTo)])
         {
             context.previousHash = [UInt8](prev["content_hash"] as Data)
@@ -155,7 +162,8 @@ extension HubStore {
             result.duplicate = true
         case .poll(let h):
             result.highWaterMark = h
-            try recordAgentContact(db, w, now: now, clock: clock, hwm: h, inserted: 0, frameBytes: frameBytes, batch: false)
+            try recordAgentContact(
+                db, w, now: now, clock: clock, hwm: h, inserted: 0, frameBytes: frameBytes, batch: false)
         case .apply(let above, let newHWM):
             result.insertedEvents = try apply(db, batch, above: above, now: now, clock: clock)
             try db.execute(
@@ -177,7 +185,8 @@ extension HubStore {
                 db, w, now: now, clock: clock, hwm: newHWM, inserted: result.insertedEvents, frameBytes: frameBytes,
                 batch: true)
         }
-        result.downstream = try downstream(db, after: w.downstreamCursor, store: store, limit: policy.maxDownstreamItems)
+        result.downstream = try downstream(
+            db, after: w.downstreamCursor, store: store, limit: policy.maxDownstreamItems)
         return result
     }
 
@@ -262,7 +271,8 @@ extension HubStore {
             }
             let rc = sqlite3_step(s)
             guard rc == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
             inserted += Int(sqlite3_changes(db.sqliteConnection))
         }
@@ -308,7 +318,9 @@ struct RowBinder {
             return
         }
         v.withUTF8 { u in
-            _ = u.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(statement, i, $0.baseAddress, Int32($0.count), Self.transient) }
+            _ = u.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(statement, i, $0.baseAddress, Int32($0.count), Self.transient)
+            }
         }
     }
 

@@ -16,7 +16,8 @@ extension HubStore {
             let value: String? = row["value"]
             var current = LWWRegister<LWWEntry<String>>(
                 value.map(LWWEntry.value) ?? .removed,
-                stamp: LWWStamp(hlc: HLCTimestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)), node: row["node"]))
+                stamp: LWWStamp(hlc: HLCTimestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)), node: row["node"])
+            )
             guard current.assign(incoming.value, stamp: incoming.stamp) else { return }
         }
         try db.execute(
@@ -119,7 +120,9 @@ extension HubStore {
 
     /// Records a remove-wins tombstone and deletes what the hub holds of the subject; kept forever.
     func mergeErasure(_ db: Database, _ e: Cxsync_V1_Erasure) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO erasures (subject, hlc) VALUES (?, ?)", arguments: [e.subject, Int64(bitPattern: e.hlc)])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO erasures (subject, hlc) VALUES (?, ?)",
+            arguments: [e.subject, Int64(bitPattern: e.hlc)])
         guard db.changesCount > 0 else { return }
         try db.execute(sql: "DELETE FROM events WHERE customer_id = ?", arguments: [e.subject])
         try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [e.subject])
@@ -189,7 +192,8 @@ extension HubStore {
         let hlc = tick()
         do {
             try await pool.write { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]) else {
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id])
+                else {
                     throw HubError("not_found", "no alert '\(id)' at this hub", status: 404)
                 }
                 var state = Self.alertState(row)

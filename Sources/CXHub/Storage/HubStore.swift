@@ -58,7 +58,8 @@ public final class HubStore: Sendable {
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('fleet_key', ?)", arguments: [fresh])
                 key = fresh
             }
-            let last = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc_last'").flatMap(UInt64.init)
+            let last = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc_last'").flatMap(
+                UInt64.init)
             return (id!, last ?? 0, key!)
         }
         return HubStore(
@@ -95,7 +96,8 @@ public final class HubStore: Sendable {
         let last = clock.withLock { $0.last.rawValue }
         try pool.write { db in
             try db.execute(
-                sql: "INSERT INTO meta (key, value) VALUES ('hlc_last', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO meta (key, value) VALUES ('hlc_last', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 arguments: [String(last)])
         }
         try pool.close()

@@ -59,7 +59,9 @@ public struct ClockAssessment: Sendable, Hashable {
     public static func assess(sentHLC: HLCTimestamp, hubWallMillis: Int64, skewThresholdMillis: Int64)
         -> ClockAssessment
     {
-        guard sentHLC.wallMillis > 0 else { return ClockAssessment(offsetMillis: 0, skewed: false, correctionMillis: 0) }
+        guard sentHLC.wallMillis > 0 else {
+            return ClockAssessment(offsetMillis: 0, skewed: false, correctionMillis: 0)
+        }
         let offset = hubWallMillis - sentHLC.wallMillis
         let skewed = abs(offset) > skewThresholdMillis
         return ClockAssessment(offsetMillis: offset, skewed: skewed, correctionMillis: skewed ? offset : 0)

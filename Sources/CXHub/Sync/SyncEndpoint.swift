@@ -114,7 +114,9 @@ public struct SyncEndpoint: Sendable {
         e.message = error.message
         e.expectedSeq = error.expectedSeq
         e.epoch = error.epoch
-        if error.code == "unsupported_version" { e.supportedMajorVersions = FrameHeader.supportedMajors.map(UInt32.init) }
+        if error.code == "unsupported_version" {
+            e.supportedMajorVersions = FrameHeader.supportedMajors.map(UInt32.init)
+        }
         return Reply(status: error.httpStatus, frame: encoder.frame(e, kind: .error))
     }
 }

@@ -13,7 +13,8 @@ public struct HubCertificates: Sendable {
 
     /// Issues a CA and a server certificate valid for `dnsNames` and `ipAddresses` (dotted IPv4 or IPv6 text).
     public static func generate(
-        commonName: String = "cx-hub", dnsNames: [String] = ["localhost"], ipAddresses: [String] = ["127.0.0.1", "::1"],
+        commonName: String = "cx-hub", dnsNames: [String] = ["localhost"],
+        ipAddresses: [String] = ["127.0.0.1", "::1"],
         validity: TimeInterval = 825 * 86_400
     ) throws -> HubCertificates {
         let now = Date()
@@ -78,7 +79,8 @@ public struct HubCertificates: Sendable {
     /// Writes `ca.pem`, `hub.pem` (chain) and `hub.key` (0600) into `directory`.
     public func write(to directory: String) throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try Self.writeFile(directory + "/ca.pem", caCertificatePEM + "\n", mode: 0o644)
         try Self.writeFile(directory + "/hub.pem", serverCertificatePEM + "\n", mode: 0o644)
         try Self.writeFile(directory + "/hub.key", serverKeyPEM + "\n", mode: 0o600)

@@ -43,7 +43,8 @@ public final class ZstdDictionary: @unchecked Sendable {
             }
         }
         guard ZDICT_isError(n) == 0 else {
-            throw ProtocolError(.unknownDictionary, "dictionary training failed: \(String(cString: ZDICT_getErrorName(n)))")
+            throw ProtocolError(
+                .unknownDictionary, "dictionary training failed: \(String(cString: ZDICT_getErrorName(n)))")
         }
         return try ZstdDictionary(bytes: Array(out[0..<n]), level: level)
     }
@@ -62,7 +63,9 @@ public enum Zstd {
         let n = out.withUnsafeMutableBytes { o in
             input.withUnsafeBytes { i in
                 if let dictionary {
-                    dictionary.withCDict { ZSTD_compress_usingCDict(cctx, o.baseAddress, o.count, i.baseAddress, i.count, $0) }
+                    dictionary.withCDict {
+                        ZSTD_compress_usingCDict(cctx, o.baseAddress, o.count, i.baseAddress, i.count, $0)
+                    }
                 } else {
                     ZSTD_compressCCtx(cctx, o.baseAddress, o.count, i.baseAddress, i.count, level)
                 }
@@ -105,7 +108,9 @@ public enum Zstd {
         let n = out.withUnsafeMutableBytes { o in
             input.withUnsafeBytes { i in
                 if let dictionary {
-                    dictionary.withDDict { ZSTD_decompress_usingDDict(dctx, o.baseAddress, o.count, i.baseAddress, i.count, $0) }
+                    dictionary.withDDict {
+                        ZSTD_decompress_usingDDict(dctx, o.baseAddress, o.count, i.baseAddress, i.count, $0)
+                    }
                 } else {
                     ZSTD_decompressDCtx(dctx, o.baseAddress, o.count, i.baseAddress, i.count)
                 }

@@ -15,7 +15,8 @@ public struct FrameDecoder: Sendable {
     /// Parses and bounds-checks the header; touches no payload byte.
     public func header(of bytes: [UInt8]) throws(ProtocolError) -> FrameHeader {
         guard bytes.count <= limits.maxFrameBytes else {
-            throw ProtocolError(.frameTooLarge, "frame of \(bytes.count) bytes exceeds the limit of \(limits.maxFrameBytes)")
+            throw ProtocolError(
+                .frameTooLarge, "frame of \(bytes.count) bytes exceeds the limit of \(limits.maxFrameBytes)")
         }
         guard bytes.count >= 8 else {
             throw ProtocolError(.truncatedFrame, "frame of \(bytes.count) bytes is shorter than the 53-byte header")
@@ -72,14 +73,16 @@ public struct FrameDecoder: Sendable {
                 "frame declares \(decompressedLength) decompressed bytes, the limit is \(limits.maxDecompressedBytes)")
         }
         if flags.contains(.zstd) {
-            guard UInt64(decompressedLength) <= UInt64(max(payloadLength, 1)) * UInt64(limits.maxCompressionRatio) else {
+            guard UInt64(decompressedLength) <= UInt64(max(payloadLength, 1)) * UInt64(limits.maxCompressionRatio)
+            else {
                 throw ProtocolError(
                     .decompressedTooLarge,
                     "frame declares a \(decompressedLength / max(payloadLength, 1)):1 expansion, "
                         + "the limit is \(limits.maxCompressionRatio):1")
             }
         } else if decompressedLength != payloadLength {
-            throw ProtocolError(.sizeMismatch, "uncompressed payload of \(payloadLength) bytes, header says \(decompressedLength)")
+            throw ProtocolError(
+                .sizeMismatch, "uncompressed payload of \(payloadLength) bytes, header says \(decompressedLength)")
         }
         return header
     }

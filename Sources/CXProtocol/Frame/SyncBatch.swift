@@ -59,7 +59,9 @@ extension FrameDecoder {
             try validate(b.status)
         }
         if b.poll {
-            let items = b.events.count + (b.hasEventColumns ? max(Int(b.eventColumns.count), 1) : 0) + b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count
+            let items =
+                b.events.count + (b.hasEventColumns ? max(Int(b.eventColumns.count), 1) : 0) + b.lwwUpdates.count
+                + b.alertUpdates.count + b.erasures.count
                 + b.identityLinks.count
             guard items == 0 else {
                 throw ProtocolError(.invalidField, "poll: a poll carries no items, this one has \(items)")
@@ -67,7 +69,8 @@ extension FrameDecoder {
             return SyncBatch(wire: b, events: [], contentHash: header.contentHash)
         }
         guard b.events.count <= limits.maxEventsPerBatch else {
-            throw ProtocolError(.tooManyItems, "\(b.events.count) events exceed the limit of \(limits.maxEventsPerBatch)")
+            throw ProtocolError(
+                .tooManyItems, "\(b.events.count) events exceed the limit of \(limits.maxEventsPerBatch)")
         }
         let wireEvents: [Cxsync_V1_Event]
         if b.hasEventColumns {
@@ -80,7 +83,8 @@ extension FrameDecoder {
         }
         let stateItems = b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count + b.identityLinks.count
         guard stateItems <= limits.maxStateItemsPerBatch else {
-            throw ProtocolError(.tooManyItems, "\(stateItems) state items exceed the limit of \(limits.maxStateItemsPerBatch)")
+            throw ProtocolError(
+                .tooManyItems, "\(stateItems) state items exceed the limit of \(limits.maxStateItemsPerBatch)")
         }
         let range = b.seqFrom...b.seqTo
         var seen = Set<UInt64>()
@@ -96,7 +100,9 @@ extension FrameDecoder {
         events.reserveCapacity(wireEvents.count)
         for (i, w) in wireEvents.enumerated() {
             try place(w.seq, "events[\(i)]")
-            events.append(SequencedEvent(seq: w.seq, event: try Event(wire: w, batchStoreID: b.storeID, limits: limits, index: i)))
+            events.append(
+                SequencedEvent(seq: w.seq, event: try Event(wire: w, batchStoreID: b.storeID, limits: limits, index: i))
+            )
         }
         for (i, u) in b.lwwUpdates.enumerated() {
             try place(u.seq, "lww_updates[\(i)]")

@@ -1,9 +1,9 @@
 import CXCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 extension Cxsync_V1_Event {
@@ -39,7 +39,8 @@ extension Cxsync_V1_Event {
 
 extension Event {
     /// Reads and bounds-checks a wire event; `index` locates it in error messages.
-    public init(wire w: Cxsync_V1_Event, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
+    public init(wire w: Cxsync_V1_Event, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError)
+    {
         func bad(_ field: String, _ why: String) -> ProtocolError {
             ProtocolError(.invalidField, "events[\(index)].\(field): \(why)")
         }
@@ -63,7 +64,8 @@ extension Event {
             score = Score(value: w.score, scale: scale)
         }
         guard w.text.unicodeScalars.count <= limitsE.maxTextLength else {
-            throw ProtocolError(.stringTooLong, "events[\(index)].text: longer than \(limitsE.maxTextLength) characters")
+            throw ProtocolError(
+                .stringTooLong, "events[\(index)].text: longer than \(limitsE.maxTextLength) characters")
         }
         guard w.attributes.count <= limitsE.maxAttributes else {
             throw ProtocolError(.tooManyItems, "events[\(index)].attributes: more than \(limitsE.maxAttributes)")
@@ -84,9 +86,11 @@ extension Event {
         self.init(
             eventID: UUID(bytes: w.eventID), storeID: store, deviceID: device, channel: channel, type: type,
             occurredAt: w.occurredAtMs, hlc: HLCTimestamp(rawValue: w.hlc),
-            customerID: w.customerID.isEmpty ? nil : try bounded(w.customerID, "customer_id", limitsE.maxIdentifierLength),
+            customerID: w.customerID.isEmpty
+                ? nil : try bounded(w.customerID, "customer_id", limitsE.maxIdentifierLength),
             journeyStage: stage, score: score, text: w.text.isEmpty ? nil : w.text,
-            amount: w.hasAmount ? w.amount : nil, currency: w.currency.isEmpty ? nil : try bounded(w.currency, "currency", 3),
+            amount: w.hasAmount ? w.amount : nil,
+            currency: w.currency.isEmpty ? nil : try bounded(w.currency, "currency", 3),
             attributes: attributes, enrichment: enrichment)
     }
 }
@@ -121,9 +125,11 @@ extension Enrichment {
     init(wire w: Cxsync_V1_Enrichment, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
         let n = w.intents.count + w.themes.count + w.flags.count
         guard n <= limits.maxEnrichmentItems else {
-            throw ProtocolError(.tooManyItems, "events[\(index)].enrichment: \(n) items, limit \(limits.maxEnrichmentItems)")
+            throw ProtocolError(
+                .tooManyItems, "events[\(index)].enrichment: \(n) items, limit \(limits.maxEnrichmentItems)")
         }
-        let strings = [w.modelVersion, w.language] + w.flags + w.intents.map(\.phrase)
+        let strings =
+            [w.modelVersion, w.language] + w.flags + w.intents.map(\.phrase)
             + w.themes.flatMap { [$0.dimension, $0.value] }
         guard strings.allSatisfy({ $0.utf8.count <= 256 }) else {
             throw ProtocolError(.stringTooLong, "events[\(index)].enrichment: a string is longer than 256 bytes")
@@ -131,7 +137,8 @@ extension Enrichment {
         var intents: [Intent] = []
         for i in w.intents {
             guard let kind = Intent.Kind(i.kind) else {
-                throw ProtocolError(.invalidField, "events[\(index)].enrichment.intents: unknown kind \(i.kind.rawValue)")
+                throw ProtocolError(
+                    .invalidField, "events[\(index)].enrichment.intents: unknown kind \(i.kind.rawValue)")
             }
             intents.append(Intent(kind: kind, phrase: i.phrase))
         }

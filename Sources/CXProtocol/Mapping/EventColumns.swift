@@ -1,9 +1,9 @@
 import CXCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 extension Cxsync_V1_Batch {

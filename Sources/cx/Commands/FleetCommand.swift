@@ -58,7 +58,8 @@ struct FleetCommand: AsyncParsableCommand {
             byStatus[a.status, default: 0] += 1
         }
         let summary = byStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        let footer = agents.isEmpty
+        let footer =
+            agents.isEmpty
             ? "no agents enrolled" : "\(agents.count) agent\(agents.count == 1 ? "" : "s"): \(summary)"
         return Report(table, footer: footer)
     }

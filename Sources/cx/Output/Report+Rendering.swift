@@ -68,7 +68,8 @@ extension Table {
     }
 
     static func csvField(_ s: String) -> String {
-        let needsQuotes = s.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+        let needsQuotes =
+            s.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
             || s.first == " " || s.last == " "
         guard needsQuotes else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
