@@ -94,4 +94,18 @@ say "converged: fleet"
 "$BIN/cx" fleet
 say "events by store and channel"
 "$BIN/cx" events --by store --by channel
+say "alerts raised at the stores (offline too), as the hub holds them"
+"$BIN/cx" alerts --store store-002 | head -8
+ALERT=$("$BIN/cx" alerts --store store-002 --status open --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["alert_id"])')
+say "a CX lead acknowledges $ALERT at the hub; the store sees it on its next sync"
+"$BIN/cx" alerts ack "$ALERT" --note "regional lead is calling the store" >/dev/null
+for _ in $(seq 1 100); do
+    STATUS=$(curl -s "http://127.0.0.1:${AGENT_PORT[store-002]}/v1/alerts" | python3 -c '
+import json, sys
+a = [x for x in json.load(sys.stdin) if x["alert_id"] == sys.argv[1]]
+print(a[0]["status"] + " (note: " + str(a[0].get("note")) + ")" if a else "missing")' "$ALERT")
+    case "$STATUS" in acknowledged*) break ;; esac
+    sleep 0.1
+done
+echo "store-002's local API now shows $ALERT as: $STATUS"
 say "done in $(( $(date +%s) - START ))s"
