@@ -91,6 +91,7 @@ let package = Package(
             name: "CXHub",
             dependencies: [
                 "CXCore",
+                "CXInsight",
                 "CXProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -331,4 +331,41 @@ struct SyncFaultTests {
         try await link.shutdown()
         hub.kill(SIGTERM)
     }
+    /// Raw customer identifiers never leave the store; the hub still finds a customer's timeline by the
+    /// identifier, hashing it with the fleet key as the agents did.
+    @Test func customerTimelineByRawIdentifierAcrossChannels() async throws {
+        let dir = TempDir()
+        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
+        try await hub.waitUntilListening()
+        let agent = try SyncingAgent(
+            store: "store-007", dataDirectory: dir.path + "/agent", hubURL: hub.url, hub: hub,
+            environment: Self.fastSync)
+        try await agent.start()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let lines = [("kiosk", "Long queue at the kiosk"), ("chat", "Where is my order?"), ("pos", "")].enumerated()
+            .map { i, v in
+                let id = UUID()
+                return (
+                    id,
+                    "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-007\",\"device_id\":\"d-\(v.0)\","
+                        + "\"channel\":\"\(v.0)\",\"ts\":\(now + Int64(i)),\"type\":\"feedback\","
+                        + "\"customer_id\":\"Jane.Doe@Example.com\",\"text\":\"\(v.1)\"}"
+                )
+            }
+        #expect(try await agent.ingest(lines).count == 3)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let client = try hub.client()
+        let (status, body) = try await hub.get(client, "/v1/customers/jane.doe@example.com/timeline")
+        try await client.shutdown()
+        #expect(status == 200)
+        #expect(!body.lowercased().contains("jane"), "the hub holds no raw identifier: \(body)")
+        struct Entry: Decodable { var channel: String }
+        let entries = try JSONDecoder().decode([Entry].self, from: Data(body.utf8))
+        #expect(entries.map(\.channel) == ["kiosk", "chat", "pos"])
+        agent.kill(SIGTERM)
+        hub.kill(SIGTERM)
+    }
 }

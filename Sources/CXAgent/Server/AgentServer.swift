@@ -36,7 +36,14 @@ public enum AgentServer {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let body = Body(sync: sync.snapshot, counters: try await ingest.store.syncState())
+            // The outbox figures are read now, not from the loop's last step, so a caller that has just ingested
+            // never sees a stale "nothing to send".
+            var snapshot = sync.snapshot
+            let position = try await ingest.store.syncPosition()
+            snapshot.lastSeq = position.lastSeq
+            snapshot.syncedThrough = position.syncedThrough
+            snapshot.unsynced = position.unsynced
+            let body = Body(sync: snapshot, counters: try await ingest.store.syncState())
             return jsonResponse(200, String(decoding: try encoder.encode(body), as: UTF8.self))
         }
         router.get("/v1/alerts") { request, _ in

@@ -41,12 +41,34 @@ public struct SyncService: Service {
         return s
     }
 
+    /// A sync that cannot start (unreadable CA or key) is logged and retried; it never stops the agent,
+    /// which keeps buffering.
     public func run() async throws {
         let hubURL = configuration.hubURL.isEmpty ? credentials.hubURL : configuration.hubURL
-        let client = try HubClient(hubURL: hubURL, caFile: caFile, timeout: configuration.requestTimeout)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let client: HubClient
+            let key: AgentSigningKey
+            do {
+                client = try HubClient(hubURL: hubURL, caFile: caFile, timeout: configuration.requestTimeout)
+                key = try credentials.signingKey()
+            } catch {
+                logger.error("sync cannot start; buffering only, retrying in 30 s", metadata: ["error": "\(error)"])
+                monitor.update {
+                    $0.state = "stalled"
+                    $0.lastError = "\(error)"
+                }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
+                continue
+            }
+            try await run(client: client, key: key, hubURL: hubURL)
+            return
+        }
+    }
+
+    func run(client: HubClient, key: AgentSigningKey, hubURL: String) async throws {
         let builder = BatchBuilder(
             agentID: credentials.agentID, epoch: store.identity.epoch, storeID: credentials.storeID,
-            key: try credentials.signingKey(), encoder: FrameEncoder(level: Int32(configuration.compressionLevel)),
+            key: key, encoder: FrameEncoder(level: Int32(configuration.compressionLevel)),
             maxBatchBytes: configuration.maxBatchBytes)
         let window = SyncWindow(configuration.syncWindow)
         let start = try await store.syncPosition()

@@ -136,10 +136,17 @@ public enum HubServer {
                 200, try await store.eventCounts(since: since, until: until, store: q["store"].map(String.init)))
         }
         api.get("customers/:id/timeline") { request, context in
-            let id = try context.parameters.require("id")
+            let raw = try context.parameters.require("id")
+            let id = raw.removingPercentEncoding ?? raw
             let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 200
             guard (1...10_000).contains(limit) else {
                 return error(HubError("invalid_request", "limit must be 1 to 10000", status: 400))
+            }
+            // Agents store customer identifiers as keyed hashes: a CX lead may ask by the identifier itself
+            // (e-mail, phone, loyalty id), which the hub hashes with the fleet key the same way.
+            if let key = store.customerKey(for: id), key != id {
+                let timeline = try await store.customerTimeline(key, limit: limit)
+                if !timeline.isEmpty { return try encode(200, timeline) }
             }
             return try encode(200, try await store.customerTimeline(id, limit: limit))
         }

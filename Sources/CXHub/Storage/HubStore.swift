@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import CXProtocol
 import Crypto
 import Foundation
@@ -167,5 +168,19 @@ extension HubStore {
         var diff: UInt8 = 0
         for (a, b) in zip(presented.utf8, stored.utf8) { diff |= a ^ b }
         return diff == 0
+    }
+}
+
+extension HubStore {
+    /// The keyed hash agents store for a raw customer identifier (nil when it cannot be normalised, or when
+    /// `id` already is such a hash: 64 lowercase hex digits).
+    public func customerKey(for id: String) -> String? {
+        if id.utf8.count == 64 && id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+            return nil
+        }
+        guard let key = Data(base64Encoded: fleetKey),
+            let hasher = try? CustomerIdentifierHasher(fleetKey: Array(key))
+        else { return nil }
+        return hasher.hash(id)
     }
 }
