@@ -15,7 +15,12 @@ public final class LocalAgentClient: Sendable {
 
     let mode: Mode
 
-    public init(configuration c: AgentConfiguration, logger: Logger) throws {
+    public init(configuration: AgentConfiguration, logger: Logger) throws {
+        var c = configuration
+        // Like `cx-agent run`: an enrolled agent only takes events of its own store.
+        if c.storeID.isEmpty, let credentials = try AgentCredentials.load(directory: c.dataDirectory) {
+            c.storeID = credentials.storeID
+        }
         if let lock = try AgentLock.acquire(directory: c.dataDirectory) {
             let store = try BufferStore.open(
                 directory: c.dataDirectory, quotaBytes: c.quotaBytes, cacheKiB: c.cacheKiB,
