@@ -146,3 +146,51 @@ struct InsightWiringTests {
         }
     }
 }
+
+@Suite("cx-agent analyze")
+struct AnalyzeCommandTests {
+    struct Line: Decodable {
+        struct Sentiment: Decodable { var compound: Double }
+        struct Intent: Decodable {
+            var kind: String
+            var phrase: String
+        }
+        var line: Int
+        var masked_text: String?
+        var sentiment: Sentiment
+        var intents: [Intent]
+        var flags: [String]
+        var model_version: String
+    }
+
+    @Test func printsOneObjectPerInputLineFromTextsAndJSONLines() throws {
+        let dir = TempDir()
+        let file = dir.path + "/texts.txt"
+        let input = [
+            "I was charged twice and nobody answers, call me on +1 415 555 0134",
+            "{\"text\": \"The staff were lovely, thank you!\", \"channel\": \"kiosk\"}",
+            "",
+            "Can I return an item without the receipt?",
+        ].joined(separator: "\n")
+        try input.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try AgentProcessTests.runCLI(["analyze", file])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try run.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
+        try #require(lines.count == 3, "blank lines are skipped: \(run.stdout)")
+        #expect(lines.map(\.line) == [1, 2, 3])
+        #expect(lines[0].intents.contains { $0.kind == "complaint" && !$0.phrase.isEmpty })
+        #expect(lines[0].masked_text?.contains("555") == false, "phone masked: \(lines[0].masked_text ?? "")")
+        #expect(lines[0].flags.contains("pii_masked"))
+        #expect(lines[1].sentiment.compound > 0.5, "the text field of a JSON line is analysed")
+        #expect(lines[2].intents.contains { $0.kind == "question" })
+        #expect(lines.allSatisfy { $0.model_version.hasPrefix("cxinsight-") })
+    }
+
+    @Test func missingFileIsAClearError() throws {
+        let run = try AgentProcessTests.runCLI(["analyze", "/nonexistent/texts.txt"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("/nonexistent/texts.txt"))
+    }
+}

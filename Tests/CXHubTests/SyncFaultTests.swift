@@ -369,3 +369,42 @@ struct SyncFaultTests {
         hub.kill(SIGTERM)
     }
 }
+
+@Suite("cx-agent enroll")
+struct EnrollCommandTests {
+    @Test func enrollsOnceWithAPrivateCredentialsFileAndRefusesBadInput() async throws {
+        let dir = TempDir()
+        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
+        try await hub.waitUntilListening()
+        let data = dir.path + "/agent"
+        let bad = try Binaries.run(
+            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "cxe_wrong", "--ca", hub.caPath])
+        #expect(bad.0 == 2)
+        #expect(bad.2.contains("invalid_token"), "\(bad.2)")
+        #expect(!FileManager.default.fileExists(atPath: data + "/credentials.json"))
+        let untrusted = try Binaries.run(
+            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "x", "--ca", "/nonexistent.pem"])
+        #expect(untrusted.0 == 2 && untrusted.2.contains("bad_ca"), "\(untrusted.2)")
+        let plain = try Binaries.run(
+            "cx-agent", ["enroll", "--data-dir", data, "--hub", "http://127.0.0.1:1", "--token", "x", "--ca", hub.caPath])
+        #expect(plain.0 == 2 && plain.2.contains("https://"), "\(plain.2)")
+
+        let token = try hub.enrollmentToken(store: "store-042", device: "kiosk-1")
+        let ok = try Binaries.run(
+            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
+        #expect(ok.0 == 0, "\(ok.2)")
+        #expect(ok.1.contains("store-042"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: data + "/credentials.json")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let credentials = try #require(try AgentCredentials.load(directory: data))
+        #expect(credentials.storeID == "store-042" && credentials.fleetKey != nil)
+        _ = try credentials.signingKey()
+
+        let again = try Binaries.run(
+            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
+        #expect(again.0 == 2 && again.2.contains("already_enrolled"), "\(again.2)")
+        let (listed, out, _) = try Binaries.run("cx-hub", ["agents", "list", "--data-dir", hub.dataDirectory, "--json"])
+        #expect(listed == 0 && out.contains(credentials.agentID))
+        hub.kill(SIGTERM)
+    }
+}
