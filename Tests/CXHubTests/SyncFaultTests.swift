@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CXAgent
 import CXCore
+import CXInsight
 import Foundation
 import GRDB
 import NIOCore
@@ -370,6 +371,81 @@ struct SyncFaultTests {
     }
 }
 
+@Suite("Configuration from the hub")
+struct HubConfigurationTests {
+    @Test func settingsSetAtTheHubChangeHowStoresAlert() async throws {
+        let dir = TempDir()
+        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
+        try await hub.waitUntilListening()
+        let agent = try SyncingAgent(
+            store: "store-011", dataDirectory: dir.path + "/agent", hubURL: hub.url, hub: hub,
+            environment: SyncFaultTests.fastSync)
+        try await agent.start()
+        let texts = [
+            "The queue was endless and the cashier was rude to my mother, disgraceful",
+            "Refund still missing after three weeks, nobody answers the phone, awful",
+            "Broken kiosk ate my card and the manager laughed, terrible experience",
+            "Cold food, dirty tables, and the staff ignored us completely, horrible",
+            "Delivery lost twice, app crashes at checkout, worst shop in town",
+            "Charged for items I never bought and the supervisor shouted at me, appalling",
+        ]
+        var next = 0
+        func angry(_ n: Int) -> [(UUID, String)] {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            defer { next += n }
+            return (0..<n).map { i in
+                let id = UUID()
+                let line =
+                    "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-011\",\"device_id\":\"k\","
+                    + "\"channel\":\"kiosk\",\"ts\":\(now),\"type\":\"feedback\","
+                    + "\"text\":\"\(texts[(next + i) % texts.count])\"}"
+                return (id, line)
+            }
+        }
+        func veryNegative() async throws -> Int {
+            try await agent.alerts().keys.filter { $0.hasPrefix("very-negative.") }.count
+        }
+        func set(_ name: String, _ value: String) async throws {
+            let client = try hub.client()
+            var put = HTTPClientRequest(url: hub.url + "/v1/config/*/\(name)")
+            put.method = .PUT
+            put.headers.add(name: "authorization", value: "Bearer \(hub.adminToken)")
+            put.headers.add(name: "content-type", value: "application/json")
+            put.body = .bytes(ByteBuffer(string: "{\"value\":\"\(value)\"}"))
+            let answer = try await client.execute(put, timeout: .seconds(10))
+            try await client.shutdown()
+            #expect(answer.status == .ok)
+            // The setting reaches the store with the next acknowledgement (an idle agent polls).
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let response = try await HTTPClient.shared.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(agent.port)/v1/config"), timeout: .seconds(5))
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                if body.contains("\"\(name)\"") && body.contains(value) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+
+        // Default rules: a 15-minute cooldown per store, so three angry customers raise one such alert.
+        _ = try await agent.ingest(angry(3))
+        #expect(try await veryNegative() == 1)
+
+        // No cooldown, set at the hub: every angry customer now raises one.
+        try await set("alert_cooldown_seconds", "0")
+        _ = try await agent.ingest(angry(3))
+        #expect(try await veryNegative() == 4, "the hub's cooldown setting took effect")
+
+        // Every rule disabled at the hub: nothing more is raised.
+        try await set("alert_rules_disabled", AlertRule.defaults.map(\.id).joined(separator: ","))
+        let before = try await agent.alerts().count
+        _ = try await agent.ingest(angry(3))
+        #expect(try await agent.alerts().count == before, "every rule is disabled from the hub")
+        agent.kill(SIGTERM)
+        hub.kill(SIGTERM)
+    }
+}
+
 @Suite("cx-agent enroll")
 struct EnrollCommandTests {
     @Test func enrollsOnceWithAPrivateCredentialsFileAndRefusesBadInput() async throws {
@@ -386,7 +462,8 @@ struct EnrollCommandTests {
             "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "x", "--ca", "/nonexistent.pem"])
         #expect(untrusted.0 == 2 && untrusted.2.contains("bad_ca"), "\(untrusted.2)")
         let plain = try Binaries.run(
-            "cx-agent", ["enroll", "--data-dir", data, "--hub", "http://127.0.0.1:1", "--token", "x", "--ca", hub.caPath])
+            "cx-agent",
+            ["enroll", "--data-dir", data, "--hub", "http://127.0.0.1:1", "--token", "x", "--ca", hub.caPath])
         #expect(plain.0 == 2 && plain.2.contains("https://"), "\(plain.2)")
 
         let token = try hub.enrollmentToken(store: "store-042", device: "kiosk-1")
@@ -403,7 +480,8 @@ struct EnrollCommandTests {
         let again = try Binaries.run(
             "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
         #expect(again.0 == 2 && again.2.contains("already_enrolled"), "\(again.2)")
-        let (listed, out, _) = try Binaries.run("cx-hub", ["agents", "list", "--data-dir", hub.dataDirectory, "--json"])
+        let (listed, out, _) = try Binaries.run(
+            "cx-hub", ["agents", "list", "--data-dir", hub.dataDirectory, "--json"])
         #expect(listed == 0 && out.contains(credentials.agentID))
         hub.kill(SIGTERM)
     }

@@ -39,6 +39,9 @@ extension BufferStore {
         for var a in alerts {
             // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
             a.id = a.id.replacingOccurrences(of: "|", with: ".")
+            // The engine's id (rule, key, time) repeats when one key fires twice in a millisecond (no cooldown);
+            // the triggering event's id tells such alerts apart.
+            if let event = a.eventIDs.last { a.id += "." + event.prefix(8) }
             let raised = HLCTimestamp(wallMillis: a.raisedAtMs, counter: 0)
             try db.execute(
                 sql: """

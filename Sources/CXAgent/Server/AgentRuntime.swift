@@ -41,13 +41,31 @@ public struct AgentRuntime: Sendable {
             }
         }
         let monitor = SyncMonitor()
+        let ingest = try IngestService(store: store, configuration: configuration)
+        let storeID = configuration.storeID
+        let logger = logger
+        // Hub-set alert settings take effect at start-up and whenever an acknowledgement brings new ones.
+        let applyHubSettings: @Sendable () async -> Void = {
+            guard let enricher = ingest.enricher else { return }
+            do {
+                let settings = HubAlertSettings(entries: try await store.hubConfig(), storeID: storeID)
+                let rules = enricher.apply(settings)
+                logger.info("alert rules from hub settings", metadata: ["rules": "\(rules.map(\.id))"])
+                for problem in settings.problems {
+                    logger.warning("hub setting not applied", metadata: ["problem": "\(problem)"])
+                }
+            } catch {
+                logger.error("cannot read hub settings", metadata: ["error": "\(error)"])
+            }
+        }
+        await applyHubSettings()
         var services: [any Service] = []
         if let credentials, configuration.syncEnabled {
             services.append(
                 SyncService(
                     store: store, configuration: configuration, credentials: credentials,
                     caFile: AgentCredentials.caPath(directory: configuration.dataDirectory), monitor: monitor,
-                    logger: logger))
+                    logger: logger, configurationChanged: applyHubSettings))
         } else {
             monitor.update { $0.state = credentials == nil ? "not_enrolled" : "disabled" }
             logger.notice(
@@ -58,8 +76,6 @@ public struct AgentRuntime: Sendable {
         if !configuration.alertWebhookURL.isEmpty {
             services.append(AlertWebhookService(store: store, url: configuration.alertWebhookURL, logger: logger))
         }
-        let ingest = try IngestService(store: store, configuration: configuration)
-        let logger = logger
         let identity = store.identity
         let app = AgentServer.application(ingest: ingest, sync: monitor, logger: logger) { port in
             logger.notice(

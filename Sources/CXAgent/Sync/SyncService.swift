@@ -16,11 +16,14 @@ public struct SyncService: Service {
     let caFile: String
     let monitor: SyncMonitor
     let logger: Logger
+    /// Called after an acknowledgement brought configuration from the hub (already committed).
+    let configurationChanged: @Sendable () async -> Void
 
     public init(
         store: BufferStore, configuration: AgentConfiguration, credentials: AgentCredentials, caFile: String,
-        monitor: SyncMonitor, logger: Logger
+        monitor: SyncMonitor, logger: Logger, configurationChanged: @escaping @Sendable () async -> Void = {}
     ) {
+        self.configurationChanged = configurationChanged
         self.store = store
         self.configuration = configuration
         self.credentials = credentials
@@ -183,6 +186,7 @@ public struct SyncService: Service {
                         $0.lastAckAt = now
                         $0.clockOffsetMillis = ack.clockOffsetMs
                     }
+                    if !ack.downstream.config.isEmpty { await configurationChanged() }
                     if !ack.downstream.alerts.isEmpty || !ack.downstream.config.isEmpty {
                         logger.info(
                             "downstream applied",

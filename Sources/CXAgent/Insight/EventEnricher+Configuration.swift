@@ -1,0 +1,76 @@
+import CXCore
+import CXInsight
+import Foundation
+import Synchronization
+
+/// Settings a CX lead sets at the hub (`cx config set SCOPE NAME VALUE`) that change how stores alert.
+///
+/// Scope `*` applies to every store, a store id to that store only (it wins over `*`). Unknown names and
+/// unreadable values are reported, not applied.
+public struct HubAlertSettings: Sendable, Hashable {
+    /// `alert_sentiment_threshold`: compound at or below which an event is "very negative" (and counts
+    /// toward a negative spike); -1 to 0.
+    public var sentimentThreshold: Double?
+    /// `alert_cooldown_seconds`: one cooldown for every rule.
+    public var cooldownSeconds: Int?
+    /// `alert_rules_disabled`: comma-separated rule ids that raise nothing.
+    public var disabledRules: Set<String> = []
+    /// What could not be applied, as `name: reason`.
+    public var problems: [String] = []
+
+    public static let names = ["alert_sentiment_threshold", "alert_cooldown_seconds", "alert_rules_disabled"]
+
+    /// The effective settings for `storeID` from the configuration entries received from the hub.
+    public init(entries: [HubConfigEntry], storeID: String) {
+        var effective: [String: String?] = [:]
+        for scope in ["*", storeID] {
+            for e in entries where e.collection == "config" && e.key == scope { effective[e.field] = e.value }
+        }
+        for (name, value) in effective {
+            guard let value else { continue }
+            switch name {
+            case "alert_sentiment_threshold":
+                if let v = Double(value), (-1...0).contains(v) {
+                    sentimentThreshold = v
+                } else {
+                    problems.append("\(name): '\(value)' is not a number from -1 to 0")
+                }
+            case "alert_cooldown_seconds":
+                if let v = Int(value), v >= 0 {
+                    cooldownSeconds = v
+                } else {
+                    problems.append("\(name): '\(value)' is not a whole number of seconds")
+                }
+            case "alert_rules_disabled":
+                disabledRules = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                let known = Set(AlertRule.defaults.map(\.id))
+                for id in disabledRules where !known.contains(id) { problems.append("\(name): no rule '\(id)'") }
+            default:
+                problems.append("\(name): not a setting this agent knows")
+            }
+        }
+    }
+
+    /// The default rules with these settings applied.
+    public func rules() -> [AlertRule] {
+        AlertRule.defaults.compactMap { rule in
+            guard !disabledRules.contains(rule.id) else { return nil }
+            var r = rule
+            if let t = sentimentThreshold, r.condition == .sentimentAtOrBelow || r.condition == .negativeSpike {
+                r.threshold = t
+            }
+            if let c = cooldownSeconds { r.cooldownSeconds = c }
+            return r
+        }
+    }
+}
+
+extension EventEnricher {
+    /// Replaces the alert rules (their cooldowns and spike windows start afresh); returns what was applied.
+    @discardableResult
+    public func apply(_ settings: HubAlertSettings) -> [AlertRule] {
+        let rules = settings.rules()
+        state.withLock { $0.alerts = AlertRuleEngine(rules: rules) }
+        return rules
+    }
+}
