@@ -17,7 +17,7 @@ struct CXCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             LoginCommand.self, FleetCommand.self, EventsCommand.self, CustomerCommand.self, AlertsCommand.self,
-            ConfigCommand.self,
+            ConfigCommand.self, EraseCommand.self,
         ]
     )
 }

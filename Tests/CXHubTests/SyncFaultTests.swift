@@ -2,10 +2,12 @@ import AsyncHTTPClient
 import CXAgent
 import CXCore
 import CXInsight
+import CXProtocol
 import Foundation
 import GRDB
 import NIOCore
 import NIOHTTP1
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -443,6 +445,109 @@ struct HubConfigurationTests {
         #expect(try await agent.alerts().count == before, "every rule is disabled from the hub")
         agent.kill(SIGTERM)
         hub.kill(SIGTERM)
+    }
+}
+
+@Suite("Erasure")
+struct ErasureTests {
+    /// `cx erase` at the hub deletes the customer there, reaches the store, deletes its synced local copies,
+    /// and events of the customer buffered offline are dropped when they arrive.
+    @Test func erasureReachesStoresAndLateEventsAreDropped() async throws {
+        let dir = TempDir()
+        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
+        try await hub.waitUntilListening()
+        let link = try await ChaosProxy(
+            targetURL: hub.url, caPath: hub.caPath, certificate: hub.dataDirectory + "/tls/hub.pem",
+            key: hub.dataDirectory + "/tls/hub.key",
+            odds: ChaosProxy.Odds(dropRequest: 0, dropResponse: 0, duplicate: 0, delay: 0))
+        let agent = try SyncingAgent(
+            store: "store-021", dataDirectory: dir.path + "/agent", hubURL: link.url, hub: hub,
+            environment: SyncFaultTests.fastSync)
+        try await agent.start()
+        func events(_ customer: String, _ n: Int) -> [(UUID, String)] {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return (0..<n).map { i in
+                let id = UUID()
+                return (
+                    id,
+                    "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-021\",\"device_id\":\"pos-1\","
+                        + "\"channel\":\"pos\",\"ts\":\(now + Int64(i)),\"type\":\"pos_transaction\",\"amount\":12.5,"
+                        + "\"currency\":\"EUR\",\"customer_id\":\"\(customer)\"}"
+                )
+            }
+        }
+        func waitSynced() async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        _ = try await agent.ingest(events("erase.me@example.com", 4) + events("keep.me@example.com", 3))
+        try await waitSynced()
+        let key = try #require(try HubContents.customerKeys(hub.dataDirectory).first { $0.value == 4 }?.key)
+
+        // The store goes offline and sells to the customer again before the erasure reaches it.
+        link.state.enabled.withLock { $0 = false }
+        _ = try await agent.ingest(events("erase.me@example.com", 2))
+        let environment = [
+            "CX_HUB_URL": hub.url, "CX_TOKEN": hub.adminToken, "CX_CA_FILE": hub.caPath,
+            "CX_CONFIG": dir.path + "/cx.json",
+        ]
+        let refused = try Binaries.run("cx", ["erase", "erase.me@example.com"], environment: environment)
+        #expect(refused.0 != 0 && refused.2.contains("--yes"))
+        let erased = try Binaries.run("cx", ["erase", "erase.me@example.com", "--yes"], environment: environment)
+        #expect(erased.0 == 0, "\(erased.2)")
+        #expect(erased.1.contains("4 events deleted"), "\(erased.1)")
+        #expect(try HubContents.customerKeys(hub.dataDirectory)[key] == nil)
+
+        link.state.enabled.withLock { $0 = true }
+        try await waitSynced()
+        // The events sold offline arrived after the tombstone: dropped. The other customer is untouched.
+        try await Task.sleep(for: .milliseconds(500))
+        let keys = try HubContents.customerKeys(hub.dataDirectory)
+        #expect(keys[key] == nil)
+        #expect(keys.values.contains(3))
+        // The store deleted its synced copies once the erasure came down.
+        let deadline = ContinuousClock.now + .seconds(20)
+        var local = -1
+        while ContinuousClock.now < deadline {
+            local = try Self.localEvents(of: key, directory: dir.path + "/agent")
+            if local == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(local == 0, "\(local) local copies of the erased customer remain")
+        agent.kill(SIGTERM)
+        try await link.shutdown()
+        hub.kill(SIGTERM)
+    }
+
+    static func localEvents(of key: String, directory: String) throws -> Int {
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
+        return try db.read { db in
+            try Data.fetchAll(db, sql: "SELECT payload FROM events").filter {
+                (try? Cxsync_V1_Event(serializedBytes: [UInt8]($0)))?.customerID == key
+            }.count
+        }
+    }
+}
+
+extension HubContents {
+    /// Customer key → events the hub holds for it.
+    static func customerKeys(_ hubDirectory: String) throws -> [String: Int] {
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: hubDirectory + "/hub.sqlite", configuration: config)
+        return try db.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT customer_id, count(*) FROM events WHERE customer_id IS NOT NULL GROUP BY customer_id")
+            {
+                out[row[0]] = row[1]
+            }
+            return out
+        }
     }
 }
 

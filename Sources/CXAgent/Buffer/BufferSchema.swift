@@ -76,7 +76,9 @@ enum BufferSchema {
         return m
     }
 
-    static let alertCounterNames = ["alerts_raised_total", "webhook_delivered_total", "webhook_failures_total"]
+    static let alertCounterNames = [
+        "alerts_raised_total", "webhook_delivered_total", "webhook_failures_total", "erased_local_total",
+    ]
 
     static let syncCounterNames = [
         "sync_batches_total", "sync_events_total", "sync_bytes_total", "sync_failures_total", "sync_stalls_total",

@@ -2,6 +2,7 @@ import CXCore
 import CXProtocol
 import Foundation
 import GRDB
+import SwiftProtobuf
 
 /// Where the outbox stands relative to the hub, read from a constant number of pages.
 public struct SyncPosition: Sendable, Hashable {
@@ -192,6 +193,7 @@ extension BufferStore {
                     "INSERT INTO erasures (subject, hlc) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
                 arguments: [e.subject, Int64(bitPattern: e.hlc)])
         }
+        if !d.erasures.isEmpty { try eraseLocalCopies(of: Set(d.erasures.map(\.subject)), db) }
         if d.cursor > 0 {
             let current = try stateInt(db, "downstream_cursor") ?? 0
             try setState(db, "downstream_cursor", max(current, Int64(d.cursor)))
@@ -239,5 +241,30 @@ extension BufferStore {
             sql:
                 "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             arguments: [key, value])
+    }
+
+    /// Deletes the synced local copies of erased customers (the hub has deleted its own and drops anything
+    /// of theirs that arrives later, so unsynced copies are left to flow and be dropped there: the outbox
+    /// stays gap-free). A full scan, for a rare operation.
+    static func eraseLocalCopies(of subjects: Set<String>, _ db: Database) throws {
+        let synced = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'synced_through'") ?? 0
+        var doomed: [Int64] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE seq <= ?", arguments: [synced])
+        while let row = try rows.next() {
+            let payload: Data = row[1]
+            guard let event = try? Cxsync_V1_Event(serializedBytes: [UInt8](payload)) else { continue }
+            if !event.customerID.isEmpty && subjects.contains(event.customerID) { doomed.append(row[0]) }
+        }
+        for start in stride(from: 0, to: doomed.count, by: 500) {
+            let chunk = doomed[start..<min(start + 500, doomed.count)]
+            try db.execute(
+                sql: "DELETE FROM events WHERE seq IN (\(chunk.map(String.init).joined(separator: ",")))")
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO counters (name, value) VALUES ('erased_local_total', ?)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value
+                """,
+            arguments: [doomed.count])
     }
 }

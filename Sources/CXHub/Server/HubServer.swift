@@ -150,6 +150,21 @@ public enum HubServer {
             }
             return try encode(200, try await store.customerTimeline(id, limit: limit))
         }
+        api.post("customers/:id/erase") { _, context in
+            let raw = try context.parameters.require("id")
+            let id = raw.removingPercentEncoding ?? raw
+            // Erase under the keyed hash agents store (and under the id itself, for events stored unhashed).
+            var erased = 0
+            var subjects = [id]
+            if let key = store.customerKey(for: id), key != id { subjects.insert(key, at: 0) }
+            for subject in subjects { erased += try await store.erase(subject: subject) }
+            ctx.logger.notice("customer erased", metadata: ["events": "\(erased)"])
+            struct Answer: Encodable {
+                var subject: String
+                var events_deleted: Int
+            }
+            return try encode(200, Answer(subject: subjects[0], events_deleted: erased))
+        }
         api.get("alerts") { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init)
             if let status, AlertStatus(name: status) == nil {

@@ -118,6 +118,23 @@ extension HubStore {
         return d
     }
 
+    /// A CX lead's erasure request: the tombstone is recorded, the subject's data deleted at the hub, and the
+    /// erasure sent to every agent. Returns how many events were deleted here.
+    public func erase(subject: String) async throws -> Int {
+        let hlc = tick()
+        var e = Cxsync_V1_Erasure()
+        e.subject = subject
+        e.hlc = hlc.rawValue
+        let erasure = e
+        return try await pool.write { db in
+            let before =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE customer_id = ?", arguments: [subject])
+                ?? 0
+            try self.mergeErasure(db, erasure)
+            return before
+        }
+    }
+
     /// Records a remove-wins tombstone and deletes what the hub holds of the subject; kept forever.
     func mergeErasure(_ db: Database, _ e: Cxsync_V1_Erasure) throws {
         try db.execute(
