@@ -83,7 +83,7 @@ struct InsightWiringTests {
             stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"),
             "no false masks: \(stored[1].text)")
         for e in stored {
-            #expect(e.customerID.count == 64 && e.customerID.allSatisfy(\.isHexDigit), "keyed hash: \(e.customerID)")
+            #expect(e.customerID.count == 32 && e.customerID.allSatisfy(\.isHexDigit), "keyed hash: \(e.customerID)")
             #expect(e.hasEnrichment && e.enrichment.modelVersion.hasPrefix("cxinsight-"))
         }
         #expect(stored[0].enrichment.intents.contains { $0.kind == .complaint })

@@ -22,11 +22,11 @@ import Testing
         let expected = HMAC<SHA256>.authenticationCode(
             for: Array("email:ann@x.com".utf8), using: SymmetricKey(data: key)
         )
-        .map { String(format: "%02x", $0) }.joined()
-        #expect(h.hash("ann@x.com", kind: .email) == expected)
+        .prefix(16).map { String(format: "%02x", $0) }.joined()
+        #expect(h.hash("ann@x.com", kind: .email) == expected, "HMAC-SHA256 truncated to 128 bits")
         let other = try CustomerIdentifierHasher(fleetKey: Array("another-fleet-key-0123456789abcd".utf8))
         #expect(other.hash("ann@x.com", kind: .email) != expected)
-        #expect(h.hash("ann@x.com")?.count == 64)
+        #expect(h.hash("ann@x.com")?.count == 32)
         #expect(throws: (any Error).self) { try CustomerIdentifierHasher(fleetKey: [1, 2, 3]) }
     }
 

@@ -173,9 +173,9 @@ extension HubStore {
 
 extension HubStore {
     /// The keyed hash agents store for a raw customer identifier (nil when it cannot be normalised, or when
-    /// `id` already is such a hash: 64 lowercase hex digits).
+    /// `id` already is such a hash: 32 lowercase hex digits).
     public func customerKey(for id: String) -> String? {
-        if id.utf8.count == 64 && id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+        if id.utf8.count == 32 && id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             return nil
         }
         guard let key = Data(base64Encoded: fleetKey),
