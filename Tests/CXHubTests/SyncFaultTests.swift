@@ -368,6 +368,16 @@ struct SyncFaultTests {
         struct Entry: Decodable { var channel: String }
         let entries = try JSONDecoder().decode([Entry].self, from: Data(body.utf8))
         #expect(entries.map(\.channel) == ["kiosk", "chat", "pos"])
+        // The hub holds each event's enrichment with the version of the model that scored it (agents store the
+        // version once per seq range and put it back when they build the batch).
+        var config = Configuration()
+        config.readonly = true
+        let versions = try await DatabaseQueue(path: hub.dataDirectory + "/hub.sqlite", configuration: config).read { db in
+            try Data.fetchAll(db, sql: "SELECT extra FROM events WHERE extra IS NOT NULL").map {
+                try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).enrichment.modelVersion
+            }
+        }
+        #expect(versions.count == 3 && versions.allSatisfy { $0 == InsightEngine.modelVersion }, "\(versions)")
         agent.kill(SIGTERM)
         hub.kill(SIGTERM)
     }

@@ -73,6 +73,12 @@ enum BufferSchema {
                 try db.execute(sql: "INSERT OR IGNORE INTO counters (name, value) VALUES (?, 0)", arguments: [name])
             }
         }
+        m.registerMigration("v4-model-versions") { db in
+            // Which model scored the events from `first_seq` on: stored payloads leave the (repeated, ~40-byte)
+            // model version out, and the batch builder puts it back from here.
+            try db.execute(
+                sql: "CREATE TABLE model_versions (first_seq INTEGER PRIMARY KEY, version TEXT NOT NULL) WITHOUT ROWID")
+        }
         return m
     }
 

@@ -267,4 +267,24 @@ extension BufferStore {
                 """,
             arguments: [doomed.count])
     }
+
+    /// Records that events from the next seq on are scored by `version` (a no-op when it already is the latest).
+    public func recordModelVersion(_ version: String) async throws {
+        try await pool.write { db in
+            let last = try String.fetchOne(db, sql: "SELECT version FROM model_versions ORDER BY first_seq DESC LIMIT 1")
+            guard last != version else { return }
+            let next = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'next_seq'") ?? 1
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO model_versions (first_seq, version) VALUES (?, ?)", arguments: [next, version])
+        }
+    }
+
+    /// The model version history, oldest first: `(first_seq, version)`.
+    public func modelVersions() async throws -> [(UInt64, String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT first_seq, version FROM model_versions ORDER BY first_seq").map {
+                (UInt64($0[0] as Int64), $0[1] as String)
+            }
+        }
+    }
 }

@@ -48,7 +48,7 @@ enum EventPayloadEncoder {
     static func enrichment(_ e: Enrichment) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160)
-        string(&out, 1, e.modelVersion)
+        // The model version is not stored per event: `model_versions` records it by seq range.
         float(&out, 2, Float(e.sentiment.compound))
         float(&out, 3, Float(e.sentiment.positive))
         float(&out, 4, Float(e.sentiment.neutral))

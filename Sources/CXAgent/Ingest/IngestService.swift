@@ -118,6 +118,7 @@ public struct IngestService: Sendable {
             }
         }
         let alerts = enricher?.enrich(&valid) ?? []
+        if let enricher, !valid.isEmpty { try await enricher.recordVersion(in: store) }
         let prepared = valid.map(Self.prepare)
         if !prepared.isEmpty {
             switch try await committer.submit(prepared, alerts: alerts) {

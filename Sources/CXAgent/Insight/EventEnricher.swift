@@ -16,7 +16,16 @@ public final class EventEnricher: Sendable {
     /// Recent identifier → keyed hash: customers come back, and HMAC plus normalisation is a good part of the
     /// per-event cost. Bounded; cleared when full.
     let keyCache = Mutex<[String: String]>([:])
+    /// Whether this process has recorded its model version in the buffer (before its first commit).
+    let versionRecorded = Mutex(false)
     static let keyCacheSize = 65_536
+
+    /// Records the model version once per process, before the first enriched event is committed.
+    func recordVersion(in store: BufferStore) async throws {
+        guard !versionRecorded.withLock({ $0 }) else { return }
+        try await store.recordModelVersion(InsightEngine.modelVersion)
+        versionRecorded.withLock { $0 = true }
+    }
 
     public init(fleetKey: [UInt8]) throws {
         engine = try InsightEngine(configuration: InsightConfiguration())

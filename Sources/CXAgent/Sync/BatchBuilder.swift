@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import CXProtocol
 import Foundation
 import SwiftProtobuf
@@ -16,7 +17,8 @@ struct BatchBuilder: Sendable {
     /// A batch of the longest prefix of the outbox items (events and alert updates, in seq order) that fits
     /// `maxBatchBytes` (at least one item). Updates of the same alert inside the batch are joined.
     func batch(
-        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], cursor: UInt64, position: SyncPosition,
+        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], modelVersions: [(UInt64, String)] = [],
+        cursor: UInt64, position: SyncPosition,
         quotaBytes: Int64, nowMillis: Int64
     ) throws -> SyncStateMachine.InFlight {
         var events: [SequencedEvent] = []
@@ -35,6 +37,10 @@ struct BatchBuilder: Sendable {
                 var wire = try Cxsync_V1_Event(serializedBytes: entry.payload)
                 wire.seq = entry.seq
                 wire.hlc = entry.hlc.rawValue
+                if wire.hasEnrichment && wire.enrichment.modelVersion.isEmpty {
+                    wire.enrichment.modelVersion =
+                        modelVersions.last { $0.0 <= entry.seq }?.1 ?? modelVersions.first?.1 ?? InsightEngine.modelVersion
+                }
                 do {
                     events.append(
                         SequencedEvent(

@@ -146,7 +146,8 @@ public struct SyncService: Service {
                 return
             }
             let batch = try builder.batch(
-                entries, alerts: alerts, cursor: position.downstreamCursor, position: position,
+                entries, alerts: alerts, modelVersions: try await store.modelVersions(),
+                cursor: position.downstreamCursor, position: position,
                 quotaBytes: store.quotaBytes, nowMillis: now)
             try await store.saveInFlight(batch)
             machine.built(batch)
