@@ -43,11 +43,13 @@ extension BufferStore {
             // the triggering event's id tells such alerts apart.
             if let event = a.eventIDs.last { a.id += "." + event.prefix(8) }
             let raised = HLCTimestamp(wallMillis: a.raisedAtMs, counter: 0)
-            try db.execute(
+            // Cached statements: a busy store raises an alert every few dozen events, inside the group commit.
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     a.id, AlertStatus.open.rawValue, a.ruleID, a.severity.rawValue, a.storeID, a.message,
                     Int64(bitPattern: raised.rawValue), now,
@@ -110,8 +112,7 @@ extension BufferStore {
     static func enqueue(_ update: Cxsync_V1_AlertUpdate, _ db: Database, _ counters: inout Counters) throws {
         let seq = counters["next_seq"]
         counters["next_seq"] = seq + 1
-        try db.execute(
-            sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)").execute(
             arguments: [seq, update.alertID, Data(try update.serializedBytes() as [UInt8])])
     }
 
