@@ -9,7 +9,10 @@ struct CXAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cx-agent",
         abstract: "cxsync edge agent: buffers customer-interaction events durably and syncs them to a hub.",
-        subcommands: [Run.self, Enroll.self, Ingest.self, Analyze.self, Status.self, Sample.self, PrintConfig.self]
+        subcommands: [
+            Run.self, Enroll.self, Ingest.self, Analyze.self, Status.self, SyncStatus.self, Sample.self,
+            PrintConfig.self,
+        ]
     )
 }
 
@@ -82,6 +85,22 @@ extension CXAgentCommand {
             let client = try LocalAgentClient(configuration: c, logger: options.logger(c))
             defer { client.shutdown() }
             print(try await client.statusJSON())
+        }
+    }
+
+    struct SyncStatus: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sync-status",
+            abstract: "Print the sync state as JSON: what the hub holds, the batch in flight, the last error, counters."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let c = try options.load()
+            let client = try LocalAgentClient(configuration: c, logger: options.logger(c))
+            defer { client.shutdown() }
+            print(try await client.syncJSON())
         }
     }
 

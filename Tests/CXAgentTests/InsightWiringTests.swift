@@ -62,7 +62,8 @@ struct InsightWiringTests {
         var config = Configuration()
         config.readonly = true
         let db = try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
-        return try db.read { db in try String.fetchAll(db, sql: "SELECT version FROM model_versions ORDER BY first_seq") }
+        return try db.read { db in try String.fetchAll(db, sql: "SELECT version FROM model_versions ORDER BY first_seq")
+        }
     }
 
     @Test func rawPIINeverReachesTheDatabaseAndEventsCarryTheirEnrichment() async throws {

@@ -317,6 +317,9 @@ struct SyncFaultTests {
         while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
+        let viaCLI = try Binaries.run(
+            "cx-agent", ["sync-status", "--data-dir", dir.path + "/agent", "--listen-port", "\(agent.port)"])
+        #expect(viaCLI.0 == 0 && viaCLI.1.contains("\"unsynced\":0"), "\(viaCLI)")
         let held = Set(try HubContents.read(hub.dataDirectory).eventIDs)
         #expect(held.count == acknowledged.count && held == acknowledged, "\(held.count) held of \(acknowledged.count)")
 
@@ -372,7 +375,8 @@ struct SyncFaultTests {
         // version once per seq range and put it back when they build the batch).
         var config = Configuration()
         config.readonly = true
-        let versions = try await DatabaseQueue(path: hub.dataDirectory + "/hub.sqlite", configuration: config).read { db in
+        let versions = try await DatabaseQueue(path: hub.dataDirectory + "/hub.sqlite", configuration: config).read {
+            db in
             try Data.fetchAll(db, sql: "SELECT extra FROM events WHERE extra IS NOT NULL").map {
                 try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).enrichment.modelVersion
             }
@@ -591,6 +595,10 @@ struct EnrollCommandTests {
         let credentials = try #require(try AgentCredentials.load(directory: data))
         #expect(credentials.storeID == "store-042" && credentials.fleetKey != nil)
         _ = try credentials.signingKey()
+
+        // Not running: the state is read from the buffer.
+        let idle = try Binaries.run("cx-agent", ["sync-status", "--data-dir", data])
+        #expect(idle.0 == 0 && idle.1.contains("\"state\" : \"not_running\"") && idle.1.contains(hub.url), "\(idle)")
 
         let again = try Binaries.run(
             "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])

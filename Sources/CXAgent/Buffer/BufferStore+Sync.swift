@@ -271,11 +271,13 @@ extension BufferStore {
     /// Records that events from the next seq on are scored by `version` (a no-op when it already is the latest).
     public func recordModelVersion(_ version: String) async throws {
         try await pool.write { db in
-            let last = try String.fetchOne(db, sql: "SELECT version FROM model_versions ORDER BY first_seq DESC LIMIT 1")
+            let last = try String.fetchOne(
+                db, sql: "SELECT version FROM model_versions ORDER BY first_seq DESC LIMIT 1")
             guard last != version else { return }
             let next = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'next_seq'") ?? 1
             try db.execute(
-                sql: "INSERT OR REPLACE INTO model_versions (first_seq, version) VALUES (?, ?)", arguments: [next, version])
+                sql: "INSERT OR REPLACE INTO model_versions (first_seq, version) VALUES (?, ?)",
+                arguments: [next, version])
         }
     }
 

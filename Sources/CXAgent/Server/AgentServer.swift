@@ -43,6 +43,7 @@ public enum AgentServer {
             snapshot.lastSeq = position.lastSeq
             snapshot.syncedThrough = position.syncedThrough
             snapshot.unsynced = position.unsynced
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let body = Body(sync: snapshot, counters: try await ingest.store.syncState())
             return jsonResponse(200, String(decoding: try encoder.encode(body), as: UTF8.self))
         }

@@ -66,6 +66,43 @@ public final class LocalAgentClient: Sendable {
     }
 }
 
+extension LocalAgentClient {
+    /// What `GET /v1/sync` answers: from the running agent, or read from the buffer when none runs.
+    public func syncJSON() async throws -> String {
+        switch mode {
+        case .direct(let ingest, _):
+            struct Body: Encodable {
+                var sync: SyncSnapshot
+                var counters: [String: Int64]
+            }
+            let store = ingest.store
+            let position = try await store.syncPosition()
+            let credentials = try AgentCredentials.load(directory: ingest.configuration.dataDirectory)
+            var snapshot = SyncSnapshot()
+            snapshot.state = credentials == nil ? "not_enrolled" : "not_running"
+            snapshot.hubURL = credentials?.hubURL
+            snapshot.agentID = store.identity.agentID
+            snapshot.storeID = credentials?.storeID
+            snapshot.lastSeq = position.lastSeq
+            snapshot.syncedThrough = position.syncedThrough
+            snapshot.unsynced = position.unsynced
+            if let inFlight = try await store.loadInFlight() {
+                snapshot.inFlightFrom = inFlight.seqFrom
+                snapshot.inFlightTo = inFlight.seqTo
+            }
+            let counters = try await store.syncState()
+            snapshot.lastAckAt = counters["last_ack_at"]
+            snapshot.clockOffsetMillis = counters["clock_offset_ms"]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            return String(decoding: try encoder.encode(Body(sync: snapshot, counters: counters)), as: UTF8.self)
+        case .http(let client, let base):
+            let response = try await client.execute(HTTPClientRequest(url: base + "/v1/sync"), timeout: .seconds(10))
+            return String(buffer: try await response.body.collect(upTo: 1 << 20))
+        }
+    }
+}
+
 extension IngestResponse {
     /// Reads the agent's JSON answer (the inverse of `jsonBody()`).
     init(status: Int, json: Data) throws {

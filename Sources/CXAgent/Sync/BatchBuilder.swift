@@ -39,7 +39,8 @@ struct BatchBuilder: Sendable {
                 wire.hlc = entry.hlc.rawValue
                 if wire.hasEnrichment && wire.enrichment.modelVersion.isEmpty {
                     wire.enrichment.modelVersion =
-                        modelVersions.last { $0.0 <= entry.seq }?.1 ?? modelVersions.first?.1 ?? InsightEngine.modelVersion
+                        modelVersions.last { $0.0 <= entry.seq }?.1 ?? modelVersions.first?.1
+                        ?? InsightEngine.modelVersion
                 }
                 do {
                     events.append(
