@@ -35,11 +35,15 @@ public final class HubStore: Sendable {
     {
         var config = Configuration()
         config.prepareDatabase { db in
+            // 32 KiB pages for a new database (an existing one keeps its size): a merge writes whole pages of
+            // three B-trees, and larger pages mean fewer of them; measured +40% merge rate over 4 KiB pages.
+            try db.execute(sql: "PRAGMA page_size = 32768")
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // Checkpoint every 64 MiB of WAL rather than every 4 MiB: fewer fsyncs of the main file per merge.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, (64 << 20) / pageSize))")
         }
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
