@@ -46,12 +46,16 @@ struct InsightWiringTests {
             + "\"score\":\(score),\"customer_id\":\"\(customer)\",\"text\":\"\(text)\"}"
     }
 
-    /// What the buffer stores for each event, read from the SQLite file itself.
-    static func storedEvents(_ directory: String) throws -> [Cxsync_V1_Event] {
+    /// The agent's buffer, opened read-only.
+    static func buffer(_ directory: String) throws -> DatabaseQueue {
         var config = Configuration()
         config.readonly = true
-        let db = try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
-        return try db.read { db in
+        return try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
+    }
+
+    /// What the buffer stores for each event, read from the SQLite file itself.
+    static func storedEvents(_ directory: String) throws -> [Cxsync_V1_Event] {
+        try buffer(directory).read { db in
             try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
                 try Cxsync_V1_Event(serializedBytes: [UInt8]($0))
             }
@@ -59,10 +63,8 @@ struct InsightWiringTests {
     }
 
     static func modelVersions(_ directory: String) throws -> [String] {
-        var config = Configuration()
-        config.readonly = true
-        let db = try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
-        return try db.read { db in try String.fetchAll(db, sql: "SELECT version FROM model_versions ORDER BY first_seq")
+        try buffer(directory).read { db in
+            try String.fetchAll(db, sql: "SELECT version FROM model_versions ORDER BY first_seq")
         }
     }
 

@@ -126,15 +126,50 @@ final class SyncingAgent: @unchecked Sendable {
         let channels = ["kiosk", "pos", "web", "mobile", "chat"]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         return (0..<count).map { i in
-            let id = UUID()
             let channel = channels[i % channels.count]
-            let line =
-                "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"\(store)\",\"device_id\":\"\(store)-\(channel)\","
-                + "\"channel\":\"\(channel)\",\"ts\":\(now - Int64(i)),\"type\":\"survey_nps\",\"score\":\(i % 11),"
-                + "\"customer_id\":\"cust-\(i % customerPool)\",\"text\":\"visit \(i) went fine\"}"
-            return (id, line)
+            return line(
+                store: store,
+                [
+                    "device_id": "\(store)-\(channel)", "channel": channel, "ts": now - Int64(i), "type": "survey_nps",
+                    "score": i % 11, "customer_id": "cust-\(i % customerPool)", "text": "visit \(i) went fine",
+                ])
         }
     }
+
+    /// One NDJSON event line for `store` with a fresh `event_id`; `fields` are JSON-encoded as given.
+    static func line(store: String, _ fields: [String: Any]) -> (UUID, String) {
+        let id = UUID()
+        var object = fields
+        object["event_id"] = id.uuidString.lowercased()
+        object["store_id"] = store
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return (id, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Waits until the outbox is empty (everything acknowledged by the hub), at most `timeout`.
+    func waitUntilSynced(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await syncStatus().unsynced > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+extension ChaosProxy {
+    /// A store's uplink to `hub` that misbehaves only when cut (`state.enabled`): it then answers 502.
+    static func relay(to hub: HubProcess) async throws -> ChaosProxy {
+        try await ChaosProxy(
+            targetURL: hub.url, caPath: hub.caPath, certificate: hub.dataDirectory + "/tls/hub.pem",
+            key: hub.dataDirectory + "/tls/hub.key",
+            odds: ChaosProxy.Odds(dropRequest: 0, dropResponse: 0, duplicate: 0, delay: 0))
+    }
+}
+
+/// A SQLite file of a test's process, opened read-only (the process may still be writing it).
+func readOnlyDatabase(_ path: String) throws -> DatabaseQueue {
+    var config = Configuration()
+    config.readonly = true
+    return try DatabaseQueue(path: path, configuration: config)
 }
 
 extension HubProcess {
@@ -153,10 +188,7 @@ struct HubContents {
     var alerts: [String: [String: AlertSnapshot]]
 
     static func read(_ hubDirectory: String) throws -> HubContents {
-        var config = Configuration()
-        config.readonly = true
-        let db = try DatabaseQueue(path: hubDirectory + "/hub.sqlite", configuration: config)
-        return try db.read { db in
+        return try readOnlyDatabase(hubDirectory + "/hub.sqlite").read { db in
             var ids: [UUID] = []
             var seqs: [String: [Int64]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT event_id, agent_id, seq FROM events ORDER BY agent_id, seq") {
@@ -224,7 +256,10 @@ struct SyncFaultTests {
             try await Task.sleep(for: .milliseconds(Int64.random(in: 0...250)))
             let victim = agents[round % agents.count]
             victim.kill()
-            kills += 1
+            // Counted only when the agent really died of the SIGKILL (not of its own accord before it).
+            if victim.process.terminationReason == .uncaughtSignal && victim.process.terminationStatus == SIGKILL {
+                kills += 1
+            }
             if round == 8 {
                 hub.kill(SIGTERM)
                 try await hub.restart()
@@ -236,7 +271,7 @@ struct SyncFaultTests {
             }
             try await victim.start()
         }
-        #expect(kills >= 20)
+        #expect(kills == 24, "every round killed a running agent with SIGKILL")
         let chaos = proxy.counts
         #expect(chaos.droppedRequests > 0 && chaos.droppedResponses > 0 && chaos.duplicated > 0 && chaos.delayed > 0)
 
@@ -293,10 +328,7 @@ struct SyncFaultTests {
         let hub = try HubProcess(dataDirectory: dir.path + "/hub")
         try await hub.waitUntilListening()
         // The store's uplink: a relay that can be cut (it answers 502 "link down" while disabled).
-        let link = try await ChaosProxy(
-            targetURL: hub.url, caPath: hub.caPath, certificate: hub.dataDirectory + "/tls/hub.pem",
-            key: hub.dataDirectory + "/tls/hub.key",
-            odds: ChaosProxy.Odds(dropRequest: 0, dropResponse: 0, duplicate: 0, delay: 0))
+        let link = try await ChaosProxy.relay(to: hub)
         let agent = try SyncingAgent(
             store: "store-009", dataDirectory: dir.path + "/agent", hubURL: link.url, hub: hub,
             environment: Self.fastSync)
@@ -313,10 +345,7 @@ struct SyncFaultTests {
         #expect(offline.lastError?.contains("502") == true, "\(offline.lastError ?? "no error")")
         #expect(try HubContents.read(hub.dataDirectory).eventIDs.isEmpty)
         link.state.enabled.withLock { $0 = true }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await agent.waitUntilSynced(timeout: .seconds(60))
         let viaCLI = try Binaries.run(
             "cx-agent", ["sync-status", "--data-dir", dir.path + "/agent", "--listen-port", "\(agent.port)"])
         #expect(viaCLI.0 == 0 && viaCLI.1.contains("\"unsynced\":0"), "\(viaCLI)")
@@ -350,19 +379,15 @@ struct SyncFaultTests {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let lines = [("kiosk", "Long queue at the kiosk"), ("chat", "Where is my order?"), ("pos", "")].enumerated()
             .map { i, v in
-                let id = UUID()
-                return (
-                    id,
-                    "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-007\",\"device_id\":\"d-\(v.0)\","
-                        + "\"channel\":\"\(v.0)\",\"ts\":\(now + Int64(i)),\"type\":\"feedback\","
-                        + "\"customer_id\":\"Jane.Doe@Example.com\",\"text\":\"\(v.1)\"}"
-                )
+                SyncingAgent.line(
+                    store: "store-007",
+                    [
+                        "device_id": "d-\(v.0)", "channel": v.0, "ts": now + Int64(i), "type": "feedback",
+                        "customer_id": "Jane.Doe@Example.com", "text": v.1,
+                    ])
             }
         #expect(try await agent.ingest(lines).count == 3)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await agent.waitUntilSynced()
         let client = try hub.client()
         let (status, body) = try await hub.get(client, "/v1/customers/jane.doe@example.com/timeline")
         try await client.shutdown()
@@ -373,9 +398,7 @@ struct SyncFaultTests {
         #expect(entries.map(\.channel) == ["kiosk", "chat", "pos"])
         // The hub holds each event's enrichment with the version of the model that scored it (agents store the
         // version once per seq range and put it back when they build the batch).
-        var config = Configuration()
-        config.readonly = true
-        let versions = try await DatabaseQueue(path: hub.dataDirectory + "/hub.sqlite", configuration: config).read {
+        let versions = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read {
             db in
             try Data.fetchAll(db, sql: "SELECT extra FROM events WHERE extra IS NOT NULL").map {
                 try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).enrichment.modelVersion
@@ -410,12 +433,12 @@ struct HubConfigurationTests {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             defer { next += n }
             return (0..<n).map { i in
-                let id = UUID()
-                let line =
-                    "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-011\",\"device_id\":\"k\","
-                    + "\"channel\":\"kiosk\",\"ts\":\(now),\"type\":\"feedback\","
-                    + "\"text\":\"\(texts[(next + i) % texts.count])\"}"
-                return (id, line)
+                SyncingAgent.line(
+                    store: "store-011",
+                    [
+                        "device_id": "k", "channel": "kiosk", "ts": now, "type": "feedback",
+                        "text": texts[(next + i) % texts.count],
+                    ])
             }
         }
         func veryNegative() async throws -> Int {
@@ -470,10 +493,7 @@ struct ErasureTests {
         let dir = TempDir()
         let hub = try HubProcess(dataDirectory: dir.path + "/hub")
         try await hub.waitUntilListening()
-        let link = try await ChaosProxy(
-            targetURL: hub.url, caPath: hub.caPath, certificate: hub.dataDirectory + "/tls/hub.pem",
-            key: hub.dataDirectory + "/tls/hub.key",
-            odds: ChaosProxy.Odds(dropRequest: 0, dropResponse: 0, duplicate: 0, delay: 0))
+        let link = try await ChaosProxy.relay(to: hub)
         let agent = try SyncingAgent(
             store: "store-021", dataDirectory: dir.path + "/agent", hubURL: link.url, hub: hub,
             environment: SyncFaultTests.fastSync)
@@ -481,23 +501,16 @@ struct ErasureTests {
         func events(_ customer: String, _ n: Int) -> [(UUID, String)] {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             return (0..<n).map { i in
-                let id = UUID()
-                return (
-                    id,
-                    "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-021\",\"device_id\":\"pos-1\","
-                        + "\"channel\":\"pos\",\"ts\":\(now + Int64(i)),\"type\":\"pos_transaction\",\"amount\":12.5,"
-                        + "\"currency\":\"EUR\",\"customer_id\":\"\(customer)\"}"
-                )
-            }
-        }
-        func waitSynced() async throws {
-            let deadline = ContinuousClock.now + .seconds(30)
-            while try await agent.syncStatus().unsynced > 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
+                SyncingAgent.line(
+                    store: "store-021",
+                    [
+                        "device_id": "pos-1", "channel": "pos", "ts": now + Int64(i), "type": "pos_transaction",
+                        "amount": 12.5, "currency": "EUR", "customer_id": customer,
+                    ])
             }
         }
         _ = try await agent.ingest(events("erase.me@example.com", 4) + events("keep.me@example.com", 3))
-        try await waitSynced()
+        try await agent.waitUntilSynced()
         let key = try #require(try HubContents.customerKeys(hub.dataDirectory).first { $0.value == 4 }?.key)
 
         // The store goes offline and sells to the customer again before the erasure reaches it.
@@ -515,7 +528,7 @@ struct ErasureTests {
         #expect(try HubContents.customerKeys(hub.dataDirectory)[key] == nil)
 
         link.state.enabled.withLock { $0 = true }
-        try await waitSynced()
+        try await agent.waitUntilSynced()
         // The events sold offline arrived after the tombstone: dropped. The other customer is untouched.
         try await Task.sleep(for: .milliseconds(500))
         let keys = try HubContents.customerKeys(hub.dataDirectory)
@@ -536,10 +549,7 @@ struct ErasureTests {
     }
 
     static func localEvents(of key: String, directory: String) throws -> Int {
-        var config = Configuration()
-        config.readonly = true
-        let db = try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
-        return try db.read { db in
+        return try readOnlyDatabase(directory + "/buffer.sqlite").read { db in
             try Data.fetchAll(db, sql: "SELECT payload FROM events").filter {
                 (try? Cxsync_V1_Event(serializedBytes: [UInt8]($0)))?.customerID == key
             }.count
@@ -550,10 +560,7 @@ struct ErasureTests {
 extension HubContents {
     /// Customer key → events the hub holds for it.
     static func customerKeys(_ hubDirectory: String) throws -> [String: Int] {
-        var config = Configuration()
-        config.readonly = true
-        let db = try DatabaseQueue(path: hubDirectory + "/hub.sqlite", configuration: config)
-        return try db.read { db in
+        return try readOnlyDatabase(hubDirectory + "/hub.sqlite").read { db in
             var out: [String: Int] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT customer_id, count(*) FROM events WHERE customer_id IS NOT NULL GROUP BY customer_id")

@@ -21,19 +21,10 @@ public struct OutboxAlert: Sendable, Hashable {
 }
 
 extension BufferStore {
-    /// Persists alerts raised at ingest (idempotent by alert id): each new alert gets an outbox seq so it
-    /// reaches the hub, and a webhook delivery when a webhook is configured.
-    public func recordAlerts(_ alerts: [InsightAlert], node: String, notifyWebhook: Bool) async throws {
-        try await pool.write { db in
-            var counters = try Counters.load(db)
-            try Self.insertAlerts(alerts, node: node, notifyWebhook: notifyWebhook, db, &counters)
-            try counters.save(db)
-        }
-    }
-
-    /// The body of `recordAlerts`, inside the caller's transaction (the group commit uses it).
+    /// Persists alerts raised at ingest inside the group commit's transaction (idempotent by alert id): each new
+    /// alert gets an outbox seq so it reaches the hub, and a webhook delivery when a webhook is configured.
     static func insertAlerts(
-        _ alerts: [InsightAlert], node: String, notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
+        _ alerts: [InsightAlert], notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
     ) throws {
         let now = Self.nowMillis()
         for var a in alerts {

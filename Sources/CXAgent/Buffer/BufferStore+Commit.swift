@@ -13,7 +13,6 @@ extension BufferStore {
     public func commit(
         _ submissions: [[PreparedEvent]], alerts: [[InsightAlert]] = [], notifyWebhook: Bool = false
     ) async throws -> [SubmissionOutcome] {
-        let node = identity.agentID
         let quota = quotaBytes
         let drift = maxDriftMillis
         return try await pool.write { db in
@@ -81,7 +80,7 @@ extension BufferStore {
                 counters["duplicates_total"] += duplicates
                 counters["next_seq"] = nextSeq
                 if index < alerts.count && !alerts[index].isEmpty {
-                    try Self.insertAlerts(alerts[index], node: node, notifyWebhook: notifyWebhook, db, &counters)
+                    try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
                 }
                 used += incoming
                 outcomes.append(.committed(results))

@@ -136,10 +136,8 @@ extension BufferStore {
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM sync_state WHERE key NOT LIKE 'inflight_%'") {
                 if let v = row[1] as Int64? { out[row[0]] = v }
             }
-            for name in BufferSchema.syncCounterNames {
-                out[name] =
-                    try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
-            }
+            let counters = try Counters.load(db)
+            for name in BufferSchema.syncCounterNames { out[name] = counters[name] }
             return out
         }
     }

@@ -43,12 +43,18 @@ public struct IngestService: Sendable {
     let validator = EventValidator()
     let fast = FastEventBuilder(limits: .default)
 
+    /// Builds the enricher from the configuration, with the credentials found in the data directory.
+    public init(store: BufferStore, configuration: AgentConfiguration) throws {
+        try self.init(
+            store: store, configuration: configuration,
+            credentials: try AgentCredentials.load(directory: configuration.dataDirectory))
+    }
+
     /// Builds the enricher from the configuration: the fleet key comes from the enrollment credentials, or
     /// from a key of this box before enrollment.
-    public init(store: BufferStore, configuration: AgentConfiguration) throws {
+    public init(store: BufferStore, configuration: AgentConfiguration, credentials: AgentCredentials?) throws {
         var enricher: EventEnricher?
         if configuration.enrichmentEnabled {
-            let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
             enricher = try EventEnricher(
                 fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory))
         }

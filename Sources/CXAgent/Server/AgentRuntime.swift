@@ -28,20 +28,10 @@ public struct AgentRuntime: Sendable {
                 "started after recovering a damaged buffer",
                 metadata: ["recovered": "\(r.recovered)", "lost": "\(r.lost)", "quarantined": "\(r.quarantinedPath)"])
         }
-        var configuration = configuration
         let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
-        if let credentials {
-            if configuration.storeID.isEmpty {
-                configuration.storeID = credentials.storeID
-            } else if configuration.storeID != credentials.storeID {
-                throw BufferError(
-                    code: "store_mismatch",
-                    message: "store_id is '\(configuration.storeID)' but this agent is enrolled for store "
-                        + "'\(credentials.storeID)'")
-            }
-        }
+        let configuration = try configuration.bound(to: credentials)
         let monitor = SyncMonitor()
-        let ingest = try IngestService(store: store, configuration: configuration)
+        let ingest = try IngestService(store: store, configuration: configuration, credentials: credentials)
         let storeID = configuration.storeID
         let logger = logger
         // Hub-set alert settings take effect at start-up and whenever an acknowledgement brings new ones.

@@ -30,22 +30,7 @@ public enum AgentServer {
                 200, String(decoding: try encoder.encode(try await ingest.store.summary()), as: UTF8.self))
         }
         router.get("/v1/sync") { _, _ in
-            struct Body: Encodable {
-                var sync: SyncSnapshot
-                var counters: [String: Int64]
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            // The outbox figures are read now, not from the loop's last step, so a caller that has just ingested
-            // never sees a stale "nothing to send".
-            var snapshot = sync.snapshot
-            let position = try await ingest.store.syncPosition()
-            snapshot.lastSeq = position.lastSeq
-            snapshot.syncedThrough = position.syncedThrough
-            snapshot.unsynced = position.unsynced
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let body = Body(sync: snapshot, counters: try await ingest.store.syncState())
-            return jsonResponse(200, String(decoding: try encoder.encode(body), as: UTF8.self))
+            jsonResponse(200, try await ingest.store.syncReport(sync.snapshot).json())
         }
         router.get("/v1/alerts") { request, _ in
             var status: AlertStatus?

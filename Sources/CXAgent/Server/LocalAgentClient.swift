@@ -9,23 +9,22 @@ import NIOHTTP1
 /// meanwhile), else through the running agent's loopback API so that it stays the only writer.
 public final class LocalAgentClient: Sendable {
     enum Mode {
-        case direct(IngestService, AgentLock)
+        case direct(IngestService, AgentLock, AgentCredentials?)
         case http(HTTPClient, String)
     }
 
     let mode: Mode
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
-        var c = configuration
         // Like `cx-agent run`: an enrolled agent only takes events of its own store.
-        if c.storeID.isEmpty, let credentials = try AgentCredentials.load(directory: c.dataDirectory) {
-            c.storeID = credentials.storeID
-        }
+        let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
+        let c = try configuration.bound(to: credentials)
         if let lock = try AgentLock.acquire(directory: c.dataDirectory) {
             let store = try BufferStore.open(
                 directory: c.dataDirectory, quotaBytes: c.quotaBytes, cacheKiB: c.cacheKiB,
                 maxClockDrift: c.maxClockDrift, logger: logger)
-            mode = .direct(try IngestService(store: store, configuration: c), lock)
+            mode = .direct(
+                try IngestService(store: store, configuration: c, credentials: credentials), lock, credentials)
         } else {
             mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(c.listenHost):\(c.listenPort)")
         }
@@ -33,14 +32,14 @@ public final class LocalAgentClient: Sendable {
 
     public func shutdown() {
         switch mode {
-        case .direct(let ingest, _): try? ingest.store.close()
+        case .direct(let ingest, _, _): try? ingest.store.close()
         case .http(let client, _): try? client.syncShutdown()
         }
     }
 
     public func ingest(ndjson body: [UInt8]) async throws -> IngestResponse {
         switch mode {
-        case .direct(let ingest, _):
+        case .direct(let ingest, _, _):
             return try await ingest.ingest(body: body, contentType: "application/x-ndjson")
         case .http(let client, let base):
             var request = HTTPClientRequest(url: base + "/v1/events")
@@ -55,7 +54,7 @@ public final class LocalAgentClient: Sendable {
 
     public func statusJSON() async throws -> String {
         switch mode {
-        case .direct(let ingest, _):
+        case .direct(let ingest, _, _):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             return String(decoding: try encoder.encode(try await ingest.store.stats()), as: UTF8.self)
@@ -70,32 +69,21 @@ extension LocalAgentClient {
     /// What `GET /v1/sync` answers: from the running agent, or read from the buffer when none runs.
     public func syncJSON() async throws -> String {
         switch mode {
-        case .direct(let ingest, _):
-            struct Body: Encodable {
-                var sync: SyncSnapshot
-                var counters: [String: Int64]
-            }
+        case .direct(let ingest, _, let credentials):
             let store = ingest.store
-            let position = try await store.syncPosition()
-            let credentials = try AgentCredentials.load(directory: ingest.configuration.dataDirectory)
             var snapshot = SyncSnapshot()
             snapshot.state = credentials == nil ? "not_enrolled" : "not_running"
             snapshot.hubURL = credentials?.hubURL
             snapshot.agentID = store.identity.agentID
             snapshot.storeID = credentials?.storeID
-            snapshot.lastSeq = position.lastSeq
-            snapshot.syncedThrough = position.syncedThrough
-            snapshot.unsynced = position.unsynced
             if let inFlight = try await store.loadInFlight() {
                 snapshot.inFlightFrom = inFlight.seqFrom
                 snapshot.inFlightTo = inFlight.seqTo
             }
-            let counters = try await store.syncState()
-            snapshot.lastAckAt = counters["last_ack_at"]
-            snapshot.clockOffsetMillis = counters["clock_offset_ms"]
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(Body(sync: snapshot, counters: counters)), as: UTF8.self)
+            var report = try await store.syncReport(snapshot)
+            report.sync.lastAckAt = report.counters["last_ack_at"]
+            report.sync.clockOffsetMillis = report.counters["clock_offset_ms"]
+            return try report.json(pretty: true)
         case .http(let client, let base):
             let response = try await client.execute(HTTPClientRequest(url: base + "/v1/sync"), timeout: .seconds(10))
             return String(buffer: try await response.body.collect(upTo: 1 << 20))

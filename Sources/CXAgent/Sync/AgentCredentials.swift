@@ -87,6 +87,23 @@ public struct AgentCredentials: Sendable, Hashable, Codable {
     }
 }
 
+extension AgentConfiguration {
+    /// The configuration of an agent enrolled with `credentials`: it serves the enrolled store only. A different
+    /// `store_id` in the configuration is refused.
+    public func bound(to credentials: AgentCredentials?) throws -> AgentConfiguration {
+        guard let credentials else { return self }
+        var c = self
+        if c.storeID.isEmpty {
+            c.storeID = credentials.storeID
+        } else if c.storeID != credentials.storeID {
+            throw BufferError(
+                code: "store_mismatch",
+                message: "store_id is '\(c.storeID)' but this agent is enrolled for store '\(credentials.storeID)'")
+        }
+        return c
+    }
+}
+
 /// Enrollment or credential failure, with a stable code and what the operator should do.
 public struct EnrollmentError: Error, Sendable, CustomStringConvertible {
     public var code: String

@@ -37,6 +37,37 @@ public struct SyncSnapshot: Sendable, Hashable, Codable {
     }
 }
 
+/// What `GET /v1/sync` and `cx-agent sync-status` print: the loop's state and the sync counters.
+public struct SyncReport: Sendable, Encodable {
+    public var sync: SyncSnapshot
+    public var counters: [String: Int64]
+
+    /// The JSON text, keys sorted, slashes unescaped (URLs stay readable).
+    public func json(pretty: Bool = false) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting =
+            pretty
+            ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            : [
+                .sortedKeys, .withoutEscapingSlashes,
+            ]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension BufferStore {
+    /// `snapshot` with the outbox figures read now (not from the loop's last step, so a caller that has just
+    /// ingested never sees a stale "nothing to send") and the sync counters.
+    public func syncReport(_ snapshot: SyncSnapshot) async throws -> SyncReport {
+        var snapshot = snapshot
+        let position = try await syncPosition()
+        snapshot.lastSeq = position.lastSeq
+        snapshot.syncedThrough = position.syncedThrough
+        snapshot.unsynced = position.unsynced
+        return SyncReport(sync: snapshot, counters: try await syncState())
+    }
+}
+
 /// The latest `SyncSnapshot`, shared between the sync loop and the API.
 public final class SyncMonitor: Sendable {
     let current: Mutex<SyncSnapshot>

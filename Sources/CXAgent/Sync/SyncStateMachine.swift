@@ -193,8 +193,7 @@ public struct SyncStateMachine: Sendable {
             }
         case .failed(let reason):
             lastError = reason
-            attempt += 1
-            backoffWait(now: now, jitter: jitter)
+            backoff(now: now, jitter: jitter)
             return [.log(.warning, "sync attempt \(attempt) failed: \(reason)")]
         }
     }
@@ -216,17 +215,13 @@ public struct SyncStateMachine: Sendable {
     }
 
     mutating func fail(now: Int64, jitter: Double, code: String, message: String) -> [Effect] {
-        attempt += 1
-        backoffWait(now: now, jitter: jitter)
+        backoff(now: now, jitter: jitter)
         return [.log(.error, "the hub refused the batch (\(code)): \(message)")]
     }
 
+    /// One more failed attempt: wait a full-jitter backoff (never less than a wait already decided).
     mutating func backoff(now: Int64, jitter: Double) {
         attempt += 1
-        backoffWait(now: now, jitter: jitter)
-    }
-
-    mutating func backoffWait(now: Int64, jitter: Double) {
         waitUntil = max(waitUntil, now + backoffMillis(jitter: jitter))
     }
 
