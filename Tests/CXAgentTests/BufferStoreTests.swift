@@ -35,6 +35,30 @@ struct BufferStoreTests {
         #expect(commits < 40, "concurrent requests should share commits, got \(commits) commits for 40 requests")
     }
 
+    @Test func aRetryWhoseTimestampChangedIsStillADuplicateAcrossRestarts() async throws {
+        let dir = TempDir()
+        let a = UUID()
+        let b = UUID()
+        do {
+            let ingest = try Self.service(dir)
+            let first = try await ingest.ingest(body: Array(TestEvents.json(id: a).utf8), contentType: nil)
+            #expect(first.results.map(\.status) == [.accepted])
+            let restamped = try await ingest.ingest(
+                body: Array(TestEvents.json(id: a, ts: 1_704_067_260_000).utf8), contentType: nil)
+            #expect(restamped.results.map(\.status) == [.duplicate])
+            let oneRequest = [TestEvents.json(id: b), TestEvents.json(id: b, ts: 1_704_067_999_000)]
+            let r = try await ingest.ingest(body: Array(oneRequest.joined(separator: "\n").utf8), contentType: nil)
+            #expect(r.results.map(\.status) == [.accepted, .duplicate])
+            try ingest.store.close()
+        }
+        let reopened = try Self.service(dir)
+        let later = [TestEvents.json(id: a, ts: 1_704_070_000_000), TestEvents.json(id: b)]
+        let r = try await reopened.ingest(body: Array(later.joined(separator: "\n").utf8), contentType: nil)
+        #expect(r.results.map(\.status) == [.duplicate, .duplicate])
+        let stats = try await reopened.store.stats()
+        #expect(stats.storedEvents == 2 && stats.lastSeq == 2 && stats.duplicatesTotal == 4)
+    }
+
     @Test func perEventResultsNameTheIndexAndFieldOfRejections() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir, store: "store-001")

@@ -20,11 +20,12 @@ final class TempDir: Sendable {
 }
 
 enum TestEvents {
-    static func json(id: UUID = UUID(), store: String = "store-001", channel: String = "kiosk", text: String = "ok")
-        -> String
-    {
+    static func json(
+        id: UUID = UUID(), store: String = "store-001", channel: String = "kiosk", text: String = "ok",
+        ts: Int64 = 1_704_067_200_000
+    ) -> String {
         "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"\(store)\",\"device_id\":\"\(store)-\(channel)-01\","
-            + "\"channel\":\"\(channel)\",\"ts\":1704067200000,\"type\":\"survey_nps\",\"score\":7,\"text\":\"\(text)\"}"
+            + "\"channel\":\"\(channel)\",\"ts\":\(ts),\"type\":\"survey_nps\",\"score\":7,\"text\":\"\(text)\"}"
     }
 
     static func ndjson(_ ids: [UUID]) -> [UInt8] {

@@ -79,6 +79,15 @@ enum BufferSchema {
             try db.execute(
                 sql: "CREATE TABLE model_versions (first_seq INTEGER PRIMARY KEY, version TEXT NOT NULL) WITHOUT ROWID")
         }
+        m.registerMigration("v5-event-identity") { db in
+            // Producer idempotency by (occurred_at, event_id) instead of event_id alone: a group commit then
+            // writes the few index pages of its time range, not one random page per event (RecentEventIDs).
+            try db.execute(
+                sql: """
+                    DROP INDEX events_event_id;
+                    CREATE UNIQUE INDEX events_identity ON events (occurred_at, event_id);
+                    """)
+        }
         return m
     }
 

@@ -3,6 +3,7 @@ import CXInsight
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 
 extension BufferStore {
     /// Writes several requests in one transaction and one fsync (group commit).
@@ -24,9 +25,11 @@ extension BufferStore {
             outcomes.reserveCapacity(submissions.count)
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?) "
-                    + "ON CONFLICT (event_id) DO NOTHING")
+                    + "ON CONFLICT (occurred_at, event_id) DO NOTHING")
             let s = insert.sqliteStatement
             let connection = db.sqliteConnection
+            // Ids stored by this transaction: they join the recent window once it commits, never before.
+            var stored: [UUID: Int64] = [:]
             for (index, events) in submissions.enumerated() {
                 let incoming = events.reduce(Int64(0)) { $0 + Int64($1.payload.count + 64) }
                 if used + incoming > quota {
@@ -46,6 +49,14 @@ extension BufferStore {
                 var nextSeq = counters["next_seq"]
                 var duplicates: Int64 = 0
                 for e in events {
+                    // Same id under another occurred_at: a retry whose ts changed (RecentEventIDs).
+                    if let time = stored[e.eventID] ?? self.recent.withLock({ $0.occurredAt(of: e.eventID) }),
+                        time != e.occurredAt
+                    {
+                        duplicates += 1
+                        results.append(.duplicate)
+                        continue
+                    }
                     let hlc = clock.tick(wallMillis: now)
                     // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
                     let rc = e.payload.withUnsafeBytes { payload in
@@ -67,6 +78,7 @@ extension BufferStore {
                             resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
                     }
                     if sqlite3_changes(connection) == 1 {
+                        stored[e.eventID] = e.occurredAt
                         results.append(.accepted(seq: UInt64(nextSeq)))
                         nextSeq += 1
                     } else {
@@ -87,6 +99,10 @@ extension BufferStore {
             }
             counters["hlc_last"] = Int64(bitPattern: clock.last.rawValue)
             try counters.save(db)
+            let committed = stored
+            db.afterNextTransaction { _ in
+                self.recent.withLock { window in for (id, time) in committed { window.insert(id, occurredAt: time) } }
+            }
             return outcomes
         }
     }

@@ -2,6 +2,7 @@ import CXCore
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// The agent's durable buffer: one SQLite database in WAL mode with `synchronous=FULL`.
 ///
@@ -15,6 +16,8 @@ public final class BufferStore: Sendable {
     public let recovery: RecoveryReport?
     let pool: DatabasePool
     let maxDriftMillis: Int64
+    /// Touched only by the writer (inside `pool.write`), and only after its transaction committed.
+    let recent: Mutex<RecentEventIDs>
 
     /// Opens (creating, migrating or recovering) the buffer in `directory`.
     public static func open(
@@ -42,16 +45,21 @@ public final class BufferStore: Sendable {
         let epoch = try pool.read { db in
             try UInt64(String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'") ?? "") ?? 0
         }
+        let recent = try pool.read { db in try RecentEventIDs.load(db, capacity: Self.recentEventIDs) }
         let drift = maxClockDrift.components
         return BufferStore(
             path: path, identity: AgentIdentity(agentID: agentID, epoch: epoch), quotaBytes: quotaBytes,
-            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000)
+            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000, recent: recent)
     }
+
+    /// How many of the latest event ids are checked regardless of their `occurred_at` (RecentEventIDs).
+    static let recentEventIDs = 65_536
 
     init(
         path: String, identity: AgentIdentity, quotaBytes: Int64, recovery: RecoveryReport?, pool: DatabasePool,
-        maxDriftMillis: Int64
+        maxDriftMillis: Int64, recent: RecentEventIDs
     ) {
+        self.recent = Mutex(recent)
         self.path = path
         self.identity = identity
         self.quotaBytes = quotaBytes
@@ -88,7 +96,7 @@ public final class BufferStore: Sendable {
             _ = try Row.fetchAll(db, sql: "SELECT seq, length(payload) FROM events ORDER BY seq DESC LIMIT 64")
             _ = try Row.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq LIMIT 1")
             _ = try Row.fetchAll(
-                db, sql: "SELECT seq FROM events INDEXED BY events_event_id ORDER BY event_id DESC LIMIT 1")
+                db, sql: "SELECT seq FROM events INDEXED BY events_identity ORDER BY occurred_at DESC LIMIT 1")
         }
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: pool.path)[.size] as? Int64) ?? 0
         let (pages, pageSize) = try pool.read { db in
