@@ -121,7 +121,7 @@ Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 
 | figure | cxsync | baseline (same run) | ratio |
 | --- | --- | --- | --- |
 | durable ingest, events/s (HTTP, 8 producers x 100 events, ack after fsync) | {ing['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{ratio:.2f}x** (goal >= 1.0) |
-| same ingest without enrichment (`enrichment_enabled: false`) | {plain['events_per_s']:,} | | enrichment costs **{cost*100:.0f}%** (goal <= 25%) |
+| same ingest without enrichment (`enrichment_enabled: false`), the buffer alone | {plain['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{plain['events_per_s'] / sq['rows_per_s']:.2f}x**; enrichment costs **{cost*100:.0f}%** (goal <= 25%) |
 | ack latency p50 / p99 | {ing['ack_latency_ms_p50']} ms / {ing['ack_latency_ms_p99']} ms | | |
 | agent peak RSS during ingest | {ingest_rss/1024:.0f} MiB | | |
 | restart with {status.get('stored_events', '?'):,} buffered events: time to listening / RSS | {restart_ms} ms / {restart_rss/1024:.0f} MiB | empty buffer: {empty_ms} ms / {empty_rss/1024:.0f} MiB | |
