@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The event ids of the most recently stored events with their `occurred_at`, in memory.
 ///
@@ -40,16 +41,25 @@ struct RecentEventIDs: Sendable {
     /// alone (a constant number of pages whatever the backlog).
     static func load(_ db: Database, capacity: Int) throws -> RecentEventIDs {
         var window = RecentEventIDs(capacity: capacity)
-        let rows = try Row.fetchCursor(
-            db,
+        let statement = try db.makeStatement(
             sql: "SELECT event_id, occurred_at FROM events INDEXED BY events_identity "
-                + "ORDER BY occurred_at DESC, event_id DESC LIMIT ?",
-            arguments: [capacity])
+                + "ORDER BY occurred_at DESC, event_id DESC LIMIT ?")
+        try statement.setArguments([capacity])
+        // Read through the C API: GRDB's Row cursor costs more than the index scan itself.
+        let s = statement.sqliteStatement
         var loaded: [(UUID, Int64)] = []
-        while let row = try rows.next() {
-            guard let data = row[0] as Data?, data.count == 16 else { continue }
-            let id = data.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
-            loaded.append((id, row[1]))
+        loaded.reserveCapacity(capacity)
+        var rc = sqlite3_step(s)
+        while rc == SQLITE_ROW {
+            if sqlite3_column_bytes(s, 0) == 16, let blob = sqlite3_column_blob(s, 0) {
+                let id = UUID(uuid: UnsafeRawPointer(blob).loadUnaligned(as: uuid_t.self))
+                loaded.append((id, sqlite3_column_int64(s, 1)))
+            }
+            rc = sqlite3_step(s)
+        }
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "reading the recent event ids")
         }
         for (id, time) in loaded.reversed() { window.insert(id, occurredAt: time) }
         return window
