@@ -158,6 +158,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CXTestSupport",
+            dependencies: [
+                "CXProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/CXTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CXCoreTests",
             dependencies: ["CXCore"],
@@ -177,13 +190,12 @@ let package = Package(
         .testTarget(
             name: "CXCLITests",
             dependencies: [
+                "CXTestSupport",
                 "CXCore",
                 "CXHub",
                 "CXProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -191,6 +203,7 @@ let package = Package(
         .testTarget(
             name: "CXHubTests",
             dependencies: [
+                "CXTestSupport",
                 "CXAgent",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "CXHub",
@@ -211,6 +224,7 @@ let package = Package(
         .testTarget(
             name: "CXAgentTests",
             dependencies: [
+                "CXTestSupport",
                 "CXAgent",
                 "CXInsight",
                 "CXProtocol",

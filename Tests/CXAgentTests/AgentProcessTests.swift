@@ -1,5 +1,6 @@
 import CXAgent
 import CXCore
+import CXTestSupport
 import NIOHTTP1
 import Foundation
 import GRDB
@@ -149,7 +150,7 @@ struct AgentProcessTests {
         let ids = (0..<30).map { _ in UUID() }
         try (ids.map { TestEvents.json(id: $0) }.joined(separator: "\n") + "\n{\"bad\": true}\n")
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let direct = try Self.runCLI(["ingest", "--data-dir", data, "--chunk", "7", file])
+        let direct = try Subprocess.run(product: "cx-agent", ["ingest", "--data-dir", data, "--chunk", "7", file])
         #expect(direct.status == 2)
         #expect(direct.stdout.contains("\"accepted\":30") && direct.stdout.contains("\"rejected\":1"))
         #expect(direct.stderr.contains("line 31"))
@@ -157,22 +158,8 @@ struct AgentProcessTests {
         let agent = try AgentProcess(dataDirectory: data)
         defer { agent.kill(SIGTERM) }
         try await agent.waitUntilListening()
-        let viaAgent = try Self.runCLI(["ingest", "--data-dir", data, "--listen-port", "\(agent.port)", file])
+        let viaAgent = try Subprocess.run(
+            product: "cx-agent", ["ingest", "--data-dir", data, "--listen-port", "\(agent.port)", file])
         #expect(viaAgent.stdout.contains("\"duplicates\":30"))
-    }
-
-    static func runCLI(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: AgentProcess.binary)
-        p.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 }

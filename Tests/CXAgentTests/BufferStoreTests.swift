@@ -1,5 +1,6 @@
 import CXAgent
 import CXCore
+import CXTestSupport
 import Foundation
 import GRDB
 import Testing

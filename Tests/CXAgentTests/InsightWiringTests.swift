@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CXAgent
 import CXInsight
 import CXProtocol
+import CXTestSupport
 import Foundation
 import GRDB
 import Hummingbird
@@ -48,9 +49,7 @@ struct InsightWiringTests {
 
     /// The agent's buffer, opened read-only.
     static func buffer(_ directory: String) throws -> DatabaseQueue {
-        var config = Configuration()
-        config.readonly = true
-        return try DatabaseQueue(path: directory + "/buffer.sqlite", configuration: config)
+        try readOnlyDatabase(directory + "/buffer.sqlite")
     }
 
     /// What the buffer stores for each event, read from the SQLite file itself.
@@ -185,7 +184,7 @@ struct AnalyzeCommandTests {
             "Can I return an item without the receipt?",
         ].joined(separator: "\n")
         try input.write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try AgentProcessTests.runCLI(["analyze", file])
+        let run = try Subprocess.run(product: "cx-agent", ["analyze", file])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = try run.stdout.split(separator: "\n").map {
             try JSONDecoder().decode(Line.self, from: Data($0.utf8))
@@ -201,7 +200,7 @@ struct AnalyzeCommandTests {
     }
 
     @Test func missingFileIsAClearError() throws {
-        let run = try AgentProcessTests.runCLI(["analyze", "/nonexistent/texts.txt"])
+        let run = try Subprocess.run(product: "cx-agent", ["analyze", "/nonexistent/texts.txt"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("/nonexistent/texts.txt"))
     }

@@ -1,3 +1,5 @@
+import CXCore
+import CXTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import CXTestSupport
 import Foundation
 import Testing
 

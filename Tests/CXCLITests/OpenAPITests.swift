@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CXTestSupport
 import Foundation
 import NIOHTTP1
 import Testing

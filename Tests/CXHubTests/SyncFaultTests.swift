@@ -3,6 +3,7 @@ import CXAgent
 import CXCore
 import CXInsight
 import CXProtocol
+import CXTestSupport
 import Foundation
 import GRDB
 import NIOCore
@@ -22,8 +23,8 @@ final class SyncingAgent: @unchecked Sendable {
     let store: String
     let dataDirectory: String
     let environment: [String: String]
-    var process = Process()
-    private(set) var port = 0
+    /// The current run, once started.
+    private(set) var agent: AgentProcess?
     private(set) var starts = 0
 
     init(store: String, dataDirectory: String, hubURL: String, hub: HubProcess, environment: [String: String]) throws {
@@ -32,57 +33,35 @@ final class SyncingAgent: @unchecked Sendable {
         // Enrolled directly with the hub; syncs through `hubURL` (a proxy, say) by configuration.
         self.environment = environment.merging(["CX_AGENT_HUB_URL": hubURL]) { $1 }
         let token = try hub.enrollmentToken(store: store, device: "\(store)-kiosk-1")
-        let (status, _, err) = try Binaries.run(
-            "cx-agent", ["enroll", "--data-dir", dataDirectory, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
-        guard status == 0 else { throw TestFailure("cx-agent enroll failed: \(err)") }
+        let enrolled = try Subprocess.run(
+            product: "cx-agent",
+            ["enroll", "--data-dir", dataDirectory, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
+        guard enrolled.status == 0 else { throw TestFailure("cx-agent enroll failed: \(enrolled.stderr)") }
     }
 
-    var stdoutPath: String { dataDirectory + ".stdout.\(starts)" }
-    var stderrPath: String { dataDirectory + ".stderr.\(starts)" }
-
+    /// Starts the agent (again) and waits until it listens; each run logs to files of its own.
     func start() async throws {
         starts += 1
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Binaries.path("cx-agent"))
-        process.arguments = ["run", "--data-dir", dataDirectory, "--listen-port", "0", "--log-level", "info"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            let out = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-            if let line = out.split(separator: "\n").first(where: { $0.hasPrefix("cx-agent listening on") }),
-                let p = line.split(separator: ":").last.flatMap({ Int($0) })
-            {
-                port = p
-                return
-            }
-            if !process.isRunning { throw TestFailure("agent exited: \(stderr)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestFailure("agent did not listen: \(stderr)")
+        let agent = try AgentProcess(
+            dataDirectory: dataDirectory, extraArguments: ["--log-level", "info"], environment: environment,
+            logPrefix: dataDirectory + ".\(starts)")
+        self.agent = agent
+        try await agent.waitUntilListening()
     }
 
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    var port: Int { agent?.port ?? 0 }
+    var stderr: String { agent?.stderr ?? "" }
 
-    func kill(_ signal: Int32 = SIGKILL) {
-        Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+    func kill(_ signal: Int32) {
+        agent?.kill(signal)
     }
 
     /// Posts NDJSON events; returns the ids the agent acknowledged (accepted or duplicate).
     func ingest(_ lines: [(UUID, String)]) async throws -> Set<UUID> {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/events")
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/x-ndjson")
-        request.body = .bytes(ByteBuffer(string: lines.map(\.1).joined(separator: "\n")))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 24)
-        guard response.status == .ok else {
-            throw TestFailure("ingest answered \(response.status): \(String(buffer: body))")
+        guard let agent else { throw TestFailure("ingest before the agent started") }
+        let (status, body, _) = try await agent.post(Array(lines.map(\.1).joined(separator: "\n").utf8))
+        guard status == 200 else {
+            throw TestFailure("ingest answered \(status): \(body)")
         }
         struct Reply: Decodable {
             struct Result: Decodable {
@@ -91,25 +70,23 @@ final class SyncingAgent: @unchecked Sendable {
             }
             var results: [Result]
         }
-        let reply = try JSONDecoder().decode(Reply.self, from: Data(body.readableBytesView))
+        let reply = try JSONDecoder().decode(Reply.self, from: Data(body.utf8))
         return Set(reply.results.filter { $0.status != "rejected" }.map { lines[$0.index].0 })
     }
 
     func syncStatus() async throws -> SyncSnapshot {
-        let response = try await HTTPClient.shared.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync"), timeout: .seconds(10))
+        guard let agent else { throw TestFailure("sync status before the agent started") }
+        let (_, body) = try await agent.get("/v1/sync")
         struct Body: Decodable { var sync: SyncSnapshot }
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView)).sync
+        return try JSONDecoder().decode(Body.self, from: Data(body.utf8)).sync
     }
 
     /// Alert id → status and note, as the agent holds them.
     func alerts() async throws -> [String: AlertSnapshot] {
-        let response = try await HTTPClient.shared.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/alerts"), timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 24)
+        guard let agent else { throw TestFailure("alerts before the agent started") }
+        let (_, body) = try await agent.get("/v1/alerts")
         return Dictionary(
-            uniqueKeysWithValues: try JSONDecoder().decode([StoredAlert].self, from: Data(body.readableBytesView))
+            uniqueKeysWithValues: try JSONDecoder().decode([StoredAlert].self, from: Data(body.utf8))
                 .map { ($0.alertID, AlertSnapshot(status: $0.status, note: $0.note)) })
     }
 
@@ -165,20 +142,6 @@ extension ChaosProxy {
     }
 }
 
-/// A SQLite file of a test's process, opened read-only (the process may still be writing it).
-func readOnlyDatabase(_ path: String) throws -> DatabaseQueue {
-    var config = Configuration()
-    config.readonly = true
-    return try DatabaseQueue(path: path, configuration: config)
-}
-
-extension HubProcess {
-    func kill(_ signal: Int32) {
-        Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-    }
-}
-
 /// The oracle: what the hub's database holds, read directly from its SQLite file.
 struct HubContents {
     var eventIDs: [UUID]
@@ -222,8 +185,7 @@ struct SyncFaultTests {
     /// Every acknowledged event must end at the hub exactly once, with each agent's seq contiguous.
     @Test func threeAgentsConvergeThroughChaosKillsAndHubRestarts() async throws {
         let dir = TempDir()
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
         let proxy = try await ChaosProxy(
             targetURL: hub.url, caPath: hub.caPath, certificate: hub.dataDirectory + "/tls/hub.pem",
             key: hub.dataDirectory + "/tls/hub.key")
@@ -255,9 +217,11 @@ struct SyncFaultTests {
             }
             try await Task.sleep(for: .milliseconds(Int64.random(in: 0...250)))
             let victim = agents[round % agents.count]
-            victim.kill()
+            victim.kill(SIGKILL)
             // Counted only when the agent really died of the SIGKILL (not of its own accord before it).
-            if victim.process.terminationReason == .uncaughtSignal && victim.process.terminationStatus == SIGKILL {
+            if let process = victim.agent?.process,
+                process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+            {
                 kills += 1
             }
             if round == 8 {
@@ -325,8 +289,7 @@ struct SyncFaultTests {
     /// batches are refused and nothing of them is applied.
     @Test func offlineStoreCatchesUpAndRevokedAgentIsRefused() async throws {
         let dir = TempDir()
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
         // The store's uplink: a relay that can be cut (it answers 502 "link down" while disabled).
         let link = try await ChaosProxy.relay(to: hub)
         let agent = try SyncingAgent(
@@ -346,16 +309,16 @@ struct SyncFaultTests {
         #expect(try HubContents.read(hub.dataDirectory).eventIDs.isEmpty)
         link.state.enabled.withLock { $0 = true }
         try await agent.waitUntilSynced(timeout: .seconds(60))
-        let viaCLI = try Binaries.run(
-            "cx-agent", ["sync-status", "--data-dir", dir.path + "/agent", "--listen-port", "\(agent.port)"])
-        #expect(viaCLI.0 == 0 && viaCLI.1.contains("\"unsynced\":0"), "\(viaCLI)")
+        let viaCLI = try Subprocess.run(
+            product: "cx-agent", ["sync-status", "--data-dir", dir.path + "/agent", "--listen-port", "\(agent.port)"])
+        #expect(viaCLI.status == 0 && viaCLI.stdout.contains("\"unsynced\":0"), "\(viaCLI)")
         let held = Set(try HubContents.read(hub.dataDirectory).eventIDs)
         #expect(held.count == acknowledged.count && held == acknowledged, "\(held.count) held of \(acknowledged.count)")
 
         let s = try await agent.syncStatus()
-        let (status, _, err) = try Binaries.run(
-            "cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, s.agentID!])
-        #expect(status == 0, "\(err)")
+        let revoked = try Subprocess.run(
+            product: "cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, s.agentID!])
+        #expect(revoked.status == 0, "\(revoked.stderr)")
         _ = try await agent.ingest(SyncingAgent.events(store: agent.store, count: 10))
         try await Task.sleep(for: .seconds(1))
         let refused = try await agent.syncStatus()
@@ -370,8 +333,7 @@ struct SyncFaultTests {
     /// identifier, hashing it with the fleet key as the agents did.
     @Test func customerTimelineByRawIdentifierAcrossChannels() async throws {
         let dir = TempDir()
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
         let agent = try SyncingAgent(
             store: "store-007", dataDirectory: dir.path + "/agent", hubURL: hub.url, hub: hub,
             environment: Self.fastSync)
@@ -414,8 +376,7 @@ struct SyncFaultTests {
 struct HubConfigurationTests {
     @Test func settingsSetAtTheHubChangeHowStoresAlert() async throws {
         let dir = TempDir()
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
         let agent = try SyncingAgent(
             store: "store-011", dataDirectory: dir.path + "/agent", hubURL: hub.url, hub: hub,
             environment: SyncFaultTests.fastSync)
@@ -491,8 +452,7 @@ struct ErasureTests {
     /// and events of the customer buffered offline are dropped when they arrive.
     @Test func erasureReachesStoresAndLateEventsAreDropped() async throws {
         let dir = TempDir()
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
         let link = try await ChaosProxy.relay(to: hub)
         let agent = try SyncingAgent(
             store: "store-021", dataDirectory: dir.path + "/agent", hubURL: link.url, hub: hub,
@@ -520,11 +480,13 @@ struct ErasureTests {
             "CX_HUB_URL": hub.url, "CX_TOKEN": hub.adminToken, "CX_CA_FILE": hub.caPath,
             "CX_CONFIG": dir.path + "/cx.json",
         ]
-        let refused = try Binaries.run("cx", ["erase", "erase.me@example.com"], environment: environment)
-        #expect(refused.0 != 0 && refused.2.contains("--yes"))
-        let erased = try Binaries.run("cx", ["erase", "erase.me@example.com", "--yes"], environment: environment)
-        #expect(erased.0 == 0, "\(erased.2)")
-        #expect(erased.1.contains("4 events deleted"), "\(erased.1)")
+        let refused = try Subprocess.run(
+            product: "cx", ["erase", "erase.me@example.com"], environment: environment)
+        #expect(refused.status != 0 && refused.stderr.contains("--yes"))
+        let erased = try Subprocess.run(
+            product: "cx", ["erase", "erase.me@example.com", "--yes"], environment: environment)
+        #expect(erased.status == 0, "\(erased.stderr)")
+        #expect(erased.stdout.contains("4 events deleted"), "\(erased.stdout)")
         #expect(try HubContents.customerKeys(hub.dataDirectory)[key] == nil)
 
         link.state.enabled.withLock { $0 = true }
@@ -576,27 +538,28 @@ extension HubContents {
 struct EnrollCommandTests {
     @Test func enrollsOnceWithAPrivateCredentialsFileAndRefusesBadInput() async throws {
         let dir = TempDir()
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
         let data = dir.path + "/agent"
-        let bad = try Binaries.run(
-            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "cxe_wrong", "--ca", hub.caPath])
-        #expect(bad.0 == 2)
-        #expect(bad.2.contains("invalid_token"), "\(bad.2)")
+        let bad = try Subprocess.run(
+            product: "cx-agent",
+            ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "cxe_wrong", "--ca", hub.caPath])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("invalid_token"), "\(bad.stderr)")
         #expect(!FileManager.default.fileExists(atPath: data + "/credentials.json"))
-        let untrusted = try Binaries.run(
-            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "x", "--ca", "/nonexistent.pem"])
-        #expect(untrusted.0 == 2 && untrusted.2.contains("bad_ca"), "\(untrusted.2)")
-        let plain = try Binaries.run(
-            "cx-agent",
+        let untrusted = try Subprocess.run(
+            product: "cx-agent",
+            ["enroll", "--data-dir", data, "--hub", hub.url, "--token", "x", "--ca", "/nonexistent.pem"])
+        #expect(untrusted.status == 2 && untrusted.stderr.contains("bad_ca"), "\(untrusted.stderr)")
+        let plain = try Subprocess.run(
+            product: "cx-agent",
             ["enroll", "--data-dir", data, "--hub", "http://127.0.0.1:1", "--token", "x", "--ca", hub.caPath])
-        #expect(plain.0 == 2 && plain.2.contains("https://"), "\(plain.2)")
+        #expect(plain.status == 2 && plain.stderr.contains("https://"), "\(plain.stderr)")
 
         let token = try hub.enrollmentToken(store: "store-042", device: "kiosk-1")
-        let ok = try Binaries.run(
-            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
-        #expect(ok.0 == 0, "\(ok.2)")
-        #expect(ok.1.contains("store-042"))
+        let ok = try Subprocess.run(
+            product: "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("store-042"))
         let attributes = try FileManager.default.attributesOfItem(atPath: data + "/credentials.json")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let credentials = try #require(try AgentCredentials.load(directory: data))
@@ -604,15 +567,17 @@ struct EnrollCommandTests {
         _ = try credentials.signingKey()
 
         // Not running: the state is read from the buffer.
-        let idle = try Binaries.run("cx-agent", ["sync-status", "--data-dir", data])
-        #expect(idle.0 == 0 && idle.1.contains("\"state\" : \"not_running\"") && idle.1.contains(hub.url), "\(idle)")
+        let idle = try Subprocess.run(product: "cx-agent", ["sync-status", "--data-dir", data])
+        #expect(
+            idle.status == 0 && idle.stdout.contains("\"state\" : \"not_running\"") && idle.stdout.contains(hub.url),
+            "\(idle)")
 
-        let again = try Binaries.run(
-            "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
-        #expect(again.0 == 2 && again.2.contains("already_enrolled"), "\(again.2)")
-        let (listed, out, _) = try Binaries.run(
-            "cx-hub", ["agents", "list", "--data-dir", hub.dataDirectory, "--json"])
-        #expect(listed == 0 && out.contains(credentials.agentID))
+        let again = try Subprocess.run(
+            product: "cx-agent", ["enroll", "--data-dir", data, "--hub", hub.url, "--token", token, "--ca", hub.caPath])
+        #expect(again.status == 2 && again.stderr.contains("already_enrolled"), "\(again.stderr)")
+        let listed = try Subprocess.run(
+            product: "cx-hub", ["agents", "list", "--data-dir", hub.dataDirectory, "--json"])
+        #expect(listed.status == 0 && listed.stdout.contains(credentials.agentID))
         hub.kill(SIGTERM)
     }
 }

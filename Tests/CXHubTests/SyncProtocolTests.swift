@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CXCore
 import CXProtocol
+import CXTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -13,20 +14,17 @@ struct SyncProtocolTests {
         environment: [String: String] = [:], _ body: (HubProcess, HTTPClient) async throws -> Void
     ) async throws {
         let dir = TempDir()
-        for (k, v) in environment { setenv(k, v, 1) }
-        defer { for k in environment.keys { unsetenv(k) } }
-        let hub = try HubProcess(dataDirectory: dir.path + "/hub")
-        try await hub.waitUntilListening()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub", environment: environment)
         let client = try hub.client()
         do {
             try await body(hub, client)
         } catch {
             try? await client.shutdown()
-            hub.stop()
+            hub.kill(SIGTERM)
             throw error
         }
         try await client.shutdown()
-        hub.stop()
+        hub.kill(SIGTERM)
         withExtendedLifetime(dir) {}
     }
 
@@ -100,9 +98,9 @@ struct SyncProtocolTests {
                 frame = agent.frame(batch, signer: AgentSigningKey())
                 expected = (403, "bad_signature")
             case .revoked:
-                let (status, _, err) = try Binaries.run(
-                    "cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, "agent-s"])
-                #expect(status == 0, "\(err)")
+                let revoked = try Subprocess.run(
+                    product: "cx-hub", ["agents", "revoke", "--data-dir", hub.dataDirectory, "agent-s"])
+                #expect(revoked.status == 0, "\(revoked.stderr)")
                 frame = agent.frame(batch)
                 expected = (403, "revoked")
             case .otherStore:

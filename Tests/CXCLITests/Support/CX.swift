@@ -1,3 +1,4 @@
+import CXTestSupport
 import Foundation
 
 /// Runs the built `cx` binary with a clean environment: no inherited `CX_*` variables, and `CX_CONFIG` pointing

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import CXCore
 import CXProtocol
+import CXTestSupport
 import Foundation
-import NIOHTTP1
 
 /// One event the fixture syncs into the hub.
 struct SeedEvent: Sendable {
@@ -99,15 +99,7 @@ final class SeededHub: Sendable {
 
     /// Enrolls `agent` and syncs its events and alerts in one signed batch.
     static func sync(_ agent: SeedAgent, to hub: HubProcess, client: HTTPClient, now: Int64) async throws {
-        let key = AgentSigningKey()
-        let token = try hub.enrollmentToken(store: agent.store, device: agent.device)
-        let enrollment =
-            "{\"token\":\"\(token)\",\"agent_id\":\"\(agent.agentID)\","
-            + "\"public_key\":\"\(Data(key.publicKey.rawRepresentation).base64EncodedString())\"}"
-        let enrolled = try await hub.request(client, .POST, "/v1/enroll", body: Array(enrollment.utf8))
-        guard enrolled.status == 200 else {
-            throw TestFailure("enroll failed \(enrolled.status): \(String(decoding: enrolled.body, as: UTF8.self))")
-        }
+        let key = try await hub.enroll(client, agentID: agent.agentID, store: agent.store, device: agent.device)
         var batch = Cxsync_V1_Batch()
         batch.agentID = agent.agentID
         batch.epoch = 1
@@ -145,11 +137,9 @@ final class SeededHub: Sendable {
         status.oldestUnsyncedOccurredAtMs = agent.bufferDepth > 0 ? now - 90_000 : 0
         batch.status = status
         let frame = FrameEncoder().frame(batch, kind: .batch, signer: (agent.agentID, key))
-        let synced = try await hub.request(
-            client, .POST, "/v1/sync", body: frame, contentType: "application/x-cxsync-frame",
-            headers: [("CX-Protocol", "1.1")])
-        guard synced.status == 200 else {
-            throw TestFailure("sync of \(agent.agentID) failed with \(synced.status)")
+        let (synced, _, _) = try await hub.sync(client, frame)
+        guard synced == 200 else {
+            throw TestFailure("sync of \(agent.agentID) failed with \(synced)")
         }
     }
 }
