@@ -47,6 +47,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CXConfiguration",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CXInsight",
             dependencies: [
                 "CXCore",
@@ -68,6 +73,7 @@ let package = Package(
         .target(
             name: "CXAgent",
             dependencies: [
+                "CXConfiguration",
                 "CXCore",
                 "CXInsight",
                 "CXProtocol",
@@ -83,13 +89,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CXHub",
             dependencies: [
+                "CXConfiguration",
                 "CXCore",
                 "CXInsight",
                 "CXProtocol",
@@ -108,7 +114,6 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,5 +1,5 @@
+import CXConfiguration
 import Foundation
-import Yams
 
 /// Everything `cx-agent` can be told. Every field has a default that works on a fresh machine; a YAML file
 /// overrides the defaults, `CX_AGENT_*` environment variables override the file, flags override both.
@@ -162,12 +162,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
 }
 
 /// A configuration problem, naming the source (file, variable) and the setting.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var source: String
-    public var message: String
-
-    public var description: String { "configuration error in \(source): \(message)" }
-}
+public typealias ConfigurationError = CXConfiguration.ConfigurationError
 
 extension AgentConfiguration {
     /// The environment variable for each setting: `CX_AGENT_` + the upper-cased file key.
@@ -176,23 +171,8 @@ extension AgentConfiguration {
     /// Defaults, then the YAML file (if any), then the environment.
     public static func load(file: String?, environment: [String: String]) throws -> AgentConfiguration {
         var config = AgentConfiguration()
-        if let file {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw ConfigurationError(source: file, message: "cannot read the file: \(error.localizedDescription)")
-            }
-            do {
-                if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    config = try YAMLDecoder().decode(AgentConfiguration.self, from: text)
-                }
-            } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
-                let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-                throw ConfigurationError(source: file, message: "setting '\(key)': \(ctx.debugDescription)")
-            } catch {
-                throw ConfigurationError(source: file, message: "not valid YAML: \(error)")
-            }
+        if let file, let decoded = try ConfigurationFile.decode(AgentConfiguration.self, path: file) {
+            config = decoded
         }
         try config.applyEnvironment(environment)
         try config.validate()
@@ -200,15 +180,10 @@ extension AgentConfiguration {
     }
 
     mutating func applyEnvironment(_ env: [String: String]) throws {
-        func string(_ key: CodingKeys) -> String? { env[Self.environmentName(key.rawValue)] }
-        func int(_ key: CodingKeys) throws -> Int64? {
-            guard let raw = string(key) else { return nil }
-            guard let v = Int64(raw) else {
-                throw ConfigurationError(
-                    source: Self.environmentName(key.rawValue), message: "'\(raw)' is not an integer")
-            }
-            return v
-        }
+        let overrides = EnvironmentOverrides(env, prefix: "CX_AGENT_")
+        func string(_ key: CodingKeys) -> String? { overrides.string(key.rawValue) }
+        func int(_ key: CodingKeys) throws -> Int64? { try overrides.int(key.rawValue) }
+        func bool(_ key: CodingKeys) throws -> Bool? { try overrides.bool(key.rawValue) }
         if let v = string(.dataDirectory) { dataDirectory = v }
         if let v = string(.storeID) { storeID = v }
         if let v = string(.listenHost) { listenHost = v }
@@ -222,16 +197,6 @@ extension AgentConfiguration {
         if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
         if let v = string(.logLevel) { logLevel = v }
         if let v = string(.hubURL) { hubURL = v }
-        func bool(_ key: CodingKeys) throws -> Bool? {
-            guard let raw = string(key) else { return nil }
-            switch raw.lowercased() {
-            case "1", "true", "yes", "on": return true
-            case "0", "false", "no", "off": return false
-            default:
-                throw ConfigurationError(
-                    source: Self.environmentName(key.rawValue), message: "'\(raw)' is not a boolean")
-            }
-        }
         if let v = try bool(.syncEnabled) { syncEnabled = v }
         if let v = try bool(.enrichmentEnabled) { enrichmentEnabled = v }
         if let v = string(.alertWebhookURL) { alertWebhookURL = v }
@@ -288,9 +253,7 @@ extension AgentConfiguration {
 
 extension AgentConfiguration {
     /// The effective configuration as YAML, in the file's format.
-    public func yaml() throws -> String {
-        try YAMLEncoder().encode(self)
-    }
+    public func yaml() throws -> String { try ConfigurationFile.yaml(self) }
 }
 
 extension Duration {

@@ -1,3 +1,4 @@
+import CXInsight
 import Foundation
 import Logging
 import ServiceLifecycle

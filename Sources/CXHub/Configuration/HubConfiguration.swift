@@ -1,5 +1,5 @@
+import CXConfiguration
 import Foundation
-import Yams
 
 /// Everything `cx-hub` can be told. Defaults work on a fresh machine; a YAML file overrides them, `CX_HUB_*`
 /// environment variables override the file, flags override both.
@@ -92,13 +92,8 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
     public var databasePath: String { dataDirectory + "/hub.sqlite" }
 }
 
-/// A configuration problem, naming the source (file, variable, setting).
-public struct HubConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var source: String
-    public var message: String
-
-    public var description: String { "configuration error in \(source): \(message)" }
-}
+/// A configuration problem, naming the source (file, variable) and the setting.
+public typealias HubConfigurationError = ConfigurationError
 
 extension HubConfiguration {
     /// `CX_HUB_` + the upper-cased file key.
@@ -107,24 +102,8 @@ extension HubConfiguration {
     /// Defaults, then the YAML file (if any), then the environment; validated.
     public static func load(file: String?, environment: [String: String]) throws -> HubConfiguration {
         var config = HubConfiguration()
-        if let file {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw HubConfigurationError(
-                    source: file, message: "cannot read the file: \(error.localizedDescription)")
-            }
-            do {
-                if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    config = try YAMLDecoder().decode(HubConfiguration.self, from: text)
-                }
-            } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
-                let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-                throw HubConfigurationError(source: file, message: "setting '\(key)': \(ctx.debugDescription)")
-            } catch {
-                throw HubConfigurationError(source: file, message: "not valid YAML: \(error)")
-            }
+        if let file, let decoded = try ConfigurationFile.decode(HubConfiguration.self, path: file) {
+            config = decoded
         }
         try config.applyEnvironment(environment)
         try config.validate()
@@ -132,15 +111,9 @@ extension HubConfiguration {
     }
 
     mutating func applyEnvironment(_ env: [String: String]) throws {
-        func string(_ key: CodingKeys) -> String? { env[Self.environmentName(key.rawValue)] }
-        func int(_ key: CodingKeys) throws -> Int64? {
-            guard let raw = string(key) else { return nil }
-            guard let v = Int64(raw) else {
-                throw HubConfigurationError(
-                    source: Self.environmentName(key.rawValue), message: "'\(raw)' is not an integer")
-            }
-            return v
-        }
+        let overrides = EnvironmentOverrides(env, prefix: "CX_HUB_")
+        func string(_ key: CodingKeys) -> String? { overrides.string(key.rawValue) }
+        func int(_ key: CodingKeys) throws -> Int64? { try overrides.int(key.rawValue) }
         if let v = string(.dataDirectory) { dataDirectory = v }
         if let v = string(.listenHost) { listenHost = v }
         if let v = try int(.listenPort) { listenPort = Int(v) }
@@ -176,5 +149,5 @@ extension HubConfiguration {
     }
 
     /// The effective configuration as YAML.
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+    public func yaml() throws -> String { try ConfigurationFile.yaml(self) }
 }
