@@ -21,6 +21,16 @@ struct BatchBuilder: Sendable {
         cursor: UInt64, position: SyncPosition,
         quotaBytes: Int64, nowMillis: Int64
     ) throws -> SyncStateMachine.InFlight {
+        seal(
+            try prepare(entries, alerts: alerts, modelVersions: modelVersions), cursor: cursor, position: position,
+            quotaBytes: quotaBytes, nowMillis: nowMillis)
+    }
+
+    /// The costly part of `batch`: outbox rows decoded, checked and put in column form, without the header
+    /// (cursor, status, send time), so that it can be prepared while the previous batch is in flight.
+    func prepare(
+        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], modelVersions: [(UInt64, String)] = []
+    ) throws -> Cxsync_V1_Batch {
         var events: [SequencedEvent] = []
         events.reserveCapacity(entries.count)
         var included: [OutboxAlert] = []
@@ -59,7 +69,7 @@ struct BatchBuilder: Sendable {
         }
         let seqFrom = min(events.first?.seq ?? .max, included.first?.seq ?? .max)
         let seqTo = max(events.last?.seq ?? 0, included.last?.seq ?? 0)
-        var b = header(cursor: cursor, position: position, quotaBytes: quotaBytes, nowMillis: nowMillis)
+        var b = Cxsync_V1_Batch()
         b.seqFrom = seqFrom
         b.seqTo = seqTo
         b.setEvents(events)
@@ -68,19 +78,30 @@ struct BatchBuilder: Sendable {
             u.seq = item.seq
             return u
         }
+        return b
+    }
+
+    /// A prepared body with the header of this moment, signed and compressed.
+    func seal(
+        _ body: Cxsync_V1_Batch, cursor: UInt64, position: SyncPosition, quotaBytes: Int64, nowMillis: Int64
+    ) -> SyncStateMachine.InFlight {
+        var b = body
+        stamp(&b, cursor: cursor, position: position, quotaBytes: quotaBytes, nowMillis: nowMillis)
         return SyncStateMachine.InFlight(
             seqFrom: b.seqFrom, seqTo: b.seqTo, frame: encoder.frame(b, kind: .batch, signer: (agentID, key)))
     }
 
     /// A downstream-only poll: seq range 0...0, the cursor and the buffer report.
     func poll(cursor: UInt64, position: SyncPosition, quotaBytes: Int64, nowMillis: Int64) -> [UInt8] {
-        var b = header(cursor: cursor, position: position, quotaBytes: quotaBytes, nowMillis: nowMillis)
+        var b = Cxsync_V1_Batch()
+        stamp(&b, cursor: cursor, position: position, quotaBytes: quotaBytes, nowMillis: nowMillis)
         b.poll = true
         return encoder.frame(b, kind: .batch, signer: (agentID, key))
     }
 
-    func header(cursor: UInt64, position: SyncPosition, quotaBytes: Int64, nowMillis: Int64) -> Cxsync_V1_Batch {
-        var b = Cxsync_V1_Batch()
+    func stamp(
+        _ b: inout Cxsync_V1_Batch, cursor: UInt64, position: SyncPosition, quotaBytes: Int64, nowMillis: Int64
+    ) {
         b.agentID = agentID
         b.epoch = epoch
         b.storeID = storeID
@@ -94,6 +115,5 @@ struct BatchBuilder: Sendable {
         s.quotaBytes = UInt64(max(0, quotaBytes))
         s.agentVersion = Self.agentVersion
         b.status = s
-        return b
     }
 }

@@ -90,9 +90,10 @@ public struct SyncService: Service {
                 "hub": "\(hubURL)", "synced_through": "\(start.syncedThrough)", "last_seq": "\(start.lastSeq)",
                 "resending": "\(machine.inFlight.map { "\($0.seqFrom)...\($0.seqTo)" } ?? "none")",
             ])
+        var prefetched: Prefetched?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await step(&machine, client: client, builder: builder, window: window)
+                try await step(&machine, prefetched: &prefetched, client: client, builder: builder, window: window)
             } catch {
                 logger.error("sync step failed", metadata: ["error": "\(error)"])
                 try? await store.count("sync_failures_total")
@@ -104,8 +105,18 @@ public struct SyncService: Service {
         logger.notice("sync stopped")
     }
 
+    /// The next batch's body, prepared while the previous batch was in flight (BatchBuilder.prepare): during a
+    /// catch-up the agent decodes and encodes batch n+1 while the hub merges batch n. Outbox rows never change
+    /// once written, so it stays valid until the state machine asks for exactly this range.
+    struct Prefetched: Sendable {
+        var after: UInt64
+        var limit: Int
+        var body: Cxsync_V1_Batch
+    }
+
     func step(
-        _ machine: inout SyncStateMachine, client: HubClient, builder: BatchBuilder, window: SyncWindow?
+        _ machine: inout SyncStateMachine, prefetched: inout Prefetched?, client: HubClient, builder: BatchBuilder,
+        window: SyncWindow?
     ) async throws {
         let position = try await store.syncPosition()
         let now = Self.nowMillis()
@@ -121,40 +132,27 @@ public struct SyncService: Service {
         case .sleep(let ms):
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(ms)) }
         case .build(let after, let limit):
-            var entries = try await store.outboxPage(after: after, limit: limit)
-            let through = entries.count == limit ? entries[entries.count - 1].seq : UInt64.max
-            var alerts = try await store.outboxAlerts(after: after, through: through, limit: limit)
-            // Send the contiguous prefix only: the hub refuses a batch that starts past its high-water mark.
-            var last = after
-            var i = 0
-            var j = 0
-            while true {
-                if i < entries.count && entries[i].seq == last + 1 {
-                    i += 1
-                } else if j < alerts.count && alerts[j].seq == last + 1 {
-                    j += 1
-                } else {
-                    break
-                }
-                last += 1
-            }
-            entries.removeSubrange(i...)
-            alerts.removeSubrange(j...)
-            guard last > after else {
+            var body = prefetched.flatMap { $0.after == after && $0.limit == limit ? $0.body : nil }
+            prefetched = nil
+            if body == nil { body = try await prepare(after: after, limit: limit, builder: builder) }
+            guard let body else {
                 let available = try await store.firstStoredSeq(after: after)
                 perform(machine.nothingToBuild(firstAvailable: available, now: now))
                 return
             }
-            let batch = try builder.batch(
-                entries, alerts: alerts, modelVersions: try await store.modelVersions(),
-                cursor: position.downstreamCursor, position: position,
-                quotaBytes: store.quotaBytes, nowMillis: now)
+            let batch = builder.seal(
+                body, cursor: position.downstreamCursor, position: position, quotaBytes: store.quotaBytes,
+                nowMillis: now)
             try await store.saveInFlight(batch)
             machine.built(batch)
         case .send(let batch):
             let retrying = machine.attempt > 0
             monitor.update { $0.state = retrying ? "retrying" : "sending" }
+            let limit = machine.batchLimit
+            let ahead = prefetched == nil && batch.seqTo < position.lastSeq
+            async let next = ahead ? try? prepare(after: batch.seqTo, limit: limit, builder: builder) : nil
             let answer = await client.post(batch.frame)
+            if let body = await next { prefetched = Prefetched(after: batch.seqTo, limit: limit, body: body) }
             try await handle(
                 answer, machine: &machine, sentEvents: Int(batch.seqTo - batch.seqFrom + 1),
                 sentBytes: batch.frame.count)
@@ -164,6 +162,31 @@ public struct SyncService: Service {
             let answer = await client.post(frame)
             try await handle(answer, machine: &machine, sentEvents: 0, sentBytes: 0)
         }
+    }
+
+    /// The body of the batch of the outbox items after `after` (at most `limit`), or nil when the next seq is
+    /// not stored. Only the contiguous prefix is taken: the hub refuses a batch that starts past its mark.
+    func prepare(after: UInt64, limit: Int, builder: BatchBuilder) async throws -> Cxsync_V1_Batch? {
+        var entries = try await store.outboxPage(after: after, limit: limit)
+        let through = entries.count == limit ? entries[entries.count - 1].seq : UInt64.max
+        var alerts = try await store.outboxAlerts(after: after, through: through, limit: limit)
+        var last = after
+        var i = 0
+        var j = 0
+        while true {
+            if i < entries.count && entries[i].seq == last + 1 {
+                i += 1
+            } else if j < alerts.count && alerts[j].seq == last + 1 {
+                j += 1
+            } else {
+                break
+            }
+            last += 1
+        }
+        entries.removeSubrange(i...)
+        alerts.removeSubrange(j...)
+        guard last > after else { return nil }
+        return try builder.prepare(entries, alerts: alerts, modelVersions: try await store.modelVersions())
     }
 
     func handle(
