@@ -30,10 +30,13 @@ public final class BufferStore: Sendable {
         var recovery: RecoveryReport?
         var pool: DatabasePool
         var opened: DatabasePool?
+        var recent: RecentEventIDs
         do {
             opened = try openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
             pool = opened!
             try probe(pool)
+            // Inside the recovery scope: this reads the index's last pages, where a damaged tail shows.
+            recent = try pool.read { db in try RecentEventIDs.load(db, capacity: Self.recentEventIDs) }
         } catch let error as DatabaseError where Self.isCorruption(error) {
             // Close before the files move, so that SQLite cannot later touch the new database's WAL by name.
             try? opened?.close()
@@ -41,11 +44,11 @@ public final class BufferStore: Sendable {
                 path: path, reason: "\(error)", cacheKiB: cacheKiB, agentID: agentID, logger: logger)
             pool = newPool
             recovery = report
+            recent = try pool.read { db in try RecentEventIDs.load(db, capacity: Self.recentEventIDs) }
         }
         let epoch = try pool.read { db in
             try UInt64(String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'") ?? "") ?? 0
         }
-        let recent = try pool.read { db in try RecentEventIDs.load(db, capacity: Self.recentEventIDs) }
         let drift = maxClockDrift.components
         return BufferStore(
             path: path, identity: AgentIdentity(agentID: agentID, epoch: epoch), quotaBytes: quotaBytes,

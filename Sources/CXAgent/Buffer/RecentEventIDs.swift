@@ -12,33 +12,40 @@ import GRDBSQLite
 /// the backlog; refilled from the index's tail at start-up.
 struct RecentEventIDs: Sendable {
     let capacity: Int
-    private var occurredAt: [UUID: Int64] = [:]
+    /// Each id with its `occurred_at` and the ring slot of its latest insertion: an id stored again (after its
+    /// local copy was evicted) must not be forgotten when its older slot is reused.
+    private var entries: [UUID: (occurredAt: Int64, slot: Int)] = [:]
     private var ring: [UUID] = []
     private var head = 0
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
-        occurredAt.reserveCapacity(self.capacity)
+        entries.reserveCapacity(self.capacity)
         ring.reserveCapacity(self.capacity)
     }
 
     /// The `occurred_at` stored with `id`, when it is among the recent events.
-    func occurredAt(of id: UUID) -> Int64? { occurredAt[id] }
+    func occurredAt(of id: UUID) -> Int64? { entries[id]?.occurredAt }
 
     /// Records a newly stored event, forgetting the oldest one when full.
     mutating func insert(_ id: UUID, occurredAt time: Int64) {
+        let slot: Int
         if ring.count < capacity {
+            slot = ring.count
             ring.append(id)
         } else {
-            occurredAt[ring[head]] = nil
-            ring[head] = id
+            slot = head
+            let old = ring[slot]
+            if entries[old]?.slot == slot { entries[old] = nil }
+            ring[slot] = id
             head = (head + 1) % capacity
         }
-        occurredAt[id] = time
+        entries[id] = (time, slot)
     }
 
     /// The window as it was before a restart: the latest events by `occurred_at`, read from the covering index
-    /// alone (a constant number of pages whatever the backlog).
+    /// alone (a constant number of pages whatever the backlog). By event time rather than by arrival: a device
+    /// whose clock runs ahead can take more of it than its share until new events arrive.
     static func load(_ db: Database, capacity: Int) throws -> RecentEventIDs {
         var window = RecentEventIDs(capacity: capacity)
         let statement = try db.makeStatement(
@@ -59,7 +66,9 @@ struct RecentEventIDs: Sendable {
         }
         sqlite3_reset(s)
         guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "reading the recent event ids")
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: rc),
+                message: "reading the recent event ids: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
         }
         for (id, time) in loaded.reversed() { window.insert(id, occurredAt: time) }
         return window
