@@ -253,19 +253,8 @@ extension HubStore {
             row.int(15, Self.day(event.occurredAt))
             row.int(16, now)
             row.text(17, event.text)
-            if event.enrichment != nil || !event.attributes.isEmpty || event.amount != nil || event.currency != nil {
-                var extra = Cxsync_V1_Event()
-                if let e = event.enrichment { extra.enrichment = Cxsync_V1_Enrichment(e) }
-                if let a = event.amount { extra.amount = a }
-                extra.currency = event.currency ?? ""
-                extra.attributes = event.attributes.sorted { $0.key < $1.key }.map {
-                    var a = Cxsync_V1_Attribute()
-                    a.key = $0.key
-                    a.value = $0.value
-                    return a
-                }
-                let bytes: [UInt8] = try extra.serializedBytes()
-                bytes.withUnsafeBytes { row.blob(18, $0) }
+            if let extra = EventPayloadEncoder.extra(event) {
+                extra.withUnsafeBytes { row.blob(18, $0) }
             } else {
                 sqlite3_bind_null(s, 18)
             }

@@ -1,14 +1,22 @@
 import CXCore
-import Foundation
 
-/// Writes the buffer's payload of an event: exactly the bytes SwiftProtobuf writes for `Cxsync_V1_Event`
-/// with seq 0 and HLC 0 (the writer assigns those and the sync reader patches them in).
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Writes `Cxsync_V1_Event` bytes straight from an `Event`: exactly what SwiftProtobuf writes for the message
+/// that `Cxsync_V1_Event(_:seq:batchStoreID:)` builds (a test compares them over every enum value and optional
+/// field).
 ///
 /// Hand-written because building the generated message (a storage class, arrays of sub-messages) and its
-/// visitor cost several allocations per event on the ingest path; a test checks byte equality with
-/// SwiftProtobuf over every enum value and optional field.
-enum EventPayloadEncoder {
-    static func encode(_ e: Event) -> [UInt8] {
+/// visitor cost several allocations per event. The agent stores each event's payload this way (seq and HLC 0,
+/// no model version: the writer assigns the first two, `model_versions` records the last by seq range), and
+/// the hub its `extra` column.
+public enum EventPayloadEncoder {
+    /// The whole event with seq 0; the enrichment's model version only when `modelVersion` is set.
+    public static func encode(_ e: Event, modelVersion: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(
             64 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
@@ -33,22 +41,38 @@ enum EventPayloadEncoder {
         if let t = e.text { string(&out, 13, t) }
         if let a = e.amount { double(&out, 14, a) }
         if let c = e.currency { string(&out, 15, c) }
-        if !e.attributes.isEmpty {
-            for (k, v) in e.attributes.sorted(by: { $0.key < $1.key }) {
-                var sub: [UInt8] = []
-                string(&sub, 1, k)
-                string(&sub, 2, v)
-                message(&out, 16, sub)
-            }
-        }
-        if let en = e.enrichment { message(&out, 17, enrichment(en)) }
+        attributes(&out, e.attributes)
+        if let en = e.enrichment { message(&out, 17, enrichment(en, modelVersion: modelVersion)) }
         return out
     }
 
-    static func enrichment(_ e: Enrichment) -> [UInt8] {
+    /// The hub's `extra`: an event holding only amount, currency, attributes and enrichment (with its model
+    /// version); nil when the event has none of them.
+    public static func extra(_ e: Event) -> [UInt8]? {
+        guard e.enrichment != nil || !e.attributes.isEmpty || e.amount != nil || e.currency != nil else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(e.enrichment == nil ? 32 : 192)
+        if let a = e.amount { double(&out, 14, a) }
+        if let c = e.currency { string(&out, 15, c) }
+        attributes(&out, e.attributes)
+        if let en = e.enrichment { message(&out, 17, enrichment(en, modelVersion: true)) }
+        return out
+    }
+
+    static func attributes(_ out: inout [UInt8], _ attributes: [String: String]) {
+        guard !attributes.isEmpty else { return }
+        for (k, v) in attributes.sorted(by: { $0.key < $1.key }) {
+            var sub: [UInt8] = []
+            string(&sub, 1, k)
+            string(&sub, 2, v)
+            message(&out, 16, sub)
+        }
+    }
+
+    static func enrichment(_ e: Enrichment, modelVersion: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160)
-        // The model version is not stored per event: `model_versions` records it by seq range.
+        if modelVersion { string(&out, 1, e.modelVersion) }
         float(&out, 2, Float(e.sentiment.compound))
         float(&out, 3, Float(e.sentiment.positive))
         float(&out, 4, Float(e.sentiment.neutral))
