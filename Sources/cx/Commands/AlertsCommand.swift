@@ -55,14 +55,11 @@ struct AlertsCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
 
-        @Argument(help: "The alert id.")
-        var id: String
-
-        @Option(help: "A note for the store (replaces the previous note).")
-        var note: String?
+        @OptionGroup var alert: AlertTarget
 
         mutating func run() async throws {
-            try await AlertsCommand.change(id, "acknowledge", AlertChange(note: note), verb: "acknowledged", options)
+            try await AlertsCommand.change(
+                alert.id, "acknowledge", AlertChange(note: alert.note), verb: "acknowledged", options)
         }
     }
 
@@ -72,14 +69,11 @@ struct AlertsCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
 
-        @Argument(help: "The alert id.")
-        var id: String
-
-        @Option(help: "A note for the store (replaces the previous note).")
-        var note: String?
+        @OptionGroup var alert: AlertTarget
 
         mutating func run() async throws {
-            try await AlertsCommand.change(id, "resolve", AlertChange(note: note), verb: "resolved", options)
+            try await AlertsCommand.change(
+                alert.id, "resolve", AlertChange(note: alert.note), verb: "resolved", options)
         }
     }
 
@@ -89,14 +83,10 @@ struct AlertsCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
 
-        @Argument(help: "The alert id.")
-        var id: String
+        @OptionGroup var alert: AlertTarget
 
         @Option(help: ArgumentHelp("The new owner.", valueName: "name"))
         var to: String
-
-        @Option(help: "A note for the store (replaces the previous note).")
-        var note: String?
 
         mutating func validate() throws {
             if to.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -106,8 +96,17 @@ struct AlertsCommand: AsyncParsableCommand {
 
         mutating func run() async throws {
             try await AlertsCommand.change(
-                id, "update", AlertChange(note: note, assignee: to), verb: "assigned to \(to)", options)
+                alert.id, "update", AlertChange(note: alert.note, assignee: to), verb: "assigned to \(to)", options)
         }
+    }
+
+    /// What `ack`, `resolve` and `assign` act on.
+    struct AlertTarget: ParsableArguments {
+        @Argument(help: "The alert id.")
+        var id: String
+
+        @Option(help: "A note for the store (replaces the previous note).")
+        var note: String?
     }
 
     /// Posts the change, then shows the alert as the hub now holds it.
