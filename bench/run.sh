@@ -6,6 +6,8 @@
 #   2. Agent restart with the 1M-event backlog: time to listening and RSS (must not grow with the backlog).
 #   3. Bytes per event of 1,000-event sync batches (protobuf + zstd-3, with a trained dictionary)
 #      against JSON + gzip-6 of the same events.
+# The ingest runs (enriched, plain) and the sqlite3 baseline are repeated REPS times (default 3), interleaved,
+# so that each repetition compares figures taken minutes apart on this shared host; medians are reported.
 # Writes bench/results/foundation.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,7 @@ PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-bench}
 OUT=$ROOT/bench/results/foundation.md
+REPS=${REPS:-3}
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
@@ -22,6 +25,7 @@ BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
 
 start_agent() {
+    : >"$WORK/agent.out"
     "$BIN/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
     AGENT=$!
     for _ in $(seq 1 600); do
@@ -31,20 +35,58 @@ start_agent() {
     PORT=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
 }
 
-echo "== ingest: 1M events over HTTP, 8 producers x 100 events/request"
-start_agent
-"$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest.json"
-INGEST_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$AGENT/status)
-kill -TERM $AGENT; wait $AGENT || true
+sqlite_baseline() {
+python3 - "$EVENTS" "$WORK" <<'PY' | tee "$1"
+import csv, json, os, subprocess, sys, time
+events, work = sys.argv[1], sys.argv[2]
+csv_path, db = os.path.join(work, "events.csv"), os.path.join(work, "cli.db")
+n = 0
+if not os.path.exists(csv_path):  # written once, not timed
+    with open(events, encoding="utf-8") as f, open(csv_path + ".tmp", "w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out)
+        for line in f:
+            ev = json.loads(line)
+            w.writerow((ev["event_id"], ev["ts"], line.rstrip("\n")))
+    os.rename(csv_path + ".tmp", csv_path)
+with open(events, "rb") as f:
+    n = sum(1 for _ in f)
+for suffix in ("", "-wal", "-shm"):
+    if os.path.exists(db + suffix):
+        os.remove(db + suffix)
+script = ("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n"
+          "CREATE TABLE events (event_id TEXT PRIMARY KEY, ts INTEGER, payload BLOB);\n"
+          ".import --csv %s events\n" % csv_path)
+t0 = time.perf_counter()
+p = subprocess.run(["sqlite3", db], input=script, text=True, capture_output=True)
+el = time.perf_counter() - t0
+assert p.returncode == 0 and "rror" not in p.stderr, p.stderr[:300]
+ver = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[0]
+print(json.dumps({"bench": "sqlite3_cli_csv_import", "rows": n, "seconds": round(el, 2),
+                  "rows_per_s": round(n / el), "sqlite3": ver}))
+PY
+}
 
-echo "== the same without enrichment (CX_AGENT_ENRICHMENT_ENABLED=false), to measure what enrichment costs"
-mv "$WORK/agent" "$WORK/agent-enriched"
-export CX_AGENT_ENRICHMENT_ENABLED=false
-start_agent
-"$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest-plain.json"
-kill -TERM $AGENT; wait $AGENT || true
-unset CX_AGENT_ENRICHMENT_ENABLED
-rm -rf "$WORK/agent" && mv "$WORK/agent-enriched" "$WORK/agent"
+for REP in $(seq 1 "$REPS"); do
+    echo "== [$REP/$REPS] ingest: 1M events over HTTP, 8 producers x 100 events/request"
+    rm -rf "$WORK/agent"
+    start_agent
+    "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest.$REP.json"
+    awk '/VmHWM/ {print $2}' /proc/$AGENT/status >"$WORK/rss.$REP"
+    kill -TERM $AGENT; wait $AGENT || true
+    mv "$WORK/agent" "$WORK/agent-enriched"
+
+    echo "== [$REP/$REPS] the same without enrichment (CX_AGENT_ENRICHMENT_ENABLED=false)"
+    export CX_AGENT_ENRICHMENT_ENABLED=false
+    start_agent
+    unset CX_AGENT_ENRICHMENT_ENABLED
+    "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest-plain.$REP.json"
+    kill -TERM $AGENT; wait $AGENT || true
+    rm -rf "$WORK/agent" && mv "$WORK/agent-enriched" "$WORK/agent"
+
+    echo "== [$REP/$REPS] baseline: sqlite3 CLI .import of the same events"
+    sqlite_baseline "$WORK/sqlite.$REP.json"
+done
+INGEST_RSS_KB=$(sort -n "$WORK"/rss.* | tail -1)
 
 echo "== restart with the backlog"
 T0=$(date +%s%N)
@@ -64,30 +106,6 @@ EMPTY_MS=$(( (T1 - T0) / 1000000 ))
 EMPTY_RSS_KB=$(awk '/VmHWM/ {print $2}' /proc/$AGENT/status)
 kill -TERM $AGENT; wait $AGENT || true
 
-echo "== baseline: sqlite3 CLI .import of the same events"
-python3 - "$EVENTS" "$WORK" <<'PY' | tee "$WORK/sqlite.json"
-import csv, json, os, subprocess, sys, time
-events, work = sys.argv[1], sys.argv[2]
-csv_path, db = os.path.join(work, "events.csv"), os.path.join(work, "cli.db")
-n = 0
-with open(events, encoding="utf-8") as f, open(csv_path, "w", newline="", encoding="utf-8") as out:
-    w = csv.writer(out)
-    for line in f:
-        ev = json.loads(line)
-        w.writerow((ev["event_id"], ev["ts"], line.rstrip("\n")))
-        n += 1
-script = ("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n"
-          "CREATE TABLE events (event_id TEXT PRIMARY KEY, ts INTEGER, payload BLOB);\n"
-          ".import --csv %s events\n" % csv_path)
-t0 = time.perf_counter()
-p = subprocess.run(["sqlite3", db], input=script, text=True, capture_output=True)
-el = time.perf_counter() - t0
-assert p.returncode == 0 and "rror" not in p.stderr, p.stderr[:300]
-ver = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[0]
-print(json.dumps({"bench": "sqlite3_cli_csv_import", "rows": n, "seconds": round(el, 2),
-                  "rows_per_s": round(n / el), "sqlite3": ver}))
-PY
-
 echo "== codec: bytes per event, 200 batches of 1,000 events"
 "$BIN/cx-bench" codec --events "$EVENTS" | tee "$WORK/codec.json"
 "$BIN/cx-bench" codec --events "$EVENTS" --level 9 | tee "$WORK/codec9.json"
@@ -105,9 +123,20 @@ work, out = sys.argv[1], sys.argv[2]
 ingest_rss, restart_ms, restart_rss, empty_ms, empty_rss = map(int, sys.argv[3:8])
 status = json.loads(sys.argv[8]) if sys.argv[8].startswith("{") else {}
 j = lambda n: json.load(open(os.path.join(work, n)))
-ing, sq, codec, gz = j("ingest.json"), j("sqlite.json"), j("codec.json"), j("gzip.json")
-plain, codec9 = j("ingest-plain.json"), j("codec9.json")
+codec, gz, codec9 = j("codec.json"), j("gzip.json"), j("codec9.json")
+reps = sorted(int(n.split(".")[1]) for n in os.listdir(work) if n.startswith("ingest.") and n.endswith(".json"))
+runs = [(j(f"ingest.{r}.json"), j(f"ingest-plain.{r}.json"), j(f"sqlite.{r}.json")) for r in reps]
+med = lambda xs: sorted(xs)[len(xs) // 2]
+by_rate = lambda xs, key: sorted(xs, key=lambda d: d[key])[len(xs) // 2]
+ing = by_rate([r[0] for r in runs], "events_per_s")
+plain = by_rate([r[1] for r in runs], "events_per_s")
+sq = by_rate([r[2] for r in runs], "rows_per_s")
 cost = 1 - ing["events_per_s"] / plain["events_per_s"]
+per_rep = lambda f: ", ".join(f(*r) for r in runs)
+spread = f"""Each repetition in order (enriched / plain / sqlite3 events/s; enriched and plain ratios to sqlite3;
+enrichment cost): {per_rep(lambda e, p, q: f"[{e['events_per_s']:,} / {p['events_per_s']:,} / {q['rows_per_s']:,}; "
+f"{e['events_per_s'] / q['rows_per_s']:.2f}x / {p['events_per_s'] / q['rows_per_s']:.2f}x; "
+f"{(1 - e['events_per_s'] / p['events_per_s']) * 100:.0f}%]")}."""
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 ratio = ing["events_per_s"] / sq["rows_per_s"]
@@ -115,7 +144,8 @@ r_plain = codec["frame_zstd3_bytes_per_event"] / gz["bytes_per_event"]
 r_dict = codec["frame_zstd3_dict_bytes_per_event"] / gz["bytes_per_event"]
 md = f"""# Foundation benchmark results
 
-Command: `bench/run.sh` (release build; workload `gen_events.py` default seed, 1,000,000 events).
+Command: `bench/run.sh` (release build; workload `gen_events.py` default seed, 1,000,000 events). Ingest and
+its sqlite3 baseline ran {len(runs)} times, interleaved; the table shows medians.
 Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 CLI {sq['sqlite3']}.
 
 | figure | cxsync | baseline (same run) | ratio |
@@ -132,13 +162,15 @@ Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 
 | column form encode / decode + verify, zstd-3 | {codec['columns_encode_events_per_s']:,} / {codec['columns_decode_verify_events_per_s']:,} events/s | | |
 | batch encode (protobuf + zstd-3 + Ed25519) / decode (verify + inflate + validate) | {codec['encode_events_per_s']:,} / {codec['decode_verify_events_per_s']:,} events/s | | |
 
-Raw JSON lines:
+{spread}
+
+Raw JSON lines (median runs, then the codec runs):
 ```
 {json.dumps(ing)}
+{json.dumps(plain)}
 {json.dumps(sq)}
 {json.dumps(codec)}
 {json.dumps(codec9)}
-{json.dumps(plain)}
 {json.dumps(gz)}
 ```
 """
