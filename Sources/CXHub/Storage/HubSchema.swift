@@ -125,6 +125,16 @@ enum HubSchema {
                     );
                     """)
         }
+        m.registerMigration("v2-customer-index-by-store") { db in
+            // Store first: a batch holds one store's events, so its customer-index entries land in that store's
+            // few pages instead of all over each day's section, which every store shares (+18-20% merge rate in
+            // interleaved A/B runs). A timeline seeks once per (store, day), the stores found by a loose scan.
+            try db.execute(
+                sql: """
+                    DROP INDEX events_customer;
+                    CREATE INDEX events_customer ON events (store_id, day, customer_id) WHERE customer_id IS NOT NULL;
+                    """)
+        }
         return m
     }
 }
