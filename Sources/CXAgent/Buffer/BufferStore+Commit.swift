@@ -43,58 +43,83 @@ extension BufferStore {
                         continue
                     }
                 }
+                // The estimate above can undershoot (page fill, index growth): the request runs in a savepoint,
+                // and if the pages it took pass the quota even after evicting synced copies, it is undone whole.
+                let before = (counters, clock, stored)
                 var results: [EventOutcome] = []
-                results.reserveCapacity(events.count)
-                let now = Self.nowMillis()
-                var nextSeq = counters["next_seq"]
-                var duplicates: Int64 = 0
-                for e in events {
-                    // Same id under another occurred_at: a retry whose ts changed (RecentEventIDs).
-                    if let time = stored[e.eventID] ?? self.recent.withLock({ $0.occurredAt(of: e.eventID) }),
-                        time != e.occurredAt
-                    {
-                        duplicates += 1
-                        results.append(.duplicate)
-                        continue
-                    }
-                    let hlc = clock.tick(wallMillis: now)
-                    // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
-                    let rc = e.payload.withUnsafeBytes { payload in
-                        withUnsafeBytes(of: e.eventID.uuid) { id in
+                var overQuota = false
+                try db.inSavepoint {
+                    results.reserveCapacity(events.count)
+                    let now = Self.nowMillis()
+                    var nextSeq = counters["next_seq"]
+                    var duplicates: Int64 = 0
+                    for e in events {
+                        // Same id under another occurred_at: a retry whose ts changed (RecentEventIDs).
+                        if let time = stored[e.eventID] ?? self.recent.withLock({ $0.occurredAt(of: e.eventID) }),
+                            time != e.occurredAt
+                        {
+                            duplicates += 1
+                            results.append(.duplicate)
+                            continue
+                        }
+                        let hlc = clock.tick(wallMillis: now)
+                        // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
+                        let rc = e.payload.withUnsafeBytes { payload in
+                            withUnsafeBytes(of: e.eventID.uuid) { id in
+                                sqlite3_reset(s)
+                                sqlite3_bind_int64(s, 1, nextSeq)
+                                sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
+                                sqlite3_bind_int64(s, 3, e.occurredAt)
+                                Self.bindText(s, 4, e.type.rawValue)
+                                sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
+                                sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
+                                return sqlite3_step(s)
+                            }
+                        }
+                        guard rc == SQLITE_DONE else {
                             sqlite3_reset(s)
-                            sqlite3_bind_int64(s, 1, nextSeq)
-                            sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
-                            sqlite3_bind_int64(s, 3, e.occurredAt)
-                            Self.bindText(s, 4, e.type.rawValue)
-                            sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
-                            sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
-                            return sqlite3_step(s)
+                            sqlite3_clear_bindings(s)
+                            throw DatabaseError(
+                                resultCode: ResultCode(rawValue: rc),
+                                message: String(cString: sqlite3_errmsg(connection)))
+                        }
+                        if sqlite3_changes(connection) == 1 {
+                            stored[e.eventID] = e.occurredAt
+                            results.append(.accepted(seq: UInt64(nextSeq)))
+                            nextSeq += 1
+                        } else {
+                            duplicates += 1
+                            results.append(.duplicate)
                         }
                     }
-                    guard rc == SQLITE_DONE else {
-                        sqlite3_reset(s)
-                        sqlite3_clear_bindings(s)
-                        throw DatabaseError(
-                            resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+                    sqlite3_reset(s)
+                    sqlite3_clear_bindings(s)
+                    counters["accepted_total"] += nextSeq - counters["next_seq"]
+                    counters["duplicates_total"] += duplicates
+                    counters["next_seq"] = nextSeq
+                    if index < alerts.count && !alerts[index].isEmpty {
+                        try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
                     }
-                    if sqlite3_changes(connection) == 1 {
-                        stored[e.eventID] = e.occurredAt
-                        results.append(.accepted(seq: UInt64(nextSeq)))
-                        nextSeq += 1
-                    } else {
-                        duplicates += 1
-                        results.append(.duplicate)
+                    used = try Self.usedBytes(db)
+                    if used > quota {
+                        counters["evicted_total"] += try Self.evictSynced(
+                            db, bytesNeeded: used - quota, syncedThrough: counters["synced_through"])
+                        used = try Self.usedBytes(db)
                     }
+                    if used > quota {
+                        overQuota = true
+                        return .rollback
+                    }
+                    return .commit
                 }
-                sqlite3_reset(s)
-                sqlite3_clear_bindings(s)
-                counters["accepted_total"] += nextSeq - counters["next_seq"]
-                counters["duplicates_total"] += duplicates
-                counters["next_seq"] = nextSeq
-                if index < alerts.count && !alerts[index].isEmpty {
-                    try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
+                if overQuota {
+                    (counters, clock, stored) = before
+                    used = try Self.usedBytes(db)
+                    counters["refused_events_total"] += Int64(events.count)
+                    counters["refused_requests_total"] += 1
+                    outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
+                    continue
                 }
-                used += incoming
                 outcomes.append(.committed(results))
             }
             counters["hlc_last"] = Int64(bitPattern: clock.last.rawValue)
