@@ -126,27 +126,25 @@ extension HubStore {
         e.subject = subject
         e.hlc = hlc.rawValue
         let erasure = e
-        return try await pool.write { db in
-            let before =
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE customer_id = ?", arguments: [subject])
-                ?? 0
-            try self.mergeErasure(db, erasure)
-            return before
-        }
+        return try await pool.write { db in try self.mergeErasure(db, erasure) }
     }
 
-    /// Records a remove-wins tombstone and deletes what the hub holds of the subject; kept forever.
-    func mergeErasure(_ db: Database, _ e: Cxsync_V1_Erasure) throws {
+    /// Records a remove-wins tombstone and deletes what the hub holds of the subject; kept forever. Returns how
+    /// many events were deleted (0 when the tombstone was already there).
+    @discardableResult
+    func mergeErasure(_ db: Database, _ e: Cxsync_V1_Erasure) throws -> Int {
         try db.execute(
             sql: "INSERT OR IGNORE INTO erasures (subject, hlc) VALUES (?, ?)",
             arguments: [e.subject, Int64(bitPattern: e.hlc)])
-        guard db.changesCount > 0 else { return }
+        guard db.changesCount > 0 else { return 0 }
         try db.execute(sql: "DELETE FROM events WHERE customer_id = ?", arguments: [e.subject])
+        let deleted = db.changesCount
         try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [e.subject])
         try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [e.subject, e.subject])
         var d = e
         d.seq = 0
         try appendDownstream(db, kind: "erasure", store: nil, d)
+        return deleted
     }
 
     func appendDownstream(_ db: Database, kind: String, store: String?, _ message: some SwiftProtobuf.Message) throws {
