@@ -20,7 +20,6 @@ extension BufferStore {
             var counters = try Counters.load(db)
             var clock = HybridLogicalClock(
                 maxDrift: .milliseconds(drift), last: HLCTimestamp(rawValue: UInt64(counters["hlc_last"])))
-            var used = try Self.usedBytes(db)
             var outcomes: [SubmissionOutcome] = []
             outcomes.reserveCapacity(submissions.count)
             let insert = try db.cachedStatement(
@@ -31,20 +30,8 @@ extension BufferStore {
             // Ids stored by this transaction: they join the recent window once it commits, never before.
             var stored: [UUID: Int64] = [:]
             for (index, events) in submissions.enumerated() {
-                let incoming = events.reduce(Int64(0)) { $0 + Int64($1.payload.count + 64) }
-                if used + incoming > quota {
-                    counters["evicted_total"] += try Self.evictSynced(
-                        db, bytesNeeded: used + incoming - quota, syncedThrough: counters["synced_through"])
-                    used = try Self.usedBytes(db)
-                    if used + incoming > quota {
-                        counters["refused_events_total"] += Int64(events.count)
-                        counters["refused_requests_total"] += 1
-                        outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
-                        continue
-                    }
-                }
-                // The estimate above can undershoot (page fill, index growth): the request runs in a savepoint,
-                // and if the pages it took pass the quota even after evicting synced copies, it is undone whole.
+                // Exact rather than estimated: the request runs in a savepoint, and if the pages it took pass the
+                // quota even after evicting synced copies, it is undone whole (its evictions too).
                 let before = (counters, clock, stored)
                 var results: [EventOutcome] = []
                 var overQuota = false
@@ -100,7 +87,7 @@ extension BufferStore {
                     if index < alerts.count && !alerts[index].isEmpty {
                         try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
                     }
-                    used = try Self.usedBytes(db)
+                    var used = try Self.usedBytes(db)
                     if used > quota {
                         counters["evicted_total"] += try Self.evictSynced(
                             db, bytesNeeded: used - quota, syncedThrough: counters["synced_through"])
@@ -114,7 +101,7 @@ extension BufferStore {
                 }
                 if overQuota {
                     (counters, clock, stored) = before
-                    used = try Self.usedBytes(db)
+                    let used = try Self.usedBytes(db)
                     counters["refused_events_total"] += Int64(events.count)
                     counters["refused_requests_total"] += 1
                     outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
