@@ -14,20 +14,10 @@ struct BatchBuilder: Sendable {
     let maxBatchBytes: Int
     static let agentVersion = "cx-agent/1.1"
 
-    /// A batch of the longest prefix of the outbox items (events and alert updates, in seq order) that fits
-    /// `maxBatchBytes` (at least one item). Updates of the same alert inside the batch are joined.
-    func batch(
-        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], modelVersions: [(UInt64, String)] = [],
-        cursor: UInt64, position: SyncPosition,
-        quotaBytes: Int64, nowMillis: Int64
-    ) throws -> SyncStateMachine.InFlight {
-        seal(
-            try prepare(entries, alerts: alerts, modelVersions: modelVersions), cursor: cursor, position: position,
-            quotaBytes: quotaBytes, nowMillis: nowMillis)
-    }
-
-    /// The costly part of `batch`: outbox rows decoded, checked and put in column form, without the header
-    /// (cursor, status, send time), so that it can be prepared while the previous batch is in flight.
+    /// The body of a batch of the longest prefix of the outbox items (events and alert updates, in seq order)
+    /// that fits `maxBatchBytes` (at least one item), updates of one alert joined: rows decoded, checked and in
+    /// column form, without the header (cursor, status, send time), so that it can be prepared while the
+    /// previous batch is in flight. `seal` finishes it.
     func prepare(
         _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], modelVersions: [(UInt64, String)] = []
     ) throws -> Cxsync_V1_Batch {
