@@ -40,7 +40,9 @@ extension HubStore {
         let clock = ClockAssessment.assess(
             sentHLC: sent, hubWallMillis: now, skewThresholdMillis: policy.skewThresholdMillis)
         let result = await committer.submit(
-            MergeJob(batch: batch, frameBytes: frameBytes, policy: policy, clock: clock, now: now))
+            MergeJob(
+                batch: batch, rows: EventRows(batch.events, clock: clock), frameBytes: frameBytes, policy: policy,
+                clock: clock, now: now))
         switch result {
         case .success(let r):
             if !r.duplicate { observe(clock.corrected(sent)) }
@@ -64,7 +66,8 @@ extension HubStore {
                         do {
                             outcome = .success(
                                 try self.mergeInTransaction(
-                                    db, job.batch, frameBytes: job.frameBytes, now: job.now, clock: job.clock,
+                                    db, job.batch, rows: job.rows, frameBytes: job.frameBytes, now: job.now,
+                                    clock: job.clock,
                                     hubHLC: hubHLC, policy: job.policy))
                             return .commit
                         } catch let e as HubError {
@@ -83,7 +86,7 @@ extension HubStore {
 
     // The body of the merge transaction; throws HubError to roll back.
     func mergeInTransaction(
-        _ db: Database, _ batch: SyncBatch, frameBytes: Int, now: Int64, clock: ClockAssessment,
+        _ db: Database, _ batch: SyncBatch, rows: EventRows, frameBytes: Int, now: Int64, clock: ClockAssessment,
         hubHLC: HLCTimestamp, policy: MergePolicy
     ) throws -> MergeResult {
         let w = batch.wire
@@ -103,11 +106,13 @@ extension HubStore {
                 "batch is for store '\(w.storeID)' but agent '\(w.agentID)' is enrolled for '\(store)'",
                 status: 403)
         }
-        for (i, e) in batch.events.enumerated() where e.event.storeID != store {
-            throw HubError(
-                "store_mismatch",
-                "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
-                status: 403)
+        if rows.storeIDs.count > 1 || rows.storeIDs.first.map({ $0 != store }) == true {
+            for (i, e) in batch.events.enumerated() where e.event.storeID != store {
+                throw HubError(
+                    "store_mismatch",
+                    "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
+                    status: 403)
+            }
         }
         for (i, a) in w.alertUpdates.enumerated() where !a.storeID.isEmpty && a.storeID != store {
             throw HubError(
@@ -165,7 +170,8 @@ extension HubStore {
             try recordAgentContact(
                 db, w, now: now, clock: clock, hwm: h, inserted: 0, frameBytes: frameBytes, batch: false)
         case .apply(let above, let newHWM):
-            result.insertedEvents = try apply(db, batch, above: above, now: now, clock: clock)
+            result.insertedEvents = try apply(
+                db, batch, rows, store: store, above: above, now: now, clock: clock)
             try db.execute(
                 sql: """
                     INSERT INTO high_water_marks (agent_id, epoch, hwm) VALUES (?, ?, ?)
@@ -215,7 +221,10 @@ extension HubStore {
     static func day(_ millis: Int64) -> Int64 { millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000 }
 
     /// Applies the items above `above`; returns how many events were new.
-    func apply(_ db: Database, _ batch: SyncBatch, above: UInt64, now: Int64, clock: ClockAssessment) throws -> Int {
+    func apply(
+        _ db: Database, _ batch: SyncBatch, _ rows: EventRows, store: String, above: UInt64, now: Int64,
+        clock: ClockAssessment
+    ) throws -> Int {
         let w = batch.wire
         let hasErasures = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM erasures)") ?? false
         let insert = try db.cachedStatement(
@@ -226,47 +235,51 @@ extension HubStore {
                 """)
         let erased = try db.cachedStatement(sql: "SELECT 1 FROM erasures WHERE subject = ?")
         var inserted = 0
-        let epoch = Int64(w.epoch)
-        // The hot loop binds through the C API: GRDB's generic arguments cost more than the insert itself.
+        // The hot loop binds through the C API, without copies: the values were prepared (`EventRows`) before
+        // the transaction, and GRDB's generic arguments cost more than the insert itself.
         let s = insert.sqliteStatement
-        let row = RowBinder(statement: s)
-        for item in batch.events where item.seq > above {
-            let event = item.event
-            if hasErasures, let customer = event.customerID, try Bool.fetchOne(erased, arguments: [customer]) == true {
-                continue
+        try rows.bytes.withUnsafeBufferPointer { buffer in
+            defer {
+                sqlite3_reset(s)
+                sqlite3_clear_bindings(s)
             }
+            let row = SlotBinder(statement: s, base: buffer.baseAddress)
             sqlite3_reset(s)
-            withUnsafeBytes(of: event.eventID.uuid) { row.blob(1, $0) }
-            row.text(2, w.agentID)
-            row.int(3, epoch)
-            row.int(4, Int64(item.seq))
-            row.text(5, event.storeID)
-            row.text(6, event.deviceID)
-            row.text(7, event.channel.rawValue)
-            row.text(8, event.type.rawValue)
-            row.int(9, event.occurredAt)
-            row.int(10, Int64(bitPattern: clock.corrected(event.hlc).rawValue))
-            row.text(11, event.customerID)
-            row.text(12, event.journeyStage?.rawValue)
-            row.double(13, event.score?.value)
-            row.double(14, event.enrichment?.sentiment.compound)
-            row.int(15, Self.day(event.occurredAt))
+            // Bindings survive sqlite3_reset: what is the same for the whole batch is bound once.
+            w.agentID.withCString { _ = sqlite3_bind_text(s, 2, $0, -1, RowBinder.transient) }
+            row.int(3, Int64(w.epoch))
+            store.withCString { _ = sqlite3_bind_text(s, 5, $0, -1, RowBinder.transient) }
             row.int(16, now)
-            row.text(17, event.text)
-            if let extra = EventPayloadEncoder.extra(event) {
-                extra.withUnsafeBytes { row.blob(18, $0) }
-            } else {
-                sqlite3_bind_null(s, 18)
+            for r in rows.rows where r.seq > above {
+                if hasErasures, let customer = rows.customer(r, in: buffer),
+                    try Bool.fetchOne(erased, arguments: [customer]) == true
+                {
+                    continue
+                }
+                sqlite3_reset(s)
+                row.blob(1, r.eventID)
+                row.int(4, Int64(r.seq))
+                row.text(6, r.device)
+                row.text(7, r.channel)
+                row.text(8, r.type)
+                row.int(9, r.occurredAt)
+                row.int(10, r.hlc)
+                row.text(11, r.customer)
+                row.text(12, r.journeyStage)
+                row.double(13, r.score)
+                row.double(14, r.sentiment)
+                row.int(15, r.day)
+                row.text(17, r.text)
+                row.blob(18, r.extra)
+                let rc = sqlite3_step(s)
+                guard rc == SQLITE_DONE else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: rc),
+                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                inserted += Int(sqlite3_changes(db.sqliteConnection))
             }
-            let rc = sqlite3_step(s)
-            guard rc == SQLITE_DONE else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
-            inserted += Int(sqlite3_changes(db.sqliteConnection))
         }
-        sqlite3_reset(s)
-        sqlite3_clear_bindings(s)
         for u in w.lwwUpdates where u.seq > above {
             var u = u
             u.hlc = clock.corrected(raw: u.hlc)

@@ -81,6 +81,8 @@ actor MergeCommitter {
 /// One batch waiting to be merged.
 struct MergeJob: Sendable {
     var batch: SyncBatch
+    /// The batch's event rows, prepared outside the serial merge transaction.
+    var rows: EventRows
     var frameBytes: Int
     var policy: MergePolicy
     var clock: ClockAssessment
