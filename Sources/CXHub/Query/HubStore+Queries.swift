@@ -113,16 +113,27 @@ extension HubStore {
         }
     }
 
+    /// The stores that have events, by a loose scan of `events_identity` (one seek per store): the event indexes
+    /// are keyed by store first, so that a batch writes few pages, and queries over all stores go store by store.
+    static let storesCTE = """
+        stores(s) AS (
+            SELECT min(store_id) FROM events
+            UNION ALL
+            SELECT (SELECT min(store_id) FROM events WHERE store_id > s) FROM stores WHERE s IS NOT NULL)
+        """
+
     /// Counts of merged events by store, channel and type whose `occurred_at` lies in `[since, until)`.
     public func eventCounts(since: Int64?, until: Int64?, store: String?) async throws -> [EventCountRow] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
+                    WITH RECURSIVE \(Self.storesCTE)
                     SELECT store_id, channel, type, count(*) AS n FROM events
-                    WHERE occurred_at >= ? AND occurred_at < ? AND (? IS NULL OR store_id = ?)
+                    WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL AND (?3 IS NULL OR s = ?3))
+                        AND occurred_at >= ?1 AND occurred_at < ?2
                     GROUP BY store_id, channel, type ORDER BY store_id, channel, type
-                    """, arguments: [since ?? Int64.min, until ?? Int64.max, store, store]
+                    """, arguments: [since ?? Int64.min, until ?? Int64.max, store]
             ).map { EventCountRow(store: $0["store_id"], channel: $0["channel"], type: $0["type"], events: $0["n"]) }
         }
     }
@@ -154,7 +165,14 @@ extension HubStore {
         try await pool.read { db in
             let ids = try self.linkedIdentifiers(db, of: id)
             var entries: [TimelineEntry] = []
-            let span = try Row.fetchOne(db, sql: "SELECT min(occurred_at) AS lo, max(occurred_at) AS hi FROM events")
+            let span = try Row.fetchOne(
+                db,
+                sql: """
+                    WITH RECURSIVE \(Self.storesCTE)
+                    SELECT min((SELECT min(occurred_at) FROM events WHERE store_id = s)) AS lo,
+                        max((SELECT max(occurred_at) FROM events WHERE store_id = s)) AS hi
+                    FROM stores WHERE s IS NOT NULL
+                    """)
             guard let lo = span?["lo"] as Int64?, let hi = span?["hi"] as Int64? else { return [] }
             // One seek per (store, day) in events_customer: the stores by a loose scan of the index, the days
             // of the hub's time span by a counter; both as IN lists the planner turns into nested seeks.

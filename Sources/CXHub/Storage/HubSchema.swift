@@ -135,6 +135,17 @@ enum HubSchema {
                     CREATE INDEX events_customer ON events (store_id, day, customer_id) WHERE customer_id IS NOT NULL;
                     """)
         }
+        m.registerMigration("v3-event-identity-by-store") { db in
+            // Store first, for the same reason as the customer index: the stores' events interleave in time, so
+            // a batch's entries in a time-keyed index were spread over every page of its time range (about 70
+            // pages of 32 KiB written per 1,000-event batch, 3.3 GB for the 1M-event workload). An event's store
+            // never changes, so (store_id, occurred_at, event_id) still finds a re-sent event.
+            try db.execute(
+                sql: """
+                    DROP INDEX events_identity;
+                    CREATE UNIQUE INDEX events_identity ON events (store_id, occurred_at, event_id);
+                    """)
+        }
         return m
     }
 }

@@ -1,0 +1,115 @@
+import CXCore
+import CXProtocol
+import CXTestSupport
+import Foundation
+import GRDB
+import Logging
+import Testing
+
+@testable import CXHub
+
+/// The hub's event indexes are keyed by store first (migration v3): a re-sent event is still found, queries over
+/// all stores still answer from the indexes, and a database from before the migration keeps all its events.
+@Suite("Hub event indexes keyed by store")
+struct EventIndexTests {
+    static let base = Int64(1_780_000_000_000)
+
+    static func agent(_ store: HubStore, _ storeID: String) async throws -> TestAgent {
+        let agent = TestAgent(agentID: "agent-\(storeID)", store: storeID, key: AgentSigningKey())
+        let token = try store.issueEnrollmentToken(store: storeID, device: "kiosk", ttl: .seconds(60))
+        _ = try await store.enroll(
+            token: token.token, agentID: agent.agentID, publicKey: agent.key.publicKey.rawRepresentation)
+        return agent
+    }
+
+    /// `count` events of `agent` one minute apart, starting `offset` minutes after `base`.
+    static func events(_ agent: TestAgent, count: Int, offset: Int, seq: UInt64) -> [SequencedEvent] {
+        (0..<count).map { i in
+            var e = agent.event(seq: seq + UInt64(i), customer: "cust-\(i % 3)")
+            e.event.occurredAt = base + Int64(offset + i) * 60_000
+            e.event.hlc = HLCTimestamp(wallMillis: e.event.occurredAt, counter: 0)
+            e.event.channel = i.isMultiple(of: 2) ? .kiosk : .web
+            return e
+        }
+    }
+
+    @Test("events of interleaved stores merge once; a re-sent event under a new epoch is not stored twice")
+    func interleavedStoresAndResend() async throws {
+        let dir = TempDir()
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let endpoint = SyncEndpoint(
+            store: store, policy: MergePolicy(maxDriftMillis: .max / 4), logger: Logger(label: "test"))
+        let a = try await Self.agent(store, "store-a")
+        let b = try await Self.agent(store, "store-b")
+        // Both stores cover the same minutes, so their events interleave in time.
+        let ea = Self.events(a, count: 40, offset: 0, seq: 1)
+        let eb = Self.events(b, count: 40, offset: 0, seq: 1)
+        #expect(await endpoint.handle(a.frame(a.batch(1...40, events: ea))).status == 200)
+        #expect(await endpoint.handle(b.frame(b.batch(1...40, events: eb))).status == 200)
+        #expect(try await store.eventTotal() == 80)
+
+        // The agent restarts in a new epoch (say its buffer was restored) and sends its last ten events again.
+        var again = a
+        again.epoch = 2
+        let resent = ea.suffix(10).enumerated().map {
+            SequencedEvent(seq: UInt64($0.offset + 1), event: $0.element.event)
+        }
+        #expect(await endpoint.handle(again.frame(again.batch(1...10, events: resent))).status == 200)
+        #expect(try await store.eventTotal() == 80)
+
+        // Counts over all stores and one store, in a window that cuts both stores' minutes in half.
+        let all = try await store.eventCounts(since: Self.base, until: Self.base + 20 * 60_000, store: nil)
+        #expect(all.map(\.store) == ["store-a", "store-a", "store-b", "store-b"])
+        #expect(all.reduce(0) { $0 + $1.events } == 40)
+        let one = try await store.eventCounts(since: nil, until: nil, store: "store-b")
+        #expect(Set(one.map(\.store)) == ["store-b"])
+        #expect(one.reduce(0) { $0 + $1.events } == 40)
+
+        // A timeline spans the hub's whole time range across stores.
+        let timeline = try await store.customerTimeline("cust-0", limit: 1000)
+        #expect(timeline.count == 28)
+        #expect(Set(timeline.map(\.store)) == ["store-a", "store-b"])
+        try store.close()
+    }
+
+    @Test("a database from before the store-first identity index keeps its events and their uniqueness")
+    func migrationKeepsEvents() async throws {
+        let dir = TempDir()
+        let path = dir.path + "/hub.sqlite"
+        let old = try DatabaseQueue(path: path)
+        try HubSchema.migrator.migrate(old, upTo: "v2-customer-index-by-store")
+        try await old.write { db in
+            for i in 0..<25 {
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (event_id, agent_id, epoch, seq, store_id, device_id, channel, type,
+                            occurred_at, hlc, day, received_at)
+                        VALUES (?, 'agent-x', 1, ?, 'store-x', 'store-x-kiosk-01', 'kiosk', 'survey_nps', ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        Data(withUnsafeBytes(of: UUID().uuid) { Array($0) }), i + 1, Self.base + Int64(i),
+                        Self.base + Int64(i), Self.base / 86_400_000, Self.base,
+                    ])
+            }
+        }
+        try old.close()
+
+        let store = try HubStore.open(path: path)
+        #expect(try await store.eventTotal() == 25)
+        let (columns, duplicateRefused) = try await store.pool.write { db in
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info('events_identity')")
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO events (event_id, agent_id, epoch, seq, store_id, device_id, channel, type,
+                        occurred_at, hlc, day, received_at)
+                    SELECT event_id, agent_id, 2, seq, store_id, device_id, channel, type, occurred_at, hlc, day,
+                        received_at FROM events
+                    """)
+            return (columns, db.changesCount == 0)
+        }
+        #expect(columns == ["store_id", "occurred_at", "event_id"])
+        #expect(duplicateRefused)
+        #expect(try await store.eventTotal() == 25)
+        try store.close()
+    }
+}
