@@ -28,11 +28,10 @@ extension UUID {
 
     /// Builds a UUID from exactly 16 bytes (callers check the count).
     public init(bytes b: some Collection<UInt8>) {
-        let a = Array(b)
-        precondition(a.count == 16, "a UUID has 16 bytes")
-        self.init(
-            uuid: (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15])
-        )
+        precondition(b.count == 16, "a UUID has 16 bytes")
+        var t: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &t) { _ = $0.copyBytes(from: b) }
+        self.init(uuid: t)
     }
 
     /// The 16 bytes, in network order.

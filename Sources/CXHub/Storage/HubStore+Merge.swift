@@ -92,7 +92,8 @@ extension HubStore {
         let w = batch.wire
         guard
             let agentRow = try Row.fetchOne(
-                db, sql: "SELECT store_id, status FROM agents WHERE agent_id = ?", arguments: [w.agentID])
+                db.cachedStatement(sql: "SELECT store_id, status FROM agents WHERE agent_id = ?"),
+                arguments: [w.agentID])
         else {
             throw HubError("unknown_agent", "no enrolled agent '\(w.agentID)'", status: 401)
         }
@@ -136,14 +137,15 @@ extension HubStore {
 
         let hwm = UInt64(
             try Int64.fetchOne(
-                db, sql: "SELECT hwm FROM high_water_marks WHERE agent_id = ? AND epoch = ?",
+                db.cachedStatement(sql: "SELECT hwm FROM high_water_marks WHERE agent_id = ? AND epoch = ?"),
                 arguments: [w.agentID, Int64(w.epoch)]) ?? 0)
         var context = MergeContext(highWaterMark: hwm)
         if !batch.isPoll,
             let prev = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT content_hash, hwm FROM batches WHERE agent_id = ? AND epoch = ? AND seq_from = ? AND seq_to = ?",
+                db.cachedStatement(
+                    sql:
+                        "SELECT content_hash, hwm FROM batches WHERE agent_id = ? AND epoch = ? AND seq_from = ? AND seq_to = ?"
+                ),
                 arguments: [w.agentID, Int64(w.epoch), Int64(w.seqFrom), Int64(w.seqTo)])
         {
             context.previousHash = [UInt8](prev["content_hash"] as Data)
@@ -172,20 +174,21 @@ extension HubStore {
         case .apply(let above, let newHWM):
             result.insertedEvents = try apply(
                 db, batch, rows, store: store, above: above, now: now, clock: clock)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO high_water_marks (agent_id, epoch, hwm) VALUES (?, ?, ?)
                     ON CONFLICT(agent_id, epoch) DO UPDATE SET hwm = max(hwm, excluded.hwm)
-                    """, arguments: [w.agentID, Int64(w.epoch), Int64(newHWM)])
-            try db.execute(
+                    """
+            ).execute(arguments: [w.agentID, Int64(w.epoch), Int64(newHWM)])
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO batches (agent_id, epoch, seq_from, seq_to, content_hash, hwm, acked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    w.agentID, Int64(w.epoch), Int64(w.seqFrom), Int64(w.seqTo), Data(batch.contentHash),
-                    Int64(newHWM), now,
-                ])
+                    """
+            ).execute(arguments: [
+                w.agentID, Int64(w.epoch), Int64(w.seqFrom), Int64(w.seqTo), Data(batch.contentHash),
+                Int64(newHWM), now,
+            ])
             result.highWaterMark = newHWM
             try recordAgentContact(
                 db, w, now: now, clock: clock, hwm: newHWM, inserted: result.insertedEvents, frameBytes: frameBytes,
@@ -201,7 +204,7 @@ extension HubStore {
         frameBytes: Int, batch: Bool
     ) throws {
         let s = w.status
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE agents SET last_sync_at = ?, epoch = ?, high_water_mark = ?,
                     events_synced = events_synced + ?, batches_synced = batches_synced + ?,
@@ -209,12 +212,12 @@ extension HubStore {
                     buffer_depth = ?, oldest_unsynced_ms = ?, last_seq = ?, used_bytes = ?, quota_bytes = ?,
                     agent_version = ?, downstream_cursor = max(downstream_cursor, ?), last_error = NULL
                 WHERE agent_id = ?
-                """,
-            arguments: [
-                now, Int64(w.epoch), Int64(hwm), inserted, batch ? 1 : 0, frameBytes, clock.offsetMillis,
-                clock.skewed ? 1 : 0, Int64(s.bufferDepth), s.oldestUnsyncedOccurredAtMs, Int64(s.lastSeq),
-                Int64(s.usedBytes), Int64(s.quotaBytes), s.agentVersion, Int64(w.downstreamCursor), w.agentID,
-            ])
+                """
+        ).execute(arguments: [
+            now, Int64(w.epoch), Int64(hwm), inserted, batch ? 1 : 0, frameBytes, clock.offsetMillis,
+            clock.skewed ? 1 : 0, Int64(s.bufferDepth), s.oldestUnsyncedOccurredAtMs, Int64(s.lastSeq),
+            Int64(s.usedBytes), Int64(s.quotaBytes), s.agentVersion, Int64(w.downstreamCursor), w.agentID,
+        ])
     }
 
     /// Days since the Unix epoch (UTC), the first key of the customer index.
@@ -226,7 +229,7 @@ extension HubStore {
         clock: ClockAssessment
     ) throws -> Int {
         let w = batch.wire
-        let hasErasures = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM erasures)") ?? false
+        let hasErasures = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM erasures)")) ?? false
         let insert = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO events (event_id, agent_id, epoch, seq, store_id, device_id, channel, type,

@@ -157,11 +157,11 @@ extension HubStore {
     func downstream(_ db: Database, after cursor: UInt64, store: String, limit: Int) throws -> Cxsync_V1_Downstream {
         var d = Cxsync_V1_Downstream()
         let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT cursor, kind, payload FROM downstream
-                WHERE cursor > ? AND (store_id IS NULL OR store_id = ?) ORDER BY cursor LIMIT ?
-                """, arguments: [Int64(cursor), store, limit + 1])
+            db.cachedStatement(
+                sql: """
+                    SELECT cursor, kind, payload FROM downstream
+                    WHERE cursor > ? AND (store_id IS NULL OR store_id = ?) ORDER BY cursor LIMIT ?
+                    """), arguments: [Int64(cursor), store, limit + 1])
         let more = rows.count > limit
         var last = cursor
         for row in rows.prefix(limit) {
@@ -176,7 +176,7 @@ extension HubStore {
         }
         if !more {
             // Nothing further concerns this store: skip past other stores' items so they are not scanned again.
-            let top = UInt64(try Int64.fetchOne(db, sql: "SELECT max(cursor) FROM downstream") ?? 0)
+            let top = UInt64(try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(cursor) FROM downstream")) ?? 0)
             last = max(last, top)
         }
         d.cursor = last

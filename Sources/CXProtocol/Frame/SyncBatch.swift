@@ -72,15 +72,6 @@ extension FrameDecoder {
             throw ProtocolError(
                 .tooManyItems, "\(b.events.count) events exceed the limit of \(limits.maxEventsPerBatch)")
         }
-        let wireEvents: [Cxsync_V1_Event]
-        if b.hasEventColumns {
-            guard b.events.isEmpty else {
-                throw ProtocolError(.invalidField, "events and event_columns are both present; a batch uses one form")
-            }
-            wireEvents = try b.eventColumns.rows(seqFrom: b.seqFrom, limits: limits)
-        } else {
-            wireEvents = b.events
-        }
         let stateItems = b.lwwUpdates.count + b.alertUpdates.count + b.erasures.count + b.identityLinks.count
         guard stateItems <= limits.maxStateItemsPerBatch else {
             throw ProtocolError(
@@ -96,13 +87,22 @@ extension FrameDecoder {
                 throw ProtocolError(.invalidSeqRange, "\(what) repeats seq \(seq)")
             }
         }
-        var events: [SequencedEvent] = []
-        events.reserveCapacity(wireEvents.count)
-        for (i, w) in wireEvents.enumerated() {
-            try place(w.seq, "events[\(i)]")
-            events.append(
-                SequencedEvent(seq: w.seq, event: try Event(wire: w, batchStoreID: b.storeID, limits: limits, index: i))
-            )
+        var events: [SequencedEvent]
+        if b.hasEventColumns {
+            guard b.events.isEmpty else {
+                throw ProtocolError(.invalidField, "events and event_columns are both present; a batch uses one form")
+            }
+            events = try b.eventColumns.events(seqFrom: b.seqFrom, batchStoreID: b.storeID, limits: limits)
+            for (i, e) in events.enumerated() { try place(e.seq, "events[\(i)]") }
+        } else {
+            events = []
+            events.reserveCapacity(b.events.count)
+            for (i, w) in b.events.enumerated() {
+                try place(w.seq, "events[\(i)]")
+                events.append(
+                    SequencedEvent(
+                        seq: w.seq, event: try Event(wire: w, batchStoreID: b.storeID, limits: limits, index: i)))
+            }
         }
         for (i, u) in b.lwwUpdates.enumerated() {
             try place(u.seq, "lww_updates[\(i)]")

@@ -37,10 +37,46 @@ extension Cxsync_V1_Event {
     }
 }
 
+/// The fields of one wire event, whichever form carried it (a row or the columns of PROTOCOL.md §6.6), before
+/// they are checked: both forms go through the same checks without building a protobuf message per event.
+struct WireEventFields {
+    var eventID: UUID
+    var storeID: String
+    var deviceID: String
+    var channel: Cxsync_V1_Channel
+    var type: Cxsync_V1_EventType
+    var occurredAtMs: Int64
+    var hlc: UInt64
+    var customerID: String
+    var journeyStage: Cxsync_V1_JourneyStage
+    var score: Double?
+    var scoreScale: Cxsync_V1_ScoreScale
+    var text: String
+    var amount: Double?
+    var currency: String
+    var attributes: [(key: String, value: String)]
+    var enrichment: Cxsync_V1_Enrichment?
+}
+
 extension Event {
     /// Reads and bounds-checks a wire event; `index` locates it in error messages.
     public init(wire w: Cxsync_V1_Event, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError)
     {
+        guard w.eventID.count == 16 else {
+            throw ProtocolError(.invalidField, "events[\(index)].event_id: must be 16 bytes, got \(w.eventID.count)")
+        }
+        try self.init(
+            fields: WireEventFields(
+                eventID: UUID(bytes: w.eventID), storeID: w.storeID, deviceID: w.deviceID, channel: w.channel,
+                type: w.type, occurredAtMs: w.occurredAtMs, hlc: w.hlc, customerID: w.customerID,
+                journeyStage: w.journeyStage, score: w.hasScore ? w.score : nil, scoreScale: w.scoreScale,
+                text: w.text, amount: w.hasAmount ? w.amount : nil, currency: w.currency,
+                attributes: w.attributes.map { ($0.key, $0.value) }, enrichment: w.hasEnrichment ? w.enrichment : nil),
+            batchStoreID: batchStoreID, limits: limits, index: index)
+    }
+
+    /// The checks every wire event passes, in either form.
+    init(fields w: WireEventFields, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
         func bad(_ field: String, _ why: String) -> ProtocolError {
             ProtocolError(.invalidField, "events[\(index)].\(field): \(why)")
         }
@@ -50,7 +86,6 @@ extension Event {
             }
             return s
         }
-        guard w.eventID.count == 16 else { throw bad("event_id", "must be 16 bytes, got \(w.eventID.count)") }
         let limitsE = limits.event
         let store = try bounded(w.storeID.isEmpty ? batchStoreID : w.storeID, "store_id", limitsE.maxIdentifierLength)
         let device = try bounded(w.deviceID, "device_id", limitsE.maxIdentifierLength)
@@ -58,12 +93,14 @@ extension Event {
         guard let channel = Channel(w.channel) else { throw bad("channel", "unknown value \(w.channel.rawValue)") }
         guard let type = EventType(w.type) else { throw bad("type", "unknown value \(w.type.rawValue)") }
         var score: Score?
-        if w.hasScore {
+        if let value = w.score {
             guard let scale = ScoreScale(w.scoreScale) else { throw bad("score_scale", "required with a score") }
-            guard scale.range.contains(w.score) else { throw bad("score", "\(w.score) outside \(scale.rawValue)") }
-            score = Score(value: w.score, scale: scale)
+            guard scale.range.contains(value) else { throw bad("score", "\(value) outside \(scale.rawValue)") }
+            score = Score(value: value, scale: scale)
         }
-        guard w.text.unicodeScalars.count <= limitsE.maxTextLength else {
+        // A text within the limit in bytes is within it in characters: count characters only when it is not.
+        guard w.text.utf8.count <= limitsE.maxTextLength || w.text.unicodeScalars.count <= limitsE.maxTextLength
+        else {
             throw ProtocolError(
                 .stringTooLong, "events[\(index)].text: longer than \(limitsE.maxTextLength) characters")
         }
@@ -75,7 +112,9 @@ extension Event {
             _ = try bounded(a.key, "attributes.key", limitsE.maxAttributeKeyLength)
             attributes[a.key] = try bounded(a.value, "attributes.value", limitsE.maxAttributeValueLength)
         }
-        let enrichment = try w.hasEnrichment ? Enrichment(wire: w.enrichment, limits: limits, index: index) : nil
+        let enrichment = try w.enrichment.map { e throws(ProtocolError) in
+            try Enrichment(wire: e, limits: limits, index: index)
+        }
         var stage: JourneyStage?
         if w.journeyStage != .unspecified {
             guard let known = JourneyStage(w.journeyStage) else {
@@ -84,13 +123,12 @@ extension Event {
             stage = known
         }
         self.init(
-            eventID: UUID(bytes: w.eventID), storeID: store, deviceID: device, channel: channel, type: type,
+            eventID: w.eventID, storeID: store, deviceID: device, channel: channel, type: type,
             occurredAt: w.occurredAtMs, hlc: HLCTimestamp(rawValue: w.hlc),
             customerID: w.customerID.isEmpty
                 ? nil : try bounded(w.customerID, "customer_id", limitsE.maxIdentifierLength),
             journeyStage: stage, score: score, text: w.text.isEmpty ? nil : w.text,
-            amount: w.hasAmount ? w.amount : nil,
-            currency: w.currency.isEmpty ? nil : try bounded(w.currency, "currency", 3),
+            amount: w.amount, currency: w.currency.isEmpty ? nil : try bounded(w.currency, "currency", 3),
             attributes: attributes, enrichment: enrichment)
     }
 }

@@ -157,7 +157,9 @@ extension Cxsync_V1_EventColumns {
 
     /// The row form of these columns, after the structural checks of PROTOCOL.md §6.6; the per-event checks
     /// of §6.2 are left to the caller, which runs the same ones for both forms.
-    func rows(seqFrom: UInt64, limits: ProtocolLimits) throws(ProtocolError) -> [Cxsync_V1_Event] {
+    func events(seqFrom: UInt64, batchStoreID: String, limits: ProtocolLimits) throws(ProtocolError)
+        -> [SequencedEvent]
+    {
         let n = Int(count)
         guard n <= limits.maxEventsPerBatch else {
             throw ProtocolError(.tooManyItems, "\(n) events exceed the limit of \(limits.maxEventsPerBatch)")
@@ -255,7 +257,7 @@ extension Cxsync_V1_EventColumns {
                 .invalidField, "event_columns.strings: \(strings.count) strings, only \(introduced) are used")
         }
 
-        var rows: [Cxsync_V1_Event] = []
+        var rows: [SequencedEvent] = []
         rows.reserveCapacity(n)
         var seq = seqFrom &- 1
         var occurred: Int64 = 0
@@ -266,19 +268,8 @@ extension Cxsync_V1_EventColumns {
         var attributeIndex = 0
         var textOffset = texts.startIndex
         for i in 0..<n {
-            var w = Cxsync_V1_Event()
             seq = seq &+ UInt64(bitPattern: seqDeltas[i])
-            w.seq = seq
-            w.eventID = Data(eventIds[(eventIds.startIndex + 16 * i)..<(eventIds.startIndex + 16 * i + 16)])
-            w.storeID = stores[i]
-            w.deviceID = devices[i]
-            w.customerID = customers[i]
-            w.currency = currencies[i]
-            w.channel = channel[i]
-            w.type = type[i]
-            w.journeyStage = journeyStage[i]
             occurred = occurred &+ occurredAtDeltas[i]
-            w.occurredAtMs = occurred
             skew = skew &+ hlcSkewDeltas[i]
             let wall = skew &+ occurred
             guard wall >= 0, wall < 1 << 48 else {
@@ -287,7 +278,12 @@ extension Cxsync_V1_EventColumns {
             guard hlcCounters[i] <= 0xFFFF else {
                 throw ProtocolError(.invalidField, "events[\(i)].hlc: counter \(hlcCounters[i]) outside 16 bits")
             }
-            w.hlc = UInt64(wall) << 16 | UInt64(hlcCounters[i])
+            let id = eventIds.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(fromByteOffset: 16 * i, as: uuid_t.self)) }
+            var w = WireEventFields(
+                eventID: id, storeID: stores[i], deviceID: devices[i], channel: channel[i], type: type[i],
+                occurredAtMs: occurred, hlc: UInt64(wall) << 16 | UInt64(hlcCounters[i]), customerID: customers[i],
+                journeyStage: journeyStage[i], score: nil, scoreScale: .unspecified, text: "", amount: nil,
+                currency: currencies[i], attributes: [], enrichment: nil)
             let bits = presence[i]
             if bits & Presence.score != 0 {
                 w.scoreScale = scoreScale[scoreIndex]
@@ -313,13 +309,12 @@ extension Cxsync_V1_EventColumns {
             }
             let attributeEnd = attributeIndex + Int(attributeCounts[i])
             while attributeIndex < attributeEnd {
-                var a = Cxsync_V1_Attribute()
-                a.key = keys[attributeIndex]
-                a.value = values[attributeIndex]
-                w.attributes.append(a)
+                w.attributes.append((keys[attributeIndex], values[attributeIndex]))
                 attributeIndex += 1
             }
-            rows.append(w)
+            rows.append(
+                SequencedEvent(
+                    seq: seq, event: try Event(fields: w, batchStoreID: batchStoreID, limits: limits, index: i)))
         }
         return rows
     }
