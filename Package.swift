@@ -150,6 +150,7 @@ let package = Package(
         .executableTarget(
             name: "cx-bench",
             dependencies: [
+                "CXAgent",
                 "CXCore",
                 "CXHub",
                 .product(name: "Logging", package: "swift-log"),

@@ -6,6 +6,6 @@ struct CXBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cx-bench",
         abstract: "Benchmarks of cxsync (run through bench/*.sh for the peer baselines).",
-        subcommands: [IngestBench.self, CodecBench.self, InsightBench.self, HubMergeBench.self]
+        subcommands: [IngestBench.self, CodecBench.self, InsightBench.self, EnrichPathBench.self, HubMergeBench.self]
     )
 }

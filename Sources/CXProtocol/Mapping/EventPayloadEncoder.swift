@@ -42,7 +42,7 @@ public enum EventPayloadEncoder {
         if let a = e.amount { double(&out, 14, a) }
         if let c = e.currency { string(&out, 15, c) }
         attributes(&out, e.attributes)
-        if let en = e.enrichment { message(&out, 17, enrichment(en, modelVersion: modelVersion)) }
+        if let en = e.enrichment { enrichment(&out, 17, en, modelVersion: modelVersion) }
         return out
     }
 
@@ -55,7 +55,7 @@ public enum EventPayloadEncoder {
         if let a = e.amount { double(&out, 14, a) }
         if let c = e.currency { string(&out, 15, c) }
         attributes(&out, e.attributes)
-        if let en = e.enrichment { message(&out, 17, enrichment(en, modelVersion: true)) }
+        if let en = e.enrichment { enrichment(&out, 17, en, modelVersion: true) }
         return out
     }
 
@@ -69,33 +69,63 @@ public enum EventPayloadEncoder {
         }
     }
 
-    static func enrichment(_ e: Enrichment, modelVersion: Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(160)
+    /// The enrichment as field `field` of `out`, written in place: its size is computed first, so no
+    /// sub-message is built in an array of its own (this runs for every stored event).
+    static func enrichment(_ out: inout [UInt8], _ field: UInt64, _ e: Enrichment, modelVersion: Bool) {
+        func intentSize(_ i: Enrichment.Intent) -> Int {
+            let kind = UInt64(intent(i.kind))
+            return (kind == 0 ? 0 : 1 + varintSize(kind)) + stringSize(i.phrase)
+        }
+        func themeSize(_ t: Enrichment.Theme) -> Int { stringSize(t.dimension) + stringSize(t.value) }
+        func floatSize(_ d: Double) -> Int { Float(d).bitPattern == 0 ? 0 : 5 }
+        var size = modelVersion ? stringSize(e.modelVersion) : 0
+        size += floatSize(e.sentiment.compound) + floatSize(e.sentiment.positive)
+        size += floatSize(e.sentiment.neutral) + floatSize(e.sentiment.negative)
+        for i in e.intents {
+            let n = intentSize(i)
+            size += 1 + varintSize(UInt64(n)) + n
+        }
+        for t in e.themes {
+            let n = themeSize(t)
+            size += 1 + varintSize(UInt64(n)) + n
+        }
+        for f in e.flags { size += stringSize(f) }
+        if let l = e.language { size += stringSize(l) }
+        size += floatSize(e.languageConfidence)
+        varint(&out, field << 3 | 2)
+        varint(&out, UInt64(size))
+        let start = out.count
         if modelVersion { string(&out, 1, e.modelVersion) }
         float(&out, 2, Float(e.sentiment.compound))
         float(&out, 3, Float(e.sentiment.positive))
         float(&out, 4, Float(e.sentiment.neutral))
         float(&out, 5, Float(e.sentiment.negative))
         for i in e.intents {
-            var sub: [UInt8] = []
-            varintField(&sub, 1, UInt64(intent(i.kind)))
-            string(&sub, 2, i.phrase)
-            message(&out, 6, sub)
+            varint(&out, 6 << 3 | 2)
+            varint(&out, UInt64(intentSize(i)))
+            varintField(&out, 1, UInt64(intent(i.kind)))
+            string(&out, 2, i.phrase)
         }
         for t in e.themes {
-            var sub: [UInt8] = []
-            string(&sub, 1, t.dimension)
-            string(&sub, 2, t.value)
-            message(&out, 7, sub)
+            varint(&out, 7 << 3 | 2)
+            varint(&out, UInt64(themeSize(t)))
+            string(&out, 1, t.dimension)
+            string(&out, 2, t.value)
         }
-        for f in e.flags {
-            var f = f
-            f.withUTF8 { bytes(&out, 8, $0) }
-        }
+        for f in e.flags { string(&out, 8, f) }
         if let l = e.language { string(&out, 9, l) }
         float(&out, 10, Float(e.languageConfidence))
-        return out
+        assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
+    }
+
+    /// Bytes a non-empty string field takes with its tag (fields below 16) and length; 0 for an empty one.
+    @inline(__always) static func stringSize(_ s: String) -> Int {
+        let n = s.utf8.count
+        return n == 0 ? 0 : 1 + varintSize(UInt64(n)) + n
+    }
+
+    @inline(__always) static func varintSize(_ v: UInt64) -> Int {
+        v == 0 ? 1 : (64 - v.leadingZeroBitCount + 6) / 7
     }
 
     // MARK: - Wire primitives (proto3: default values are not written)

@@ -1,0 +1,66 @@
+import ArgumentParser
+import CXAgent
+import CXCore
+import CXProtocol
+import Foundation
+
+/// `cx-bench enrich-path`: CPU per event of the agent's enrichment path, stage by stage, on one thread.
+///
+/// The ingest benchmark measures what enrichment costs end to end, but on two cores shared with the producers
+/// it is too noisy to tell which part of the path a change helped. This runs the same code as the agent
+/// (`EventEnricher.enrich` on requests of 100 events, then the stored payload's encoding) without the network
+/// and the database, and reports microseconds per event for each stage.
+struct EnrichPathBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enrich-path",
+        abstract: "CPU per event of the agent's enrichment path (EventEnricher + payload encoding), one thread.")
+
+    @Option(help: "JSON lines from gen_events.py.") var events: String = "/tmp/cx_events_1m.jsonl"
+    @Option(help: "Events to use (the first ones of the file).") var limit: Int = 200_000
+    @Option(help: "Events per request, as the ingest benchmark sends them.") var perRequest: Int = 100
+    @Option(help: "Timed repetitions; the best is reported.") var reps: Int = 3
+
+    func run() async throws {
+        let lines = try IngestBench.readLines(path: events, limit: limit)
+        let validator = EventValidator()
+        let decoder = JSONDecoder()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let all = try lines.map {
+            try validator.validate(decoder.decode(IncomingEvent.self, from: Data($0)), nowMillis: now).get()
+        }
+        var best: [String: Double] = [:]
+        var alerts = 0
+        for _ in 0..<reps {
+            let enricher = try EventEnricher(fleetKey: Array(repeating: 7, count: 32))
+            var plainBytes = 0
+            var enrichedBytes = 0
+            let t0 = ContinuousClock.now
+            for e in all { plainBytes += EventPayloadEncoder.encode(e).count }
+            let t1 = ContinuousClock.now
+            var enriched: [Event] = []
+            enriched.reserveCapacity(all.count)
+            alerts = 0
+            for start in stride(from: 0, to: all.count, by: perRequest) {
+                var request = Array(all[start..<min(all.count, start + perRequest)])
+                alerts += enricher.enrich(&request).count
+                enriched += request
+            }
+            let t2 = ContinuousClock.now
+            for e in enriched { enrichedBytes += EventPayloadEncoder.encode(e).count }
+            let t3 = ContinuousClock.now
+            func us(_ d: Duration) -> Double {
+                (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(all.count)
+            }
+            let figures = [
+                "encode_plain_us": us(t1 - t0), "enrich_us": us(t2 - t1), "encode_enriched_us": us(t3 - t2),
+                "payload_plain_bytes": Double(plainBytes) / Double(all.count),
+                "payload_enriched_bytes": Double(enrichedBytes) / Double(all.count),
+            ]
+            for (k, v) in figures { best[k] = min(best[k] ?? .infinity, v) }
+        }
+        var result: [String: Any] = ["bench": "enrich-path", "events": all.count, "alerts": alerts]
+        for (k, v) in best { result[k] = (v * 100).rounded() / 100 }
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+    }
+}
