@@ -42,6 +42,17 @@ struct EventPayloadEncoderTests {
                     enrichment: Enrichment(
                         modelVersion: "", sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))))
         }
+        // Edge cases of the in-place enrichment: empty repeated strings and sub-messages (written, unlike empty
+        // singular fields), -0.0 (written), and lengths that need a two-byte varint.
+        let long = String(repeating: "ä", count: 100)
+        events.append(
+            Event(
+                eventID: UUID(), storeID: "s", deviceID: "d", channel: .chat, type: .chatMessage, occurredAt: 1,
+                enrichment: Enrichment(
+                    modelVersion: long, sentiment: .init(compound: -0.0, positive: 0, neutral: 1, negative: -0.0),
+                    intents: [.init(kind: .question, phrase: ""), .init(kind: .complaint, phrase: long)],
+                    themes: [.init(dimension: "", value: ""), .init(dimension: long, value: "x")],
+                    flags: ["", "spam", long], language: "", languageConfidence: 0)))
         return events
     }
 

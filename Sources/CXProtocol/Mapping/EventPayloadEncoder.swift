@@ -89,7 +89,11 @@ public enum EventPayloadEncoder {
             let n = themeSize(t)
             size += 1 + varintSize(UInt64(n)) + n
         }
-        for f in e.flags { size += stringSize(f) }
+        for f in e.flags {
+            // a repeated string is written even when empty
+            let n = f.utf8.count
+            size += 1 + varintSize(UInt64(n)) + n
+        }
         if let l = e.language { size += stringSize(l) }
         size += floatSize(e.languageConfidence)
         varint(&out, field << 3 | 2)
@@ -112,7 +116,10 @@ public enum EventPayloadEncoder {
             string(&out, 1, t.dimension)
             string(&out, 2, t.value)
         }
-        for f in e.flags { string(&out, 8, f) }
+        for f in e.flags {
+            var f = f
+            f.withUTF8 { bytes(&out, 8, $0) }
+        }
         if let l = e.language { string(&out, 9, l) }
         float(&out, 10, Float(e.languageConfidence))
         assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
