@@ -33,7 +33,7 @@ struct EventIndexTests {
         }
     }
 
-    @Test("events of interleaved stores merge once; a re-sent event under a new epoch is not stored twice")
+    @Test("interleaved stores merge once, a re-send under a new epoch is not stored twice, erasure finds every store")
     func interleavedStoresAndResend() async throws {
         let dir = TempDir()
         let store = try HubStore.open(path: dir.path + "/hub.sqlite")
@@ -69,6 +69,12 @@ struct EventIndexTests {
         let timeline = try await store.customerTimeline("cust-0", limit: 1000)
         #expect(timeline.count == 28)
         #expect(Set(timeline.map(\.store)) == ["store-a", "store-b"])
+
+        // An erasure finds the customer's events in every store through the same index, and only them.
+        #expect(try await store.erase(subject: "cust-1") == 26)
+        #expect(try await store.customerTimeline("cust-1", limit: 1000).isEmpty)
+        #expect(try await store.customerTimeline("cust-0", limit: 1000).count == 28)
+        #expect(try await store.eventTotal() == 54)
         try store.close()
     }
 

@@ -122,6 +122,31 @@ extension HubStore {
             SELECT (SELECT min(store_id) FROM events WHERE store_id > s) FROM stores WHERE s IS NOT NULL)
         """
 
+    /// The stores with customer events (loose scan of `events_customer`) and the days `?1...?2`: with
+    /// `customer_id = ?3`, one seek per (store, day) finds one customer's events without scanning `events`.
+    static let customerStoresAndDaysCTE = """
+        stores(s) AS (
+            SELECT min(store_id) FROM events WHERE customer_id IS NOT NULL
+            UNION ALL
+            SELECT (SELECT min(store_id) FROM events WHERE customer_id IS NOT NULL AND store_id > s)
+            FROM stores WHERE s IS NOT NULL),
+        days(d) AS (SELECT ?1 UNION ALL SELECT d + 1 FROM days WHERE d < ?2)
+        """
+
+    /// The first and last day (UTC) of the hub's events; nil when it holds none.
+    static func daySpan(_ db: Database) throws -> (Int64, Int64)? {
+        let span = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    WITH RECURSIVE \(storesCTE)
+                    SELECT min((SELECT min(occurred_at) FROM events WHERE store_id = s)) AS lo,
+                        max((SELECT max(occurred_at) FROM events WHERE store_id = s)) AS hi
+                    FROM stores WHERE s IS NOT NULL
+                    """))
+        guard let lo = span?["lo"] as Int64?, let hi = span?["hi"] as Int64? else { return nil }
+        return (day(lo), day(hi))
+    }
+
     /// Counts of merged events by store, channel and type whose `occurred_at` lies in `[since, until)`.
     public func eventCounts(since: Int64?, until: Int64?, store: String?) async throws -> [EventCountRow] {
         try await pool.read { db in
@@ -165,33 +190,19 @@ extension HubStore {
         try await pool.read { db in
             let ids = try self.linkedIdentifiers(db, of: id)
             var entries: [TimelineEntry] = []
-            let span = try Row.fetchOne(
-                db,
-                sql: """
-                    WITH RECURSIVE \(Self.storesCTE)
-                    SELECT min((SELECT min(occurred_at) FROM events WHERE store_id = s)) AS lo,
-                        max((SELECT max(occurred_at) FROM events WHERE store_id = s)) AS hi
-                    FROM stores WHERE s IS NOT NULL
-                    """)
-            guard let lo = span?["lo"] as Int64?, let hi = span?["hi"] as Int64? else { return [] }
+            guard let (firstDay, lastDay) = try Self.daySpan(db) else { return [] }
             // One seek per (store, day) in events_customer: the stores by a loose scan of the index, the days
             // of the hub's time span by a counter; both as IN lists the planner turns into nested seeks.
             let statement = try db.cachedStatement(
                 sql: """
-                    WITH RECURSIVE
-                        stores(s) AS (
-                            SELECT min(store_id) FROM events WHERE customer_id IS NOT NULL
-                            UNION ALL
-                            SELECT (SELECT min(store_id) FROM events WHERE customer_id IS NOT NULL AND store_id > s)
-                            FROM stores WHERE s IS NOT NULL),
-                        days(d) AS (SELECT ?1 UNION ALL SELECT d + 1 FROM days WHERE d < ?2)
+                    WITH RECURSIVE \(Self.customerStoresAndDaysCTE)
                     SELECT event_id, customer_id, store_id, channel, type, occurred_at, journey_stage, score, sentiment,
                         text, extra FROM events
                     WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
                         AND customer_id = ?3
                     """)
             for cid in ids {
-                for row in try Row.fetchAll(statement, arguments: [Self.day(lo), Self.day(hi), cid]) {
+                for row in try Row.fetchAll(statement, arguments: [firstDay, lastDay, cid]) {
                     let extra = (row["extra"] as Data?).map { try? Cxsync_V1_Event(serializedBytes: $0) } ?? nil
                     let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
                     entries.append(

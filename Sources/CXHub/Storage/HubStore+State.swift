@@ -137,8 +137,20 @@ extension HubStore {
             sql: "INSERT OR IGNORE INTO erasures (subject, hlc) VALUES (?, ?)",
             arguments: [e.subject, Int64(bitPattern: e.hlc)])
         guard db.changesCount > 0 else { return 0 }
-        try db.execute(sql: "DELETE FROM events WHERE customer_id = ?", arguments: [e.subject])
-        let deleted = db.changesCount
+        var deleted = 0
+        // Through the customer index, one seek per (store, day): this runs inside a merge transaction, and a
+        // scan of every event would hold the hub's only writer for as long as the table is big.
+        if let (firstDay, lastDay) = try Self.daySpan(db) {
+            try db.cachedStatement(
+                sql: """
+                    WITH RECURSIVE \(Self.customerStoresAndDaysCTE)
+                    DELETE FROM events
+                    WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
+                        AND customer_id = ?3
+                    """
+            ).execute(arguments: [firstDay, lastDay, e.subject])
+            deleted = db.changesCount
+        }
         try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [e.subject])
         try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [e.subject, e.subject])
         var d = e
