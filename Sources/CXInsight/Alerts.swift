@@ -20,7 +20,15 @@ public struct AlertEvent: Sendable, Hashable {
     /// Enriched compound sentiment in [-1, 1].
     public var compound: Double
     /// Intents found in the text.
-    public var intents: Set<Enrichment.Intent.Kind>
+    public var intents: Set<Enrichment.Intent.Kind> {
+        get { Set(Enrichment.Intent.Kind.allCases.filter { intentBits.contains($0) }) }
+        set {
+            intentBits = KindSet()
+            for k in newValue { intentBits.insert(k) }
+        }
+    }
+    /// The same as a bit mask: the rules test it for every event, and a `Set` per event cost an allocation.
+    var intentBits = KindSet()
     /// Survey or review score, if the event carries one.
     public var score: Int?
     /// Which scale `score` is on.
@@ -39,7 +47,7 @@ public struct AlertEvent: Sendable, Hashable {
         self.customerKey = customerKey
         self.timeMs = timeMs
         self.compound = compound
-        self.intents = intents
+        for k in intents { intentBits.insert(k) }
         self.score = score
         self.scoreKind = scoreKind
         self.suppressed = suppressed
@@ -152,8 +160,8 @@ public struct AlertRule: Codable, Sendable, Hashable {
             return e.scoreKind == .nps && (e.score.map { $0 >= 0 && Double($0) <= (threshold ?? 6) } ?? false)
         case .csatAtOrBelow: return e.scoreKind == .csat && (e.score.map { Double($0) <= (threshold ?? 2) } ?? false)
         case .highEffort: return e.scoreKind == .ces && (e.score.map { Double($0) >= (threshold ?? 5) } ?? false)
-        case .intent: return intent.map { e.intents.contains($0) } ?? false
-        case .negativeSpike: return e.compound <= (threshold ?? -0.5) || e.intents.contains(.complaint)
+        case .intent: return intent.map { e.intentBits.contains($0) } ?? false
+        case .negativeSpike: return e.compound <= (threshold ?? -0.5) || e.intentBits.contains(.complaint)
         }
     }
 
@@ -277,7 +285,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     k += 1
                 }
                 let rule = rulesCopy[ri]
-                var spikeIDs: [String]? = nil
+                var isSpike = false
                 if rule.condition == .negativeSpike {
                     let t = event.timeMs
                     let window = Int64(rule.windowSeconds ?? 900) * 1000
@@ -290,11 +298,10 @@ public struct AlertRuleEngine: Sendable, Hashable {
                         st.windows[ri].removeAll { $0.timeMs <= t - window || $0.timeMs > t }
                     }
                     guard st.windows[ri].count >= need else { continue }
-                    spikeIDs = st.windows[ri].map(\.eventID)
+                    isSpike = true
                 }
-                let ids = spikeIDs ?? [event.eventID]
                 if !scoped[ri] {
-                    finer.append((ri, ids))
+                    finer.append((ri, isSpike ? st.windows[ri].map(\.eventID) : [event.eventID]))
                     continue
                 }
                 let cooldown = Int64(rule.cooldownSeconds) * 1000
@@ -303,6 +310,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     st.suppressed[ri] += 1
                     continue
                 }
+                // The event ids are gathered only for an alert that is raised, not for every suppressed match.
+                let ids = isSpike ? st.windows[ri].map(\.eventID) : [event.eventID]
                 let sup = st.suppressed[ri]
                 st.suppressed[ri] = 0
                 st.lastRaised[ri] = now

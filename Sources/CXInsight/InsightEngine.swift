@@ -221,11 +221,12 @@ public struct InsightEngine: Sendable {
             r.enrichment.flags.append("near_duplicate")
         }
         let flags = r.enrichment.flags
-        let event = AlertEvent(
+        var event = AlertEvent(
             eventID: input.eventID, storeID: input.storeID, channel: input.channel, customerKey: r.customerKey,
-            timeMs: input.timeMs, compound: r.enrichment.sentiment.compound,
-            intents: Set(r.enrichment.intents.map(\.kind)), score: input.score, scoreKind: input.scoreKind,
+            timeMs: input.timeMs, compound: r.enrichment.sentiment.compound, score: input.score,
+            scoreKind: input.scoreKind,
             suppressed: flags.contains("bot") || flags.contains("spam") || flags.contains("near_duplicate"))
+        for i in r.enrichment.intents { event.intentBits.insert(i.kind) }
         r.alerts = state.alerts.process(event)
         return r
     }
@@ -358,7 +359,7 @@ public struct InsightEngine: Sendable {
 }
 
 /// A tiny set of intent kinds (a bit mask), cheaper than `Set` on the hot path.
-struct KindSet {
+struct KindSet: Sendable, Hashable {
     var bits: UInt8 = 0
     @inline(__always) static func bit(_ k: Enrichment.Intent.Kind) -> UInt8 { UInt8(1) << UInt8(InsightEngine.rank(k)) }
     @inline(__always) func contains(_ k: Enrichment.Intent.Kind) -> Bool { bits & Self.bit(k) != 0 }
