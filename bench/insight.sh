@@ -16,28 +16,54 @@ REPS=${REPS:-3}
 CPU=${CPU:-0}
 WORK=${WORK:-/tmp/cxsync-bench-insight}
 OUT=$ROOT/bench/results/insight.md
-mkdir -p "$WORK" "$ROOT/bench/results"
+rm -rf "$WORK" && mkdir -p "$WORK" "$ROOT/bench/results"
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
 python3 -c "import vaderSentiment" 2>/dev/null || python3 -m pip install -q "vaderSentiment==3.3.2"
 swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 
-echo "== CXInsight (cx-bench insight), pinned to CPU $CPU"
-taskset -c "$CPU" "$BIN/cx-bench" insight --events "$EVENTS" --n "$N" --reps "$REPS" \
-    --dump "$WORK/cxinsight_compound.tsv" | tee "$WORK/insight.json"
+# The two scorers alternate, one repetition each, so that both see the same state of a shared, noisy machine.
+for REP in $(seq 1 "$REPS"); do
+    DUMP_CX=() DUMP_VADER=()
+    if [ "$REP" = 1 ]; then
+        DUMP_CX=(--dump "$WORK/cxinsight_compound.tsv")
+        DUMP_VADER=(--dump "$WORK/vader_compound.tsv")
+    fi
+    echo "== [$REP/$REPS] CXInsight (cx-bench insight), pinned to CPU $CPU"
+    taskset -c "$CPU" "$BIN/cx-bench" insight --events "$EVENTS" --n "$N" --reps 1 "${DUMP_CX[@]}" \
+        | tee "$WORK/insight.$REP.json"
+    echo "== [$REP/$REPS] VADER (vader_bench.py), pinned to CPU $CPU"
+    python3 "$PEERS/vader_bench.py" --events "$EVENTS" --n "$N" --reps 1 --cpu "$CPU" "${DUMP_VADER[@]}" \
+        | tail -1 | tee "$WORK/vader.$REP.json"
+done
 echo "== the agent's enrichment path (cx-bench enrich-path), pinned to CPU $CPU"
 taskset -c "$CPU" "$BIN/cx-bench" enrich-path --events "$EVENTS" --reps "$REPS" | tee "$WORK/enrich-path.json"
-echo "== VADER (vader_bench.py), pinned to CPU $CPU"
-python3 "$PEERS/vader_bench.py" --events "$EVENTS" --n "$N" --reps "$REPS" --cpu "$CPU" \
-    --dump "$WORK/vader_compound.tsv" | tee "$WORK/vader.json"
 
 python3 - "$WORK" "$OUT" <<'PY'
 import json, os, platform, subprocess, sys, datetime
 work, out = sys.argv[1], sys.argv[2]
-s = json.load(open(os.path.join(work, "insight.json")))
+import statistics
+import re
+reps = sorted(int(m.group(1)) for m in (re.fullmatch(r"insight\.(\d+)\.json", n) for n in os.listdir(work)) if m)
+runs = [(json.load(open(os.path.join(work, f"insight.{r}.json"))), json.load(open(os.path.join(work, f"vader.{r}.json"))))
+        for r in reps]
+med = statistics.median
+s = dict(runs[0][0])
+s["reps"] = len(runs)
+s["sentiment_texts_per_s_all"] = [c["sentiment_texts_per_s"] for c, _ in runs]
+s["enrich_texts_per_s_all"] = [c["enrich_texts_per_s"] for c, _ in runs]
+s["sentiment_texts_per_s"] = round(med(s["sentiment_texts_per_s_all"]))
+s["enrich_texts_per_s"] = round(med(s["enrich_texts_per_s_all"]))
+s["sentiment_us_per_text"] = round(1e6 / s["sentiment_texts_per_s"], 1)
+s["enrich_us_per_text"] = round(1e6 / s["enrich_texts_per_s"], 1)
+v = dict(runs[0][1])
+v["reps"] = len(runs)
+v["texts_per_s_all"] = [x["texts_per_s"] for _, x in runs]
+v["texts_per_s"] = round(med(v["texts_per_s_all"]))
+v["us_per_text"] = round(1e6 / v["texts_per_s"], 1)
+ratios = [(c["sentiment_texts_per_s"] / x["texts_per_s"], c["enrich_texts_per_s"] / x["texts_per_s"]) for c, x in runs]
 p = json.load(open(os.path.join(work, "enrich-path.json")))
-v = json.loads(open(os.path.join(work, "vader.json")).read().strip().splitlines()[-1])
 model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 nproc = os.cpu_count()
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -57,15 +83,14 @@ pol = lambda c: 1 if c >= 0.05 else (-1 if c <= -0.05 else 0)
 same = sum(1 for k in a if k in b and pol(a[k]) == pol(b[k]))
 vr = v["texts_per_s"]
 rs, re_ = s["sentiment_texts_per_s"] / vr, s["enrich_texts_per_s"] / vr
-import statistics
-med_s, med_e = statistics.median(s["sentiment_texts_per_s_all"]), statistics.median(s["enrich_texts_per_s_all"])
 md = f"""# Insight benchmark (issue 4)
 
 `bench/insight.sh` — {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, commit {commit}, release build.
 
 Workload: first {s['texts']:,} non-null `text` values of `{os.environ.get('EVENTS', '/tmp/cx_events_1m.jsonl')}`
-(`gen_events.py`, mean {s['mean_chars']} characters). Both scorers pinned to one CPU, same texts, same run;
-best of {s['reps']} for CXInsight, median of {v['reps']} for VADER (as `vader_bench.py` reports it).
+(`gen_events.py`, mean {s['mean_chars']} characters). Both scorers pinned to one CPU, same texts, same run.
+They alternate, one repetition each, {s['reps']} times, so that both see the same state of a shared machine;
+the table shows the medians.
 
 | scorer | texts/s (one core) | µs/text | × VADER | goal |
 | --- | ---: | ---: | ---: | --- |
@@ -79,12 +104,13 @@ SimHash near-duplicate window (1,024, band index), alert rules (7 default rules,
 
 The agent's whole enrichment path (`cx-bench enrich-path`: `EventEnricher.enrich` on requests of 100 events, the
 first {p['events']:,} events of the workload with or without text, then the stored payload's encoding), CPU per
-event on one core, best of {s['reps']}: enrichment {p['enrich_us']} µs; payload encoding {p['encode_enriched_us']} µs
+event on one core, best of {p.get('reps', s['reps'])}: enrichment {p['enrich_us']} µs; payload encoding {p['encode_enriched_us']} µs
 enriched against {p['encode_plain_us']} µs plain ({p['payload_enriched_bytes']:.0f} against {p['payload_plain_bytes']:.0f}
 bytes). Without enrichment, the agent process spends 10-14 µs of CPU per event on durable ingest (this session's
 runs of `bench/run.sh`), so this path is what keeps enrichment above its goal of at most 25% of the ingest rate.
 
-Median-to-median (CXInsight median of its reps / VADER median): sentiment {med_s / vr:.1f}×, enrichment {med_e / vr:.1f}×.
+Ratio of each repetition to the VADER run beside it (sentiment / enrichment):
+{', '.join(f'{a:.1f}× / {b:.1f}×' for a, b in ratios)}.
 All reps: CXInsight sentiment {s['sentiment_texts_per_s_all']}, enrichment {s['enrich_texts_per_s_all']};
 VADER {v['texts_per_s_all']}. Engine load (lexicon, rules, taxonomy parse): {s['engine_load_s']} s; VADER load {v['analyzer_load_s']} s.
 

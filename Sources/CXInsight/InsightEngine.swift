@@ -179,13 +179,13 @@ public struct InsightEngine: Sendable {
 
     /// Sentiment alone (the lexicon and its rules, no intent prior).
     public func sentiment(_ text: String) -> Enrichment.Sentiment {
-        let scorer = core.scorer
+        let core = self.core
         var t = text
         return t.withUTF8 { buf in
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
-                return scorer.score(toks, n, st).sentiment
+                return core.scorer.score(toks, n, st).sentiment
             }
         }
     }
@@ -215,7 +215,9 @@ public struct InsightEngine: Sendable {
 
     /// The stateful half of `enrich(_:state:)`: the near-duplicate check and the alert rules, over a result
     /// of the stateless `enrich(_:)`. Callers analyse many events in parallel and serialise only this step.
-    public func remember(_ result: InsightResult, of input: InsightInput, state: inout InsightState) -> InsightResult {
+    public func remember(_ result: consuming InsightResult, of input: InsightInput, state: inout InsightState)
+        -> InsightResult
+    {
         var r = result
         if r.fingerprint != 0 && state.duplicates.check(r.fingerprint, at: input.timeMs) {
             r.enrichment.flags.append("near_duplicate")
@@ -242,11 +244,11 @@ public struct InsightEngine: Sendable {
     }
 
     private func analyze(_ input: InsightInput, hashCustomer: Bool = true) -> InsightResult {
+        // Through the core, not local copies: each of these structs holds several arrays, and copying them cost
+        // dozens of retains and releases per event.
         let core = self.core
-        let lexicon = core.lexicon, intents = core.intents, themes = core.themes, masker = core.masker
-        let quality = core.quality, hasher = core.hasher, scorer = core.scorer, configuration = core.configuration
         var customerKey: String? = nil
-        if hashCustomer, let h = hasher, let id = input.customerID {
+        if hashCustomer, let h = core.hasher, let id = input.customerID {
             customerKey = input.customerIDKind.map { h.hash(id, kind: $0) } ?? h.hash(id)
         }
         guard let raw = input.text, !raw.isEmpty else {
@@ -256,7 +258,7 @@ public struct InsightEngine: Sendable {
                 ),
                 maskedText: input.text, maskedCounts: [:], customerKey: customerKey, alerts: [], fingerprint: 0)
         }
-        let masked = masker.mask(raw)
+        let masked = core.masker.mask(raw)
         var text = masked.text
         var flags: [String] = []
         if masked.total > 0 { flags.append("pii_masked") }
@@ -267,20 +269,20 @@ public struct InsightEngine: Sendable {
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
-                var scored = scorer.score(toks, n, st)
-                let words = lexicon.words
+                var scored = core.scorer.score(toks, n, st)
+                let words = core.lexicon.words
                 func isNegator(_ j: Int) -> Bool {
                     if toks[j].has(Token.negContraction) { return true }
-                    let k = lexicon.lookup(toks[j])
+                    let k = core.lexicon.lookup(toks[j])
                     guard k >= 0 else { return false }
                     let w = words[Int(k)]
                     return w.flags & SentimentLexicon.negator != 0 || w.special == SentimentLexicon.Special.no.rawValue
                 }
                 func isPositive(_ j: Int) -> Bool {
-                    let k = lexicon.lookup(toks[j])
+                    let k = core.lexicon.lookup(toks[j])
                     return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 && words[Int(k)].valence > 0
                 }
-                let hits = intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator)
+                let hits = core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator)
                 func phrase(_ s: Int, _ e: Int) -> String {
                     String(
                         decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]),
@@ -296,10 +298,10 @@ public struct InsightEngine: Sendable {
                 if (kinds.contains(.complaint) || kinds.contains(.cancellation)) && scored.sentiment.compound > -0.05
                     && !(kinds.contains(.praise) && scored.sentiment.compound >= 0.5)
                 {
-                    scored = scorer.withPrior(scored, Float(configuration.complaintPrior))
+                    scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
                 }
                 var compound = scored.sentiment.compound
-                if !kinds.contains(.complaint) && compound <= intents.complaintSentimentThreshold
+                if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
                     && scored.mostNegative >= 0
                 {
                     list.append(
@@ -308,12 +310,12 @@ public struct InsightEngine: Sendable {
                     kinds.insert(.complaint)
                 }
                 if !kinds.contains(.complaint) && compound < 0.5 {
-                    let cues = intents.complaintCues(toks, n, negators: isNegator, positive: isPositive)
+                    let cues = core.intents.complaintCues(toks, n, negators: isNegator, positive: isPositive)
                     if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
                         list.append(Enrichment.Intent(kind: .complaint, phrase: phrase(cues.start, cues.end)))
                         kinds.insert(.complaint)
                         if compound > -0.05 {
-                            scored = scorer.withPrior(scored, Float(configuration.complaintPrior))
+                            scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
                             compound = scored.sentiment.compound
                         }
                     }
@@ -321,7 +323,7 @@ public struct InsightEngine: Sendable {
                 if kinds.contains(.praise) && compound < 0.05 {
                     list.removeAll { $0.kind == .praise }
                     kinds.remove(.praise)
-                } else if !kinds.contains(.praise) && compound >= intents.praiseSentimentThreshold
+                } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
                     && !kinds.contains(.complaint) && scored.mostPositive >= 0
                 {
                     list.append(
@@ -340,8 +342,8 @@ public struct InsightEngine: Sendable {
                 if list.count > 1 { list.sort { Self.rank($0.kind) < Self.rank($1.kind) } }
                 enrichment.sentiment = scored.sentiment
                 enrichment.intents = list
-                enrichment.themes = themes.tag(toks, n)
-                let q = quality.analyze(
+                enrichment.themes = core.themes.tag(toks, n)
+                let q = core.quality.analyze(
                     buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs)
                 enrichment.language = q.language.language
                 enrichment.languageConfidence = q.language.confidence
