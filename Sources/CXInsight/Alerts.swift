@@ -22,10 +22,7 @@ public struct AlertEvent: Sendable, Hashable {
     /// Intents found in the text.
     public var intents: Set<Enrichment.Intent.Kind> {
         get { Set(Enrichment.Intent.Kind.allCases.filter { intentBits.contains($0) }) }
-        set {
-            intentBits = KindSet()
-            for k in newValue { intentBits.insert(k) }
-        }
+        set { intentBits = KindSet(newValue) }
     }
     /// The same as a bit mask: the rules test it for every event, and a `Set` per event cost an allocation.
     var intentBits = KindSet()
@@ -47,7 +44,7 @@ public struct AlertEvent: Sendable, Hashable {
         self.customerKey = customerKey
         self.timeMs = timeMs
         self.compound = compound
-        for k in intents { intentBits.insert(k) }
+        self.intentBits = KindSet(intents)
         self.score = score
         self.scoreKind = scoreKind
         self.suppressed = suppressed

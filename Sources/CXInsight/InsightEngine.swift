@@ -228,7 +228,7 @@ public struct InsightEngine: Sendable {
             timeMs: input.timeMs, compound: r.enrichment.sentiment.compound, score: input.score,
             scoreKind: input.scoreKind,
             suppressed: flags.contains("bot") || flags.contains("spam") || flags.contains("near_duplicate"))
-        for i in r.enrichment.intents { event.intentBits.insert(i.kind) }
+        event.intentBits = KindSet(r.enrichment.intents.lazy.map(\.kind))
         r.alerts = state.alerts.process(event)
         return r
     }
@@ -363,6 +363,8 @@ public struct InsightEngine: Sendable {
 /// A tiny set of intent kinds (a bit mask), cheaper than `Set` on the hot path.
 struct KindSet: Sendable, Hashable {
     var bits: UInt8 = 0
+    init() {}
+    init(_ kinds: some Sequence<Enrichment.Intent.Kind>) { for k in kinds { insert(k) } }
     @inline(__always) static func bit(_ k: Enrichment.Intent.Kind) -> UInt8 { UInt8(1) << UInt8(InsightEngine.rank(k)) }
     @inline(__always) func contains(_ k: Enrichment.Intent.Kind) -> Bool { bits & Self.bit(k) != 0 }
     @inline(__always) mutating func insert(_ k: Enrichment.Intent.Kind) { bits |= Self.bit(k) }

@@ -4,16 +4,17 @@ import CXCore
 import CXProtocol
 import Foundation
 
-/// `cx-bench enrich-path`: CPU per event of the agent's enrichment path, stage by stage, on one thread.
+/// `cx-bench enrich-path`: time per event of the agent's enrichment path, stage by stage, on one thread.
 ///
 /// The ingest benchmark measures what enrichment costs end to end, but on two cores shared with the producers
 /// it is too noisy to tell which part of the path a change helped. This runs the same code as the agent
 /// (`EventEnricher.enrich` on requests of 100 events, then the stored payload's encoding) without the network
-/// and the database, and reports microseconds per event for each stage.
+/// and the database, and reports microseconds per event for each stage (pin it to one CPU, as
+/// `bench/insight.sh` does).
 struct EnrichPathBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enrich-path",
-        abstract: "CPU per event of the agent's enrichment path (EventEnricher + payload encoding), one thread.")
+        abstract: "Time per event of the agent's enrichment path (EventEnricher + payload encoding), one thread.")
 
     @Option(help: "JSON lines from gen_events.py.") var events: String = "/tmp/cx_events_1m.jsonl"
     @Option(help: "Events to use (the first ones of the file).") var limit: Int = 200_000

@@ -165,9 +165,6 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
 public typealias ConfigurationError = CXConfiguration.ConfigurationError
 
 extension AgentConfiguration {
-    /// The environment variable for each setting: `CX_AGENT_` + the upper-cased file key.
-    public static func environmentName(_ key: String) -> String { "CX_AGENT_" + key.uppercased() }
-
     /// Defaults, then the YAML file (if any), then the environment.
     public static func load(file: String?, environment: [String: String]) throws -> AgentConfiguration {
         var config = AgentConfiguration()

@@ -96,9 +96,6 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
 public typealias HubConfigurationError = ConfigurationError
 
 extension HubConfiguration {
-    /// `CX_HUB_` + the upper-cased file key.
-    public static func environmentName(_ key: String) -> String { "CX_HUB_" + key.uppercased() }
-
     /// Defaults, then the YAML file (if any), then the environment; validated.
     public static func load(file: String?, environment: [String: String]) throws -> HubConfiguration {
         var config = HubConfiguration()

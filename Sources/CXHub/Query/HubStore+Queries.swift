@@ -122,16 +122,13 @@ extension HubStore {
             SELECT (SELECT min(store_id) FROM events WHERE store_id > s) FROM stores WHERE s IS NOT NULL)
         """
 
-    /// The stores with customer events (loose scan of `events_customer`) and the days `?1...?2`: with
-    /// `customer_id = ?3`, one seek per (store, day) finds one customer's events without scanning `events`.
-    static let customerStoresAndDaysCTE = """
-        stores(s) AS (
-            SELECT min(store_id) FROM events WHERE customer_id IS NOT NULL
-            UNION ALL
-            SELECT (SELECT min(store_id) FROM events WHERE customer_id IS NOT NULL AND store_id > s)
-            FROM stores WHERE s IS NOT NULL),
-        days(d) AS (SELECT ?1 UNION ALL SELECT d + 1 FROM days WHERE d < ?2)
-        """
+    /// The stores and the days `?1...?2`: with `customer_id = ?3`, one seek per (store, day) in `events_customer`
+    /// finds one customer's events without scanning `events`.
+    static let customerStoresAndDaysCTE =
+        storesCTE + """
+            ,
+            days(d) AS (SELECT ?1 UNION ALL SELECT d + 1 FROM days WHERE d < ?2)
+            """
 
     /// The first and last day (UTC) of the hub's events; nil when it holds none.
     static func daySpan(_ db: Database) throws -> (Int64, Int64)? {

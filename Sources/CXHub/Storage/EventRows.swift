@@ -34,43 +34,31 @@ struct EventRows: Sendable {
         var extra: Slot
     }
 
-    /// The store every event names; the transaction checks it against the agent's enrolment before any insert.
-    var storeIDs: Set<String>
     var rows: [Row]
     var bytes: [UInt8]
 
     init(_ events: [SequencedEvent], clock: ClockAssessment) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(events.count * 160)
-        func put(_ s: String?) -> Slot {
-            guard let s else { return .null }
-            let start = bytes.count
-            bytes.append(contentsOf: s.utf8)
-            return Slot(offset: Int32(start), length: Int32(bytes.count - start))
-        }
-        func put(_ b: [UInt8]?) -> Slot {
+        func put<Bytes: Collection<UInt8>>(_ b: Bytes?) -> Slot {
             guard let b else { return .null }
             let start = bytes.count
             bytes.append(contentsOf: b)
-            return Slot(offset: Int32(start), length: Int32(b.count))
+            return Slot(offset: Int32(start), length: Int32(bytes.count - start))
         }
         var rows: [Row] = []
         rows.reserveCapacity(events.count)
-        var stores = Set<String>()
         for item in events {
             let e = item.event
-            stores.insert(e.storeID)
-            let id = withUnsafeBytes(of: e.eventID.uuid) { Array($0) }
             rows.append(
                 Row(
                     seq: item.seq, occurredAt: e.occurredAt, hlc: Int64(bitPattern: clock.corrected(e.hlc).rawValue),
                     day: HubStore.day(e.occurredAt), score: e.score?.value, sentiment: e.enrichment?.sentiment.compound,
-                    eventID: put(id), device: put(e.deviceID), channel: put(e.channel.rawValue),
-                    type: put(e.type.rawValue),
-                    customer: put(e.customerID), journeyStage: put(e.journeyStage?.rawValue), text: put(e.text),
-                    extra: put(EventPayloadEncoder.extra(e))))
+                    eventID: withUnsafeBytes(of: e.eventID.uuid) { put($0) }, device: put(e.deviceID.utf8),
+                    channel: put(e.channel.rawValue.utf8), type: put(e.type.rawValue.utf8),
+                    customer: put(e.customerID?.utf8), journeyStage: put(e.journeyStage?.rawValue.utf8),
+                    text: put(e.text?.utf8), extra: put(EventPayloadEncoder.extra(e))))
         }
-        self.storeIDs = stores
         self.rows = rows
         self.bytes = bytes
     }
@@ -83,11 +71,12 @@ struct EventRows: Sendable {
     }
 }
 
-/// Binds slots of an `EventRows` buffer without copying (SQLITE_STATIC): valid only while the buffer is
-/// borrowed, so the caller clears the bindings before it lets go.
+/// Binds the values of the events insert through SQLite's C API: slots of an `EventRows` buffer without copying
+/// (SQLITE_STATIC), valid only while the buffer is borrowed, so the caller clears the bindings before it lets go.
 struct SlotBinder {
     let statement: OpaquePointer?
     let base: UnsafePointer<UInt8>?
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     func text(_ i: Int32, _ s: EventRows.Slot) {
         guard s.length >= 0, let base else {
@@ -97,6 +86,11 @@ struct SlotBinder {
         (base + Int(s.offset)).withMemoryRebound(to: CChar.self, capacity: Int(s.length)) {
             _ = sqlite3_bind_text(statement, i, $0, s.length, nil)
         }
+    }
+
+    /// A string that is not in the buffer (the same for the whole batch), copied by SQLite.
+    func text(_ i: Int32, copying s: String) {
+        s.withCString { _ = sqlite3_bind_text(statement, i, $0, -1, Self.transient) }
     }
 
     func blob(_ i: Int32, _ s: EventRows.Slot) {

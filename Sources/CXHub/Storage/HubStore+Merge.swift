@@ -107,13 +107,11 @@ extension HubStore {
                 "batch is for store '\(w.storeID)' but agent '\(w.agentID)' is enrolled for '\(store)'",
                 status: 403)
         }
-        if rows.storeIDs.count > 1 || rows.storeIDs.first.map({ $0 != store }) == true {
-            for (i, e) in batch.events.enumerated() where e.event.storeID != store {
-                throw HubError(
-                    "store_mismatch",
-                    "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
-                    status: 403)
-            }
+        for (i, e) in batch.events.enumerated() where e.event.storeID != store {
+            throw HubError(
+                "store_mismatch",
+                "events[\(i)] is for store '\(e.event.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
+                status: 403)
         }
         for (i, a) in w.alertUpdates.enumerated() where !a.storeID.isEmpty && a.storeID != store {
             throw HubError(
@@ -249,9 +247,9 @@ extension HubStore {
             let row = SlotBinder(statement: s, base: buffer.baseAddress)
             sqlite3_reset(s)
             // Bindings survive sqlite3_reset: what is the same for the whole batch is bound once.
-            w.agentID.withCString { _ = sqlite3_bind_text(s, 2, $0, -1, RowBinder.transient) }
+            row.text(2, copying: w.agentID)
             row.int(3, Int64(w.epoch))
-            store.withCString { _ = sqlite3_bind_text(s, 5, $0, -1, RowBinder.transient) }
+            row.text(5, copying: store)
             row.int(16, now)
             for r in rows.rows where r.seq > above {
                 if hasErasures, let customer = rows.customer(r, in: buffer),
@@ -307,37 +305,5 @@ extension HubStore {
             try db.execute(sql: "INSERT OR IGNORE INTO identity_links (a, b) VALUES (?, ?)", arguments: [a, b])
         }
         return inserted
-    }
-}
-
-/// Binds values to a prepared statement through SQLite's C API (copies: SQLITE_TRANSIENT).
-struct RowBinder {
-    let statement: OpaquePointer?
-    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    func int(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(statement, i, v) }
-
-    func text(_ i: Int32, _ v: String?) {
-        guard var v else {
-            sqlite3_bind_null(statement, i)
-            return
-        }
-        v.withUTF8 { u in
-            _ = u.withMemoryRebound(to: CChar.self) {
-                sqlite3_bind_text(statement, i, $0.baseAddress, Int32($0.count), Self.transient)
-            }
-        }
-    }
-
-    func double(_ i: Int32, _ v: Double?) {
-        guard let v else {
-            sqlite3_bind_null(statement, i)
-            return
-        }
-        sqlite3_bind_double(statement, i, v)
-    }
-
-    func blob(_ i: Int32, _ v: UnsafeRawBufferPointer) {
-        sqlite3_bind_blob(statement, i, v.baseAddress, Int32(v.count), Self.transient)
     }
 }

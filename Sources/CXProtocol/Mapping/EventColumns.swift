@@ -155,8 +155,8 @@ extension Cxsync_V1_EventColumns {
         self.texts = Data(texts)
     }
 
-    /// The row form of these columns, after the structural checks of PROTOCOL.md §6.6; the per-event checks
-    /// of §6.2 are left to the caller, which runs the same ones for both forms.
+    /// The events of these columns: the structural checks of PROTOCOL.md §6.6 here, then for each event the
+    /// checks of §6.2 that the row form passes too (`Event(fields:)`). Seq placement is left to the caller.
     func events(seqFrom: UInt64, batchStoreID: String, limits: ProtocolLimits) throws(ProtocolError)
         -> [SequencedEvent]
     {
@@ -257,8 +257,8 @@ extension Cxsync_V1_EventColumns {
                 .invalidField, "event_columns.strings: \(strings.count) strings, only \(introduced) are used")
         }
 
-        var rows: [SequencedEvent] = []
-        rows.reserveCapacity(n)
+        var events: [SequencedEvent] = []
+        events.reserveCapacity(n)
         var seq = seqFrom &- 1
         var occurred: Int64 = 0
         var skew: Int64 = 0
@@ -312,10 +312,10 @@ extension Cxsync_V1_EventColumns {
                 w.attributes.append((keys[attributeIndex], values[attributeIndex]))
                 attributeIndex += 1
             }
-            rows.append(
+            events.append(
                 SequencedEvent(
                     seq: seq, event: try Event(fields: w, batchStoreID: batchStoreID, limits: limits, index: i)))
         }
-        return rows
+        return events
     }
 }

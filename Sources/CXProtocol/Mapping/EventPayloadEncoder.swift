@@ -60,13 +60,7 @@ public enum EventPayloadEncoder {
     }
 
     static func attributes(_ out: inout [UInt8], _ attributes: [String: String]) {
-        guard !attributes.isEmpty else { return }
-        for (k, v) in attributes.sorted(by: { $0.key < $1.key }) {
-            var sub: [UInt8] = []
-            string(&sub, 1, k)
-            string(&sub, 2, v)
-            message(&out, 16, sub)
-        }
+        for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { stringPair(&out, 16, k, v) }
     }
 
     /// The enrichment as field `field` of `out`, written in place: its size is computed first, so no
@@ -76,24 +70,13 @@ public enum EventPayloadEncoder {
             let kind = UInt64(intent(i.kind))
             return (kind == 0 ? 0 : 1 + varintSize(kind)) + stringSize(i.phrase)
         }
-        func themeSize(_ t: Enrichment.Theme) -> Int { stringSize(t.dimension) + stringSize(t.value) }
         func floatSize(_ d: Double) -> Int { Float(d).bitPattern == 0 ? 0 : 5 }
         var size = modelVersion ? stringSize(e.modelVersion) : 0
         size += floatSize(e.sentiment.compound) + floatSize(e.sentiment.positive)
         size += floatSize(e.sentiment.neutral) + floatSize(e.sentiment.negative)
-        for i in e.intents {
-            let n = intentSize(i)
-            size += 1 + varintSize(UInt64(n)) + n
-        }
-        for t in e.themes {
-            let n = themeSize(t)
-            size += 1 + varintSize(UInt64(n)) + n
-        }
-        for f in e.flags {
-            // a repeated string is written even when empty
-            let n = f.utf8.count
-            size += 1 + varintSize(UInt64(n)) + n
-        }
+        for i in e.intents { size += fieldSize(intentSize(i)) }
+        for t in e.themes { size += fieldSize(stringPairSize(t.dimension, t.value)) }
+        for f in e.flags { size += fieldSize(f.utf8.count) }  // a repeated string is written even when empty
         if let l = e.language { size += stringSize(l) }
         size += floatSize(e.languageConfidence)
         varint(&out, field << 3 | 2)
@@ -110,12 +93,7 @@ public enum EventPayloadEncoder {
             varintField(&out, 1, UInt64(intent(i.kind)))
             string(&out, 2, i.phrase)
         }
-        for t in e.themes {
-            varint(&out, 7 << 3 | 2)
-            varint(&out, UInt64(themeSize(t)))
-            string(&out, 1, t.dimension)
-            string(&out, 2, t.value)
-        }
+        for t in e.themes { stringPair(&out, 7, t.dimension, t.value) }
         for f in e.flags {
             var f = f
             f.withUTF8 { bytes(&out, 8, $0) }
@@ -125,10 +103,24 @@ public enum EventPayloadEncoder {
         assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
     }
 
-    /// Bytes a non-empty string field takes with its tag (fields below 16) and length; 0 for an empty one.
+    /// Bytes a length-delimited field of `n` bytes takes with its tag (fields below 16) and length.
+    @inline(__always) static func fieldSize(_ n: Int) -> Int { 1 + varintSize(UInt64(n)) + n }
+
+    /// Bytes a string field takes; 0 for an empty one (proto3 does not write it).
     @inline(__always) static func stringSize(_ s: String) -> Int {
         let n = s.utf8.count
-        return n == 0 ? 0 : 1 + varintSize(UInt64(n)) + n
+        return n == 0 ? 0 : fieldSize(n)
+    }
+
+    /// The body size of a sub-message of two string fields, 1 and 2 (a theme, an attribute).
+    @inline(__always) static func stringPairSize(_ a: String, _ b: String) -> Int { stringSize(a) + stringSize(b) }
+
+    /// A sub-message of two string fields, 1 and 2, as field `field` of `out`, written in place.
+    static func stringPair(_ out: inout [UInt8], _ field: UInt64, _ a: String, _ b: String) {
+        varint(&out, field << 3 | 2)
+        varint(&out, UInt64(stringPairSize(a, b)))
+        string(&out, 1, a)
+        string(&out, 2, b)
     }
 
     @inline(__always) static func varintSize(_ v: UInt64) -> Int {
@@ -162,12 +154,6 @@ public enum EventPayloadEncoder {
         varint(&out, field << 3 | 2)
         varint(&out, UInt64(b.count))
         out.append(contentsOf: b)
-    }
-
-    static func message(_ out: inout [UInt8], _ field: UInt64, _ sub: [UInt8]) {
-        varint(&out, field << 3 | 2)
-        varint(&out, UInt64(sub.count))
-        out.append(contentsOf: sub)
     }
 
     /// `optional double`: written whenever present, zero included.
