@@ -134,6 +134,7 @@ public struct InsightEngine: Sendable {
         let quality: QualityAnalyzer
         let hasher: CustomerIdentifierHasher?
         let scorer: SentimentScorer
+        let vocabulary: Vocabulary
 
         init(_ configuration: InsightConfiguration) throws {
             self.configuration = configuration
@@ -150,6 +151,16 @@ public struct InsightEngine: Sendable {
                 try CustomerIdentifierHasher(fleetKey: $0, defaultCountryCode: configuration.defaultCountryCode)
             }
             scorer = SentimentScorer(lexicon: lexicon)
+            var vocabulary = Vocabulary()
+            vocabulary.add(lexicon.table, \.lexicon)
+            vocabulary.add(intents.heads, \.intentHead)
+            vocabulary.addNumberWords(IntentDetector.numberWords)
+            vocabulary.add(intents.cueWords, \.cueWord)
+            vocabulary.add(intents.cueHeads, \.cueHead)
+            vocabulary.add(themes.words, \.themeWord)
+            vocabulary.add(themes.phraseHeads, \.themeHead)
+            vocabulary.add(quality.combined, \.quality)
+            self.vocabulary = vocabulary
         }
     }
     let core: Core
@@ -210,7 +221,8 @@ public struct InsightEngine: Sendable {
                 state.customerKeys[cacheKey] = r.customerKey
             }
         }
-        return remember(r, of: input, state: &state)
+        remember(&r, of: input, state: &state)
+        return r
     }
 
     /// The stateful half of `enrich(_:state:)`: the near-duplicate check and the alert rules, over a result
@@ -219,18 +231,25 @@ public struct InsightEngine: Sendable {
         -> InsightResult
     {
         var r = result
+        remember(&r, of: input, state: &state)
+        return r
+    }
+
+    /// `remember(_:of:state:)` in place, without copying the result (its arrays and strings) in and out.
+    public func remember(_ r: inout InsightResult, of input: InsightInput, state: inout InsightState) {
+        var suppressed = false
         if r.fingerprint != 0 && state.duplicates.check(r.fingerprint, at: input.timeMs) {
             r.enrichment.flags.append("near_duplicate")
+            suppressed = true
+        } else if !r.enrichment.flags.isEmpty {
+            suppressed = r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
         }
-        let flags = r.enrichment.flags
         var event = AlertEvent(
             eventID: input.eventID, storeID: input.storeID, channel: input.channel, customerKey: r.customerKey,
             timeMs: input.timeMs, compound: r.enrichment.sentiment.compound, score: input.score,
-            scoreKind: input.scoreKind,
-            suppressed: flags.contains("bot") || flags.contains("spam") || flags.contains("near_duplicate"))
+            scoreKind: input.scoreKind, suppressed: suppressed)
         event.intentBits = KindSet(r.enrichment.intents.lazy.map(\.kind))
         r.alerts = state.alerts.process(event)
-        return r
     }
 
     @inline(__always) static func rank(_ k: Enrichment.Intent.Kind) -> Int {
@@ -267,90 +286,101 @@ public struct InsightEngine: Sendable {
         var fingerprint: UInt64 = 0
         text.withUTF8 { buf in
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
-                var st = TextStats()
-                let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
-                var scored = core.scorer.score(toks, n, st)
-                let words = core.lexicon.words
-                func isNegator(_ j: Int) -> Bool {
-                    if toks[j].has(Token.negContraction) { return true }
-                    let k = core.lexicon.lookup(toks[j])
-                    guard k >= 0 else { return false }
-                    let w = words[Int(k)]
-                    return w.flags & SentimentLexicon.negator != 0 || w.special == SentimentLexicon.Special.no.rawValue
-                }
-                func isPositive(_ j: Int) -> Bool {
-                    let k = core.lexicon.lookup(toks[j])
-                    return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 && words[Int(k)].valence > 0
-                }
-                let hits = core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator)
-                func phrase(_ s: Int, _ e: Int) -> String {
-                    String(
-                        decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]),
-                        as: UTF8.self)
-                }
-                var list: [Enrichment.Intent] = []
-                var kinds = KindSet()
-                for h in hits {
-                    list.append(Enrichment.Intent(kind: h.kind, phrase: phrase(h.start, h.end)))
-                    kinds.insert(h.kind)
-                }
-                // complaint or churn rules move a neutral-or-positive lexicon score negative
-                if (kinds.contains(.complaint) || kinds.contains(.cancellation)) && scored.sentiment.compound > -0.05
-                    && !(kinds.contains(.praise) && scored.sentiment.compound >= 0.5)
-                {
-                    scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
-                }
-                var compound = scored.sentiment.compound
-                if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
-                    && scored.mostNegative >= 0
-                {
-                    list.append(
-                        Enrichment.Intent(
-                            kind: .complaint, phrase: phrase(scored.mostNegative, scored.mostNegative + 1)))
-                    kinds.insert(.complaint)
-                }
-                if !kinds.contains(.complaint) && compound < 0.5 {
-                    let cues = core.intents.complaintCues(toks, n, negators: isNegator, positive: isPositive)
-                    if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
-                        list.append(Enrichment.Intent(kind: .complaint, phrase: phrase(cues.start, cues.end)))
+                core.vocabulary.records.withUnsafeBufferPointer { R in
+                    var st = TextStats()
+                    let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
+                    core.vocabulary.resolve(toks, n)
+                    var scored = core.scorer.score(toks, n, st, terms: R)
+                    let words = core.lexicon.words
+                    func isNegator(_ j: Int) -> Bool {
+                        if toks[j].has(Token.negContraction) { return true }
+                        let k = core.lexicon.lookup(toks[j], R)
+                        guard k >= 0 else { return false }
+                        let w = words[Int(k)]
+                        return w.flags & SentimentLexicon.negator != 0
+                            || w.special == SentimentLexicon.Special.no.rawValue
+                    }
+                    func isPositive(_ j: Int) -> Bool {
+                        let k = core.lexicon.lookup(toks[j], R)
+                        return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0
+                            && words[Int(k)].valence > 0
+                    }
+                    let hits = core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R)
+                    func phrase(_ s: Int, _ e: Int) -> String {
+                        String(
+                            decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]),
+                            as: UTF8.self)
+                    }
+                    var list: [Enrichment.Intent] = []
+                    var kinds = KindSet()
+                    for h in hits {
+                        list.append(Enrichment.Intent(kind: h.kind, phrase: phrase(h.start, h.end)))
+                        kinds.insert(h.kind)
+                    }
+                    // complaint or churn rules move a neutral-or-positive lexicon score negative
+                    if (kinds.contains(.complaint) || kinds.contains(.cancellation))
+                        && scored.sentiment.compound > -0.05
+                        && !(kinds.contains(.praise) && scored.sentiment.compound >= 0.5)
+                    {
+                        scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
+                    }
+                    var compound = scored.sentiment.compound
+                    if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
+                        && scored.mostNegative >= 0
+                    {
+                        list.append(
+                            Enrichment.Intent(
+                                kind: .complaint, phrase: phrase(scored.mostNegative, scored.mostNegative + 1)))
                         kinds.insert(.complaint)
-                        if compound > -0.05 {
-                            scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
-                            compound = scored.sentiment.compound
+                    }
+                    if !kinds.contains(.complaint) && compound < 0.5 {
+                        let cues = core.intents.complaintCues(
+                            toks, n, negators: isNegator, positive: isPositive, terms: R)
+                        if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
+                            list.append(Enrichment.Intent(kind: .complaint, phrase: phrase(cues.start, cues.end)))
+                            kinds.insert(.complaint)
+                            if compound > -0.05 {
+                                scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
+                                compound = scored.sentiment.compound
+                            }
                         }
                     }
-                }
-                if kinds.contains(.praise) && compound < 0.05 {
-                    list.removeAll { $0.kind == .praise }
-                    kinds.remove(.praise)
-                } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
-                    && !kinds.contains(.complaint) && scored.mostPositive >= 0
-                {
-                    list.append(
-                        Enrichment.Intent(kind: .praise, phrase: phrase(scored.mostPositive, scored.mostPositive + 1)))
-                    kinds.insert(.praise)
-                }
-                if !kinds.contains(.question) && st.questions > 0 {
-                    if let q = (0..<n).first(where: { toks[$0].has(Token.question) }) {
-                        var s = q
-                        while s > 0 && !toks[s].has(Token.sentenceStart) && q - s < 12 { s -= 1 }
-                        list.append(Enrichment.Intent(kind: .question, phrase: phrase(s, q + 1)))
-                        kinds.insert(.question)
+                    if kinds.contains(.praise) && compound < 0.05 {
+                        list.removeAll { $0.kind == .praise }
+                        kinds.remove(.praise)
+                    } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
+                        && !kinds.contains(.complaint) && scored.mostPositive >= 0
+                    {
+                        list.append(
+                            Enrichment.Intent(
+                                kind: .praise, phrase: phrase(scored.mostPositive, scored.mostPositive + 1)))
+                        kinds.insert(.praise)
                     }
+                    if !kinds.contains(.question) && st.questions > 0 {
+                        if let q = (0..<n).first(where: { toks[$0].has(Token.question) }) {
+                            var s = q
+                            while s > 0 && !toks[s].has(Token.sentenceStart) && q - s < 12 { s -= 1 }
+                            list.append(Enrichment.Intent(kind: .question, phrase: phrase(s, q + 1)))
+                            kinds.insert(.question)
+                        }
+                    }
+                    // stable order: complaint, refund, cancellation, praise, question
+                    if list.count > 1 { list.sort { Self.rank($0.kind) < Self.rank($1.kind) } }
+                    enrichment.sentiment = scored.sentiment
+                    enrichment.intents = list
+                    enrichment.themes = core.themes.tag(toks, n, terms: R)
+                    let q = core.quality.analyze(
+                        buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs,
+                        terms: R)
+                    enrichment.language = q.language.language
+                    enrichment.languageConfidence = q.language.confidence
+                    if q.bot { flags.append("bot") }
+                    if q.spam { flags.append("spam") }
+                    if let l = q.language.language, l != "en", q.language.confidence >= 0.5 {
+                        flags.append("non_english")
+                    }
+                    fingerprint = q.fingerprint
                 }
-                // stable order: complaint, refund, cancellation, praise, question
-                if list.count > 1 { list.sort { Self.rank($0.kind) < Self.rank($1.kind) } }
-                enrichment.sentiment = scored.sentiment
-                enrichment.intents = list
-                enrichment.themes = core.themes.tag(toks, n)
-                let q = core.quality.analyze(
-                    buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs)
-                enrichment.language = q.language.language
-                enrichment.languageConfidence = q.language.confidence
-                if q.bot { flags.append("bot") }
-                if q.spam { flags.append("spam") }
-                if let l = q.language.language, l != "en", q.language.confidence >= 0.5 { flags.append("non_english") }
-                fingerprint = q.fingerprint
             }
         }
         enrichment.flags = flags

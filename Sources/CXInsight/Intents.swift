@@ -103,7 +103,7 @@ extension String {
 public struct IntentDetector: Sendable {
     /// The compiled rules, in file order.
     public private(set) var rules: [IntentRule]
-    private var heads = TermTable(minimumCapacity: 256)
+    private(set) var heads = TermTable(minimumCapacity: 256)
     private var headLists: [[Int32]] = []
     private var numberHeads: [Int32] = []
     private var headFlat: [Int32] = []  // per head: start, count into headRules
@@ -125,9 +125,9 @@ public struct IntentDetector: Sendable {
     private var ruleAnchored: [Bool] = []
     private var ruleAllowNegated: [Bool] = []
     private var ruleIsQuestion: [Bool] = []
-    private var cueWords = TermTable(minimumCapacity: 256)
+    private(set) var cueWords = TermTable(minimumCapacity: 256)
     private var cuePhrases = TermTable(minimumCapacity: 256)
-    private var cueHeads = TermTable(minimumCapacity: 128)
+    private(set) var cueHeads = TermTable(minimumCapacity: 128)
     private var cueWeights: [Float] = []
     static let greetings: Set<UInt64> = Set(
         [
@@ -135,7 +135,7 @@ public struct IntentDetector: Sendable {
             "folks", "all", "guys", "sir", "madam", "ok", "okay", "so", "also", "and", "but",
         ].map { TermHash.of($0) })
     static let tooHash = TermHash.of("too")
-    private static let numberWords: TermTable = {
+    static let numberWords: TermTable = {
         var t = TermTable(minimumCapacity: 32)
         for w in [
             "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "fifteen",
@@ -242,7 +242,7 @@ public struct IntentDetector: Sendable {
     /// Tries rule `ri` at token `start`; returns the index one past the last matched token, or -1.
     private func match(
         _ ri: Int, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ start: Int, _ O: UnsafeBufferPointer<Op>,
-        _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>
+        _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>, _ R: UnsafeBufferPointer<TermRecord>
     ) -> Int {
         let opStart = Int(ruleOps[2 * ri])
         let opEnd = opStart + Int(ruleOps[2 * ri + 1])
@@ -279,7 +279,7 @@ public struct IntentDetector: Sendable {
                 return op.optional ? go(e + 1, j, false) : -1
             case 1:
                 if j < n
-                    && (toks[j].has(Token.number) || Self.numberWords.get(toks[j].hash) >= 0
+                    && (toks[j].has(Token.number) || Self.isNumberWord(toks[j], R)
                         || (toks[j].has(Token.hasDigit) && toks[j].length <= 6))
                 {
                     let r2 = go(e + 1, j + 1, toks[j].has(Token.sentenceEnd))
@@ -302,6 +302,11 @@ public struct IntentDetector: Sendable {
         return go(opStart, start, false)
     }
 
+    @inline(__always)
+    static func isNumberWord(_ t: Token, _ R: UnsafeBufferPointer<TermRecord>) -> Bool {
+        t.term >= 0 ? R[Int(t.term)].numberWord : numberWords.get(t.hash) >= 0
+    }
+
     struct Hit {
         var kind: Enrichment.Intent.Kind
         var start: Int
@@ -309,12 +314,14 @@ public struct IntentDetector: Sendable {
     }
 
     /// First hit per kind, in order of appearance.
-    func hits(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool) -> [Hit]
-    {
+    func hits(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool,
+        terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+    ) -> [Hit] {
         ops.withUnsafeBufferPointer { O in
             alts.withUnsafeBufferPointer { A in
                 altWords.withUnsafeBufferPointer { W in
-                    hitsInner(toks, n, questionMark, negators, O, A, W)
+                    hitsInner(toks, n, questionMark, negators, O, A, W, terms)
                 }
             }
         }
@@ -322,14 +329,15 @@ public struct IntentDetector: Sendable {
 
     private func hitsInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ negators: (Int) -> Bool,
-        _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>
+        _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
+        _ R: UnsafeBufferPointer<TermRecord>
     ) -> [Hit] {
         var found: [Hit] = []
         var seen: UInt8 = 0
         for i in 0..<n {
             let t = toks[i]
-            let k = heads.get(t.hash)
-            let num = !numberHeads.isEmpty && (t.has(Token.number) || Self.numberWords.get(t.hash) >= 0)
+            let k = t.term >= 0 ? R[Int(t.term)].intentHead : heads.get(t.hash)
+            let num = !numberHeads.isEmpty && (t.has(Token.number) || Self.isNumberWord(t, R))
             if k < 0 && !num { continue }
             let hs = k >= 0 ? Int(headFlat[2 * Int(k)]) : 0
             let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0
@@ -345,7 +353,7 @@ public struct IntentDetector: Sendable {
                 {
                     continue
                 }
-                let end = match(ri, toks, n, i, O, A, W)
+                let end = match(ri, toks, n, i, O, A, W, R)
                 if end <= i { continue }
                 if !ruleAllowNegated[ri] {
                     var neg = false
@@ -375,7 +383,8 @@ public struct IntentDetector: Sendable {
 extension IntentDetector {
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
     func complaintCues(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, negators: (Int) -> Bool, positive: (Int) -> Bool
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, negators: (Int) -> Bool, positive: (Int) -> Bool,
+        terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
     ) -> (score: Float, start: Int, end: Int) {
         var score: Float = 0
         var best: Float = 0
@@ -388,9 +397,10 @@ extension IntentDetector {
         var i = 0
         while i < n {
             let h = toks[i].hash
-            let k = cueWords.get(h)
+            let term = Int(toks[i].term)
+            let k = term >= 0 ? R[term].cueWord : cueWords.get(h)
             if k >= 0 { add(cueWeights[Int(k)], i, i + 1) }
-            let ph = cueHeads.get(h)
+            let ph = term >= 0 ? R[term].cueHead : cueHeads.get(h)
             if ph >= 0 {
                 var key = h
                 var j = i + 1

@@ -147,8 +147,19 @@ public struct PIIMasker: Sendable {
             }
             i += 1
         }
-        if spans.isEmpty { return others }
-        return (spans + others).sorted { $0.start < $1.start }
+        let all = spans.isEmpty ? others : (spans + others).sorted { $0.start < $1.start }
+        // A number run can start before an e-mail address and end inside it: overlapping spans are masked as one,
+        // so that no part of either is left in the clear.
+        var merged: [Span] = []
+        merged.reserveCapacity(all.count)
+        for s in all {
+            if let last = merged.last, s.start < last.end {
+                merged[merged.count - 1].end = max(last.end, s.end)
+            } else {
+                merged.append(s)
+            }
+        }
+        return merged
     }
 
     // MARK: - character classes
@@ -279,6 +290,8 @@ public struct PIIMasker: Sendable {
                 break
             }
         }
+        // the shortest IBAN (Norway) has 15 characters; flight numbers such as "VX358" stop here
+        guard chars.count >= 15 else { return nil }
         let country = String(decoding: chars[0..<2], as: UTF8.self)
         let candidates: [Int]
         if let L = Self.ibanLengths[country] {

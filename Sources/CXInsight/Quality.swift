@@ -80,7 +80,7 @@ public struct QualityAnalyzer: Sendable {
     private var stopMasks: [UInt8] = []
     private var promo = TermTable(minimumCapacity: 64)
     private var botTable = TermTable(minimumCapacity: 32)
-    private var combined = TermTable(minimumCapacity: 512)
+    private(set) var combined = TermTable(minimumCapacity: 512)
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -181,7 +181,7 @@ public struct QualityAnalyzer: Sendable {
 
     func analyze(
         _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ st: TextStats,
-        englishHits: Int, responseTimeMs: Int?
+        englishHits: Int, responseTimeMs: Int?, terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
     ) -> Report {
         // language
         var scores: (Double, Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0, 0)
@@ -205,7 +205,7 @@ public struct QualityAnalyzer: Sendable {
                 } else {
                     repeatRun = 1; lastHash = h
                 }
-                let info = combined.get(h)
+                let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
                 if info > 0 && info & 0x7F != 0 {
                     let m = UInt8(info & 0x7F)
                     let w = 1.0 / Double(m.nonzeroBitCount)

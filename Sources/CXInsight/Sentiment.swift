@@ -162,7 +162,7 @@ public struct SentimentLexicon: Sendable {
     }
 
     @inline(__always)
-    func lookup(_ t: Token) -> Int32 {
+    func lookup(_ t: Token, _ terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)) -> Int32 {
         if t.flags & Token.mention != 0 { return -1 }
         if t.altHash != 0 {
             let a = table.get(t.altHash)
@@ -170,7 +170,7 @@ public struct SentimentLexicon: Sendable {
                 return a
             }
         }
-        return table.get(t.hash)
+        return t.term >= 0 ? terms[Int(t.term)].lexicon : table.get(t.hash)
     }
 
     /// Valence of a single word or emoji as stored (nil when absent); for tests and tooling.
@@ -248,9 +248,10 @@ struct SentimentScorer: Sendable {
             neutral: neu, amplifier: amp)
     }
 
-    func score(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0)
-        -> Scored
-    {
+    func score(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0,
+        terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+    ) -> Scored {
         if n == 0 {
             return Scored(
                 sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0), rawSum: 0, mostNegative: -1,
@@ -258,7 +259,7 @@ struct SentimentScorer: Sendable {
         }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { idx in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sent in
-                scoreInner(toks, n, stats, idx, sent, extraValence)
+                scoreInner(toks, n, stats, idx, sent, extraValence, terms)
             }
         }
     }
@@ -266,7 +267,8 @@ struct SentimentScorer: Sendable {
     @inline(__always)
     private func scoreInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats,
-        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>, _ extraValence: Float
+        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>, _ extraValence: Float,
+        _ terms: UnsafeBufferPointer<TermRecord>
     ) -> Scored {
         let words = lexicon.words
         return words.withUnsafeBufferPointer { W in
@@ -276,7 +278,7 @@ struct SentimentScorer: Sendable {
             var sarcasm = false
             for i in 0..<n {
                 let t = toks[i]
-                let k = lexicon.lookup(t)
+                let k = lexicon.lookup(t, terms)
                 idx[i] = k
                 sent[i] = 0
                 if t.has(Token.upper) { upperCount += 1 }

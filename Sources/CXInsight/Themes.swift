@@ -64,9 +64,9 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
 public struct ThemeTagger: Sendable {
     /// The taxonomy it was compiled from.
     public let taxonomy: ThemeTaxonomy
-    private var words = TermTable(minimumCapacity: 1024)
+    private(set) var words = TermTable(minimumCapacity: 1024)
     private var wordValues: [[Int32]] = []
-    private var phraseHeads = TermTable(minimumCapacity: 256)
+    private(set) var phraseHeads = TermTable(minimumCapacity: 256)
     private var phraseHeadMax: [UInt8] = []
     private var phrases = TermTable(minimumCapacity: 256)
     private var phraseValues: [[Int32]] = []
@@ -164,7 +164,10 @@ public struct ThemeTagger: Sendable {
         }
     }
 
-    func tag(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) -> [Enrichment.Theme] {
+    func tag(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
+        terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+    ) -> [Enrichment.Theme] {
         let vc = valueThemes.count
         if vc == 0 || n == 0 { return [] }
         return withUnsafeTemporaryAllocation(of: Bool.self, capacity: vc) { hit in
@@ -173,13 +176,14 @@ public struct ThemeTagger: Sendable {
             flatValues.withUnsafeBufferPointer { fv in
                 for i in 0..<n {
                     let h = toks[i].hash
-                    let w = Int(words.get(h))
+                    let term = Int(toks[i].term)
+                    let w = Int(term >= 0 ? R[term].themeWord : words.get(h))
                     if w >= 0 {
                         let st = Int(flatWord[2 * w])
                         for q in st..<(st + Int(flatWord[2 * w + 1])) { hit[Int(fv[q])] = true }
                         any = true
                     }
-                    let ph = phraseHeads.get(h)
+                    let ph = term >= 0 ? R[term].themeHead : phraseHeads.get(h)
                     if ph >= 0 {
                         let maxLen = Int(phraseHeadMax[Int(ph)])
                         var key = h

@@ -96,6 +96,11 @@ struct TermTable: Sendable {
         values[i] = value
     }
 
+    /// Calls `body` with every key and value (in table order), to build derived tables.
+    func forEach(_ body: (UInt64, Int32) -> Void) {
+        for i in keys.indices where keys[i] != 0 { body(keys[i], values[i]) }
+    }
+
     private mutating func grow() {
         let oldKeys = keys
         let oldValues = values
@@ -131,9 +136,54 @@ struct Token {
     /// Hash of the raw token (with its punctuation) when it differs and may be an emoticon or hashtag; else 0.
     var altHash: UInt64
     var flags: UInt16
+    /// Index of the word's record in the engine's `Vocabulary` once resolved; -1 until then, and analysers
+    /// then look the word up in their own tables.
+    var term: Int32 = -1
 
     @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
     var length: Int { Int(end - start) }
+}
+
+/// What every word table of the engine holds for one word hash (-1: absent from that table).
+struct TermRecord: Sendable {
+    var lexicon: Int32 = -1
+    var intentHead: Int32 = -1
+    var numberWord = false
+    var cueWord: Int32 = -1
+    var cueHead: Int32 = -1
+    var themeWord: Int32 = -1
+    var themeHead: Int32 = -1
+    var quality: Int32 = -1
+}
+
+/// The union of the analysers' word tables, so that a token is looked up once per text instead of once per
+/// analyser (about ten probes per word before). Record 0 is the word found in no table.
+struct Vocabulary: Sendable {
+    private var table = TermTable(minimumCapacity: 8192)
+    private(set) var records: [TermRecord] = [TermRecord()]
+
+    /// Merges one analyser's table into the records through `field`.
+    mutating func add(_ source: TermTable, _ field: WritableKeyPath<TermRecord, Int32>) {
+        source.forEach { key, value in records[index(key)][keyPath: field] = value }
+    }
+
+    mutating func addNumberWords(_ source: TermTable) {
+        source.forEach { key, _ in records[index(key)].numberWord = true }
+    }
+
+    private mutating func index(_ key: UInt64) -> Int {
+        let i = table.get(key)
+        if i >= 0 { return Int(i) }
+        table.set(key, Int32(records.count))
+        records.append(TermRecord())
+        return records.count - 1
+    }
+
+    /// Sets every token's `term`: its record, or record 0.
+    @inline(__always)
+    func resolve(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) {
+        for i in 0..<n { toks[i].term = max(0, table.get(toks[i].hash)) }
+    }
 }
 
 /// Text-wide facts gathered during tokenisation.

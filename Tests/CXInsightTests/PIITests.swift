@@ -58,9 +58,37 @@ import Testing
         "Order #4827361 arrived late", "SKU-12345-XL out of stock", "It cost $1,249.99", "Paid €19,99",
         "on 2024-01-15 at 10:30", "15/01/2024 14:45:10", "card 4111 1111 1111 1112 (bad Luhn)",
         "receipt 1234567890", "app version 2.3.1.4", "IBAN GB00 WEST 1234 5698 7654 32", "waited 45 minutes",
+        // two letters and two digits start an IBAN candidate; short ones (flight numbers) must not trap
+        "@VirginAmerica no cold air from the vents. #VX358 #noair #worstflightever #roasted #SFOtoBOS",
+        "flight QZ12 was late and nobody at the desk could tell us anything", "AB12", "gate XY99, then gate B4",
     ])
     func leavesLookAlikes(_ input: String) {
         #expect(masker.mask(input).total == 0, "masked: \(masker.mask(input).text)")
+    }
+
+    /// A phone number that runs into an e-mail address is masked as one span, leaving neither in the clear.
+    @Test func overlappingPhoneAndEmailAreMaskedTogether() {
+        // "1111 192.168" reads as a phone number and "192.168.x@yWEST.co.ab" as an e-mail address
+        let r = masker.mask("call 1111 192.168.x@yWEST.co.ab now")
+        #expect(r.total == 1)
+        #expect(r.text == "call [PHONE] now")
+    }
+
+    /// Random mixes of letters, digits, separators and symbols that the detectors key on (IBAN and card
+    /// prefixes, e-mail and IP punctuation) go through the whole engine without trapping.
+    @Test func randomShapesNeverTrap() throws {
+        let engine = try InsightEngine()
+        let pieces = [
+            "VX358", "GB82", "DE89 3704", "QZ12", "4111", "1111 ", "@", ".", "+44 ", "(555) ", "-", ":", "::", "#",
+            "a", "ab", "WEST", " ", "  ", "12", "192.168.", "0", "x@y", ".co", "€", "🙂", "/", "IBAN ", "NO93 8601",
+        ]
+        var rng = SplitMix64(seed: 0x5EED)
+        for _ in 0..<20_000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 12) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let r = engine.enrich(InsightInput(text: text))
+            #expect(r.maskedText != nil)
+        }
     }
 
     @Test func checksums() {

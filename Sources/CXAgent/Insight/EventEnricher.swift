@@ -76,7 +76,7 @@ public final class EventEnricher: Sendable {
         var alerts: [InsightAlert] = []
         state.withLock { state in
             for i in results.indices {
-                results[i] = engine.remember(results[i], of: inputs[i], state: &state)
+                engine.remember(&results[i], of: inputs[i], state: &state)
                 alerts += results[i].alerts
             }
         }
