@@ -121,7 +121,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.0.0+lexicon-2024.11-cx1"
+    public static let modelVersion = "cxinsight-1.1.0+lexicon-2024.12-cx2"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -343,6 +343,20 @@ public struct InsightEngine: Sendable {
                                 scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
                                 compound = scored.sentiment.compound
                             }
+                        } else if let h = Self.complaintHashtag(buf, toks, n) {
+                            // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
+                            let start = Int(toks[h].start) - 1
+                            list.append(
+                                Enrichment.Intent(
+                                    kind: .complaint,
+                                    phrase: String(
+                                        decoding: UnsafeBufferPointer(rebasing: buf[start..<Int(toks[h].end)]),
+                                        as: UTF8.self)))
+                            kinds.insert(.complaint)
+                            if compound > -0.05 {
+                                scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
+                                compound = scored.sentiment.compound
+                            }
                         }
                     }
                     if kinds.contains(.praise) && compound < 0.05 {
@@ -387,6 +401,37 @@ public struct InsightEngine: Sendable {
         return InsightResult(
             enrichment: enrichment, maskedText: text, maskedCounts: masked.counts, customerKey: customerKey,
             alerts: [], fingerprint: fingerprint)
+    }
+}
+
+extension InsightEngine {
+    /// Word stems that make a hashtag a complaint ("#fail", "#worstflightever", "#customerservicefail").
+    static let complaintHashtagStems: [[UInt8]] = [
+        "fail", "worst", "disappoint", "unacceptable", "ruined", "nothappy", "unhappy", "notok", "dobetter",
+        "badservice", "poorservice", "terrible", "awful", "horrible", "furious", "angry", "annoyed", "frustrat",
+        "stranded", "rude", "shameful", "ripoff", "scam", "fedup", "neveragain", "sucks", "notcool", "ridiculous",
+        "pathetic", "nightmare", "joke", "delayed", "cancelled", "canceled", "lostluggage", "lostbag",
+    ].map { Array($0.utf8) }
+
+    /// The first token that is a hashtag holding one of `complaintHashtagStems`, or nil.
+    static func complaintHashtag(_ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int)
+        -> Int?
+    {
+        for i in 0..<n {
+            let s = Int(toks[i].start)
+            let e = Int(toks[i].end)
+            guard s > 0, buf[s - 1] == 0x23, e - s >= 3, toks[i].has(Token.letters) else { continue }
+            for stem in complaintHashtagStems where stem.count <= e - s {
+                var p = s
+                while p + stem.count <= e {
+                    var k = 0
+                    while k < stem.count && (buf[p + k] | 0x20) == stem[k] { k += 1 }
+                    if k == stem.count { return i }
+                    p += 1
+                }
+            }
+        }
+        return nil
     }
 }
 

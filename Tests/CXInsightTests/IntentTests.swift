@@ -16,6 +16,14 @@ import Testing
         ("My parcel never arrived", "never arrived"),
         ("The app keeps crashing at checkout", "keeps crashing"),
         ("Got the wrong size again", "wrong size"),
+        ("Where is my bag? Landed two hours ago", "Where is my bag"),
+        ("We missed our connection because of the gate change", "missed our connection"),
+        ("Slept at the airport after mechanical issues", "Slept at the airport"),
+        ("You guys messed up my seating", "messed up"),
+        ("The agent dropped the ball with my booking", "dropped the ball"),
+        ("20 minutes and counting to speak to anyone", "20 minutes and counting"),
+        ("no cold air from the vents #noair #worstflightever", "#worstflightever"),
+        ("Flight 1228 to Denver again #customerservicefail", "#customerservicefail"),
     ])
     func complaintsWithoutEmotionalWords(_ text: String, _ phrase: String) {
         let c = intents(text).first { $0.kind == .complaint }
@@ -25,7 +33,8 @@ import Testing
 
     @Test(arguments: [
         "The cashier wasn't rude at all", "No complaints, everything arrived on time",
-        "Lovely staff and quick checkout",
+        "Lovely staff and quick checkout", "Great crew on the way home #bestflightever",
+        "Any idea where gate B4 is?", "#VX358 boarded on time, thanks",
     ])
     func notComplaints(_ text: String) {
         #expect(!intents(text).contains { $0.kind == .complaint })

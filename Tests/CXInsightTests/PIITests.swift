@@ -81,11 +81,13 @@ import Testing
         let pieces = [
             "VX358", "GB82", "DE89 3704", "QZ12", "4111", "1111 ", "@", ".", "+44 ", "(555) ", "-", ":", "::", "#",
             "a", "ab", "WEST", " ", "  ", "12", "192.168.", "0", "x@y", ".co", "€", "🙂", "/", "IBAN ", "NO93 8601",
+            "é", "ß", "\u{200D}", "\u{FE0F}", "👍🏽", "中文", "’", "n't", "!!!", "??", ":)", "http://x.co/a", "\n", "NOT ",
+            "never ", "but ", "refund ", "charged twice ", "LOY-", "$1,249.99", "2024-01-15", "\u{0301}", "\t",
         ]
         var rng = SplitMix64(seed: 0x5EED)
         for _ in 0..<20_000 {
             var text = ""
-            for _ in 0..<Int(rng.next() % 12) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            for _ in 0..<Int(rng.next() % 24) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
             let r = engine.enrich(InsightInput(text: text))
             #expect(r.maskedText != nil)
         }
