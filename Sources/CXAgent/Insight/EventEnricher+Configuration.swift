@@ -70,7 +70,7 @@ extension EventEnricher {
     @discardableResult
     public func apply(_ settings: HubAlertSettings) -> [AlertRule] {
         let rules = settings.rules()
-        state.withLock { $0.alerts = AlertRuleEngine(rules: rules) }
+        state.withLock { $0.insight.alerts = AlertRuleEngine(rules: rules) }
         return rules
     }
 }

@@ -11,14 +11,20 @@ import Synchronization
 /// window and the alert rules, which need memory across events, run under a lock.
 public final class EventEnricher: Sendable {
     let engine: InsightEngine
-    let state: Mutex<InsightState>
+    /// The engine's memory across events (near-duplicate window, alert rules) and recent identifier → keyed
+    /// hash (customers come back, and HMAC plus normalisation is a good part of the per-event cost), behind one
+    /// lock taken once per request.
+    let state: Mutex<State>
     let hasher: CustomerIdentifierHasher
-    /// Recent identifier → keyed hash: customers come back, and HMAC plus normalisation is a good part of the
-    /// per-event cost. Bounded; cleared when full.
-    let keyCache = Mutex<[String: String]>([:])
     /// Whether this process has recorded its model version in the buffer (before its first commit).
     let versionRecorded = Mutex(false)
     static let keyCacheSize = 65_536
+
+    struct State: Sendable {
+        var insight: InsightState
+        /// Bounded; cleared when full.
+        var customerKeys: [String: String] = [:]
+    }
 
     /// Records the model version once per process, before the first enriched event is committed.
     func recordVersion(in store: BufferStore) async throws {
@@ -30,28 +36,7 @@ public final class EventEnricher: Sendable {
     public init(fleetKey: [UInt8]) throws {
         engine = try InsightEngine(configuration: InsightConfiguration())
         hasher = try CustomerIdentifierHasher(fleetKey: fleetKey)
-        state = Mutex(engine.makeState())
-    }
-
-    /// The keyed hashes of the events' customer identifiers (nil for anonymous events).
-    func customerKeys(_ events: [Event]) -> [String?] {
-        var keys = [String?](repeating: nil, count: events.count)
-        keyCache.withLock { cache in
-            for i in events.indices { if let id = events[i].customerID { keys[i] = cache[id] } }
-        }
-        var fresh: [(String, String)] = []
-        for i in events.indices where keys[i] == nil {
-            guard let id = events[i].customerID, let key = hasher.hash(id) else { continue }
-            keys[i] = key
-            fresh.append((id, key))
-        }
-        if !fresh.isEmpty {
-            keyCache.withLock { cache in
-                if cache.count + fresh.count > Self.keyCacheSize { cache.removeAll(keepingCapacity: true) }
-                for (id, key) in fresh { cache[id] = key }
-            }
-        }
-        return keys
+        state = Mutex(State(insight: engine.makeState()))
     }
 
     /// Enriches `events` in place and returns the alerts they raise, in event order.
@@ -68,26 +53,35 @@ public final class EventEnricher: Sendable {
                 text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
                 channel: e.channel.rawValue, customerID: nil, timeMs: now,
                 score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { Self.kind($0.scale) })
-            inputs.append(input)
             results.append(engine.enrich(input))
+            inputs.append(input)
         }
-        let keys = customerKeys(events)
-        for i in results.indices { results[i].customerKey = keys[i] }
         var alerts: [InsightAlert] = []
         state.withLock { state in
             for i in results.indices {
-                engine.remember(&results[i], of: inputs[i], state: &state)
+                if let id = events[i].customerID {
+                    results[i].customerKey = customerKey(id, cache: &state.customerKeys)
+                }
+                engine.remember(&results[i], of: inputs[i], state: &state.insight)
                 alerts += results[i].alerts
             }
         }
         for i in events.indices {
-            let r = results[i]
-            events[i].text = r.maskedText
+            events[i].text = results[i].maskedText
             // An identifier that cannot be normalised is dropped rather than stored in the clear.
-            if events[i].customerID != nil { events[i].customerID = r.customerKey }
-            events[i].enrichment = r.enrichment
+            if events[i].customerID != nil { events[i].customerID = results[i].customerKey }
+            events[i].enrichment = results[i].enrichment
         }
         return alerts
+    }
+
+    /// The keyed hash of a customer identifier, from the cache when the customer came before.
+    func customerKey(_ id: String, cache: inout [String: String]) -> String? {
+        if let key = cache[id] { return key }
+        guard let key = hasher.hash(id) else { return nil }
+        if cache.count >= Self.keyCacheSize { cache.removeAll(keepingCapacity: true) }
+        cache[id] = key
+        return key
     }
 
     static func kind(_ scale: ScoreScale) -> ScoreKind? {
