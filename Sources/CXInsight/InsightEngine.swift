@@ -317,8 +317,8 @@ public struct InsightEngine: Sendable {
                         list.append(Enrichment.Intent(kind: h.kind, phrase: phrase(h.start, h.end)))
                         kinds.insert(h.kind)
                     }
-                    // complaint or churn rules move a neutral-or-positive lexicon score negative
-                    if (kinds.contains(.complaint) || kinds.contains(.cancellation))
+                    // complaint, refund or churn rules move a neutral-or-positive lexicon score negative
+                    if (kinds.contains(.complaint) || kinds.contains(.cancellation) || kinds.contains(.refund))
                         && scored.sentiment.compound > -0.05
                         && !(kinds.contains(.praise) && scored.sentiment.compound >= 0.5)
                     {

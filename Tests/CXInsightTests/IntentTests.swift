@@ -67,4 +67,12 @@ import Testing
         let r = e.enrich(InsightInput(text: "the frobnicator jammed")).enrichment
         #expect(r.intents.first?.phrase == "frobnicator jammed")
     }
+
+    /// A refund request without emotional words is still a dissatisfied customer, as complaints and churn are.
+    @Test(arguments: ["I want my money back.", "Please refund my order", "I wish I could get a full refund"])
+    func refundRequestsScoreNegative(_ text: String) {
+        let r = engine.enrich(InsightInput(text: text)).enrichment
+        #expect(r.intents.contains { $0.kind == .refund })
+        #expect(r.sentiment.compound < -0.05, "compound \(r.sentiment.compound)")
+    }
 }
