@@ -41,6 +41,9 @@ public final class HubStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Each batch merges in a savepoint: keep its statement journal in memory rather than in a temporary
+            // file created and deleted per batch once it passes 64 KiB (two 32 KiB pages).
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             // Checkpoint every 64 MiB of WAL rather than every 4 MiB: fewer fsyncs of the main file per merge.
             let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, (64 << 20) / pageSize))")
