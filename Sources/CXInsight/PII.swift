@@ -105,16 +105,18 @@ public struct PIIMasker: Sendable {
         let n = buf.count
         var hasDigit = false
         var hasAt = false
-        var hasColon = false
+        var colons = 0
         for b in buf {
             if b >= 0x30 && b <= 0x39 {
                 hasDigit = true
             } else if b == 0x40 {
                 hasAt = true
             } else if b == 0x3A {
-                hasColon = true
+                colons += 1
             }
         }
+        // an IPv6 address has at least two colons ("::1"); a time has one
+        let hasColon = colons >= 2
         if !hasDigit && !hasAt && !hasColon && patterns.isEmpty { return [] }
         var spans: [Span] = []
         if hasAt {
@@ -133,7 +135,7 @@ public struct PIIMasker: Sendable {
             let boundary = i == 0 || !Self.isAlnum(buf[i - 1])
             if !boundary { i += 1; continue }
             if !patterns.isEmpty, let s = custom(buf, i) { others.append(s); i = s.end; continue }
-            if Self.isHex(b) || b == 0x3A, let s = ipv6(buf, i) { others.append(s); i = s.end; continue }
+            if hasColon && (Self.isHex(b) || b == 0x3A), let s = ipv6(buf, i) { others.append(s); i = s.end; continue }
             if Self.isLetter(b) {
                 if let s = iban(buf, i) { others.append(s); i = s.end; continue }
                 i += 1

@@ -194,6 +194,7 @@ public struct QualityAnalyzer: Sendable {
         var lastHash: UInt64 = 0
         var repeatRun = 0
         var fp: UInt64 = 0
+        let spread = Self.spread
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { lanes in
             lanes.initialize(repeating: 0)
             var features = 0
@@ -241,7 +242,7 @@ public struct QualityAnalyzer: Sendable {
                     // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
                     if features < 255 {
                         features += 1
-                        for byte in 0..<8 { lanes[byte] &+= Self.spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
+                        for byte in 0..<8 { lanes[byte] &+= spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
                     }
                 }
             }
