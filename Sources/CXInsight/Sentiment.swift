@@ -196,6 +196,7 @@ struct SentimentScorer: Sendable {
     let lexicon: SentimentLexicon
     static let capIncrement: Float = 0.733
     static let negationScalar: Float = -0.74
+    static let questionDampener: Float = 0.5
 
     struct Scored {
         var sentiment: Enrichment.Sentiment
@@ -428,6 +429,17 @@ struct SentimentScorer: Sendable {
                     }
                 }
                 sent[i] = v
+            }
+            // Positive words inside a question mostly ask ("is it on time?", "any good deals?") rather than praise;
+            // negative ones still complain ("why is it so slow?").
+            if stats.questions > 0 {
+                var inQuestion = false
+                var j = n - 1
+                while j >= 0 {
+                    if toks[j].has(Token.sentenceEnd) { inQuestion = toks[j].has(Token.question) }
+                    if inQuestion && sent[j] > 0 { sent[j] *= Self.questionDampener }
+                    j -= 1
+                }
             }
             // contrastive "but": what follows dominates
             if butIndex >= 0 {

@@ -43,6 +43,14 @@ import Testing
         #expect(c("The service was slightly bad") > c("The service was bad"))
     }
 
+    /// Positive words in a question ask rather than praise; negative ones still complain.
+    @Test func questionsDampenPraiseNotComplaint() {
+        #expect(c("Is the flight on time?") < c("The flight is on time.") / 1.5)
+        #expect(c("Any good deals for March?") < c("Good deals for March.") / 1.5)
+        #expect(c("Why is the app so bad?") <= c("The app is so bad.") + 0.0001)
+        #expect(c("Why is the app so bad?") < -0.3)
+    }
+
     @Test func contrastiveBut() {
         #expect(c("The food was great but the service was terrible") < 0)
         #expect(c("The service was terrible but the food was great") > 0)
