@@ -410,7 +410,8 @@ extension InsightEngine {
         "fail", "worst", "disappoint", "unacceptable", "ruined", "nothappy", "unhappy", "notok", "dobetter",
         "badservice", "poorservice", "terrible", "awful", "horrible", "furious", "angry", "annoyed", "frustrat",
         "stranded", "rude", "shameful", "ripoff", "scam", "fedup", "neveragain", "sucks", "notcool", "ridiculous",
-        "pathetic", "nightmare", "joke", "delayed", "cancelled", "canceled", "lostluggage", "lostbag",
+        "pathetic", "nightmare", "joke", "delayed", "cancelled", "canceled", "lostluggage", "lostbag", "incompet",
+        "peeved", "moneyback", "breaks", "dissatisf", "weaktea",
     ].map { Array($0.utf8) }
 
     /// The first token that is a hashtag holding one of `complaintHashtagStems`, or nil.

@@ -337,7 +337,10 @@ public struct IntentDetector: Sendable {
         for i in 0..<n {
             let t = toks[i]
             let k = t.term >= 0 ? R[Int(t.term)].intentHead : heads.get(t.hash)
-            let num = !numberHeads.isEmpty && (t.has(Token.number) || Self.isNumberWord(t, R))
+            // the same test as a <num> element inside a rule ("45", "forty", "15min")
+            let num =
+                !numberHeads.isEmpty
+                && (t.has(Token.number) || Self.isNumberWord(t, R) || (t.has(Token.hasDigit) && t.length <= 6))
             if k < 0 && !num { continue }
             let hs = k >= 0 ? Int(headFlat[2 * Int(k)]) : 0
             let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0

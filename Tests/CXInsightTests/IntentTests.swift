@@ -24,6 +24,9 @@ import Testing
         ("20 minutes and counting to speak to anyone", "20 minutes and counting"),
         ("no cold air from the vents #noair #worstflightever", "#worstflightever"),
         ("Flight 1228 to Denver again #customerservicefail", "#customerservicefail"),
+        ("over 15min hold on your reservation line", "15min hold"),
+        ("Thanks for making everyone wait in the dark", "Thanks for making everyone"),
+        ("As a member I am totally dissatisfied", "dissatisfied"),
     ])
     func complaintsWithoutEmotionalWords(_ text: String, _ phrase: String) {
         let c = intents(text).first { $0.kind == .complaint }
@@ -43,7 +46,8 @@ import Testing
     @Test(arguments: [
         ("I want a refund", Enrichment.Intent.Kind.refund), ("Please give me my money back", .refund),
         ("I'm going to cancel my membership", .cancellation), ("Switching to Walmart after this", .cancellation),
-        ("Never shopping here again", .cancellation), ("Thank you so much, Maria was wonderful", .praise),
+        ("Never shopping here again", .cancellation), ("My next flights will be on another airline", .cancellation),
+        ("Should have picked Delta", .cancellation), ("Thank you so much, Maria was wonderful", .praise),
         ("How do I return this jacket", .question), ("Is the store open on Sunday?", .question),
     ])
     func otherIntents(_ text: String, _ kind: Enrichment.Intent.Kind) {
