@@ -209,11 +209,12 @@ public struct InsightEngine: Sendable {
     /// Full enrichment: also checks near-duplicates and runs the alert rules, updating `state`.
     public func enrich(_ input: InsightInput, state: inout InsightState) -> InsightResult {
         var r = analyze(input, hashCustomer: false)
-        if let h = core.hasher, let id = input.customerID {
+        // The hasher (its key and tables) is copied only to hash a customer seen for the first time.
+        if core.hasher != nil, let id = input.customerID {
             let cacheKey = InsightState.CustomerCacheKey(kind: input.customerIDKind, id: id)
             if let k = state.customerKeys[cacheKey] {
                 r.customerKey = k
-            } else {
+            } else if let h = core.hasher {
                 r.customerKey = input.customerIDKind.map { h.hash(id, kind: $0) } ?? h.hash(id)
                 if state.customerKeys.count >= InsightState.customerKeyCacheSize {
                     state.customerKeys.removeAll(keepingCapacity: true)

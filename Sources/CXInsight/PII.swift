@@ -138,7 +138,9 @@ public struct PIIMasker: Sendable {
             if hasColon && (Self.isHex(b) || b == 0x3A), let s = ipv6(buf, i) { others.append(s); i = s.end; continue }
             if Self.isLetter(b) {
                 if let s = iban(buf, i) { others.append(s); i = s.end; continue }
+                // nothing starts inside a word: skip to its end
                 i += 1
+                while i < n && Self.isAlnum(buf[i]) { i += 1 }
                 continue
             }
             if Self.isDigit(b) || b == 0x2B || b == 0x28 {
