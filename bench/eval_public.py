@@ -8,7 +8,7 @@ columns label<TAB>text, label in {pos, neg, neu}. Sets used for bench/results/in
   reviews  UCI Sentiment Labelled Sentences (`amazon_cells_labelled.txt` + `yelp_labelled.txt`: 0 neg, 1 pos)
 
 Usage: bench/eval_public.py [--agent PATH] NAME=FILE.tsv ...
-For a set named `airline`, negative tweets count as complaints: it also reports complaint recall (the share of
+For a set whose name starts with `airline`, negative tweets count as complaints: it also reports complaint recall (the share of
 negative tweets with a complaint intent), complaint precision, and what a -0.5 compound threshold would catch.
 Prints one JSON object.
 """
@@ -70,7 +70,7 @@ def main():
                 d[f"{who}_macro_f1"] = round(macro_f1(gold, pred, sorted(set(gold))), 3)
             polar = [(g, c) for g, c in zip(gold, comp) if g != "neu"]
             d[f"{who}_accuracy_pos_neg"] = round(sum(c != 0 and (g == "pos") == (c > 0) for g, c in polar) / len(polar), 3)
-        if name == "airline":
+        if name.startswith("airline"):
             kinds = [{i["kind"] for i in r["intents"]} for r in res]
             neg = [i for i, g in enumerate(gold) if g == "neg"]
             flagged = [i for i in range(len(gold)) if "complaint" in kinds[i]]
