@@ -412,10 +412,11 @@ extension InsightEngine {
         "badservice", "poorservice", "terrible", "awful", "horrible", "furious", "angry", "annoyed", "frustrat",
         "stranded", "rude", "shameful", "ripoff", "scam", "fedup", "neveragain", "sucks", "notcool", "ridiculous",
         "pathetic", "nightmare", "joke", "delayed", "cancelled", "canceled", "lostluggage", "lostbag", "incompet",
-        "peeved", "moneyback", "breaks", "dissatisf", "weaktea",
+        "peeved", "moneyback", "dissatisfied", "weaktea",
     ].map { Array($0.utf8) }
 
-    /// The first token that is a hashtag holding one of `complaintHashtagStems`, or nil.
+    /// The first token that is a hashtag beginning or ending with one of `complaintHashtagStems`, or nil
+    /// ("#worstflightever", "#customerservicefail"; not "#neverdisappoints" or "#springbreaks").
     static func complaintHashtag(_ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int)
         -> Int?
     {
@@ -424,12 +425,10 @@ extension InsightEngine {
             let e = Int(toks[i].end)
             guard s > 0, buf[s - 1] == 0x23, e - s >= 3, toks[i].has(Token.letters) else { continue }
             for stem in complaintHashtagStems where stem.count <= e - s {
-                var p = s
-                while p + stem.count <= e {
+                for p in [s, e - stem.count] {
                     var k = 0
                     while k < stem.count && (buf[p + k] | 0x20) == stem[k] { k += 1 }
                     if k == stem.count { return i }
-                    p += 1
                 }
             }
         }

@@ -7,8 +7,9 @@ import Synchronization
 /// the hashed customer identifier, the scores, intents, themes, flags and the model version. Raw PII never
 /// reaches the database.
 ///
-/// The text analysis runs on the request's own task (requests enrich in parallel); only the near-duplicate
-/// window and the alert rules, which need memory across events, run under a lock.
+/// The text analysis runs on the request's own task (requests enrich in parallel); the near-duplicate window,
+/// the alert rules and the customer-key cache, which need memory across events, run under one lock taken once
+/// per request (a first-seen customer is hashed there: the cache is warm within seconds of start).
 public final class EventEnricher: Sendable {
     let engine: InsightEngine
     /// The engine's memory across events (near-duplicate window, alert rules) and recent identifier → keyed
