@@ -71,6 +71,9 @@ public struct PIIMasker: Sendable {
         var end: Int
         var kind: PIIKind
         var pattern: Int = -1
+        /// A span merged into this one (it overlapped): counted under its own kind, masked under this one's.
+        var mergedKind: PIIKind? = nil
+        var mergedPattern: Int = -1
     }
 
     /// Masks a text; returns it unchanged (and counts empty) when nothing was found.
@@ -91,6 +94,11 @@ public struct PIIMasker: Sendable {
                 } else {
                     o.append(contentsOf: s.kind.token.utf8)
                     counts[s.kind.rawValue, default: 0] += 1
+                }
+                if s.mergedPattern >= 0 {
+                    counts[patterns[s.mergedPattern].name, default: 0] += 1
+                } else if let k = s.mergedKind {
+                    counts[k.rawValue, default: 0] += 1
                 }
                 pos = s.end
             }
@@ -159,6 +167,10 @@ public struct PIIMasker: Sendable {
         for s in all {
             if let last = merged.last, s.start < last.end {
                 merged[merged.count - 1].end = max(last.end, s.end)
+                if last.mergedKind == nil && last.mergedPattern < 0 {
+                    merged[merged.count - 1].mergedKind = s.kind
+                    merged[merged.count - 1].mergedPattern = s.pattern
+                }
             } else {
                 merged.append(s)
             }

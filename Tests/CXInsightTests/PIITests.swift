@@ -70,7 +70,7 @@ import Testing
     @Test func overlappingPhoneAndEmailAreMaskedTogether() {
         // "1111 192.168" reads as a phone number and "192.168.x@yWEST.co.ab" as an e-mail address
         let r = masker.mask("call 1111 192.168.x@yWEST.co.ab now")
-        #expect(r.total == 1)
+        #expect(r.counts == ["phone": 1, "email": 1])
         #expect(r.text == "call [PHONE] now")
     }
 
