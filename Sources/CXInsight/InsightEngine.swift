@@ -154,7 +154,7 @@ public struct InsightEngine: Sendable {
             var vocabulary = Vocabulary()
             vocabulary.add(lexicon.table, \.lexicon)
             vocabulary.add(intents.heads, \.intentHead)
-            vocabulary.addNumberWords(IntentDetector.numberWords)
+            vocabulary.add(IntentDetector.numberWords, \.numberWord)
             vocabulary.add(intents.cueWords, \.cueWord)
             vocabulary.add(intents.cueHeads, \.cueHead)
             vocabulary.add(themes.words, \.themeWord)
@@ -337,22 +337,17 @@ public struct InsightEngine: Sendable {
                     if !kinds.contains(.complaint) && compound < 0.5 {
                         let cues = core.intents.complaintCues(
                             toks, n, negators: isNegator, positive: isPositive, terms: R)
+                        var cue: String?
                         if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
-                            list.append(Enrichment.Intent(kind: .complaint, phrase: phrase(cues.start, cues.end)))
-                            kinds.insert(.complaint)
-                            if compound > -0.05 {
-                                scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
-                                compound = scored.sentiment.compound
-                            }
+                            cue = phrase(cues.start, cues.end)
                         } else if let h = Self.complaintHashtag(buf, toks, n) {
                             // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
-                            let start = Int(toks[h].start) - 1
-                            list.append(
-                                Enrichment.Intent(
-                                    kind: .complaint,
-                                    phrase: String(
-                                        decoding: UnsafeBufferPointer(rebasing: buf[start..<Int(toks[h].end)]),
-                                        as: UTF8.self)))
+                            cue = String(
+                                decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[h].start) - 1..<Int(toks[h].end)]),
+                                as: UTF8.self)
+                        }
+                        if let cue {
+                            list.append(Enrichment.Intent(kind: .complaint, phrase: cue))
                             kinds.insert(.complaint)
                             if compound > -0.05 {
                                 scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
@@ -424,12 +419,13 @@ extension InsightEngine {
             let s = Int(toks[i].start)
             let e = Int(toks[i].end)
             guard s > 0, buf[s - 1] == 0x23, e - s >= 3, toks[i].has(Token.letters) else { continue }
-            for stem in complaintHashtagStems where stem.count <= e - s {
-                for p in [s, e - stem.count] {
-                    var k = 0
-                    while k < stem.count && (buf[p + k] | 0x20) == stem[k] { k += 1 }
-                    if k == stem.count { return i }
-                }
+            func stem(_ stem: [UInt8], at p: Int) -> Bool {
+                var k = 0
+                while k < stem.count && (buf[p + k] | 0x20) == stem[k] { k += 1 }
+                return k == stem.count
+            }
+            for w in complaintHashtagStems where w.count <= e - s {
+                if stem(w, at: s) || stem(w, at: e - w.count) { return i }
             }
         }
         return nil

@@ -304,7 +304,7 @@ public struct IntentDetector: Sendable {
 
     @inline(__always)
     static func isNumberWord(_ t: Token, _ R: UnsafeBufferPointer<TermRecord>) -> Bool {
-        t.term >= 0 ? R[Int(t.term)].numberWord : numberWords.get(t.hash) >= 0
+        (t.term >= 0 ? R[Int(t.term)].numberWord : numberWords.get(t.hash)) >= 0
     }
 
     struct Hit {

@@ -148,7 +148,7 @@ struct Token {
 struct TermRecord: Sendable {
     var lexicon: Int32 = -1
     var intentHead: Int32 = -1
-    var numberWord = false
+    var numberWord: Int32 = -1
     var cueWord: Int32 = -1
     var cueHead: Int32 = -1
     var themeWord: Int32 = -1
@@ -165,10 +165,6 @@ struct Vocabulary: Sendable {
     /// Merges one analyser's table into the records through `field`.
     mutating func add(_ source: TermTable, _ field: WritableKeyPath<TermRecord, Int32>) {
         source.forEach { key, value in records[index(key)][keyPath: field] = value }
-    }
-
-    mutating func addNumberWords(_ source: TermTable) {
-        source.forEach { key, _ in records[index(key)].numberWord = true }
     }
 
     private mutating func index(_ key: UInt64) -> Int {

@@ -28,16 +28,3 @@ func polarity(_ compound: Double) -> String {
 func kinds(_ text: String) -> Set<Enrichment.Intent.Kind> {
     Set(engine.enrich(InsightInput(text: text)).enrichment.intents.map(\.kind))
 }
-
-/// A small seeded generator (SplitMix64), so that generated test inputs are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

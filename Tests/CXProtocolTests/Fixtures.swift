@@ -15,18 +15,6 @@ enum Fixtures {
             .deletingLastPathComponent().appendingPathComponent("protocol/vectors")
     }
 
-    /// A small deterministic PRNG (SplitMix64) so that vectors never change between runs.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let texts = [
         "The cashier was super helpful and the line moved fast.",
         "Waited 40 minutes at the pickup counter, nobody came.",
@@ -36,7 +24,7 @@ enum Fixtures {
     ]
 
     static func events(count: Int, seed: UInt64 = 42, firstSeq: UInt64 = 1) -> [SequencedEvent] {
-        var rng = SplitMix(state: seed)
+        var rng = SeededGenerator(seed: seed)
         let channels: [Channel] = [.kiosk, .pos, .web, .mobile, .chat]
         return (0..<count).map { i in
             var idBytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }

@@ -54,7 +54,7 @@ struct FrameTests {
     @Test func flippedBitsAnywhereNeverCrashAndNeverPass() {
         let frame = FrameEncoder().frame(
             Fixtures.batch(Fixtures.events(count: 5)), kind: .batch, signer: Fixtures.signer)
-        var rng = Fixtures.SplitMix(state: 3)
+        var rng = SeededGenerator(seed: 3)
         for _ in 0..<500 {
             var f = frame
             let i = Int.random(in: 0..<f.count, using: &rng)
