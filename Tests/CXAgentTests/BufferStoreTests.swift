@@ -32,7 +32,7 @@ struct BufferStoreTests {
         #expect(again.duplicates == 25 && again.accepted == 0)
         let stats = try await ingest.store.stats()
         #expect(stats.lastSeq == 1000 && stats.storedEvents == 1000 && stats.duplicatesTotal == 25)
-        let commits = await ingest.committer.commits
+        let commits = ingest.committer.commits
         #expect(commits < 40, "concurrent requests should share commits, got \(commits) commits for 40 requests")
     }
 

@@ -20,48 +20,80 @@ public struct OutboxAlert: Sendable, Hashable {
     public var update: Cxsync_V1_AlertUpdate
 }
 
+/// An alert raised at ingest, ready for the buffer: its URL-safe id, its outbox update and its webhook body are
+/// built on the request's task, so that the group commit (the serial part of ingest) only inserts them.
+public struct PreparedAlert: Sendable {
+    public var id: String
+    public var ruleID: String
+    public var severity: String
+    public var storeID: String
+    public var message: String
+    public var raisedHLC: UInt64
+    /// The `AlertUpdate` (status open) that carries the alert to the hub.
+    public var outboxPayload: Data
+    /// The JSON posted to the store's webhook; nil when no webhook is configured.
+    public var webhookBody: Data?
+
+    public init(_ alert: InsightAlert, webhook: Bool) throws {
+        // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
+        var id = String(String.UnicodeScalarView(alert.id.unicodeScalars.lazy.map { $0 == "|" ? "." : $0 }))
+        // The engine's id (rule, key, time) repeats when one key fires twice in a millisecond (no cooldown);
+        // the triggering event's id tells such alerts apart.
+        if let event = alert.eventIDs.last { id += "." + event.prefix(8) }
+        self.id = id
+        ruleID = alert.ruleID
+        severity = alert.severity.rawValue
+        storeID = alert.storeID
+        message = alert.message
+        raisedHLC = HLCTimestamp(wallMillis: alert.raisedAtMs, counter: 0).rawValue
+        var u = Cxsync_V1_AlertUpdate()
+        u.alertID = id
+        u.status = .open
+        u.rule = ruleID
+        u.severity = severity
+        u.storeID = storeID
+        u.summary = message
+        u.raisedHlc = raisedHLC
+        outboxPayload = try u.serializedData()
+        if webhook {
+            var delivered = alert
+            delivered.id = id
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            webhookBody = try encoder.encode(delivered)
+        }
+    }
+}
+
 extension BufferStore {
     /// Persists alerts raised at ingest inside the group commit's transaction (idempotent by alert id): each new
     /// alert gets an outbox seq so it reaches the hub, and a webhook delivery when a webhook is configured.
     static func insertAlerts(
-        _ alerts: [InsightAlert], notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
+        _ alerts: [PreparedAlert], notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
     ) throws {
         let now = Self.nowMillis()
-        for var a in alerts {
-            // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
-            a.id = a.id.replacingOccurrences(of: "|", with: ".")
-            // The engine's id (rule, key, time) repeats when one key fires twice in a millisecond (no cooldown);
-            // the triggering event's id tells such alerts apart.
-            if let event = a.eventIDs.last { a.id += "." + event.prefix(8) }
-            let raised = HLCTimestamp(wallMillis: a.raisedAtMs, counter: 0)
-            // Cached statements: a busy store raises an alert every few dozen events, inside the group commit.
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
-                    """
-            ).execute(
+        // Cached statements: a busy store raises an alert every few dozen events, inside the group commit.
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
+                """)
+        let outbox = try db.cachedStatement(sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)")
+        let webhook = try db.cachedStatement(
+            sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)")
+        for a in alerts {
+            try insert.execute(
                 arguments: [
-                    a.id, AlertStatus.open.rawValue, a.ruleID, a.severity.rawValue, a.storeID, a.message,
-                    Int64(bitPattern: raised.rawValue), now,
+                    a.id, AlertStatus.open.rawValue, a.ruleID, a.severity, a.storeID, a.message,
+                    Int64(bitPattern: a.raisedHLC), now,
                 ])
             guard db.changesCount == 1 else { continue }
             counters["alerts_raised_total"] += 1
-            var u = Cxsync_V1_AlertUpdate()
-            u.alertID = a.id
-            u.status = .open
-            u.rule = a.ruleID
-            u.severity = a.severity.rawValue
-            u.storeID = a.storeID
-            u.summary = a.message
-            u.raisedHlc = raised.rawValue
-            try Self.enqueue(u, db, &counters)
-            if notifyWebhook {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                try db.execute(
-                    sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)",
-                    arguments: [a.id, try encoder.encode(a), now])
+            let seq = counters["next_seq"]
+            counters["next_seq"] = seq + 1
+            try outbox.execute(arguments: [seq, a.id, a.outboxPayload])
+            if notifyWebhook, let body = a.webhookBody {
+                try webhook.execute(arguments: [a.id, body, now])
             }
         }
     }

@@ -12,111 +12,131 @@ extension BufferStore {
     /// evicting every synced local copy, none of it is stored and it gets `.quotaExceeded`.
     /// `alerts[i]` are the alerts raised by `submissions[i]`; they are stored with it, or not at all.
     public func commit(
-        _ submissions: [[PreparedEvent]], alerts: [[InsightAlert]] = [], notifyWebhook: Bool = false
+        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]] = [], notifyWebhook: Bool = false
     ) async throws -> [SubmissionOutcome] {
+        try await pool.write { db in
+            try self.writeGroup(submissions, alerts: alerts, notifyWebhook: notifyWebhook, db)
+        }
+    }
+
+    /// `commit` on the writer connection, in its own transaction: the group committer calls it from the
+    /// writer's queue, so that one commit follows the next without a hop through the cooperative pool.
+    func commitOnWriter(
+        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]], notifyWebhook: Bool, _ db: Database
+    ) throws -> [SubmissionOutcome] {
+        var outcomes: [SubmissionOutcome] = []
+        try db.inTransaction(.immediate) {
+            outcomes = try writeGroup(submissions, alerts: alerts, notifyWebhook: notifyWebhook, db)
+            return .commit
+        }
+        return outcomes
+    }
+
+    /// The body of a group commit, inside the caller's transaction.
+    private func writeGroup(
+        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]], notifyWebhook: Bool, _ db: Database
+    ) throws -> [SubmissionOutcome] {
         let quota = quotaBytes
         let drift = maxDriftMillis
-        return try await pool.write { db in
-            var counters = try Counters.load(db)
-            var clock = HybridLogicalClock(
-                maxDrift: .milliseconds(drift), last: HLCTimestamp(rawValue: UInt64(counters["hlc_last"])))
-            var outcomes: [SubmissionOutcome] = []
-            outcomes.reserveCapacity(submissions.count)
-            let insert = try db.cachedStatement(
-                sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?) "
-                    + "ON CONFLICT (occurred_at, event_id) DO NOTHING")
-            let s = insert.sqliteStatement
-            let connection = db.sqliteConnection
-            // Ids stored by this transaction: they join the recent window once it commits, never before.
-            var stored: [UUID: Int64] = [:]
-            for (index, events) in submissions.enumerated() {
-                // Exact rather than estimated: the request runs in a savepoint, and if the pages it took pass the
-                // quota even after evicting synced copies, it is undone whole (its evictions too).
-                let before = (counters, clock, stored)
-                var results: [EventOutcome] = []
-                var overQuota = false
-                try db.inSavepoint {
-                    results.reserveCapacity(events.count)
-                    let now = Self.nowMillis()
-                    var nextSeq = counters["next_seq"]
-                    var duplicates: Int64 = 0
-                    for e in events {
-                        // Same id under another occurred_at: a retry whose ts changed (RecentEventIDs).
-                        if let time = stored[e.eventID] ?? self.recent.withLock({ $0.occurredAt(of: e.eventID) }),
-                            time != e.occurredAt
-                        {
-                            duplicates += 1
-                            results.append(.duplicate)
-                            continue
-                        }
-                        let hlc = clock.tick(wallMillis: now)
-                        // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
-                        let rc = e.payload.withUnsafeBytes { payload in
-                            withUnsafeBytes(of: e.eventID.uuid) { id in
-                                sqlite3_reset(s)
-                                sqlite3_bind_int64(s, 1, nextSeq)
-                                sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
-                                sqlite3_bind_int64(s, 3, e.occurredAt)
-                                Self.bindText(s, 4, e.type.rawValue)
-                                sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
-                                sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
-                                return sqlite3_step(s)
-                            }
-                        }
-                        guard rc == SQLITE_DONE else {
+        var counters = try Counters.load(db)
+        var clock = HybridLogicalClock(
+            maxDrift: .milliseconds(drift), last: HLCTimestamp(rawValue: UInt64(counters["hlc_last"])))
+        var outcomes: [SubmissionOutcome] = []
+        outcomes.reserveCapacity(submissions.count)
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT (occurred_at, event_id) DO NOTHING")
+        let s = insert.sqliteStatement
+        let connection = db.sqliteConnection
+        // Ids stored by this transaction: they join the recent window once it commits, never before.
+        var stored: [UUID: Int64] = [:]
+        for (index, events) in submissions.enumerated() {
+            // Exact rather than estimated: the request runs in a savepoint, and if the pages it took pass the
+            // quota even after evicting synced copies, it is undone whole (its evictions too).
+            let before = (counters, clock, stored)
+            var results: [EventOutcome] = []
+            var overQuota = false
+            try db.inSavepoint {
+                results.reserveCapacity(events.count)
+                let now = Self.nowMillis()
+                var nextSeq = counters["next_seq"]
+                var duplicates: Int64 = 0
+                for e in events {
+                    // Same id under another occurred_at: a retry whose ts changed (RecentEventIDs).
+                    if let time = stored[e.eventID] ?? self.recent.withLock({ $0.occurredAt(of: e.eventID) }),
+                        time != e.occurredAt
+                    {
+                        duplicates += 1
+                        results.append(.duplicate)
+                        continue
+                    }
+                    let hlc = clock.tick(wallMillis: now)
+                    // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
+                    let rc = e.payload.withUnsafeBytes { payload in
+                        withUnsafeBytes(of: e.eventID.uuid) { id in
                             sqlite3_reset(s)
-                            sqlite3_clear_bindings(s)
-                            throw DatabaseError(
-                                resultCode: ResultCode(rawValue: rc),
-                                message: String(cString: sqlite3_errmsg(connection)))
-                        }
-                        if sqlite3_changes(connection) == 1 {
-                            stored[e.eventID] = e.occurredAt
-                            results.append(.accepted(seq: UInt64(nextSeq)))
-                            nextSeq += 1
-                        } else {
-                            duplicates += 1
-                            results.append(.duplicate)
+                            sqlite3_bind_int64(s, 1, nextSeq)
+                            sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
+                            sqlite3_bind_int64(s, 3, e.occurredAt)
+                            Self.bindText(s, 4, e.type.rawValue)
+                            sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
+                            sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
+                            return sqlite3_step(s)
                         }
                     }
-                    sqlite3_reset(s)
-                    sqlite3_clear_bindings(s)
-                    counters["accepted_total"] += nextSeq - counters["next_seq"]
-                    counters["duplicates_total"] += duplicates
-                    counters["next_seq"] = nextSeq
-                    if index < alerts.count && !alerts[index].isEmpty {
-                        try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
+                    guard rc == SQLITE_DONE else {
+                        sqlite3_reset(s)
+                        sqlite3_clear_bindings(s)
+                        throw DatabaseError(
+                            resultCode: ResultCode(rawValue: rc),
+                            message: String(cString: sqlite3_errmsg(connection)))
                     }
-                    var used = try Self.usedBytes(db)
-                    if used > quota {
-                        counters["evicted_total"] += try Self.evictSynced(
-                            db, bytesNeeded: used - quota, syncedThrough: counters["synced_through"])
-                        used = try Self.usedBytes(db)
+                    if sqlite3_changes(connection) == 1 {
+                        stored[e.eventID] = e.occurredAt
+                        results.append(.accepted(seq: UInt64(nextSeq)))
+                        nextSeq += 1
+                    } else {
+                        duplicates += 1
+                        results.append(.duplicate)
                     }
-                    if used > quota {
-                        overQuota = true
-                        return .rollback
-                    }
-                    return .commit
                 }
-                if overQuota {
-                    (counters, clock, stored) = before
-                    let used = try Self.usedBytes(db)
-                    counters["refused_events_total"] += Int64(events.count)
-                    counters["refused_requests_total"] += 1
-                    outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
-                    continue
+                sqlite3_reset(s)
+                sqlite3_clear_bindings(s)
+                counters["accepted_total"] += nextSeq - counters["next_seq"]
+                counters["duplicates_total"] += duplicates
+                counters["next_seq"] = nextSeq
+                if index < alerts.count && !alerts[index].isEmpty {
+                    try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
                 }
-                outcomes.append(.committed(results))
+                var used = try Self.usedBytes(db)
+                if used > quota {
+                    counters["evicted_total"] += try Self.evictSynced(
+                        db, bytesNeeded: used - quota, syncedThrough: counters["synced_through"])
+                    used = try Self.usedBytes(db)
+                }
+                if used > quota {
+                    overQuota = true
+                    return .rollback
+                }
+                return .commit
             }
-            counters["hlc_last"] = Int64(bitPattern: clock.last.rawValue)
-            try counters.save(db)
-            let committed = stored
-            db.afterNextTransaction { _ in
-                self.recent.withLock { window in for (id, time) in committed { window.insert(id, occurredAt: time) } }
+            if overQuota {
+                (counters, clock, stored) = before
+                let used = try Self.usedBytes(db)
+                counters["refused_events_total"] += Int64(events.count)
+                counters["refused_requests_total"] += 1
+                outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
+                continue
             }
-            return outcomes
+            outcomes.append(.committed(results))
         }
+        counters["hlc_last"] = Int64(bitPattern: clock.last.rawValue)
+        try counters.save(db)
+        let committed = stored
+        db.afterNextTransaction { _ in
+            self.recent.withLock { window in for (id, time) in committed { window.insert(id, occurredAt: time) } }
+        }
+        return outcomes
     }
 
     /// Binds a short string (copied: SQLite keeps it past the closure).

@@ -123,7 +123,8 @@ public struct IngestService: Sendable {
                 preparedIndex.append(i)
             }
         }
-        let alerts = enricher?.enrich(&valid) ?? []
+        let webhook = !configuration.alertWebhookURL.isEmpty
+        let alerts = try (enricher?.enrich(&valid) ?? []).map { try PreparedAlert($0, webhook: webhook) }
         if let enricher, !valid.isEmpty { try await enricher.recordVersion(in: store) }
         let prepared = valid.map(Self.prepare)
         if !prepared.isEmpty {
@@ -151,7 +152,7 @@ public struct IngestService: Sendable {
     }
 
     /// Encodes an event for the buffer once, outside the writer's critical path.
-    static func prepare(_ event: Event) -> PreparedEvent {
+    public static func prepare(_ event: Event) -> PreparedEvent {
         PreparedEvent(
             eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
             payload: EventPayloadEncoder.encode(event))

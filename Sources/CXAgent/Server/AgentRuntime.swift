@@ -50,7 +50,7 @@ public struct AgentRuntime: Sendable {
             }
         }
         await applyHubSettings()
-        var services: [any Service] = []
+        var services: [any Service] = [CheckpointService(store: store, logger: logger)]
         if let credentials, configuration.syncEnabled {
             services.append(
                 SyncService(

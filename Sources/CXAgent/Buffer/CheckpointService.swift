@@ -1,0 +1,59 @@
+import AsyncAlgorithms
+import GRDB
+import GRDBSQLite
+import Logging
+import ServiceLifecycle
+
+/// Copies the buffer's WAL into the main database file in the background, on a connection of its own.
+///
+/// Left to SQLite, the checkpoint runs inside the commit that crosses `wal_autocheckpoint`: that commit, and
+/// every request waiting behind it, stalled for a quarter of a second every ~40 MiB of WAL (the p99 ack latency
+/// of enriched ingest was 240 ms against 35 ms without checkpoints). A passive checkpoint from another
+/// connection runs beside the writer instead. Each turn repeats it until the WAL is copied whole, so that the
+/// writer's next transaction can start the WAL over; the writer's own checkpoint stays as the fallback for a
+/// WAL that this service cannot keep short (a reader holding an old snapshot, a process without this service).
+public struct CheckpointService: Service {
+    let store: BufferStore
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: BufferStore, interval: Duration = .milliseconds(500), logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var configuration = Configuration()
+        // A checkpoint that meets the writer's own (the fallback) skips its turn rather than waiting.
+        configuration.busyMode = .immediateError
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let connection = try DatabaseQueue(path: store.path, configuration: configuration)
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            do {
+                _ = try await connection.writeWithoutTransaction { db in try Self.catchUp(db) }
+            } catch {
+                logger.warning("background checkpoint failed", metadata: ["error": "\(error)"])
+            }
+        }
+        try connection.close()
+    }
+
+    /// Passive checkpoints until the WAL is copied whole or `maxRounds` passed (each round copies what the
+    /// writer appended during the previous one); returns the WAL's frames and how many of them are copied.
+    @discardableResult
+    public static func catchUp(_ db: Database, maxRounds: Int = 8) throws -> (frames: Int, copied: Int) {
+        var log: Int32 = 0
+        var done: Int32 = 0
+        for _ in 0..<maxRounds {
+            let rc = sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
+            if rc == SQLITE_BUSY || rc == SQLITE_LOCKED { break }
+            guard rc == SQLITE_OK else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            if log <= 0 || done >= log { break }
+        }
+        return (Int(log), Int(done))
+    }
+}
