@@ -29,7 +29,9 @@ import Testing
         // Everything is in the main file now: a copy of it alone, without the WAL, holds every event.
         let copy = dir.path + "/main-only.sqlite"
         try FileManager.default.copyItem(atPath: ingest.store.path, toPath: copy)
-        let count = try await DatabaseQueue(path: copy).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+        let count = try await DatabaseQueue(path: copy).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM events")
+        }
         #expect(count == 2050)
     }
 }
