@@ -44,6 +44,11 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
     }
 
     /// Decodes a taxonomy from JSON.
+    /// Every tag of the taxonomy, dimension by dimension, in the file's order.
+    public var allThemes: [Enrichment.Theme] {
+        dimensions.flatMap { d in d.values.map { Enrichment.Theme(dimension: d.name, value: $0.name) } }
+    }
+
     public init(json: Data) throws {
         self = try JSONDecoder().decode(ThemeTaxonomy.self, from: json)
     }

@@ -81,8 +81,11 @@ struct EnrichPathBench: AsyncParsableCommand {
     func writerSeconds(_ events: [Event], alerts: [[PreparedAlert]] = []) async throws -> Double {
         try? FileManager.default.removeItem(atPath: scratch)
         let store = try BufferStore.open(directory: scratch, quotaBytes: 1 << 40, logger: Logger(label: "cx-bench"))
+        // As the agent does when enrichment is on (the enricher here runs the bundled taxonomy).
+        try store.registerThemes(try ThemeTaxonomy.bundledDefault().allThemes)
+        let book = store.themeCodebook
         let requests = stride(from: 0, to: events.count, by: perRequest).map { start in
-            events[start..<min(events.count, start + perRequest)].map(IngestService.prepare)
+            events[start..<min(events.count, start + perRequest)].map { IngestService.prepare($0, themes: book) }
         }
         let t0 = ContinuousClock.now
         for start in stride(from: 0, to: requests.count, by: requestsPerCommit) {

@@ -52,11 +52,28 @@ struct InsightWiringTests {
         try readOnlyDatabase(directory + "/buffer.sqlite")
     }
 
-    /// What the buffer stores for each event, read from the SQLite file itself.
+    /// What the buffer stores for each event, read from the SQLite file itself (the compact row put back
+    /// together: event id and occurred_at from their columns, themes from their codes).
     static func storedEvents(_ directory: String) throws -> [Cxsync_V1_Event] {
         try buffer(directory).read { db in
-            try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
-                try Cxsync_V1_Event(serializedBytes: [UInt8]($0))
+            var themes: [UInt8: Cxsync_V1_Theme] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT code, dimension, value FROM theme_codes") {
+                var t = Cxsync_V1_Theme()
+                t.dimension = row[1]
+                t.value = row[2]
+                themes[UInt8(row[0] as Int)] = t
+            }
+            return try Row.fetchAll(
+                db, sql: "SELECT payload, event_id, occurred_at, theme_codes FROM events ORDER BY seq"
+            )
+            .map { row in
+                var e = try Cxsync_V1_Event(serializedBytes: [UInt8](row[0] as Data))
+                if e.eventID.isEmpty { e.eventID = row[1] }
+                if e.occurredAtMs == 0 { e.occurredAtMs = row[2] }
+                if let codes = row[3] as Data? {
+                    e.enrichment.themes = codes.compactMap { themes[$0] } + e.enrichment.themes
+                }
+                return e
             }
         }
     }

@@ -17,18 +17,23 @@ enum BufferRecovery {
         logger.error(
             "buffer database is damaged; salvaging",
             metadata: ["reason": "\(reason)", "quarantined": "\(quarantine)"])
-        let (rows, expected) = salvage(path: quarantine, logger: logger)
+        let (rows, expected, themeCodes) = salvage(path: quarantine, logger: logger)
         let pool = try BufferStore.openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
         let lost = max(0, expected - rows.count)
         try pool.write { db in
+            // The codes first, as they were: the salvaged rows refer to them.
+            for row in themeCodes {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO theme_codes (code, dimension, value) VALUES (?, ?, ?)",
+                    arguments: [row.code, row.dimension, row.value])
+            }
             let insert = try db.makeStatement(
-                sql:
-                    "INSERT OR IGNORE INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?)"
-            )
+                sql: "INSERT OR IGNORE INTO events (seq, event_id, occurred_at, type, hlc, payload, theme_codes) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?)")
             var seq: Int64 = 1
             var hlcLast: Int64 = 0
             for r in rows {
-                try insert.execute(arguments: [seq, r.eventID, r.occurredAt, r.type, r.hlc, r.payload])
+                try insert.execute(arguments: [seq, r.eventID, r.occurredAt, r.type, r.hlc, r.payload, r.themeCodes])
                 if db.changesCount == 1 { seq += 1 }
                 hlcLast = max(hlcLast, r.hlc)
             }
@@ -51,18 +56,25 @@ enum BufferRecovery {
         var type: String
         var hlc: Int64
         var payload: Data
+        var themeCodes: Data?
+    }
+
+    struct SalvagedThemeCode {
+        var code: Int
+        var dimension: String
+        var value: String
     }
 
     /// Reads every row it can, chunk by chunk, falling back to single-row reads around damaged pages.
     /// Returns the rows and the number of rows the database should have held (from its counters when they
     /// are readable, else from the highest seq seen).
-    static func salvage(path: String, logger: Logger) -> ([SalvagedRow], Int) {
+    static func salvage(path: String, logger: Logger) -> ([SalvagedRow], Int, [SalvagedThemeCode]) {
         var config = Configuration()
         config.readonly = true
         // A file shorter than its header says is "malformed" to SQLite unless the schema is writable; with
         // this flag it reads what the file still holds.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA writable_schema = ON") }
-        guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return ([], 0) }
+        guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return ([], 0, []) }
         defer { try? queue.close() }
         let counters: [String: Int64] =
             (try? queue.read { db in
@@ -75,9 +87,19 @@ enum BufferRecovery {
             (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events") }) ?? nil ?? 1
         let highestGuess = max(
             lastSeq, (try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") }) ?? nil ?? 0)
+        // A buffer damaged before its compact-rows migration has no codes: its payloads hold the themes.
+        let hasCodes = (try? queue.read { db in try db.columns(in: "events").contains { $0.name == "theme_codes" } })
+        let themeCodes =
+            hasCodes == true
+            ? ((try? queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT code, dimension, value FROM theme_codes").map {
+                    SalvagedThemeCode(code: $0[0], dimension: $0[1], value: $0[2])
+                }
+            }) ?? []) : []
         var rows: [SalvagedRow] = []
         let sql =
-            "SELECT seq, event_id, occurred_at, type, hlc, payload FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
+            "SELECT seq, event_id, occurred_at, type, hlc, payload, \(hasCodes == true ? "theme_codes" : "NULL") "
+            + "FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
         func read(_ from: Int64, _ to: Int64) throws -> [SalvagedRow] {
             try queue.read { db in
                 // Zeroed or half-written pages read as NULLs or wrong types: such rows are lost, not guessed.
@@ -87,7 +109,8 @@ enum BufferRecovery {
                         let payload = row[5] as Data?, !payload.isEmpty
                     else { return nil }
                     return SalvagedRow(
-                        seq: seq, eventID: id, occurredAt: occurredAt, type: type, hlc: hlc, payload: payload)
+                        seq: seq, eventID: id, occurredAt: occurredAt, type: type, hlc: hlc, payload: payload,
+                        themeCodes: row[6] as Data?)
                 }
             }
         }
@@ -107,6 +130,6 @@ enum BufferRecovery {
         let evicted = counters["evicted_total"] ?? 0
         let expected = lastSeq > 0 ? Int(lastSeq - evicted) : Int(highestGuess - max(1, firstSeq) + 1)
         logger.info("salvage read \(rows.count) of \(expected) expected events")
-        return (rows, expected)
+        return (rows, expected, themeCodes)
     }
 }

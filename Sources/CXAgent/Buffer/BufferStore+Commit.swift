@@ -44,7 +44,8 @@ extension BufferStore {
         var outcomes: [SubmissionOutcome] = []
         outcomes.reserveCapacity(submissions.count)
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload) VALUES (?, ?, ?, ?, ?, ?) "
+            sql: "INSERT INTO events (seq, event_id, occurred_at, type, hlc, payload, theme_codes) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?) "
                 + "ON CONFLICT (occurred_at, event_id) DO NOTHING")
         let s = insert.sqliteStatement
         let connection = db.sqliteConnection
@@ -73,15 +74,22 @@ extension BufferStore {
                     let hlc = clock.tick(wallMillis: now)
                     // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
                     let rc = e.payload.withUnsafeBytes { payload in
-                        withUnsafeBytes(of: e.eventID.uuid) { id in
-                            sqlite3_reset(s)
-                            sqlite3_bind_int64(s, 1, nextSeq)
-                            sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
-                            sqlite3_bind_int64(s, 3, e.occurredAt)
-                            Self.bindText(s, 4, e.type.rawValue)
-                            sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
-                            sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
-                            return sqlite3_step(s)
+                        e.themeCodes.withUnsafeBytes { codes in
+                            withUnsafeBytes(of: e.eventID.uuid) { id in
+                                sqlite3_reset(s)
+                                sqlite3_bind_int64(s, 1, nextSeq)
+                                sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
+                                sqlite3_bind_int64(s, 3, e.occurredAt)
+                                Self.bindText(s, 4, e.type.rawValue)
+                                sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
+                                sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
+                                if codes.isEmpty {
+                                    sqlite3_bind_null(s, 7)
+                                } else {
+                                    sqlite3_bind_blob(s, 7, codes.baseAddress, Int32(codes.count), nil)
+                                }
+                                return sqlite3_step(s)
+                            }
                         }
                     }
                     guard rc == SQLITE_DONE else {
@@ -193,14 +201,23 @@ extension BufferStore {
 
     /// Up to `limit` outbox rows after `seq`, in order: memory stays bounded whatever the backlog.
     public func outboxPage(after seq: UInt64, limit: Int) async throws -> [OutboxEntry] {
-        try await pool.read { db in
+        let book = themeCodebook
+        return try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, hlc, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                db,
+                sql: "SELECT seq, hlc, payload, event_id, occurred_at, theme_codes FROM events "
+                    + "WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [Int64(seq), limit]
             ).map { row in
-                OutboxEntry(
+                let id = row[3] as Data
+                guard id.count == 16 else {
+                    throw BufferError(code: "bad_outbox_row", message: "outbox seq \(row[0] as Int64) has no event id")
+                }
+                return OutboxEntry(
                     seq: UInt64(row[0] as Int64), hlc: HLCTimestamp(rawValue: UInt64(bitPattern: row[1] as Int64)),
-                    payload: Array(row[2] as Data))
+                    payload: Array(row[2] as Data),
+                    eventID: UUID(uuid: id.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) }),
+                    occurredAt: row[4], themes: (row[5] as Data?).map { book.decode($0) } ?? [])
             }
         }
     }

@@ -18,6 +18,8 @@ public final class BufferStore: Sendable {
     let maxDriftMillis: Int64
     /// Touched only by the writer (inside `pool.write`), and only after its transaction committed.
     let recent: Mutex<RecentEventIDs>
+    /// Theme tag ↔ one-byte code of the stored rows; grows only at start-up (`registerThemes`).
+    let themeBook: Mutex<ThemeCodebook>
 
     /// Opens (creating, migrating or recovering) the buffer in `directory`.
     public static func open(
@@ -50,9 +52,10 @@ public final class BufferStore: Sendable {
             try UInt64(String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'") ?? "") ?? 0
         }
         let drift = maxClockDrift.components
+        let book = try pool.read { db in try ThemeCodebook.load(db) }
         return BufferStore(
             path: path, identity: AgentIdentity(agentID: agentID, epoch: epoch), quotaBytes: quotaBytes,
-            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000, recent: recent)
+            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000, recent: recent, themeBook: book)
     }
 
     /// How many of the latest event ids are checked regardless of their `occurred_at` (RecentEventIDs).
@@ -60,9 +63,10 @@ public final class BufferStore: Sendable {
 
     init(
         path: String, identity: AgentIdentity, quotaBytes: Int64, recovery: RecoveryReport?, pool: DatabasePool,
-        maxDriftMillis: Int64, recent: RecentEventIDs
+        maxDriftMillis: Int64, recent: RecentEventIDs, themeBook: ThemeCodebook
     ) {
         self.recent = Mutex(recent)
+        self.themeBook = Mutex(themeBook)
         self.path = path
         self.identity = identity
         self.quotaBytes = quotaBytes
@@ -137,6 +141,15 @@ public final class BufferStore: Sendable {
     static func nowMillis() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
+
+    /// Gives codes to the taxonomy's themes that have none, before the first event that carries them is stored.
+    public func registerThemes(_ themes: [Enrichment.Theme]) throws {
+        let book = try pool.write { db in try ThemeCodebook.register(themes, db) }
+        themeBook.withLock { $0 = book }
+    }
+
+    /// The theme codes in use, for the request tasks that encode payloads.
+    public var themeCodebook: ThemeCodebook { themeBook.withLock { $0 } }
 
     /// Checkpoints the WAL into the main file (a clean shutdown leaves one self-contained file) and closes.
     public func close() throws {

@@ -14,14 +14,18 @@ public struct PreparedEvent: Sendable {
     public var eventID: UUID
     public var occurredAt: Int64
     public var type: EventType
-    /// The wire encoding without seq and HLC (the writer assigns those; the sync reader patches them in).
+    /// The wire encoding without seq and HLC (the writer assigns those), event id and occurred_at (columns of
+    /// their own) and the coded themes; the outbox reader puts them all back.
     public var payload: [UInt8]
+    /// Codes of `ThemeCodebook`, in the enrichment's order.
+    public var themeCodes: [UInt8]
 
-    public init(eventID: UUID, occurredAt: Int64, type: EventType, payload: [UInt8]) {
+    public init(eventID: UUID, occurredAt: Int64, type: EventType, payload: [UInt8], themeCodes: [UInt8] = []) {
         self.eventID = eventID
         self.occurredAt = occurredAt
         self.type = type
         self.payload = payload
+        self.themeCodes = themeCodes
     }
 }
 
@@ -43,6 +47,11 @@ public struct OutboxEntry: Sendable, Hashable {
     public var seq: UInt64
     public var hlc: HLCTimestamp
     public var payload: [UInt8]
+    /// From the row's columns: the payload leaves them out.
+    public var eventID: UUID
+    public var occurredAt: Int64
+    /// The row's coded themes, decoded; they come before any theme left inline in the payload.
+    public var themes: [Enrichment.Theme] = []
 }
 
 /// The figures `cx-agent status` and `GET /v1/status` report.

@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import CXProtocol
 import Foundation
 import SwiftProtobuf
@@ -65,6 +66,9 @@ public struct IngestService: Sendable {
         self.store = store
         self.configuration = configuration
         self.enricher = enricher
+        // Without codes (a buffer that cannot be written now, or a taxonomy of more than 255 tags), themes are
+        // stored inline: larger rows, same content.
+        if let enricher { try? store.registerThemes(enricher.engine.themes.taxonomy.allThemes) }
         self.committer = GroupCommitter(
             store: store, maxEventsPerCommit: configuration.maxEventsPerCommit,
             notifyWebhook: !configuration.alertWebhookURL.isEmpty)
@@ -126,7 +130,8 @@ public struct IngestService: Sendable {
         let webhook = !configuration.alertWebhookURL.isEmpty
         let alerts = try (enricher?.enrich(&valid) ?? []).map { try PreparedAlert($0, webhook: webhook) }
         if let enricher, !valid.isEmpty { try await enricher.recordVersion(in: store) }
-        let prepared = valid.map(Self.prepare)
+        let book = store.themeCodebook
+        let prepared = valid.map { Self.prepare($0, themes: book) }
         if !prepared.isEmpty {
             switch try await committer.submit(prepared, alerts: alerts) {
             case .quotaExceeded(let used, let quota):
@@ -151,11 +156,20 @@ public struct IngestService: Sendable {
         return IngestResponse(status: status, results: final, retryAfterSeconds: nil, error: nil)
     }
 
-    /// Encodes an event for the buffer once, outside the writer's critical path.
-    public static func prepare(_ event: Event) -> PreparedEvent {
-        PreparedEvent(
+    /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:
+    /// no event id and occurred_at in the payload, themes of `themes` as codes.
+    public static func prepare(_ event: Event, themes: ThemeCodebook) -> PreparedEvent {
+        guard let enrichment = event.enrichment, !enrichment.themes.isEmpty, themes.count > 0 else {
+            return PreparedEvent(
+                eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
+                payload: EventPayloadEncoder.encode(event, identity: false))
+        }
+        let (codes, inline) = themes.encode(enrichment.themes)
+        var e = event
+        e.enrichment?.themes = inline
+        return PreparedEvent(
             eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
-            payload: EventPayloadEncoder.encode(event))
+            payload: EventPayloadEncoder.encode(e, identity: false), themeCodes: codes)
     }
 }
 

@@ -29,19 +29,12 @@ struct BatchBuilder: Sendable {
         var a = 0
         while e < entries.count || a < alerts.count {
             let takeEvent = a >= alerts.count || (e < entries.count && entries[e].seq < alerts[a].seq)
-            let size = takeEvent ? entries[e].payload.count + 16 : 256
+            let size = takeEvent ? entries[e].payload.count + 40 + 24 * entries[e].themes.count : 256
             if bytes + size > maxBatchBytes && (!events.isEmpty || !included.isEmpty) { break }
             bytes += size
             if takeEvent {
                 let entry = entries[e]
-                var wire = try Cxsync_V1_Event(serializedBytes: entry.payload)
-                wire.seq = entry.seq
-                wire.hlc = entry.hlc.rawValue
-                if wire.hasEnrichment && wire.enrichment.modelVersion.isEmpty {
-                    wire.enrichment.modelVersion =
-                        modelVersions.last { $0.0 <= entry.seq }?.1 ?? modelVersions.first?.1
-                        ?? InsightEngine.modelVersion
-                }
+                let wire = try entry.wireEvent(modelVersions: modelVersions)
                 do {
                     events.append(
                         SequencedEvent(
@@ -105,5 +98,32 @@ struct BatchBuilder: Sendable {
         s.quotaBytes = UInt64(max(0, quotaBytes))
         s.agentVersion = Self.agentVersion
         b.status = s
+    }
+}
+
+extension OutboxEntry {
+    /// The event as the protocol sends it: the stored payload with seq, HLC, event id, occurred_at, coded
+    /// themes and model version put back.
+    public func wireEvent(modelVersions: [(UInt64, String)]) throws -> Cxsync_V1_Event {
+        var wire = try Cxsync_V1_Event(serializedBytes: payload)
+        wire.seq = seq
+        wire.hlc = hlc.rawValue
+        // Rows since the compact form leave these to their columns (older rows hold them here too).
+        if wire.eventID.isEmpty { wire.eventID = withUnsafeBytes(of: eventID.uuid) { Data($0) } }
+        if wire.occurredAtMs == 0 { wire.occurredAtMs = occurredAt }
+        if !themes.isEmpty {
+            wire.enrichment.themes =
+                themes.map { t in
+                    var w = Cxsync_V1_Theme()
+                    w.dimension = t.dimension
+                    w.value = t.value
+                    return w
+                } + wire.enrichment.themes
+        }
+        if wire.hasEnrichment && wire.enrichment.modelVersion.isEmpty {
+            wire.enrichment.modelVersion =
+                modelVersions.last { $0.0 <= seq }?.1 ?? modelVersions.first?.1 ?? InsightEngine.modelVersion
+        }
+        return wire
     }
 }

@@ -15,22 +15,26 @@ import CXCore
 /// no model version: the writer assigns the first two, `model_versions` records the last by seq range), and
 /// the hub its `extra` column.
 public enum EventPayloadEncoder {
-    /// The whole event with seq 0; the enrichment's model version only when `modelVersion` is set.
-    public static func encode(_ e: Event, modelVersion: Bool = false) -> [UInt8] {
+    /// The whole event with seq 0; the enrichment's model version only when `modelVersion` is set. Without
+    /// `identity`, event id and `occurred_at` are left out (the agent's buffer keeps them in columns of their own
+    /// and puts them back when it reads the row).
+    public static func encode(_ e: Event, modelVersion: Bool = false, identity: Bool = true) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(
             64 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
                 + (e.customerID?.utf8.count ?? 0) + (e.enrichment == nil ? 0 : 160))
-        withUnsafeBytes(of: e.eventID.uuid) { id in
-            out.append(0x12)
-            out.append(16)
-            out.append(contentsOf: id)
+        if identity {
+            withUnsafeBytes(of: e.eventID.uuid) { id in
+                out.append(0x12)
+                out.append(16)
+                out.append(contentsOf: id)
+            }
         }
         string(&out, 3, e.storeID)
         string(&out, 4, e.deviceID)
         varintField(&out, 5, UInt64(channel(e.channel)))
         varintField(&out, 6, UInt64(type(e.type)))
-        if e.occurredAt != 0 { varintField(&out, 7, UInt64(bitPattern: e.occurredAt)) }
+        if identity && e.occurredAt != 0 { varintField(&out, 7, UInt64(bitPattern: e.occurredAt)) }
         if e.hlc.rawValue != 0 { varintField(&out, 8, e.hlc.rawValue) }
         if let c = e.customerID { string(&out, 9, c) }
         if let s = e.journeyStage { varintField(&out, 10, UInt64(stage(s))) }

@@ -1,0 +1,60 @@
+import CXCore
+import GRDB
+
+/// The buffer's dictionary of theme tags: each `(dimension, value)` of the taxonomy is stored as a one-byte
+/// code in the row's `theme_codes` column instead of its two names inside the payload.
+///
+/// Codes are assigned once, in the order themes are registered, and never given to another theme, so every
+/// row decodes the same whatever the taxonomy has become since. A theme without a code (more than 255 in the
+/// book) stays inline in the payload, as the protocol writes it.
+public struct ThemeCodebook: Sendable, Hashable {
+    private(set) var codes: [Enrichment.Theme: UInt8] = [:]
+    private(set) var themes: [UInt8: Enrichment.Theme] = [:]
+
+    /// The themes with a code, by code.
+    public var count: Int { codes.count }
+
+    static func load(_ db: Database) throws -> ThemeCodebook {
+        var book = ThemeCodebook()
+        for row in try Row.fetchAll(db, sql: "SELECT code, dimension, value FROM theme_codes ORDER BY code") {
+            book.add(Enrichment.Theme(dimension: row[1], value: row[2]), code: UInt8(row[0] as Int))
+        }
+        return book
+    }
+
+    /// Gives the next free codes to the themes that have none yet, in order, while codes remain.
+    static func register(_ themes: [Enrichment.Theme], _ db: Database) throws -> ThemeCodebook {
+        var book = try load(db)
+        var next = (book.themes.keys.max() ?? 0) + 1
+        for theme in themes where book.codes[theme] == nil {
+            guard next <= 255 else { break }
+            try db.execute(
+                sql: "INSERT INTO theme_codes (code, dimension, value) VALUES (?, ?, ?)",
+                arguments: [Int(next), theme.dimension, theme.value])
+            book.add(theme, code: UInt8(next))
+            next += 1
+        }
+        return book
+    }
+
+    private mutating func add(_ theme: Enrichment.Theme, code: UInt8) {
+        codes[theme] = code
+        themes[code] = theme
+    }
+
+    /// The codes of `themes` in order, and the themes that have none (to be stored inline).
+    func encode(_ themes: [Enrichment.Theme]) -> (codes: [UInt8], inline: [Enrichment.Theme]) {
+        var out: [UInt8] = []
+        var inline: [Enrichment.Theme] = []
+        out.reserveCapacity(themes.count)
+        for t in themes {
+            if let code = codes[t] { out.append(code) } else { inline.append(t) }
+        }
+        return (out, inline)
+    }
+
+    /// The themes of `codes`, in order; a code missing from the book (a damaged `theme_codes` table) is skipped.
+    func decode(_ codes: some Sequence<UInt8>) -> [Enrichment.Theme] {
+        codes.compactMap { themes[$0] }
+    }
+}
