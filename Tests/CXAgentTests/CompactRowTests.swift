@@ -61,7 +61,8 @@ import Testing
         }
     }
 
-    /// A theme without a code (here: a buffer whose book is full) stays inline and still reads back.
+    /// An event with a theme without a code (here: one the book does not hold) keeps all its themes inline,
+    /// in their order.
     @Test func themesWithoutACodeStayInline() async throws {
         let dir = TempDir()
         let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
@@ -75,14 +76,37 @@ import Testing
             modelVersion: "m", sentiment: .init(compound: 0, positive: 0, neutral: 1, negative: 0),
             themes: [unknown, known])
         let prepared = IngestService.prepare(event, themes: store.themeCodebook)
-        #expect(prepared.themeCodes == [1])
+        #expect(prepared.themeCodes.isEmpty)
+        #expect(IngestService.prepare(Self.withThemes(event, [known]), themes: store.themeCodebook).themeCodes == [1])
         _ = try await store.commit([[prepared]])
         let entry = try #require(try await store.outboxPage(after: 0, limit: 1).first)
         let wire = try entry.wireEvent(modelVersions: [])
         #expect(
             wire.enrichment.themes.map { "\($0.dimension)/\($0.value)" } == [
-                "product_area/checkout", "custom/not_in_the_book",
+                "custom/not_in_the_book", "product_area/checkout",
             ])
         #expect(wire.eventID == withUnsafeBytes(of: event.eventID.uuid) { Data($0) })
+    }
+
+    static func withThemes(_ event: Event, _ themes: [Enrichment.Theme]) -> Event {
+        var e = event
+        e.enrichment?.themes = themes
+        return e
+    }
+
+    /// Codes run out after 255 themes: the book stops there (the rest stays inline), and opens again.
+    @Test func theBookHoldsAtMost255Themes() async throws {
+        let dir = TempDir()
+        let many = (0..<300).map { Enrichment.Theme(dimension: "d\($0 % 7)", value: "v\($0)") }
+        do {
+            let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+            try store.registerThemes(many)
+            #expect(store.themeCodebook.count == 255)
+            try store.registerThemes(many)
+            try store.close()
+        }
+        let reopened = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        try reopened.registerThemes(many)
+        #expect(reopened.themeCodebook.count == 255)
     }
 }

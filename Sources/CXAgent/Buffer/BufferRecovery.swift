@@ -96,6 +96,12 @@ enum BufferRecovery {
                     SalvagedThemeCode(code: $0[0], dimension: $0[1], value: $0[2])
                 }
             }) ?? []) : []
+        if hasCodes == nil {
+            logger.error("salvage cannot read the events table's columns; theme codes of the rows are lost")
+        } else if hasCodes == true && themeCodes.isEmpty {
+            logger.error(
+                "salvage cannot read theme_codes; coded themes decode by the current taxonomy's codes, if at all")
+        }
         var rows: [SalvagedRow] = []
         let sql =
             "SELECT seq, event_id, occurred_at, type, hlc, payload, \(hasCodes == true ? "theme_codes" : "NULL") "

@@ -28,7 +28,14 @@ public struct CheckpointService: Service {
         // A checkpoint that meets the writer's own (the fallback) skips its turn rather than waiting.
         configuration.busyMode = .immediateError
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        let connection = try DatabaseQueue(path: store.path, configuration: configuration)
+        let connection: DatabaseQueue
+        do {
+            connection = try DatabaseQueue(path: store.path, configuration: configuration)
+        } catch {
+            // Optional: without it the writer's own checkpoints keep the WAL bounded, with their stalls.
+            logger.error("background checkpoints disabled", metadata: ["error": "\(error)"])
+            return
+        }
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             do {
                 _ = try await connection.writeWithoutTransaction { db in try Self.catchUp(db) }

@@ -5,8 +5,8 @@ import GRDB
 /// code in the row's `theme_codes` column instead of its two names inside the payload.
 ///
 /// Codes are assigned once, in the order themes are registered, and never given to another theme, so every
-/// row decodes the same whatever the taxonomy has become since. A theme without a code (more than 255 in the
-/// book) stays inline in the payload, as the protocol writes it.
+/// row decodes the same whatever the taxonomy has become since. An event with a theme without a code (more
+/// than 255 in the book) keeps all its themes inline in the payload, as the protocol writes them.
 public struct ThemeCodebook: Sendable, Hashable {
     private(set) var codes: [Enrichment.Theme: UInt8] = [:]
     private(set) var themes: [UInt8: Enrichment.Theme] = [:]
@@ -25,12 +25,12 @@ public struct ThemeCodebook: Sendable, Hashable {
     /// Gives the next free codes to the themes that have none yet, in order, while codes remain.
     static func register(_ themes: [Enrichment.Theme], _ db: Database) throws -> ThemeCodebook {
         var book = try load(db)
-        var next = (book.themes.keys.max() ?? 0) + 1
+        var next = Int(book.themes.keys.max() ?? 0) + 1
         for theme in themes where book.codes[theme] == nil {
             guard next <= 255 else { break }
             try db.execute(
                 sql: "INSERT INTO theme_codes (code, dimension, value) VALUES (?, ?, ?)",
-                arguments: [Int(next), theme.dimension, theme.value])
+                arguments: [next, theme.dimension, theme.value])
             book.add(theme, code: UInt8(next))
             next += 1
         }
@@ -42,15 +42,16 @@ public struct ThemeCodebook: Sendable, Hashable {
         themes[code] = theme
     }
 
-    /// The codes of `themes` in order, and the themes that have none (to be stored inline).
-    func encode(_ themes: [Enrichment.Theme]) -> (codes: [UInt8], inline: [Enrichment.Theme]) {
+    /// The codes of `themes` in order, or nil when one of them has no code: then all stay inline, so that the
+    /// order the enrichment gave them is kept.
+    func encode(_ themes: [Enrichment.Theme]) -> [UInt8]? {
         var out: [UInt8] = []
-        var inline: [Enrichment.Theme] = []
         out.reserveCapacity(themes.count)
         for t in themes {
-            if let code = codes[t] { out.append(code) } else { inline.append(t) }
+            guard let code = codes[t] else { return nil }
+            out.append(code)
         }
-        return (out, inline)
+        return out
     }
 
     /// The themes of `codes`, in order; a code missing from the book (a damaged `theme_codes` table) is skipped.

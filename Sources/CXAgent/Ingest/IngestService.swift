@@ -159,14 +159,15 @@ public struct IngestService: Sendable {
     /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:
     /// no event id and occurred_at in the payload, themes of `themes` as codes.
     public static func prepare(_ event: Event, themes: ThemeCodebook) -> PreparedEvent {
-        guard let enrichment = event.enrichment, !enrichment.themes.isEmpty, themes.count > 0 else {
+        guard let enrichment = event.enrichment, !enrichment.themes.isEmpty, themes.count > 0,
+            let codes = themes.encode(enrichment.themes)
+        else {
             return PreparedEvent(
                 eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
                 payload: EventPayloadEncoder.encode(event, identity: false))
         }
-        let (codes, inline) = themes.encode(enrichment.themes)
         var e = event
-        e.enrichment?.themes = inline
+        e.enrichment?.themes = []
         return PreparedEvent(
             eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
             payload: EventPayloadEncoder.encode(e, identity: false), themeCodes: codes)
