@@ -33,6 +33,9 @@ public struct AgentRuntime: Sendable {
         let configuration = try configuration.bound(to: credentials)
         let monitor = SyncMonitor()
         let ingest = try IngestService(store: store, configuration: configuration, credentials: credentials)
+        if ingest.enricher != nil && store.themeCodebook.count == 0 {
+            logger.warning("theme codes could not be registered: themes are stored inline (larger rows, same content)")
+        }
         let storeID = configuration.storeID
         let logger = logger
         // Hub-set alert settings take effect at start-up and whenever an acknowledgement brings new ones.
