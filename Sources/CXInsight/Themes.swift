@@ -43,12 +43,12 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
         self.dimensions = dimensions
     }
 
-    /// Decodes a taxonomy from JSON.
     /// Every tag of the taxonomy, dimension by dimension, in the file's order.
     public var allThemes: [Enrichment.Theme] {
         dimensions.flatMap { d in d.values.map { Enrichment.Theme(dimension: d.name, value: $0.name) } }
     }
 
+    /// Decodes a taxonomy from JSON.
     public init(json: Data) throws {
         self = try JSONDecoder().decode(ThemeTaxonomy.self, from: json)
     }

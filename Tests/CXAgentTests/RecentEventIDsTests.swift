@@ -37,7 +37,9 @@ import Testing
     @Test(arguments: [1, 2, 7, 64, 1000], [false, true])
     func agreesWithTheModel(capacity: Int, sequential: Bool) {
         var rng = SeededGenerator(seed: UInt64(capacity) &* 31 &+ (sequential ? 1 : 0))
-        let pool = (0..<(capacity * 3 + 5)).map { sequential ? Self.sequentialID($0) : UUID.random(using: &rng) }
+        let pool = (0..<(capacity * 3 + 5)).map {
+            sequential ? Self.sequentialID($0) : UUID.v7(unixMillis: 0, using: &rng)
+        }
         var window = RecentEventIDs(capacity: capacity)
         var model = Model(capacity: capacity)
         for step in 0..<(capacity * 20 + 200) {
@@ -52,16 +54,5 @@ import Testing
                 #expect(window.count == model.entries.count)
             }
         }
-    }
-}
-
-extension UUID {
-    fileprivate static func random(using rng: inout SeededGenerator) -> UUID {
-        var t: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &t) { b in
-            b.storeBytes(of: rng.next(), toByteOffset: 0, as: UInt64.self)
-            b.storeBytes(of: rng.next(), toByteOffset: 8, as: UInt64.self)
-        }
-        return UUID(uuid: t)
     }
 }

@@ -11,7 +11,7 @@ public struct ThemeCodebook: Sendable, Hashable {
     private(set) var codes: [Enrichment.Theme: UInt8] = [:]
     private(set) var themes: [UInt8: Enrichment.Theme] = [:]
 
-    /// The themes with a code, by code.
+    /// How many themes have a code.
     public var count: Int { codes.count }
 
     static func load(_ db: Database) throws -> ThemeCodebook {

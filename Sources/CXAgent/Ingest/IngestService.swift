@@ -159,7 +159,7 @@ public struct IngestService: Sendable {
     /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:
     /// no event id and occurred_at in the payload, themes of `themes` as codes.
     public static func prepare(_ event: Event, themes: ThemeCodebook) -> PreparedEvent {
-        guard let enrichment = event.enrichment, !enrichment.themes.isEmpty, themes.count > 0,
+        guard let enrichment = event.enrichment, !enrichment.themes.isEmpty,
             let codes = themes.encode(enrichment.themes)
         else {
             return PreparedEvent(
