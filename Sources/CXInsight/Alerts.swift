@@ -162,19 +162,22 @@ public struct AlertRule: Codable, Sendable, Hashable {
         }
     }
 
-    func dedupKey(_ e: AlertEvent) -> String {
-        switch dedupScope ?? (condition == .negativeSpike ? .store : .store) {
-        case .store: return "\(id)|\(e.storeID)"
-        case .storeChannel: return "\(id)|\(e.storeID)|\(e.channel ?? "-")"
-        case .customer: return "\(id)|\(e.storeID)|\(e.customerKey ?? e.eventID)"
-        case .event: return "\(id)|\(e.eventID)"
+    func dedupKey(_ e: AlertEvent) -> String { "\(id)|\(scopeKey(e))" }
+
+    /// What the de-duplication key adds to the rule id: the store, channel, customer or event it is scoped to.
+    func scopeKey(_ e: AlertEvent) -> String {
+        switch dedupScope ?? .store {
+        case .store: return e.storeID
+        case .storeChannel: return "\(e.storeID)|\(e.channel ?? "-")"
+        case .customer: return "\(e.storeID)|\(e.customerKey ?? e.eventID)"
+        case .event: return e.eventID
         }
     }
 }
 
 /// An alert to raise locally (kiosk screen, store webhook), produced by `AlertRuleEngine`.
 public struct InsightAlert: Sendable, Hashable, Codable {
-    /// Deterministic id: rule, de-duplication key and the time it was raised, so replays agree.
+    /// Deterministic id: rule, the time it was raised and the de-duplication scope, so replays agree.
     public var id: String
     /// The rule that fired.
     public var ruleID: String
@@ -343,9 +346,12 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert
     {
-        let dedup = rule.dedupKey(event)
+        let scope = rule.scopeKey(event)
+        let dedup = "\(rule.id)|\(scope)"
+        // Time before scope: stores keep alerts in id order, and keys that grow with time are appended there
+        // instead of landing on a random page of the table (a customer-scoped key is a hash).
         return InsightAlert(
-            id: "\(dedup)|\(now)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
+            id: "\(rule.id)|\(now)|\(scope)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
             storeID: event.storeID, dedupKey: dedup, raisedAtMs: now, eventIDs: ids,
             suppressedSincePrevious: sup, message: Self.message(rule, event, ids.count))
     }

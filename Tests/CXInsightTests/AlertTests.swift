@@ -67,6 +67,28 @@ import Testing
         #expect(r15.isEmpty)
     }
 
+    /// Stores keep alerts in id order; ids of one rule must grow with time, not with the (hashed) scope key, so
+    /// that new alerts are appended instead of landing on random pages of the table.
+    @Test func idsOfOneRuleSortByTimeRaised() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)
+        ])
+        let customers = ["zz9", "aa1", "mm5", "0f3", "ff0", "b72"]
+        var ids: [String] = []
+        for (i, c) in customers.enumerated() {
+            let raised = a.process(
+                ev("\(i)", t: 1_700_000_000_000 + Int64(i) * 1000, intents: [.cancellation], customer: c))
+            #expect(raised.count == 1)
+            ids += raised.map(\.id)
+        }
+        #expect(ids.count == customers.count)
+        #expect(ids == ids.sorted())
+        #expect(ids.allSatisfy { $0.hasPrefix("churn|") })
+        #expect(ids.first?.hasSuffix("|s1|zz9") == true)
+        #expect(Set(ids).count == ids.count)
+    }
+
     @Test func spikeNeedsCountWithinSlidingWindow() {
         let rule = AlertRule(
             id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 60, severity: .critical,

@@ -3,6 +3,7 @@ import CXInsight
 import CXProtocol
 import Foundation
 import GRDB
+import GRDBSQLite
 import SwiftProtobuf
 
 /// One webhook delivery waiting in the queue.
@@ -81,19 +82,59 @@ extension BufferStore {
         let outbox = try db.cachedStatement(sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)")
         let webhook = try db.cachedStatement(
             sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)")
+        let connection = db.sqliteConnection
+        // Bound by hand, as the events are: through `StatementArguments` an alert cost the group commit more
+        // than the 25 events around it.
+        func run(_ statement: Statement, _ bind: (OpaquePointer?) -> Void) throws {
+            let s = statement.sqliteStatement
+            sqlite3_reset(s)
+            bind(s)
+            let rc = sqlite3_step(s)
+            sqlite3_reset(s)
+            sqlite3_clear_bindings(s)
+            guard rc == SQLITE_DONE else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
+            }
+        }
         for a in alerts {
-            try insert.execute(
-                arguments: [
-                    a.id, AlertStatus.open.rawValue, a.ruleID, a.severity, a.storeID, a.message,
-                    Int64(bitPattern: a.raisedHLC), now,
-                ])
-            guard db.changesCount == 1 else { continue }
+            try run(insert) { s in
+                bindText(s, 1, a.id)
+                sqlite3_bind_int64(s, 2, Int64(AlertStatus.open.rawValue))
+                bindText(s, 3, a.ruleID)
+                bindText(s, 4, a.severity)
+                bindText(s, 5, a.storeID)
+                bindText(s, 6, a.message)
+                sqlite3_bind_int64(s, 7, Int64(bitPattern: a.raisedHLC))
+                sqlite3_bind_int64(s, 8, now)
+            }
+            guard sqlite3_changes(connection) == 1 else { continue }
             counters["alerts_raised_total"] += 1
             let seq = counters["next_seq"]
             counters["next_seq"] = seq + 1
-            try outbox.execute(arguments: [seq, a.id, a.outboxPayload])
+            try run(outbox) { s in
+                sqlite3_bind_int64(s, 1, seq)
+                bindText(s, 2, a.id)
+                bindBlob(s, 3, a.outboxPayload)
+            }
             if notifyWebhook, let body = a.webhookBody {
-                try webhook.execute(arguments: [a.id, body, now])
+                try run(webhook) { s in
+                    bindText(s, 1, a.id)
+                    bindBlob(s, 2, body)
+                    sqlite3_bind_int64(s, 3, now)
+                }
+            }
+        }
+    }
+
+    /// Binds a blob (copied: SQLite keeps it past the closure).
+    static func bindBlob(_ s: OpaquePointer?, _ index: Int32, _ value: Data) {
+        value.withUnsafeBytes {
+            // An empty buffer may have no address, which SQLite would bind as NULL.
+            if $0.isEmpty {
+                sqlite3_bind_zeroblob(s, index, 0)
+            } else {
+                sqlite3_bind_blob(s, index, $0.baseAddress, Int32($0.count), transient)
             }
         }
     }
