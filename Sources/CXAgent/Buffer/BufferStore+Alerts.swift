@@ -31,31 +31,29 @@ public struct PreparedAlert: Sendable {
     public var message: String
     public var raisedHLC: UInt64
     /// The `AlertUpdate` (status open) that carries the alert to the hub.
-    public var outboxPayload: Data
+    public var outboxPayload: [UInt8]
     /// The JSON posted to the store's webhook; nil when no webhook is configured.
     public var webhookBody: Data?
 
     public init(_ alert: InsightAlert, webhook: Bool) throws {
-        // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters.
-        var id = String(String.UnicodeScalarView(alert.id.unicodeScalars.lazy.map { $0 == "|" ? "." : $0 }))
-        // The engine's id (rule, key, time) repeats when one key fires twice in a millisecond (no cooldown);
-        // the triggering event's id tells such alerts apart.
-        if let event = alert.eventIDs.last { id += "." + event.prefix(8) }
+        // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters. The
+        // engine's id (rule, time, key) repeats when one key fires twice in a millisecond (no cooldown); the
+        // triggering event's id tells such alerts apart.
+        var bytes = Array(alert.id.utf8)
+        for i in bytes.indices where bytes[i] == UInt8(ascii: "|") { bytes[i] = UInt8(ascii: ".") }
+        if let event = alert.eventIDs.last {
+            bytes.append(UInt8(ascii: "."))
+            bytes.append(contentsOf: event.utf8.prefix(8))
+        }
+        let id = String(decoding: bytes, as: UTF8.self)
         self.id = id
         ruleID = alert.ruleID
         severity = alert.severity.rawValue
         storeID = alert.storeID
         message = alert.message
         raisedHLC = HLCTimestamp(wallMillis: alert.raisedAtMs, counter: 0).rawValue
-        var u = Cxsync_V1_AlertUpdate()
-        u.alertID = id
-        u.status = .open
-        u.rule = ruleID
-        u.severity = severity
-        u.storeID = storeID
-        u.summary = message
-        u.raisedHlc = raisedHLC
-        outboxPayload = try u.serializedData()
+        outboxPayload = EventPayloadEncoder.openAlert(
+            id: id, rule: ruleID, severity: severity, storeID: storeID, summary: message, raisedHLC: raisedHLC)
         if webhook {
             var delivered = alert
             delivered.id = id
@@ -128,7 +126,7 @@ extension BufferStore {
     }
 
     /// Binds a blob (copied: SQLite keeps it past the closure).
-    static func bindBlob(_ s: OpaquePointer?, _ index: Int32, _ value: Data) {
+    static func bindBlob(_ s: OpaquePointer?, _ index: Int32, _ value: some ContiguousBytes) {
         value.withUnsafeBytes {
             // An empty buffer may have no address, which SQLite would bind as NULL.
             if $0.isEmpty {

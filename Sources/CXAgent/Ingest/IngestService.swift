@@ -166,11 +166,9 @@ public struct IngestService: Sendable {
                 eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
                 payload: EventPayloadEncoder.encode(event, identity: false))
         }
-        var e = event
-        e.enrichment?.themes = []
         return PreparedEvent(
             eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
-            payload: EventPayloadEncoder.encode(e, identity: false), themeCodes: codes)
+            payload: EventPayloadEncoder.encode(event, identity: false, themes: false), themeCodes: codes)
     }
 }
 

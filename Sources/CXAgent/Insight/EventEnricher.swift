@@ -49,12 +49,13 @@ public final class EventEnricher: Sendable {
         // Alert cooldowns and the near-duplicate window run on ingest time, not event time: a backfill of old
         // events must not re-raise alerts that a live store would have suppressed.
         let now = BufferStore.nowMillis()
+        let scratch = InsightScratch()
         for e in events {
             let input = InsightInput(
                 text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
                 channel: e.channel.rawValue, customerID: nil, timeMs: now,
                 score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { Self.kind($0.scale) })
-            results.append(engine.enrich(input))
+            results.append(engine.enrich(input, scratch: scratch))
             inputs.append(input)
         }
         var alerts: [InsightAlert] = []

@@ -18,7 +18,10 @@ public enum EventPayloadEncoder {
     /// The whole event with seq 0; the enrichment's model version only when `modelVersion` is set. Without
     /// `identity`, event id and `occurred_at` are left out (the agent's buffer keeps them in columns of their own
     /// and puts them back when it reads the row).
-    public static func encode(_ e: Event, modelVersion: Bool = false, identity: Bool = true) -> [UInt8] {
+    /// Without `themes`, the enrichment's themes are left out too (the agent stores them as codes).
+    public static func encode(_ e: Event, modelVersion: Bool = false, identity: Bool = true, themes: Bool = true)
+        -> [UInt8]
+    {
         var out: [UInt8] = []
         out.reserveCapacity(
             64 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
@@ -46,7 +49,26 @@ public enum EventPayloadEncoder {
         if let a = e.amount { double(&out, 14, a) }
         if let c = e.currency { string(&out, 15, c) }
         attributes(&out, e.attributes)
-        if let en = e.enrichment { enrichment(&out, 17, en, modelVersion: modelVersion) }
+        if let en = e.enrichment { enrichment(&out, 17, en, modelVersion: modelVersion, themes: themes) }
+        return out
+    }
+
+    /// The `AlertUpdate` that announces a newly raised alert (status open, no note or assignee, seq 0): exactly the
+    /// bytes SwiftProtobuf writes for that message. The agent builds one for every alert raised at ingest.
+    public static func openAlert(
+        id: String, rule: String, severity: String, storeID: String, summary: String, raisedHLC: UInt64
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(
+            32 + id.utf8.count + rule.utf8.count + severity.utf8.count + storeID.utf8.count
+                + summary.utf8.count)
+        string(&out, 2, id)
+        varintField(&out, 3, 1)
+        string(&out, 6, rule)
+        string(&out, 7, severity)
+        string(&out, 8, storeID)
+        string(&out, 9, summary)
+        varintField(&out, 10, raisedHLC)
         return out
     }
 
@@ -69,7 +91,10 @@ public enum EventPayloadEncoder {
 
     /// The enrichment as field `field` of `out`, written in place: its size is computed first, so no
     /// sub-message is built in an array of its own (this runs for every stored event).
-    static func enrichment(_ out: inout [UInt8], _ field: UInt64, _ e: Enrichment, modelVersion: Bool) {
+    static func enrichment(
+        _ out: inout [UInt8], _ field: UInt64, _ e: Enrichment, modelVersion: Bool, themes withThemes: Bool = true
+    ) {
+        let themes = withThemes ? e.themes : []
         func intentSize(_ i: Enrichment.Intent) -> Int {
             let kind = UInt64(intent(i.kind))
             return (kind == 0 ? 0 : 1 + varintSize(kind)) + stringSize(i.phrase)
@@ -79,7 +104,7 @@ public enum EventPayloadEncoder {
         size += floatSize(e.sentiment.compound) + floatSize(e.sentiment.positive)
         size += floatSize(e.sentiment.neutral) + floatSize(e.sentiment.negative)
         for i in e.intents { size += fieldSize(intentSize(i)) }
-        for t in e.themes { size += fieldSize(stringPairSize(t.dimension, t.value)) }
+        for t in themes { size += fieldSize(stringPairSize(t.dimension, t.value)) }
         for f in e.flags { size += fieldSize(f.utf8.count) }  // a repeated string is written even when empty
         if let l = e.language { size += stringSize(l) }
         size += floatSize(e.languageConfidence)
@@ -97,7 +122,7 @@ public enum EventPayloadEncoder {
             varintField(&out, 1, UInt64(intent(i.kind)))
             string(&out, 2, i.phrase)
         }
-        for t in e.themes { stringPair(&out, 7, t.dimension, t.value) }
+        for t in themes { stringPair(&out, 7, t.dimension, t.value) }
         for f in e.flags {
             var f = f
             f.withUTF8 { bytes(&out, 8, $0) }
