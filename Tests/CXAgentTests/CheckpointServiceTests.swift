@@ -34,4 +34,53 @@ import Testing
         }
         #expect(count == 2050)
     }
+
+    /// Under ingest that never lets the writer pause, the background rounds always finish while a transaction is
+    /// open, and SQLite starts the WAL over only when a transaction begins with every frame copied. The service
+    /// then copies the last frames from the writer's own queue: the WAL keeps starting over (its header's salt
+    /// changes) instead of growing until SQLite's own checkpoint stalls a commit.
+    @Test func theWALStartsOverWhileTheWriterNeverPauses() async throws {
+        let dir = TempDir()
+        let ingest = try BufferStoreTests.service(dir)
+        let service = CheckpointService(
+            store: ingest.store, interval: .milliseconds(10), restartFrames: 64, logger: testLogger)
+        let wal = ingest.store.path + "-wal"
+        func salt() -> [UInt8]? {
+            guard let h = FileManager.default.contents(atPath: wal), h.count >= 32 else { return nil }
+            return Array(h[16..<24])
+        }
+        let deadline = ContinuousClock.now + .seconds(3)
+        let (salts, sent) = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                try await service.run()
+                return 0
+            }
+            for _ in 0..<4 {
+                group.addTask {
+                    var n = 0
+                    while ContinuousClock.now < deadline {
+                        let ids = (0..<50).map { _ in UUID() }
+                        let r = try await ingest.ingest(body: TestEvents.ndjson(ids), contentType: nil)
+                        #expect(r.accepted == 50)
+                        n += 50
+                    }
+                    return n
+                }
+            }
+            var salts: Set<[UInt8]> = []
+            while ContinuousClock.now < deadline {
+                if let s = salt() { salts.insert(s) }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            var sent = 0
+            for _ in 0..<4 { sent += try await group.next() ?? 0 }
+            group.cancelAll()
+            return (salts, sent)
+        }
+        #expect(salts.count >= 10, "the WAL started over \(salts.count - 1) times while \(sent) events were written")
+        let stored = try await DatabaseQueue(path: ingest.store.path).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM events")
+        }
+        #expect(stored == sent)
+    }
 }
