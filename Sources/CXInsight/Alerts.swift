@@ -347,7 +347,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
     static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert
     {
         let scope = rule.scopeKey(event)
-        let dedup = "\(rule.id)|\(scope)"
+        let dedup = rule.dedupKey(event)
         // Time before scope: stores keep alerts in id order, and keys that grow with time are appended there
         // instead of landing on a random page of the table (a customer-scoped key is a hash).
         return InsightAlert(

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CXAgent
+import CXCore
 import CXInsight
 import CXProtocol
 import CXTestSupport
@@ -180,6 +181,22 @@ struct InsightWiringTests {
             group.cancelAll()
         }
     }
+}
+
+/// Alerts of one key raised in one millisecond (a rule without cooldown) differ by their triggering event, also
+/// when the agent stamped the events with UUIDv7 ids of the same millisecond.
+@Test func alertsOfOneKeyInOneMillisecondKeepDistinctIDs() throws {
+    var rules = AlertRuleEngine(rules: [AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 0)])
+    var rng = SystemRandomNumberGenerator()
+    var ids: [String] = []
+    for _ in 0..<3 {
+        let event = UUID.v7(unixMillis: 1_700_000_000_000, using: &rng).uuidString.lowercased()
+        let raised = rules.process(AlertEvent(eventID: event, storeID: "s1", timeMs: 1_700_000_000_000, compound: -0.9))
+        #expect(raised.count == 1)
+        ids += try raised.map { try PreparedAlert($0, webhook: false).id }
+    }
+    #expect(Set(ids).count == 3, "\(ids)")
+    #expect(ids.allSatisfy { $0.hasPrefix("neg.1700000000000.s1.") })
 }
 
 @Suite("cx-agent analyze")

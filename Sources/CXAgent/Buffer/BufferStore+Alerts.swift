@@ -38,12 +38,13 @@ public struct PreparedAlert: Sendable {
     public init(_ alert: InsightAlert, webhook: Bool) throws {
         // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters. The
         // engine's id (rule, time, key) repeats when one key fires twice in a millisecond (no cooldown); the
-        // triggering event's id tells such alerts apart.
+        // triggering event's id tells such alerts apart: its last 12 hex digits, random in UUIDv4 and v7 alike
+        // (a v7's first ones are its millisecond, shared by every event the agent stamps in that millisecond).
         var bytes = Array(alert.id.utf8)
         for i in bytes.indices where bytes[i] == UInt8(ascii: "|") { bytes[i] = UInt8(ascii: ".") }
         if let event = alert.eventIDs.last {
             bytes.append(UInt8(ascii: "."))
-            bytes.append(contentsOf: event.utf8.prefix(8))
+            bytes.append(contentsOf: event.utf8.suffix(12))
         }
         let id = String(decoding: bytes, as: UTF8.self)
         self.id = id

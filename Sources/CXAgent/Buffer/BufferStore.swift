@@ -23,7 +23,7 @@ public final class BufferStore: Sendable {
 
     /// Opens (creating, migrating or recovering) the buffer in `directory`.
     public static func open(
-        directory: String, quotaBytes: Int64, cacheKiB: Int = 65_536, maxClockDrift: Duration = .seconds(300),
+        directory: String, quotaBytes: Int64, cacheKiB: Int = 8_192, maxClockDrift: Duration = .seconds(300),
         logger: Logger
     ) throws -> BufferStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

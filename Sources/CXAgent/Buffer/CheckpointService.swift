@@ -44,16 +44,22 @@ public struct CheckpointService: Service {
         do {
             connection = try DatabaseQueue(path: store.path, configuration: configuration)
         } catch {
-            // Optional: without it the writer's own checkpoints keep the WAL bounded, with their stalls.
+            // Optional: without it the writer's own checkpoints keep the WAL bounded, with their stalls. Waits for
+            // shutdown instead of returning, which would end the service group, and the agent with it.
             logger.error("background checkpoints disabled", metadata: ["error": "\(error)"])
+            try? await gracefulShutdown()
             return
         }
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             do {
                 let (frames, copied) = try await connection.writeWithoutTransaction { db in try Self.catchUp(db) }
-                if frames >= restartFrames && frames == copied {
+                if frames >= restartFrames && frames == copied && !Task.isCancelled {
                     _ = try await store.pool.writeWithoutTransaction { db in try Self.catchUp(db, maxRounds: 1) }
                 }
+            } catch is CancellationError {
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+                break  // cancelled while the writer's queue ran the step
             } catch {
                 logger.warning("background checkpoint failed", metadata: ["error": "\(error)"])
             }

@@ -1,0 +1,35 @@
+import CXCore
+import Testing
+
+@testable import CXInsight
+
+/// `enrich(_:scratch:)` reuses one token buffer across texts; it must give what `enrich(_:)` gives, whatever
+/// the texts before it left in the buffer and however often it had to grow.
+@Suite struct ScratchTests {
+    static let texts: [String] = [
+        "Great staff, quick checkout!",
+        String(repeating: "The queue at the kiosk was NOT moving and nobody helped. ", count: 40),
+        "ok",
+        "Charged twice for order #209754, call me on +44 20 7946 0958 or mail jo@example.com 😡",
+        "",
+        String(repeating: "refund? ", count: 300),
+        "Still waiting for my refund, switching to another store.",
+        "Mi pedido llegó tarde y la app no funciona",
+    ]
+
+    @Test func aReusedScratchGivesTheSameEnrichment() {
+        let scratch = InsightScratch()
+        for round in 0..<2 {
+            for (i, text) in Self.texts.enumerated() {
+                let input = InsightInput(text: text, eventID: "e\(i)", storeID: "s1", customerID: "cust-\(i)")
+                let fresh = engine.enrich(input)
+                let reused = engine.enrich(input, scratch: scratch)
+                #expect(reused.enrichment == fresh.enrichment, "round \(round), text \(i)")
+                #expect(reused.maskedText == fresh.maskedText, "round \(round), text \(i)")
+                #expect(reused.customerKey == fresh.customerKey)
+                #expect(reused.fingerprint == fresh.fingerprint)
+                #expect(reused.maskedCounts == fresh.maskedCounts)
+            }
+        }
+    }
+}
