@@ -162,9 +162,7 @@ public struct AlertRule: Codable, Sendable, Hashable {
         }
     }
 
-    func dedupKey(_ e: AlertEvent) -> String { "\(id)|\(scopeKey(e))" }
-
-    /// What the de-duplication key adds to the rule id: the store, channel, customer or event it is scoped to.
+    /// What the de-duplication key (`rule|scope`) adds to the rule id: the store, channel, customer or event it is scoped to.
     func scopeKey(_ e: AlertEvent) -> String {
         switch dedupScope ?? .store {
         case .store: return e.storeID
@@ -347,12 +345,11 @@ public struct AlertRuleEngine: Sendable, Hashable {
     static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert
     {
         let scope = rule.scopeKey(event)
-        let dedup = rule.dedupKey(event)
         // Time before scope: stores keep alerts in id order, and keys that grow with time are appended there
         // instead of landing on a random page of the table (a customer-scoped key is a hash).
         return InsightAlert(
             id: "\(rule.id)|\(now)|\(scope)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
-            storeID: event.storeID, dedupKey: dedup, raisedAtMs: now, eventIDs: ids,
+            storeID: event.storeID, dedupKey: "\(rule.id)|\(scope)", raisedAtMs: now, eventIDs: ids,
             suppressedSincePrevious: sup, message: Self.message(rule, event, ids.count))
     }
 

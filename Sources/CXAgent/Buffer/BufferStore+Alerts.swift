@@ -91,10 +91,7 @@ extension BufferStore {
             let rc = sqlite3_step(s)
             sqlite3_reset(s)
             sqlite3_clear_bindings(s)
-            guard rc == SQLITE_DONE else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
-            }
+            guard rc == SQLITE_DONE else { throw stepError(rc, connection) }
         }
         for a in alerts {
             try run(insert) { s in

@@ -95,9 +95,7 @@ extension BufferStore {
                     guard rc == SQLITE_DONE else {
                         sqlite3_reset(s)
                         sqlite3_clear_bindings(s)
-                        throw DatabaseError(
-                            resultCode: ResultCode(rawValue: rc),
-                            message: String(cString: sqlite3_errmsg(connection)))
+                        throw Self.stepError(rc, connection)
                     }
                     if sqlite3_changes(connection) == 1 {
                         stored[e.eventID] = e.occurredAt
@@ -145,6 +143,11 @@ extension BufferStore {
             self.recent.withLock { window in for (id, time) in committed { window.insert(id, occurredAt: time) } }
         }
         return outcomes
+    }
+
+    /// The error of a hand-bound statement whose step returned `rc`, with SQLite's message for it.
+    static func stepError(_ rc: Int32, _ connection: OpaquePointer?) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
     }
 
     /// Binds a short string (copied: SQLite keeps it past the closure).

@@ -76,10 +76,7 @@ public struct CheckpointService: Service {
         for _ in 0..<maxRounds {
             let rc = sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
             if rc == SQLITE_BUSY || rc == SQLITE_LOCKED { break }
-            guard rc == SQLITE_OK else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
+            guard rc == SQLITE_OK else { throw BufferStore.stepError(rc, db.sqliteConnection) }
             if log <= 0 || done >= log { break }
         }
         return (Int(log), Int(done))

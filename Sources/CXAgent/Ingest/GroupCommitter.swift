@@ -8,8 +8,8 @@ import Synchronization
 /// there, on the writer's queue: the next commit never waits for a thread of the cooperative pool, which is
 /// busy parsing and enriching the requests behind it. (Under enriched ingest no commit ran for ~25% of the time
 /// with the hop; removing it alone did not move the benchmark measurably: most of that gap is requests still
-/// on their way.) Other writers (sync acks, alert updates)
-/// queue on the same serial queue and get their turn between two group commits.
+/// on their way.) Other writers (sync acks, alert updates) queue on the same serial queue and get their turn
+/// between two group commits.
 public final class GroupCommitter: Sendable {
     struct Waiter {
         var events: [PreparedEvent]

@@ -159,16 +159,10 @@ public struct IngestService: Sendable {
     /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:
     /// no event id and occurred_at in the payload, themes of `themes` as codes.
     public static func prepare(_ event: Event, themes: ThemeCodebook) -> PreparedEvent {
-        guard let enrichment = event.enrichment, !enrichment.themes.isEmpty,
-            let codes = themes.encode(enrichment.themes)
-        else {
-            return PreparedEvent(
-                eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
-                payload: EventPayloadEncoder.encode(event, identity: false))
-        }
+        let codes = event.enrichment.flatMap { $0.themes.isEmpty ? nil : themes.encode($0.themes) }
         return PreparedEvent(
             eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
-            payload: EventPayloadEncoder.encode(event, identity: false, themes: false), themeCodes: codes)
+            payload: EventPayloadEncoder.encode(event, identity: false, themes: codes == nil), themeCodes: codes ?? [])
     }
 }
 
