@@ -243,19 +243,44 @@ public struct InsightEngine: Sendable {
 
     /// `remember(_:of:state:)` in place, without copying the result (its arrays and strings) in and out.
     public func remember(_ r: inout InsightResult, of input: InsightInput, state: inout InsightState) {
-        var suppressed = false
-        if r.fingerprint != 0 && state.duplicates.check(r.fingerprint, at: input.timeMs) {
-            r.enrichment.flags.append("near_duplicate")
-            suppressed = true
-        } else if !r.enrichment.flags.isEmpty {
-            suppressed = r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
+        let duplicate = isNearDuplicate(r.fingerprint, of: input, state: &state)
+        if duplicate { r.enrichment.flags.append("near_duplicate") }
+        let suppressed = duplicate || r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
+        r.alerts = alerts(
+            of: input, customerKey: r.customerKey, compound: r.enrichment.sentiment.compound,
+            intents: KindSet(r.enrichment.intents.lazy.map(\.kind)), suppressed: suppressed, state: &state)
+    }
+
+    /// `remember(_:of:state:)` for a result of `analyzePacked`: flags a near-duplicate in `analysis` and returns
+    /// the alerts the event raises.
+    public func remember(
+        _ analysis: inout PackedAnalysis, customerKey: String?, of input: InsightInput, state: inout InsightState
+    ) -> [InsightAlert] {
+        let p = analysis.enrichment
+        if isNearDuplicate(analysis.fingerprint, of: input, state: &state) {
+            analysis.enrichment.flags.insert(.nearDuplicate)
         }
+        var kinds = KindSet()
+        for k in Enrichment.Intent.Kind.allCases where p.hasIntent(k) { kinds.insert(k) }
+        return alerts(
+            of: input, customerKey: customerKey, compound: p.sentiment.compound, intents: kinds,
+            suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]), state: &state)
+    }
+
+    private func isNearDuplicate(_ fingerprint: UInt64, of input: InsightInput, state: inout InsightState) -> Bool {
+        fingerprint != 0 && state.duplicates.check(fingerprint, at: input.timeMs)
+    }
+
+    private func alerts(
+        of input: InsightInput, customerKey: String?, compound: Double, intents: KindSet, suppressed: Bool,
+        state: inout InsightState
+    ) -> [InsightAlert] {
         var event = AlertEvent(
-            eventID: input.eventID, storeID: input.storeID, channel: input.channel, customerKey: r.customerKey,
-            timeMs: input.timeMs, compound: r.enrichment.sentiment.compound, score: input.score,
-            scoreKind: input.scoreKind, suppressed: suppressed)
-        event.intentBits = KindSet(r.enrichment.intents.lazy.map(\.kind))
-        r.alerts = state.alerts.process(event)
+            eventID: input.eventID, storeID: input.storeID, channel: input.channel, customerKey: customerKey,
+            timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
+            suppressed: suppressed)
+        event.intentBits = intents
+        return state.alerts.process(event)
     }
 
     @inline(__always) static func rank(_ k: Enrichment.Intent.Kind) -> Int {
@@ -271,27 +296,51 @@ public struct InsightEngine: Sendable {
     private func analyze(_ input: InsightInput, hashCustomer: Bool = true, scratch: InsightScratch? = nil)
         -> InsightResult
     {
-        // Through the core, not local copies: each of these structs holds several arrays, and copying them cost
-        // dozens of retains and releases per event.
         let core = self.core
         var customerKey: String? = nil
         if hashCustomer, let h = core.hasher, let id = input.customerID {
             customerKey = input.customerIDKind.map { h.hash(id, kind: $0) } ?? h.hash(id)
         }
-        guard let raw = input.text, !raw.isEmpty else {
-            return InsightResult(
-                enrichment: Enrichment(
-                    modelVersion: Self.modelVersion, sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0)
-                ),
-                maskedText: input.text, maskedCounts: [:], customerKey: customerKey, alerts: [], fingerprint: 0)
+        var list: [Enrichment.Theme] = []
+        let a = analyzePacked(input.text, responseTimeMs: input.responseTimeMs, scratch: scratch, themeList: &list)
+        var enrichment = a.enrichment.enrichment(
+            text: a.maskedText, modelVersion: Self.modelVersion, taxonomy: core.themes.values)
+        if !core.themes.fitsThemeSet { enrichment.themes = list }
+        return InsightResult(
+            enrichment: enrichment, maskedText: a.maskedText, maskedCounts: a.maskedCounts,
+            customerKey: customerKey, alerts: [], fingerprint: a.fingerprint)
+    }
+
+    /// The stateless analysis of `enrich(_:scratch:)` without building an `Enrichment`: intents as byte ranges of
+    /// the masked text, themes as taxonomy positions (`themes.values`). The agent's ingest path encodes this
+    /// straight into the stored payload.
+    public func analyzePacked(_ input: InsightInput, scratch: InsightScratch) -> PackedAnalysis {
+        var list: [Enrichment.Theme] = []
+        return analyzePacked(input.text, responseTimeMs: input.responseTimeMs, scratch: scratch, themeList: &list)
+    }
+
+    /// Whether `analyzePacked` can hold every theme of the taxonomy (at most 256 values).
+    public var packsThemes: Bool { core.themes.fitsThemeSet }
+
+    /// The taxonomy's values in order: what `PackedEnrichment.themes` positions refer to.
+    public var themeValues: [Enrichment.Theme] { core.themes.values }
+
+    /// The analysis; with a taxonomy too large for a theme set, the themes go to `themeList` instead.
+    private func analyzePacked(
+        _ text: String?, responseTimeMs: Int?, scratch: InsightScratch?, themeList: inout [Enrichment.Theme]
+    ) -> PackedAnalysis {
+        // Through the core, not local copies: each of these structs holds several arrays, and copying them cost
+        // dozens of retains and releases per event.
+        let core = self.core
+        var p = PackedEnrichment(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
+        guard let raw = text, !raw.isEmpty else {
+            return PackedAnalysis(maskedText: text, maskedCounts: [:], enrichment: p, fingerprint: 0)
         }
         let masked = core.masker.mask(raw)
         var text = masked.text
-        var flags: [String] = []
-        if masked.total > 0 { flags.append("pii_masked") }
-        var enrichment = Enrichment(
-            modelVersion: Self.modelVersion, sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
+        if masked.total > 0 { p.flags.insert(.piiMasked) }
         var fingerprint: UInt64 = 0
+        let setThemes = core.themes.fitsThemeSet
         text.withUTF8 { buf in
             InsightScratch.withTokens(Tokenizer.capacity(buf.count), in: scratch) { toks in
                 core.vocabulary.records.withUnsafeBufferPointer { R in
@@ -313,16 +362,14 @@ public struct InsightEngine: Sendable {
                         return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0
                             && words[Int(k)].valence > 0
                     }
-                    let hits = core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R)
-                    func phrase(_ s: Int, _ e: Int) -> String {
-                        String(
-                            decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[s].start)..<Int(toks[e - 1].end)]),
-                            as: UTF8.self)
+                    // Phrases are byte ranges of the masked text: tokens s..<e.
+                    func set(_ kind: Enrichment.Intent.Kind, _ s: Int, _ e: Int) {
+                        p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
                     }
-                    var list: [Enrichment.Intent] = []
+                    let hits = core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R)
                     var kinds = KindSet()
                     for h in hits {
-                        list.append(Enrichment.Intent(kind: h.kind, phrase: phrase(h.start, h.end)))
+                        set(h.kind, h.start, h.end)
                         kinds.insert(h.kind)
                     }
                     // complaint, refund or churn rules move a neutral-or-positive lexicon score negative
@@ -336,25 +383,22 @@ public struct InsightEngine: Sendable {
                     if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
                         && scored.mostNegative >= 0
                     {
-                        list.append(
-                            Enrichment.Intent(
-                                kind: .complaint, phrase: phrase(scored.mostNegative, scored.mostNegative + 1)))
+                        set(.complaint, scored.mostNegative, scored.mostNegative + 1)
                         kinds.insert(.complaint)
                     }
                     if !kinds.contains(.complaint) && compound < 0.5 {
                         let cues = core.intents.complaintCues(
                             toks, n, negators: isNegator, positive: isPositive, terms: R)
-                        var cue: String?
+                        var found = false
                         if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
-                            cue = phrase(cues.start, cues.end)
+                            set(.complaint, cues.start, cues.end)
+                            found = true
                         } else if let h = Self.complaintHashtag(buf, toks, n) {
                             // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
-                            cue = String(
-                                decoding: UnsafeBufferPointer(rebasing: buf[Int(toks[h].start) - 1..<Int(toks[h].end)]),
-                                as: UTF8.self)
+                            p.setIntent(.complaint, start: Int(toks[h].start) - 1, end: Int(toks[h].end))
+                            found = true
                         }
-                        if let cue {
-                            list.append(Enrichment.Intent(kind: .complaint, phrase: cue))
+                        if found {
                             kinds.insert(.complaint)
                             if compound > -0.05 {
                                 scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
@@ -363,48 +407,58 @@ public struct InsightEngine: Sendable {
                         }
                     }
                     if kinds.contains(.praise) && compound < 0.05 {
-                        list.removeAll { $0.kind == .praise }
+                        p.removeIntent(.praise)
                         kinds.remove(.praise)
                     } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
                         && !kinds.contains(.complaint) && scored.mostPositive >= 0
                     {
-                        list.append(
-                            Enrichment.Intent(
-                                kind: .praise, phrase: phrase(scored.mostPositive, scored.mostPositive + 1)))
+                        set(.praise, scored.mostPositive, scored.mostPositive + 1)
                         kinds.insert(.praise)
                     }
                     if !kinds.contains(.question) && st.questions > 0 {
                         if let q = (0..<n).first(where: { toks[$0].has(Token.question) }) {
                             var s = q
                             while s > 0 && !toks[s].has(Token.sentenceStart) && q - s < 12 { s -= 1 }
-                            list.append(Enrichment.Intent(kind: .question, phrase: phrase(s, q + 1)))
+                            set(.question, s, q + 1)
                             kinds.insert(.question)
                         }
                     }
-                    // stable order: complaint, refund, cancellation, praise, question
-                    if list.count > 1 { list.sort { Self.rank($0.kind) < Self.rank($1.kind) } }
-                    enrichment.sentiment = scored.sentiment
-                    enrichment.intents = list
-                    enrichment.themes = core.themes.tag(toks, n, terms: R)
+                    p.sentiment = scored.sentiment
+                    if setThemes {
+                        p.themes = core.themes.tagSet(toks, n, terms: R)
+                    } else {
+                        themeList = core.themes.tag(toks, n, terms: R)
+                    }
                     let q = core.quality.analyze(
-                        buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: input.responseTimeMs,
+                        buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: responseTimeMs,
                         terms: R)
-                    enrichment.language = q.language.language
-                    enrichment.languageConfidence = q.language.confidence
-                    if q.bot { flags.append("bot") }
-                    if q.spam { flags.append("spam") }
+                    p.language = q.language.language
+                    p.languageConfidence = q.language.confidence
+                    if q.bot { p.flags.insert(.bot) }
+                    if q.spam { p.flags.insert(.spam) }
                     if let l = q.language.language, l != "en", q.language.confidence >= 0.5 {
-                        flags.append("non_english")
+                        p.flags.insert(.nonEnglish)
                     }
                     fingerprint = q.fingerprint
                 }
             }
         }
-        enrichment.flags = flags
-        return InsightResult(
-            enrichment: enrichment, maskedText: text, maskedCounts: masked.counts, customerKey: customerKey,
-            alerts: [], fingerprint: fingerprint)
+        return PackedAnalysis(
+            maskedText: text, maskedCounts: masked.counts, enrichment: p, fingerprint: fingerprint)
     }
+}
+
+/// What `InsightEngine.analyzePacked` finds in one text.
+public struct PackedAnalysis: Sendable {
+    /// The text with personal data replaced by tokens (nil when the input had none): store this, never the raw
+    /// text. The enrichment's phrase ranges are offsets in it.
+    public var maskedText: String?
+    /// Masked spans by kind.
+    public var maskedCounts: [String: Int]
+    /// Scores, intents, themes, flags and language.
+    public var enrichment: PackedEnrichment
+    /// SimHash of the text (0 when too short), for the near-duplicate window.
+    public var fingerprint: UInt64
 }
 
 extension InsightEngine {

@@ -173,9 +173,35 @@ public struct ThemeTagger: Sendable {
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
         terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
     ) -> [Enrichment.Theme] {
+        var out: [Enrichment.Theme] = []
+        values(toks, n, terms: R) { out.append(valueThemes[$0]) }
+        return out
+    }
+
+    /// The taxonomy's values in order, the positions `PackedEnrichment.themes` refers to.
+    var values: [Enrichment.Theme] { valueThemes }
+
+    /// Whether every position of the taxonomy fits a `PackedEnrichment.ThemeSet`.
+    var fitsThemeSet: Bool { valueThemes.count <= PackedEnrichment.ThemeSet.capacity }
+
+    /// `tag` as positions in `values` (the taxonomy must fit the set: `fitsThemeSet`).
+    func tagSet(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
+        terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+    ) -> PackedEnrichment.ThemeSet {
+        var set = PackedEnrichment.ThemeSet()
+        values(toks, n, terms: R) { set.insert($0) }
+        return set
+    }
+
+    /// Calls `body` with the position of every value the text is tagged with, in taxonomy order.
+    private func values(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, terms R: UnsafeBufferPointer<TermRecord>,
+        _ body: (Int) -> Void
+    ) {
         let vc = valueThemes.count
-        if vc == 0 || n == 0 { return [] }
-        return withUnsafeTemporaryAllocation(of: Bool.self, capacity: vc) { hit in
+        if vc == 0 || n == 0 { return }
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: vc) { hit in
             hit.initialize(repeating: false)
             var any = false
             flatValues.withUnsafeBufferPointer { fv in
@@ -207,8 +233,7 @@ public struct ThemeTagger: Sendable {
                     }
                 }
             }
-            if !any { return [] }
-            var out: [Enrichment.Theme] = []
+            if !any { return }
             var lastExclusiveDim: Int32 = -1
             for v in 0..<vc where hit[v] {
                 let d = valueDimension[v]
@@ -216,9 +241,8 @@ public struct ThemeTagger: Sendable {
                     if lastExclusiveDim == d { continue }
                     lastExclusiveDim = d
                 }
-                out.append(valueThemes[v])
+                body(v)
             }
-            return out
         }
     }
 }

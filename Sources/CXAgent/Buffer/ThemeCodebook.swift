@@ -37,6 +37,16 @@ public struct ThemeCodebook: Sendable, Hashable {
         return book
     }
 
+    /// The book a fresh buffer gets for `themes` (codes 1, 2, ... in order), without a database: for tools that
+    /// encode rows the way the agent does.
+    public static func registered(_ themes: [Enrichment.Theme]) -> ThemeCodebook {
+        var book = ThemeCodebook()
+        for theme in themes where book.codes[theme] == nil && book.count < 255 {
+            book.add(theme, code: UInt8(book.count + 1))
+        }
+        return book
+    }
+
     private mutating func add(_ theme: Enrichment.Theme, code: UInt8) {
         codes[theme] = code
         themes[code] = theme

@@ -43,6 +43,9 @@ public struct IngestService: Sendable {
     public let enricher: EventEnricher?
     let validator = EventValidator()
     let fast = FastEventBuilder(limits: .default)
+    /// The theme code of each taxonomy position, when the enricher packs its enrichments and every theme has a
+    /// code; nil means the enrichments are built in full and encoded as such.
+    let packedThemeCodes: [UInt8]?
 
     /// Builds the enricher from the configuration, with the credentials found in the data directory.
     public init(store: BufferStore, configuration: AgentConfiguration) throws {
@@ -68,7 +71,12 @@ public struct IngestService: Sendable {
         self.enricher = enricher
         // Without codes (a buffer that cannot be written now, or a taxonomy of more than 255 tags), themes are
         // stored inline: larger rows, same content.
-        if let enricher { try? store.registerThemes(enricher.engine.themes.taxonomy.allThemes) }
+        var packedThemeCodes: [UInt8]?
+        if let enricher {
+            try? store.registerThemes(enricher.engine.themes.taxonomy.allThemes)
+            packedThemeCodes = Self.themeCodes(store.themeCodebook, enricher.engine)
+        }
+        self.packedThemeCodes = packedThemeCodes
         self.committer = GroupCommitter(
             store: store, maxEventsPerCommit: configuration.maxEventsPerCommit,
             notifyWebhook: !configuration.alertWebhookURL.isEmpty)
@@ -128,10 +136,18 @@ public struct IngestService: Sendable {
             }
         }
         let webhook = !configuration.alertWebhookURL.isEmpty
-        let alerts = try (enricher?.enrich(&valid) ?? []).map { try PreparedAlert($0, webhook: webhook) }
+        let alerts: [PreparedAlert]
+        let prepared: [PreparedEvent]
+        if let enricher, let codes = packedThemeCodes {
+            let packed = enricher.enrichPacked(&valid)
+            alerts = try packed.alerts.map { try PreparedAlert($0, webhook: webhook) }
+            prepared = valid.indices.map { Self.prepare(valid[$0], packed: packed.enrichments[$0], themeCodes: codes) }
+        } else {
+            alerts = try (enricher?.enrich(&valid) ?? []).map { try PreparedAlert($0, webhook: webhook) }
+            let book = store.themeCodebook
+            prepared = valid.map { Self.prepare($0, themes: book) }
+        }
         if let enricher, !valid.isEmpty { try await enricher.recordVersion(in: store) }
-        let book = store.themeCodebook
-        let prepared = valid.map { Self.prepare($0, themes: book) }
         if !prepared.isEmpty {
             switch try await committer.submit(prepared, alerts: alerts) {
             case .quotaExceeded(let used, let quota):
@@ -163,6 +179,22 @@ public struct IngestService: Sendable {
         return PreparedEvent(
             eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
             payload: EventPayloadEncoder.encode(event, identity: false, themes: codes == nil), themeCodes: codes ?? [])
+    }
+
+    /// The code of each of the engine's theme positions; nil when the engine does not pack themes or a theme has
+    /// no code (the enrichments are then built in full).
+    public static func themeCodes(_ book: ThemeCodebook, _ engine: InsightEngine) -> [UInt8]? {
+        engine.packsThemes ? book.encode(engine.themeValues) : nil
+    }
+
+    /// `prepare(_:themes:)` of the event with `packed` as its enrichment, theme positions turned into codes by
+    /// `themeCodes` (the code of each taxonomy position): the same row, without building the enrichment.
+    public static func prepare(_ event: Event, packed: PackedEnrichment, themeCodes: [UInt8]) -> PreparedEvent {
+        var codes: [UInt8] = []
+        if !packed.themes.isEmpty { packed.themes.forEach { codes.append(themeCodes[$0]) } }
+        return PreparedEvent(
+            eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
+            payload: EventPayloadEncoder.encode(event, packed: packed), themeCodes: codes)
     }
 }
 

@@ -11,7 +11,8 @@ import Synchronization
 /// the alert rules and the customer-key cache, which need memory across events, run under one lock taken once
 /// per request (a first-seen customer is hashed there: the cache is warm within seconds of start).
 public final class EventEnricher: Sendable {
-    let engine: InsightEngine
+    /// The engine, for callers that need its taxonomy or model details.
+    public let engine: InsightEngine
     /// The engine's memory across events (near-duplicate window, alert rules) and recent identifier → keyed
     /// hash (customers come back, and HMAC plus normalisation is a good part of the per-event cost), behind one
     /// lock taken once per request.
@@ -75,6 +76,56 @@ public final class EventEnricher: Sendable {
             events[i].enrichment = results[i].enrichment
         }
         return alerts
+    }
+
+    /// What `enrichPacked` gives beside the events.
+    public struct Packed: Sendable {
+        /// One per event, in order; phrase ranges refer to the event's (masked) text, themes to
+        /// `InsightEngine.themeValues`.
+        public var enrichments: [PackedEnrichment]
+        /// Alerts raised, in event order.
+        public var alerts: [InsightAlert]
+    }
+
+    /// `enrich(_:)` without building an `Enrichment` per event: the events get their masked text and hashed
+    /// customer identifier, the enrichments come back packed for `EventPayloadEncoder.encode(_:packed:)`.
+    /// The engine must pack its themes (`InsightEngine.packsThemes`).
+    public func enrichPacked(_ events: inout [Event]) -> Packed {
+        var inputs: [InsightInput] = []
+        var analyses: [PackedAnalysis] = []
+        inputs.reserveCapacity(events.count)
+        analyses.reserveCapacity(events.count)
+        let now = BufferStore.nowMillis()
+        let scratch = InsightScratch()
+        for i in events.indices {
+            let input = InsightInput(
+                text: events[i].text, eventID: UUIDBytes(bytes: events[i].eventID.bytes).string,
+                storeID: events[i].storeID, channel: events[i].channel.rawValue, customerID: nil, timeMs: now,
+                score: events[i].score.map { Int($0.value.rounded()) },
+                scoreKind: events[i].score.flatMap { Self.kind($0.scale) })
+            analyses.append(engine.analyzePacked(input, scratch: scratch))
+            inputs.append(input)
+        }
+        var alerts: [InsightAlert] = []
+        state.withLock { state in
+            for i in analyses.indices {
+                var key: String?
+                if let id = events[i].customerID {
+                    key = customerKey(id, cache: &state.customerKeys)
+                    // An identifier that cannot be normalised is dropped rather than stored in the clear.
+                    events[i].customerID = key
+                }
+                let raised = engine.remember(&analyses[i], customerKey: key, of: inputs[i], state: &state.insight)
+                if !raised.isEmpty { alerts += raised }
+            }
+        }
+        var enrichments: [PackedEnrichment] = []
+        enrichments.reserveCapacity(events.count)
+        for i in events.indices {
+            events[i].text = analyses[i].maskedText
+            enrichments.append(analyses[i].enrichment)
+        }
+        return Packed(enrichments: enrichments, alerts: alerts)
     }
 
     /// The keyed hash of a customer identifier, from the cache when the customer came before.

@@ -26,6 +26,30 @@ public enum EventPayloadEncoder {
         out.reserveCapacity(
             64 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
                 + (e.customerID?.utf8.count ?? 0) + (e.enrichment == nil ? 0 : 160))
+        fields(&out, e, identity: identity)
+        if let en = e.enrichment { enrichment(&out, 17, en, modelVersion: modelVersion, themes: themes) }
+        return out
+    }
+
+    /// `encode(_:identity:themes: false)` of the event with `packed` as its enrichment (phrases cut from the
+    /// event's text, no themes, no model version): the agent's buffer form, written without building an
+    /// `Enrichment`.
+    public static func encode(_ e: Event, packed: PackedEnrichment, identity: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(
+            96 + e.deviceID.utf8.count + e.storeID.utf8.count + 2 * (e.text?.utf8.count ?? 0)
+                + (e.customerID?.utf8.count ?? 0))
+        fields(&out, e, identity: identity)
+        if var text = e.text {
+            text.withUTF8 { enrichment(&out, 17, packed, text: $0) }
+        } else {
+            enrichment(&out, 17, packed, text: UnsafeBufferPointer(start: nil, count: 0))
+        }
+        return out
+    }
+
+    /// Every field of the event but its enrichment.
+    static func fields(_ out: inout [UInt8], _ e: Event, identity: Bool) {
         if identity {
             withUnsafeBytes(of: e.eventID.uuid) { id in
                 out.append(0x12)
@@ -49,8 +73,6 @@ public enum EventPayloadEncoder {
         if let a = e.amount { double(&out, 14, a) }
         if let c = e.currency { string(&out, 15, c) }
         attributes(&out, e.attributes)
-        if let en = e.enrichment { enrichment(&out, 17, en, modelVersion: modelVersion, themes: themes) }
-        return out
     }
 
     /// The `AlertUpdate` that announces a newly raised alert (status open, no note or assignee, seq 0): exactly the
@@ -129,6 +151,46 @@ public enum EventPayloadEncoder {
         }
         if let l = e.language { string(&out, 9, l) }
         float(&out, 10, Float(e.languageConfidence))
+        assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
+    }
+
+    /// `enrichment(_:_:_:modelVersion: false, themes: false)` of the enrichment `p` stands for, phrases cut from
+    /// `text`.
+    static func enrichment(
+        _ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment, text: UnsafeBufferPointer<UInt8>
+    ) {
+        func floatSize(_ d: Double) -> Int { Float(d).bitPattern == 0 ? 0 : 5 }
+        func intentSize(_ kind: Enrichment.Intent.Kind, _ r: Range<Int>) -> Int {
+            let k = UInt64(intent(kind))
+            return (k == 0 ? 0 : 1 + varintSize(k)) + (r.isEmpty ? 0 : fieldSize(r.count))
+        }
+        var size = floatSize(p.sentiment.compound) + floatSize(p.sentiment.positive)
+        size += floatSize(p.sentiment.neutral) + floatSize(p.sentiment.negative)
+        p.forEachIntent { kind, r in size += fieldSize(intentSize(kind, r)) }
+        for (flag, name) in PackedEnrichment.Flags.names where p.flags.contains(flag) {
+            size += fieldSize(name.utf8.count)
+        }
+        if let l = p.language { size += stringSize(l) }
+        size += floatSize(p.languageConfidence)
+        varint(&out, field << 3 | 2)
+        varint(&out, UInt64(size))
+        let start = out.count
+        float(&out, 2, Float(p.sentiment.compound))
+        float(&out, 3, Float(p.sentiment.positive))
+        float(&out, 4, Float(p.sentiment.neutral))
+        float(&out, 5, Float(p.sentiment.negative))
+        p.forEachIntent { kind, r in
+            varint(&out, 6 << 3 | 2)
+            varint(&out, UInt64(intentSize(kind, r)))
+            varintField(&out, 1, UInt64(intent(kind)))
+            if !r.isEmpty { bytes(&out, 2, UnsafeBufferPointer(rebasing: text[r])) }
+        }
+        for (flag, name) in PackedEnrichment.Flags.names where p.flags.contains(flag) {
+            var name = name
+            name.withUTF8 { bytes(&out, 8, $0) }
+        }
+        if let l = p.language { string(&out, 9, l) }
+        float(&out, 10, Float(p.languageConfidence))
         assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
     }
 
