@@ -268,7 +268,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
         let n = rules.count
         let rulesCopy = rules
         let scoped = storeScoped
-        var finer: [(Int, [String])] = []
+        // Rules scoped finer than the store, with the spike's event ids (nil: just this event's id, built only if
+        // the alert is raised: most matches are suppressed by a cooldown).
+        var finer: [(Int, [String]?)] = []
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
             var m = mask
@@ -299,7 +301,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     isSpike = true
                 }
                 if !scoped[ri] {
-                    finer.append((ri, isSpike ? st.windows[ri].map(\.eventID) : [event.eventID]))
+                    finer.append((ri, isSpike ? st.windows[ri].map(\.eventID) : nil))
                     continue
                 }
                 let cooldown = Int64(rule.cooldownSeconds) * 1000
@@ -327,7 +329,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
             }
             let sup = suppressed.removeValue(forKey: key) ?? 0
             lastRaised[key] = now
-            out.append(Self.alert(rule, event, ids, sup, now))
+            out.append(Self.alert(rule, event, ids ?? [event.eventID], sup, now))
         }
         return out
     }

@@ -366,9 +366,8 @@ public struct InsightEngine: Sendable {
                     func set(_ kind: Enrichment.Intent.Kind, _ s: Int, _ e: Int) {
                         p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
                     }
-                    let hits = core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R)
                     var kinds = KindSet()
-                    for h in hits {
+                    core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R) { h in
                         set(h.kind, h.start, h.end)
                         kinds.insert(h.kind)
                     }

@@ -125,6 +125,7 @@ public struct IntentDetector: Sendable {
     private var ruleAnchored: [Bool] = []
     private var ruleAllowNegated: [Bool] = []
     private var ruleIsQuestion: [Bool] = []
+    private var ruleKinds: [Enrichment.Intent.Kind] = []
     private(set) var cueWords = TermTable(minimumCapacity: 256)
     private var cuePhrases = TermTable(minimumCapacity: 256)
     private(set) var cueHeads = TermTable(minimumCapacity: 128)
@@ -187,6 +188,7 @@ public struct IntentDetector: Sendable {
             ruleAnchored.append(r.anchored)
             ruleAllowNegated.append(r.allowNegated)
             ruleIsQuestion.append(r.kind == .question)
+            ruleKinds.append(r.kind)
             for e in r.elements {
                 switch e {
                 case .words(let a, let o):
@@ -318,10 +320,20 @@ public struct IntentDetector: Sendable {
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool,
         terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
     ) -> [Hit] {
+        var found: [Hit] = []
+        hits(toks, n, questionMark: questionMark, negators: negators, terms: terms) { found.append($0) }
+        return found
+    }
+
+    /// `hits` handed to `body` one by one, in order, without an array (the engine runs this for every text).
+    func hits(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool,
+        terms: UnsafeBufferPointer<TermRecord>, _ body: (Hit) -> Void
+    ) {
         ops.withUnsafeBufferPointer { O in
             alts.withUnsafeBufferPointer { A in
                 altWords.withUnsafeBufferPointer { W in
-                    hitsInner(toks, n, questionMark, negators, O, A, W, terms)
+                    hitsInner(toks, n, questionMark, negators, O, A, W, terms, body)
                 }
             }
         }
@@ -330,9 +342,8 @@ public struct IntentDetector: Sendable {
     private func hitsInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ negators: (Int) -> Bool,
         _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
-        _ R: UnsafeBufferPointer<TermRecord>
-    ) -> [Hit] {
-        var found: [Hit] = []
+        _ R: UnsafeBufferPointer<TermRecord>, _ body: (Hit) -> Void
+    ) {
         var seen: UInt8 = 0
         for i in 0..<n {
             let t = toks[i]
@@ -375,11 +386,10 @@ public struct IntentDetector: Sendable {
                 }
                 if end > i {
                     seen |= bit
-                    found.append(Hit(kind: rules[ri].kind, start: i, end: end))
+                    body(Hit(kind: ruleKinds[ri], start: i, end: end))
                 }
             }
         }
-        return found
     }
 }
 

@@ -259,10 +259,17 @@ public struct QualityAnalyzer: Sendable {
         if st.otherScalars >= 2, let (lang, share) = Self.script(buf) {
             guess = LanguageGuess(language: lang, confidence: (share * 100).rounded() / 100)
         } else if total >= 1 {
-            let arr = [scores.0, scores.1, scores.2, scores.3, scores.4, scores.5, scores.6]
-            var bi = 0
-            for k in 1..<arr.count where arr[k] > arr[bi] { bi = k }
-            let conf = arr[bi] / total * (1 - Foundation.exp(-total / 1.5))
+            // the first best of the seven scores, read in place (an array here cost an allocation per text)
+            let best = withUnsafeBytes(of: scores) { raw in
+                func score(_ k: Int) -> Double {
+                    raw.load(fromByteOffset: k * MemoryLayout<Double>.stride, as: Double.self)
+                }
+                var bi = 0
+                for k in 1..<7 where score(k) > score(bi) { bi = k }
+                return (bi, score(bi))
+            }
+            let bi = best.0
+            let conf = best.1 / total * (1 - Foundation.exp(-total / 1.5))
             guess = LanguageGuess(language: Self.languages[bi], confidence: (conf * 100).rounded() / 100)
         }
         // bot

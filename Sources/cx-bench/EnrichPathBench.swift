@@ -71,7 +71,7 @@ struct EnrichPathBench: AsyncParsableCommand {
                         packedRows +=
                             IngestService.prepare(
                                 request[k], packed: packed.enrichments[k], themeCodes: codes
-                            ).payload.count
+                            ).payloadCount
                     }
                 }
             }

@@ -73,23 +73,22 @@ extension BufferStore {
                     }
                     let hlc = clock.tick(wallMillis: now)
                     // Bound without copies (SQLITE_STATIC): the buffers outlive the step that reads them.
-                    let rc = e.payload.withUnsafeBytes { payload in
-                        e.themeCodes.withUnsafeBytes { codes in
-                            withUnsafeBytes(of: e.eventID.uuid) { id in
-                                sqlite3_reset(s)
-                                sqlite3_bind_int64(s, 1, nextSeq)
-                                sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
-                                sqlite3_bind_int64(s, 3, e.occurredAt)
-                                Self.bindText(s, 4, e.type.rawValue)
-                                sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
-                                sqlite3_bind_blob(s, 6, payload.baseAddress, Int32(payload.count), nil)
-                                if codes.isEmpty {
-                                    sqlite3_bind_null(s, 7)
-                                } else {
-                                    sqlite3_bind_blob(s, 7, codes.baseAddress, Int32(codes.count), nil)
-                                }
-                                return sqlite3_step(s)
+                    let rc = e.bytes.withUnsafeBytes { bytes in
+                        withUnsafeBytes(of: e.eventID.uuid) { id in
+                            let payload = bytes.count - e.themeCodeCount
+                            sqlite3_reset(s)
+                            sqlite3_bind_int64(s, 1, nextSeq)
+                            sqlite3_bind_blob(s, 2, id.baseAddress, 16, nil)
+                            sqlite3_bind_int64(s, 3, e.occurredAt)
+                            Self.bindText(s, 4, e.type.rawValue)
+                            sqlite3_bind_int64(s, 5, Int64(bitPattern: hlc.rawValue))
+                            sqlite3_bind_blob(s, 6, bytes.baseAddress, Int32(payload), nil)
+                            if e.themeCodeCount == 0 {
+                                sqlite3_bind_null(s, 7)
+                            } else {
+                                sqlite3_bind_blob(s, 7, bytes.baseAddress! + payload, Int32(e.themeCodeCount), nil)
                             }
+                            return sqlite3_step(s)
                         }
                     }
                     guard rc == SQLITE_DONE else {

@@ -14,18 +14,32 @@ public struct PreparedEvent: Sendable {
     public var eventID: UUID
     public var occurredAt: Int64
     public var type: EventType
+    /// The row's payload followed by its theme codes, in one buffer (one allocation per event, not two).
+    var bytes: [UInt8]
+    /// How many of `bytes` are theme codes (at the end).
+    var themeCodeCount: Int
+
     /// The wire encoding without seq and HLC (the writer assigns those), event id and occurred_at (columns of
     /// their own) and the coded themes; the outbox reader puts them all back.
-    public var payload: [UInt8]
+    public var payload: [UInt8] { Array(bytes[..<(bytes.count - themeCodeCount)]) }
+    /// Size of `payload`, without copying it.
+    public var payloadCount: Int { bytes.count - themeCodeCount }
     /// Codes of `ThemeCodebook`, in the enrichment's order.
-    public var themeCodes: [UInt8]
+    public var themeCodes: [UInt8] { Array(bytes[(bytes.count - themeCodeCount)...]) }
 
-    public init(eventID: UUID, occurredAt: Int64, type: EventType, payload: [UInt8], themeCodes: [UInt8] = []) {
+    /// An event whose `bytes` already end with `themeCodeCount` theme codes.
+    init(eventID: UUID, occurredAt: Int64, type: EventType, bytes: [UInt8], themeCodeCount: Int) {
         self.eventID = eventID
         self.occurredAt = occurredAt
         self.type = type
-        self.payload = payload
-        self.themeCodes = themeCodes
+        self.bytes = bytes
+        self.themeCodeCount = themeCodeCount
+    }
+
+    public init(eventID: UUID, occurredAt: Int64, type: EventType, payload: [UInt8], themeCodes: [UInt8] = []) {
+        var bytes = payload
+        bytes += themeCodes
+        self.init(eventID: eventID, occurredAt: occurredAt, type: type, bytes: bytes, themeCodeCount: themeCodes.count)
     }
 }
 

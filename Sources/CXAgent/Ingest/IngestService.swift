@@ -190,11 +190,12 @@ public struct IngestService: Sendable {
     /// `prepare(_:themes:)` of the event with `packed` as its enrichment, theme positions turned into codes by
     /// `themeCodes` (the code of each taxonomy position): the same row, without building the enrichment.
     public static func prepare(_ event: Event, packed: PackedEnrichment, themeCodes: [UInt8]) -> PreparedEvent {
-        var codes: [UInt8] = []
-        if !packed.themes.isEmpty { packed.themes.forEach { codes.append(themeCodes[$0]) } }
+        var bytes = EventPayloadEncoder.encode(event, packed: packed)
+        let payload = bytes.count
+        packed.themes.forEach { bytes.append(themeCodes[$0]) }
         return PreparedEvent(
-            eventID: event.eventID, occurredAt: event.occurredAt, type: event.type,
-            payload: EventPayloadEncoder.encode(event, packed: packed), themeCodes: codes)
+            eventID: event.eventID, occurredAt: event.occurredAt, type: event.type, bytes: bytes,
+            themeCodeCount: bytes.count - payload)
     }
 }
 

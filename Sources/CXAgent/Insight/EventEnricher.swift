@@ -98,13 +98,13 @@ public final class EventEnricher: Sendable {
         let now = BufferStore.nowMillis()
         let scratch = InsightScratch()
         for i in events.indices {
-            let input = InsightInput(
-                text: events[i].text, eventID: UUIDBytes(bytes: events[i].eventID.bytes).string,
-                storeID: events[i].storeID, channel: events[i].channel.rawValue, customerID: nil, timeMs: now,
-                score: events[i].score.map { Int($0.value.rounded()) },
-                scoreKind: events[i].score.flatMap { Self.kind($0.scale) })
-            analyses.append(engine.analyzePacked(input, scratch: scratch))
-            inputs.append(input)
+            inputs.append(
+                InsightInput(
+                    text: events[i].text, eventID: UUIDBytes(bytes: events[i].eventID.bytes).string,
+                    storeID: events[i].storeID, channel: events[i].channel.rawValue, customerID: nil, timeMs: now,
+                    score: events[i].score.map { Int($0.value.rounded()) },
+                    scoreKind: events[i].score.flatMap { Self.kind($0.scale) }))
+            analyses.append(engine.analyzePacked(inputs[i], scratch: scratch))
         }
         var alerts: [InsightAlert] = []
         state.withLock { state in

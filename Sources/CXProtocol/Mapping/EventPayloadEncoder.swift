@@ -37,7 +37,7 @@ public enum EventPayloadEncoder {
     public static func encode(_ e: Event, packed: PackedEnrichment, identity: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(
-            96 + e.deviceID.utf8.count + e.storeID.utf8.count + 2 * (e.text?.utf8.count ?? 0)
+            112 + e.deviceID.utf8.count + e.storeID.utf8.count + 2 * (e.text?.utf8.count ?? 0)
                 + (e.customerID?.utf8.count ?? 0))
         fields(&out, e, identity: identity)
         if var text = e.text {
