@@ -85,6 +85,10 @@ public struct BufferStats: Sendable, Hashable, Codable {
     public var refusedEventsTotal: UInt64
     public var refusedRequestsTotal: UInt64
     public var lostInRecoveryTotal: UInt64
+    /// Group commits since the process started, and the ingest requests they carried: requests per commit is
+    /// how many acknowledgements share one fsync (set by the server; nil where no committer runs).
+    public var commitsSinceStart: UInt64?
+    public var committedRequestsSinceStart: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case agentID = "agent_id"
@@ -102,6 +106,8 @@ public struct BufferStats: Sendable, Hashable, Codable {
         case refusedEventsTotal = "refused_events_total"
         case refusedRequestsTotal = "refused_requests_total"
         case lostInRecoveryTotal = "lost_in_recovery_total"
+        case commitsSinceStart = "commits_since_start"
+        case committedRequestsSinceStart = "committed_requests_since_start"
     }
 }
 

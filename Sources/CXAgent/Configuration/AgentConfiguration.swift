@@ -23,6 +23,9 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     public var retryAfter: Duration = .seconds(5)
     /// Largest number of events one group commit writes, so that one commit's latency stays bounded.
     public var maxEventsPerCommit: Int = 20_000
+    /// How long an idle writer waits for requests still being prepared (parsed, enriched) before it commits one
+    /// alone, so that they share its fsync (PostgreSQL's `commit_delay`); zero commits at once.
+    public var commitDelay: Duration = .milliseconds(3)
     /// HLC timestamps further ahead than this are refused.
     public var maxClockDrift: Duration = .seconds(300)
     /// SQLite page cache of each buffer connection, in KiB. Ingest appends, so the writer's working set is small;
@@ -72,6 +75,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case quotaBytes = "quota_bytes"
         case retryAfter = "retry_after_seconds"
         case maxEventsPerCommit = "max_events_per_commit"
+        case commitDelay = "commit_delay_us"
         case maxClockDrift = "max_clock_drift_seconds"
         case cacheKiB = "cache_kib"
         case logLevel = "log_level"
@@ -104,6 +108,8 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         quotaBytes = try c.decodeIfPresent(Int64.self, forKey: .quotaBytes) ?? d.quotaBytes
         retryAfter = try c.decodeIfPresent(Int64.self, forKey: .retryAfter).map { .seconds($0) } ?? d.retryAfter
         maxEventsPerCommit = try c.decodeIfPresent(Int.self, forKey: .maxEventsPerCommit) ?? d.maxEventsPerCommit
+        commitDelay =
+            try c.decodeIfPresent(Int64.self, forKey: .commitDelay).map { .microseconds($0) } ?? d.commitDelay
         maxClockDrift =
             try c.decodeIfPresent(Int64.self, forKey: .maxClockDrift).map { .seconds($0) } ?? d.maxClockDrift
         cacheKiB = try c.decodeIfPresent(Int.self, forKey: .cacheKiB) ?? d.cacheKiB
@@ -142,6 +148,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(quotaBytes, forKey: .quotaBytes)
         try c.encode(retryAfter.components.seconds, forKey: .retryAfter)
         try c.encode(maxEventsPerCommit, forKey: .maxEventsPerCommit)
+        try c.encode(commitDelay.microseconds, forKey: .commitDelay)
         try c.encode(maxClockDrift.components.seconds, forKey: .maxClockDrift)
         try c.encode(cacheKiB, forKey: .cacheKiB)
         try c.encode(logLevel, forKey: .logLevel)
@@ -192,6 +199,7 @@ extension AgentConfiguration {
         if let v = try int(.quotaBytes) { quotaBytes = v }
         if let v = try int(.retryAfter) { retryAfter = .seconds(v) }
         if let v = try int(.maxEventsPerCommit) { maxEventsPerCommit = Int(v) }
+        if let v = try int(.commitDelay) { commitDelay = .microseconds(v) }
         if let v = try int(.maxClockDrift) { maxClockDrift = .seconds(v) }
         if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
         if let v = string(.logLevel) { logLevel = v }
@@ -223,6 +231,9 @@ extension AgentConfiguration {
         if maxEventsPerRequest < 1 { throw fail(.maxEventsPerRequest, "must be at least 1") }
         if quotaBytes < 1 << 20 { throw fail(.quotaBytes, "must be at least 1 MiB") }
         if maxEventsPerCommit < 1 { throw fail(.maxEventsPerCommit, "must be at least 1") }
+        if commitDelay < .zero || commitDelay > .milliseconds(100) {
+            throw fail(.commitDelay, "must be within 0...100000")
+        }
         if cacheKiB < 0 { throw fail(.cacheKiB, "must not be negative") }
         if !(1...10_000).contains(maxBatchEvents) { throw fail(.maxBatchEvents, "must be within 1...10000") }
         if !(4096...(8 << 20)).contains(maxBatchBytes) { throw fail(.maxBatchBytes, "must be within 4096...8388608") }
@@ -260,5 +271,11 @@ extension Duration {
     var milliseconds: Int64 {
         let c = components
         return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Whole microseconds, for configuration files.
+    var microseconds: Int64 {
+        let c = components
+        return c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import Synchronization
 
@@ -23,36 +24,70 @@ public final class GroupCommitter: Sendable {
         var draining = false
         var commits: UInt64 = 0
         var groupedRequests: UInt64 = 0
+        /// Requests announced (being parsed and enriched) that have not reached `submit` yet.
+        var preparing = 0
     }
 
     let store: BufferStore
     let maxEventsPerCommit: Int
     let notifyWebhook: Bool
+    let commitDelay: Duration
     private let state = Mutex(State())
 
     /// Commits done, for the status endpoint and benchmarks.
     public var commits: UInt64 { state.withLock { $0.commits } }
     /// Requests those commits carried (more requests than commits: the grouping works).
     public var groupedRequests: UInt64 { state.withLock { $0.groupedRequests } }
+    /// Requests announced and not yet submitted or withdrawn.
+    public var preparingRequests: Int { state.withLock { $0.preparing } }
 
-    public init(store: BufferStore, maxEventsPerCommit: Int, notifyWebhook: Bool = false) {
+    /// `commitDelay`: how long an idle writer waits, when other requests are being prepared, before committing
+    /// what is queued (zero: at once).
+    public init(store: BufferStore, maxEventsPerCommit: Int, notifyWebhook: Bool = false, commitDelay: Duration = .zero)
+    {
         self.store = store
         self.maxEventsPerCommit = maxEventsPerCommit
         self.notifyWebhook = notifyWebhook
+        self.commitDelay = commitDelay
+    }
+
+    /// Announces a request that will be submitted once prepared; `submit(_:alerts:announced: true)` or
+    /// `withdraw()` must follow. An idle writer waits up to `commitDelay` for announced requests.
+    public func announce() {
+        state.withLock { $0.preparing += 1 }
+    }
+
+    /// Takes back an announcement whose request will not be submitted (rejected whole, failed).
+    public func withdraw() {
+        state.withLock { $0.preparing -= 1 }
     }
 
     /// Returns once the request's events are committed (or refused as a whole for the quota).
     /// `alerts` (raised by these events) are stored in the same transaction, so an alert exists exactly when
     /// its events do, and costs no fsync of its own.
-    public func submit(_ events: [PreparedEvent], alerts: [PreparedAlert] = []) async throws -> SubmissionOutcome {
+    public func submit(_ events: [PreparedEvent], alerts: [PreparedAlert] = [], announced: Bool = false)
+        async throws -> SubmissionOutcome
+    {
         let result = await withCheckedContinuation { continuation in
-            let schedule = state.withLock { s in
+            let schedule = state.withLock { s -> Duration? in
+                if announced { s.preparing -= 1 }
                 s.queue.append(Waiter(events: events, alerts: alerts, continuation: continuation))
-                guard !s.draining else { return false }
+                guard !s.draining else { return nil }
                 s.draining = true
-                return true
+                // Group commit's other half (PostgreSQL's commit_delay with commit_siblings): when the writer is
+                // idle but requests are still being prepared, a short wait lets them share this commit's fsync.
+                // Under enriched ingest the writer otherwise committed most requests alone (1.5 requests per
+                // commit against 2.4 without enrichment), and the extra commits cost more than the enrichment.
+                return s.preparing > 0 && events.count < maxEventsPerCommit ? commitDelay : .zero
             }
-            if schedule { scheduleTurn() }
+            guard let delay = schedule else { return }
+            if delay > .zero {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .microseconds(Int(delay.microseconds))) {
+                    self.scheduleTurn()
+                }
+            } else {
+                scheduleTurn()
+            }
         }
         return try result.get()
     }

@@ -79,7 +79,7 @@ public struct IngestService: Sendable {
         self.packedThemeCodes = packedThemeCodes
         self.committer = GroupCommitter(
             store: store, maxEventsPerCommit: configuration.maxEventsPerCommit,
-            notifyWebhook: !configuration.alertWebhookURL.isEmpty)
+            notifyWebhook: !configuration.alertWebhookURL.isEmpty, commitDelay: configuration.commitDelay)
     }
 
     /// Answers only after the accepted events are committed with `synchronous=FULL`.
@@ -102,6 +102,10 @@ public struct IngestService: Sendable {
     }
 
     func ingest(scanned slots: [Result<ScannedEvent, EventValidationError>]) async throws -> IngestResponse {
+        // Announced while it is validated and enriched, so that an idle writer waits for it (`commit_delay_us`).
+        committer.announce()
+        var announced = true
+        defer { if announced { committer.withdraw() } }
         let now = BufferStore.nowMillis()
         var results: [EventResult?] = Array(repeating: nil, count: slots.count)
         var valid: [Event] = []
@@ -149,7 +153,8 @@ public struct IngestService: Sendable {
         }
         if let enricher, !valid.isEmpty { try await enricher.recordVersion(in: store) }
         if !prepared.isEmpty {
-            switch try await committer.submit(prepared, alerts: alerts) {
+            announced = false
+            switch try await committer.submit(prepared, alerts: alerts, announced: true) {
             case .quotaExceeded(let used, let quota):
                 return IngestResponse(
                     status: 503, results: [], retryAfterSeconds: configuration.retryAfter.components.seconds,

@@ -18,7 +18,9 @@ public enum AgentServer {
             jsonResponse(200, "{\"status\":\"ok\"}")
         }
         router.get("/v1/status") { _, _ in
-            let stats = try await ingest.store.stats()
+            var stats = try await ingest.store.stats()
+            stats.commitsSinceStart = ingest.committer.commits
+            stats.committedRequestsSinceStart = ingest.committer.groupedRequests
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return jsonResponse(200, String(decoding: try encoder.encode(stats), as: UTF8.self))
