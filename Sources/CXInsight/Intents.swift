@@ -315,17 +315,8 @@ public struct IntentDetector: Sendable {
         var end: Int  // exclusive token index
     }
 
-    /// First hit per kind, in order of appearance.
-    func hits(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool,
-        terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
-    ) -> [Hit] {
-        var found: [Hit] = []
-        hits(toks, n, questionMark: questionMark, negators: negators, terms: terms) { found.append($0) }
-        return found
-    }
-
-    /// `hits` handed to `body` one by one, in order, without an array (the engine runs this for every text).
+    /// First hit per kind, in order of appearance, handed to `body` one by one (no array: this runs for every
+    /// text).
     func hits(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool,
         terms: UnsafeBufferPointer<TermRecord>, _ body: (Hit) -> Void

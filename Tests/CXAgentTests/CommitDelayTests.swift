@@ -17,13 +17,20 @@ import Testing
         }
     }
 
+    /// A committer on a fresh buffer in `dir`, with `announced` requests announced.
+    static func committer(
+        in dir: TempDir, maxEvents: Int = 1000, delay: Duration, announced: Int = 0
+    ) throws -> (BufferStore, GroupCommitter) {
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let committer = GroupCommitter(store: store, maxEventsPerCommit: maxEvents, commitDelay: delay)
+        for _ in 0..<announced { committer.announce() }
+        return (store, committer)
+    }
+
     @Test func anAnnouncedRequestJoinsTheCommitOfTheOneBeforeIt() async throws {
         let dir = TempDir()
-        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
         // The wait ends as soon as the group is full (7 events), long before the hour.
-        let committer = GroupCommitter(store: store, maxEventsPerCommit: 7, commitDelay: .seconds(3600))
-        committer.announce()
-        committer.announce()
+        let (store, committer) = try Self.committer(in: dir, maxEvents: 7, delay: .seconds(3600), announced: 2)
         async let first = committer.submit(Self.events(3), announced: true)
         async let second = committer.submit(Self.events(4), announced: true)
         let outcomes = try await [first, second]
@@ -41,8 +48,7 @@ import Testing
 
     @Test func withNothingBeingPreparedEachRequestCommitsAtOnce() async throws {
         let dir = TempDir()
-        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
-        let committer = GroupCommitter(store: store, maxEventsPerCommit: 1000, commitDelay: .seconds(3600))
+        let (_, committer) = try Self.committer(in: dir, delay: .seconds(3600))
         _ = try await committer.submit(Self.events(2))
         _ = try await committer.submit(Self.events(2))
         #expect(committer.commits == 2)
@@ -51,10 +57,7 @@ import Testing
     /// The wait lasts at most the delay when an announced request does not come.
     @Test func theWaitEndsAfterTheDelay() async throws {
         let dir = TempDir()
-        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
-        let committer = GroupCommitter(store: store, maxEventsPerCommit: 1000, commitDelay: .milliseconds(200))
-        committer.announce()
-        committer.announce()
+        let (_, committer) = try Self.committer(in: dir, delay: .milliseconds(200), announced: 2)
         _ = try await committer.submit(Self.events(2), announced: true)
         #expect(committer.commits == 1)
         #expect(committer.preparingRequests == 1)

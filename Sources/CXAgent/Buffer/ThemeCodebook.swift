@@ -25,14 +25,10 @@ public struct ThemeCodebook: Sendable, Hashable {
     /// Gives the next free codes to the themes that have none yet, in order, while codes remain.
     static func register(_ themes: [Enrichment.Theme], _ db: Database) throws -> ThemeCodebook {
         var book = try load(db)
-        var next = Int(book.themes.keys.max() ?? 0) + 1
-        for theme in themes where book.codes[theme] == nil {
-            guard next <= 255 else { break }
+        for (theme, code) in book.assign(themes) {
             try db.execute(
                 sql: "INSERT INTO theme_codes (code, dimension, value) VALUES (?, ?, ?)",
-                arguments: [next, theme.dimension, theme.value])
-            book.add(theme, code: UInt8(next))
-            next += 1
+                arguments: [Int(code), theme.dimension, theme.value])
         }
         return book
     }
@@ -41,10 +37,22 @@ public struct ThemeCodebook: Sendable, Hashable {
     /// encode rows the way the agent does.
     public static func registered(_ themes: [Enrichment.Theme]) -> ThemeCodebook {
         var book = ThemeCodebook()
-        for theme in themes where book.codes[theme] == nil && book.count < 255 {
-            book.add(theme, code: UInt8(book.count + 1))
-        }
+        book.assign(themes)
         return book
+    }
+
+    /// Gives the next free codes to the themes that have none yet, in order, while codes remain; returns them.
+    @discardableResult
+    private mutating func assign(_ themes: [Enrichment.Theme]) -> [(Enrichment.Theme, UInt8)] {
+        var next = Int(self.themes.keys.max() ?? 0) + 1
+        var assigned: [(Enrichment.Theme, UInt8)] = []
+        for theme in themes where codes[theme] == nil {
+            guard next <= 255 else { break }
+            add(theme, code: UInt8(next))
+            assigned.append((theme, UInt8(next)))
+            next += 1
+        }
+        return assigned
     }
 
     private mutating func add(_ theme: Enrichment.Theme, code: UInt8) {

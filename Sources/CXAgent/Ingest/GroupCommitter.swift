@@ -81,40 +81,48 @@ public final class GroupCommitter: Sendable {
         async throws -> SubmissionOutcome
     {
         let result = await withCheckedContinuation { continuation in
-            let schedule = state.withLock { s -> (delay: Duration, timer: UInt64)? in
+            let next = state.withLock { s -> NextTurn in
                 if announced { s.preparing -= 1 }
                 s.queue.append(Waiter(events: events, alerts: alerts, continuation: continuation))
-                if s.endWaitIfFull(maxEventsPerCommit) { return (.zero, 0) }
-                guard !s.draining else { return nil }
+                if s.endWaitIfFull(maxEventsPerCommit) { return .now }
+                guard !s.draining else { return .alreadyScheduled }
                 s.draining = true
                 // Group commit's other half (PostgreSQL's commit_delay with commit_siblings): when the writer is
                 // idle but requests are still being prepared, a short wait lets them share this commit's fsync.
                 // Under enriched ingest the writer otherwise committed most requests alone (1.5 requests per
                 // commit against 2.4 without enrichment), and the extra commits cost more than the enrichment.
                 // The wait ends early once the group is full.
-                guard s.preparing > 0 && events.count < maxEventsPerCommit && commitDelay > .zero else {
-                    return (.zero, 0)
-                }
+                guard s.preparing > 0 && events.count < maxEventsPerCommit && commitDelay > .zero else { return .now }
                 s.waiting = true
                 s.delays += 1
-                return (commitDelay, s.delays)
+                return .afterDelay(timer: s.delays)
             }
-            guard let schedule else { return }
-            if schedule.delay > .zero {
-                let deadline = DispatchTime.now() + .microseconds(Int(schedule.delay.microseconds))
+            switch next {
+            case .alreadyScheduled: break
+            case .now: scheduleTurn()
+            case .afterDelay(let timer):
+                let deadline = DispatchTime.now() + .microseconds(Int(commitDelay.microseconds))
                 DispatchQueue.global().asyncAfter(deadline: deadline) {
+                    // Unless the wait already ended (a full group) and a later one began.
                     let due = self.state.withLock { s in
-                        guard s.waiting && s.delays == schedule.timer else { return false }
+                        guard s.waiting && s.delays == timer else { return false }
                         s.waiting = false
                         return true
                     }
                     if due { self.scheduleTurn() }
                 }
-            } else {
-                scheduleTurn()
             }
         }
         return try result.get()
+    }
+
+    /// What a submission does to the writer's turns.
+    private enum NextTurn {
+        /// A turn is running, scheduled or waiting already; it takes this request.
+        case alreadyScheduled
+        case now
+        /// Wait `commitDelay` for the requests being prepared; `timer` identifies this wait.
+        case afterDelay(timer: UInt64)
     }
 
     private func scheduleTurn() {

@@ -51,13 +51,9 @@ public final class EventEnricher: Sendable {
         // events must not re-raise alerts that a live store would have suppressed.
         let now = BufferStore.nowMillis()
         let scratch = InsightScratch()
-        for e in events {
-            let input = InsightInput(
-                text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
-                channel: e.channel.rawValue, customerID: nil, timeMs: now,
-                score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { Self.kind($0.scale) })
-            results.append(engine.enrich(input, scratch: scratch))
-            inputs.append(input)
+        for i in events.indices {
+            inputs.append(Self.input(events[i], now: now))
+            results.append(engine.enrich(inputs[i], scratch: scratch))
         }
         var alerts: [InsightAlert] = []
         state.withLock { state in
@@ -98,12 +94,7 @@ public final class EventEnricher: Sendable {
         let now = BufferStore.nowMillis()
         let scratch = InsightScratch()
         for i in events.indices {
-            inputs.append(
-                InsightInput(
-                    text: events[i].text, eventID: UUIDBytes(bytes: events[i].eventID.bytes).string,
-                    storeID: events[i].storeID, channel: events[i].channel.rawValue, customerID: nil, timeMs: now,
-                    score: events[i].score.map { Int($0.value.rounded()) },
-                    scoreKind: events[i].score.flatMap { Self.kind($0.scale) }))
+            inputs.append(Self.input(events[i], now: now))
             analyses.append(engine.analyzePacked(inputs[i], scratch: scratch))
         }
         var alerts: [InsightAlert] = []
@@ -126,6 +117,15 @@ public final class EventEnricher: Sendable {
             enrichments.append(analyses[i].enrichment)
         }
         return Packed(enrichments: enrichments, alerts: alerts)
+    }
+
+    /// What the engine reads of an event: the customer identifier is hashed apart (under the lock, with its cache),
+    /// and alert time is ingest time `now`.
+    static func input(_ e: Event, now: Int64) -> InsightInput {
+        InsightInput(
+            text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
+            channel: e.channel.rawValue, customerID: nil, timeMs: now, score: e.score.map { Int($0.value.rounded()) },
+            scoreKind: e.score.flatMap { kind($0.scale) })
     }
 
     /// The keyed hash of a customer identifier, from the cache when the customer came before.

@@ -59,14 +59,6 @@ public struct PackedEnrichment: Sendable, Hashable {
             words[position >> 6] |= 1 << UInt64(position & 63)
         }
 
-        public mutating func remove(_ position: Int) {
-            words[position >> 6] &= ~(1 << UInt64(position & 63))
-        }
-
-        public func contains(_ position: Int) -> Bool {
-            position >= 0 && position < Self.capacity && words[position >> 6] & (1 << UInt64(position & 63)) != 0
-        }
-
         /// The positions in ascending order, without building an array.
         public func forEach(_ body: (Int) -> Void) {
             for w in 0..<4 {

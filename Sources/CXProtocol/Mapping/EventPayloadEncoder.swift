@@ -117,14 +117,9 @@ public enum EventPayloadEncoder {
         _ out: inout [UInt8], _ field: UInt64, _ e: Enrichment, modelVersion: Bool, themes withThemes: Bool = true
     ) {
         let themes = withThemes ? e.themes : []
-        func intentSize(_ i: Enrichment.Intent) -> Int {
-            let kind = UInt64(intent(i.kind))
-            return (kind == 0 ? 0 : 1 + varintSize(kind)) + stringSize(i.phrase)
-        }
-        func floatSize(_ d: Double) -> Int { Float(d).bitPattern == 0 ? 0 : 5 }
+        func intentSize(_ i: Enrichment.Intent) -> Int { Self.intentSize(i.kind, phraseBytes: i.phrase.utf8.count) }
         var size = modelVersion ? stringSize(e.modelVersion) : 0
-        size += floatSize(e.sentiment.compound) + floatSize(e.sentiment.positive)
-        size += floatSize(e.sentiment.neutral) + floatSize(e.sentiment.negative)
+        size += sentimentSize(e.sentiment)
         for i in e.intents { size += fieldSize(intentSize(i)) }
         for t in themes { size += fieldSize(stringPairSize(t.dimension, t.value)) }
         for f in e.flags { size += fieldSize(f.utf8.count) }  // a repeated string is written even when empty
@@ -134,10 +129,7 @@ public enum EventPayloadEncoder {
         varint(&out, UInt64(size))
         let start = out.count
         if modelVersion { string(&out, 1, e.modelVersion) }
-        float(&out, 2, Float(e.sentiment.compound))
-        float(&out, 3, Float(e.sentiment.positive))
-        float(&out, 4, Float(e.sentiment.neutral))
-        float(&out, 5, Float(e.sentiment.negative))
+        sentiment(&out, e.sentiment)
         for i in e.intents {
             varint(&out, 6 << 3 | 2)
             varint(&out, UInt64(intentSize(i)))
@@ -159,13 +151,10 @@ public enum EventPayloadEncoder {
     static func enrichment(
         _ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment, text: UnsafeBufferPointer<UInt8>
     ) {
-        func floatSize(_ d: Double) -> Int { Float(d).bitPattern == 0 ? 0 : 5 }
         func intentSize(_ kind: Enrichment.Intent.Kind, _ r: Range<Int>) -> Int {
-            let k = UInt64(intent(kind))
-            return (k == 0 ? 0 : 1 + varintSize(k)) + (r.isEmpty ? 0 : fieldSize(r.count))
+            Self.intentSize(kind, phraseBytes: r.count)
         }
-        var size = floatSize(p.sentiment.compound) + floatSize(p.sentiment.positive)
-        size += floatSize(p.sentiment.neutral) + floatSize(p.sentiment.negative)
+        var size = sentimentSize(p.sentiment)
         p.forEachIntent { kind, r in size += fieldSize(intentSize(kind, r)) }
         for (flag, name) in PackedEnrichment.Flags.names where p.flags.contains(flag) {
             size += fieldSize(name.utf8.count)
@@ -175,10 +164,7 @@ public enum EventPayloadEncoder {
         varint(&out, field << 3 | 2)
         varint(&out, UInt64(size))
         let start = out.count
-        float(&out, 2, Float(p.sentiment.compound))
-        float(&out, 3, Float(p.sentiment.positive))
-        float(&out, 4, Float(p.sentiment.neutral))
-        float(&out, 5, Float(p.sentiment.negative))
+        sentiment(&out, p.sentiment)
         p.forEachIntent { kind, r in
             varint(&out, 6 << 3 | 2)
             varint(&out, UInt64(intentSize(kind, r)))
@@ -192,6 +178,28 @@ public enum EventPayloadEncoder {
         if let l = p.language { string(&out, 9, l) }
         float(&out, 10, Float(p.languageConfidence))
         assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
+    }
+
+    /// Bytes a float field takes; 0 for a zero (proto3 does not write it).
+    @inline(__always) static func floatSize(_ d: Double) -> Int { Float(d).bitPattern == 0 ? 0 : 5 }
+
+    /// Bytes of an enrichment's four sentiment floats (fields 2-5).
+    static func sentimentSize(_ s: Enrichment.Sentiment) -> Int {
+        floatSize(s.compound) + floatSize(s.positive) + floatSize(s.neutral) + floatSize(s.negative)
+    }
+
+    /// An enrichment's four sentiment floats, fields 2-5.
+    static func sentiment(_ out: inout [UInt8], _ s: Enrichment.Sentiment) {
+        float(&out, 2, Float(s.compound))
+        float(&out, 3, Float(s.positive))
+        float(&out, 4, Float(s.neutral))
+        float(&out, 5, Float(s.negative))
+    }
+
+    /// The body size of an intent sub-message whose phrase has `phraseBytes` UTF-8 bytes.
+    static func intentSize(_ kind: Enrichment.Intent.Kind, phraseBytes: Int) -> Int {
+        let k = UInt64(intent(kind))
+        return (k == 0 ? 0 : 1 + varintSize(k)) + (phraseBytes == 0 ? 0 : fieldSize(phraseBytes))
     }
 
     /// Bytes a length-delimited field of `n` bytes takes with its tag (fields below 16) and length.
