@@ -14,7 +14,7 @@ DELAYS=${DELAYS:-"0 3000"}
 REPS=${REPS:-2}
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
-swift build -c release
+swift build -c release --product cx-agent && swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 
 run() {  # run DELAY MODE

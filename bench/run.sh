@@ -20,7 +20,7 @@ REPS=${REPS:-3}
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
-swift build -c release
+swift build -c release --product cx-agent && swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
 

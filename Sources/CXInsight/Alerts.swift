@@ -1,4 +1,36 @@
 import CXCore
+import Foundation
+
+/// An event's id as the alert rules carry it. The agent passes the UUID it parsed: the rules see every event and
+/// name few of them, so the text is formatted only for an alert (or a customer key that is missing).
+public enum EventReference: Sendable, Hashable {
+    case uuid(UUID)
+    case text(String)
+
+    /// The id as alerts show it: a UUID in lower-case `8-4-4-4-12` form.
+    public var string: String {
+        switch self {
+        case .text(let s): return s
+        case .uuid(let u):
+            return withUnsafeBytes(of: u.uuid) { b in
+                String(unsafeUninitializedCapacity: 36) { out in
+                    let hex: StaticString = "0123456789abcdef"
+                    var o = 0
+                    for i in 0..<16 {
+                        if i == 4 || i == 6 || i == 8 || i == 10 {
+                            out[o] = UInt8(ascii: "-")
+                            o += 1
+                        }
+                        out[o] = hex.utf8Start[Int(b[i] >> 4)]
+                        out[o + 1] = hex.utf8Start[Int(b[i] & 0xF)]
+                        o += 2
+                    }
+                    return 36
+                }
+            }
+        }
+    }
+}
 
 /// The score an event carries, by survey type, for detractor / CSAT / effort rules.
 public enum ScoreKind: String, Sendable, Hashable, Codable {
@@ -8,7 +40,12 @@ public enum ScoreKind: String, Sendable, Hashable, Codable {
 /// What the alert rules look at for one event: a summary of the enriched event, not the text.
 public struct AlertEvent: Sendable, Hashable {
     /// Event id, carried into alerts so operators can open the event.
-    public var eventID: String
+    public var eventID: String {
+        get { event.string }
+        set { event = .text(newValue) }
+    }
+    /// The same, formatted only when an alert needs it.
+    public var event: EventReference
     /// Store the event belongs to; alerts and spike windows are per store.
     public var storeID: String
     /// Channel (kiosk, pos, web, chat, email, social...), for channel-scoped de-duplication.
@@ -38,7 +75,7 @@ public struct AlertEvent: Sendable, Hashable {
         compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Int? = nil, scoreKind: ScoreKind? = nil,
         suppressed: Bool = false
     ) {
-        self.eventID = eventID
+        self.event = .text(eventID)
         self.storeID = storeID
         self.channel = channel
         self.customerKey = customerKey
@@ -150,17 +187,7 @@ public struct AlertRule: Codable, Sendable, Hashable {
             severity: .critical, cooldownSeconds: 3600, dedupScope: .store),
     ]
 
-    func matches(_ e: AlertEvent) -> Bool {
-        switch condition {
-        case .sentimentAtOrBelow: return e.compound <= (threshold ?? -0.5)
-        case .npsDetractor:
-            return e.scoreKind == .nps && (e.score.map { $0 >= 0 && Double($0) <= (threshold ?? 6) } ?? false)
-        case .csatAtOrBelow: return e.scoreKind == .csat && (e.score.map { Double($0) <= (threshold ?? 2) } ?? false)
-        case .highEffort: return e.scoreKind == .ces && (e.score.map { Double($0) >= (threshold ?? 5) } ?? false)
-        case .intent: return intent.map { e.intentBits.contains($0) } ?? false
-        case .negativeSpike: return e.compound <= (threshold ?? -0.5) || e.intentBits.contains(.complaint)
-        }
-    }
+    func matches(_ e: AlertEvent) -> Bool { AlertRuleEngine.Matcher(self).matches(e) }
 
     /// What the de-duplication key (`rule|scope`) adds to the rule id: the store, channel, customer or event it is scoped to.
     func scopeKey(_ e: AlertEvent) -> String {
@@ -213,7 +240,47 @@ public struct AlertRuleEngine: Sendable, Hashable {
     private var lastRaised: [Key: Int64] = [:]
     private var suppressed: [Key: Int] = [:]
     private var processed = 0
-    private let storeScoped: [Bool]
+    /// What each rule tests, without its strings: every event is tested against every rule, and copying an
+    /// `AlertRule` (retaining its id and optionals) per test was a good part of the engine's cost.
+    private let matchers: [Matcher]
+
+    struct Matcher: Sendable, Hashable {
+        var condition: AlertRule.Condition
+        var threshold: Double
+        var intent: KindSet
+        var storeScoped: Bool
+        var window: Int64
+        var need: Int
+        var cooldown: Int64
+
+        init(_ r: AlertRule) {
+            condition = r.condition
+            switch r.condition {
+            case .sentimentAtOrBelow, .negativeSpike: threshold = r.threshold ?? -0.5
+            case .npsDetractor: threshold = r.threshold ?? 6
+            case .csatAtOrBelow: threshold = r.threshold ?? 2
+            case .highEffort: threshold = r.threshold ?? 5
+            case .intent: threshold = 0
+            }
+            intent = KindSet(r.intent.map { [$0] } ?? [])
+            storeScoped = (r.dedupScope ?? .store) == .store
+            window = Int64(r.windowSeconds ?? 900) * 1000
+            need = max(1, r.count ?? 5)
+            cooldown = Int64(r.cooldownSeconds) * 1000
+        }
+
+        @inline(__always) func matches(_ e: AlertEvent) -> Bool {
+            switch condition {
+            case .sentimentAtOrBelow: return e.compound <= threshold
+            case .npsDetractor:
+                return e.scoreKind == .nps && (e.score.map { $0 >= 0 && Double($0) <= threshold } ?? false)
+            case .csatAtOrBelow: return e.scoreKind == .csat && (e.score.map { Double($0) <= threshold } ?? false)
+            case .highEffort: return e.scoreKind == .ces && (e.score.map { Double($0) >= threshold } ?? false)
+            case .intent: return intent.bits != 0 && e.intentBits.bits & intent.bits != 0
+            case .negativeSpike: return e.compound <= threshold || e.intentBits.contains(.complaint)
+            }
+        }
+    }
 
     struct StoreState: Sendable, Hashable {
         var windows: [[SpikeEntry]]
@@ -244,12 +311,12 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     struct SpikeEntry: Sendable, Hashable {
         var timeMs: Int64
-        var eventID: String
+        var event: EventReference
     }
 
     public init(rules: [AlertRule] = AlertRule.defaults) {
         self.rules = rules
-        storeScoped = rules.map { ($0.dedupScope ?? .store) == .store }
+        matchers = rules.map(Matcher.init)
     }
 
     /// Feeds one event; returns the alerts to raise now (possibly none).
@@ -260,14 +327,16 @@ public struct AlertRuleEngine: Sendable, Hashable {
         if event.suppressed { return [] }
         var mask: UInt64 = 0  // rules beyond 64 are evaluated below without the mask
         var extra: [Int] = []
-        for ri in 0..<rules.count where rules[ri].matches(event) {
-            if ri < 64 { mask |= UInt64(1) << UInt64(ri) } else { extra.append(ri) }
+        matchers.withUnsafeBufferPointer { ms in
+            for ri in ms.indices where ms[ri].matches(event) {
+                if ri < 64 { mask |= UInt64(1) << UInt64(ri) } else { extra.append(ri) }
+            }
         }
         if mask == 0 && extra.isEmpty { return [] }
         var out: [InsightAlert] = []
         let n = rules.count
+        let ms = matchers
         let rulesCopy = rules
-        let scoped = storeScoped
         // Rules scoped finer than the store, with the spike's event ids (nil: just this event's id, built only if
         // the alert is raised: most matches are suppressed by a cooldown).
         var finer: [(Int, [String]?)] = []
@@ -284,46 +353,39 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     ri = extra[k]
                     k += 1
                 }
-                let rule = rulesCopy[ri]
+                let matcher = ms[ri]
                 var isSpike = false
-                if rule.condition == .negativeSpike {
+                if matcher.condition == .negativeSpike {
                     let t = event.timeMs
-                    let window = Int64(rule.windowSeconds ?? 900) * 1000
-                    let need = max(1, rule.count ?? 5)
-                    st.windows[ri].append(SpikeEntry(timeMs: t, eventID: event.eventID))
-                    // Only the latest `need` entries decide a spike: keeping more would grow the window with the
-                    // event rate during a cooldown and make every negative event cost O(window).
-                    if st.windows[ri].count > need { st.windows[ri].removeFirst(st.windows[ri].count - need) }
-                    if let f = st.windows[ri].first, f.timeMs <= t - window || f.timeMs > t {
-                        st.windows[ri].removeAll { $0.timeMs <= t - window || $0.timeMs > t }
+                    Self.slide(&st.windows[ri], SpikeEntry(timeMs: t, event: event.event), keep: matcher.need)
+                    if let f = st.windows[ri].first, f.timeMs <= t - matcher.window || f.timeMs > t {
+                        st.windows[ri].removeAll { $0.timeMs <= t - matcher.window || $0.timeMs > t }
                     }
-                    guard st.windows[ri].count >= need else { continue }
+                    guard st.windows[ri].count >= matcher.need else { continue }
                     isSpike = true
                 }
-                if !scoped[ri] {
-                    finer.append((ri, isSpike ? st.windows[ri].map(\.eventID) : nil))
+                if !matcher.storeScoped {
+                    finer.append((ri, isSpike ? st.windows[ri].map(\.event.string) : nil))
                     continue
                 }
-                let cooldown = Int64(rule.cooldownSeconds) * 1000
                 let last = st.lastRaised[ri]
-                if last != .min, now - last < cooldown, now >= last {
+                if last != .min, now - last < matcher.cooldown, now >= last {
                     st.suppressed[ri] += 1
                     continue
                 }
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
-                let ids = isSpike ? st.windows[ri].map(\.eventID) : [event.eventID]
+                let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
                 let sup = st.suppressed[ri]
                 st.suppressed[ri] = 0
                 st.lastRaised[ri] = now
-                if rule.condition == .negativeSpike { st.windows[ri].removeAll() }
-                out.append(Self.alert(rule, event, ids, sup, now))
+                if isSpike { st.windows[ri].removeAll() }
+                out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
         for (ri, ids) in finer {
             let rule = rules[ri]
             let key = Self.key(ri, rule, event)
-            let cooldown = Int64(rule.cooldownSeconds) * 1000
-            if let last = lastRaised[key], now - last < cooldown, now >= last {
+            if let last = lastRaised[key], now - last < matchers[ri].cooldown, now >= last {
                 suppressed[key, default: 0] += 1
                 continue
             }
@@ -332,6 +394,21 @@ public struct AlertRuleEngine: Sendable, Hashable {
             out.append(Self.alert(rule, event, ids ?? [event.eventID], sup, now))
         }
         return out
+    }
+
+    /// Appends `entry` to a spike window that keeps only its latest `keep` entries: only they decide a spike, and
+    /// keeping more would grow the window with the event rate during a cooldown and make every negative event
+    /// cost O(window).
+    @inline(__always) static func slide(_ w: inout [SpikeEntry], _ entry: SpikeEntry, keep: Int) {
+        guard w.count >= keep else { return w.append(entry) }
+        let drop = w.count - keep + 1
+        if drop == 1 {
+            for j in 1..<w.count { w.swapAt(j - 1, j) }
+            w[w.count - 1] = entry
+        } else {
+            w.removeFirst(drop)
+            w.append(entry)
+        }
     }
 
     private mutating func withStore(_ id: String, _ n: Int, _ body: (inout StoreState) -> Void) {

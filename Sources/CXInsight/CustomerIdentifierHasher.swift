@@ -46,8 +46,8 @@ public struct CustomerIdentifierHasher: Sendable {
         }
         switch kind {
         case .email:
-            let e = t.lowercased()
-            return e.contains("@") ? e : nil
+            guard t.utf8.contains(UInt8(ascii: "@")) else { return nil }
+            return Self.asciiMapped(t) { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } ?? t.lowercased()
         case .phone:
             var digits = t.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.map { Character($0) }
             guard digits.count >= 6 else { return nil }
@@ -64,7 +64,9 @@ public struct CustomerIdentifierHasher: Sendable {
             digits.removeAll()
             return s
         case .loyalty:
-            let s = t.uppercased().filter { $0 != " " && $0 != "-" }
+            let s =
+                Self.asciiMapped(t) { $0 == 0x20 || $0 == 0x2D ? nil : $0 >= 0x61 && $0 <= 0x7A ? $0 & ~0x20 : $0 }
+                ?? t.uppercased().filter { $0 != " " && $0 != "-" }
             return s.isEmpty ? nil : s
         }
     }
@@ -91,6 +93,23 @@ public struct CustomerIdentifierHasher: Sendable {
         }
     }
 
+    /// `s` with each byte mapped (nil drops it) when `s` is ASCII; nil otherwise, for the Unicode-aware path.
+    /// Identifiers are nearly always ASCII, and Foundation's case mapping was most of a first-seen customer's cost.
+    static func asciiMapped(_ s: String, _ map: (UInt8) -> UInt8?) -> String? {
+        let u = s.utf8
+        guard u.allSatisfy({ $0 < 0x80 }) else { return nil }
+        return String(unsafeUninitializedCapacity: u.count) { out in
+            var n = 0
+            for b in u {
+                if let m = map(b) {
+                    out[n] = m
+                    n += 1
+                }
+            }
+            return n
+        }
+    }
+
     /// Hashes an identifier whose kind is guessed: "@" means e-mail, a mostly-digit string with 7+
     /// digits a phone, anything else a loyalty id.
     public func hash(_ raw: String) -> String? {
@@ -99,9 +118,16 @@ public struct CustomerIdentifierHasher: Sendable {
 
     /// Kind guessed from the shape of an identifier (used when the caller does not know it).
     public static func guessKind(_ raw: String) -> Kind {
-        if raw.contains("@") { return .email }
-        let digits = raw.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.count
-        let letters = raw.unicodeScalars.filter { ($0.value | 0x20) >= 0x61 && ($0.value | 0x20) <= 0x7A }.count
+        var digits = 0
+        var letters = 0
+        for b in raw.utf8 {
+            if b == UInt8(ascii: "@") { return .email }
+            if b >= 0x30 && b <= 0x39 {
+                digits += 1
+            } else if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A {
+                letters += 1
+            }
+        }
         return digits >= 7 && letters == 0 ? .phone : .loyalty
     }
 }

@@ -35,7 +35,12 @@ public struct InsightInput: Sendable {
     /// The text (raw for inputs; masked for results).
     public var text: String?
     /// Event id, carried into alerts so operators can open the event.
-    public var eventID: String
+    public var eventID: String {
+        get { event.string }
+        set { event = .text(newValue) }
+    }
+    /// The same, formatted only when an alert needs it.
+    public var event: EventReference
     /// Store the event belongs to; alerts and spike windows are per store.
     public var storeID: String
     /// Channel (kiosk, pos, web, chat, email, social...), for channel-scoped de-duplication.
@@ -56,10 +61,10 @@ public struct InsightInput: Sendable {
     public init(
         text: String?, eventID: String = "", storeID: String = "", channel: String? = nil, customerID: String? = nil,
         customerIDKind: CustomerIdentifierHasher.Kind? = nil, timeMs: Int64 = 0, score: Int? = nil,
-        scoreKind: ScoreKind? = nil, responseTimeMs: Int? = nil
+        scoreKind: ScoreKind? = nil, responseTimeMs: Int? = nil, event: EventReference? = nil
     ) {
         self.text = text
-        self.eventID = eventID
+        self.event = event ?? .text(eventID)
         self.storeID = storeID
         self.channel = channel
         self.customerID = customerID
@@ -276,9 +281,10 @@ public struct InsightEngine: Sendable {
         state: inout InsightState
     ) -> [InsightAlert] {
         var event = AlertEvent(
-            eventID: input.eventID, storeID: input.storeID, channel: input.channel, customerKey: customerKey,
+            eventID: "", storeID: input.storeID, channel: input.channel, customerKey: customerKey,
             timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
             suppressed: suppressed)
+        event.event = input.event
         event.intentBits = intents
         return state.alerts.process(event)
     }

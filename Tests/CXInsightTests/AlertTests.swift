@@ -111,6 +111,29 @@ import Testing
         #expect(r20.isEmpty)
     }
 
+    @Test func spikeWindowKeepsTheLatestEventsDuringACooldown() {
+        let rule = AlertRule(
+            id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600, severity: .critical,
+            cooldownSeconds: 60)
+        var a = AlertRuleEngine(rules: [rule])
+        let raised = (1...9).map { a.process(ev("\($0)", t: Int64($0) * 1000, compound: -0.9)).count }
+        #expect(raised == [0, 0, 1, 0, 0, 0, 0, 0, 0])  // then in cooldown until 63 s
+        let fired = a.process(ev("10", t: 70_000, compound: -0.9))
+        #expect(fired.first?.eventIDs == ["8", "9", "10"])
+        #expect(fired.first?.suppressedSincePrevious == 4)  // 6, 7, 8 and 9 completed a spike in the cooldown
+    }
+
+    /// The agent passes event ids as UUIDs, formatted only for the alerts that name them.
+    @Test func uuidReferencesFormatAsLowerCaseText() throws {
+        let u = try #require(UUID(uuidString: "B405910E-AF86-4E70-8EF0-FDACCD3D959A"))
+        #expect(EventReference.uuid(u).string == "b405910e-af86-4e70-8ef0-fdaccd3d959a")
+        var e = ev("", t: 0, compound: -0.9)
+        e.event = .uuid(u)
+        #expect(e.eventID == "b405910e-af86-4e70-8ef0-fdaccd3d959a")
+        var a = AlertRuleEngine()
+        #expect(a.process(e).map(\.eventIDs) == [["b405910e-af86-4e70-8ef0-fdaccd3d959a"]])
+    }
+
     @Test func flaggedEventsDoNotAlertAndRulesDecodeFromJSON() throws {
         var a = AlertRuleEngine()
         let r21 = a.process(ev("1", t: 0, compound: -0.9, suppressed: true))

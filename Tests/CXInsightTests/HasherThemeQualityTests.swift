@@ -30,6 +30,27 @@ import Testing
         #expect(throws: (any Error).self) { try CustomerIdentifierHasher(fleetKey: [1, 2, 3]) }
     }
 
+    /// Identifiers are nearly always ASCII and take a byte-mapping path; it must agree with Foundation's case
+    /// mapping, which the others still take.
+    @Test(arguments: [
+        ("Ann.Smith@Example.COM", CustomerIdentifierHasher.Kind.email), ("loy-12 ab", .loyalty),
+        ("Zoë.Ünal@Exämple.COM", .email), ("straße-1 x", .loyalty), ("CUST-016037", .loyalty),
+    ])
+    func caseMappingAgreesWithFoundation(raw: String, kind: CustomerIdentifierHasher.Kind) throws {
+        let h = try CustomerIdentifierHasher(fleetKey: key)
+        let expected = kind == .email ? raw.lowercased() : raw.uppercased().filter { $0 != " " && $0 != "-" }
+        #expect(h.normalize(raw, kind: kind) == expected)
+    }
+
+    @Test func guessesTheKindFromTheShape() {
+        #expect(CustomerIdentifierHasher.guessKind("ann@x.com") == .email)
+        #expect(CustomerIdentifierHasher.guessKind("+44 7700 900123") == .phone)
+        #expect(CustomerIdentifierHasher.guessKind("12345678") == .phone)
+        #expect(CustomerIdentifierHasher.guessKind("123456") == .loyalty)
+        #expect(CustomerIdentifierHasher.guessKind("cust-016037") == .loyalty)
+        #expect(CustomerIdentifierHasher.guessKind("Zoë 1234567") == .loyalty)
+    }
+
     @Test func engineHashesCustomerIDs() {
         let a = engine.enrich(InsightInput(text: "hi", customerID: "Ann@x.com"))
         let b = engine.enrich(InsightInput(text: "hi", customerID: "ann@x.com"))

@@ -125,13 +125,11 @@ extension BufferStore {
 
     /// Binds a blob (copied: SQLite keeps it past the closure).
     static func bindBlob(_ s: OpaquePointer?, _ index: Int32, _ value: some ContiguousBytes) {
-        value.withUnsafeBytes {
+        _ = value.withUnsafeBytes {
             // An empty buffer may have no address, which SQLite would bind as NULL.
-            if $0.isEmpty {
-                sqlite3_bind_zeroblob(s, index, 0)
-            } else {
-                sqlite3_bind_blob(s, index, $0.baseAddress, Int32($0.count), transient)
-            }
+            $0.isEmpty
+                ? sqlite3_bind_zeroblob(s, index, 0)
+                : sqlite3_bind_blob(s, index, $0.baseAddress, Int32($0.count), transient)
         }
     }
 

@@ -145,7 +145,11 @@ public struct IngestService: Sendable {
         if let enricher, let codes = packedThemeCodes {
             let packed = enricher.enrichPacked(&valid)
             alerts = try packed.alerts.map { try PreparedAlert($0, webhook: webhook) }
-            prepared = valid.indices.map { Self.prepare(valid[$0], packed: packed.enrichments[$0], themeCodes: codes) }
+            prepared = valid.withUnsafeBufferPointer { events in
+                packed.enrichments.withUnsafeBufferPointer { enrichments in
+                    events.indices.map { Self.prepare(events[$0], packed: enrichments[$0], themeCodes: codes) }
+                }
+            }
         } else {
             alerts = try (enricher?.enrich(&valid) ?? []).map { try PreparedAlert($0, webhook: webhook) }
             let book = store.themeCodebook

@@ -93,9 +93,13 @@ public final class EventEnricher: Sendable {
         analyses.reserveCapacity(events.count)
         let now = BufferStore.nowMillis()
         let scratch = InsightScratch()
-        for i in events.indices {
-            inputs.append(Self.input(events[i], now: now))
-            analyses.append(engine.analyzePacked(inputs[i], scratch: scratch))
+        // Through a buffer pointer: subscripting the arrays copied every event and input (a dozen retains each).
+        events.withUnsafeBufferPointer { buffer in
+            for e in buffer.indices {
+                let input = Self.input(buffer[e], now: now)
+                analyses.append(engine.analyzePacked(input, scratch: scratch))
+                inputs.append(input)
+            }
         }
         var alerts: [InsightAlert] = []
         state.withLock { state in
@@ -123,9 +127,9 @@ public final class EventEnricher: Sendable {
     /// and alert time is ingest time `now`.
     static func input(_ e: Event, now: Int64) -> InsightInput {
         InsightInput(
-            text: e.text, eventID: UUIDBytes(bytes: e.eventID.bytes).string, storeID: e.storeID,
-            channel: e.channel.rawValue, customerID: nil, timeMs: now, score: e.score.map { Int($0.value.rounded()) },
-            scoreKind: e.score.flatMap { kind($0.scale) })
+            text: e.text, storeID: e.storeID, channel: e.channel.rawValue, customerID: nil, timeMs: now,
+            score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { kind($0.scale) },
+            event: .uuid(e.eventID))
     }
 
     /// The keyed hash of a customer identifier, from the cache when the customer came before.
