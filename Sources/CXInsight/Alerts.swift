@@ -10,24 +10,8 @@ public enum EventReference: Sendable, Hashable {
     /// The id as alerts show it: a UUID in lower-case `8-4-4-4-12` form.
     public var string: String {
         switch self {
-        case .text(let s): return s
-        case .uuid(let u):
-            return withUnsafeBytes(of: u.uuid) { b in
-                String(unsafeUninitializedCapacity: 36) { out in
-                    let hex: StaticString = "0123456789abcdef"
-                    var o = 0
-                    for i in 0..<16 {
-                        if i == 4 || i == 6 || i == 8 || i == 10 {
-                            out[o] = UInt8(ascii: "-")
-                            o += 1
-                        }
-                        out[o] = hex.utf8Start[Int(b[i] >> 4)]
-                        out[o + 1] = hex.utf8Start[Int(b[i] & 0xF)]
-                        o += 2
-                    }
-                    return 36
-                }
-            }
+        case .text(let s): s
+        case .uuid(let u): u.lowercasedString
         }
     }
 }
@@ -73,9 +57,9 @@ public struct AlertEvent: Sendable, Hashable {
     public init(
         eventID: String, storeID: String, channel: String? = nil, customerKey: String? = nil, timeMs: Int64,
         compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Int? = nil, scoreKind: ScoreKind? = nil,
-        suppressed: Bool = false
+        suppressed: Bool = false, event: EventReference? = nil
     ) {
-        self.event = .text(eventID)
+        self.event = event ?? .text(eventID)
         self.storeID = storeID
         self.channel = channel
         self.customerKey = customerKey
@@ -186,8 +170,6 @@ public struct AlertRule: Codable, Sendable, Hashable {
             id: "negative-spike", condition: .negativeSpike, threshold: -0.5, count: 5, windowSeconds: 900,
             severity: .critical, cooldownSeconds: 3600, dedupScope: .store),
     ]
-
-    func matches(_ e: AlertEvent) -> Bool { AlertRuleEngine.Matcher(self).matches(e) }
 
     /// What the de-duplication key (`rule|scope`) adds to the rule id: the store, channel, customer or event it is scoped to.
     func scopeKey(_ e: AlertEvent) -> String {
@@ -398,17 +380,11 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// Appends `entry` to a spike window that keeps only its latest `keep` entries: only they decide a spike, and
     /// keeping more would grow the window with the event rate during a cooldown and make every negative event
-    /// cost O(window).
+    /// cost O(window). Windows grow only here, so a full one drops exactly its oldest entry.
     @inline(__always) static func slide(_ w: inout [SpikeEntry], _ entry: SpikeEntry, keep: Int) {
         guard w.count >= keep else { return w.append(entry) }
-        let drop = w.count - keep + 1
-        if drop == 1 {
-            for j in 1..<w.count { w.swapAt(j - 1, j) }
-            w[w.count - 1] = entry
-        } else {
-            w.removeFirst(drop)
-            w.append(entry)
-        }
+        for j in 1..<w.count { w.swapAt(j - 1, j) }
+        w[w.count - 1] = entry
     }
 
     private mutating func withStore(_ id: String, _ n: Int, _ body: (inout StoreState) -> Void) {

@@ -283,8 +283,7 @@ public struct InsightEngine: Sendable {
         var event = AlertEvent(
             eventID: "", storeID: input.storeID, channel: input.channel, customerKey: customerKey,
             timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
-            suppressed: suppressed)
-        event.event = input.event
+            suppressed: suppressed, event: input.event)
         event.intentBits = intents
         return state.alerts.process(event)
     }

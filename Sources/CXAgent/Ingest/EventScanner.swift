@@ -7,52 +7,14 @@ struct ScannedEvent: Sendable {
     var eventID: UUIDBytes?
 }
 
-/// The 16 bytes of a UUID as two words: no allocation, cheap to compare and to format.
+/// The 16 bytes of a UUID as two words: no allocation, cheap to compare.
 struct UUIDBytes: Sendable, Hashable {
     var high: UInt64
     var low: UInt64
 
-    var bytes: [UInt8] {
-        var out = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 {
-            out[i] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i)))
-            out[8 + i] = UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i)))
-        }
-        return out
-    }
-
     init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
-    }
-
-    init(bytes b: some Collection<UInt8>) {
-        var h: UInt64 = 0
-        var l: UInt64 = 0
-        for (i, byte) in b.enumerated() {
-            if i < 8 { h = h << 8 | UInt64(byte) } else { l = l << 8 | UInt64(byte) }
-        }
-        high = h
-        low = l
-    }
-
-    /// Lower-case `8-4-4-4-12` text, as producers get it back in results.
-    var string: String {
-        String(unsafeUninitializedCapacity: 36) { out in
-            let hex: StaticString = "0123456789abcdef"
-            var o = 0
-            for i in 0..<32 {
-                if i == 8 || i == 12 || i == 16 || i == 20 {
-                    out[o] = UInt8(ascii: "-")
-                    o += 1
-                }
-                let word = i < 16 ? high : low
-                let nibble = Int((word >> UInt64(60 - 4 * (i % 16))) & 0xF)
-                out[o] = hex.utf8Start[nibble]
-                o += 1
-            }
-            return 36
-        }
     }
 
     /// Parses the canonical `8-4-4-4-12` hex form (either case), the only form the validator accepts.

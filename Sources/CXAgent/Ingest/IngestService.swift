@@ -129,7 +129,7 @@ public struct IngestService: Sendable {
             case .success(let event):
                 if !configuration.storeID.isEmpty && event.storeID != configuration.storeID {
                     results[i] = EventResult(
-                        index: i, status: .rejected, eventID: UUIDBytes(bytes: event.eventID.bytes).string,
+                        index: i, status: .rejected, eventID: event.eventID.lowercasedString,
                         error: EventValidationError(
                             .invalidValue, field: "store_id",
                             "'\(event.storeID)' is not this agent's store '\(configuration.storeID)'"))
@@ -166,7 +166,7 @@ public struct IngestService: Sendable {
             case .committed(let outcomes):
                 for (k, outcome) in outcomes.enumerated() {
                     let i = preparedIndex[k]
-                    let id = withUnsafeBytes(of: prepared[k].eventID.uuid) { UUIDBytes(bytes: $0).string }
+                    let id = prepared[k].eventID.lowercasedString
                     switch outcome {
                     case .accepted(let seq):
                         results[i] = EventResult(index: i, status: .accepted, eventID: id, seq: seq)

@@ -38,4 +38,24 @@ extension UUID {
     public var bytes: [UInt8] {
         withUnsafeBytes(of: uuid) { Array($0) }
     }
+
+    /// Lower-case `8-4-4-4-12` text, as producers get ids back and alerts name events (`uuidString` is upper-case).
+    public var lowercasedString: String {
+        withUnsafeBytes(of: uuid) { b in
+            String(unsafeUninitializedCapacity: 36) { out in
+                let hex: StaticString = "0123456789abcdef"
+                var o = 0
+                for i in 0..<16 {
+                    if i == 4 || i == 6 || i == 8 || i == 10 {
+                        out[o] = UInt8(ascii: "-")
+                        o += 1
+                    }
+                    out[o] = hex.utf8Start[Int(b[i] >> 4)]
+                    out[o + 1] = hex.utf8Start[Int(b[i] & 0xF)]
+                    o += 2
+                }
+                return 36
+            }
+        }
+    }
 }
