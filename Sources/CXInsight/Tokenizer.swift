@@ -373,7 +373,6 @@ enum Tokenizer {
                 q += 1
             }
             alt = ha == 0 ? 1 : ha
-            if buf[s0] == 0x68 || buf[s0] == 0x77 {}  // (no-op; urls handled below)
         }
         if buf[s0] == 0x40 && s == s0 + 1 { flags |= Token.mention }
         if e - s >= 4 {
