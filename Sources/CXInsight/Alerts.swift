@@ -57,9 +57,20 @@ public struct AlertEvent: Sendable, Hashable {
     public init(
         eventID: String, storeID: String, channel: String? = nil, customerKey: String? = nil, timeMs: Int64,
         compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Int? = nil, scoreKind: ScoreKind? = nil,
-        suppressed: Bool = false, event: EventReference? = nil
+        suppressed: Bool = false
     ) {
-        self.event = event ?? .text(eventID)
+        self.init(
+            event: .text(eventID), storeID: storeID, channel: channel, customerKey: customerKey, timeMs: timeMs,
+            compound: compound, intents: intents, score: score, scoreKind: scoreKind, suppressed: suppressed)
+    }
+
+    /// The same with the event's id as the caller holds it (the agent passes the parsed UUID).
+    public init(
+        event: EventReference, storeID: String, channel: String? = nil, customerKey: String? = nil, timeMs: Int64,
+        compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Int? = nil, scoreKind: ScoreKind? = nil,
+        suppressed: Bool = false
+    ) {
+        self.event = event
         self.storeID = storeID
         self.channel = channel
         self.customerKey = customerKey

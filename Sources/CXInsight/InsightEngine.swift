@@ -281,9 +281,9 @@ public struct InsightEngine: Sendable {
         state: inout InsightState
     ) -> [InsightAlert] {
         var event = AlertEvent(
-            eventID: "", storeID: input.storeID, channel: input.channel, customerKey: customerKey,
+            event: input.event, storeID: input.storeID, channel: input.channel, customerKey: customerKey,
             timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
-            suppressed: suppressed, event: input.event)
+            suppressed: suppressed)
         event.intentBits = intents
         return state.alerts.process(event)
     }

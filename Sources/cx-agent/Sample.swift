@@ -62,7 +62,7 @@ extension CXAgentCommand {
         static func event(i: Int, at ts: Int64, store: String, rng: inout SeededGenerator) -> String {
             let kind = kinds[Int.random(in: 0..<kinds.count, using: &rng)]
             let channel = kind.channels[Int.random(in: 0..<kind.channels.count, using: &rng)]
-            let id = UUID.v7(unixMillis: ts, using: &rng).uuidString.lowercased()
+            let id = UUID.v7(unixMillis: ts, using: &rng).lowercasedString
             var fields = [
                 "\"event_id\":\"\(id)\"", "\"store_id\":\"\(store)\"", "\"device_id\":\"\(store)-\(channel)-01\"",
                 "\"channel\":\"\(channel)\"", "\"type\":\"\(kind.type)\"", "\"ts\":\(ts)",

@@ -133,7 +133,7 @@ public final class BufferStore: Sendable {
             let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if !id.isEmpty { return id }
         }
-        let id = "agent-" + UUID.v7(unixMillis: nowMillis()).uuidString.lowercased()
+        let id = "agent-" + UUID.v7(unixMillis: nowMillis()).lowercasedString
         try (id + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         return id
     }

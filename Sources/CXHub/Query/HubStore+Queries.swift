@@ -208,7 +208,7 @@ extension HubStore {
                             channel: row["channel"], type: row["type"], journeyStage: row["journey_stage"],
                             score: row["score"], sentiment: row["sentiment"],
                             intents: (extra?.enrichment.intents ?? []).map { Self.intentName($0.kind) },
-                            text: row["text"], eventID: uuid.uuidString.lowercased()))
+                            text: row["text"], eventID: uuid.lowercasedString))
                 }
             }
             entries.sort { $0.occurredAt < $1.occurredAt }
