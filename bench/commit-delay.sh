@@ -3,8 +3,11 @@
 # cx-agent takes N events of the standard workload (8 producers x 100 events, ack after fsync), enriched and then
 # plain; prints events/s, p99 ack, requests per commit from /v1/status (commits_since_start,
 # committed_requests_since_start) and the agent's CPU time per event (user + system, from /proc), which says what
-# enrichment costs the agent itself (the benchmark client shares the cores). Runs interleave so that each delay
-# sees the same state of a noisy host. DELAYS=3000 (the default delay alone) compares builds by CPU per event.
+# enrichment costs the agent itself (the benchmark client shares the cores), with its split by thread pool (time
+# on CPU from /proc/<pid>/task/*/schedstat): the Swift cooperative pool that parses, enriches and encodes requests,
+# the dispatch overcommit threads that run SQLite (group commits, checkpoints) and NIO's event loops. Runs
+# interleave so that each delay sees the same state of a noisy host. DELAYS=3000 (the default delay alone)
+# compares builds by CPU per event.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,6 +22,13 @@ REPS=${REPS:-2}
 swift build -c release --product cx-agent && swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 
+# Time on CPU (ns) of each thread of process $1, one "tid name ns" line per thread.
+threads() {
+    for t in /proc/"$1"/task/*; do
+        echo "${t##*/} $(tr ' ' _ <"$t/comm") $(cut -d' ' -f1 "$t/schedstat")"
+    done 2>/dev/null
+}
+
 run() {  # run DELAY MODE
     rm -rf "$WORK" && mkdir -p "$WORK"
     CX_AGENT_COMMIT_DELAY_US=$1 CX_AGENT_ENRICHMENT_ENABLED=$([ "$2" = plain ] && echo false || echo true) \
@@ -29,9 +39,11 @@ run() {  # run DELAY MODE
     port=$(grep -o '[0-9]*$' "$WORK/out" | head -1)
     local t0 t1
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    threads $agent >"$WORK/threads0"
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 --per-request 100 \
         --limit "$N" >"$WORK/ingest.json"
     t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    threads $agent >"$WORK/threads1"
     curl -s "http://127.0.0.1:$port/v1/status" >"$WORK/status.json"
     kill -TERM $agent; wait $agent || true
     python3 - "$WORK" "$1" "$2" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
@@ -39,10 +51,24 @@ import json, os, sys
 work, delay, mode, ticks, hz = sys.argv[1:]
 i = json.load(open(os.path.join(work, "ingest.json")))
 s = json.load(open(os.path.join(work, "status.json")))
+
+
+def cpu_ns(name):  # tid -> (thread name, ns on CPU)
+    return {tid: (comm, int(ns)) for tid, comm, ns in (l.split() for l in open(os.path.join(work, name)))}
+
+
+# CPU time during the run by pool; a thread started during the run counts from zero
+before, pool_ns = cpu_ns("threads0"), {}
+for tid, (comm, ns) in cpu_ns("threads1").items():
+    pool = ("cooperative" if comm.endswith("default-qos") else "overcommit" if comm.endswith("overcommit")
+            else "nio" if comm.startswith("NIO-") else "other")
+    pool_ns[pool] = pool_ns.get(pool, 0) + ns - before.get(tid, (comm, 0))[1]
 print(json.dumps({"commit_delay_us": int(delay), "mode": mode, "events_per_s": i["events_per_s"],
                   "ack_latency_ms_p99": i["ack_latency_ms_p99"], "commits": s["commits_since_start"],
                   "requests_per_commit": round(s["committed_requests_since_start"] / s["commits_since_start"], 2),
-                  "agent_cpu_us_per_event": round(int(ticks) / int(hz) * 1e6 / i["events"], 2)}))
+                  "agent_cpu_us_per_event": round(int(ticks) / int(hz) * 1e6 / i["events"], 2),
+                  "thread_cpu_us_per_event": {
+                      pool: round(ns / 1e3 / i["events"], 2) for pool, ns in sorted(pool_ns.items())}}))
 PY
 }
 
