@@ -157,14 +157,14 @@ public struct InsightEngine: Sendable {
             }
             scorer = SentimentScorer(lexicon: lexicon)
             var vocabulary = Vocabulary()
-            vocabulary.add(lexicon.table, \.lexicon)
-            vocabulary.add(intents.heads, \.intentHead)
-            vocabulary.add(IntentDetector.numberWords, \.numberWord)
-            vocabulary.add(intents.cueWords, \.cueWord)
-            vocabulary.add(intents.cueHeads, \.cueHead)
-            vocabulary.add(themes.words, \.themeWord)
-            vocabulary.add(themes.phraseHeads, \.themeHead)
-            vocabulary.add(quality.combined, \.quality)
+            try vocabulary.add(lexicon.table, .lexicon)
+            try vocabulary.add(intents.heads, .intentHead)
+            try vocabulary.add(IntentDetector.numberWords, .numberWord)
+            try vocabulary.add(intents.cueWords, .cueWord)
+            try vocabulary.add(intents.cueHeads, .cueHead)
+            try vocabulary.add(themes.words, .themeWord)
+            try vocabulary.add(themes.phraseHeads, .themeHead)
+            try vocabulary.add(quality.combined, .quality)
             self.vocabulary = vocabulary
         }
     }

@@ -126,6 +126,9 @@ public struct IntentDetector: Sendable {
     private var ruleAllowNegated: [Bool] = []
     private var ruleIsQuestion: [Bool] = []
     private var ruleKinds: [Enrichment.Intent.Kind] = []
+    /// Per rule, two words-elements it cannot match without (the most selective), as signatures; a rule whose
+    /// element shares no word with the text is not tried. Most tries failed, and trying was most of the cost.
+    private var ruleNeeds: [WordSignature] = []
     private(set) var cueWords = TermTable(minimumCapacity: 256)
     private var cuePhrases = TermTable(minimumCapacity: 256)
     private(set) var cueHeads = TermTable(minimumCapacity: 128)
@@ -203,6 +206,15 @@ public struct IntentDetector: Sendable {
                 case .gap(let g): ops.append(Op(kind: 2, optional: false, gap: Int32(g), altStart: 0, altCount: 0))
                 }
             }
+            // Every alternative of a required element starts with one of these words.
+            let needs = r.elements.dropFirst().compactMap { e -> WordSignature? in
+                guard case .words(let a, false) = e else { return nil }
+                var sig = WordSignature()
+                for alt in a { sig.insert(alt[0]) }
+                return sig
+            }.sorted { $0.bitCount < $1.bitCount }
+            ruleNeeds.append(needs.count > 0 ? needs[0] : .all)
+            ruleNeeds.append(needs.count > 1 ? needs[1] : .all)
         }
         for (term, w) in cues {
             let parts = term.lowercased().split(separator: " ").map { TermHash.of(String($0)) }
@@ -336,6 +348,8 @@ public struct IntentDetector: Sendable {
         _ R: UnsafeBufferPointer<TermRecord>, _ body: (Hit) -> Void
     ) {
         var seen: UInt8 = 0
+        var words = WordSignature()
+        for i in 0..<n { words.insert(toks[i].hash) }
         for i in 0..<n {
             let t = toks[i]
             let k = t.term >= 0 ? R[Int(t.term)].intentHead : heads.get(t.hash)
@@ -358,6 +372,7 @@ public struct IntentDetector: Sendable {
                 {
                     continue
                 }
+                if !ruleNeeds[2 * ri].intersects(words) || !ruleNeeds[2 * ri + 1].intersects(words) { continue }
                 let end = match(ri, toks, n, i, O, A, W, R)
                 if end <= i { continue }
                 if !ruleAllowNegated[ri] {
@@ -431,4 +446,31 @@ extension IntentDetector {
         }
         return (score, bs, be)
     }
+}
+
+/// A 256-bit Bloom-style set of word hashes: enough to tell that a text lacks every word of a set.
+struct WordSignature: Sendable {
+    var a: UInt64 = 0
+    var b: UInt64 = 0
+    var c: UInt64 = 0
+    var d: UInt64 = 0
+
+    /// The signature that intersects every non-empty one.
+    static let all = WordSignature(a: ~0, b: ~0, c: ~0, d: ~0)
+
+    @inline(__always)
+    mutating func insert(_ hash: UInt64) {
+        let x = (hash &* 0x9E37_79B9_7F4A_7C15) >> 56
+        let bit = UInt64(1) << (x & 63)
+        let lane = x >> 6
+        a |= lane == 0 ? bit : 0
+        b |= lane == 1 ? bit : 0
+        c |= lane == 2 ? bit : 0
+        d |= lane == 3 ? bit : 0
+    }
+
+    @inline(__always)
+    func intersects(_ o: WordSignature) -> Bool { (a & o.a) | (b & o.b) | (c & o.c) | (d & o.d) != 0 }
+
+    var bitCount: Int { a.nonzeroBitCount + b.nonzeroBitCount + c.nonzeroBitCount + d.nonzeroBitCount }
 }

@@ -201,8 +201,11 @@ public struct ThemeTagger: Sendable {
     ) {
         let vc = valueThemes.count
         if vc == 0 || n == 0 { return }
-        withUnsafeTemporaryAllocation(of: Bool.self, capacity: vc) { hit in
-            hit.initialize(repeating: false)
+        // A bit per value: clearing and scanning a flag per value of the taxonomy cost more than the matching.
+        let hitWords = (vc + 63) / 64
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hitWords) { hit in
+            hit.initialize(repeating: 0)
+            @inline(__always) func mark(_ v: Int32) { hit[Int(v) >> 6] |= UInt64(1) << UInt64(v & 63) }
             var any = false
             flatValues.withUnsafeBufferPointer { fv in
                 for i in 0..<n {
@@ -211,7 +214,7 @@ public struct ThemeTagger: Sendable {
                     let w = Int(term >= 0 ? R[term].themeWord : words.get(h))
                     if w >= 0 {
                         let st = Int(flatWord[2 * w])
-                        for q in st..<(st + Int(flatWord[2 * w + 1])) { hit[Int(fv[q])] = true }
+                        for q in st..<(st + Int(flatWord[2 * w + 1])) { mark(fv[q]) }
                         any = true
                     }
                     let ph = term >= 0 ? R[term].themeHead : phraseHeads.get(h)
@@ -225,7 +228,7 @@ public struct ThemeTagger: Sendable {
                             let p = Int(phrases.get(key))
                             if p >= 0 {
                                 let st = Int(flatPhrase[2 * p])
-                                for q in st..<(st + Int(flatPhrase[2 * p + 1])) { hit[Int(fv[q])] = true }
+                                for q in st..<(st + Int(flatPhrase[2 * p + 1])) { mark(fv[q]) }
                                 any = true
                             }
                             j += 1
@@ -235,13 +238,18 @@ public struct ThemeTagger: Sendable {
             }
             if !any { return }
             var lastExclusiveDim: Int32 = -1
-            for v in 0..<vc where hit[v] {
-                let d = valueDimension[v]
-                if exclusive[Int(d)] {
-                    if lastExclusiveDim == d { continue }
-                    lastExclusiveDim = d
+            for w in 0..<hitWords {
+                var bits = hit[w]
+                while bits != 0 {
+                    let v = w * 64 + bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    let d = valueDimension[v]
+                    if exclusive[Int(d)] {
+                        if lastExclusiveDim == d { continue }
+                        lastExclusiveDim = d
+                    }
+                    body(v)
                 }
-                body(v)
             }
         }
     }

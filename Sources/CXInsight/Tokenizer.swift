@@ -144,41 +144,114 @@ struct Token {
     var length: Int { Int(end - start) }
 }
 
-/// What every word table of the engine holds for one word hash (-1: absent from that table).
+/// What every word table of the engine holds for one word hash (-1: absent from that table), stored in the
+/// vocabulary's own hash slot: resolving a word then reads one cache line instead of three (key, index, record),
+/// and those misses were the largest part of resolving.
 struct TermRecord: Sendable {
-    var lexicon: Int32 = -1
-    var intentHead: Int32 = -1
-    var numberWord: Int32 = -1
-    var cueWord: Int32 = -1
-    var cueHead: Int32 = -1
-    var themeWord: Int32 = -1
-    var themeHead: Int32 = -1
-    var quality: Int32 = -1
+    /// The word hash this slot holds; 0 for an empty slot.
+    var key: UInt64 = 0
+    private var fields: (Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16) = (-1, -1, -1, -1, -1, -1, -1, -1)
+
+    /// The analysers' tables, one field each.
+    enum Field: Int, CaseIterable {
+        case lexicon, intentHead, numberWord, cueWord, cueHead, themeWord, themeHead, quality
+    }
+
+    subscript(field: Field) -> Int32 {
+        @inline(__always) get {
+            Int32(withUnsafeBytes(of: fields) { $0.load(fromByteOffset: 2 * field.rawValue, as: Int16.self) })
+        }
+        set {
+            withUnsafeMutableBytes(of: &fields) {
+                $0.storeBytes(of: Int16(newValue), toByteOffset: 2 * field.rawValue, as: Int16.self)
+            }
+        }
+    }
+
+    var lexicon: Int32 { self[.lexicon] }
+    var intentHead: Int32 { self[.intentHead] }
+    var numberWord: Int32 { self[.numberWord] }
+    var cueWord: Int32 { self[.cueWord] }
+    var cueHead: Int32 { self[.cueHead] }
+    var themeWord: Int32 { self[.themeWord] }
+    var themeHead: Int32 { self[.themeHead] }
+    var quality: Int32 { self[.quality] }
 }
 
 /// The union of the analysers' word tables, so that a token is looked up once per text instead of once per
-/// analyser (about ten probes per word before). Record 0 is the word found in no table.
+/// analyser (about ten probes per word before). An open-addressing table of `TermRecord`s (linear probing, at most
+/// half full); the record after the slots is the word found in no table.
 struct Vocabulary: Sendable {
-    private var table = TermTable(minimumCapacity: 8192)
+    /// The slots, then the absent record: what a token's `term` indexes.
     private(set) var records: [TermRecord] = [TermRecord()]
+    private var shift: UInt64 = 64
+    private var mask = 0
+    private var count = 0
 
-    /// Merges one analyser's table into the records through `field`.
-    mutating func add(_ source: TermTable, _ field: WritableKeyPath<TermRecord, Int32>) {
-        source.forEach { key, value in records[index(key)][keyPath: field] = value }
+    init() { grow() }
+
+    /// Merges one analyser's table into the records through `field`; its values must fit in 16 bits.
+    mutating func add(_ source: TermTable, _ field: TermRecord.Field) throws {
+        var largest: Int32 = -1
+        source.forEach { _, value in largest = max(largest, value) }
+        guard largest <= Int32(Int16.max) else { throw TooLarge(field: "\(field)", largest: Int(largest)) }
+        source.forEach { key, value in records[slot(key)][field] = value }
     }
 
-    private mutating func index(_ key: UInt64) -> Int {
-        let i = table.get(key)
-        if i >= 0 { return Int(i) }
-        table.set(key, Int32(records.count))
-        records.append(TermRecord())
-        return records.count - 1
+    struct TooLarge: Error, CustomStringConvertible {
+        var field: String
+        var largest: Int
+        var description: String {
+            "word table too large: \(field) reaches entry \(largest), the vocabulary holds at most \(Int16.max)"
+        }
     }
 
-    /// Sets every token's `term`: its record, or record 0.
+    /// The slot of `key`, taken if it is new (the table grows to stay at most half full).
+    private mutating func slot(_ key: UInt64) -> Int {
+        if (count + 1) * 2 > mask + 1 { grow() }
+        var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while records[i].key != 0 && records[i].key != key { i = (i + 1) & mask }
+        if records[i].key == 0 {
+            records[i].key = key
+            count += 1
+        }
+        return i
+    }
+
+    private mutating func grow() {
+        let old = records.dropLast().filter { $0.key != 0 }
+        let capacity = max(1024, (mask + 1) * 2)
+        records = Array(repeating: TermRecord(), count: capacity + 1)
+        shift = UInt64(64 - capacity.trailingZeroBitCount)
+        mask = capacity - 1
+        for r in old {
+            var i = Int(truncatingIfNeeded: (r.key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while records[i].key != 0 { i = (i + 1) & mask }
+            records[i] = r
+        }
+    }
+
+    /// Sets every token's `term`: its record, or the absent record.
     @inline(__always)
     func resolve(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) {
-        for i in 0..<n { toks[i].term = max(0, table.get(toks[i].hash)) }
+        let absent = Int32(mask + 1)
+        records.withUnsafeBufferPointer { slots in
+            for t in 0..<n {
+                let key = toks[t].hash
+                var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                var term = absent
+                while true {
+                    let stored = slots[i].key
+                    if stored == key {
+                        term = Int32(truncatingIfNeeded: i)
+                        break
+                    }
+                    if stored == 0 { break }
+                    i = (i &+ 1) & mask
+                }
+                toks[t].term = term
+            }
+        }
     }
 }
 
@@ -192,6 +265,40 @@ struct TextStats {
     var maxCharRun = 0
     /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
     var otherScalars = 0
+}
+
+/// Classes of a byte for the tokenizer, one table lookup instead of a chain of comparisons: the chains
+/// mispredicted on capitals, digits and doubled letters, and the tokenizer was the largest part of enrichment.
+enum ByteClass {
+    static let space: UInt8 = 1
+    /// Python's `string.punctuation`.
+    static let punct: UInt8 = 2
+    static let upper: UInt8 = 4
+    static let lower: UInt8 = 8
+    static let digit: UInt8 = 16
+    /// Counts as "other" in a word: neither a letter nor a digit, nor the "," and "." of numbers.
+    static let other: UInt8 = 32
+    static let bang: UInt8 = 64
+    static let question: UInt8 = 128
+
+    static let table: [UInt8] = (0..<256).map { i in
+        let b = UInt8(i)
+        var c: UInt8 = 0
+        if Tokenizer.isSpace(b) { c |= space }
+        if Tokenizer.isPunct(b) { c |= punct }
+        if b >= 0x41 && b <= 0x5A {
+            c |= upper
+        } else if b >= 0x61 && b <= 0x7A {
+            c |= lower
+        } else if b >= 0x30 && b <= 0x39 {
+            c |= digit
+        } else if b != 0x2C && b != 0x2E {
+            c |= other
+        }
+        if b == 0x21 { c |= bang }
+        if b == 0x3F { c |= question }
+        return c
+    }
 }
 
 enum Tokenizer {
@@ -244,58 +351,83 @@ enum Tokenizer {
     static func tokenize(
         _ buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<Token>, stats: inout TextStats
     ) -> Int {
+        ByteClass.table.withUnsafeBufferPointer { classes in tokenize(buf, out, &stats, classes) }
+    }
+
+    @inline(__always)
+    private static func tokenize(
+        _ buf: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<Token>, _ stats: inout TextStats,
+        _ classes: UnsafeBufferPointer<UInt8>
+    ) -> Int {
         var n = 0
         var i = 0
         var tokStart = -1
         let count = buf.count
         var runByte: UInt8 = 0
         var run = 0
+        var maxRun = stats.maxCharRun
+        var bangs = 0
+        var questions = 0
         while i < count {
             let b = buf[i]
-            if b == runByte {
-                run += 1; if run > stats.maxCharRun { stats.maxCharRun = run }
-            } else {
-                runByte = b; run = 1
-            }
+            // Without branches: doubled letters are frequent and unpredictable.
+            let same = b == runByte
+            run = same ? run &+ 1 : 1
+            runByte = b
+            maxRun = same && run > maxRun ? run : maxRun
             if b < 0x80 {
-                if isSpace(b) {
-                    if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
-                } else {
-                    if b == 0x21 { stats.exclamations += 1 } else if b == 0x3F { stats.questions += 1 }
-                    if tokStart < 0 { tokStart = i }
+                let c = classes[Int(b)]
+                bangs &+= Int((c & ByteClass.bang) >> 6)
+                questions &+= Int(c >> 7)
+                if c & ByteClass.space != 0 {
+                    if tokStart >= 0 {
+                        flush(buf, tokStart, i, out, &n, &stats, classes)
+                        tokStart = -1
+                    }
+                } else if tokStart < 0 {
+                    tokStart = i
                 }
-                i += 1
+                i &+= 1
                 continue
             }
             let (s, len) = decode(buf, i)
             if isEmoji(s) {
-                if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
+                if tokStart >= 0 {
+                    flush(buf, tokStart, i, out, &n, &stats, classes)
+                    tokStart = -1
+                }
                 var f = Token.emoji
                 if n == 0 || out[n - 1].has(Token.sentenceEnd) { f |= Token.sentenceStart }
                 out[n] = Token(start: Int32(i), end: Int32(i + len), hash: TermHash.emoji(s), altHash: 0, flags: f)
                 n += 1
             } else if isSeparatorScalar(s) {
-                if tokStart >= 0 { flush(buf, tokStart, i, out, &n, &stats); tokStart = -1 }
+                if tokStart >= 0 {
+                    flush(buf, tokStart, i, out, &n, &stats, classes)
+                    tokStart = -1
+                }
             } else {
                 stats.otherScalars += 1
                 if tokStart < 0 { tokStart = i }
             }
             i += len
         }
-        if tokStart >= 0 { flush(buf, tokStart, count, out, &n, &stats) }
+        if tokStart >= 0 { flush(buf, tokStart, count, out, &n, &stats, classes) }
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
+        stats.exclamations += bangs
+        stats.questions += questions
+        stats.maxCharRun = maxRun
         return n
     }
 
     @inline(__always)
     private static func flush(
         _ buf: UnsafeBufferPointer<UInt8>, _ s0: Int, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
-        _ n: inout Int, _ stats: inout TextStats
+        _ n: inout Int, _ stats: inout TextStats, _ classes: UnsafeBufferPointer<UInt8>
     ) {
         var s = s0
         var e = e0
-        while s < e && isPunct(buf[s]) { s += 1 }
-        while e > s && isPunct(buf[e - 1]) { e -= 1 }
+        while s < e && classes[Int(buf[s])] & ByteClass.punct != 0 { s += 1 }
+        while e > s && classes[Int(buf[e - 1])] & ByteClass.punct != 0 { e -= 1 }
         var flags: UInt16 = 0
         if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
         // trailing punctuation
@@ -327,32 +459,28 @@ enum Tokenizer {
         var lower = 0
         var digits = 0
         var other = 0
-        var prev2: UInt8 = 0
-        var prev1: UInt8 = 0
+        // The last three lowercased bytes, to find "n't".
+        var window: UInt32 = 0
         var nt = false
         var k = s
         while k < e {
             let c = buf[k]
-            var lc = c
-            var step = 1
-            if c >= 0x41 && c <= 0x5A {
-                upper += 1
-                lc = c | 0x20
-            } else if c >= 0x61 && c <= 0x7A {
-                lower += 1
-            } else if c >= 0x30 && c <= 0x39 {
-                digits += 1
-            } else if c == 0xE2 && k + 2 < e && buf[k + 1] == 0x80 && (buf[k + 2] == 0x99 || buf[k + 2] == 0x98) {
+            var lc: UInt8
+            if c == 0xE2 && k + 2 < e && buf[k + 1] == 0x80 && (buf[k + 2] == 0x99 || buf[k + 2] == 0x98) {
                 lc = 0x27
-                step = 3
-            } else if c != 0x2C && c != 0x2E {
-                other += 1
+                k &+= 2
+            } else {
+                let cl = classes[Int(c)]
+                upper &+= Int((cl & ByteClass.upper) >> 2)
+                lower &+= Int((cl & ByteClass.lower) >> 3)
+                digits &+= Int((cl & ByteClass.digit) >> 4)
+                other &+= Int((cl & ByteClass.other) >> 5)
+                lc = c | ((cl & ByteClass.upper) << 3)
             }
-            if lc == 0x74 && prev1 == 0x27 && prev2 == 0x6E { nt = true }
-            prev2 = prev1
-            prev1 = lc
+            window = ((window << 8) | UInt32(lc)) & 0xFF_FFFF
+            nt = nt || window == 0x6E_2774
             h = (h ^ UInt64(lc)) &* TermHash.prime
-            k += step
+            k &+= 1
         }
         if upper > 0 && lower == 0 { flags |= Token.upper }
         if nt { flags |= Token.negContraction }
