@@ -126,8 +126,8 @@ public struct IntentDetector: Sendable {
     private var ruleAllowNegated: [Bool] = []
     private var ruleIsQuestion: [Bool] = []
     private var ruleKinds: [Enrichment.Intent.Kind] = []
-    /// Per rule, two words-elements it cannot match without (the most selective), as signatures; a rule whose
-    /// element shares no word with the text is not tried. Most tries failed, and trying was most of the cost.
+    /// Per rule, the two words-elements it cannot match without that have the fewest first words, as signatures: a
+    /// rule is not tried on a text that shares no word with either, so the matcher runs only where it can succeed.
     private var ruleNeeds: [WordSignature] = []
     private(set) var cueWords = TermTable(minimumCapacity: 256)
     private var cuePhrases = TermTable(minimumCapacity: 256)
@@ -460,8 +460,8 @@ struct WordSignature: Sendable {
 
     @inline(__always)
     mutating func insert(_ hash: UInt64) {
-        let x = (hash &* 0x9E37_79B9_7F4A_7C15) >> 56
-        let bit = UInt64(1) << (x & 63)
+        let x = TermTable.home(hash, 56)  // 0..<256
+        let bit = UInt64(1) << UInt64(x & 63)
         let lane = x >> 6
         a |= lane == 0 ? bit : 0
         b |= lane == 1 ? bit : 0

@@ -206,7 +206,6 @@ public struct ThemeTagger: Sendable {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hitWords) { hit in
             hit.initialize(repeating: 0)
             @inline(__always) func mark(_ v: Int32) { hit[Int(v) >> 6] |= UInt64(1) << UInt64(v & 63) }
-            var any = false
             flatValues.withUnsafeBufferPointer { fv in
                 for i in 0..<n {
                     let h = toks[i].hash
@@ -215,7 +214,6 @@ public struct ThemeTagger: Sendable {
                     if w >= 0 {
                         let st = Int(flatWord[2 * w])
                         for q in st..<(st + Int(flatWord[2 * w + 1])) { mark(fv[q]) }
-                        any = true
                     }
                     let ph = term >= 0 ? R[term].themeHead : phraseHeads.get(h)
                     if ph >= 0 {
@@ -229,14 +227,12 @@ public struct ThemeTagger: Sendable {
                             if p >= 0 {
                                 let st = Int(flatPhrase[2 * p])
                                 for q in st..<(st + Int(flatPhrase[2 * p + 1])) { mark(fv[q]) }
-                                any = true
                             }
                             j += 1
                         }
                     }
                 }
             }
-            if !any { return }
             var lastExclusiveDim: Int32 = -1
             for w in 0..<hitWords {
                 var bits = hit[w]

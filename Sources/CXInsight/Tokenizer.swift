@@ -70,7 +70,14 @@ struct TermTable: Sendable {
     }
 
     @inline(__always)
-    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    private func slot(_ key: UInt64) -> Int { Self.home(key, shift) }
+
+    /// Where probing for `key` starts in a table of 2^(64 - `shift`) slots (Fibonacci hashing: FNV's low bits are
+    /// weak, the product's high bits are not).
+    @inline(__always)
+    static func home(_ key: UInt64, _ shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
 
     @inline(__always)
     func get(_ key: UInt64) -> Int32 {
@@ -153,7 +160,7 @@ struct TermRecord: Sendable {
     private var fields: (Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16) = (-1, -1, -1, -1, -1, -1, -1, -1)
 
     /// The analysers' tables, one field each.
-    enum Field: Int, CaseIterable {
+    enum Field: Int {
         case lexicon, intentHead, numberWord, cueWord, cueHead, themeWord, themeHead, quality
     }
 
@@ -209,8 +216,7 @@ struct Vocabulary: Sendable {
     /// The slot of `key`, taken if it is new (the table grows to stay at most half full).
     private mutating func slot(_ key: UInt64) -> Int {
         if (count + 1) * 2 > mask + 1 { grow() }
-        var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-        while records[i].key != 0 && records[i].key != key { i = (i + 1) & mask }
+        let i = records.withUnsafeBufferPointer { probe(key, $0) }
         if records[i].key == 0 {
             records[i].key = key
             count += 1
@@ -224,11 +230,15 @@ struct Vocabulary: Sendable {
         records = Array(repeating: TermRecord(), count: capacity + 1)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
         mask = capacity - 1
-        for r in old {
-            var i = Int(truncatingIfNeeded: (r.key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-            while records[i].key != 0 { i = (i + 1) & mask }
-            records[i] = r
-        }
+        for r in old { records[records.withUnsafeBufferPointer { probe(r.key, $0) }] = r }
+    }
+
+    /// The slot holding `key`, or the empty slot where probing for it stops.
+    @inline(__always)
+    private func probe(_ key: UInt64, _ slots: UnsafeBufferPointer<TermRecord>) -> Int {
+        var i = TermTable.home(key, shift)
+        while slots[i].key != 0 && slots[i].key != key { i = (i &+ 1) & mask }
+        return i
     }
 
     /// Sets every token's `term`: its record, or the absent record.
@@ -237,19 +247,8 @@ struct Vocabulary: Sendable {
         let absent = Int32(mask + 1)
         records.withUnsafeBufferPointer { slots in
             for t in 0..<n {
-                let key = toks[t].hash
-                var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-                var term = absent
-                while true {
-                    let stored = slots[i].key
-                    if stored == key {
-                        term = Int32(truncatingIfNeeded: i)
-                        break
-                    }
-                    if stored == 0 { break }
-                    i = (i &+ 1) & mask
-                }
-                toks[t].term = term
+                let i = probe(toks[t].hash, slots)
+                toks[t].term = slots[i].key == 0 ? absent : Int32(truncatingIfNeeded: i)
             }
         }
     }
@@ -280,6 +279,11 @@ enum ByteClass {
     static let other: UInt8 = 32
     static let bang: UInt8 = 64
     static let question: UInt8 = 128
+
+    /// 1 when `classes` has `bit` (a single bit), for counting without a branch: a shift once inlined (a
+    /// conditional here measured 3% slower on sentiment alone).
+    @inline(__always)
+    static func count(_ classes: UInt8, _ bit: UInt8) -> Int { Int((classes & bit) / bit) }
 
     static let table: [UInt8] = (0..<256).map { i in
         let b = UInt8(i)
@@ -377,8 +381,8 @@ enum Tokenizer {
             maxRun = same && run > maxRun ? run : maxRun
             if b < 0x80 {
                 let c = classes[Int(b)]
-                bangs &+= Int((c & ByteClass.bang) >> 6)
-                questions &+= Int(c >> 7)
+                bangs &+= ByteClass.count(c, ByteClass.bang)
+                questions &+= ByteClass.count(c, ByteClass.question)
                 if c & ByteClass.space != 0 {
                     if tokStart >= 0 {
                         flush(buf, tokStart, i, out, &n, &stats, classes)
@@ -471,11 +475,11 @@ enum Tokenizer {
                 k &+= 2
             } else {
                 let cl = classes[Int(c)]
-                upper &+= Int((cl & ByteClass.upper) >> 2)
-                lower &+= Int((cl & ByteClass.lower) >> 3)
-                digits &+= Int((cl & ByteClass.digit) >> 4)
-                other &+= Int((cl & ByteClass.other) >> 5)
-                lc = c | ((cl & ByteClass.upper) << 3)
+                upper &+= ByteClass.count(cl, ByteClass.upper)
+                lower &+= ByteClass.count(cl, ByteClass.lower)
+                digits &+= ByteClass.count(cl, ByteClass.digit)
+                other &+= ByteClass.count(cl, ByteClass.other)
+                lc = c | UInt8(ByteClass.count(cl, ByteClass.upper) << 5)  // ASCII lower case
             }
             window = ((window << 8) | UInt32(lc)) & 0xFF_FFFF
             nt = nt || window == 0x6E_2774
