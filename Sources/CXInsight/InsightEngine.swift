@@ -334,121 +334,242 @@ public struct InsightEngine: Sendable {
     private func analyzePacked(
         _ text: String?, responseTimeMs: Int?, scratch: InsightScratch?, themeList: inout [Enrichment.Theme]
     ) -> PackedAnalysis {
-        // Through the core, not local copies: each of these structs holds several arrays, and copying them cost
-        // dozens of retains and releases per event.
         let core = self.core
-        var p = PackedEnrichment(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
+        var a = masked(text)
+        guard var t = a.maskedText, !t.isEmpty else { return a }
+        t.withUTF8 { buf in
+            func run(_ room: UnsafeMutableBufferPointer<Token>) {
+                core.vocabulary.records.withUnsafeBufferPointer { R in
+                    var st = TextStats()
+                    let n = Tokenizer.tokenize(buf, into: room, stats: &st)
+                    let toks = UnsafeMutableBufferPointer(rebasing: room[0..<n])
+                    core.vocabulary.resolve(toks, n)
+                    var scored = core.scorer.score(toks, n, st, terms: R)
+                    decide(buf, toks, st, R, &scored, &a.enrichment)
+                    tagThemes(toks, R, &a.enrichment, list: &themeList)
+                    checkQuality(buf, toks, st, R, scored, responseTimeMs, &a)
+                }
+            }
+            let capacity = Tokenizer.capacity(buf.count)
+            if let scratch {
+                scratch.reserveTokens(capacity, keeping: 0)
+                run(UnsafeMutableBufferPointer(rebasing: scratch.tokens[0..<capacity]))
+            } else {
+                withUnsafeTemporaryAllocation(of: Token.self, capacity: capacity, run)
+            }
+        }
+        return a
+    }
+
+    /// The first stage: the text with personal data masked, and nothing else yet.
+    private func masked(_ text: String?) -> PackedAnalysis {
+        let p = PackedEnrichment(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
         guard let raw = text, !raw.isEmpty else {
             return PackedAnalysis(maskedText: text, maskedCounts: [:], enrichment: p, fingerprint: 0)
         }
         let masked = core.masker.mask(raw)
-        var text = masked.text
-        if masked.total > 0 { p.flags.insert(.piiMasked) }
-        var fingerprint: UInt64 = 0
-        let setThemes = core.themes.fitsThemeSet
-        text.withUTF8 { buf in
-            InsightScratch.withTokens(Tokenizer.capacity(buf.count), in: scratch) { toks in
-                core.vocabulary.records.withUnsafeBufferPointer { R in
-                    var st = TextStats()
-                    let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
-                    core.vocabulary.resolve(toks, n)
-                    var scored = core.scorer.score(toks, n, st, terms: R)
-                    let words = core.lexicon.words
-                    func isNegator(_ j: Int) -> Bool {
-                        if toks[j].has(Token.negContraction) { return true }
-                        let k = core.lexicon.lookup(toks[j], R)
-                        guard k >= 0 else { return false }
-                        let w = words[Int(k)]
-                        return w.flags & SentimentLexicon.negator != 0
-                            || w.special == SentimentLexicon.Special.no.rawValue
-                    }
-                    func isPositive(_ j: Int) -> Bool {
-                        let k = core.lexicon.lookup(toks[j], R)
-                        return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0
-                            && words[Int(k)].valence > 0
-                    }
-                    // Phrases are byte ranges of the masked text: tokens s..<e.
-                    func set(_ kind: Enrichment.Intent.Kind, _ s: Int, _ e: Int) {
-                        p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
-                    }
-                    var kinds = KindSet()
-                    core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R) { h in
-                        set(h.kind, h.start, h.end)
-                        kinds.insert(h.kind)
-                    }
-                    // complaint, refund or churn rules move a neutral-or-positive lexicon score negative
-                    if (kinds.contains(.complaint) || kinds.contains(.cancellation) || kinds.contains(.refund))
-                        && scored.sentiment.compound > -0.05
-                        && !(kinds.contains(.praise) && scored.sentiment.compound >= 0.5)
-                    {
-                        scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
-                    }
-                    var compound = scored.sentiment.compound
-                    if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
-                        && scored.mostNegative >= 0
-                    {
-                        set(.complaint, scored.mostNegative, scored.mostNegative + 1)
-                        kinds.insert(.complaint)
-                    }
-                    if !kinds.contains(.complaint) && compound < 0.5 {
-                        let cues = core.intents.complaintCues(
-                            toks, n, negators: isNegator, positive: isPositive, terms: R)
-                        var found = false
-                        if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
-                            set(.complaint, cues.start, cues.end)
-                            found = true
-                        } else if let h = Self.complaintHashtag(buf, toks, n) {
-                            // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
-                            p.setIntent(.complaint, start: Int(toks[h].start) - 1, end: Int(toks[h].end))
-                            found = true
-                        }
-                        if found {
-                            kinds.insert(.complaint)
-                            if compound > -0.05 {
-                                scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
-                                compound = scored.sentiment.compound
-                            }
-                        }
-                    }
-                    if kinds.contains(.praise) && compound < 0.05 {
-                        p.removeIntent(.praise)
-                        kinds.remove(.praise)
-                    } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
-                        && !kinds.contains(.complaint) && scored.mostPositive >= 0
-                    {
-                        set(.praise, scored.mostPositive, scored.mostPositive + 1)
-                        kinds.insert(.praise)
-                    }
-                    if !kinds.contains(.question) && st.questions > 0 {
-                        if let q = (0..<n).first(where: { toks[$0].has(Token.question) }) {
-                            var s = q
-                            while s > 0 && !toks[s].has(Token.sentenceStart) && q - s < 12 { s -= 1 }
-                            set(.question, s, q + 1)
-                            kinds.insert(.question)
-                        }
-                    }
-                    p.sentiment = scored.sentiment
-                    if setThemes {
-                        p.themes = core.themes.tagSet(toks, n, terms: R)
-                    } else {
-                        themeList = core.themes.tag(toks, n, terms: R)
-                    }
-                    let q = core.quality.analyze(
-                        buf, toks, n, st, englishHits: scored.lexiconHits, responseTimeMs: responseTimeMs,
-                        terms: R)
-                    p.language = q.language.language
-                    p.languageConfidence = q.language.confidence
-                    if q.bot { p.flags.insert(.bot) }
-                    if q.spam { p.flags.insert(.spam) }
-                    if let l = q.language.language, l != "en", q.language.confidence >= 0.5 {
-                        p.flags.insert(.nonEnglish)
-                    }
-                    fingerprint = q.fingerprint
+        var a = PackedAnalysis(maskedText: masked.text, maskedCounts: masked.counts, enrichment: p, fingerprint: 0)
+        if !masked.counts.isEmpty { a.enrichment.flags.insert(.piiMasked) }
+        return a
+    }
+
+    /// The themes stage: into the enrichment's theme set, or into `list` when the taxonomy does not fit one.
+    @inline(__always)
+    private func tagThemes(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ R: UnsafeBufferPointer<TermRecord>, _ p: inout PackedEnrichment,
+        list: inout [Enrichment.Theme]
+    ) {
+        if core.themes.fitsThemeSet {
+            p.themes = core.themes.tagSet(toks, toks.count, terms: R)
+        } else {
+            list = core.themes.tag(toks, toks.count, terms: R)
+        }
+    }
+
+    /// The data-quality stage: language, bot and spam flags, and the fingerprint for the near-duplicate window.
+    @inline(__always)
+    private func checkQuality(
+        _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ st: TextStats,
+        _ R: UnsafeBufferPointer<TermRecord>, _ scored: SentimentScorer.Scored, _ responseTimeMs: Int?,
+        _ a: inout PackedAnalysis
+    ) {
+        let q = core.quality.analyze(
+            buf, toks, toks.count, st, englishHits: scored.lexiconHits, responseTimeMs: responseTimeMs, terms: R)
+        a.enrichment.language = q.language.language
+        a.enrichment.languageConfidence = q.language.confidence
+        if q.bot { a.enrichment.flags.insert(.bot) }
+        if q.spam { a.enrichment.flags.insert(.spam) }
+        if let l = q.language.language, l != "en", q.language.confidence >= 0.5 {
+            a.enrichment.flags.insert(.nonEnglish)
+        }
+        a.fingerprint = q.fingerprint
+    }
+
+    /// `analyzePacked(_:scratch:)` of each input, in order, with the same results. The texts go through each
+    /// stage together (masking, tokenising, scoring, intents, themes, quality): the analysers' code is larger than
+    /// the core's instruction cache, and running one text through all of it in turn refetched most of it per text.
+    public func analyzePacked(_ inputs: [InsightInput], scratch: InsightScratch) -> [PackedAnalysis] {
+        inputs.withUnsafeBufferPointer { inputs in
+            analyzeStaged(inputs, scratch: scratch)
+        }
+    }
+
+    private func analyzeStaged(_ inputs: UnsafeBufferPointer<InsightInput>, scratch: InsightScratch) -> [PackedAnalysis]
+    {
+        // Through the core, not local copies: each of these structs holds several arrays, and copying them cost
+        // dozens of retains and releases per event.
+        let core = self.core
+        let count = inputs.count
+        var out: [PackedAnalysis] = []
+        out.reserveCapacity(count)
+        var totalBytes = 0
+        for i in 0..<count {
+            out.append(masked(inputs[i].text))
+            totalBytes += out[i].maskedText?.utf8.count ?? 0
+        }
+        // Without a theme set the packed form has no themes (`packsThemes`).
+        var unused: [Enrichment.Theme] = []
+        guard totalBytes > 0 else { return out }
+        // The masked texts side by side, and their tokens side by side: text i is bytes[byteStart[i]..<byteStart[i
+        // + 1]], its tokens toks[tokenStart[i]..<tokenStart[i + 1]] (positions relative to its own bytes).
+        var byteStart = [Int](repeating: 0, count: count + 1)
+        var tokenStart = [Int](repeating: 0, count: count + 1)
+        var stats = [TextStats](repeating: TextStats(), count: count)
+        for i in 0..<count {
+            byteStart[i + 1] = byteStart[i] + (out[i].maskedText?.utf8.count ?? 0)
+        }
+        scratch.withBytes(totalBytes) { bytes in
+            for i in 0..<count where byteStart[i + 1] > byteStart[i] {
+                var t = out[i].maskedText!
+                t.withUTF8 { src in
+                    _ = UnsafeMutableBufferPointer(rebasing: bytes[byteStart[i]..<byteStart[i + 1]]).initialize(
+                        fromContentsOf: src)
+                }
+            }
+            let bytes = UnsafeBufferPointer(bytes)
+            func text(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: bytes[byteStart[i]..<byteStart[i + 1]])
+            }
+            // tokenise: a text may need up to `Tokenizer.capacity` tokens past the previous ones; customer
+            // texts average a token per five bytes
+            scratch.reserveTokens(totalBytes / 4 + 2 * count + 64, keeping: 0)
+            for i in 0..<count {
+                let buf = text(i)
+                guard !buf.isEmpty else {
+                    tokenStart[i + 1] = tokenStart[i]
+                    continue
+                }
+                let end = tokenStart[i] + Tokenizer.capacity(buf.count)
+                scratch.reserveTokens(end, keeping: tokenStart[i])
+                let room = UnsafeMutableBufferPointer(rebasing: scratch.tokens[tokenStart[i]..<end])
+                tokenStart[i + 1] = tokenStart[i] + Tokenizer.tokenize(buf, into: room, stats: &stats[i])
+            }
+            let all = scratch.tokens
+            core.vocabulary.resolve(all, tokenStart[count])
+            func tokens(_ i: Int) -> UnsafeMutableBufferPointer<Token> {
+                UnsafeMutableBufferPointer(rebasing: all[tokenStart[i]..<tokenStart[i + 1]])
+            }
+            core.vocabulary.records.withUnsafeBufferPointer { R in
+                var scored: [SentimentScorer.Scored] = []
+                scored.reserveCapacity(count)
+                for i in 0..<count {
+                    let toks = tokens(i)
+                    scored.append(core.scorer.score(toks, toks.count, stats[i], terms: R))
+                }
+                for i in 0..<count where byteStart[i + 1] > byteStart[i] {
+                    decide(text(i), tokens(i), stats[i], R, &scored[i], &out[i].enrichment)
+                }
+                for i in 0..<count where byteStart[i + 1] > byteStart[i] {
+                    tagThemes(tokens(i), R, &out[i].enrichment, list: &unused)
+                }
+                for i in 0..<count where byteStart[i + 1] > byteStart[i] {
+                    checkQuality(text(i), tokens(i), stats[i], R, scored[i], inputs[i].responseTimeMs, &out[i])
                 }
             }
         }
-        return PackedAnalysis(
-            maskedText: text, maskedCounts: masked.counts, enrichment: p, fingerprint: fingerprint)
+        return out
+    }
+
+    /// Intents of one text and the sentiment they imply: rule hits, then the complaint, praise and question
+    /// inferences that weigh the lexicon score against them.
+    private func decide(
+        _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ st: TextStats,
+        _ R: UnsafeBufferPointer<TermRecord>, _ scored: inout SentimentScorer.Scored, _ p: inout PackedEnrichment
+    ) {
+        let core = self.core
+        let n = toks.count
+        let words = core.lexicon.words
+        func isNegator(_ j: Int) -> Bool {
+            if toks[j].has(Token.negContraction) { return true }
+            let k = core.lexicon.lookup(toks[j], R)
+            guard k >= 0 else { return false }
+            let w = words[Int(k)]
+            return w.flags & SentimentLexicon.negator != 0 || w.special == SentimentLexicon.Special.no.rawValue
+        }
+        func isPositive(_ j: Int) -> Bool {
+            let k = core.lexicon.lookup(toks[j], R)
+            return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 && words[Int(k)].valence > 0
+        }
+        // Phrases are byte ranges of the masked text: tokens s..<e.
+        func set(_ kind: Enrichment.Intent.Kind, _ s: Int, _ e: Int) {
+            p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
+        }
+        var kinds = KindSet()
+        core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R) { h in
+            set(h.kind, h.start, h.end)
+            kinds.insert(h.kind)
+        }
+        // complaint, refund or churn rules move a neutral-or-positive lexicon score negative
+        if (kinds.contains(.complaint) || kinds.contains(.cancellation) || kinds.contains(.refund))
+            && scored.sentiment.compound > -0.05
+            && !(kinds.contains(.praise) && scored.sentiment.compound >= 0.5)
+        {
+            scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
+        }
+        var compound = scored.sentiment.compound
+        if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
+            && scored.mostNegative >= 0
+        {
+            set(.complaint, scored.mostNegative, scored.mostNegative + 1)
+            kinds.insert(.complaint)
+        }
+        if !kinds.contains(.complaint) && compound < 0.5 {
+            let cues = core.intents.complaintCues(toks, n, negators: isNegator, positive: isPositive, terms: R)
+            var found = false
+            if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
+                set(.complaint, cues.start, cues.end)
+                found = true
+            } else if let h = Self.complaintHashtag(buf, toks, n) {
+                // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
+                p.setIntent(.complaint, start: Int(toks[h].start) - 1, end: Int(toks[h].end))
+                found = true
+            }
+            if found {
+                kinds.insert(.complaint)
+                if compound > -0.05 {
+                    scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
+                    compound = scored.sentiment.compound
+                }
+            }
+        }
+        if kinds.contains(.praise) && compound < 0.05 {
+            p.removeIntent(.praise)
+            kinds.remove(.praise)
+        } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
+            && !kinds.contains(.complaint) && scored.mostPositive >= 0
+        {
+            set(.praise, scored.mostPositive, scored.mostPositive + 1)
+            kinds.insert(.praise)
+        }
+        if !kinds.contains(.question) && st.questions > 0 {
+            if let q = (0..<n).first(where: { toks[$0].has(Token.question) }) {
+                var s = q
+                while s > 0 && !toks[s].has(Token.sentenceStart) && q - s < 12 { s -= 1 }
+                set(.question, s, q + 1)
+                kinds.insert(.question)
+            }
+        }
+        p.sentiment = scored.sentiment
     }
 }
 
@@ -508,26 +629,45 @@ struct KindSet: Sendable, Hashable {
     @inline(__always) mutating func remove(_ k: Enrichment.Intent.Kind) { bits &= ~Self.bit(k) }
 }
 
-/// Working memory for enrichment that a caller keeps across texts (one per task: it is not Sendable).
+/// Working memory for enrichment that a caller keeps across texts (one per task: it is not Sendable): the texts of
+/// a batch side by side and their tokens side by side, reused from batch to batch.
 ///
-/// A text's tokens need about 16 bytes per byte of text; past 1 KiB Swift takes a temporary buffer from the heap
-/// instead of the stack, which for customer texts of ~100 bytes meant one malloc and free of 1.6 KiB per event.
+/// A text's tokens need up to 16 bytes per byte of text; allocating them per text cost a malloc and free per event.
 public final class InsightScratch {
-    private var tokens: UnsafeMutableBufferPointer<Token>
+    /// Grows, keeping what the current batch already wrote (`reserveTokens`).
+    private(set) var tokens: UnsafeMutableBufferPointer<Token>
+    private var bytes: UnsafeMutableBufferPointer<UInt8>
 
-    public init() { tokens = .allocate(capacity: 256) }
+    /// Grows to the batches it is given.
+    public convenience init() { self.init(tokens: 256, bytes: 4096) }
 
-    deinit { tokens.deallocate() }
+    init(tokens: Int, bytes: Int) {
+        self.tokens = .allocate(capacity: tokens)
+        self.bytes = .allocate(capacity: bytes)
+    }
 
-    /// `body` over an uninitialised buffer of `capacity` tokens: the scratch's when there is one, else temporary.
-    static func withTokens<R>(
-        _ capacity: Int, in scratch: InsightScratch?, _ body: (UnsafeMutableBufferPointer<Token>) -> R
-    ) -> R {
-        guard let scratch else { return withUnsafeTemporaryAllocation(of: Token.self, capacity: capacity, body) }
-        if scratch.tokens.count < capacity {
-            scratch.tokens.deallocate()
-            scratch.tokens = .allocate(capacity: max(capacity, scratch.tokens.count * 2))
+    deinit {
+        tokens.deallocate()
+        bytes.deallocate()
+    }
+
+    /// Makes room for `count` tokens, keeping the first `keeping` of the current buffer.
+    func reserveTokens(_ count: Int, keeping: Int) {
+        guard tokens.count < count else { return }
+        let grown = UnsafeMutableBufferPointer<Token>.allocate(capacity: max(count, tokens.count * 2))
+        if keeping > 0 {
+            _ = UnsafeMutableBufferPointer(rebasing: grown[0..<keeping]).initialize(fromContentsOf: tokens[0..<keeping])
         }
-        return body(UnsafeMutableBufferPointer(rebasing: scratch.tokens[0..<capacity]))
+        tokens.deallocate()
+        tokens = grown
+    }
+
+    /// `body` over an uninitialised buffer of `count` bytes.
+    func withBytes<R>(_ count: Int, _ body: (UnsafeMutableBufferPointer<UInt8>) -> R) -> R {
+        if bytes.count < count {
+            bytes.deallocate()
+            bytes = .allocate(capacity: max(count, bytes.count * 2))
+        }
+        return body(UnsafeMutableBufferPointer(rebasing: bytes[0..<count]))
     }
 }

@@ -32,4 +32,27 @@ import Testing
             }
         }
     }
+
+    /// The agent analyses a request's texts stage by stage in one batch; each must come out as it does alone,
+    /// whatever its neighbours (empty, missing, long, masked) and however the shared buffers had to grow.
+    @Test(arguments: [1, 3, 8, 40])
+    func aBatchGivesWhatEachTextGivesAlone(batchSize: Int) {
+        var texts: [String?] = []
+        for i in 0..<batchSize { texts.append(i % 9 == 8 ? nil : Self.texts[i % Self.texts.count]) }
+        let inputs = texts.enumerated().map { i, text in
+            InsightInput(text: text, eventID: "e\(i)", storeID: "s1", responseTimeMs: i % 5 == 0 ? 300 : nil)
+        }
+        let scratch = InsightScratch()
+        for round in 0..<2 {
+            let batch = engine.analyzePacked(inputs, scratch: scratch)
+            #expect(batch.count == inputs.count)
+            for (i, input) in inputs.enumerated() {
+                let alone = engine.analyzePacked(input, scratch: InsightScratch())
+                #expect(batch[i].enrichment == alone.enrichment, "round \(round), text \(i)")
+                #expect(batch[i].maskedText == alone.maskedText, "round \(round), text \(i)")
+                #expect(batch[i].maskedCounts == alone.maskedCounts)
+                #expect(batch[i].fingerprint == alone.fingerprint)
+            }
+        }
+    }
 }

@@ -88,19 +88,13 @@ public final class EventEnricher: Sendable {
     /// The engine must pack its themes (`InsightEngine.packsThemes`).
     public func enrichPacked(_ events: inout [Event]) -> Packed {
         var inputs: [InsightInput] = []
-        var analyses: [PackedAnalysis] = []
         inputs.reserveCapacity(events.count)
-        analyses.reserveCapacity(events.count)
         let now = BufferStore.nowMillis()
-        let scratch = InsightScratch()
         // Through a buffer pointer: subscripting the arrays copied every event and input (a dozen retains each).
         events.withUnsafeBufferPointer { buffer in
-            for e in buffer.indices {
-                let input = Self.input(buffer[e], now: now)
-                analyses.append(engine.analyzePacked(input, scratch: scratch))
-                inputs.append(input)
-            }
+            for e in buffer.indices { inputs.append(Self.input(buffer[e], now: now)) }
         }
+        var analyses = engine.analyzePacked(inputs, scratch: InsightScratch())
         var alerts: [InsightAlert] = []
         state.withLock { state in
             for i in analyses.indices {
