@@ -422,22 +422,17 @@ public struct InsightEngine: Sendable {
         let count = inputs.count
         var out: [PackedAnalysis] = []
         out.reserveCapacity(count)
-        var totalBytes = 0
-        for i in 0..<count {
-            out.append(masked(inputs[i].text))
-            totalBytes += out[i].maskedText?.utf8.count ?? 0
-        }
-        // Without a theme set the packed form has no themes (`packsThemes`).
-        var unused: [Enrichment.Theme] = []
-        guard totalBytes > 0 else { return out }
         // The masked texts side by side, and their tokens side by side: text i is bytes[byteStart[i]..<byteStart[i
         // + 1]], its tokens toks[tokenStart[i]..<tokenStart[i + 1]] (positions relative to its own bytes).
         var byteStart = [Int](repeating: 0, count: count + 1)
-        var tokenStart = [Int](repeating: 0, count: count + 1)
-        var stats = [TextStats](repeating: TextStats(), count: count)
         for i in 0..<count {
+            out.append(masked(inputs[i].text))
             byteStart[i + 1] = byteStart[i] + (out[i].maskedText?.utf8.count ?? 0)
         }
+        let totalBytes = byteStart[count]
+        guard totalBytes > 0 else { return out }
+        var tokenStart = [Int](repeating: 0, count: count + 1)
+        var stats = [TextStats](repeating: TextStats(), count: count)
         scratch.withBytes(totalBytes) { bytes in
             for i in 0..<count where byteStart[i + 1] > byteStart[i] {
                 var t = out[i].maskedText!
@@ -479,8 +474,10 @@ public struct InsightEngine: Sendable {
                 for i in 0..<count where byteStart[i + 1] > byteStart[i] {
                     decide(text(i), tokens(i), stats[i], R, &scored[i], &out[i].enrichment)
                 }
-                for i in 0..<count where byteStart[i + 1] > byteStart[i] {
-                    tagThemes(tokens(i), R, &out[i].enrichment, list: &unused)
+                // Without a theme set the packed form has no themes (`packsThemes`).
+                for i in 0..<count where core.themes.fitsThemeSet && byteStart[i + 1] > byteStart[i] {
+                    let toks = tokens(i)
+                    out[i].enrichment.themes = core.themes.tagSet(toks, toks.count, terms: R)
                 }
                 for i in 0..<count where byteStart[i + 1] > byteStart[i] {
                     checkQuality(text(i), tokens(i), stats[i], R, scored[i], inputs[i].responseTimeMs, &out[i])
@@ -639,11 +636,9 @@ public final class InsightScratch {
     private var bytes: UnsafeMutableBufferPointer<UInt8>
 
     /// Grows to the batches it is given.
-    public convenience init() { self.init(tokens: 256, bytes: 4096) }
-
-    init(tokens: Int, bytes: Int) {
-        self.tokens = .allocate(capacity: tokens)
-        self.bytes = .allocate(capacity: bytes)
+    public init() {
+        tokens = .allocate(capacity: 256)
+        bytes = .allocate(capacity: 4096)
     }
 
     deinit {
