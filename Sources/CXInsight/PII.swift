@@ -380,18 +380,39 @@ public struct PIIMasker: Sendable {
             if j == 0 { return words }
             var s = j
             while s > 0 && Self.isLetter(buf[s - 1]) { s -= 1 }
-            words.append(String(decoding: buf[s..<j].map { $0 | 0x20 }, as: UTF8.self))
+            words.append(
+                String(unsafeUninitializedCapacity: j - s) { out in
+                    for k in s..<j { out[k - s] = buf[k] | 0x20 }
+                    return j - s
+                })
             j = s
         }
         return words
     }
 
     private func numberRun(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Span?, Int) {
+        // Most texts hold a number (a price, a time, a count): its digits and group sizes stay on the stack.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { digits in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { groups in
+                numberRun(buf, i, digits, groups)
+            }
+        }
+    }
+
+    /// `numberRun(_:_:)` with room for 36 digits and 36 groups (a run stops after 35 digits).
+    private func numberRun(
+        _ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ digits: UnsafeMutableBufferPointer<UInt8>,
+        _ groups: UnsafeMutableBufferPointer<Int>
+    ) -> (Span?, Int) {
         let n = buf.count
         var j = i
-        var digits: [UInt8] = []
-        var groups: [Int] = []
-        var seps: [UInt8] = []
+        var nd = 0
+        var ng = 0
+        // the separators between groups, counted by kind
+        var sepCount = 0
+        var sepDots = 0
+        var sepSlash = false
+        var sepOther = 0  // neither a space nor a dash
         var cur = 0
         let plus = buf[i] == 0x2B
         if plus { j += 1 }
@@ -400,11 +421,12 @@ public struct PIIMasker: Sendable {
         while j < n {
             let c = buf[j]
             if Self.isDigit(c) {
-                digits.append(c - 0x30)
+                digits[nd] = c - 0x30
+                nd += 1
                 cur += 1
                 j += 1
                 lastDigitEnd = j
-                if digits.count > 34 { break }
+                if nd > 34 { break }
                 continue
             }
             // separators: a single one between digit groups (") " and " (" allowed)
@@ -412,26 +434,41 @@ public struct PIIMasker: Sendable {
             if !isSep { break }
             if c == 0x28 || c == 0x29 { paren = true }
             var k = j
-            var sepSeen: [UInt8] = []
+            var seen = 0
+            var seenParen = false
             while k < n
                 && (buf[k] == 0x20 || buf[k] == 0x2D || buf[k] == 0x2E || buf[k] == 0x28 || buf[k] == 0x29
                     || buf[k] == 0x2F)
-                && sepSeen.count < 3
+                && seen < 3
             {
-                sepSeen.append(buf[k])
+                if buf[k] == 0x28 || buf[k] == 0x29 { seenParen = true }
+                seen += 1
                 k += 1
             }
             guard k < n, Self.isDigit(buf[k]) else { break }
-            let ok = sepSeen.count == 1 || (sepSeen.count == 2 && (sepSeen.contains(0x28) || sepSeen.contains(0x29)))
+            let ok = seen == 1 || (seen == 2 && seenParen)
             if !ok { break }
-            if cur > 0 { groups.append(cur) }
+            if cur > 0 {
+                groups[ng] = cur
+                ng += 1
+            }
             cur = 0
-            seps.append(contentsOf: sepSeen)
+            for q in j..<k {
+                sepCount += 1
+                switch buf[q] {
+                case 0x2E: sepDots += 1; sepOther += 1
+                case 0x2F: sepSlash = true; sepOther += 1
+                case 0x20, 0x2D: break
+                default: sepOther += 1
+                }
+            }
             j = k
         }
-        if cur > 0 { groups.append(cur) }
+        if cur > 0 {
+            groups[ng] = cur
+            ng += 1
+        }
         let end = lastDigitEnd
-        let nd = digits.count
         if nd == 0 { return (nil, i + 1) }
         // glued to letters or to more digits after a dot/comma: part of something else (SKU, price, version)
         if end < n && (Self.isLetter(buf[end]) || buf[end] >= 0x80 || buf[end] == 0x25 /* % */) { return (nil, end) }
@@ -450,12 +487,14 @@ public struct PIIMasker: Sendable {
                 if i >= 3 && buf[i - 3] == 0xE2 { return (nil, end) }
             }
         }
-        let onlyDot = !seps.isEmpty && seps.allSatisfy { $0 == 0x2E }
+        let onlyDot = sepCount > 0 && sepDots == sepCount
+        // Below seven digits only an IPv4 address can be personal data (phones have 7 or more, cards 13 or more).
+        if nd < 7 && !(onlyDot && ng == 4 && !plus) { return (nil, end) }
         // IPv4
-        if onlyDot && groups.count == 4 && !plus {
+        if onlyDot && ng == 4 && !plus {
             var ok = true
             var idx = 0
-            for g in groups {
+            for g in groups[0..<ng] {
                 if g > 3 { ok = false; break }
                 var v = 0
                 for k in 0..<g { v = v * 10 + Int(digits[idx + k]) }
@@ -468,19 +507,18 @@ public struct PIIMasker: Sendable {
                 return (Span(start: i, end: end, kind: .ip), end)
             }
         }
-        let hasSlash = seps.contains(0x2F)
-        let seps2 = seps.filter { $0 != 0x20 && $0 != 0x2D }
         // payment card: 13-19 digits, only spaces or dashes, Luhn, plausible issuer prefix
-        if nd >= 13 && nd <= 19 && seps2.isEmpty && !plus && digits[0] >= 2 && digits[0] <= 6 && Self.luhnValid(digits)
+        if nd >= 13 && nd <= 19 && sepOther == 0 && !plus && digits[0] >= 2 && digits[0] <= 6
+            && Self.luhnValid(UnsafeBufferPointer(rebasing: digits[0..<nd]))
         {
             let ctx = previousWords(buf, i, count: 2)
-            if !(ctx.first.map { Self.idContext.contains($0) } ?? false) || groups.count >= 3 {
+            if !(ctx.first.map { Self.idContext.contains($0) } ?? false) || ng >= 3 {
                 return (Span(start: i, end: end, kind: .card), end)
             }
         }
-        if hasSlash { return (nil, end) }
+        if sepSlash { return (nil, end) }
         // dates like 2024-01-15, 15.01.2024, 01 15 2024
-        if groups.count == 3 && nd <= 8 {
+        if ng == 3 && nd <= 8 {
             let g = groups
             if (g[0] == 4 && g[1] <= 2 && g[2] <= 2) || (g[0] <= 2 && g[1] <= 2 && (g[2] == 4 || g[2] == 2)) {
                 return (nil, end)
@@ -508,9 +546,9 @@ public struct PIIMasker: Sendable {
         if idCtx && !phoneCtx { return (nil, end) }
         if phoneCtx && nd >= 7 && nd <= 13 { return (Span(start: start, end: end, kind: .phone), end) }
         if nd >= 10 && nd <= 12 {
-            let grouped = groups.count >= 2 || paren
+            let grouped = ng >= 2 || paren
             let trunk = digits[0] == 0 || (digits[0] == 1 && nd == 11)
-            if grouped && (groups.count >= 3 || paren || trunk || groups.count == 2 && groups.allSatisfy({ $0 >= 3 })) {
+            if grouped && (ng >= 3 || paren || trunk || ng == 2 && groups[0] >= 3 && groups[1] >= 3) {
                 return (Span(start: start, end: end, kind: .phone), end)
             }
             // UK mobile 07...
