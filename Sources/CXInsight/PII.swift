@@ -487,11 +487,10 @@ public struct PIIMasker: Sendable {
                 if i >= 3 && buf[i - 3] == 0xE2 { return (nil, end) }
             }
         }
-        let onlyDot = sepCount > 0 && sepDots == sepCount
+        let ipv4Shaped = sepCount > 0 && sepDots == sepCount && ng == 4 && !plus
         // Below seven digits only an IPv4 address can be personal data (phones have 7 or more, cards 13 or more).
-        if nd < 7 && !(onlyDot && ng == 4 && !plus) { return (nil, end) }
-        // IPv4
-        if onlyDot && ng == 4 && !plus {
+        if nd < 7 && !ipv4Shaped { return (nil, end) }
+        if ipv4Shaped {
             var ok = true
             var idx = 0
             for g in groups[0..<ng] {

@@ -21,16 +21,6 @@ public final class EventEnricher: Sendable {
     /// Whether this process has recorded its model version in the buffer (before its first commit).
     let versionRecorded = Mutex(false)
     static let keyCacheSize = 65_536
-    /// Scratches of finished requests, for the next ones: a fresh one grows to about 90 KB for a 100-event request,
-    /// and freeing a chunk that large made glibc consolidate its free lists on every request.
-    let scratches = Mutex<[PooledScratch]>([])
-    /// More than the requests enriched at once on a small box; the rest are freed.
-    static let pooledScratches = 4
-
-    /// A scratch between two requests: only the request that took it from the pool uses it.
-    struct PooledScratch: @unchecked Sendable {
-        let scratch: InsightScratch
-    }
 
     struct State: Sendable {
         var insight: InsightState
@@ -104,9 +94,7 @@ public final class EventEnricher: Sendable {
         events.withUnsafeBufferPointer { buffer in
             for e in buffer.indices { inputs.append(Self.input(buffer[e], now: now)) }
         }
-        let pooled = scratches.withLock { $0.popLast() } ?? PooledScratch(scratch: InsightScratch())
-        var analyses = engine.analyzePacked(inputs, scratch: pooled.scratch)
-        scratches.withLock { if $0.count < Self.pooledScratches { $0.append(pooled) } }
+        var analyses = engine.analyzePacked(inputs, scratch: InsightScratch())
         var alerts: [InsightAlert] = []
         state.withLock { state in
             for i in analyses.indices {
