@@ -5,6 +5,7 @@ import CXInsight
 import CXProtocol
 import Foundation
 import Logging
+import Synchronization
 
 /// `cx-bench enrich-path`: time per event of the agent's enrichment path, stage by stage, on one thread.
 ///
@@ -31,6 +32,15 @@ struct EnrichPathBench: AsyncParsableCommand {
             "Time the writer stage (commits into SQLite); --no-writer times the enrichment alone in about half the time."
     )
     var writer = true
+    @Option(
+        help:
+            "Write this many KiB of other memory between requests of the packed path, as the agent's HTTP parsing and SQLite do between enrichments; the eviction's own time is reported apart."
+    )
+    var evictKib: Int = 0
+    @Option(help: "Also run the packed path on this many threads at once, as the agent's request tasks do.")
+    var threads: Int = 0
+    @Flag(help: "With --threads, give each thread an enricher of its own (nothing shared).")
+    var separateEnrichers = false
 
     /// Any fixed key: customer keys, and so the rows, are then the same on every run.
     static let fleetKey = [UInt8](repeating: 7, count: 32)
@@ -71,8 +81,20 @@ struct EnrichPathBench: AsyncParsableCommand {
             // What the agent runs: the packed enrichment, encoded straight into the stored row.
             let packedEnricher = try EventEnricher(fleetKey: Self.fleetKey)
             var packedRows = 0
+            // Memory written between requests, timed alone first and subtracted (`--evict-kib`).
+            var evict = [UInt8](repeating: 0, count: evictKib * 1024)
+            func touch() {
+                evict.withUnsafeMutableBufferPointer { b in
+                    for i in stride(from: 0, to: b.count, by: 64) { b[i] &+= 1 }
+                }
+            }
+            let requests = (all.count + perRequest - 1) / perRequest
+            let e0 = ContinuousClock.now
+            for _ in 0..<requests { touch() }
+            let e1 = ContinuousClock.now
             let t4 = ContinuousClock.now
             for start in stride(from: 0, to: all.count, by: perRequest) {
+                if evictKib > 0 { touch() }
                 var request = Array(all[start..<min(all.count, start + perRequest)])
                 let packed = packedEnricher.enrichPacked(&request)
                 _ = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
@@ -86,10 +108,12 @@ struct EnrichPathBench: AsyncParsableCommand {
                 }
             }
             let t5 = ContinuousClock.now
+            let parallel = threads > 0 ? try parallelTime(all, themeCodes: codes) : nil
             func us(_ d: Duration) -> Double {
                 (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(all.count)
             }
             var figures: [String: Double] = [:]
+            if let parallel { figures["parallel_thread_us"] = parallel }
             if writer {
                 figures["writer_plain_us"] = us(try await writerTime(all))
                 figures["writer_enriched_us"] = us(try await writerTime(enriched, alerts: raised))
@@ -102,7 +126,8 @@ struct EnrichPathBench: AsyncParsableCommand {
             figures["encode_plain_us"] = us(t1 - t0)
             figures["enrich_us"] = us(t2 - t1)
             figures["encode_enriched_us"] = us(t3 - t2)
-            figures["enrich_packed_and_encode_us"] = us(t5 - t4)
+            figures["enrich_packed_and_encode_us"] = us(t5 - t4 - (e1 - e0))
+            if evictKib > 0 { figures["evict_only_us"] = us(e1 - e0) }
             let n = Double(all.count)
             figures["payload_packed_bytes"] = Double(packedRows) / n
             figures["payload_plain_bytes"] = Double(plainBytes) / n
@@ -116,6 +141,39 @@ struct EnrichPathBench: AsyncParsableCommand {
         for (k, v) in best { result[k] = (v * 100).rounded() / 100 }
         print(
             String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    /// Microseconds per event of the packed path on `threads` threads at once (each thread's time summed), one
+    /// shared enricher as in the agent unless `separateEnrichers`: tells contention on the shared state and
+    /// cache lines from the cost of the work.
+    func parallelTime(_ all: [Event], themeCodes codes: [UInt8]?) throws -> Double {
+        let shared = try EventEnricher(fleetKey: Self.fleetKey)
+        let own = try (0..<threads).map { _ in try EventEnricher(fleetKey: Self.fleetKey) }
+        let busy = Mutex(Duration.zero)
+        let requests = stride(from: 0, to: all.count, by: perRequest).map {
+            Array(all[$0..<min(all.count, $0 + perRequest)])
+        }
+        let separate = separateEnrichers
+        let threadCount = threads
+        DispatchQueue.concurrentPerform(iterations: threadCount) { w in
+            let enricher = separate ? own[w] : shared
+            let start = ContinuousClock.now
+            for r in stride(from: w, to: requests.count, by: threadCount) {
+                var request = requests[r]
+                let packed = enricher.enrichPacked(&request)
+                _ = try? packed.alerts.map { try PreparedAlert($0, webhook: false) }
+                if let codes {
+                    for k in request.indices {
+                        _ = IngestService.prepare(request[k], packed: packed.enrichments[k], themeCodes: codes)
+                    }
+                }
+            }
+            let took = ContinuousClock.now - start
+            busy.withLock { $0 += took }
+        }
+        let total = busy.withLock { $0 }
+        return (Double(total.components.seconds) * 1e6 + Double(total.components.attoseconds) / 1e12)
+            / Double(all.count)
     }
 
     /// FNV-1a of every row the agent's path stores for `events` (payload and theme codes, in order), from a fresh
