@@ -88,30 +88,20 @@ struct EnrichPathBench: AsyncParsableCommand {
                     for i in stride(from: 0, to: b.count, by: 64) { b[i] &+= 1 }
                 }
             }
-            let requests = (all.count + perRequest - 1) / perRequest
             let e0 = ContinuousClock.now
-            for _ in 0..<requests { touch() }
+            if evictKib > 0 {
+                for _ in stride(from: 0, to: all.count, by: perRequest) { touch() }
+            }
             let e1 = ContinuousClock.now
             let t4 = ContinuousClock.now
             for start in stride(from: 0, to: all.count, by: perRequest) {
                 if evictKib > 0 { touch() }
-                var request = Array(all[start..<min(all.count, start + perRequest)])
-                let packed = packedEnricher.enrichPacked(&request)
-                _ = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
-                if let codes {
-                    for k in request.indices {
-                        packedRows +=
-                            IngestService.prepare(
-                                request[k], packed: packed.enrichments[k], themeCodes: codes
-                            ).payloadCount
-                    }
-                }
+                packedRows += try Self.packedRequest(
+                    Array(all[start..<min(all.count, start + perRequest)]), packedEnricher, themeCodes: codes)
             }
             let t5 = ContinuousClock.now
             let parallel = threads > 0 ? try parallelTime(all, themeCodes: codes) : nil
-            func us(_ d: Duration) -> Double {
-                (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(all.count)
-            }
+            func us(_ d: Duration) -> Double { Self.micros(d) / Double(all.count) }
             var figures: [String: Double] = [:]
             if let parallel { figures["parallel_thread_us"] = parallel }
             if writer {
@@ -143,37 +133,52 @@ struct EnrichPathBench: AsyncParsableCommand {
             String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
 
+    /// What the agent does with one request on the packed path: enrich, prepare the alerts, encode the rows.
+    /// Returns the rows' payload bytes (0 without theme codes: the agent then takes the full path).
+    static func packedRequest(_ events: [Event], _ enricher: EventEnricher, themeCodes codes: [UInt8]?) throws -> Int {
+        var request = events
+        let packed = enricher.enrichPacked(&request)
+        _ = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
+        guard let codes else { return 0 }
+        var bytes = 0
+        for k in request.indices {
+            bytes += IngestService.prepare(request[k], packed: packed.enrichments[k], themeCodes: codes).payloadCount
+        }
+        return bytes
+    }
+
+    static func micros(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+    }
+
     /// Microseconds per event of the packed path on `threads` threads at once (each thread's time summed), one
     /// shared enricher as in the agent unless `separateEnrichers`: tells contention on the shared state and
     /// cache lines from the cost of the work.
     func parallelTime(_ all: [Event], themeCodes codes: [UInt8]?) throws -> Double {
-        let shared = try EventEnricher(fleetKey: Self.fleetKey)
-        let own = try (0..<threads).map { _ in try EventEnricher(fleetKey: Self.fleetKey) }
-        let busy = Mutex(Duration.zero)
+        let enrichers = try (0..<(separateEnrichers ? threads : 1)).map { _ in
+            try EventEnricher(fleetKey: Self.fleetKey)
+        }
         let requests = stride(from: 0, to: all.count, by: perRequest).map {
             Array(all[$0..<min(all.count, $0 + perRequest)])
         }
-        let separate = separateEnrichers
         let threadCount = threads
+        let outcome = Mutex<(busy: Duration, error: (any Error)?)>((.zero, nil))
         DispatchQueue.concurrentPerform(iterations: threadCount) { w in
-            let enricher = separate ? own[w] : shared
+            let enricher = enrichers[w % enrichers.count]
             let start = ContinuousClock.now
-            for r in stride(from: w, to: requests.count, by: threadCount) {
-                var request = requests[r]
-                let packed = enricher.enrichPacked(&request)
-                _ = try? packed.alerts.map { try PreparedAlert($0, webhook: false) }
-                if let codes {
-                    for k in request.indices {
-                        _ = IngestService.prepare(request[k], packed: packed.enrichments[k], themeCodes: codes)
-                    }
+            do {
+                for r in stride(from: w, to: requests.count, by: threadCount) {
+                    _ = try Self.packedRequest(requests[r], enricher, themeCodes: codes)
                 }
+            } catch {
+                outcome.withLock { $0.error = $0.error ?? error }
             }
             let took = ContinuousClock.now - start
-            busy.withLock { $0 += took }
+            outcome.withLock { $0.busy += took }
         }
-        let total = busy.withLock { $0 }
-        return (Double(total.components.seconds) * 1e6 + Double(total.components.attoseconds) / 1e12)
-            / Double(all.count)
+        let (busy, error) = outcome.withLock { ($0.busy, $0.error) }
+        if let error { throw error }
+        return Self.micros(busy) / Double(all.count)
     }
 
     /// FNV-1a of every row the agent's path stores for `events` (payload and theme codes, in order), from a fresh
