@@ -29,6 +29,7 @@ struct IngestBench: AsyncParsableCommand {
         let total = bodies.reduce(0) { $0 + $1.count }
         let client = HTTPClient.shared
         let clock = ContinuousClock()
+        let host = Self.hostCPUTicks()
         let start = clock.now
         let perProducer = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for p in 0..<producers {
@@ -54,18 +55,38 @@ struct IngestBench: AsyncParsableCommand {
             return try await group.reduce(into: []) { $0 += $1 }
         }
         let elapsed = clock.now - start
+        let idle = Self.idleShare(from: host, to: Self.hostCPUTicks())
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let sorted = perProducer.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
             .sorted()
         func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "bench": "agent_http_ingest", "events": total, "requests": bodies.count, "producers": producers,
             "events_per_request": perRequest, "seconds": (seconds * 100).rounded() / 100,
             "events_per_s": Int(Double(total) / seconds), "ack_latency_ms_p50": (pct(0.5) * 100).rounded() / 100,
             "ack_latency_ms_p99": (pct(0.99) * 100).rounded() / 100,
         ]
+        if let idle { result["host_idle_share"] = (idle * 1000).rounded() / 1000 }
         print(
             String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    /// The host's CPU time so far by state (user, nice, system, idle, iowait, ...), from the first line of
+    /// /proc/stat; nil where there is none.
+    static func hostCPUTicks() -> [Int]? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        return line.split(separator: " ").dropFirst().compactMap { Int($0) }
+    }
+
+    /// The share of the host's CPU time in which nothing ran (idle and iowait) between two readings: well above
+    /// zero, the closed loop of producers was bound by latency rather than by CPU.
+    static func idleShare(from a: [Int]?, to b: [Int]?) -> Double? {
+        guard let a, let b, a.count >= 5, a.count == b.count else { return nil }
+        let spent = zip(a, b).map { $1 - $0 }
+        let total = spent.reduce(0, +)
+        return total > 0 ? Double(spent[3] + spent[4]) / Double(total) : nil
     }
 
     struct Body: Sendable {

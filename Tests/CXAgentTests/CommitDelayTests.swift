@@ -46,6 +46,37 @@ import Testing
         #expect(try await store.stats().lastSeq == 7)
     }
 
+    /// The wait ends once the requests announced when it began have arrived, though the group is not full.
+    @Test func theWaitEndsWhenTheAwaitedRequestsArrive() async throws {
+        let dir = TempDir()
+        let (store, committer) = try Self.committer(in: dir, delay: .seconds(3600), announced: 2)
+        async let first = committer.submit(Self.events(2), announced: true)
+        async let second = committer.submit(Self.events(3), announced: true)
+        _ = try await [first, second]
+        #expect(committer.commits == 1)
+        #expect(committer.groupedRequests == 2)
+        #expect(committer.commitWaits.count == 1)
+        #expect(try await store.stats().lastSeq == 5)
+    }
+
+    /// A request announced during a wait does not lengthen it: under load one is always on its way, and the
+    /// writer would sit out the whole delay every time.
+    @Test func aRequestAnnouncedDuringTheWaitDoesNotLengthenIt() async throws {
+        let dir = TempDir()
+        let (store, committer) = try Self.committer(in: dir, delay: .seconds(3600), announced: 2)
+        async let first = committer.submit(Self.events(2), announced: true)
+        while committer.commitWaits.count == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        committer.announce()
+        _ = try await committer.submit(Self.events(3), announced: true)
+        _ = try await first
+        #expect(committer.commits == 1)
+        #expect(committer.groupedRequests == 2)
+        #expect(committer.preparingRequests == 1)
+        #expect(try await store.stats().lastSeq == 5)
+        committer.withdraw()
+        #expect(committer.preparingRequests == 0)
+    }
+
     @Test func withNothingBeingPreparedEachRequestCommitsAtOnce() async throws {
         let dir = TempDir()
         let (_, committer) = try Self.committer(in: dir, delay: .seconds(3600))

@@ -89,6 +89,9 @@ public struct BufferStats: Sendable, Hashable, Codable {
     /// how many acknowledgements share one fsync (set by the server; nil where no committer runs).
     public var commitsSinceStart: UInt64?
     public var committedRequestsSinceStart: UInt64?
+    /// Times the idle writer waited for requests still being prepared (`commit_delay_us`), and how long in all.
+    public var commitWaitsSinceStart: UInt64?
+    public var commitWaitMillisSinceStart: Double?
 
     enum CodingKeys: String, CodingKey {
         case agentID = "agent_id"
@@ -108,6 +111,8 @@ public struct BufferStats: Sendable, Hashable, Codable {
         case lostInRecoveryTotal = "lost_in_recovery_total"
         case commitsSinceStart = "commits_since_start"
         case committedRequestsSinceStart = "committed_requests_since_start"
+        case commitWaitsSinceStart = "commit_waits_since_start"
+        case commitWaitMillisSinceStart = "commit_wait_ms_since_start"
     }
 }
 
