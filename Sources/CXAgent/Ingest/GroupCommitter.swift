@@ -29,8 +29,9 @@ public final class GroupCommitter: Sendable {
         /// A turn waits for announced requests (`commitDelay`); `delays` tells its timer from a later one's.
         var waiting = false
         var delays: UInt64 = 0
-        /// How many of the requests announced when the wait began are still to arrive (a later announcement does
-        /// not lengthen the wait: under load one is always on its way, and the writer then sat out the whole delay).
+        /// How many requests were being prepared when the wait began, less those that arrived since (any arrival
+        /// counts, whichever request it is). A later announcement does not lengthen the wait: under load one is
+        /// always on its way, and the writer then sat out the whole delay.
         var awaited = 0
         var waitBegan = ContinuousClock.now
         /// Time the writer spent waiting for announced requests, over all waits.
