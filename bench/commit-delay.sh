@@ -6,8 +6,9 @@
 # enrichment costs the agent itself (the benchmark client shares the cores), with its split by thread pool (time
 # on CPU from /proc/<pid>/task/*/schedstat): the Swift cooperative pool that parses, enriches and encodes requests,
 # the dispatch overcommit threads that run SQLite (group commits, checkpoints) and NIO's event loops. Runs
-# interleave so that each delay sees the same state of a noisy host. DELAYS=3000 (the default delay alone)
-# compares builds by CPU per event.
+# interleave so that each delay sees the same state of a noisy host. Also printed: the writer's waits for requests
+# being prepared (count, and milliseconds per committed request) and the host's idle share during the run.
+# DELAYS=3000 (the default delay alone) compares builds by CPU per event.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -66,6 +67,10 @@ for tid, (comm, ns) in cpu_ns("threads1").items():
 print(json.dumps({"commit_delay_us": int(delay), "mode": mode, "events_per_s": i["events_per_s"],
                   "ack_latency_ms_p99": i["ack_latency_ms_p99"], "commits": s["commits_since_start"],
                   "requests_per_commit": round(s["committed_requests_since_start"] / s["commits_since_start"], 2),
+                  "commit_waits": s.get("commit_waits_since_start"),
+                  "commit_wait_ms_per_request": round(
+                      s.get("commit_wait_ms_since_start", 0) / s["committed_requests_since_start"], 3),
+                  "host_idle_share": i.get("host_idle_share"),
                   "agent_cpu_us_per_event": round(int(ticks) / int(hz) * 1e6 / i["events"], 2),
                   "thread_cpu_us_per_event": {
                       pool: round(ns / 1e3 / i["events"], 2) for pool, ns in sorted(pool_ns.items())}}))

@@ -51,8 +51,9 @@ public final class GroupCommitter: Sendable {
             waited += .now - waitBegan
         }
 
-        /// Counts an announced request that arrived (submitted or withdrawn) during a wait.
-        mutating func arrived() {
+        /// An announced request arrived (submitted or withdrawn); during a wait, one fewer is awaited.
+        mutating func arrive() {
+            preparing -= 1
             if waiting { awaited -= 1 }
         }
 
@@ -105,8 +106,7 @@ public final class GroupCommitter: Sendable {
     /// Takes back an announcement whose request will not be submitted (rejected whole, failed).
     public func withdraw() {
         let due = state.withLock { s in
-            s.preparing -= 1
-            s.arrived()
+            s.arrive()
             return s.endWaitIfArrived()
         }
         if due { scheduleTurn() }
@@ -120,10 +120,7 @@ public final class GroupCommitter: Sendable {
     {
         let result = await withCheckedContinuation { continuation in
             let next = state.withLock { s -> NextTurn in
-                if announced {
-                    s.preparing -= 1
-                    s.arrived()
-                }
+                if announced { s.arrive() }
                 s.queue.append(Waiter(events: events, alerts: alerts, continuation: continuation))
                 if s.endWaitIfFull(maxEventsPerCommit) || s.endWaitIfArrived() { return .now }
                 guard !s.draining else { return .alreadyScheduled }

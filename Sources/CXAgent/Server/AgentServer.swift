@@ -23,7 +23,7 @@ public enum AgentServer {
             stats.committedRequestsSinceStart = ingest.committer.groupedRequests
             let waits = ingest.committer.commitWaits
             stats.commitWaitsSinceStart = waits.count
-            stats.commitWaitMillisSinceStart = (waits.time / .milliseconds(1) * 1000).rounded() / 1000
+            stats.commitWaitMillisSinceStart = Double(waits.time.microseconds) / 1000
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return jsonResponse(200, String(decoding: try encoder.encode(stats), as: UTF8.self))
