@@ -411,12 +411,20 @@ public struct AlertRuleEngine: Sendable, Hashable {
     static func alert(_ rule: AlertRule, _ event: AlertEvent, _ ids: [String], _ sup: Int, _ now: Int64) -> InsightAlert
     {
         let scope = rule.scopeKey(event)
-        // Time before scope: stores keep alerts in id order, and keys that grow with time are appended there
-        // instead of landing on a random page of the table (a customer-scoped key is a hash).
+        // Time first: stores keep alerts in id order, and ids that grow with time are appended at the end of the
+        // table. With the rule first, each rule's alerts went to the end of its own range, inside the table, where
+        // a full page is split with its neighbours (three pages rewritten) instead of a fresh page being added.
         return InsightAlert(
-            id: "\(rule.id)|\(now)|\(scope)", ruleID: rule.id, condition: rule.condition, severity: rule.severity,
-            storeID: event.storeID, dedupKey: "\(rule.id)|\(scope)", raisedAtMs: now, eventIDs: ids,
-            suppressedSincePrevious: sup, message: Self.message(rule, event, ids.count))
+            id: "\(sortableTime(now))|\(rule.id)|\(scope)", ruleID: rule.id, condition: rule.condition,
+            severity: rule.severity, storeID: event.storeID, dedupKey: "\(rule.id)|\(scope)", raisedAtMs: now,
+            eventIDs: ids, suppressedSincePrevious: sup, message: Self.message(rule, event, ids.count))
+    }
+
+    /// `ms` as at least 13 digits (milliseconds since 1970 until the year 2286), so that ids sort by time.
+    static func sortableTime(_ ms: Int64) -> String {
+        let digits = String(ms)
+        guard ms >= 0 && digits.utf8.count < 13 else { return digits }
+        return String(repeating: "0", count: 13 - digits.utf8.count) + digits
     }
 
     static func message(_ r: AlertRule, _ e: AlertEvent, _ n: Int) -> String {

@@ -320,12 +320,12 @@ public struct NearDuplicateWindow: Sendable, Hashable {
     public let maxDistance: Int
     private var fingerprints: [UInt64]
     private var times: [Int64]
-    /// Per 16-bit band of the fingerprint, the latest slot whose band had that value (-1: none).
-    /// Two fingerprints at most 3 bits apart agree on at least one of the four bands (pigeonhole),
-    /// so a near-duplicate is found in O(1) instead of scanning the window. Only the latest holder of
-    /// a band value is remembered, which can miss an older near-duplicate whose band value was
-    /// reused since; the window scan below covers distances above 3.
-    private var bands: [Int32]
+    /// Per 16-bit band of the fingerprint, the latest slot whose band had that value, while the slot still holds
+    /// it. Two fingerprints at most 3 bits apart agree on at least one of the four bands (pigeonhole), so a
+    /// near-duplicate is found in O(1) instead of scanning the window. Only the latest holder of a band value is
+    /// remembered, which can miss an older near-duplicate whose band value was reused since; the window scan below
+    /// covers distances above 3.
+    private var bands: BandIndex?
     private var next = 0
     private var filled = 0
 
@@ -335,7 +335,7 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         self.maxDistance = maxDistance
         fingerprints = Array(repeating: 0, count: self.capacity)
         times = Array(repeating: .min, count: self.capacity)
-        bands = maxDistance <= 3 ? Array(repeating: -1, count: 4 << 16) : []
+        bands = maxDistance <= 3 && self.capacity < Int(UInt16.max) ? BandIndex(capacity: self.capacity) : nil
     }
 
     /// Whether `fingerprint` is within `maxDistance` bits of one seen in the last `windowMs`;
@@ -344,17 +344,13 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         if fingerprint == 0 { return false }
         var dup = false
         let oldest = timeMs - windowMs
-        if !bands.isEmpty {
+        if let bands {
             for b in 0..<4 {
-                let v = Int((fingerprint >> UInt64(16 * b)) & 0xFFFF)
-                let slot = Int(bands[(b << 16) | v])
-                if slot >= 0 && slot < filled {
-                    let x = fingerprints[slot] ^ fingerprint
-                    if (x >> UInt64(16 * b)) & 0xFFFF == 0 && times[slot] >= oldest && x.nonzeroBitCount <= maxDistance
-                    {
-                        dup = true
-                        break
-                    }
+                guard let slot = bands.slot(b, BandIndex.band(fingerprint, b)) else { continue }
+                let x = fingerprints[slot] ^ fingerprint
+                if times[slot] >= oldest && x.nonzeroBitCount <= maxDistance {
+                    dup = true
+                    break
                 }
             }
         } else {
@@ -367,13 +363,84 @@ public struct NearDuplicateWindow: Sendable, Hashable {
                 }
             }
         }
+        if next < filled { bands?.forget(slot: next, fingerprints[next]) }
+        bands?.remember(slot: next, fingerprint)
         fingerprints[next] = fingerprint
         times[next] = timeMs
-        if !bands.isEmpty {
-            for b in 0..<4 { bands[(b << 16) | Int((fingerprint >> UInt64(16 * b)) & 0xFFFF)] = Int32(next) }
-        }
         next = (next + 1) % capacity
         filled = min(filled + 1, capacity)
         return dup
+    }
+
+    /// Band value -> slot, one small open-addressing table per band (linear probing, deletion by backward shift).
+    /// A table of every 16-bit value per band took 1 MiB, and each check touched eight random cache lines of it;
+    /// these hold only the window's fingerprints, at most a quarter full.
+    struct BandIndex: Sendable, Hashable {
+        /// Per band `size` entries: the band value in the high 16 bits, the slot plus one in the low 16 (0: empty).
+        private var entries: [UInt32]
+        private let shift: UInt32
+        private let mask: Int
+
+        init(capacity: Int) {
+            var size = 64
+            while size < 4 * capacity { size *= 2 }
+            entries = Array(repeating: 0, count: 4 * size)
+            shift = UInt32(32 - size.trailingZeroBitCount)
+            mask = size - 1
+        }
+
+        @inline(__always) static func band(_ fingerprint: UInt64, _ b: Int) -> UInt32 {
+            UInt32((fingerprint >> UInt64(16 * b)) & 0xFFFF)
+        }
+
+        @inline(__always) private func home(_ value: UInt32) -> Int {
+            Int((value &* 0x9E37_79B1) >> shift)
+        }
+
+        /// Where band `b` holds `value`, or the empty entry where probing for it stops.
+        @inline(__always) private func find(_ b: Int, _ value: UInt32) -> Int {
+            let base = b * (mask + 1)
+            var i = home(value)
+            while entries[base + i] != 0 && entries[base + i] >> 16 != value { i = (i + 1) & mask }
+            return base + i
+        }
+
+        /// The slot that last held `value` in band `b` and still holds it.
+        func slot(_ b: Int, _ value: UInt32) -> Int? {
+            let e = entries[find(b, value)]
+            return e == 0 ? nil : Int(e & 0xFFFF) - 1
+        }
+
+        /// `fingerprint` now holds `slot`: the latest holder of each of its band values.
+        mutating func remember(slot: Int, _ fingerprint: UInt64) {
+            for b in 0..<4 {
+                let value = Self.band(fingerprint, b)
+                entries[find(b, value)] = value << 16 | UInt32(slot + 1)
+            }
+        }
+
+        /// `slot` is about to be overwritten: its band values lose their holder unless a later slot holds them.
+        mutating func forget(slot: Int, _ fingerprint: UInt64) {
+            for b in 0..<4 {
+                let value = Self.band(fingerprint, b)
+                let base = b * (mask + 1)
+                let found = find(b, value)
+                guard entries[found] == value << 16 | UInt32(slot + 1) else { continue }
+                let i = found - base
+                // Backward-shift deletion: move later entries of the probe run into the hole when their home
+                // allows it, so that no lookup stops early at an empty entry.
+                var hole = i
+                var j = (i + 1) & mask
+                while entries[base + j] != 0 {
+                    let h = home(entries[base + j] >> 16)
+                    if (j - h) & mask >= (j - hole) & mask {
+                        entries[base + hole] = entries[base + j]
+                        hole = j
+                    }
+                    j = (j + 1) & mask
+                }
+                entries[base + hole] = 0
+            }
+        }
     }
 }

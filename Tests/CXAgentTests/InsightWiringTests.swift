@@ -196,7 +196,7 @@ struct InsightWiringTests {
         ids += try raised.map { try PreparedAlert($0, webhook: false).id }
     }
     #expect(Set(ids).count == 3, "\(ids)")
-    #expect(ids.allSatisfy { $0.hasPrefix("neg.1700000000000.s1.") })
+    #expect(ids.allSatisfy { $0.hasPrefix("1700000000000.neg.s1.") })
 }
 
 @Suite("cx-agent analyze")

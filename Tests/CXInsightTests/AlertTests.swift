@@ -67,8 +67,8 @@ import Testing
         #expect(r15.isEmpty)
     }
 
-    /// Stores keep alerts in id order; ids of one rule must grow with time, not with the (hashed) scope key, so
-    /// that new alerts are appended instead of landing on random pages of the table.
+    /// Stores keep alerts in id order; ids must grow with time, not with the rule or the (hashed) scope key, so
+    /// that new alerts are appended at the end of the table instead of landing inside it.
     @Test func idsOfOneRuleSortByTimeRaised() {
         var a = AlertRuleEngine(rules: [
             AlertRule(
@@ -84,9 +84,22 @@ import Testing
         }
         #expect(ids.count == customers.count)
         #expect(ids == ids.sorted())
-        #expect(ids.allSatisfy { $0.hasPrefix("churn|") })
+        #expect(ids.allSatisfy { $0.contains("|churn|") })
         #expect(ids.first?.hasSuffix("|s1|zz9") == true)
         #expect(Set(ids).count == ids.count)
+    }
+
+    /// Across rules too: a later alert of a rule that sorts first by name still sorts after an earlier one.
+    @Test func idsOfDifferentRulesSortByTimeRaised() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(id: "b-neg", condition: .sentimentAtOrBelow, cooldownSeconds: 0, dedupScope: .store),
+            AlertRule(id: "a-churn", condition: .intent, intent: .cancellation, cooldownSeconds: 0, dedupScope: .store),
+        ])
+        let first = a.process(ev("1", t: 9_000, compound: -0.9)).map(\.id)
+        let second = a.process(ev("2", t: 10_000, intents: [.cancellation])).map(\.id)
+        #expect(first == ["0000000009000|b-neg|s1"])
+        #expect(second == ["0000000010000|a-churn|s1"])
+        #expect(first[0] < second[0])
     }
 
     @Test func spikeNeedsCountWithinSlidingWindow() {

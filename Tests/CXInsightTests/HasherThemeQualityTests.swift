@@ -141,4 +141,80 @@ import Testing
         #expect(!f1.contains("near_duplicate"))
         #expect(f2.contains("near_duplicate"))
     }
+
+    /// The window's band index against the index it replaced (every 16-bit value of every band, never cleared):
+    /// the same answers for streams that reuse band values, repeat fingerprints, come within 1 to 4 bits of earlier
+    /// ones and wrap the window many times.
+    @Test(arguments: [(1, 0), (8, 1), (64, 2), (1024, 3)])
+    func nearDuplicateBandIndexMatchesFullTable(capacity: Int, seed: UInt64) {
+        struct FullTable {
+            var fingerprints: [UInt64]
+            var times: [Int64]
+            var bands = [Int32](repeating: -1, count: 4 << 16)
+            var next = 0
+            var filled = 0
+            init(_ capacity: Int) {
+                fingerprints = Array(repeating: 0, count: capacity)
+                times = Array(repeating: .min, count: capacity)
+            }
+            mutating func check(_ f: UInt64, at t: Int64, windowMs: Int64) -> Bool {
+                if f == 0 { return false }
+                var dup = false
+                for b in 0..<4 {
+                    let slot = Int(bands[(b << 16) | Int((f >> UInt64(16 * b)) & 0xFFFF)])
+                    guard slot >= 0 && slot < filled else { continue }
+                    let x = fingerprints[slot] ^ f
+                    if (x >> UInt64(16 * b)) & 0xFFFF == 0 && times[slot] >= t - windowMs && x.nonzeroBitCount <= 3 {
+                        dup = true
+                        break
+                    }
+                }
+                fingerprints[next] = f
+                times[next] = t
+                for b in 0..<4 { bands[(b << 16) | Int((f >> UInt64(16 * b)) & 0xFFFF)] = Int32(next) }
+                next = (next + 1) % fingerprints.count
+                filled = min(filled + 1, fingerprints.count)
+                return dup
+            }
+        }
+        var rng = SplitMix(seed: seed)
+        var window = NearDuplicateWindow(capacity: capacity, windowSeconds: 60, maxDistance: 3)
+        var reference = FullTable(capacity)
+        // Few distinct band values, so that values are reused and slots overwritten while still indexed.
+        let pool = (0..<48).map { _ in rng.next() & 0x000F_000F_000F_000F }
+        var seen: [UInt64] = []
+        var duplicates = 0
+        var mismatches: [Int] = []
+        for i in 0..<20_000 {
+            var f: UInt64
+            switch rng.next() % 4 {
+            case 0 where !seen.isEmpty:
+                f = seen[Int(rng.next() % UInt64(seen.count))]
+                for _ in 0..<Int(rng.next() % 5) { f ^= 1 << (rng.next() % 64) }
+            case 1: f = pool[Int(rng.next() % UInt64(pool.count))]
+            default: f = rng.next()
+            }
+            let t = Int64(i) * 25
+            let got = window.check(f, at: t)
+            if got != reference.check(f, at: t, windowMs: 60_000) { mismatches.append(i) }
+            if got { duplicates += 1 }
+            seen.append(f)
+            if seen.count > 4 * capacity { seen.removeFirst(seen.count - 4 * capacity) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) different answers, first at events \(mismatches.prefix(5))")
+        #expect(duplicates > 0)
+    }
+}
+
+/// A small deterministic generator for tests (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
