@@ -8,7 +8,10 @@
 # the dispatch overcommit threads that run SQLite (group commits, checkpoints) and NIO's event loops. Runs
 # interleave so that each delay sees the same state of a noisy host. Also printed: the writer's waits for requests
 # being prepared (count, and milliseconds per committed request) and the host's idle share during the run.
-# DELAYS=3000 (the default delay alone) compares builds by CPU per event.
+# Also: the bytes the agent wrote to disk per event (/proc/<pid>/io) and how long the overcommit threads (the
+# writer) waited for a CPU. DELAYS=3000 (the default delay alone) compares builds by CPU per event; BINS="dirA dirB"
+# (directories holding cx-agent) alternates prebuilt builds run after run instead of building this tree, and
+# MODES=enriched leaves out plain ingest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -18,53 +21,66 @@ WORK=${WORK:-/tmp/cxsync-bench-commit-delay}
 N=${N:-300000}
 DELAYS=${DELAYS:-"0 3000"}
 REPS=${REPS:-2}
+MODES=${MODES:-"enriched plain"}
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
-swift build -c release --product cx-agent && swift build -c release --product cx-bench
-BIN=$(swift build -c release --show-bin-path)
+swift build -c release --product cx-bench
+CLIENT=$(swift build -c release --show-bin-path)
+if [ -z "${BINS:-}" ]; then
+    swift build -c release --product cx-agent
+    BINS=$CLIENT
+fi
 
-# Time on CPU (ns) of each thread of process $1, one "tid name ns" line per thread.
+# Time on CPU and time waiting for a CPU (ns) of each thread of process $1, one "tid name run wait" line per thread.
 threads() {
     for t in /proc/"$1"/task/*; do
-        echo "${t##*/} $(tr ' ' _ <"$t/comm") $(cut -d' ' -f1 "$t/schedstat")"
+        echo "${t##*/} $(tr ' ' _ <"$t/comm") $(cut -d' ' -f1,2 "$t/schedstat")"
     done 2>/dev/null
 }
 
-run() {  # run DELAY MODE
+written() { awk '$1 == "write_bytes:" {print $2}' /proc/"$1"/io; }
+
+run() {  # run DELAY MODE BIN
     rm -rf "$WORK" && mkdir -p "$WORK"
     CX_AGENT_COMMIT_DELAY_US=$1 CX_AGENT_ENRICHMENT_ENABLED=$([ "$2" = plain ] && echo false || echo true) \
-        "$BIN/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/out" 2>"$WORK/err" &
+        "$3/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/out" 2>"$WORK/err" &
     local agent=$!
     for _ in $(seq 1 600); do grep -q "listening on" "$WORK/out" 2>/dev/null && break; sleep 0.05; done
     local port
     port=$(grep -o '[0-9]*$' "$WORK/out" | head -1)
-    local t0 t1
+    local t0 t1 w0 w1
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    w0=$(written $agent)
     threads $agent >"$WORK/threads0"
-    "$BIN/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 --per-request 100 \
+    "$CLIENT/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 --per-request 100 \
         --limit "$N" >"$WORK/ingest.json"
     t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    w1=$(written $agent)
     threads $agent >"$WORK/threads1"
     curl -s "http://127.0.0.1:$port/v1/status" >"$WORK/status.json"
     kill -TERM $agent; wait $agent || true
-    python3 - "$WORK" "$1" "$2" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+    python3 - "$WORK" "$1" "$2" "$((t1 - t0))" "$(getconf CLK_TCK)" "$3" "$((w1 - w0))" <<'PY'
 import json, os, sys
-work, delay, mode, ticks, hz = sys.argv[1:]
+work, delay, mode, ticks, hz, build, written = sys.argv[1:]
 i = json.load(open(os.path.join(work, "ingest.json")))
 s = json.load(open(os.path.join(work, "status.json")))
 
 
-def cpu_ns(name):  # tid -> (thread name, ns on CPU)
-    return {tid: (comm, int(ns)) for tid, comm, ns in (l.split() for l in open(os.path.join(work, name)))}
+def cpu_ns(name):  # tid -> (thread name, ns on CPU, ns waiting for a CPU)
+    return {tid: (comm, int(run), int(wait))
+            for tid, comm, run, wait in (l.split() for l in open(os.path.join(work, name)))}
 
 
 # CPU time during the run by pool; a thread started during the run counts from zero
-before, pool_ns = cpu_ns("threads0"), {}
-for tid, (comm, ns) in cpu_ns("threads1").items():
+before, pool_ns, writer_wait_ns = cpu_ns("threads0"), {}, 0
+for tid, (comm, ns, wait) in cpu_ns("threads1").items():
     pool = ("cooperative" if comm.endswith("default-qos") else "overcommit" if comm.endswith("overcommit")
             else "nio" if comm.startswith("NIO-") else "other")
-    pool_ns[pool] = pool_ns.get(pool, 0) + ns - before.get(tid, (comm, 0))[1]
-print(json.dumps({"commit_delay_us": int(delay), "mode": mode, "events_per_s": i["events_per_s"],
+    _, ns0, wait0 = before.get(tid, (comm, 0, 0))
+    pool_ns[pool] = pool_ns.get(pool, 0) + ns - ns0
+    if pool == "overcommit":
+        writer_wait_ns += wait - wait0
+print(json.dumps({"build": build, "commit_delay_us": int(delay), "mode": mode, "events_per_s": i["events_per_s"],
                   "ack_latency_ms_p99": i["ack_latency_ms_p99"], "commits": s["commits_since_start"],
                   "requests_per_commit": round(s["committed_requests_since_start"] / s["commits_since_start"], 2),
                   "commit_waits": s.get("commit_waits_since_start"),
@@ -72,6 +88,8 @@ print(json.dumps({"commit_delay_us": int(delay), "mode": mode, "events_per_s": i
                       s.get("commit_wait_ms_since_start", 0) / s["committed_requests_since_start"], 3),
                   "host_idle_share": i.get("host_idle_share"),
                   "agent_cpu_us_per_event": round(int(ticks) / int(hz) * 1e6 / i["events"], 2),
+                  "disk_write_bytes_per_event": round(int(written) / i["events"]),
+                  "writer_runqueue_wait_s": round(writer_wait_ns / 1e9, 2),
                   "thread_cpu_us_per_event": {
                       pool: round(ns / 1e3 / i["events"], 2) for pool, ns in sorted(pool_ns.items())}}))
 PY
@@ -79,8 +97,9 @@ PY
 
 for _ in $(seq 1 "$REPS"); do
     for d in $DELAYS; do
-        run "$d" enriched
-        run "$d" plain
+        for m in $MODES; do
+            for b in $BINS; do run "$d" "$m" "$b"; done
+        done
     done
 done
 rm -rf "$WORK"

@@ -413,7 +413,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         let scope = rule.scopeKey(event)
         // Time first: stores keep alerts in id order, and ids that grow with time are appended at the end of the
         // table. With the rule first, each rule's alerts went to the end of its own range, inside the table, where
-        // a full page is split with its neighbours (three pages rewritten) instead of a fresh page being added.
+        // SQLite rebalances a full page with its neighbours instead of starting a fresh page at the end.
         return InsightAlert(
             id: "\(sortableTime(now))|\(rule.id)|\(scope)", ruleID: rule.id, condition: rule.condition,
             severity: rule.severity, storeID: event.storeID, dedupKey: "\(rule.id)|\(scope)", raisedAtMs: now,

@@ -335,7 +335,7 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         self.maxDistance = maxDistance
         fingerprints = Array(repeating: 0, count: self.capacity)
         times = Array(repeating: .min, count: self.capacity)
-        bands = maxDistance <= 3 && self.capacity < Int(UInt16.max) ? BandIndex(capacity: self.capacity) : nil
+        bands = maxDistance <= 3 ? BandIndex(capacity: self.capacity) : nil
     }
 
     /// Whether `fingerprint` is within `maxDistance` bits of one seen in the last `windowMs`;
@@ -372,21 +372,24 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         return dup
     }
 
-    /// Band value -> slot, one small open-addressing table per band (linear probing, deletion by backward shift).
-    /// A table of every 16-bit value per band took 1 MiB, and each check touched eight random cache lines of it;
-    /// these hold only the window's fingerprints, at most a quarter full.
+    /// Band value -> slot, one table per band. A window of up to 8,192 fingerprints gets small open-addressing
+    /// tables (linear probing, deletion by backward shift, at most a quarter full: 64 KiB for the default 1,024); a
+    /// larger one gets the direct table of every 16-bit value (1 MiB), which each check touches at eight random
+    /// cache lines.
     struct BandIndex: Sendable, Hashable {
-        /// Per band `size` entries: the band value in the high 16 bits, the slot plus one in the low 16 (0: empty).
+        /// Per band `size` entries, 0 when empty. Hashed: the band value in the high 16 bits and the slot plus one
+        /// in the low 16. Direct: the slot plus one at the value's own position.
         private var entries: [UInt32]
+        private let size: Int
         private let shift: UInt32
-        private let mask: Int
+        private var direct: Bool { size == 1 << 16 }
 
         init(capacity: Int) {
             var size = 64
-            while size < 4 * capacity { size *= 2 }
+            while size < 4 * capacity && size < 1 << 16 { size *= 2 }
             entries = Array(repeating: 0, count: 4 * size)
+            self.size = size
             shift = UInt32(32 - size.trailingZeroBitCount)
-            mask = size - 1
         }
 
         @inline(__always) static func band(_ fingerprint: UInt64, _ b: Int) -> UInt32 {
@@ -394,28 +397,32 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         }
 
         @inline(__always) private func home(_ value: UInt32) -> Int {
-            Int((value &* 0x9E37_79B1) >> shift)
+            direct ? Int(value) : Int((value &* 0x9E37_79B1) >> shift)
+        }
+
+        @inline(__always) private func entry(_ value: UInt32, _ slot: Int) -> UInt32 {
+            direct ? UInt32(slot + 1) : value << 16 | UInt32(slot + 1)
         }
 
         /// Where band `b` holds `value`, or the empty entry where probing for it stops.
         @inline(__always) private func find(_ b: Int, _ value: UInt32) -> Int {
-            let base = b * (mask + 1)
+            let base = b * size
             var i = home(value)
-            while entries[base + i] != 0 && entries[base + i] >> 16 != value { i = (i + 1) & mask }
+            while !direct && entries[base + i] != 0 && entries[base + i] >> 16 != value { i = (i + 1) & (size - 1) }
             return base + i
         }
 
         /// The slot that last held `value` in band `b` and still holds it.
         func slot(_ b: Int, _ value: UInt32) -> Int? {
             let e = entries[find(b, value)]
-            return e == 0 ? nil : Int(e & 0xFFFF) - 1
+            return e == 0 ? nil : Int(direct ? e : e & 0xFFFF) - 1
         }
 
         /// `fingerprint` now holds `slot`: the latest holder of each of its band values.
         mutating func remember(slot: Int, _ fingerprint: UInt64) {
             for b in 0..<4 {
                 let value = Self.band(fingerprint, b)
-                entries[find(b, value)] = value << 16 | UInt32(slot + 1)
+                entries[find(b, value)] = entry(value, slot)
             }
         }
 
@@ -423,23 +430,21 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         mutating func forget(slot: Int, _ fingerprint: UInt64) {
             for b in 0..<4 {
                 let value = Self.band(fingerprint, b)
-                let base = b * (mask + 1)
-                let found = find(b, value)
-                guard entries[found] == value << 16 | UInt32(slot + 1) else { continue }
-                let i = found - base
+                var hole = find(b, value)
+                guard entries[hole] == entry(value, slot) else { continue }
                 // Backward-shift deletion: move later entries of the probe run into the hole when their home
-                // allows it, so that no lookup stops early at an empty entry.
-                var hole = i
-                var j = (i + 1) & mask
-                while entries[base + j] != 0 {
-                    let h = home(entries[base + j] >> 16)
-                    if (j - h) & mask >= (j - hole) & mask {
-                        entries[base + hole] = entries[base + j]
-                        hole = j
+                // allows it, so that no lookup stops early at an empty entry (a direct table has no runs).
+                let base = b * size
+                let mask = size - 1
+                var j = (hole - base + 1) & mask
+                while !direct && entries[base + j] != 0 {
+                    if (j - home(entries[base + j] >> 16)) & mask >= (j - (hole - base)) & mask {
+                        entries[hole] = entries[base + j]
+                        hole = base + j
                     }
                     j = (j + 1) & mask
                 }
-                entries[base + hole] = 0
+                entries[hole] = 0
             }
         }
     }

@@ -144,8 +144,8 @@ import Testing
 
     /// The window's band index against the index it replaced (every 16-bit value of every band, never cleared):
     /// the same answers for streams that reuse band values, repeat fingerprints, come within 1 to 4 bits of earlier
-    /// ones and wrap the window many times.
-    @Test(arguments: [(1, 0), (8, 1), (64, 2), (1024, 3)])
+    /// ones and wrap the window, with hashed tables (up to 8,192 fingerprints) and the direct one (16,384).
+    @Test(arguments: [(1, 0), (8, 1), (64, 2), (1024, 3), (16_384, 4)])
     func nearDuplicateBandIndexMatchesFullTable(capacity: Int, seed: UInt64) {
         struct FullTable {
             var fingerprints: [UInt64]

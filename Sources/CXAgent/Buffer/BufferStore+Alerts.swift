@@ -37,7 +37,7 @@ public struct PreparedAlert: Sendable {
 
     public init(_ alert: InsightAlert, webhook: Bool) throws {
         // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters. The
-        // engine's id (rule, time, key) repeats when one key fires twice in a millisecond (no cooldown); the
+        // engine's id (time, rule, key) repeats when one key fires twice in a millisecond (no cooldown); the
         // triggering event's id tells such alerts apart: its last 12 hex digits, random in UUIDv4 and v7 alike
         // (a v7's first ones are its millisecond, shared by every event the agent stamps in that millisecond).
         var bytes = Array(alert.id.utf8)
