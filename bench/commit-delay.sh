@@ -11,7 +11,10 @@
 # Also: the bytes the agent wrote to disk per event (/proc/<pid>/io) and how long the overcommit threads (the
 # writer) waited for a CPU. DELAYS=3000 (the default delay alone) compares builds by CPU per event; BINS="dirA dirB"
 # (directories holding cx-agent) alternates prebuilt builds run after run instead of building this tree, and
-# MODES=enriched leaves out plain ingest.
+# MODES=enriched leaves out plain ingest. The load generator's CPU per event is printed too (`cx-bench ingest`
+# reports its own, over the timed loop): it shares the two cores, so the drop in events/s that enrichment causes
+# follows the ratio of agent + load generator CPU per event, which the results file sets side by side for each
+# repetition. Writes bench/results/commit-delay.md (OUT=path to write elsewhere) and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -22,6 +25,7 @@ N=${N:-300000}
 DELAYS=${DELAYS:-"0 3000"}
 REPS=${REPS:-2}
 MODES=${MODES:-"enriched plain"}
+OUT=${OUT:-$ROOT/bench/results/commit-delay.md}
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
 swift build -c release --product cx-bench
@@ -59,7 +63,7 @@ run() {  # run DELAY MODE BIN
     threads $agent >"$WORK/threads1"
     curl -s "http://127.0.0.1:$port/v1/status" >"$WORK/status.json"
     kill -TERM $agent; wait $agent || true
-    python3 - "$WORK" "$1" "$2" "$((t1 - t0))" "$(getconf CLK_TCK)" "$3" "$((w1 - w0))" <<'PY'
+    python3 - "$WORK" "$1" "$2" "$((t1 - t0))" "$(getconf CLK_TCK)" "$3" "$((w1 - w0))" <<'PY' | tee -a "$RUNS"
 import json, os, sys
 work, delay, mode, ticks, hz, build, written = sys.argv[1:]
 i = json.load(open(os.path.join(work, "ingest.json")))
@@ -68,7 +72,8 @@ s = json.load(open(os.path.join(work, "status.json")))
 
 def cpu_ns(name):  # tid -> (thread name, ns on CPU, ns waiting for a CPU)
     return {tid: (comm, int(run), int(wait))
-            for tid, comm, run, wait in (l.split() for l in open(os.path.join(work, name)))}
+            for tid, comm, run, wait in (f for f in (l.split() for l in open(os.path.join(work, name)))
+                                         if len(f) == 4)}  # a thread that ended while it was read
 
 
 # CPU time during the run by pool; a thread started during the run counts from zero
@@ -88,6 +93,7 @@ print(json.dumps({"build": build, "commit_delay_us": int(delay), "mode": mode, "
                       s.get("commit_wait_ms_since_start", 0) / s["committed_requests_since_start"], 3),
                   "host_idle_share": i.get("host_idle_share"),
                   "agent_cpu_us_per_event": round(int(ticks) / int(hz) * 1e6 / i["events"], 2),
+                  "client_cpu_us_per_event": i.get("client_cpu_us_per_event"),
                   "disk_write_bytes_per_event": round(int(written) / i["events"]),
                   "writer_runqueue_wait_s": round(writer_wait_ns / 1e9, 2),
                   "thread_cpu_us_per_event": {
@@ -95,6 +101,7 @@ print(json.dumps({"build": build, "commit_delay_us": int(delay), "mode": mode, "
 PY
 }
 
+RUNS=$(mktemp)
 for _ in $(seq 1 "$REPS"); do
     for d in $DELAYS; do
         for m in $MODES; do
@@ -103,3 +110,57 @@ for _ in $(seq 1 "$REPS"); do
     done
 done
 rm -rf "$WORK"
+
+python3 - "$RUNS" "$OUT" "$N" "$REPS" <<'PY'
+import json, os, platform, subprocess, sys
+runs_path, out, n, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+runs = [json.loads(l) for l in open(runs_path) if l.startswith("{")]
+med = lambda xs: sorted(xs)[len(xs) // 2]
+cpu = lambda r: r["agent_cpu_us_per_event"] + r["client_cpu_us_per_event"]
+groups = {}
+for r in runs:
+    groups.setdefault((r["build"], r["commit_delay_us"], r["mode"]), []).append(r)
+rows = []
+for (build, delay, mode), rs in groups.items():
+    pools = {p: med([r["thread_cpu_us_per_event"].get(p, 0) for r in rs]) for p in ("cooperative", "overcommit", "nio")}
+    rows.append(f"| {os.path.basename(build.rstrip('/'))} | {delay} | {mode} | {med([r['events_per_s'] for r in rs]):,} "
+                f"| {med([r['agent_cpu_us_per_event'] for r in rs])} | {pools['cooperative']} / {pools['overcommit']} / "
+                f"{pools['nio']} | {med([r['client_cpu_us_per_event'] for r in rs])} "
+                f"| {med([r['disk_write_bytes_per_event'] for r in rs])} | {med([r['requests_per_commit'] for r in rs])} "
+                f"| {med([r['host_idle_share'] for r in rs])} |")
+# Enriched against plain, run by run: the rate ratio, and the ratio of agent + load generator CPU per event.
+pairs = []
+for (build, delay, mode), rs in groups.items():
+    plain = groups.get((build, delay, "plain"))
+    if mode != "enriched" or not plain:
+        continue
+    for e, p in zip(rs, plain):
+        pairs.append(f"| {os.path.basename(build.rstrip('/'))} | {delay} | {1 - e['events_per_s'] / p['events_per_s']:.0%} "
+                     f"| {1 - cpu(p) / cpu(e):.0%} | {cpu(e) - cpu(p):.2f} |")
+cpu_name = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+md = f"""# Group commit and CPU per event under ingest
+
+Command: `bench/commit-delay.sh` (N={n:,} events per run, REPS={reps}, interleaved; medians). Machine:
+{os.cpu_count()} cores, {cpu_name}, {platform.platform()}; {swift}.
+
+Each run: a fresh cx-agent, 8 producers x 100 events per request, ack after fsync. CPU is microseconds per event:
+the agent's (user + system), split by thread pool (cooperative: parsing, enrichment, encoding; overcommit: SQLite
+commits and checkpoints; NIO: HTTP), and the load generator's, which shares the cores.
+
+| build | commit delay µs | mode | events/s | agent CPU | cooperative / overcommit / NIO | load generator CPU | disk bytes/event | requests/commit | host idle |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Enrichment cost per repetition: the drop in events/s against the plain run of the same repetition, and the drop
+that the CPU per event (agent + load generator) predicts, 1 - plain CPU / enriched CPU; and the enriched run's
+extra CPU per event.
+
+| build | commit delay µs | cost (events/s) | cost predicted by CPU | extra CPU µs/event |
+| --- | --- | --- | --- | --- |
+{chr(10).join(pairs) if pairs else "| (no plain runs) | | | | |"}
+"""
+open(out, "w").write(md)
+print(md)
+PY
+rm -f "$RUNS"
