@@ -460,13 +460,15 @@ struct WordSignature: Sendable {
 
     @inline(__always)
     mutating func insert(_ hash: UInt64) {
-        let x = TermTable.home(hash, 56)  // 0..<256
-        let bit = UInt64(1) << UInt64(x & 63)
-        let lane = x >> 6
-        a |= lane == 0 ? bit : 0
-        b |= lane == 1 ? bit : 0
-        c |= lane == 2 ? bit : 0
-        d |= lane == 3 ? bit : 0
+        let x = UInt64(TermTable.home(hash, 56))  // 0..<256
+        let bit = UInt64(1) << (x & 63)
+        // The lane as masks, without comparisons: the compiler turned `lane == k ? bit : 0` into a jump table,
+        // an indirect jump per word that the lane's randomness made mispredict.
+        let lane = UInt64(1) << (x >> 6)
+        a |= bit & (0 &- (lane & 1))
+        b |= bit & (0 &- ((lane >> 1) & 1))
+        c |= bit & (0 &- ((lane >> 2) & 1))
+        d |= bit & (0 &- (lane >> 3))
     }
 
     @inline(__always)

@@ -88,3 +88,29 @@ import Testing
         #expect(r.sentiment.compound < -0.05, "compound \(r.sentiment.compound)")
     }
 }
+
+/// The word signature that lets a rule be skipped on texts that lack its words: every hash sets exactly one of its
+/// 256 bits, the one `TermTable.home(hash, 56)` names, whichever of the four lanes that bit is in.
+@Suite struct WordSignatureTests {
+    @Test(arguments: [1, 7, 40])
+    func setsTheBitItsHashNames(words: Int) {
+        var rng = SplitMix(seed: UInt64(words))
+        for _ in 0..<500 {
+            var signature = WordSignature()
+            var bits = Set<Int>()
+            for _ in 0..<words {
+                let h = rng.next()
+                signature.insert(h)
+                bits.insert(TermTable.home(h, 56))
+            }
+            let lanes = [signature.a, signature.b, signature.c, signature.d]
+            let set = Set((0..<256).filter { lanes[$0 >> 6] & (UInt64(1) << UInt64($0 & 63)) != 0 })
+            #expect(set == bits)
+            #expect(signature.bitCount == bits.count)
+            let probe = rng.next()
+            var one = WordSignature()
+            one.insert(probe)
+            #expect(signature.intersects(one) == bits.contains(TermTable.home(probe, 56)))
+        }
+    }
+}
