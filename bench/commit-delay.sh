@@ -15,6 +15,8 @@
 # reports its own, over the timed loop): it shares the two cores, so the drop in events/s that enrichment causes
 # follows the ratio of agent + load generator CPU per event, which the results file sets side by side for each
 # repetition. Writes bench/results/commit-delay.md (OUT=path to write elsewhere) and prints it.
+# PER_REQUEST (default 100) sets the events per request; AGENT_CPUS and CLIENT_CPUS (taskset lists, e.g. 0 and 1)
+# pin the agent and the load generator, to tell the cost of two requests enriching at once from the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -25,6 +27,8 @@ N=${N:-300000}
 DELAYS=${DELAYS:-"0 3000"}
 REPS=${REPS:-2}
 MODES=${MODES:-"enriched plain"}
+PER_REQUEST=${PER_REQUEST:-100}
+pin() { if [ -n "$1" ]; then echo taskset -c "$1"; fi; }
 OUT=${OUT:-$ROOT/bench/results/commit-delay.md}
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
@@ -47,7 +51,7 @@ written() { awk '$1 == "write_bytes:" {print $2}' /proc/"$1"/io; }
 run() {  # run DELAY MODE BIN
     rm -rf "$WORK" && mkdir -p "$WORK"
     CX_AGENT_COMMIT_DELAY_US=$1 CX_AGENT_ENRICHMENT_ENABLED=$([ "$2" = plain ] && echo false || echo true) \
-        "$3/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/out" 2>"$WORK/err" &
+        $(pin "${AGENT_CPUS:-}") "$3/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/out" 2>"$WORK/err" &
     local agent=$!
     for _ in $(seq 1 600); do grep -q "listening on" "$WORK/out" 2>/dev/null && break; sleep 0.05; done
     local port
@@ -56,7 +60,8 @@ run() {  # run DELAY MODE BIN
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
     w0=$(written $agent)
     threads $agent >"$WORK/threads0"
-    "$CLIENT/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 --per-request 100 \
+    $(pin "${CLIENT_CPUS:-}") "$CLIENT/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 \
+        --per-request "$PER_REQUEST" \
         --limit "$N" >"$WORK/ingest.json"
     t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
     w1=$(written $agent)
@@ -102,6 +107,7 @@ PY
 }
 
 RUNS=$(mktemp)
+trap 'rm -f "$RUNS"' EXIT
 for _ in $(seq 1 "$REPS"); do
     for d in $DELAYS; do
         for m in $MODES; do
@@ -111,9 +117,12 @@ for _ in $(seq 1 "$REPS"); do
 done
 rm -rf "$WORK"
 
-python3 - "$RUNS" "$OUT" "$N" "$REPS" <<'PY'
+python3 - "$RUNS" "$OUT" "$N" "$REPS" "$PER_REQUEST" "${AGENT_CPUS:-}" "${CLIENT_CPUS:-}" <<'PY'
 import json, os, platform, subprocess, sys
-runs_path, out, n, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+runs_path, out, n, reps, per_request, agent_cpus, client_cpus = sys.argv[1:8]
+n, reps = int(n), int(reps)
+pinned = f" Agent pinned to CPUs {agent_cpus}." if agent_cpus else ""
+pinned += f" Load generator pinned to CPUs {client_cpus}." if client_cpus else ""
 runs = [json.loads(l) for l in open(runs_path) if l.startswith("{")]
 med = lambda xs: sorted(xs)[len(xs) // 2]
 cpu = lambda r: r["agent_cpu_us_per_event"] + r["client_cpu_us_per_event"]
@@ -144,7 +153,7 @@ md = f"""# Group commit and CPU per event under ingest
 Command: `bench/commit-delay.sh` (N={n:,} events per run, REPS={reps}, interleaved; medians). Machine:
 {os.cpu_count()} cores, {cpu_name}, {platform.platform()}; {swift}.
 
-Each run: a fresh cx-agent, 8 producers x 100 events per request, ack after fsync. CPU is microseconds per event:
+Each run: a fresh cx-agent, 8 producers x {per_request} events per request, ack after fsync.{pinned} CPU is µs per event:
 the agent's (user + system), split by thread pool (cooperative: parsing, enrichment, encoding; overcommit: SQLite
 commits and checkpoints; NIO: HTTP), and the load generator's, which shares the cores.
 
@@ -163,4 +172,3 @@ extra CPU per event.
 open(out, "w").write(md)
 print(md)
 PY
-rm -f "$RUNS"
