@@ -57,7 +57,7 @@ struct IngestBench: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         let idle = Self.idleShare(from: host, to: Self.hostCPUTicks())
-        let ownCPUSpent = Self.processCPUSeconds().flatMap { end in ownCPU.map { end - $0 } }
+        let ownCPUSpent = Self.processCPUSeconds() - ownCPU
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let sorted = perProducer.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
             .sorted()
@@ -70,7 +70,7 @@ struct IngestBench: AsyncParsableCommand {
         ]
         if let idle { result["host_idle_share"] = (idle * 1000).rounded() / 1000 }
         // This load generator shares the cores with the agent: its CPU per event is part of what the rate costs.
-        if let ownCPUSpent { result["client_cpu_us_per_event"] = (ownCPUSpent * 1e8 / Double(total)).rounded() / 100 }
+        result["client_cpu_us_per_event"] = (ownCPUSpent * 1e8 / Double(total)).rounded() / 100
         print(
             String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
@@ -84,15 +84,12 @@ struct IngestBench: AsyncParsableCommand {
         return line.split(separator: " ").dropFirst().compactMap { Int($0) }
     }
 
-    /// This process's CPU time so far (user + system), from /proc/self/stat; nil where there is none.
-    static func processCPUSeconds() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-            let close = text.lastIndex(of: ")")
-        else { return nil }
-        // After the command name: state is field 3, utime and stime are fields 14 and 15.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    /// This process's CPU time so far (user + system), from `getrusage`.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// The share of the host's CPU time in which nothing ran (idle and iowait) between two readings: well above
