@@ -103,7 +103,10 @@ struct EnrichPathBench: AsyncParsableCommand {
             let parallel = threads > 0 ? try parallelTime(all, themeCodes: codes) : nil
             func us(_ d: Duration) -> Double { Self.micros(d) / Double(all.count) }
             var figures: [String: Double] = [:]
-            if let parallel { figures["parallel_thread_us"] = parallel }
+            if let parallel {
+                figures["parallel_thread_us"] = parallel.wall
+                figures["parallel_thread_cpu_us"] = parallel.cpu
+            }
             if writer {
                 figures["writer_plain_us"] = us(try await writerTime(all))
                 figures["writer_enriched_us"] = us(try await writerTime(enriched, alerts: raised))
@@ -153,8 +156,9 @@ struct EnrichPathBench: AsyncParsableCommand {
 
     /// Microseconds per event of the packed path on `threads` threads at once (each thread's time summed), one
     /// shared enricher as in the agent unless `separateEnrichers`: tells contention on the shared state and
-    /// cache lines from the cost of the work.
-    func parallelTime(_ all: [Event], themeCodes codes: [UInt8]?) throws -> Double {
+    /// cache lines from the cost of the work. Wall time and the threads' CPU time: equal when no thread waits
+    /// for the enricher's lock.
+    func parallelTime(_ all: [Event], themeCodes codes: [UInt8]?) throws -> (wall: Double, cpu: Double) {
         let enrichers = try (0..<(separateEnrichers ? threads : 1)).map { _ in
             try EventEnricher(fleetKey: Self.fleetKey)
         }
@@ -162,9 +166,10 @@ struct EnrichPathBench: AsyncParsableCommand {
             Array(all[$0..<min(all.count, $0 + perRequest)])
         }
         let threadCount = threads
-        let outcome = Mutex<(busy: Duration, error: (any Error)?)>((.zero, nil))
+        let outcome = Mutex<(busy: Duration, cpu: Double, error: (any Error)?)>((.zero, 0, nil))
         DispatchQueue.concurrentPerform(iterations: threadCount) { w in
             let enricher = enrichers[w % enrichers.count]
+            let cpu0 = Self.threadCPUSeconds()
             let start = ContinuousClock.now
             do {
                 for r in stride(from: w, to: requests.count, by: threadCount) {
@@ -174,11 +179,23 @@ struct EnrichPathBench: AsyncParsableCommand {
                 outcome.withLock { $0.error = $0.error ?? error }
             }
             let took = ContinuousClock.now - start
-            outcome.withLock { $0.busy += took }
+            let cpu = Self.threadCPUSeconds() - cpu0
+            outcome.withLock {
+                $0.busy += took
+                $0.cpu += cpu
+            }
         }
-        let (busy, error) = outcome.withLock { ($0.busy, $0.error) }
+        let (busy, cpu, error) = outcome.withLock { ($0.busy, $0.cpu, $0.error) }
         if let error { throw error }
-        return Self.micros(busy) / Double(all.count)
+        return (Self.micros(busy) / Double(all.count), cpu * 1e6 / Double(all.count))
+    }
+
+    /// CPU time of the calling thread: a thread that waits for the enricher's lock spends wall time, not CPU.
+    static func threadCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD, which Glibc's module does not export
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// FNV-1a of every row the agent's path stores for `events` (payload and theme codes, in order), from a fresh
