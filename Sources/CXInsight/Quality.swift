@@ -70,6 +70,14 @@ public struct QualityAnalyzer: Sendable {
     ]
 
     /// byte -> eight 8-bit lanes holding its bits (lane k = bit k)
+    /// Per stop-word language mask (7 bits), 1 / (languages in the mask) in the lane of each of its languages.
+    static let stopwordShares: [SIMD8<Double>] = (0..<128).map { m in
+        var v = SIMD8<Double>()
+        let w = m == 0 ? 0 : 1.0 / Double(m.nonzeroBitCount)
+        for k in 0..<7 where m & (1 << k) != 0 { v[k] = w }
+        return v
+    }
+
     static let spread: [UInt64] = (0..<256).map { b in
         var v: UInt64 = 0
         for k in 0..<8 where b & (1 << k) != 0 { v |= UInt64(1) << UInt64(k * 8) }
@@ -183,8 +191,8 @@ public struct QualityAnalyzer: Sendable {
         _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ st: TextStats,
         englishHits: Int, responseTimeMs: Int?, terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
     ) -> Report {
-        // language
-        var scores: (Double, Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0, 0)
+        // language: lane k of `scores` is language k's (lane 7 stays 0)
+        var scores = SIMD8<Double>()
         var total = 0.0
         var contentWords = 0
         var promoHits = 0
@@ -194,82 +202,74 @@ public struct QualityAnalyzer: Sendable {
         var lastHash: UInt64 = 0
         var repeatRun = 0
         var fp: UInt64 = 0
-        let spread = Self.spread
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { lanes in
-            lanes.initialize(repeating: 0)
-            var features = 0
-            for i in 0..<n {
-                let t = toks[i]
-                let h = t.hash
-                if h == lastHash {
-                    repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun)
-                } else {
-                    repeatRun = 1; lastHash = h
-                }
-                let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
-                if info > 0 && info & 0x7F != 0 {
-                    let m = UInt8(info & 0x7F)
-                    let w = 1.0 / Double(m.nonzeroBitCount)
-                    total += 1
-                    if m & 1 != 0 { scores.0 += w }
-                    if m & 2 != 0 { scores.1 += w }
-                    if m & 4 != 0 { scores.2 += w }
-                    if m & 8 != 0 { scores.3 += w }
-                    if m & 16 != 0 { scores.4 += w }
-                    if m & 32 != 0 { scores.5 += w }
-                    if m & 64 != 0 { scores.6 += w }
-                }
-                if (info > 0 && info & 0x100 != 0) || (t.altHash != 0 && promo.get(t.altHash) >= 0) { promoHits += 1 }
-                if info > 0 && info & 0x200 != 0 { botHits += 1 }
-                if t.has(Token.letters) && !t.has(Token.number) {
-                    contentWords += 1
-                    if t.length >= 9 {
-                        var vowels = 0
-                        for p in Int(t.start)..<Int(t.end) {
-                            switch buf[p] | 0x20 {
-                            case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
-                            default: break
+        Self.spread.withUnsafeBufferPointer { spread in
+            Self.stopwordShares.withUnsafeBufferPointer { shares in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { lanes in
+                    lanes.initialize(repeating: 0)
+                    var features = 0
+                    for i in 0..<n {
+                        let t = toks[i]
+                        let h = t.hash
+                        if h == lastHash {
+                            repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun)
+                        } else {
+                            repeatRun = 1; lastHash = h
+                        }
+                        let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
+                        if info > 0 && info & 0x7F != 0 {
+                            // the same sums as adding 1 / (languages of the word) to each of its languages: the other lanes
+                            // add exactly 0
+                            total += 1
+                            scores += shares[Int(info & 0x7F)]
+                        }
+                        if (info > 0 && info & 0x100 != 0) || (t.altHash != 0 && promo.get(t.altHash) >= 0) {
+                            promoHits += 1
+                        }
+                        if info > 0 && info & 0x200 != 0 { botHits += 1 }
+                        if t.has(Token.letters) && !t.has(Token.number) {
+                            contentWords += 1
+                            if t.length >= 9 {
+                                var vowels = 0
+                                for p in Int(t.start)..<Int(t.end) {
+                                    switch buf[p] | 0x20 {
+                                    case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
+                                    default: break
+                                    }
+                                }
+                                if vowels * 8 < t.length { noVowelLong += 1 }
+                            }
+                            // SimHash feature: the word hash, well mixed
+                            var x = h ^ (h >> 31)
+                            x = x &* 0x7FB5_D329_728E_A185
+                            x ^= x >> 27
+                            x = x &* 0x81DA_DEF4_BC2D_D44D
+                            x ^= x >> 33
+                            // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
+                            if features < 255 {
+                                features += 1
+                                for byte in 0..<8 { lanes[byte] &+= spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
                             }
                         }
-                        if vowels * 8 < t.length { noVowelLong += 1 }
                     }
-                    // SimHash feature: the word hash, well mixed
-                    var x = h ^ (h >> 31)
-                    x = x &* 0x7FB5_D329_728E_A185
-                    x ^= x >> 27
-                    x = x &* 0x81DA_DEF4_BC2D_D44D
-                    x ^= x >> 33
-                    // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
-                    if features < 255 {
-                        features += 1
-                        for byte in 0..<8 { lanes[byte] &+= spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
+                    for byte in 0..<8 {
+                        for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
+                            fp |= UInt64(1) << UInt64(byte * 8 + bit)
+                        }
                     }
-                }
-            }
-            for byte in 0..<8 {
-                for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
-                    fp |= UInt64(1) << UInt64(byte * 8 + bit)
                 }
             }
         }
         let eng = Double(englishHits) * 0.5
-        scores.0 += eng
+        scores[0] += eng
         total += eng
         var guess = LanguageGuess(language: nil, confidence: 0)
         if st.otherScalars >= 2, let (lang, share) = Self.script(buf) {
             guess = LanguageGuess(language: lang, confidence: (share * 100).rounded() / 100)
         } else if total >= 1 {
-            // the first best of the seven scores, read in place (an array here cost an allocation per text)
-            let best = withUnsafeBytes(of: scores) { raw in
-                func score(_ k: Int) -> Double {
-                    raw.load(fromByteOffset: k * MemoryLayout<Double>.stride, as: Double.self)
-                }
-                var bi = 0
-                for k in 1..<7 where score(k) > score(bi) { bi = k }
-                return (bi, score(bi))
-            }
-            let bi = best.0
-            let conf = best.1 / total * (1 - Foundation.exp(-total / 1.5))
+            // the first best of the seven scores
+            var bi = 0
+            for k in 1..<7 where scores[k] > scores[bi] { bi = k }
+            let conf = scores[bi] / total * (1 - Foundation.exp(-total / 1.5))
             guess = LanguageGuess(language: Self.languages[bi], confidence: (conf * 100).rounded() / 100)
         }
         // bot
