@@ -183,14 +183,22 @@ public struct AlertRule: Codable, Sendable, Hashable {
     ]
 
     /// What the de-duplication key (`rule|scope`) adds to the rule id: the store, channel, customer or event it is scoped to.
+    ///
+    /// Anonymous events of a customer-scoped rule share one key per store: there is nobody to call back per event,
+    /// and keying them by event sent one alert per anonymous kiosk answer (a quarter of the churn-threat alerts of
+    /// the standard workload), the "angry queue" that cooldowns exist to group.
     func scopeKey(_ e: AlertEvent) -> String {
         switch dedupScope ?? .store {
         case .store: return e.storeID
         case .storeChannel: return "\(e.storeID)|\(e.channel ?? "-")"
-        case .customer: return "\(e.storeID)|\(e.customerKey ?? e.eventID)"
+        case .customer: return "\(e.storeID)|\(e.customerKey ?? Self.anonymousScope)"
         case .event: return e.eventID
         }
     }
+
+    /// The customer part of the key for events without a customer.
+    static let anonymousScope = "anonymous"
+
 }
 
 /// An alert to raise locally (kiosk screen, store webhook), produced by `AlertRuleEngine`.
@@ -297,7 +305,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         switch r.dedupScope ?? .store {
         case .store: Key(rule: ri, store: e.storeID, extra: "")
         case .storeChannel: Key(rule: ri, store: e.storeID, extra: e.channel ?? "-")
-        case .customer: Key(rule: ri, store: e.storeID, extra: e.customerKey ?? e.eventID)
+        case .customer: Key(rule: ri, store: e.storeID, extra: e.customerKey ?? AlertRule.anonymousScope)
         case .event: Key(rule: ri, store: "", extra: e.eventID)
         }
     }

@@ -67,6 +67,26 @@ import Testing
         #expect(r15.isEmpty)
     }
 
+    /// An angry queue at an anonymous kiosk raises one churn-threat alert per store and cooldown, not one per answer;
+    /// identified customers keep their own alerts.
+    @Test func anonymousEventsOfACustomerScopedRuleShareTheStoresKey() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)
+        ])
+        var raised: [InsightAlert] = []
+        for i in 0..<50 {
+            raised += a.process(ev("q\(i)", t: Int64(i) * 1000, intents: [.cancellation]))
+        }
+        #expect(raised.count == 1)
+        #expect(raised.first?.dedupKey == "churn|s1|anonymous")
+        #expect(a.process(ev("other-store", store: "s2", t: 50_000, intents: [.cancellation])).count == 1)
+        #expect(a.process(ev("alice", t: 51_000, intents: [.cancellation], customer: "alice")).count == 1)
+        let afterCooldown = a.process(ev("q50", t: 3_601_000, intents: [.cancellation]))
+        #expect(afterCooldown.count == 1)
+        #expect(afterCooldown.first?.suppressedSincePrevious == 49)
+    }
+
     /// Stores keep alerts in id order; ids must grow with time, not with the rule or the (hashed) scope key, so
     /// that new alerts are appended at the end of the table instead of landing inside it.
     @Test func idsOfOneRuleSortByTimeRaised() {
