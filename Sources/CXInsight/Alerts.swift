@@ -198,7 +198,6 @@ public struct AlertRule: Codable, Sendable, Hashable {
 
     /// The customer part of the key for events without a customer.
     static let anonymousScope = "anonymous"
-
 }
 
 /// An alert to raise locally (kiosk screen, store webhook), produced by `AlertRuleEngine`.

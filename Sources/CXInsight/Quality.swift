@@ -69,7 +69,6 @@ public struct QualityAnalyzer: Sendable {
         "test", "testing", "asdf", "asdfgh", "qwerty", "lorem", "ipsum", "aaaa", "xxxx", "sdfsdf", "jkl", "hjkl",
     ]
 
-    /// byte -> eight 8-bit lanes holding its bits (lane k = bit k)
     /// Per stop-word language mask (7 bits), 1 / (languages in the mask) in the lane of each of its languages.
     static let stopwordShares: [SIMD8<Double>] = (0..<128).map { m in
         var v = SIMD8<Double>()
@@ -78,6 +77,7 @@ public struct QualityAnalyzer: Sendable {
         return v
     }
 
+    /// byte -> eight 8-bit lanes holding its bits (lane k = bit k)
     static let spread: [UInt64] = (0..<256).map { b in
         var v: UInt64 = 0
         for k in 0..<8 where b & (1 << k) != 0 { v |= UInt64(1) << UInt64(k * 8) }
@@ -217,8 +217,8 @@ public struct QualityAnalyzer: Sendable {
                         }
                         let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
                         if info > 0 && info & 0x7F != 0 {
-                            // the same sums as adding 1 / (languages of the word) to each of its languages: the other lanes
-                            // add exactly 0
+                            // adds 1 / (languages of the word) to each of its languages; the other lanes add
+                            // exactly 0, so the sums are those of adding to each language alone
                             total += 1
                             scores += shares[Int(info & 0x7F)]
                         }
