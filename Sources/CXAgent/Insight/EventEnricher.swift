@@ -87,13 +87,10 @@ public final class EventEnricher: Sendable {
     /// customer identifier, the enrichments come back packed for `EventPayloadEncoder.encode(_:packed:)`.
     /// The engine must pack its themes (`InsightEngine.packsThemes`).
     public func enrichPacked(_ events: inout [Event]) -> Packed {
-        var inputs: [InsightInput] = []
-        inputs.reserveCapacity(events.count)
         let now = BufferStore.nowMillis()
-        // Through a buffer pointer: subscripting the arrays copied every event and input (a dozen retains each).
-        events.withUnsafeBufferPointer { buffer in
-            for e in buffer.indices { inputs.append(Self.input(buffer[e], now: now)) }
-        }
+        // Through a buffer pointer: subscripting the arrays copied every event and input (a dozen retains each). A
+        // constant, so that the locked loop below borrows each input instead of copying it out of a captured variable.
+        let inputs = events.withUnsafeBufferPointer { buffer in buffer.map { Self.input($0, now: now) } }
         var analyses = engine.analyzePacked(inputs, scratch: InsightScratch())
         var alerts: [InsightAlert] = []
         state.withLock { state in
