@@ -36,6 +36,11 @@ public struct AlertEvent: Sendable, Hashable {
     public var channel: String?
     /// Hashed customer key, for rules de-duplicated per customer.
     public var customerKey: String?
+    /// What a customer-scoped rule groups the event by: its customer, or "anonymous" for every event without one in
+    /// the store. There is nobody to call back per anonymous event, and keying those by event sent one alert per
+    /// anonymous kiosk answer (a quarter of the standard workload's churn-threat alerts), the "angry queue" that
+    /// cooldowns exist to group.
+    var customerScope: String { customerKey ?? "anonymous" }
     /// Event time in epoch milliseconds (windows and cooldowns use the caller's clock).
     public var timeMs: Int64
     /// Enriched compound sentiment in [-1, 1].
@@ -183,21 +188,14 @@ public struct AlertRule: Codable, Sendable, Hashable {
     ]
 
     /// What the de-duplication key (`rule|scope`) adds to the rule id: the store, channel, customer or event it is scoped to.
-    ///
-    /// Anonymous events of a customer-scoped rule share one key per store: there is nobody to call back per event,
-    /// and keying them by event sent one alert per anonymous kiosk answer (a quarter of the churn-threat alerts of
-    /// the standard workload), the "angry queue" that cooldowns exist to group.
     func scopeKey(_ e: AlertEvent) -> String {
         switch dedupScope ?? .store {
         case .store: return e.storeID
         case .storeChannel: return "\(e.storeID)|\(e.channel ?? "-")"
-        case .customer: return "\(e.storeID)|\(e.customerKey ?? Self.anonymousScope)"
+        case .customer: return "\(e.storeID)|\(e.customerScope)"
         case .event: return e.eventID
         }
     }
-
-    /// The customer part of the key for events without a customer.
-    static let anonymousScope = "anonymous"
 }
 
 /// An alert to raise locally (kiosk screen, store webhook), produced by `AlertRuleEngine`.
@@ -304,7 +302,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         switch r.dedupScope ?? .store {
         case .store: Key(rule: ri, store: e.storeID, extra: "")
         case .storeChannel: Key(rule: ri, store: e.storeID, extra: e.channel ?? "-")
-        case .customer: Key(rule: ri, store: e.storeID, extra: e.customerKey ?? AlertRule.anonymousScope)
+        case .customer: Key(rule: ri, store: e.storeID, extra: e.customerScope)
         case .event: Key(rule: ri, store: "", extra: e.eventID)
         }
     }

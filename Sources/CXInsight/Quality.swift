@@ -204,57 +204,55 @@ public struct QualityAnalyzer: Sendable {
         var fp: UInt64 = 0
         Self.spread.withUnsafeBufferPointer { spread in
             Self.stopwordShares.withUnsafeBufferPointer { shares in
-                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { lanes in
-                    lanes.initialize(repeating: 0)
-                    var features = 0
-                    for i in 0..<n {
-                        let t = toks[i]
-                        let h = t.hash
-                        if h == lastHash {
-                            repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun)
-                        } else {
-                            repeatRun = 1; lastHash = h
-                        }
-                        let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
-                        if info > 0 && info & 0x7F != 0 {
-                            // adds 1 / (languages of the word) to each of its languages; the other lanes add
-                            // exactly 0, so the sums are those of adding to each language alone
-                            total += 1
-                            scores += shares[Int(info & 0x7F)]
-                        }
-                        if (info > 0 && info & 0x100 != 0) || (t.altHash != 0 && promo.get(t.altHash) >= 0) {
-                            promoHits += 1
-                        }
-                        if info > 0 && info & 0x200 != 0 { botHits += 1 }
-                        if t.has(Token.letters) && !t.has(Token.number) {
-                            contentWords += 1
-                            if t.length >= 9 {
-                                var vowels = 0
-                                for p in Int(t.start)..<Int(t.end) {
-                                    switch buf[p] | 0x20 {
-                                    case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
-                                    default: break
-                                    }
+                var lanes = SIMD8<UInt64>()
+                var features = 0
+                for i in 0..<n {
+                    let t = toks[i]
+                    let h = t.hash
+                    if h == lastHash {
+                        repeatRun += 1; maxRepeat = max(maxRepeat, repeatRun)
+                    } else {
+                        repeatRun = 1; lastHash = h
+                    }
+                    let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
+                    if info > 0 && info & 0x7F != 0 {
+                        // adds 1 / (languages of the word) to each of its languages; the other lanes add
+                        // exactly 0, so the sums are those of adding to each language alone
+                        total += 1
+                        scores += shares[Int(info & 0x7F)]
+                    }
+                    if (info > 0 && info & 0x100 != 0) || (t.altHash != 0 && promo.get(t.altHash) >= 0) {
+                        promoHits += 1
+                    }
+                    if info > 0 && info & 0x200 != 0 { botHits += 1 }
+                    if t.has(Token.letters) && !t.has(Token.number) {
+                        contentWords += 1
+                        if t.length >= 9 {
+                            var vowels = 0
+                            for p in Int(t.start)..<Int(t.end) {
+                                switch buf[p] | 0x20 {
+                                case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
+                                default: break
                                 }
-                                if vowels * 8 < t.length { noVowelLong += 1 }
                             }
-                            // SimHash feature: the word hash, well mixed
-                            var x = h ^ (h >> 31)
-                            x = x &* 0x7FB5_D329_728E_A185
-                            x ^= x >> 27
-                            x = x &* 0x81DA_DEF4_BC2D_D44D
-                            x ^= x >> 33
-                            // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
-                            if features < 255 {
-                                features += 1
-                                for byte in 0..<8 { lanes[byte] &+= spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
-                            }
+                            if vowels * 8 < t.length { noVowelLong += 1 }
+                        }
+                        // SimHash feature: the word hash, well mixed
+                        var x = h ^ (h >> 31)
+                        x = x &* 0x7FB5_D329_728E_A185
+                        x ^= x >> 27
+                        x = x &* 0x81DA_DEF4_BC2D_D44D
+                        x ^= x >> 33
+                        // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
+                        if features < 255 {
+                            features += 1
+                            for byte in 0..<8 { lanes[byte] &+= spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
                         }
                     }
-                    for byte in 0..<8 {
-                        for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
-                            fp |= UInt64(1) << UInt64(byte * 8 + bit)
-                        }
+                }
+                for byte in 0..<8 {
+                    for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
+                        fp |= UInt64(1) << UInt64(byte * 8 + bit)
                     }
                 }
             }

@@ -169,7 +169,7 @@ struct EnrichPathBench: AsyncParsableCommand {
         let outcome = Mutex<(busy: Duration, cpu: Double, error: (any Error)?)>((.zero, 0, nil))
         DispatchQueue.concurrentPerform(iterations: threadCount) { w in
             let enricher = enrichers[w % enrichers.count]
-            let cpu0 = Self.threadCPUSeconds()
+            let cpu0 = CPUTime.thread()
             let start = ContinuousClock.now
             do {
                 for r in stride(from: w, to: requests.count, by: threadCount) {
@@ -179,7 +179,7 @@ struct EnrichPathBench: AsyncParsableCommand {
                 outcome.withLock { $0.error = $0.error ?? error }
             }
             let took = ContinuousClock.now - start
-            let cpu = Self.threadCPUSeconds() - cpu0
+            let cpu = CPUTime.thread() - cpu0
             outcome.withLock {
                 $0.busy += took
                 $0.cpu += cpu
@@ -188,14 +188,6 @@ struct EnrichPathBench: AsyncParsableCommand {
         let (busy, cpu, error) = outcome.withLock { ($0.busy, $0.cpu, $0.error) }
         if let error { throw error }
         return (Self.micros(busy) / Double(all.count), cpu * 1e6 / Double(all.count))
-    }
-
-    /// CPU time of the calling thread: a thread that waits for the enricher's lock spends wall time, not CPU.
-    static func threadCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD, which Glibc's module does not export
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// FNV-1a of every row the agent's path stores for `events` (payload and theme codes, in order), from a fresh

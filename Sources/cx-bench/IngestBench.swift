@@ -30,7 +30,7 @@ struct IngestBench: AsyncParsableCommand {
         let client = HTTPClient.shared
         let clock = ContinuousClock()
         let host = Self.hostCPUTicks()
-        let ownCPU = Self.processCPUSeconds()
+        let ownCPU = CPUTime.process()
         let start = clock.now
         let perProducer = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for p in 0..<producers {
@@ -57,7 +57,7 @@ struct IngestBench: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         let idle = Self.idleShare(from: host, to: Self.hostCPUTicks())
-        let ownCPUSpent = Self.processCPUSeconds() - ownCPU
+        let ownCPUSpent = CPUTime.process() - ownCPU
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let sorted = perProducer.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
             .sorted()
@@ -82,14 +82,6 @@ struct IngestBench: AsyncParsableCommand {
             let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
         else { return nil }
         return line.split(separator: " ").dropFirst().compactMap { Int($0) }
-    }
-
-    /// This process's CPU time so far (user + system), from `getrusage`.
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// The share of the host's CPU time in which nothing ran (idle and iowait) between two readings: well above

@@ -88,8 +88,8 @@ public final class EventEnricher: Sendable {
     /// The engine must pack its themes (`InsightEngine.packsThemes`).
     public func enrichPacked(_ events: inout [Event]) -> Packed {
         let now = BufferStore.nowMillis()
-        // Through a buffer pointer: subscripting the arrays copied every event and input (a dozen retains each). A
-        // constant, so that the locked loop below borrows each input instead of copying it out of a captured variable.
+        // Mapped through a buffer pointer (subscripting the array copied every event, a dozen retains each), into a
+        // constant: the locked loop below then borrows each input instead of copying it out of a captured variable.
         let inputs = events.withUnsafeBufferPointer { buffer in buffer.map { Self.input($0, now: now) } }
         var analyses = engine.analyzePacked(inputs, scratch: InsightScratch())
         var alerts: [InsightAlert] = []
