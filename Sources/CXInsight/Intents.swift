@@ -116,6 +116,9 @@ public struct IntentDetector: Sendable {
         var gap: Int32
         var altStart: Int32
         var altCount: Int32
+        /// The first words of a words-element's alternatives: a token outside it skips the scan of the
+        /// alternatives (dozens in the long lists), which was most of the matcher's time.
+        var first = WordSignature.all
     }
     private var ops: [Op] = []
     private var alts: [Int32] = []  // start, count pairs into altWords
@@ -197,8 +200,12 @@ public struct IntentDetector: Sendable {
             for e in r.elements {
                 switch e {
                 case .words(let a, let o):
+                    var first = WordSignature()
+                    for alt in a { first.insert(alt[0]) }
                     ops.append(
-                        Op(kind: 0, optional: o, gap: 0, altStart: Int32(alts.count / 2), altCount: Int32(a.count)))
+                        Op(
+                            kind: 0, optional: o, gap: 0, altStart: Int32(alts.count / 2), altCount: Int32(a.count),
+                            first: first))
                     for alt in a {
                         alts.append(Int32(altWords.count))
                         alts.append(Int32(alt.count))
@@ -272,7 +279,7 @@ public struct IntentDetector: Sendable {
             let op = O[e]
             switch op.kind {
             case 0:
-                if j < n {
+                if j < n && op.first.contains(toks[j].hash) {
                     var a = Int(op.altStart)
                     let aEnd = a + Int(op.altCount)
                     while a < aEnd {
@@ -480,6 +487,14 @@ struct WordSignature: Sendable {
         b |= bit & (0 &- ((lane >> 1) & 1))
         c |= bit & (0 &- ((lane >> 2) & 1))
         d |= bit & (0 &- (lane >> 3))
+    }
+
+    /// Whether `hash` may have been inserted (false: it certainly was not).
+    @inline(__always)
+    func contains(_ hash: UInt64) -> Bool {
+        let x = TermTable.home(hash, 56)
+        let lane = withUnsafeBytes(of: self) { $0.load(fromByteOffset: (x >> 6) * 8, as: UInt64.self) }
+        return lane & (UInt64(1) << UInt64(x & 63)) != 0
     }
 
     @inline(__always)

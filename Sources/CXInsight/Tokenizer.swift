@@ -285,6 +285,12 @@ enum ByteClass {
     @inline(__always)
     static func count(_ classes: UInt8, _ bit: UInt8) -> Int { Int((classes & bit) / bit) }
 
+    /// Per byte, 1 for a lower-case ASCII letter and 1 << 32 for an upper-case one: a text's letters are counted
+    /// with one add per byte, upper case in the high half.
+    static let letterCounts: [UInt64] = (0..<256).map { i in
+        i >= 0x61 && i <= 0x7A ? 1 : i >= 0x41 && i <= 0x5A ? 1 << 32 : 0
+    }
+
     static let table: [UInt8] = (0..<256).map { i in
         let b = UInt8(i)
         var c: UInt8 = 0
@@ -355,23 +361,62 @@ enum Tokenizer {
     static func tokenize(
         _ buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<Token>, stats: inout TextStats
     ) -> Int {
-        ByteClass.table.withUnsafeBufferPointer { classes in tokenize(buf, out, &stats, classes) }
+        ByteClass.table.withUnsafeBufferPointer { classes in
+            ByteClass.letterCounts.withUnsafeBufferPointer { letters in tokenize(buf, out, &stats, classes, letters) }
+        }
+    }
+
+    /// The token being read. Its word (the bytes from the first that is not punctuation) is hashed as the bytes
+    /// come, so that each byte is read once: a second pass per word, after stripping its punctuation, was most of
+    /// the tokenizer's time. Punctuation inside a token is held back until a later byte shows that it belongs to
+    /// the word ("don't", "e-mail") rather than following it ("place!").
+    struct OpenToken {
+        /// First byte of the token.
+        var start = -1
+        /// First byte of the word; -1 while the token is only punctuation.
+        var word = -1
+        /// First of the punctuation bytes held back; -1 when none is.
+        var held = -1
+        var hash = TermHash.offset
+        /// The union of the classes of the word's bytes (`ByteClass`; non-ASCII bytes count as other).
+        var classes: UInt8 = 0
+        /// Whether the word holds an apostrophe, straight or curly: only then can it hold "n't".
+        var apostrophe = false
+
+        @inline(__always)
+        mutating func add(_ b: UInt8, _ c: UInt8) {
+            classes |= c
+            let lc = b | ((c & ByteClass.upper) << 3)  // ASCII lower case: the upper bit (4) moved to 0x20
+            hash = (hash ^ UInt64(lc)) &* TermHash.prime
+        }
+
+        /// Takes the held punctuation into the word: a byte of the word follows it.
+        @inline(__always)
+        mutating func release(_ buf: UnsafeBufferPointer<UInt8>, upTo i: Int, _ classes: UnsafeBufferPointer<UInt8>) {
+            for k in held..<i {
+                let b = buf[k]
+                add(b, classes[Int(b)])
+                if b == 0x27 { apostrophe = true }
+            }
+            held = -1
+        }
     }
 
     @inline(__always)
     private static func tokenize(
         _ buf: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<Token>, _ stats: inout TextStats,
-        _ classes: UnsafeBufferPointer<UInt8>
+        _ classes: UnsafeBufferPointer<UInt8>, _ letterCounts: UnsafeBufferPointer<UInt64>
     ) -> Int {
         var n = 0
         var i = 0
-        var tokStart = -1
         let count = buf.count
         var runByte: UInt8 = 0
         var run = 0
         var maxRun = stats.maxCharRun
         var bangs = 0
         var questions = 0
+        var letters: UInt64 = 0
+        var tok = OpenToken()
         while i < count {
             let b = buf[i]
             // Without branches: doubled letters are frequent and unpredictable.
@@ -383,57 +428,82 @@ enum Tokenizer {
                 let c = classes[Int(b)]
                 bangs &+= ByteClass.count(c, ByteClass.bang)
                 questions &+= ByteClass.count(c, ByteClass.question)
-                if c & ByteClass.space != 0 {
-                    if tokStart >= 0 {
-                        flush(buf, tokStart, i, out, &n, &stats, classes)
-                        tokStart = -1
-                    }
-                } else if tokStart < 0 {
-                    tokStart = i
-                }
+                letters &+= letterCounts[Int(b)]
                 i &+= 1
+                if c & ByteClass.space != 0 {
+                    if tok.start >= 0 { finish(buf, &tok, i &- 1, out, &n, &stats, classes) }
+                    continue
+                }
+                if tok.start < 0 { tok = OpenToken(start: i &- 1) }
+                if c & ByteClass.punct == 0 {
+                    if tok.word < 0 {
+                        tok.word = i &- 1
+                    } else if tok.held >= 0 {
+                        tok.release(buf, upTo: i &- 1, classes)
+                    }
+                    tok.add(b, c)
+                } else if tok.word >= 0 && tok.held < 0 {
+                    tok.held = i &- 1
+                }
                 continue
             }
             let (s, len) = decode(buf, i)
             if isEmoji(s) {
-                if tokStart >= 0 {
-                    flush(buf, tokStart, i, out, &n, &stats, classes)
-                    tokStart = -1
-                }
+                if tok.start >= 0 { finish(buf, &tok, i, out, &n, &stats, classes) }
                 var f = Token.emoji
                 if n == 0 || out[n - 1].has(Token.sentenceEnd) { f |= Token.sentenceStart }
                 out[n] = Token(start: Int32(i), end: Int32(i + len), hash: TermHash.emoji(s), altHash: 0, flags: f)
                 n += 1
             } else if isSeparatorScalar(s) {
-                if tokStart >= 0 {
-                    flush(buf, tokStart, i, out, &n, &stats, classes)
-                    tokStart = -1
-                }
+                if tok.start >= 0 { finish(buf, &tok, i, out, &n, &stats, classes) }
             } else {
                 stats.otherScalars += 1
-                if tokStart < 0 { tokStart = i }
+                if tok.start < 0 { tok = OpenToken(start: i) }
+                if tok.word < 0 {
+                    tok.word = i
+                } else if tok.held >= 0 {
+                    tok.release(buf, upTo: i, classes)
+                }
+                if len == 3 && (s == 0x2019 || s == 0x2018) {
+                    // a curly apostrophe is a straight one in every word table
+                    tok.hash = (tok.hash ^ 0x27) &* TermHash.prime
+                    tok.apostrophe = true
+                } else {
+                    tok.classes |= ByteClass.other
+                    for k in i..<(i + len) { tok.hash = (tok.hash ^ UInt64(buf[k])) &* TermHash.prime }
+                }
             }
             i += len
         }
-        if tokStart >= 0 { flush(buf, tokStart, count, out, &n, &stats, classes) }
+        if tok.start >= 0 { finish(buf, &tok, count, out, &n, &stats, classes) }
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
         stats.exclamations += bangs
         stats.questions += questions
+        stats.letters &+= Int(truncatingIfNeeded: letters & 0xFFFF_FFFF) &+ Int(truncatingIfNeeded: letters >> 32)
+        stats.upperLetters &+= Int(truncatingIfNeeded: letters >> 32)
         stats.maxCharRun = maxRun
         return n
     }
 
+    /// Writes the open token, which ends before `e0`, and closes it.
     @inline(__always)
-    private static func flush(
-        _ buf: UnsafeBufferPointer<UInt8>, _ s0: Int, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
+    private static func finish(
+        _ buf: UnsafeBufferPointer<UInt8>, _ tok: inout OpenToken, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
         _ n: inout Int, _ stats: inout TextStats, _ classes: UnsafeBufferPointer<UInt8>
     ) {
-        var s = s0
-        var e = e0
-        while s < e && classes[Int(buf[s])] & ByteClass.punct != 0 { s += 1 }
-        while e > s && classes[Int(buf[e - 1])] & ByteClass.punct != 0 { e -= 1 }
+        let s0 = tok.start
+        tok.start = -1
         var flags: UInt16 = 0
         if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
+        guard tok.word >= 0 else {  // punctuation only (emoticon such as ":)" or a dash)
+            var h = TermHash.offset
+            for k in s0..<e0 { h = (h ^ UInt64(buf[k])) &* TermHash.prime }
+            out[n] = Token(start: Int32(s0), end: Int32(e0), hash: h == 0 ? 1 : h, altHash: 0, flags: flags)
+            n += 1
+            return
+        }
+        let s = tok.word
+        let e = tok.held >= 0 ? tok.held : e0
         // trailing punctuation
         var j = e
         while j < e0 {
@@ -446,53 +516,16 @@ enum Tokenizer {
             }
             j += 1
         }
-        if s == e {  // punctuation only (emoticon such as ":)" or a dash)
-            var h = TermHash.offset
-            for k in s0..<e0 {
-                h = (h ^ UInt64(buf[k] >= 0x41 && buf[k] <= 0x5A ? buf[k] | 0x20 : buf[k])) &* TermHash.prime
-            }
-            out[n] = Token(
-                start: Int32(s0), end: Int32(e0), hash: h == 0 ? 1 : h, altHash: 0,
-                flags: flags & ~Token.boundaryAfter & ~Token.sentenceEnd)
-            if flags & Token.sentenceEnd != 0, n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
-            n += 1
-            return
+        let cl = tok.classes
+        let upper = cl & ByteClass.upper != 0
+        let lower = cl & ByteClass.lower != 0
+        if upper && !lower { flags |= Token.upper }
+        if tok.apostrophe && hasNegativeContraction(buf, s, e) { flags |= Token.negContraction }
+        if upper || lower { flags |= Token.letters }
+        if cl & ByteClass.digit != 0 {
+            flags |= Token.hasDigit
+            if !upper && !lower && cl & ByteClass.other == 0 { flags |= Token.number }
         }
-        var h = TermHash.offset
-        var upper = 0
-        var lower = 0
-        var digits = 0
-        var other = 0
-        // The last three lowercased bytes, to find "n't".
-        var window: UInt32 = 0
-        var nt = false
-        var k = s
-        while k < e {
-            let c = buf[k]
-            var lc: UInt8
-            if c == 0xE2 && k + 2 < e && buf[k + 1] == 0x80 && (buf[k + 2] == 0x99 || buf[k + 2] == 0x98) {
-                lc = 0x27
-                k &+= 2
-            } else {
-                let cl = classes[Int(c)]
-                upper &+= ByteClass.count(cl, ByteClass.upper)
-                lower &+= ByteClass.count(cl, ByteClass.lower)
-                digits &+= ByteClass.count(cl, ByteClass.digit)
-                other &+= ByteClass.count(cl, ByteClass.other)
-                lc = c | UInt8(ByteClass.count(cl, ByteClass.upper) << 5)  // ASCII lower case
-            }
-            window = ((window << 8) | UInt32(lc)) & 0xFF_FFFF
-            nt = nt || window == 0x6E_2774
-            h = (h ^ UInt64(lc)) &* TermHash.prime
-            k &+= 1
-        }
-        if upper > 0 && lower == 0 { flags |= Token.upper }
-        if nt { flags |= Token.negContraction }
-        if upper + lower > 0 { flags |= Token.letters }
-        if digits > 0 { flags |= Token.hasDigit }
-        if digits > 0 && upper + lower == 0 && other == 0 { flags |= Token.number }
-        stats.letters &+= upper + lower
-        stats.upperLetters &+= upper
         var alt: UInt64 = 0
         if s != s0 || (e - s <= 2 && e != e0) {
             var ha = TermHash.offset
@@ -518,7 +551,27 @@ enum Tokenizer {
                 flags |= Token.mention
             }
         }
+        let h = tok.hash
         out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: alt, flags: flags)
         n += 1
+    }
+
+    /// Whether the word `buf[s..<e]`, lowercased and with curly apostrophes straightened, contains "n't".
+    private static func hasNegativeContraction(_ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        var window: UInt32 = 0
+        var k = s
+        while k < e {
+            var lc = buf[k]
+            if lc == 0xE2 && k + 2 < e && buf[k + 1] == 0x80 && (buf[k + 2] == 0x99 || buf[k + 2] == 0x98) {
+                lc = 0x27
+                k += 2
+            } else if lc >= 0x41 && lc <= 0x5A {
+                lc |= 0x20
+            }
+            window = ((window << 8) | UInt32(lc)) & 0xFF_FFFF
+            if window == 0x6E_2774 { return true }
+            k += 1
+        }
+        return false
     }
 }

@@ -1,0 +1,175 @@
+import Testing
+
+@testable import CXInsight
+
+/// The tokenizer reads each byte once: a word's hash and classes are gathered as its bytes come, and punctuation
+/// inside a token is held back until a later byte shows it belongs to the word. These are the cases where that
+/// could go wrong: contractions straight and curly, punctuation inside, before and after words, numbers, links,
+/// handles, accents and emoji. The expected tokens are those of the two-pass tokenizer this one replaced.
+@Suite struct TokenizerTests {
+    enum Flag: CaseIterable {
+        case upper, negContraction, boundaryAfter, sentenceEnd, number, emoji, letters, sentenceStart, question
+        case hasDigit, explicitStop, mention
+
+        var bit: UInt16 {
+            switch self {
+            case .upper: Token.upper
+            case .negContraction: Token.negContraction
+            case .boundaryAfter: Token.boundaryAfter
+            case .sentenceEnd: Token.sentenceEnd
+            case .number: Token.number
+            case .emoji: Token.emoji
+            case .letters: Token.letters
+            case .sentenceStart: Token.sentenceStart
+            case .question: Token.question
+            case .hasDigit: Token.hasDigit
+            case .explicitStop: Token.explicitStop
+            case .mention: Token.mention
+            }
+        }
+    }
+
+    struct Expected: Sendable {
+        var word: String
+        var flags: [Flag]
+        /// Whether the token also carries the hash of its raw form (hashtags, emoticons, short words before
+        /// punctuation).
+        var alt = false
+
+        init(_ word: String, _ flags: [Flag], alt: Bool = false) {
+            self.word = word
+            self.flags = flags
+            self.alt = alt
+        }
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var text: String
+        var tokens: [Expected]
+        /// Exclamations, questions, letters, upper-case letters, links, longest run of one byte, other scalars.
+        var stats: [Int]
+
+        init(_ text: String, _ tokens: [Expected], stats: [Int]) {
+            self.text = text
+            self.tokens = tokens
+            self.stats = stats
+        }
+
+        var testDescription: String { text }
+    }
+
+    static let cases: [Case] = [
+        Case(
+            "don't stop",
+            [
+                .init("don't", [.negContraction, .letters, .sentenceStart]),
+                .init("stop", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            stats: [0, 0, 8, 0, 0, 0, 0]),
+        Case(
+            "DON’T stop!",
+            [
+                .init("DON’T", [.upper, .negContraction, .letters, .sentenceStart]),
+                .init("stop", [.boundaryAfter, .sentenceEnd, .letters, .explicitStop]),
+            ],
+            stats: [1, 0, 8, 4, 0, 0, 1]),
+        Case(
+            "e-mail me!!",
+            [
+                .init("e-mail", [.letters, .sentenceStart]),
+                .init("me", [.boundaryAfter, .sentenceEnd, .letters, .explicitStop], alt: true),
+            ],
+            stats: [2, 0, 7, 0, 0, 2, 0]),
+        Case(
+            "... :) ok",
+            [
+                .init("...", [.sentenceStart]),
+                .init(":)", []),
+                .init("ok", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            stats: [0, 0, 2, 0, 0, 3, 0]),
+        Case(
+            "#retail! @store hi",
+            [
+                .init("retail", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop], alt: true),
+                .init("store", [.letters, .sentenceStart, .mention], alt: true),
+                .init("hi", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            stats: [1, 0, 13, 0, 0, 0, 0]),
+        Case(
+            "3.5 $12.99 1,000 3-4",
+            [
+                .init("3.5", [.number, .sentenceStart, .hasDigit]),
+                .init("12.99", [.number, .hasDigit], alt: true),
+                .init("1,000", [.number, .hasDigit]),
+                .init("3-4", [.boundaryAfter, .sentenceEnd, .hasDigit]),
+            ],
+            stats: [0, 0, 0, 0, 0, 3, 0]),
+        Case(
+            "http://x.com/a?b www.x.com.",
+            [
+                .init("http://x.com/a?b", [.letters, .sentenceStart, .mention]),
+                .init("www.x.com", [.boundaryAfter, .sentenceEnd, .letters, .explicitStop, .mention]),
+            ],
+            stats: [0, 1, 17, 0, 2, 3, 0]),
+        Case(
+            "naïve café’s",
+            [
+                .init("naïve", [.letters, .sentenceStart]),
+                .init("café’s", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            stats: [0, 0, 8, 0, 0, 0, 3]),
+        Case(
+            "won't, ’tis",
+            [
+                .init("won't", [.negContraction, .boundaryAfter, .letters, .sentenceStart]),
+                .init("’tis", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            stats: [0, 0, 7, 0, 0, 0, 1]),
+        Case(
+            "(the) [end]",
+            [
+                .init("the", [.boundaryAfter, .letters, .sentenceStart], alt: true),
+                .init("end", [.boundaryAfter, .sentenceEnd, .letters], alt: true),
+            ],
+            stats: [0, 0, 6, 0, 0, 0, 0]),
+        Case(
+            "I CAN'T. AbC",
+            [
+                .init("I", [.upper, .letters, .sentenceStart]),
+                .init("CAN'T", [.upper, .negContraction, .boundaryAfter, .sentenceEnd, .letters, .explicitStop]),
+                .init("AbC", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart]),
+            ],
+            stats: [0, 0, 8, 7, 0, 0, 0]),
+        Case(
+            "x🎉y \u{200D}z",
+            [
+                .init("x", [.letters, .sentenceStart]),
+                .init("🎉", [.emoji]),
+                .init("y", [.letters]),
+                .init("z", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            stats: [0, 0, 3, 0, 0, 0, 0]),
+    ]
+
+    @Test(arguments: cases)
+    func tokens(_ c: Case) {
+        let bytes = Array(c.text.utf8)
+        var stats = TextStats()
+        let tokens = bytes.withUnsafeBufferPointer { buf in
+            withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
+                Array(toks[0..<Tokenizer.tokenize(buf, into: toks, stats: &stats)])
+            }
+        }
+        #expect(
+            tokens.map { String(decoding: bytes[Int($0.start)..<Int($0.end)], as: UTF8.self) } == c.tokens.map(\.word))
+        for (t, e) in zip(tokens, c.tokens) {
+            #expect(t.flags == e.flags.reduce(0) { $0 | $1.bit }, "flags of \(e.word)")
+            #expect((t.altHash != 0) == e.alt, "raw form of \(e.word)")
+            if !t.has(Token.emoji) { #expect(t.hash == TermHash.of(e.word), "hash of \(e.word)") }
+        }
+        let s = stats
+        #expect(
+            [s.exclamations, s.questions, s.letters, s.upperLetters, s.urls, s.maxCharRun, s.otherScalars] == c.stats)
+    }
+}
