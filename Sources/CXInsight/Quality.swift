@@ -276,7 +276,7 @@ public struct QualityAnalyzer: Sendable {
         if noVowelLong > 0 && noVowelLong * 2 >= contentWords { bot = true }
         if botHits > 0 && botHits * 2 >= n { bot = true }
         if n >= 4 && maxRepeat >= 4 && maxRepeat * 2 >= n { bot = true }
-        if st.maxCharRun >= 12 && st.letters > 0 { bot = true }
+        if st.longRun && st.letters > 0 { bot = true }
         if st.letters == 0 && buf.count >= 8 {
             var anyEmoji = false
             for i in 0..<n where toks[i].has(Token.emoji) { anyEmoji = true; break }

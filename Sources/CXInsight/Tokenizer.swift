@@ -258,12 +258,21 @@ struct Vocabulary: Sendable {
 struct TextStats {
     var exclamations = 0
     var questions = 0
+    /// Words with letters: only whether there are any matters.
     var letters = 0
-    var upperLetters = 0
     var urls = 0
-    var maxCharRun = 0
+    /// Whether a byte repeats 12 or more times in a row (a non-ASCII character counts as its lead byte, so that
+    /// "😀😀😀" is a run): a bot's "!!!!!!!!!!!!" or "aaaaaaaaaaaa".
+    var longRun = false
     /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
     var otherScalars = 0
+
+    /// Counts `b` if it is an exclamation or a question mark.
+    @inline(__always)
+    mutating func countMarks(_ b: UInt8) {
+        exclamations &+= b == 0x21 ? 1 : 0
+        questions &+= b == 0x3F ? 1 : 0
+    }
 }
 
 /// Classes of a byte for the tokenizer, one table lookup instead of a chain of comparisons: the chains
@@ -277,19 +286,6 @@ enum ByteClass {
     static let digit: UInt8 = 16
     /// Counts as "other" in a word: neither a letter nor a digit, nor the "," and "." of numbers.
     static let other: UInt8 = 32
-    static let bang: UInt8 = 64
-    static let question: UInt8 = 128
-
-    /// 1 when `classes` has `bit` (a single bit), for counting without a branch: a shift once inlined (a
-    /// conditional here measured 3% slower on sentiment alone).
-    @inline(__always)
-    static func count(_ classes: UInt8, _ bit: UInt8) -> Int { Int((classes & bit) / bit) }
-
-    /// Per byte, 1 for a lower-case ASCII letter and 1 << 32 for an upper-case one: a text's letters are counted
-    /// with one add per byte, upper case in the high half.
-    static let letterCounts: [UInt64] = (0..<256).map { i in
-        i >= 0x61 && i <= 0x7A ? 1 : i >= 0x41 && i <= 0x5A ? 1 << 32 : 0
-    }
 
     static let table: [UInt8] = (0..<256).map { i in
         let b = UInt8(i)
@@ -305,8 +301,6 @@ enum ByteClass {
         } else if b != 0x2C && b != 0x2E {
             c |= other
         }
-        if b == 0x21 { c |= bang }
-        if b == 0x3F { c |= question }
         return c
     }
 }
@@ -361,9 +355,7 @@ enum Tokenizer {
     static func tokenize(
         _ buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<Token>, stats: inout TextStats
     ) -> Int {
-        ByteClass.table.withUnsafeBufferPointer { classes in
-            ByteClass.letterCounts.withUnsafeBufferPointer { letters in tokenize(buf, out, &stats, classes, letters) }
-        }
+        ByteClass.table.withUnsafeBufferPointer { classes in tokenize(buf, out, &stats, classes) }
     }
 
     /// The token being read. Its word (the bytes from the first that is not punctuation) is hashed as the bytes
@@ -392,43 +384,37 @@ enum Tokenizer {
 
         /// Takes the held punctuation into the word: a byte of the word follows it.
         @inline(__always)
-        mutating func release(_ buf: UnsafeBufferPointer<UInt8>, upTo i: Int, _ classes: UnsafeBufferPointer<UInt8>) {
+        mutating func release(
+            _ buf: UnsafeBufferPointer<UInt8>, upTo i: Int, _ classes: UnsafeBufferPointer<UInt8>,
+            _ stats: inout TextStats
+        ) {
             for k in held..<i {
                 let b = buf[k]
                 add(b, classes[Int(b)])
                 if b == 0x27 { apostrophe = true }
+                stats.countMarks(b)
             }
             held = -1
         }
     }
 
+    /// One pass over the bytes that keeps only the open token's state: the text-wide counts are taken where they
+    /// are cheaper (exclamation and question marks are punctuation, met only where a token's punctuation is read;
+    /// long runs are looked for afterwards), so that the word's hash stays in a register.
     @inline(__always)
     private static func tokenize(
         _ buf: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<Token>, _ stats: inout TextStats,
-        _ classes: UnsafeBufferPointer<UInt8>, _ letterCounts: UnsafeBufferPointer<UInt64>
+        _ classes: UnsafeBufferPointer<UInt8>
     ) -> Int {
         var n = 0
         var i = 0
         let count = buf.count
-        var runByte: UInt8 = 0
-        var run = 0
-        var maxRun = stats.maxCharRun
-        var bangs = 0
-        var questions = 0
-        var letters: UInt64 = 0
+        var ascii = true
         var tok = OpenToken()
         while i < count {
             let b = buf[i]
-            // Without branches: doubled letters are frequent and unpredictable.
-            let same = b == runByte
-            run = same ? run &+ 1 : 1
-            runByte = b
-            maxRun = same && run > maxRun ? run : maxRun
             if b < 0x80 {
                 let c = classes[Int(b)]
-                bangs &+= ByteClass.count(c, ByteClass.bang)
-                questions &+= ByteClass.count(c, ByteClass.question)
-                letters &+= letterCounts[Int(b)]
                 i &+= 1
                 if c & ByteClass.space != 0 {
                     if tok.start >= 0 { finish(buf, &tok, i &- 1, out, &n, &stats, classes) }
@@ -439,7 +425,7 @@ enum Tokenizer {
                     if tok.word < 0 {
                         tok.word = i &- 1
                     } else if tok.held >= 0 {
-                        tok.release(buf, upTo: i &- 1, classes)
+                        tok.release(buf, upTo: i &- 1, classes, &stats)
                     }
                     tok.add(b, c)
                 } else if tok.word >= 0 && tok.held < 0 {
@@ -447,6 +433,7 @@ enum Tokenizer {
                 }
                 continue
             }
+            ascii = false
             let (s, len) = decode(buf, i)
             if isEmoji(s) {
                 if tok.start >= 0 { finish(buf, &tok, i, out, &n, &stats, classes) }
@@ -462,7 +449,7 @@ enum Tokenizer {
                 if tok.word < 0 {
                     tok.word = i
                 } else if tok.held >= 0 {
-                    tok.release(buf, upTo: i, classes)
+                    tok.release(buf, upTo: i, classes, &stats)
                 }
                 if len == 3 && (s == 0x2019 || s == 0x2018) {
                     // a curly apostrophe is a straight one in every word table
@@ -477,12 +464,36 @@ enum Tokenizer {
         }
         if tok.start >= 0 { finish(buf, &tok, count, out, &n, &stats, classes) }
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
-        stats.exclamations += bangs
-        stats.questions += questions
-        stats.letters &+= Int(truncatingIfNeeded: letters & 0xFFFF_FFFF) &+ Int(truncatingIfNeeded: letters >> 32)
-        stats.upperLetters &+= Int(truncatingIfNeeded: letters >> 32)
-        stats.maxCharRun = maxRun
+        stats.longRun = stats.longRun || hasLongRun(buf, ascii: ascii)
         return n
+    }
+
+    /// Whether a byte repeats 12 times in a row, a non-ASCII character counting as its lead byte. In ASCII text such
+    /// a run covers one of the text's four-byte blocks (offsets 4k to 4k + 3) with four equal bytes, so a text
+    /// without such a block is not walked.
+    static func hasLongRun(_ buf: UnsafeBufferPointer<UInt8>, ascii: Bool) -> Bool {
+        if ascii {
+            let raw = UnsafeRawBufferPointer(buf)
+            var k = 0
+            var uniform = false
+            while k + 4 <= raw.count && !uniform {
+                let w = raw.loadUnaligned(fromByteOffset: k, as: UInt32.self)
+                uniform = w == (w >> 8 | w << 24)
+                k += 4
+            }
+            guard uniform else { return false }
+        }
+        var runByte: UInt8 = 0
+        var run = 0
+        var i = 0
+        while i < buf.count {
+            let b = buf[i]
+            run = b == runByte ? run + 1 : 1
+            runByte = b
+            if run >= 12 { return true }
+            i += b < 0x80 ? 1 : decode(buf, i).1
+        }
+        return false
     }
 
     /// Writes the open token, which ends before `e0`, and closes it.
@@ -497,17 +508,22 @@ enum Tokenizer {
         if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
         guard tok.word >= 0 else {  // punctuation only (emoticon such as ":)" or a dash)
             var h = TermHash.offset
-            for k in s0..<e0 { h = (h ^ UInt64(buf[k])) &* TermHash.prime }
+            for k in s0..<e0 {
+                h = (h ^ UInt64(buf[k])) &* TermHash.prime
+                stats.countMarks(buf[k])
+            }
             out[n] = Token(start: Int32(s0), end: Int32(e0), hash: h == 0 ? 1 : h, altHash: 0, flags: flags)
             n += 1
             return
         }
         let s = tok.word
         let e = tok.held >= 0 ? tok.held : e0
+        for k in s0..<s { stats.countMarks(buf[k]) }
         // trailing punctuation
         var j = e
         while j < e0 {
             let c = buf[j]
+            stats.countMarks(c)
             if c == 0x2E || c == 0x21 || c == 0x3F {
                 flags |= Token.boundaryAfter | Token.sentenceEnd
                 if c == 0x3F { flags |= Token.question } else { flags |= Token.explicitStop }
@@ -521,7 +537,10 @@ enum Tokenizer {
         let lower = cl & ByteClass.lower != 0
         if upper && !lower { flags |= Token.upper }
         if tok.apostrophe && hasNegativeContraction(buf, s, e) { flags |= Token.negContraction }
-        if upper || lower { flags |= Token.letters }
+        if upper || lower {
+            flags |= Token.letters
+            stats.letters += 1
+        }
         if cl & ByteClass.digit != 0 {
             flags |= Token.hasDigit
             if !upper && !lower && cl & ByteClass.other == 0 { flags |= Token.number }
