@@ -138,6 +138,9 @@ public struct IntentDetector: Sendable {
         var allowNegated: Bool
         var isQuestion: Bool
         var kind: Enrichment.Intent.Kind
+        /// Its first element is one required word out of a list: the head token that put the rule forward is that
+        /// element's whole match, and matching starts at the second element instead of scanning the list again.
+        var oneWordHead: Bool
     }
     private var compiled: [Compiled] = []
     private(set) var cueWords = TermTable(minimumCapacity: 256)
@@ -192,6 +195,11 @@ public struct IntentDetector: Sendable {
         try self.init(rules: list, cues: cueList)
     }
 
+    static func isOneWordHead(_ e: IntentRule.Element) -> Bool {
+        guard case .words(let alternatives, false) = e else { return false }
+        return alternatives.allSatisfy { $0.count == 1 }
+    }
+
     /// Builds a detector from compiled rules and weighted complaint cues (word or phrase, weight).
     public init(rules: [IntentRule], cues: [(String, Double)] = []) throws {
         self.rules = rules
@@ -226,7 +234,8 @@ public struct IntentDetector: Sendable {
                 Compiled(
                     needs: (needs.count > 0 ? needs[0] : .all, needs.count > 1 ? needs[1] : .all), opStart: opStart,
                     opCount: Int32(r.elements.count), kindBit: r.kindBit, anchored: r.anchored,
-                    allowNegated: r.allowNegated, isQuestion: r.kind == .question, kind: r.kind))
+                    allowNegated: r.allowNegated, isQuestion: r.kind == .question, kind: r.kind,
+                    oneWordHead: Self.isOneWordHead(r.elements[0])))
         }
         for (term, w) in cues {
             let parts = term.lowercased().split(separator: " ").map { TermHash.of(String($0)) }
@@ -326,6 +335,8 @@ public struct IntentDetector: Sendable {
                 return -1
             }
         }
+        // The head is a word of the first element (`heads`); when that element is one required word, it matched.
+        if rule.oneWordHead { return go(opStart + 1, start + 1, toks[start].has(Token.sentenceEnd)) }
         return go(opStart, start, false)
     }
 

@@ -417,7 +417,10 @@ enum Tokenizer {
                 let c = classes[Int(b)]
                 i &+= 1
                 if c & ByteClass.space != 0 {
-                    if tok.start >= 0 { finish(buf, &tok, i &- 1, out, &n, &stats, classes) }
+                    if tok.start >= 0 {
+                        finish(buf, tok, i &- 1, out, &n, &stats, classes)
+                        tok.start = -1
+                    }
                     continue
                 }
                 if tok.start < 0 { tok = OpenToken(start: i &- 1) }
@@ -436,13 +439,19 @@ enum Tokenizer {
             ascii = false
             let (s, len) = decode(buf, i)
             if isEmoji(s) {
-                if tok.start >= 0 { finish(buf, &tok, i, out, &n, &stats, classes) }
+                if tok.start >= 0 {
+                    finish(buf, tok, i, out, &n, &stats, classes)
+                    tok.start = -1
+                }
                 var f = Token.emoji
                 if n == 0 || out[n - 1].has(Token.sentenceEnd) { f |= Token.sentenceStart }
                 out[n] = Token(start: Int32(i), end: Int32(i + len), hash: TermHash.emoji(s), altHash: 0, flags: f)
                 n += 1
             } else if isSeparatorScalar(s) {
-                if tok.start >= 0 { finish(buf, &tok, i, out, &n, &stats, classes) }
+                if tok.start >= 0 {
+                    finish(buf, tok, i, out, &n, &stats, classes)
+                    tok.start = -1
+                }
             } else {
                 stats.otherScalars += 1
                 if tok.start < 0 { tok = OpenToken(start: i) }
@@ -462,7 +471,7 @@ enum Tokenizer {
             }
             i += len
         }
-        if tok.start >= 0 { finish(buf, &tok, count, out, &n, &stats, classes) }
+        if tok.start >= 0 { finish(buf, tok, count, out, &n, &stats, classes) }
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
         stats.longRun = stats.longRun || hasLongRun(buf, ascii: ascii)
         return n
@@ -496,14 +505,13 @@ enum Tokenizer {
         return false
     }
 
-    /// Writes the open token, which ends before `e0`, and closes it.
-    @inline(__always)
+    /// Writes the open token, which ends before `e0`. The token comes by value: passed `inout` to this call, which
+    /// is not inlined, it would live in memory, and its hash with it, through the whole byte loop.
     private static func finish(
-        _ buf: UnsafeBufferPointer<UInt8>, _ tok: inout OpenToken, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
+        _ buf: UnsafeBufferPointer<UInt8>, _ tok: OpenToken, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
         _ n: inout Int, _ stats: inout TextStats, _ classes: UnsafeBufferPointer<UInt8>
     ) {
         let s0 = tok.start
-        tok.start = -1
         var flags: UInt16 = 0
         if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
         guard tok.word >= 0 else {  // punctuation only (emoticon such as ":)" or a dash)
