@@ -106,8 +106,18 @@ public struct IntentDetector: Sendable {
     private(set) var heads = TermTable(minimumCapacity: 256)
     private var headLists: [[Int32]] = []
     private var numberHeads: [Int32] = []
-    private var headFlat: [Int32] = []  // per head: start, count into headRules
-    private var headRules: [Int32] = []
+    private var headFlat: [Int32] = []  // per head: start, count into headCandidates
+    private var headCandidates: [Candidate] = []
+    /// A rule as a head word puts it forward, with what rejects it before its record is read: its kind (one hit
+    /// per kind) and, when its head is one word and a required word element follows, that element's first words,
+    /// which the next token must be among. Most candidates fail one of the two, and the rule records they no
+    /// longer read were most of the time `hits` spent.
+    struct Candidate {
+        var next: WordSignature
+        var rule: Int32
+        var kindBit: UInt8
+        var checksNext: Bool
+    }
     /// Flat form of the rules for the hot path: per rule a range of `ops`; per op a kind, a flag and a
     /// range of alternatives; per alternative a range of `altWords` (no arrays of arrays, no enum payloads).
     struct Op {
@@ -268,9 +278,19 @@ public struct IntentDetector: Sendable {
             }
         }
         for list in headLists {
-            headFlat.append(Int32(headRules.count))
+            headFlat.append(Int32(headCandidates.count))
             headFlat.append(Int32(list.count))
-            headRules += list
+            headCandidates += list.map { ri in
+                let r = rules[Int(ri)]
+                var next = WordSignature.all
+                var checksNext = false
+                if Self.isOneWordHead(r.elements[0]), r.elements.count > 1, case .words(let a, false) = r.elements[1] {
+                    next = WordSignature()
+                    for alt in a { next.insert(alt[0]) }
+                    checksNext = true
+                }
+                return Candidate(next: next, rule: ri, kindBit: r.kindBit, checksNext: checksNext)
+            }
         }
     }
 
@@ -361,7 +381,7 @@ public struct IntentDetector: Sendable {
             alts.withUnsafeBufferPointer { A in
                 altWords.withUnsafeBufferPointer { W in
                     compiled.withUnsafeBufferPointer { C in
-                        headRules.withUnsafeBufferPointer { H in
+                        headCandidates.withUnsafeBufferPointer { H in
                             hitsInner(toks, n, questionMark, negators, O, A, W, C, H, terms, body)
                         }
                     }
@@ -373,7 +393,7 @@ public struct IntentDetector: Sendable {
     private func hitsInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ negators: (Int) -> Bool,
         _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
-        _ C: UnsafeBufferPointer<Compiled>, _ H: UnsafeBufferPointer<Int32>, _ R: UnsafeBufferPointer<TermRecord>,
+        _ C: UnsafeBufferPointer<Compiled>, _ H: UnsafeBufferPointer<Candidate>, _ R: UnsafeBufferPointer<TermRecord>,
         _ body: (Hit) -> Void
     ) {
         var seen: UInt8 = 0
@@ -391,7 +411,21 @@ public struct IntentDetector: Sendable {
             let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0
             let total = first + (num ? numberHeads.count : 0)
             for c in 0..<total {
-                let rule = C[Int(c < first ? H[hs + c] : numberHeads[c - first])]
+                let index: Int32
+                if c < first {
+                    let candidate = H[hs + c]
+                    if seen & candidate.kindBit != 0 { continue }
+                    // what the matcher would test first, without its call and the rule's record
+                    if candidate.checksNext
+                        && (t.has(Token.sentenceEnd) || i + 1 >= n || !candidate.next.contains(toks[i + 1].hash))
+                    {
+                        continue
+                    }
+                    index = candidate.rule
+                } else {
+                    index = numberHeads[c - first]
+                }
+                let rule = C[Int(index)]
                 let bit = rule.kindBit
                 if seen & bit != 0 { continue }
                 if rule.anchored
