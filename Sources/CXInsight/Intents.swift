@@ -110,8 +110,8 @@ public struct IntentDetector: Sendable {
     private var headCandidates: [Candidate] = []
     /// A rule as a head word puts it forward, with what rejects it before its record is read: its kind (one hit
     /// per kind) and, when its head is one word and a required word element follows, that element's first words,
-    /// which the next token must be among. Most candidates fail one of the two, and the rule records they no
-    /// longer read were most of the time `hits` spent.
+    /// which the next token must be among. Most candidates fail one of the two, and then neither the rule's
+    /// record (an L1 miss in profiles) nor the matcher is needed.
     struct Candidate {
         var next: WordSignature
         var rule: Int32
@@ -127,7 +127,7 @@ public struct IntentDetector: Sendable {
         var altStart: Int32
         var altCount: Int32
         /// The first words of a words-element's alternatives: a token outside it skips the scan of the
-        /// alternatives (dozens in the long lists), which was most of the matcher's time.
+        /// alternatives (dozens in the long lists).
         var first = WordSignature.all
     }
     private var ops: [Op] = []
@@ -205,6 +205,7 @@ public struct IntentDetector: Sendable {
         try self.init(rules: list, cues: cueList)
     }
 
+    /// Whether `e` is a required element whose alternatives are single words.
     static func isOneWordHead(_ e: IntentRule.Element) -> Bool {
         guard case .words(let alternatives, false) = e else { return false }
         return alternatives.allSatisfy { $0.count == 1 }

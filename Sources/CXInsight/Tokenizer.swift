@@ -359,9 +359,9 @@ enum Tokenizer {
     }
 
     /// The token being read. Its word (the bytes from the first that is not punctuation) is hashed as the bytes
-    /// come, so that each byte is read once: a second pass per word, after stripping its punctuation, was most of
-    /// the tokenizer's time. Punctuation inside a token is held back until a later byte shows that it belongs to
-    /// the word ("don't", "e-mail") rather than following it ("place!").
+    /// come, so that each byte is read once instead of twice (once to find the token, again to hash its word after
+    /// stripping its punctuation). Punctuation inside a token is held back until a later byte shows that it belongs
+    /// to the word ("don't", "e-mail") rather than following it ("place!").
     struct OpenToken {
         /// First byte of the token.
         var start = -1
