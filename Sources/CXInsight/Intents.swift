@@ -110,8 +110,8 @@ public struct IntentDetector: Sendable {
     private var headCandidates: [Candidate] = []
     /// A rule as a head word puts it forward, with what rejects it before its record is read: its kind (one hit
     /// per kind) and, when its head is one word and a required word element follows, that element's first words,
-    /// which the next token must be among. Most candidates fail one of the two, and then neither the rule's
-    /// record (an L1 miss in profiles) nor the matcher is needed.
+    /// which the next token must be among. A candidate that fails either needs neither the rule's record (an L1
+    /// miss in profiles) nor the matcher.
     struct Candidate {
         var next: WordSignature
         var rule: Int32
@@ -295,7 +295,8 @@ public struct IntentDetector: Sendable {
         }
     }
 
-    /// Tries rule `ri` at token `start`; returns the index one past the last matched token, or -1.
+    /// Tries `rule` at token `start`, which must be one of the rule's head words (`heads`); returns the index one
+    /// past the last matched token, or -1.
     private func match(
         _ rule: Compiled, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ start: Int,
         _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
@@ -538,9 +539,12 @@ struct WordSignature: Sendable {
     /// Whether `hash` may have been inserted (false: it certainly was not).
     @inline(__always)
     func contains(_ hash: UInt64) -> Bool {
-        let x = TermTable.home(hash, 56)
-        let lane = withUnsafeBytes(of: self) { $0.load(fromByteOffset: (x >> 6) * 8, as: UInt64.self) }
-        return lane & (UInt64(1) << UInt64(x & 63)) != 0
+        let x = UInt64(TermTable.home(hash, 56))
+        let lane = UInt64(1) << (x >> 6)
+        let word =
+            (a & (0 &- (lane & 1))) | (b & (0 &- ((lane >> 1) & 1))) | (c & (0 &- ((lane >> 2) & 1)))
+            | (d & (0 &- (lane >> 3)))
+        return word & (UInt64(1) << (x & 63)) != 0
     }
 
     @inline(__always)

@@ -261,8 +261,8 @@ struct TextStats {
     /// Words with letters: only whether there are any matters.
     var letters = 0
     var urls = 0
-    /// Whether a byte repeats 12 or more times in a row (a non-ASCII character counts as its lead byte, so that
-    /// "😀😀😀" is a run): a bot's "!!!!!!!!!!!!" or "aaaaaaaaaaaa".
+    /// Whether a byte repeats 12 or more times in a row: a bot's "!!!!!!!!!!!!" or "aaaaaaaaaaaa". A non-ASCII
+    /// character counts as its lead byte, so 12 emoji in a row are a run even when they differ.
     var longRun = false
     /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
     var otherScalars = 0
@@ -351,17 +351,17 @@ enum Tokenizer {
     @inline(__always)
     static func capacity(_ byteCount: Int) -> Int { byteCount / 2 + 2 }
 
-    /// Splits `buf` into tokens written to `out`; returns the number of tokens.
+    /// Splits `buf`, valid UTF-8 (a `String`'s bytes), into tokens written to `out`; returns the number of tokens.
     static func tokenize(
         _ buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<Token>, stats: inout TextStats
     ) -> Int {
         ByteClass.table.withUnsafeBufferPointer { classes in tokenize(buf, out, &stats, classes) }
     }
 
-    /// The token being read. Its word (the bytes from the first that is not punctuation) is hashed as the bytes
-    /// come, so that each byte is read once instead of twice (once to find the token, again to hash its word after
-    /// stripping its punctuation). Punctuation inside a token is held back until a later byte shows that it belongs
-    /// to the word ("don't", "e-mail") rather than following it ("place!").
+    /// The token being read. Each byte of its word (the bytes from the first that is not punctuation) is hashed as
+    /// it is read, instead of in a second pass over the word after stripping its punctuation. Punctuation inside a
+    /// token is held back until a later byte shows that it belongs to the word ("don't", "e-mail") rather than
+    /// following it ("place!").
     struct OpenToken {
         /// First byte of the token.
         var start = -1
@@ -370,7 +370,8 @@ enum Tokenizer {
         /// First of the punctuation bytes held back; -1 when none is.
         var held = -1
         var hash = TermHash.offset
-        /// The union of the classes of the word's bytes (`ByteClass`; non-ASCII bytes count as other).
+        /// The union of the classes of the word's bytes (`ByteClass`): non-ASCII bytes count as other, a curly
+        /// apostrophe as nothing (as the straight one it stands for, it keeps "1’2" a number's shape).
         var classes: UInt8 = 0
         /// Whether the word holds an apostrophe, straight or curly: only then can it hold "n't".
         var apostrophe = false
@@ -506,7 +507,7 @@ enum Tokenizer {
     }
 
     /// Writes the open token, which ends before `e0`. The token comes by value: passed `inout` to this call, which
-    /// is not inlined, it would live in memory, and its hash with it, through the whole byte loop.
+    /// the compiler outlines, it would live in memory, and its hash with it, through the whole byte loop.
     private static func finish(
         _ buf: UnsafeBufferPointer<UInt8>, _ tok: OpenToken, _ e0: Int, _ out: UnsafeMutableBufferPointer<Token>,
         _ n: inout Int, _ stats: inout TextStats, _ classes: UnsafeBufferPointer<UInt8>

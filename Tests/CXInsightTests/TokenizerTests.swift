@@ -2,10 +2,9 @@ import Testing
 
 @testable import CXInsight
 
-/// The tokenizer reads each byte once: a word's hash and classes are gathered as its bytes come, and punctuation
-/// inside a token is held back until a later byte shows it belongs to the word. These are the cases where that
-/// could go wrong: contractions straight and curly, punctuation inside, before and after words, numbers, links,
-/// handles, accents and emoji. The expected tokens are those of the two-pass tokenizer this one replaced.
+/// The tokenizer hashes each byte of a word as it reads it, and holds punctuation inside a token back until a later
+/// byte shows it belongs to the word. These are the cases where that could go wrong: contractions straight and
+/// curly, punctuation inside, before and after words, numbers, links, handles, accents, emoji and long runs. The expected tokens are those of the two-pass tokenizer this one replaced.
 @Suite struct TokenizerTests {
     enum Flag: CaseIterable {
         case upper, negContraction, boundaryAfter, sentenceEnd, number, emoji, letters, sentenceStart, question
@@ -176,6 +175,20 @@ import Testing
             "ok 😀😀😀😀😀😀😀😀😀😀😀😀",
             [.init("ok", [.letters, .sentenceStart])] + Array(repeating: .init("😀", [.emoji]), count: 11)
                 + [.init("😀", [.emoji, .boundaryAfter, .sentenceEnd])],
+            marks: [0, 0], urls: 0, otherScalars: 0, longRun: true),
+        Case("", [], marks: [0, 0], urls: 0, otherScalars: 0),
+        Case(
+            "?!", [.init("?!", [.boundaryAfter, .sentenceEnd, .sentenceStart])], marks: [1, 1], urls: 0, otherScalars: 0
+        ),
+        Case(
+            "a!b", [.init("a!b", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart])], marks: [1, 0], urls: 0,
+            otherScalars: 0),
+        Case(
+            "ab aaaaaaaaaaaa",
+            [
+                .init("ab", [.letters, .sentenceStart]),
+                .init("aaaaaaaaaaaa", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
             marks: [0, 0], urls: 0, otherScalars: 0, longRun: true),
     ]
 
