@@ -267,7 +267,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
             cooldown = Int64(r.cooldownSeconds) * 1000
         }
 
-        @inline(__always) func matches(_ e: AlertEvent) -> Bool {
+        @inline(__always) func matches(_ e: Signals) -> Bool {
             switch condition {
             case .sentimentAtOrBelow: return e.compound <= threshold
             case .npsDetractor:
@@ -277,6 +277,25 @@ public struct AlertRuleEngine: Sendable, Hashable {
             case .intent: return intent.bits != 0 && e.intentBits.bits & intent.bits != 0
             case .negativeSpike: return e.compound <= threshold || e.intentBits.contains(.complaint)
             }
+        }
+    }
+
+    /// What the rules test of an event: its scores and intents, without its ids and strings.
+    struct Signals {
+        var compound: Double
+        var intentBits: KindSet
+        var score: Int?
+        var scoreKind: ScoreKind?
+
+        init(compound: Double, intentBits: KindSet, score: Int?, scoreKind: ScoreKind?) {
+            self.compound = compound
+            self.intentBits = intentBits
+            self.score = score
+            self.scoreKind = scoreKind
+        }
+
+        init(_ e: AlertEvent) {
+            self.init(compound: e.compound, intentBits: e.intentBits, score: e.score, scoreKind: e.scoreKind)
         }
     }
 
@@ -319,18 +338,42 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// Feeds one event; returns the alerts to raise now (possibly none).
     public mutating func process(_ event: AlertEvent, nowMs: Int64? = nil) -> [InsightAlert] {
-        let now = nowMs ?? event.timeMs
+        guard let matched = match(Signals(event), suppressed: event.suppressed, nowMs: nowMs ?? event.timeMs) else {
+            return []
+        }
+        return raise(event, matched)
+    }
+
+    /// The rules an event matches, from bit 0 for rule 0; rules beyond 64 are listed apart.
+    struct Matched {
+        var mask: UInt64
+        var extra: [Int]
+        var nowMs: Int64
+    }
+
+    /// The first half of `process(_:nowMs:)`: counts the event and tests the rules on its signals; nil when it is
+    /// suppressed or matches none. The caller builds an `AlertEvent`, which copies the event's strings, only for an
+    /// event that matched; `raise(_:_:)` is the second half.
+    mutating func match(_ signals: Signals, suppressed isSuppressed: Bool, nowMs now: Int64) -> Matched? {
         processed += 1
         if processed % 4096 == 0 { prune(now) }
-        if event.suppressed { return [] }
-        var mask: UInt64 = 0  // rules beyond 64 are evaluated below without the mask
+        if isSuppressed { return nil }
+        var mask: UInt64 = 0
         var extra: [Int] = []
         matchers.withUnsafeBufferPointer { ms in
-            for ri in ms.indices where ms[ri].matches(event) {
+            for ri in ms.indices where ms[ri].matches(signals) {
                 if ri < 64 { mask |= UInt64(1) << UInt64(ri) } else { extra.append(ri) }
             }
         }
-        if mask == 0 && extra.isEmpty { return [] }
+        if mask == 0 && extra.isEmpty { return nil }
+        return Matched(mask: mask, extra: extra, nowMs: now)
+    }
+
+    /// The second half of `process(_:nowMs:)`: windows, cooldowns and the alerts of the rules `matched` found.
+    mutating func raise(_ event: AlertEvent, _ matched: Matched) -> [InsightAlert] {
+        let mask = matched.mask
+        let extra = matched.extra
+        let now = matched.nowMs
         var out: [InsightAlert] = []
         let n = rules.count
         let ms = matchers

@@ -280,12 +280,15 @@ public struct InsightEngine: Sendable {
         of input: InsightInput, customerKey: String?, compound: Double, intents: KindSet, suppressed: Bool,
         state: inout InsightState
     ) -> [InsightAlert] {
+        let signals = AlertRuleEngine.Signals(
+            compound: compound, intentBits: intents, score: input.score, scoreKind: input.scoreKind)
+        guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: input.timeMs) else { return [] }
         var event = AlertEvent(
             event: input.event, storeID: input.storeID, channel: input.channel, customerKey: customerKey,
             timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
             suppressed: suppressed)
         event.intentBits = intents
-        return state.alerts.process(event)
+        return state.alerts.raise(event, matched)
     }
 
     @inline(__always) static func rank(_ k: Enrichment.Intent.Kind) -> Int {
