@@ -234,9 +234,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
     public private(set) var rules: [AlertRule]
     /// Per store: spike windows and cooldowns of store-scoped rules (one hash lookup per event).
     private var stores: [String: StoreState] = [:]
-    /// Cooldowns of rules scoped finer than the store (customer, channel, event).
-    private var lastRaised: [Key: Int64] = [:]
-    private var suppressed: [Key: Int] = [:]
+    /// Cooldowns of rules scoped finer than the store (customer, channel, event), one entry per key: a match then
+    /// hashes its key once, where separate tables of times and counts hashed it two or three times.
+    private var cooldowns: [Key: Cooldown] = [:]
     private var processed = 0
     /// What each rule tests, without its strings: every event is tested against every rule, and copying an
     /// `AlertRule` (retaining its id and optionals) per test was a good part of the engine's cost.
@@ -310,6 +310,25 @@ public struct AlertRuleEngine: Sendable, Hashable {
         }
     }
 
+    /// When a key last raised an alert, and how many of its matches were suppressed since.
+    struct Cooldown: Sendable, Hashable {
+        var lastRaised: Int64
+        var suppressed: Int
+        /// A key that has not raised an alert.
+        static let never = Cooldown(lastRaised: .min, suppressed: 0)
+    }
+
+    /// A match of a cooldown's key at `now`: nil when the cooldown suppresses it (counted), otherwise the matches
+    /// suppressed since the previous alert, and the cooldown starts again.
+    static func admit(_ c: inout Cooldown, now: Int64, cooldown: Int64) -> Int? {
+        if c.lastRaised != .min, now - c.lastRaised < cooldown, now >= c.lastRaised {
+            c.suppressed += 1
+            return nil
+        }
+        defer { c = Cooldown(lastRaised: now, suppressed: 0) }
+        return c.suppressed
+    }
+
     /// De-duplication key for rules scoped finer than a store.
     struct Key: Sendable, Hashable {
         var rule: Int
@@ -378,9 +397,12 @@ public struct AlertRuleEngine: Sendable, Hashable {
         let n = rules.count
         let ms = matchers
         let rulesCopy = rules
-        // Rules scoped finer than the store, with the spike's event ids (nil: just this event's id, built only if
-        // the alert is raised: most matches are suppressed by a cooldown).
-        var finer: [(Int, [String]?)] = []
+        // Rules scoped finer than the store: the first 64 as bits, the others in order; a spike's event ids in
+        // `finerIDs` (otherwise just this event's id, built only if the alert is raised). No array is allocated
+        // for an event that matches only rules without a spike.
+        var finerMask: UInt64 = 0
+        var finerExtra: [Int] = []
+        var finerIDs: [Int: [String]] = [:]
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
             var m = mask
@@ -406,7 +428,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     isSpike = true
                 }
                 if !matcher.storeScoped {
-                    finer.append((ri, isSpike ? st.windows[ri].map(\.event.string) : nil))
+                    if ri < 64 { finerMask |= UInt64(1) << UInt64(ri) } else { finerExtra.append(ri) }
+                    if isSpike { finerIDs[ri] = st.windows[ri].map(\.event.string) }
                     continue
                 }
                 let last = st.lastRaised[ri]
@@ -423,16 +446,22 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
-        for (ri, ids) in finer {
+        var m = finerMask
+        var k = 0
+        while m != 0 || k < finerExtra.count {
+            let ri: Int
+            if m != 0 {
+                ri = m.trailingZeroBitCount
+                m &= m - 1
+            } else {
+                ri = finerExtra[k]
+                k += 1
+            }
             let rule = rules[ri]
             let key = Self.key(ri, rule, event)
-            if let last = lastRaised[key], now - last < matchers[ri].cooldown, now >= last {
-                suppressed[key, default: 0] += 1
-                continue
-            }
-            let sup = suppressed.removeValue(forKey: key) ?? 0
-            lastRaised[key] = now
-            out.append(Self.alert(rule, event, ids ?? [event.eventID], sup, now))
+            guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matchers[ri].cooldown)
+            else { continue }
+            out.append(Self.alert(rule, event, (finerIDs.isEmpty ? nil : finerIDs[ri]) ?? [event.eventID], sup, now))
         }
         return out
     }
@@ -489,8 +518,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
     /// Drops cooldown entries and window events that can no longer matter at `nowMs`.
     public mutating func prune(_ nowMs: Int64) {
         let maxCooldown = Int64(rules.map(\.cooldownSeconds).max() ?? 0) * 1000
-        lastRaised = lastRaised.filter { nowMs - $0.value < maxCooldown }
-        suppressed = suppressed.filter { lastRaised[$0.key] != nil }
+        cooldowns = cooldowns.filter { nowMs - $0.value.lastRaised < maxCooldown }
         let maxWindow = Int64(rules.compactMap(\.windowSeconds).max() ?? 900) * 1000
         stores = stores.compactMapValues { st in
             var s = st
@@ -511,6 +539,6 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// Number of keys currently in cooldown (for metrics and tests).
     public var activeCooldowns: Int {
-        lastRaised.count + stores.values.reduce(0) { $0 + $1.lastRaised.filter { $0 != .min }.count }
+        cooldowns.count + stores.values.reduce(0) { $0 + $1.lastRaised.filter { $0 != .min }.count }
     }
 }

@@ -156,6 +156,40 @@ import Testing
         #expect(fired.first?.suppressedSincePrevious == 4)  // 6, 7, 8 and 9 completed a spike in the cooldown
     }
 
+    /// A spike rule scoped finer than the store keeps its window's event ids and its cooldown per key, and rules
+    /// scoped finer than the store raise in rule order after the store-scoped ones.
+    @Test func finerScopedSpikeRaisesWithItsWindowAndCountsSuppressedSpikes() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer),
+            AlertRule(
+                id: "channel-spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600,
+                severity: .critical, cooldownSeconds: 60, dedupScope: .storeChannel),
+            AlertRule(id: "very-negative", condition: .sentimentAtOrBelow, threshold: -0.5, cooldownSeconds: 3600),
+        ])
+        func kiosk(_ id: String, _ t: Int64, churn: Bool = false) -> [InsightAlert] {
+            var e = ev(id, t: t * 1000, compound: -0.9, intents: churn ? [.cancellation] : [], customer: "c\(id)")
+            e.channel = "kiosk"
+            return a.process(e)
+        }
+        #expect(kiosk("1", 1).map(\.ruleID) == ["very-negative"])
+        #expect(kiosk("2", 2).isEmpty)
+        let third = kiosk("3", 3, churn: true)
+        #expect(third.map(\.ruleID) == ["churn", "channel-spike"])  // very-negative is in its cooldown
+        #expect(third.last?.eventIDs == ["1", "2", "3"])
+        #expect(third.last?.dedupKey == "channel-spike|s1|kiosk")
+        #expect(third.first?.dedupKey == "churn|s1|c3")
+        let inCooldown = (4...9).map { kiosk("\($0)", Int64($0)).count }
+        #expect(inCooldown == [0, 0, 0, 0, 0, 0])
+        let after = kiosk("10", 70)
+        #expect(after.map(\.ruleID) == ["channel-spike"])
+        #expect(after.first?.eventIDs == ["8", "9", "10"])
+        // The window is the store's and the cooldown the key's: a raise by a finer key leaves the window as it is, so
+        // 4 to 9 each completed a spike in the cooldown.
+        #expect(after.first?.suppressedSincePrevious == 6)
+        #expect(a.activeCooldowns == 3)
+    }
+
     /// The agent passes event ids as UUIDs, formatted only for the alerts that name them.
     @Test func uuidReferencesFormatAsLowerCaseText() throws {
         let u = try #require(UUID(uuidString: "B405910E-AF86-4E70-8EF0-FDACCD3D959A"))
