@@ -405,17 +405,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var finerIDs: [Int: [String]] = [:]
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
-            var m = mask
-            var k = 0
-            while m != 0 || k < extra.count {
-                let ri: Int
-                if m != 0 {
-                    ri = m.trailingZeroBitCount
-                    m &= m - 1
-                } else {
-                    ri = extra[k]
-                    k += 1
-                }
+            Self.forEachRule(mask, extra) { ri in
                 let matcher = ms[ri]
                 var isSpike = false
                 if matcher.condition == .negativeSpike {
@@ -424,18 +414,18 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     if let f = st.windows[ri].first, f.timeMs <= t - matcher.window || f.timeMs > t {
                         st.windows[ri].removeAll { $0.timeMs <= t - matcher.window || $0.timeMs > t }
                     }
-                    guard st.windows[ri].count >= matcher.need else { continue }
+                    guard st.windows[ri].count >= matcher.need else { return }
                     isSpike = true
                 }
                 if !matcher.storeScoped {
                     if ri < 64 { finerMask |= UInt64(1) << UInt64(ri) } else { finerExtra.append(ri) }
                     if isSpike { finerIDs[ri] = st.windows[ri].map(\.event.string) }
-                    continue
+                    return
                 }
                 let last = st.lastRaised[ri]
                 if last != .min, now - last < matcher.cooldown, now >= last {
                     st.suppressed[ri] += 1
-                    continue
+                    return
                 }
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
@@ -446,24 +436,24 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
-        var m = finerMask
-        var k = 0
-        while m != 0 || k < finerExtra.count {
-            let ri: Int
-            if m != 0 {
-                ri = m.trailingZeroBitCount
-                m &= m - 1
-            } else {
-                ri = finerExtra[k]
-                k += 1
-            }
+        Self.forEachRule(finerMask, finerExtra) { ri in
             let rule = rules[ri]
             let key = Self.key(ri, rule, event)
             guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matchers[ri].cooldown)
-            else { continue }
+            else { return }
             out.append(Self.alert(rule, event, (finerIDs.isEmpty ? nil : finerIDs[ri]) ?? [event.eventID], sup, now))
         }
         return out
+    }
+
+    /// Calls `body` with each rule of `mask` (bit i for rule i, in ascending order), then each of `extra`.
+    @inline(__always) static func forEachRule(_ mask: UInt64, _ extra: [Int], _ body: (Int) -> Void) {
+        var m = mask
+        while m != 0 {
+            body(m.trailingZeroBitCount)
+            m &= m - 1
+        }
+        for ri in extra { body(ri) }
     }
 
     /// Appends `entry` to a spike window that keeps only its latest `keep` entries: only they decide a spike, and
