@@ -319,14 +319,16 @@ public struct AlertRuleEngine: Sendable, Hashable {
     }
 
     /// A match of a cooldown's key at `now`: nil when the cooldown suppresses it (counted), otherwise the matches
-    /// suppressed since the previous alert, and the cooldown starts again.
+    /// suppressed since the previous alert, and the cooldown starts again. A time before the last alert (the clock
+    /// moved back) is not suppressed.
     static func admit(_ c: inout Cooldown, now: Int64, cooldown: Int64) -> Int? {
         if c.lastRaised != .min, now - c.lastRaised < cooldown, now >= c.lastRaised {
             c.suppressed += 1
             return nil
         }
-        defer { c = Cooldown(lastRaised: now, suppressed: 0) }
-        return c.suppressed
+        let suppressed = c.suppressed
+        c = Cooldown(lastRaised: now, suppressed: 0)
+        return suppressed
     }
 
     /// De-duplication key for rules scoped finer than a store.
@@ -363,7 +365,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         return raise(event, matched)
     }
 
-    /// The rules an event matches, from bit 0 for rule 0; rules beyond 64 are listed apart.
+    /// The rules an event matches, bit i for rule i; rules from 64 on are listed in `extra`.
     struct Matched {
         var mask: UInt64
         var extra: [Int]
@@ -399,7 +401,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         let rulesCopy = rules
         // Rules scoped finer than the store: the first 64 as bits, the others in order; a spike's event ids in
         // `finerIDs` (otherwise just this event's id, built only if the alert is raised). No array is allocated
-        // for an event that matches only rules without a spike.
+        // for an event that matches only rules below 64 without a spike.
         var finerMask: UInt64 = 0
         var finerExtra: [Int] = []
         var finerIDs: [Int: [String]] = [:]

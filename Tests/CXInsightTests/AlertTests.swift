@@ -166,6 +166,7 @@ import Testing
                 id: "channel-spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600,
                 severity: .critical, cooldownSeconds: 60, dedupScope: .storeChannel),
             AlertRule(id: "very-negative", condition: .sentimentAtOrBelow, threshold: -0.5, cooldownSeconds: 3600),
+            AlertRule(id: "churn-store", condition: .intent, intent: .cancellation, cooldownSeconds: 3600),
         ])
         func kiosk(_ id: String, _ t: Int64, churn: Bool = false) -> [InsightAlert] {
             var e = ev(id, t: t * 1000, compound: -0.9, intents: churn ? [.cancellation] : [], customer: "c\(id)")
@@ -175,10 +176,10 @@ import Testing
         #expect(kiosk("1", 1).map(\.ruleID) == ["very-negative"])
         #expect(kiosk("2", 2).isEmpty)
         let third = kiosk("3", 3, churn: true)
-        #expect(third.map(\.ruleID) == ["churn", "channel-spike"])  // very-negative is in its cooldown
+        // very-negative is in its cooldown; the store-scoped rule 3 comes before the finer rules 0 and 1
+        #expect(third.map(\.ruleID) == ["churn-store", "churn", "channel-spike"])
         #expect(third.last?.eventIDs == ["1", "2", "3"])
-        #expect(third.last?.dedupKey == "channel-spike|s1|kiosk")
-        #expect(third.first?.dedupKey == "churn|s1|c3")
+        #expect(third.map(\.dedupKey) == ["churn-store|s1", "churn|s1|c3", "channel-spike|s1|kiosk"])
         let inCooldown = (4...9).map { kiosk("\($0)", Int64($0)).count }
         #expect(inCooldown == [0, 0, 0, 0, 0, 0])
         let after = kiosk("10", 70)
@@ -187,7 +188,36 @@ import Testing
         // The window is the store's and the cooldown the key's: a raise by a finer key leaves the window as it is, so
         // 4 to 9 each completed a spike in the cooldown.
         #expect(after.first?.suppressedSincePrevious == 6)
+        #expect(a.activeCooldowns == 4)
+    }
+
+    /// Rules from 64 on are walked after the first 64, store-scoped before finer-scoped; a pruned cooldown raises
+    /// afresh with nothing suppressed, and a clock that moved back is not held in a cooldown.
+    @Test func rulesPast64AndPrunedCooldownsOfFinerKeys() {
+        var rules = (0..<70).map {
+            AlertRule(id: "filler-\($0)", condition: .csatAtOrBelow, threshold: 1, cooldownSeconds: 60)
+        }
+        rules[1] = AlertRule(
+            id: "churn-1", condition: .intent, intent: .cancellation, cooldownSeconds: 60, dedupScope: .customer)
+        rules[65] = AlertRule(
+            id: "churn-65", condition: .intent, intent: .cancellation, cooldownSeconds: 60, dedupScope: .customer)
+        rules[66] = AlertRule(id: "churn-66", condition: .intent, intent: .cancellation, cooldownSeconds: 60)
+        var a = AlertRuleEngine(rules: rules)
+        let first = a.process(ev("1", t: 0, intents: [.cancellation], customer: "c"))
+        #expect(first.map(\.ruleID) == ["churn-66", "churn-1", "churn-65"])
+        let inCooldown = a.process(ev("2", t: 10_000, intents: [.cancellation], customer: "c"))
+        #expect(inCooldown.isEmpty)
         #expect(a.activeCooldowns == 3)
+        // the clock moved back: no cooldown holds the match, and the one suppressed match is reported
+        let back = a.process(ev("3", t: -5_000, intents: [.cancellation], customer: "c"))
+        #expect(back.map(\.ruleID) == ["churn-66", "churn-1", "churn-65"])
+        #expect(back.map(\.suppressedSincePrevious) == [1, 1, 1])
+        #expect(a.process(ev("4", t: 0, intents: [.cancellation], customer: "c")).isEmpty)
+        a.prune(200_000)
+        #expect(a.activeCooldowns == 0)
+        let afterPrune = a.process(ev("5", t: 200_000, intents: [.cancellation], customer: "c"))
+        #expect(afterPrune.map(\.ruleID) == ["churn-66", "churn-1", "churn-65"])
+        #expect(afterPrune.map(\.suppressedSincePrevious) == [0, 0, 0])
     }
 
     /// The agent passes event ids as UUIDs, formatted only for the alerts that name them.
