@@ -234,8 +234,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
     public private(set) var rules: [AlertRule]
     /// Per store: spike windows and cooldowns of store-scoped rules (one hash lookup per event).
     private var stores: [String: StoreState] = [:]
-    /// Cooldowns of rules scoped finer than the store (customer, channel, event), one entry per key: a match then
-    /// hashes its key once, where separate tables of times and counts hashed it two or three times.
+    /// Cooldowns of rules scoped finer than the store (customer, channel, event), one entry per key.
     private var cooldowns: [Key: Cooldown] = [:]
     private var processed = 0
     /// What each rule tests, without its strings: every event is tested against every rule, and copying an
@@ -286,31 +285,20 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var intentBits: KindSet
         var score: Int?
         var scoreKind: ScoreKind?
-
-        init(compound: Double, intentBits: KindSet, score: Int?, scoreKind: ScoreKind?) {
-            self.compound = compound
-            self.intentBits = intentBits
-            self.score = score
-            self.scoreKind = scoreKind
-        }
-
-        init(_ e: AlertEvent) {
-            self.init(compound: e.compound, intentBits: e.intentBits, score: e.score, scoreKind: e.scoreKind)
-        }
     }
 
     struct StoreState: Sendable, Hashable {
         var windows: [[SpikeEntry]]
-        var lastRaised: [Int64]  // .min: never
-        var suppressed: [Int]
+        /// Per rule, the store's cooldown (store-scoped rules only).
+        var cooldowns: [Cooldown]
         init(_ n: Int) {
             windows = Array(repeating: [], count: n)
-            lastRaised = Array(repeating: .min, count: n)
-            suppressed = Array(repeating: 0, count: n)
+            cooldowns = Array(repeating: .never, count: n)
         }
     }
 
-    /// When a key last raised an alert, and how many of its matches were suppressed since.
+    /// A cooldown, of a store for a store-scoped rule or of a key for a finer one: when it last raised an alert, and
+    /// how many of its matches were suppressed since.
     struct Cooldown: Sendable, Hashable {
         var lastRaised: Int64
         var suppressed: Int
@@ -359,7 +347,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// Feeds one event; returns the alerts to raise now (possibly none).
     public mutating func process(_ event: AlertEvent, nowMs: Int64? = nil) -> [InsightAlert] {
-        guard let matched = match(Signals(event), suppressed: event.suppressed, nowMs: nowMs ?? event.timeMs) else {
+        let signals = Signals(
+            compound: event.compound, intentBits: event.intentBits, score: event.score, scoreKind: event.scoreKind)
+        guard let matched = match(signals, suppressed: event.suppressed, nowMs: nowMs ?? event.timeMs) else {
             return []
         }
         return raise(event, matched)
@@ -399,15 +389,22 @@ public struct AlertRuleEngine: Sendable, Hashable {
         let n = rules.count
         let ms = matchers
         let rulesCopy = rules
-        // Rules scoped finer than the store: the first 64 as bits, the others in order; a spike's event ids in
-        // `finerIDs` (otherwise just this event's id, built only if the alert is raised). No array is allocated
-        // for an event that matches only rules below 64 without a spike.
-        var finerMask: UInt64 = 0
-        var finerExtra: [Int] = []
-        var finerIDs: [Int: [String]] = [:]
+        // Rules scoped finer than the store, with the spike's event ids (nil: just this event's id, built only if
+        // the alert is raised: most matches are suppressed by a cooldown).
+        var finer: [(Int, [String]?)] = []
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
-            Self.forEachRule(mask, extra) { ri in
+            var m = mask
+            var k = 0
+            while m != 0 || k < extra.count {
+                let ri: Int
+                if m != 0 {
+                    ri = m.trailingZeroBitCount
+                    m &= m - 1
+                } else {
+                    ri = extra[k]
+                    k += 1
+                }
                 let matcher = ms[ri]
                 var isSpike = false
                 if matcher.condition == .negativeSpike {
@@ -416,46 +413,28 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     if let f = st.windows[ri].first, f.timeMs <= t - matcher.window || f.timeMs > t {
                         st.windows[ri].removeAll { $0.timeMs <= t - matcher.window || $0.timeMs > t }
                     }
-                    guard st.windows[ri].count >= matcher.need else { return }
+                    guard st.windows[ri].count >= matcher.need else { continue }
                     isSpike = true
                 }
                 if !matcher.storeScoped {
-                    if ri < 64 { finerMask |= UInt64(1) << UInt64(ri) } else { finerExtra.append(ri) }
-                    if isSpike { finerIDs[ri] = st.windows[ri].map(\.event.string) }
-                    return
+                    finer.append((ri, isSpike ? st.windows[ri].map(\.event.string) : nil))
+                    continue
                 }
-                let last = st.lastRaised[ri]
-                if last != .min, now - last < matcher.cooldown, now >= last {
-                    st.suppressed[ri] += 1
-                    return
-                }
+                guard let sup = Self.admit(&st.cooldowns[ri], now: now, cooldown: matcher.cooldown) else { continue }
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
-                let sup = st.suppressed[ri]
-                st.suppressed[ri] = 0
-                st.lastRaised[ri] = now
                 if isSpike { st.windows[ri].removeAll() }
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
-        Self.forEachRule(finerMask, finerExtra) { ri in
+        for (ri, ids) in finer {
             let rule = rules[ri]
             let key = Self.key(ri, rule, event)
             guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matchers[ri].cooldown)
-            else { return }
-            out.append(Self.alert(rule, event, (finerIDs.isEmpty ? nil : finerIDs[ri]) ?? [event.eventID], sup, now))
+            else { continue }
+            out.append(Self.alert(rule, event, ids ?? [event.eventID], sup, now))
         }
         return out
-    }
-
-    /// Calls `body` with each rule of `mask` (bit i for rule i, in ascending order), then each of `extra`.
-    @inline(__always) static func forEachRule(_ mask: UInt64, _ extra: [Int], _ body: (Int) -> Void) {
-        var m = mask
-        while m != 0 {
-            body(m.trailingZeroBitCount)
-            m &= m - 1
-        }
-        for ri in extra { body(ri) }
     }
 
     /// Appends `entry` to a spike window that keeps only its latest `keep` entries: only they decide a spike, and
@@ -518,11 +497,11 @@ public struct AlertRuleEngine: Sendable, Hashable {
             for ri in s.windows.indices {
                 s.windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
                 if !s.windows[ri].isEmpty { live = true }
-                if s.lastRaised[ri] != .min && nowMs - s.lastRaised[ri] < maxCooldown {
+                let last = s.cooldowns[ri].lastRaised
+                if last != .min && nowMs - last < maxCooldown {
                     live = true
-                } else if s.lastRaised[ri] != .min {
-                    s.lastRaised[ri] = .min
-                    s.suppressed[ri] = 0
+                } else if last != .min {
+                    s.cooldowns[ri] = .never
                 }
             }
             return live ? s : nil
@@ -531,6 +510,6 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// Number of keys currently in cooldown (for metrics and tests).
     public var activeCooldowns: Int {
-        cooldowns.count + stores.values.reduce(0) { $0 + $1.lastRaised.filter { $0 != .min }.count }
+        cooldowns.count + stores.values.reduce(0) { $0 + $1.cooldowns.filter { $0.lastRaised != .min }.count }
     }
 }
