@@ -649,6 +649,9 @@ public final class InsightScratch {
         bytes.deallocate()
     }
 
+    /// Bytes its buffers hold: they grow to the largest batch given and do not shrink.
+    public var capacityBytes: Int { tokens.count * MemoryLayout<Token>.stride + bytes.count }
+
     /// Makes room for `count` tokens, keeping the first `keeping` of the current buffer.
     func reserveTokens(_ count: Int, keeping: Int) {
         guard tokens.count < count else { return }
