@@ -498,24 +498,13 @@ public struct InsightEngine: Sendable {
     ) {
         let core = self.core
         let n = toks.count
-        let words = core.lexicon.words
-        func isNegator(_ j: Int) -> Bool {
-            if toks[j].has(Token.negContraction) { return true }
-            let k = core.lexicon.lookup(toks[j], R)
-            guard k >= 0 else { return false }
-            let w = words[Int(k)]
-            return w.flags & SentimentLexicon.negator != 0 || w.special == SentimentLexicon.Special.no.rawValue
-        }
-        func isPositive(_ j: Int) -> Bool {
-            let k = core.lexicon.lookup(toks[j], R)
-            return k >= 0 && words[Int(k)].flags & SentimentLexicon.inLexicon != 0 && words[Int(k)].valence > 0
-        }
+        // The scorer marked negations and positive words (`Token.negator`, `Token.positive`) as it looked them up.
         // Phrases are byte ranges of the masked text: tokens s..<e.
         func set(_ kind: Enrichment.Intent.Kind, _ s: Int, _ e: Int) {
             p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
         }
         var kinds = KindSet()
-        core.intents.hits(toks, n, questionMark: st.questions > 0, negators: isNegator, terms: R) { h in
+        core.intents.hits(toks, n, questionMark: st.questions > 0, terms: R) { h in
             set(h.kind, h.start, h.end)
             kinds.insert(h.kind)
         }
@@ -534,7 +523,7 @@ public struct InsightEngine: Sendable {
             kinds.insert(.complaint)
         }
         if !kinds.contains(.complaint) && compound < 0.5 {
-            let cues = core.intents.complaintCues(toks, n, negators: isNegator, positive: isPositive, terms: R)
+            let cues = core.intents.complaintCues(toks, n, terms: R)
             var found = false
             if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
                 set(.complaint, cues.start, cues.end)

@@ -376,15 +376,15 @@ public struct IntentDetector: Sendable {
     /// First hit per kind, in order of appearance, handed to `body` one by one (no array: this runs for every
     /// text).
     func hits(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, negators: (Int) -> Bool,
-        terms: UnsafeBufferPointer<TermRecord>, _ body: (Hit) -> Void
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, terms: UnsafeBufferPointer<TermRecord>,
+        _ body: (Hit) -> Void
     ) {
         ops.withUnsafeBufferPointer { O in
             alts.withUnsafeBufferPointer { A in
                 altWords.withUnsafeBufferPointer { W in
                     compiled.withUnsafeBufferPointer { C in
                         headCandidates.withUnsafeBufferPointer { H in
-                            hitsInner(toks, n, questionMark, negators, O, A, W, C, H, terms, body)
+                            hitsInner(toks, n, questionMark, O, A, W, C, H, terms, body)
                         }
                     }
                 }
@@ -393,8 +393,8 @@ public struct IntentDetector: Sendable {
     }
 
     private func hitsInner(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ negators: (Int) -> Bool,
-        _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ O: UnsafeBufferPointer<Op>,
+        _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
         _ C: UnsafeBufferPointer<Compiled>, _ H: UnsafeBufferPointer<Candidate>, _ R: UnsafeBufferPointer<TermRecord>,
         _ body: (Hit) -> Void
     ) {
@@ -444,7 +444,7 @@ public struct IntentDetector: Sendable {
                     var neg = false
                     var j = i - 1
                     while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
-                        if negators(j) { neg = true; break }
+                        if toks[j].has(Token.negator) { neg = true; break }
                         j -= 1
                     }
                     if neg { continue }
@@ -467,7 +467,7 @@ public struct IntentDetector: Sendable {
 extension IntentDetector {
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
     func complaintCues(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, negators: (Int) -> Bool, positive: (Int) -> Bool,
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
         terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
     ) -> (score: Float, start: Int, end: Int) {
         var score: Float = 0
@@ -497,15 +497,17 @@ extension IntentDetector {
                 }
             }
             // a negated verb or a negated positive word ("doesn't close", "would not recommend")
-            if negators(i) && i + 1 < n && !toks[i].has(Token.boundaryAfter) && toks[i + 1].has(Token.letters) {
+            if toks[i].has(Token.negator) && i + 1 < n && !toks[i].has(Token.boundaryAfter)
+                && toks[i + 1].has(Token.letters)
+            {
                 var j = i + 1
-                if j + 1 < n && !toks[j].has(Token.boundaryAfter) && negators(j) == false
+                if j + 1 < n && !toks[j].has(Token.boundaryAfter) && !toks[j].has(Token.negator)
                     && toks[j + 1].has(Token.letters)
-                    && toks[j].length <= 4 && positive(j + 1)
+                    && toks[j].length <= 4 && toks[j + 1].has(Token.positive)
                 {
                     j += 1  // "not very good", "not that great"
                 }
-                add(positive(j) ? 1.0 : 0.75, i, j + 1)
+                add(toks[j].has(Token.positive) ? 1.0 : 0.75, i, j + 1)
             }
             i += 1
         }

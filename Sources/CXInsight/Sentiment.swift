@@ -283,12 +283,19 @@ struct SentimentScorer: Sendable {
                 idx[i] = k
                 sent[i] = 0
                 if t.has(Token.upper) { upperCount += 1 }
+                var marks = t.flags & Token.negContraction != 0 ? Token.negator : 0
                 if k >= 0 {
-                    if W[Int(k)].flags & SentimentLexicon.inLexicon != 0 && t.has(Token.letters) { lexHits += 1 }
-                    let sp = W[Int(k)].special
+                    let w = W[Int(k)]
+                    if w.flags & SentimentLexicon.inLexicon != 0 && t.has(Token.letters) { lexHits += 1 }
+                    let sp = w.special
                     if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0 { butIndex = i }
                     if sp == SentimentLexicon.Special.sarcasm.rawValue { sarcasm = true }
+                    if w.flags & SentimentLexicon.negator != 0 || sp == SentimentLexicon.Special.no.rawValue {
+                        marks |= Token.negator
+                    }
+                    if w.flags & SentimentLexicon.inLexicon != 0 && w.valence > 0 { marks |= Token.positive }
                 }
+                toks[i].flags = t.flags & ~(Token.negator | Token.positive) | marks
             }
             let capDiff = upperCount > 0 && upperCount < n
             @inline(__always) func special(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].special : 0 }

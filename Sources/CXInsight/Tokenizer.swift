@@ -134,6 +134,10 @@ struct Token {
     static let hasDigit: UInt16 = 512
     static let explicitStop: UInt16 = 1024  // trailing . or !
     static let mention: UInt16 = 2048  // @handle or URL: a name, not a word ("@united", "@delta")
+    /// Set by `SentimentScorer.score`, which looks every word up in the lexicon: a negation ("not", "never", "no",
+    /// a word with "n't") and a positive lexicon word, as the intent rules and complaint cues test them.
+    static let negator: UInt16 = 4096
+    static let positive: UInt16 = 8192
 
     /// Byte range of the word with leading and trailing punctuation stripped.
     var start: Int32
