@@ -115,4 +115,40 @@ struct EventPayloadEncoderTests {
         expected.occurredAtMs = 0
         #expect(EventPayloadEncoder.encode(event, identity: false, themes: false) == (try expected.serializedBytes()))
     }
+
+    /// The packed enrichment (the agent's ingest path) is written through a pointer, apart from the rest: every
+    /// flag combination, with and without intents, language and sentiment, must give SwiftProtobuf's bytes.
+    @Test(arguments: 0..<32)
+    func packedEnrichmentEqualsSwiftProtobuf(flagBits: UInt8) throws {
+        let text = "the card was charged twice " + String(repeating: "ü", count: 70) + " can I get a refund?"
+        let sentiments: [Enrichment.Sentiment] = [
+            .init(compound: -0.62, positive: 0, neutral: 0.4, negative: 0.6),
+            .init(compound: -0.0, positive: 0, neutral: 1, negative: 0),
+            .init(compound: 0, positive: 0, neutral: 0, negative: 0),
+        ]
+        for (k, sentiment) in sentiments.enumerated() {
+            var packed = PackedEnrichment(sentiment: sentiment)
+            packed.flags = PackedEnrichment.Flags(rawValue: flagBits)
+            if k == 0 {
+                packed.setIntent(.complaint, start: 12, end: 26)
+                packed.setIntent(.refund, start: 0, end: text.utf8.count)  // a phrase that needs a 2-byte length
+                packed.setIntent(.question, start: 5, end: 5)  // an empty phrase
+                packed.language = "en"
+                packed.languageConfidence = 0.93
+            } else if k == 1 {
+                packed.language = ""
+                packed.languageConfidence = 0.5
+            }
+            let event = Event(
+                eventID: UUID(), storeID: "s", deviceID: "d", channel: .chat, type: .chatMessage, occurredAt: 1,
+                text: text,
+                enrichment: packed.enrichment(text: text, modelVersion: "", taxonomy: []))
+            var expected = Cxsync_V1_Event(event, seq: 0, batchStoreID: "")
+            expected.eventID = Data()
+            expected.occurredAtMs = 0
+            #expect(
+                EventPayloadEncoder.encode(event, packed: packed) == (try expected.serializedBytes()),
+                "flags \(flagBits), case \(k)")
+        }
+    }
 }

@@ -147,7 +147,8 @@ public enum EventPayloadEncoder {
     }
 
     /// `enrichment(_:_:_:modelVersion: false, themes: false)` of the enrichment `p` stands for, phrases cut from
-    /// `text`.
+    /// `text`. Written through a pointer and appended at once: it is the part of every enriched row that a plain
+    /// row does not have, and appending it byte by byte checked the array's capacity and uniqueness for each.
     static func enrichment(
         _ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment, text: UnsafeBufferPointer<UInt8>
     ) {
@@ -156,28 +157,85 @@ public enum EventPayloadEncoder {
         }
         var size = sentimentSize(p.sentiment)
         p.forEachIntent { kind, r in size += fieldSize(intentSize(kind, r)) }
-        for (flag, name) in PackedEnrichment.Flags.names where p.flags.contains(flag) {
-            size += fieldSize(name.utf8.count)
-        }
-        if let l = p.language { size += stringSize(l) }
+        forEachFlagName(p.flags) { size += fieldSize($0.count) }
+        var language = p.language ?? ""
+        let languageBytes = language.utf8.count
+        if languageBytes > 0 { size += fieldSize(languageBytes) }
         size += floatSize(p.languageConfidence)
-        varint(&out, field << 3 | 2)
-        varint(&out, UInt64(size))
-        let start = out.count
-        sentiment(&out, p.sentiment)
-        p.forEachIntent { kind, r in
-            varint(&out, 6 << 3 | 2)
-            varint(&out, UInt64(intentSize(kind, r)))
-            varintField(&out, 1, UInt64(intent(kind)))
-            if !r.isEmpty { bytes(&out, 2, UnsafeBufferPointer(rebasing: text[r])) }
+        let total = varintSize(field << 3 | 2) + varintSize(UInt64(size)) + size
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { buffer in
+            var w = RawWriter(buffer.baseAddress!)
+            w.varint(field << 3 | 2)
+            w.varint(UInt64(size))
+            w.float(2, Float(p.sentiment.compound))
+            w.float(3, Float(p.sentiment.positive))
+            w.float(4, Float(p.sentiment.neutral))
+            w.float(5, Float(p.sentiment.negative))
+            p.forEachIntent { kind, r in
+                w.varint(6 << 3 | 2)
+                w.varint(UInt64(intentSize(kind, r)))
+                let k = UInt64(intent(kind))
+                if k != 0 {
+                    w.varint(1 << 3)
+                    w.varint(k)
+                }
+                if !r.isEmpty { w.bytes(2, UnsafeBufferPointer(rebasing: text[r])) }
+            }
+            forEachFlagName(p.flags) { w.bytes(8, $0) }
+            if languageBytes > 0 { language.withUTF8 { w.bytes(9, $0) } }
+            w.float(10, Float(p.languageConfidence))
+            assert(w.written(since: buffer.baseAddress!) == total, "enrichment of \(total) bytes written short")
+            out.append(contentsOf: UnsafeBufferPointer(buffer))
         }
-        for (flag, name) in PackedEnrichment.Flags.names where p.flags.contains(flag) {
-            var name = name
-            name.withUTF8 { bytes(&out, 8, $0) }
+    }
+
+    /// The stored names of the flags set in `flags`, in stored order (`PackedEnrichment.Flags.names`), as bytes.
+    @inline(__always)
+    static func forEachFlagName(_ flags: PackedEnrichment.Flags, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard !flags.isEmpty else { return }
+        func name(_ s: StaticString) { body(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        if flags.contains(.piiMasked) { name("pii_masked") }
+        if flags.contains(.bot) { name("bot") }
+        if flags.contains(.spam) { name("spam") }
+        if flags.contains(.nonEnglish) { name("non_english") }
+        if flags.contains(.nearDuplicate) { name("near_duplicate") }
+    }
+
+    /// Writes protobuf wire primitives to memory whose size was computed beforehand.
+    struct RawWriter {
+        var p: UnsafeMutablePointer<UInt8>
+
+        init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+        func written(since start: UnsafeMutablePointer<UInt8>) -> Int { p - start }
+
+        @inline(__always) mutating func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                p.pointee = UInt8(truncatingIfNeeded: v) | 0x80
+                p += 1
+                v >>= 7
+            }
+            p.pointee = UInt8(v)
+            p += 1
         }
-        if let l = p.language { string(&out, 9, l) }
-        float(&out, 10, Float(p.languageConfidence))
-        assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
+
+        /// A length-delimited field.
+        @inline(__always) mutating func bytes(_ field: UInt64, _ b: UnsafeBufferPointer<UInt8>) {
+            varint(field << 3 | 2)
+            varint(UInt64(b.count))
+            if let base = b.baseAddress { p.update(from: base, count: b.count) }
+            p += b.count
+        }
+
+        /// Plain proto3 `float`: omitted when its bit pattern is zero, as `EventPayloadEncoder.float` does.
+        @inline(__always) mutating func float(_ field: UInt64, _ f: Float) {
+            let bits = f.bitPattern
+            guard bits != 0 else { return }
+            varint(field << 3 | 5)
+            UnsafeMutableRawPointer(p).storeBytes(of: bits.littleEndian, as: UInt32.self)
+            p += 4
+        }
     }
 
     /// Bytes a float field takes; 0 for a zero (proto3 does not write it).
