@@ -9,7 +9,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx2")
+        #expect(lex.version == "2024.12-cx3")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
@@ -78,6 +78,26 @@ import Testing
         #expect(c("yeah right, next day delivery") < 0)
         #expect(c("Loved waiting in line #sarcasm") < 0)
         #expect(c("Feels like new") >= 0)
+    }
+
+    /// Review and service phrasing added in lexicon 2024.12-cx3: each text scored 0 or the wrong way without it.
+    @Test(arguments: [
+        ("Exactly as described and sturdy.", 1.0),
+        ("Couldn't be happier with it.", 1.0),
+        ("Gets the job done.", 1.0),
+        ("You can't beat the price.", 1.0),
+        ("Exactly what I wanted.", 1.0),
+        ("A must have for every kitchen.", 1.0),
+        ("Steer clear of this seller.", -1.0),
+        ("Stay away from this one.", -1.0),
+        ("Beware, counterfeit product.", -1.0),
+        ("Money down the drain.", -1.0),
+        ("Website down, can't access my account.", -1.0),
+        ("Sound is tinny and garbled.", -1.0),
+        ("So disapointed with this phone.", -1.0),
+    ])
+    func reviewAndServicePhrases(text: String, sign: Double) {
+        #expect(c(text) * sign > 0.2, "\(text): \(c(text))")
     }
 
     @Test func mentionsAndURLsAreNames() {
