@@ -433,7 +433,13 @@ enum Tokenizer {
                     if tok.word < 0 {
                         tok.word = i &- 1
                     } else if tok.held >= 0 {
-                        tok.release(buf, upTo: i &- 1, classes, &stats)
+                        if splitsWords(buf, word: tok.word, held: tok.held, at: i &- 1) {
+                            finish(buf, tok, i &- 1, out, &n, &stats, classes)
+                            tok = OpenToken(start: i &- 1)
+                            tok.word = i &- 1
+                        } else {
+                            tok.release(buf, upTo: i &- 1, classes, &stats)
+                        }
                     }
                     tok.add(b, c)
                 } else if tok.word >= 0 && tok.held < 0 {
@@ -463,7 +469,13 @@ enum Tokenizer {
                 if tok.word < 0 {
                     tok.word = i
                 } else if tok.held >= 0 {
-                    tok.release(buf, upTo: i, classes, &stats)
+                    if splitsWords(buf, word: tok.word, held: tok.held, at: i) {
+                        finish(buf, tok, i, out, &n, &stats, classes)
+                        tok = OpenToken(start: i)
+                        tok.word = i
+                    } else {
+                        tok.release(buf, upTo: i, classes, &stats)
+                    }
                 }
                 if len == 3 && (s == 0x2019 || s == 0x2018) {
                     // a curly apostrophe is a straight one in every word table
@@ -480,6 +492,31 @@ enum Tokenizer {
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
         stats.longRun = stats.longRun || hasLongRun(buf, ascii: ascii)
         return n
+    }
+
+    /// Whether the punctuation `buf[held..<j]`, between the word that starts at `word` and the byte `buf[j]` of a
+    /// word, ends the first word instead of joining the two: customers leave out the space after a mark
+    /// ("great...no problems", "ok,not good", "bad.Food was great"), and one token of both words hides both from
+    /// every word table. It does for a run of two or more of ".,!?;", for one "!", "?" or ";", for a comma between
+    /// letters ("1,000" stays a number) and for a full stop between a lower-case letter and a capital ("e.g",
+    /// "U.S", "3.5" and "amazon.com" stay whole). Links stay whole. Out of line, so that the byte loop, which
+    /// rarely calls it, keeps its registers.
+    @inline(never)
+    static func splitsWords(_ buf: UnsafeBufferPointer<UInt8>, word: Int, held: Int, at j: Int) -> Bool {
+        for k in held..<j {
+            let p = buf[k]
+            guard p == 0x2E || p == 0x2C || p == 0x21 || p == 0x3F || p == 0x3B else { return false }
+        }
+        if isLink(buf, word, held) { return false }
+        if j - held >= 2 { return true }
+        let before = buf[held - 1]
+        let after = buf[j]
+        @inline(__always) func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+        switch buf[held] {
+        case 0x2C: return (isLetter(before) || before >= 0x80) && (isLetter(after) || after >= 0x80)
+        case 0x2E: return before >= 0x61 && before <= 0x7A && after >= 0x41 && after <= 0x5A
+        default: return true
+        }
     }
 
     /// Whether a byte repeats 12 times in a row, a non-ASCII character counting as its lead byte. In ASCII text such
@@ -572,20 +609,24 @@ enum Tokenizer {
             alt = ha == 0 ? 1 : ha
         }
         if buf[s0] == 0x40 && s == s0 + 1 { flags |= Token.mention }
-        if e - s >= 4 {
-            // cheap URL detection: "http" prefix or "www."
-            let c0 = buf[s] | 0x20
-            if (c0 == 0x68 && e - s >= 7 && buf[s + 1] | 0x20 == 0x74 && buf[s + 2] | 0x20 == 0x74
-                && buf[s + 3] | 0x20 == 0x70)
-                || (c0 == 0x77 && buf[s + 1] | 0x20 == 0x77 && buf[s + 2] | 0x20 == 0x77 && buf[s + 3] == 0x2E)
-            {
-                stats.urls += 1
-                flags |= Token.mention
-            }
+        if isLink(buf, s, e) {
+            stats.urls += 1
+            flags |= Token.mention
         }
         let h = tok.hash
         out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: alt, flags: flags)
         n += 1
+    }
+
+    /// Whether the word `buf[s..<e]` is a link, a cheap test: it starts with "http" (with room for "://") or "www.".
+    @inline(__always)
+    static func isLink(_ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        guard e - s >= 4 else { return false }
+        let c0 = buf[s] | 0x20
+        return
+            (c0 == 0x68 && e - s >= 7 && buf[s + 1] | 0x20 == 0x74 && buf[s + 2] | 0x20 == 0x74
+            && buf[s + 3] | 0x20 == 0x70)
+            || (c0 == 0x77 && buf[s + 1] | 0x20 == 0x77 && buf[s + 2] | 0x20 == 0x77 && buf[s + 3] == 0x2E)
     }
 
     /// Whether the word `buf[s..<e]`, lowercased and with curly apostrophes straightened, contains "n't".

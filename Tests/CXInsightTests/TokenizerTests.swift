@@ -180,9 +180,52 @@ import Testing
         Case(
             "?!", [.init("?!", [.boundaryAfter, .sentenceEnd, .sentenceStart])], marks: [1, 1], urls: 0, otherScalars: 0
         ),
+        // A mark between words ends the first one: customers leave out the space after it.
         Case(
-            "a!b", [.init("a!b", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart])], marks: [1, 0], urls: 0,
-            otherScalars: 0),
+            "a!b",
+            [
+                .init("a", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop], alt: true),
+                .init("b", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart]),
+            ],
+            marks: [1, 0], urls: 0, otherScalars: 0),
+        Case(
+            "great...no problems",
+            [
+                .init("great", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop]),
+                .init("no", [.letters, .sentenceStart]),
+                .init("problems", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            marks: [0, 0], urls: 0, otherScalars: 0),
+        Case(
+            "ok,not good",
+            [
+                .init("ok", [.boundaryAfter, .letters, .sentenceStart], alt: true),
+                .init("not", [.letters]),
+                .init("good", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            marks: [0, 0], urls: 0, otherScalars: 0),
+        Case(
+            "bad.Food café,très",
+            [
+                .init("bad", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop]),
+                .init("Food", [.letters, .sentenceStart]),
+                .init("café", [.boundaryAfter, .letters]),
+                .init("très", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            marks: [0, 0], urls: 0, otherScalars: 2),
+        // ... but not inside abbreviations, numbers, domains and links.
+        Case(
+            "e.g. U.S. amazon.com 1,5 x.Y http://a.b/c?D",
+            [
+                .init("e.g", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop]),
+                .init("U.S", [.upper, .boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop]),
+                .init("amazon.com", [.letters, .sentenceStart]),
+                .init("1,5", [.number, .hasDigit]),
+                .init("x", [.boundaryAfter, .sentenceEnd, .letters, .explicitStop], alt: true),
+                .init("Y", [.upper, .letters, .sentenceStart]),
+                .init("http://a.b/c?D", [.boundaryAfter, .sentenceEnd, .letters, .mention]),
+            ],
+            marks: [0, 1], urls: 1, otherScalars: 0),
         Case(
             "ab aaaaaaaaaaaa",
             [
