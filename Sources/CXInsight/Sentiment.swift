@@ -315,7 +315,13 @@ struct SentimentScorer: Sendable {
                 let k = idx[i]
                 if k < 0 { continue }
                 let w = W[Int(k)]
-                if w.flags & SentimentLexicon.booster != 0 { continue }
+                // A booster that is also rated ("super", "incredible") is scored where it boosts nothing: it ends its
+                // clause ("the staff were incredible!"). VADER skips every booster, so those praises scored 0.
+                if w.flags & SentimentLexicon.booster != 0
+                    && (w.flags & SentimentLexicon.inLexicon == 0 || (i + 1 < n && !toks[i].has(Token.boundaryAfter)))
+                {
+                    continue
+                }
                 if w.special == SentimentLexicon.Special.kind.rawValue && i + 1 < n
                     && special(i + 1) == SentimentLexicon.Special.of.rawValue
                 {

@@ -44,6 +44,16 @@ import Testing
     }
 
     /// Positive words in a question ask rather than praise; negative ones still complain.
+    @Test func ratedBoostersScoreWhereTheyEndAClause() {
+        #expect(c("The staff were incredible!") > 0.4)
+        #expect(c("Incredible.") > 0.4)
+        #expect(c("Service was not exceptional") < 0)
+        // still boosters where they modify a rated word
+        #expect(c("incredibly slow checkout") < c("slow checkout"))
+        #expect(c("incredible delays at the checkout") < 0)
+        #expect(c("so good") > c("good"))
+    }
+
     @Test func questionsDampenPraiseNotComplaint() {
         #expect(c("Is the flight on time?") < c("The flight is on time.") / 1.5)
         #expect(c("Any good deals for March?") < c("Good deals for March.") / 1.5)
