@@ -35,6 +35,10 @@ start_agent() {
     PORT=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
 }
 
+# CPU time the agent has used so far, in clock ticks (utime + stime of /proc/PID/stat; its name has no spaces).
+agent_ticks() { awk '{print $14 + $15}' /proc/$AGENT/stat; }
+TICK_HZ=$(getconf CLK_TCK)
+
 sqlite_baseline() {
 python3 - "$EVENTS" "$WORK" <<'PY' | tee "$1"
 import csv, json, os, subprocess, sys, time
@@ -70,7 +74,9 @@ for REP in $(seq 1 "$REPS"); do
     echo "== [$REP/$REPS] ingest: 1M events over HTTP, 8 producers x 100 events/request"
     rm -rf "$WORK/agent"
     start_agent
+    T0_TICKS=$(agent_ticks)
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest.$REP.json"
+    echo "$(( $(agent_ticks) - T0_TICKS )) $TICK_HZ" >"$WORK/cpu.$REP"
     awk '/VmHWM/ {print $2}' /proc/$AGENT/status >"$WORK/rss.$REP"
     kill -TERM $AGENT; wait $AGENT || true
     mv "$WORK/agent" "$WORK/agent-enriched"
@@ -79,7 +85,9 @@ for REP in $(seq 1 "$REPS"); do
     export CX_AGENT_ENRICHMENT_ENABLED=false
     start_agent
     unset CX_AGENT_ENRICHMENT_ENABLED
+    T0_TICKS=$(agent_ticks)
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$WORK/ingest-plain.$REP.json"
+    echo "$(( $(agent_ticks) - T0_TICKS )) $TICK_HZ" >"$WORK/cpu-plain.$REP"
     kill -TERM $AGENT; wait $AGENT || true
     rm -rf "$WORK/agent" && mv "$WORK/agent-enriched" "$WORK/agent"
 
@@ -137,6 +145,20 @@ spread = f"""Each repetition in order (enriched / plain / sqlite3 events/s; enri
 enrichment cost): {per_rep(lambda e, p, q: f"[{e['events_per_s']:,} / {p['events_per_s']:,} / {q['rows_per_s']:,}; "
 f"{e['events_per_s'] / q['rows_per_s']:.2f}x / {p['events_per_s'] / q['rows_per_s']:.2f}x; "
 f"{(1 - e['events_per_s'] / p['events_per_s']) * 100:.0f}%]")}."""
+# The agent's and the load generator's CPU per event: on a host this shared, contention moves the rates far more
+# than it moves the CPU each event takes, so the cost is also given from CPU (both share the two cores).
+def cpu_us(name, run):
+    ticks, hz = map(int, open(os.path.join(work, name)).read().split())
+    return ticks / hz * 1e6 / run["events"]
+cpus = [(cpu_us(f"cpu.{r}", e), cpu_us(f"cpu-plain.{r}", p), e["client_cpu_us_per_event"], p["client_cpu_us_per_event"])
+        for r, (e, p, _) in zip(reps, runs)]
+cpu_cost = lambda a, b, ca, cb: 1 - (b + cb) / (a + ca)
+cpu_line = f"""Agent CPU per event, each repetition (enriched / plain us, load generator's beside them; cost from CPU, that
+is 1 - (plain agent + generator) / (enriched agent + generator)): {", ".join(
+    f"[{a:.2f} / {b:.2f}; {ca:.2f} / {cb:.2f}; {cpu_cost(a, b, ca, cb) * 100:.0f}%]" for a, b, ca, cb in cpus)}.
+Medians: agent {med([c[0] for c in cpus]):.2f} / {med([c[1] for c in cpus]):.2f} us per event; cost from CPU
+{med([cpu_cost(*c) for c in cpus]) * 100:.0f}%, from the rates per repetition
+{med([1 - e['events_per_s'] / p['events_per_s'] for e, p, _ in runs]) * 100:.0f}%."""
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 ratio = ing["events_per_s"] / sq["rows_per_s"]
@@ -163,6 +185,8 @@ Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 
 | batch encode (protobuf + zstd-3 + Ed25519) / decode (verify + inflate + validate) | {codec['encode_events_per_s']:,} / {codec['decode_verify_events_per_s']:,} events/s | | |
 
 {spread}
+
+{cpu_line}
 
 Raw JSON lines (median runs, then the codec runs):
 ```
