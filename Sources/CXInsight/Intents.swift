@@ -449,6 +449,7 @@ public struct IntentDetector: Sendable {
                     }
                     if neg { continue }
                 }
+                if rule.kind == .complaint && ProblemDenial.denies(toks, n, from: i, to: end) { continue }
                 if rule.isQuestion && !questionMark {
                     // without a question mark, a sentence that ends with "." or "!" is a statement ("Does the job.")
                     var k = end - 1
@@ -479,8 +480,19 @@ extension IntentDetector {
             if w > best { best = w; bs = s; be = e }
         }
         var i = 0
+        // Tokens before this index deny a problem ("never had any problems") and signal nothing.
+        var deniedUntil = 0
         while i < n {
             let h = toks[i].hash
+            if toks[i].has(Token.negator) || h == ProblemDenial.zero,
+                let k = ProblemDenial.deniedNoun(toks, n, after: i)
+            {
+                deniedUntil = k + 1
+            }
+            if i < deniedUntil {
+                i += 1
+                continue
+            }
             let term = Int(toks[i].term)
             let k = term >= 0 ? R[term].cueWord : cueWords.get(h)
             if k >= 0 { add(cueWeights[Int(k)], i, i + 1) }

@@ -277,6 +277,8 @@ struct SentimentScorer: Sendable {
             var lexHits = 0
             var butIndex = -1
             var sarcasm = false
+            // whether a negation or "zero" came: only then can a problem be denied
+            var mayDeny = false
             for i in 0..<n {
                 let t = toks[i]
                 let k = lexicon.lookup(t, terms)
@@ -296,6 +298,7 @@ struct SentimentScorer: Sendable {
                     if w.flags & SentimentLexicon.inLexicon != 0 && w.valence > 0 { marks |= Token.positive }
                 }
                 toks[i].flags = t.flags & ~(Token.negator | Token.positive) | marks
+                if marks & Token.negator != 0 || t.hash == ProblemDenial.zero { mayDeny = true }
             }
             let capDiff = upperCount > 0 && upperCount < n
             @inline(__always) func special(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].special : 0 }
@@ -441,6 +444,8 @@ struct SentimentScorer: Sendable {
                         v *= Self.negationScalar
                     }
                 }
+                // a problem denied from further back than the window above ("never had any large problems")
+                if v < 0 && base < 0 && mayDeny && ProblemDenial.isDenied(toks, at: i) { v *= Self.negationScalar }
                 sent[i] = v
             }
             // Positive words inside a question mostly ask ("is it on time?", "any good deals?") rather than praise;

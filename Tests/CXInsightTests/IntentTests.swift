@@ -64,6 +64,27 @@ import Testing
         #expect(found.allSatisfy { !$0.phrase.isEmpty && text.contains($0.phrase) })
     }
 
+    /// A negation that denies a problem is praise, not a complaint, however far it stands from the problem; a
+    /// negation of anything else still complains.
+    @Test(arguments: [
+        ("Never had any problems with it.", false),
+        ("Haven't had any issues since.", false),
+        ("Not a single issue so far.", false),
+        ("Zero issues.", false),
+        ("Never had any large problems.", false),
+        ("I never had any response from them.", true),
+        ("I've never had so many problems with an order.", true),
+        ("Not a single person helped me.", true),
+        ("No problems, but the delivery was late.", true),
+    ])
+    func deniedProblems(text: String, complaint: Bool) {
+        #expect(ProblemDenial.zero == TermHash.of("zero"))
+        let e = engine.enrich(InsightInput(text: text)).enrichment
+        #expect(e.intents.contains { $0.kind == .complaint } == complaint, "\(text)")
+        let compound = e.sentiment.compound
+        #expect(complaint ? compound < 0 : compound > 0, "\(text): \(compound)")
+    }
+
     @Test func rulesParseAndRejectBadPatterns() throws {
         let d = try IntentDetector(rulesText: "complaint\tcharged (me|us)? twice\n# comment\nrefund\tmoney back\n")
         #expect(d.rules.count == 2)
