@@ -20,10 +20,22 @@ enum ProblemDenial {
         ] {
             t.set(TermHash.of(w), filler)
         }
+        for w in [
+            "resolved", "fixed", "solved", "answered", "addressed", "sorted", "handled", "acknowledged", "dealt",
+            "corrected", "refunded",
+        ] {
+            t.set(TermHash.of(w), resolution)
+        }
+        for w in ["was", "were", "is", "are", "been", "being", "get", "yet", "ever", "even"] {
+            t.set(TermHash.of(w), auxiliary)
+        }
         return t
     }()
     static let noun: Int32 = 1
     static let filler: Int32 = 2
+    /// "Not a single issue was resolved" complains: the negation denies the resolution, not the problem.
+    static let resolution: Int32 = 3
+    static let auxiliary: Int32 = 4
     /// "Zero issues" denies as "no issues" does, though "zero" is no negation elsewhere.
     /// `TermHash.of("zero")` as a literal, so that the per-word tests read a constant instead of a lazy global.
     static let zero: UInt64 = 0x2229_e861_3760_a383
@@ -33,11 +45,24 @@ enum ProblemDenial {
         var j = i + 1
         while j < n && j <= i + 4 && !toks[j - 1].has(Token.boundaryAfter) {
             let kind = words.get(toks[j].hash)
-            if kind == noun { return j }
+            if kind == noun { return resolutionFollows(toks, n, j) ? nil : j }
             guard kind == filler else { return nil }
             j += 1
         }
         return nil
+    }
+
+    /// Whether a resolution word follows the problem noun at `j` in its clause ("issues resolved", "problem was
+    /// fixed"), with only auxiliaries and fillers between.
+    static func resolutionFollows(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ j: Int) -> Bool {
+        var k = j + 1
+        while k < n && k <= j + 4 && !toks[k - 1].has(Token.boundaryAfter) {
+            let kind = words.get(toks[k].hash)
+            if kind == resolution { return true }
+            guard kind == auxiliary || kind == filler else { return false }
+            k += 1
+        }
+        return false
     }
 
     /// Whether a negation in `toks[from..<to]` denies a problem: "never had any" is a complaint before "response"
@@ -50,8 +75,8 @@ enum ProblemDenial {
     }
 
     /// Whether the word at `i` is a problem that a negation before it denies.
-    static func isDenied(_ toks: UnsafeMutableBufferPointer<Token>, at i: Int) -> Bool {
-        guard words.get(toks[i].hash) == noun else { return false }
+    static func isDenied(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, at i: Int) -> Bool {
+        guard words.get(toks[i].hash) == noun, !resolutionFollows(toks, n, i) else { return false }
         var j = i - 1
         while j >= 0 && j >= i - 4 && !toks[j].has(Token.boundaryAfter) {
             if toks[j].has(Token.negator) || toks[j].hash == zero { return true }

@@ -382,7 +382,7 @@ struct SentimentScorer: Sendable {
                 while startI < 3 {
                     let j = i - (startI + 1)
                     if j < lo { break }
-                    if !inLex(j) {
+                    if !inLex(j) || flagsOf(j) & SentimentLexicon.booster != 0 {
                         // booster / dampener
                         var s: Float = 0
                         let fj = flagsOf(j)
@@ -445,7 +445,7 @@ struct SentimentScorer: Sendable {
                     }
                 }
                 // a problem denied from further back than the window above ("never had any large problems")
-                if v < 0 && base < 0 && mayDeny && ProblemDenial.isDenied(toks, at: i) { v *= Self.negationScalar }
+                if v < 0 && base < 0 && mayDeny && ProblemDenial.isDenied(toks, n, at: i) { v *= Self.negationScalar }
                 sent[i] = v
             }
             // Positive words inside a question mostly ask ("is it on time?", "any good deals?") rather than praise;

@@ -494,27 +494,25 @@ enum Tokenizer {
         return n
     }
 
-    /// Whether the punctuation `buf[held..<j]`, between the word that starts at `word` and the byte `buf[j]` of a
-    /// word, ends the first word instead of joining the two: customers leave out the space after a mark
-    /// ("great...no problems", "ok,not good", "bad.Food was great"), and one token of both words hides both from
-    /// every word table. It does for a run of two or more of ".,!?;", for one "!", "?" or ";", for a comma between
-    /// letters ("1,000" stays a number) and for a full stop between a lower-case letter and a capital ("e.g",
-    /// "U.S", "3.5" and "amazon.com" stay whole). Links stay whole. Out of line, so that the byte loop, which
-    /// rarely calls it, keeps its registers.
+    /// Whether the marks `buf[held..<j]` between two words end the first instead of joining them: customers leave
+    /// out the space after a mark ("great...no problems", "ok,not good", "bad.Food"), and one token of two words
+    /// hides both from every word table. Numbers, abbreviations, domains and links stay whole. Out of line, so
+    /// that the byte loop, which rarely calls it, keeps its registers.
     @inline(never)
     static func splitsWords(_ buf: UnsafeBufferPointer<UInt8>, word: Int, held: Int, at j: Int) -> Bool {
         for k in held..<j {
             let p = buf[k]
             guard p == 0x2E || p == 0x2C || p == 0x21 || p == 0x3F || p == 0x3B else { return false }
         }
-        if isLink(buf, word, held) { return false }
+        // a link, or a path without a scheme ("amazon.com/dp/B01?tag=x")
+        if isLink(buf, word, j) || buf[word..<held].contains(0x2F) { return false }
         if j - held >= 2 { return true }
         let before = buf[held - 1]
         let after = buf[j]
         @inline(__always) func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
         switch buf[held] {
         case 0x2C: return (isLetter(before) || before >= 0x80) && (isLetter(after) || after >= 0x80)
-        case 0x2E: return before >= 0x61 && before <= 0x7A && after >= 0x41 && after <= 0x5A
+        case 0x2E: return ((before >= 0x61 && before <= 0x7A) || before >= 0x80) && after >= 0x41 && after <= 0x5A
         default: return true
         }
     }

@@ -76,13 +76,19 @@ import Testing
         ("I've never had so many problems with an order.", true),
         ("Not a single person helped me.", true),
         ("No problems, but the delivery was late.", true),
+        ("Not a single issue was resolved.", true),
+        ("Haven't had any issues resolved yet.", true),
+        ("I have not had any complaints answered in 3 weeks.", true),
     ])
     func deniedProblems(text: String, complaint: Bool) {
-        #expect(ProblemDenial.zero == TermHash.of("zero"))
         let e = engine.enrich(InsightInput(text: text)).enrichment
         #expect(e.intents.contains { $0.kind == .complaint } == complaint, "\(text)")
         let compound = e.sentiment.compound
         #expect(complaint ? compound < 0 : compound > 0, "\(text): \(compound)")
+    }
+
+    @Test func zeroHashLiteralIsTheWordsHash() {
+        #expect(ProblemDenial.zero == TermHash.of("zero"))
     }
 
     @Test func rulesParseAndRejectBadPatterns() throws {

@@ -213,7 +213,21 @@ import Testing
                 .init("très", [.boundaryAfter, .sentenceEnd, .letters]),
             ],
             marks: [0, 0], urls: 0, otherScalars: 2),
-        // ... but not inside abbreviations, numbers, domains and links.
+        Case(
+            "Café.Great",
+            [
+                .init("Café", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop]),
+                .init("Great", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart]),
+            ],
+            marks: [0, 0], urls: 0, otherScalars: 1),
+        // ... but not inside abbreviations, numbers, domains, paths and links.
+        Case(
+            "amazon.com/dp/B01?tag=x www.Amazon.com",
+            [
+                .init("amazon.com/dp/B01?tag=x", [.letters, .sentenceStart, .hasDigit]),
+                .init("www.Amazon.com", [.boundaryAfter, .sentenceEnd, .letters, .mention]),
+            ],
+            marks: [0, 1], urls: 1, otherScalars: 0),
         Case(
             "e.g. U.S. amazon.com 1,5 x.Y http://a.b/c?D",
             [
