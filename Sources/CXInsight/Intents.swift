@@ -484,9 +484,7 @@ extension IntentDetector {
         var deniedUntil = 0
         while i < n {
             let h = toks[i].hash
-            if toks[i].has(Token.negator) || h == ProblemDenial.zero,
-                let k = ProblemDenial.deniedNoun(toks, n, after: i)
-            {
+            if ProblemDenial.negates(toks[i]), let k = ProblemDenial.deniedNoun(toks, n, after: i) {
                 deniedUntil = k + 1
             }
             if i < deniedUntil {

@@ -8,26 +8,33 @@ enum ProblemDenial {
     /// every word after a negation, and SipHash cost the enrichment path a few percent.
     static let words: TermTable = {
         var t = TermTable(minimumCapacity: 64)
-        for w in [
-            "problem", "problems", "issue", "issues", "trouble", "troubles", "complaint", "complaints", "hassle",
-            "hassles", "glitch", "glitches", "fault", "faults", "defect", "defects", "regrets", "qualms",
-        ] {
-            t.set(TermHash.of(w), noun)
-        }
-        for w in [
-            "any", "a", "an", "single", "one", "real", "major", "big", "large", "serious", "significant", "had",
-            "have", "has", "got", "experienced", "encountered", "noticed", "seen", "found", "further", "more",
-        ] {
-            t.set(TermHash.of(w), filler)
-        }
-        for w in [
-            "resolved", "fixed", "solved", "answered", "addressed", "sorted", "handled", "acknowledged", "dealt",
-            "corrected", "refunded",
-        ] {
-            t.set(TermHash.of(w), resolution)
-        }
-        for w in ["was", "were", "is", "are", "been", "being", "get", "yet", "ever", "even"] {
-            t.set(TermHash.of(w), auxiliary)
+        let kinds: [(Int32, [String])] = [
+            (
+                noun,
+                [
+                    "problem", "problems", "issue", "issues", "trouble", "troubles", "complaint", "complaints",
+                    "hassle", "hassles", "glitch", "glitches", "fault", "faults", "defect", "defects", "regrets",
+                    "qualms",
+                ]
+            ),
+            (
+                filler,
+                [
+                    "any", "a", "an", "single", "one", "real", "major", "big", "large", "serious", "significant", "had",
+                    "have", "has", "got", "experienced", "encountered", "noticed", "seen", "found", "further", "more",
+                ]
+            ),
+            (
+                resolution,
+                [
+                    "resolved", "fixed", "solved", "answered", "addressed", "sorted", "handled", "acknowledged",
+                    "dealt", "corrected", "refunded",
+                ]
+            ),
+            (auxiliary, ["was", "were", "is", "are", "been", "being", "get", "yet", "ever", "even"]),
+        ]
+        for (kind, list) in kinds {
+            for w in list { t.set(TermHash.of(w), kind) }
         }
         return t
     }()
@@ -36,9 +43,13 @@ enum ProblemDenial {
     /// "Not a single issue was resolved" complains: the negation denies the resolution, not the problem.
     static let resolution: Int32 = 3
     static let auxiliary: Int32 = 4
-    /// "Zero issues" denies as "no issues" does, though "zero" is no negation elsewhere.
-    /// `TermHash.of("zero")` as a literal, so that the per-word tests read a constant instead of a lazy global.
+    /// `TermHash.of("zero")` as a literal, so that the per-word tests read a constant instead of a lazy global:
+    /// "zero issues" denies as "no issues" does, though "zero" is no negation elsewhere.
     static let zero: UInt64 = 0x2229_e861_3760_a383
+
+    /// Whether `t` can deny a problem: a negation, or "zero".
+    @inline(__always)
+    static func negates(_ t: Token) -> Bool { t.has(Token.negator) || t.hash == zero }
 
     /// The problem noun a negation at `i` denies, within four words of its clause, or nil.
     static func deniedNoun(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, after i: Int) -> Int? {
@@ -68,7 +79,7 @@ enum ProblemDenial {
     /// Whether a negation in `toks[from..<to]` denies a problem: "never had any" is a complaint before "response"
     /// but not before "problems".
     static func denies(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, from: Int, to: Int) -> Bool {
-        for k in from..<to where toks[k].has(Token.negator) || toks[k].hash == zero {
+        for k in from..<to where negates(toks[k]) {
             if deniedNoun(toks, n, after: k) != nil { return true }
         }
         return false
@@ -79,7 +90,7 @@ enum ProblemDenial {
         guard words.get(toks[i].hash) == noun, !resolutionFollows(toks, n, i) else { return false }
         var j = i - 1
         while j >= 0 && j >= i - 4 && !toks[j].has(Token.boundaryAfter) {
-            if toks[j].has(Token.negator) || toks[j].hash == zero { return true }
+            if negates(toks[j]) { return true }
             guard words.get(toks[j].hash) == filler else { return false }
             j -= 1
         }

@@ -298,7 +298,7 @@ struct SentimentScorer: Sendable {
                     if w.flags & SentimentLexicon.inLexicon != 0 && w.valence > 0 { marks |= Token.positive }
                 }
                 toks[i].flags = t.flags & ~(Token.negator | Token.positive) | marks
-                if marks & Token.negator != 0 || t.hash == ProblemDenial.zero { mayDeny = true }
+                if ProblemDenial.negates(toks[i]) { mayDeny = true }
             }
             let capDiff = upperCount > 0 && upperCount < n
             @inline(__always) func special(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].special : 0 }

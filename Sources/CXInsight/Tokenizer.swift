@@ -433,13 +433,7 @@ enum Tokenizer {
                     if tok.word < 0 {
                         tok.word = i &- 1
                     } else if tok.held >= 0 {
-                        if splitsWords(buf, word: tok.word, held: tok.held, at: i &- 1) {
-                            finish(buf, tok, i &- 1, out, &n, &stats, classes)
-                            tok = OpenToken(start: i &- 1)
-                            tok.word = i &- 1
-                        } else {
-                            tok.release(buf, upTo: i &- 1, classes, &stats)
-                        }
+                        resume(&tok, at: i &- 1, buf, out, &n, &stats, classes)
                     }
                     tok.add(b, c)
                 } else if tok.word >= 0 && tok.held < 0 {
@@ -469,13 +463,7 @@ enum Tokenizer {
                 if tok.word < 0 {
                     tok.word = i
                 } else if tok.held >= 0 {
-                    if splitsWords(buf, word: tok.word, held: tok.held, at: i) {
-                        finish(buf, tok, i, out, &n, &stats, classes)
-                        tok = OpenToken(start: i)
-                        tok.word = i
-                    } else {
-                        tok.release(buf, upTo: i, classes, &stats)
-                    }
+                    resume(&tok, at: i, buf, out, &n, &stats, classes)
                 }
                 if len == 3 && (s == 0x2019 || s == 0x2018) {
                     // a curly apostrophe is a straight one in every word table
@@ -494,12 +482,30 @@ enum Tokenizer {
         return n
     }
 
+    /// A word byte at `i` follows the open token's held marks: they join the word ("don't", "e-mail") or end it
+    /// ("great...no"), and the byte starts the next.
+    @inline(__always)
+    private static func resume(
+        _ tok: inout OpenToken, at i: Int, _ buf: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<Token>,
+        _ n: inout Int, _ stats: inout TextStats, _ classes: UnsafeBufferPointer<UInt8>
+    ) {
+        if splitsWords(buf, classes, word: tok.word, held: tok.held, at: i) {
+            finish(buf, tok, i, out, &n, &stats, classes)
+            tok = OpenToken(start: i)
+            tok.word = i
+        } else {
+            tok.release(buf, upTo: i, classes, &stats)
+        }
+    }
+
     /// Whether the marks `buf[held..<j]` between two words end the first instead of joining them: customers leave
     /// out the space after a mark ("great...no problems", "ok,not good", "bad.Food"), and one token of two words
     /// hides both from every word table. Numbers, abbreviations, domains and links stay whole. Out of line, so
     /// that the byte loop, which rarely calls it, keeps its registers.
     @inline(never)
-    static func splitsWords(_ buf: UnsafeBufferPointer<UInt8>, word: Int, held: Int, at j: Int) -> Bool {
+    static func splitsWords(
+        _ buf: UnsafeBufferPointer<UInt8>, _ classes: UnsafeBufferPointer<UInt8>, word: Int, held: Int, at j: Int
+    ) -> Bool {
         for k in held..<j {
             let p = buf[k]
             guard p == 0x2E || p == 0x2C || p == 0x21 || p == 0x3F || p == 0x3B else { return false }
@@ -507,12 +513,13 @@ enum Tokenizer {
         // a link, or a path without a scheme ("amazon.com/dp/B01?tag=x")
         if isLink(buf, word, j) || buf[word..<held].contains(0x2F) { return false }
         if j - held >= 2 { return true }
-        let before = buf[held - 1]
-        let after = buf[j]
-        @inline(__always) func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+        // a non-ASCII byte counts as a letter of either case
+        let before = buf[held - 1] < 0x80 ? classes[Int(buf[held - 1])] : ByteClass.upper | ByteClass.lower
+        let after = buf[j] < 0x80 ? classes[Int(buf[j])] : ByteClass.upper | ByteClass.lower
+        let letter = ByteClass.upper | ByteClass.lower
         switch buf[held] {
-        case 0x2C: return (isLetter(before) || before >= 0x80) && (isLetter(after) || after >= 0x80)
-        case 0x2E: return ((before >= 0x61 && before <= 0x7A) || before >= 0x80) && after >= 0x41 && after <= 0x5A
+        case 0x2C: return before & letter != 0 && after & letter != 0
+        case 0x2E: return before & ByteClass.lower != 0 && after & ByteClass.upper != 0 && buf[j] < 0x80
         default: return true
         }
     }

@@ -33,14 +33,14 @@ public struct PackedEnrichment: Sendable, Hashable {
         public static let nonEnglish = Flags(rawValue: 8)
         public static let nearDuplicate = Flags(rawValue: 16)
 
-        /// The stored names, bit by bit.
-        public static let names: [(Flags, String)] = [
+        /// The stored names, bit by bit; static strings, so that the payload encoder reads their bytes in place.
+        public static let names: [(Flags, StaticString)] = [
             (.piiMasked, "pii_masked"), (.bot, "bot"), (.spam, "spam"), (.nonEnglish, "non_english"),
             (.nearDuplicate, "near_duplicate"),
         ]
 
         /// The flags' names in stored order.
-        public var names: [String] { Self.names.compactMap { contains($0.0) ? $0.1 : nil } }
+        public var names: [String] { Self.names.compactMap { contains($0.0) ? "\($0.1)" : nil } }
     }
 
     /// A set of up to 256 taxonomy positions (theme codes are bytes, so larger taxonomies are stored inline).

@@ -167,18 +167,11 @@ public enum EventPayloadEncoder {
             var w = RawWriter(buffer.baseAddress!)
             w.varint(field << 3 | 2)
             w.varint(UInt64(size))
-            w.float(2, Float(p.sentiment.compound))
-            w.float(3, Float(p.sentiment.positive))
-            w.float(4, Float(p.sentiment.neutral))
-            w.float(5, Float(p.sentiment.negative))
+            w.sentiment(p.sentiment)
             p.forEachIntent { kind, r in
                 w.varint(6 << 3 | 2)
                 w.varint(UInt64(intentSize(kind, r)))
-                let k = UInt64(intent(kind))
-                if k != 0 {
-                    w.varint(1 << 3)
-                    w.varint(k)
-                }
+                w.varintField(1, UInt64(intent(kind)))
                 if !r.isEmpty { w.bytes(2, UnsafeBufferPointer(rebasing: text[r])) }
             }
             forEachFlagName(p.flags) { w.bytes(8, $0) }
@@ -193,15 +186,13 @@ public enum EventPayloadEncoder {
     @inline(__always)
     static func forEachFlagName(_ flags: PackedEnrichment.Flags, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         guard !flags.isEmpty else { return }
-        func name(_ s: StaticString) { body(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-        if flags.contains(.piiMasked) { name("pii_masked") }
-        if flags.contains(.bot) { name("bot") }
-        if flags.contains(.spam) { name("spam") }
-        if flags.contains(.nonEnglish) { name("non_english") }
-        if flags.contains(.nearDuplicate) { name("near_duplicate") }
+        for (flag, name) in PackedEnrichment.Flags.names where flags.contains(flag) {
+            body(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
     }
 
-    /// Writes protobuf wire primitives to memory whose size was computed beforehand.
+    /// Writes protobuf wire primitives to memory whose size was computed beforehand: the array writers below,
+    /// without a capacity and uniqueness check per byte.
     struct RawWriter {
         var p: UnsafeMutablePointer<UInt8>
 
@@ -218,6 +209,20 @@ public enum EventPayloadEncoder {
             }
             p.pointee = UInt8(v)
             p += 1
+        }
+
+        @inline(__always) mutating func varintField(_ field: UInt64, _ value: UInt64) {
+            guard value != 0 else { return }
+            varint(field << 3)
+            varint(value)
+        }
+
+        /// An enrichment's four sentiment floats, fields 2-5.
+        @inline(__always) mutating func sentiment(_ s: Enrichment.Sentiment) {
+            float(2, Float(s.compound))
+            float(3, Float(s.positive))
+            float(4, Float(s.neutral))
+            float(5, Float(s.negative))
         }
 
         /// A length-delimited field.
