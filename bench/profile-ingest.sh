@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Where enriched ingest spends its extra CPU (issue 4's 25% goal), one command, release build:
+#   1. A real cx-agent, plain (enrichment_enabled: false) then enriched, takes EVENTS events over HTTP
+#      (8 producers x 100 events, as bench/run.sh); its CPU time comes from /proc, its samples from
+#      `perf record -e cpu-clock` (hardware counters are not available on these hosts).
+#      "sampled" covers the threads perf found when it attached, "cpu" the whole process: compare the two before
+#      trusting a row. The host's state moves every figure (CPU time too, under contention): compare plain and
+#      enriched of one run, and repeat.
+#   2. The samples of each run are summed per part (enrichment, payload encoding, writer, commit, parser, HTTP,
+#      syscalls by name, allocation, reference counting) and printed as us/event side by side.
+#   3. `cx-bench enrich-path --no-writer` on one pinned core, profiled the same way: the shares of
+#      EventEnricher.enrichPacked's callees and of InsightEngine.remember's.
+# Usage: bench/profile-ingest.sh [EVENTS] (default 200,000 events of the standard workload)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-200000}
+PEERS=${PEERS:-$(pwd)/../shared/bench/peers}
+FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
+WORK=${WORK:-/tmp/cxsync-profile}
+command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+[ -f "$FULL" ] || python3 "$PEERS/gen_events.py" --out "$FULL"
+swift build -c release --product cx-agent && swift build -c release --product cx-bench
+BIN=$(swift build -c release --show-bin-path)
+rm -rf "$WORK" && mkdir -p "$WORK"
+head -n "$N" "$FULL" >"$WORK/events.jsonl"
+TICK_HZ=$(getconf CLK_TCK)
+
+live() {  # live MODE: one ingest under perf, MODE plain or enriched
+    rm -rf "$WORK/agent"
+    if [ "$1" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
+    "$BIN/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
+    local agent=$!
+    unset CX_AGENT_ENRICHMENT_ENABLED
+    for _ in $(seq 1 600); do grep -q "listening on" "$WORK/agent.out" 2>/dev/null && break; sleep 0.05; done
+    local port
+    port=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
+    local t0
+    t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/$1.data" >/dev/null 2>&1 &
+    local perf=$!
+    sleep 1  # perf attaches before the load starts
+    "$BIN/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
+        | tee "$WORK/$1.json"
+    echo "$(( $(awk '{print $14 + $15}' /proc/$agent/stat) - t0 )) $TICK_HZ" >"$WORK/$1.cpu"
+    kill -INT $perf; wait $perf || true
+    kill -TERM $agent; wait $agent || true
+    perf script -i "$WORK/$1.data" 2>/dev/null >"$WORK/$1.txt"
+}
+
+live plain
+live enriched
+taskset -c 1 perf record -e cpu-clock -F 4000 -g -o "$WORK/path.data" \
+    "$BIN/cx-bench" enrich-path --events "$WORK/events.jsonl" --limit "$N" --reps 3 --no-writer >/dev/null 2>&1
+perf script -i "$WORK/path.data" 2>/dev/null >"$WORK/path.txt"
+
+python3 - "$WORK" "$N" <<'PY'
+import collections, json, os, re, subprocess, sys
+work, n = sys.argv[1], int(sys.argv[2])
+def stacks(name):
+    for s in open(os.path.join(work, name)).read().split("\n\n"):
+        lines = [l.strip() for l in s.strip().split("\n")[1:] if l.strip()]
+        if lines:
+            yield [re.sub(r"\+0x[0-9a-f]+$", "", l.split(" ", 1)[1].rsplit(" (", 1)[0]) if " " in l else l for l in lines]
+parts = ["enrichPacked", "EventPayloadEncoder", "writeGroup", "insertAlerts", "commit", "IngestParser", "EventScanner",
+         "RecentEventIDs", "Hummingbird", "NIOPosix", "malloc", "free", "swift_retain", "swift_release"]
+rows = {}
+for mode in ("plain", "enriched"):
+    ticks, hz = map(int, open(os.path.join(work, f"{mode}.cpu")).read().split())
+    per = collections.Counter(); sys_ = collections.Counter(); total = 0
+    for st in stacks(f"{mode}.txt"):
+        total += 1
+        joined = " ".join(st)
+        for p in parts:
+            if p in joined: per[p] += 1
+        if "do_syscall_64" in st:
+            i = st.index("do_syscall_64")
+            sys_["syscall " + (st[i - 1] if i > 0 else "?")] += 1
+    us = lambda c: c * 500 / n  # 2,000 samples/s: 500 us each
+    rows[mode] = {"cpu_us_per_event": ticks / hz * 1e6 / n, "sampled_us_per_event": us(total),
+                  **{p: us(per[p]) for p in parts}, **{k: us(v) for k, v in sys_.most_common(8)}}
+    rows[mode]["events_per_s"] = json.load(open(os.path.join(work, f"{mode}.json")))["events_per_s"]
+print(f"live ingest of {n:,} events, us/event (samples of 500 us; a part counts every sample it is on the stack of)")
+print(f"{'part':40s} {'plain':>8s} {'enriched':>9s} {'extra':>8s}")
+keys = ["cpu_us_per_event", "sampled_us_per_event"] + parts
+keys += sorted(k for k in rows["enriched"].keys() | rows["plain"].keys() if k.startswith("syscall "))
+for k in keys:
+    p, e = rows["plain"].get(k, 0), rows["enriched"].get(k, 0)
+    print(f"{k:40s} {p:8.2f} {e:9.2f} {e - p:+8.2f}")
+ep, pp = rows["enriched"]["events_per_s"], rows["plain"]["events_per_s"]
+print(f"rates: plain {pp:,} enriched {ep:,} events/s; cost {100 * (1 - ep / pp):.0f}%")
+def shares(root):
+    c = collections.Counter(); total = 0
+    for st in stacks("path.txt"):
+        i = next((i for i, x in enumerate(st) if root in x), None)
+        if i is None: continue
+        total += 1
+        c[st[i - 1] if i > 0 else "(self)"] += 1
+    names = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(k for k, _ in c.most_common(12)),
+                           capture_output=True, text=True).stdout.split("\n")
+    print(f"\nenrich-path (one pinned core): callees of {root}, share of its {total} samples")
+    for (k, v), name in zip(c.most_common(12), names):
+        print(f"  {100 * v / max(total, 1):5.1f}%  {name[:110]}")
+shares("enrichPacked")
+shares("analyzeStaged")
+shares("InsightEngineV8remember")
+PY
