@@ -412,30 +412,40 @@ public struct InsightEngine: Sendable {
     /// stage together (masking, tokenising, scoring, intents, themes, quality): the analysers' code is larger than
     /// the core's instruction cache, and running one text through all of it in turn refetched most of it per text.
     public func analyzePacked(_ inputs: [InsightInput], scratch: InsightScratch) -> [PackedAnalysis] {
+        var out: [PackedAnalysis] = []
+        analyzePacked(inputs, scratch: scratch, into: &out)
+        return out
+    }
+
+    /// `analyzePacked(_:scratch:)` into `out`, which is emptied first and keeps its capacity: a caller that reuses
+    /// one array saves a large allocation per batch.
+    public func analyzePacked(_ inputs: [InsightInput], scratch: InsightScratch, into out: inout [PackedAnalysis]) {
+        out.removeAll(keepingCapacity: true)
         inputs.withUnsafeBufferPointer { inputs in
-            analyzeStaged(inputs, scratch: scratch)
+            scratch.withBatchArrays(inputs.count) { byteStart, tokenStart, stats, scored in
+                analyzeStaged(inputs, scratch, &out, &byteStart, &tokenStart, &stats, &scored)
+            }
         }
     }
 
-    private func analyzeStaged(_ inputs: UnsafeBufferPointer<InsightInput>, scratch: InsightScratch) -> [PackedAnalysis]
-    {
+    private func analyzeStaged(
+        _ inputs: UnsafeBufferPointer<InsightInput>, _ scratch: InsightScratch, _ out: inout [PackedAnalysis],
+        _ byteStart: inout [Int], _ tokenStart: inout [Int], _ stats: inout [TextStats],
+        _ scored: inout [SentimentScorer.Scored]
+    ) {
         // Through the core, not local copies: each of these structs holds several arrays, and copying them cost
         // dozens of retains and releases per event.
         let core = self.core
         let count = inputs.count
-        var out: [PackedAnalysis] = []
         out.reserveCapacity(count)
         // The masked texts side by side, and their tokens side by side: text i is bytes[byteStart[i]..<byteStart[i
         // + 1]], its tokens toks[tokenStart[i]..<tokenStart[i + 1]] (positions relative to its own bytes).
-        var byteStart = [Int](repeating: 0, count: count + 1)
         for i in 0..<count {
             out.append(masked(inputs[i].text))
             byteStart[i + 1] = byteStart[i] + (out[i].maskedText?.utf8.count ?? 0)
         }
         let totalBytes = byteStart[count]
-        guard totalBytes > 0 else { return out }
-        var tokenStart = [Int](repeating: 0, count: count + 1)
-        var stats = [TextStats](repeating: TextStats(), count: count)
+        guard totalBytes > 0 else { return }
         scratch.withBytes(totalBytes) { bytes in
             for i in 0..<count where byteStart[i + 1] > byteStart[i] {
                 var t = out[i].maskedText!
@@ -468,8 +478,6 @@ public struct InsightEngine: Sendable {
                 UnsafeMutableBufferPointer(rebasing: all[tokenStart[i]..<tokenStart[i + 1]])
             }
             core.vocabulary.records.withUnsafeBufferPointer { R in
-                var scored: [SentimentScorer.Scored] = []
-                scored.reserveCapacity(count)
                 for i in 0..<count {
                     let toks = tokens(i)
                     scored.append(core.scorer.score(toks, toks.count, stats[i], terms: R))
@@ -487,7 +495,6 @@ public struct InsightEngine: Sendable {
                 }
             }
         }
-        return out
     }
 
     /// Intents of one text and the sentiment they imply: rule hits, then the complaint, praise and question
@@ -638,8 +645,52 @@ public final class InsightScratch {
         bytes.deallocate()
     }
 
+    /// Per-text positions and figures of the current batch (`withBatchArrays`); kept for their capacity.
+    private var byteStart: [Int] = []
+    private var tokenStart: [Int] = []
+    private var stats: [TextStats] = []
+    private var scored: [SentimentScorer.Scored] = []
+
     /// Bytes its buffers hold: they grow to the largest batch given and do not shrink.
-    public var capacityBytes: Int { tokens.count * MemoryLayout<Token>.stride + bytes.count }
+    public var capacityBytes: Int {
+        tokens.count * MemoryLayout<Token>.stride + bytes.count
+            + (byteStart.capacity + tokenStart.capacity) * MemoryLayout<Int>.stride
+            + stats.capacity * MemoryLayout<TextStats>.stride
+            + scored.capacity * MemoryLayout<SentimentScorer.Scored>.stride
+    }
+
+    /// `body` with a batch of `count` texts' arrays: text and token starts (`count + 1` zeros), empty stats (`count`)
+    /// and an empty score list. They are this scratch's own, moved out for the call and back after it, so that a
+    /// batch allocates none of them: under live ingest those allocations were among the agent's largest, and
+    /// glibc consolidated its free lists for each.
+    func withBatchArrays<R>(
+        _ count: Int,
+        _ body: (inout [Int], inout [Int], inout [TextStats], inout [SentimentScorer.Scored]) -> R
+    ) -> R {
+        var b: [Int] = []
+        var t: [Int] = []
+        var st: [TextStats] = []
+        var sc: [SentimentScorer.Scored] = []
+        swap(&b, &byteStart)
+        swap(&t, &tokenStart)
+        swap(&st, &stats)
+        swap(&sc, &scored)
+        defer {
+            swap(&b, &byteStart)
+            swap(&t, &tokenStart)
+            swap(&st, &stats)
+            swap(&sc, &scored)
+        }
+        b.removeAll(keepingCapacity: true)
+        b.append(contentsOf: repeatElement(0, count: count + 1))
+        t.removeAll(keepingCapacity: true)
+        t.append(contentsOf: repeatElement(0, count: count + 1))
+        st.removeAll(keepingCapacity: true)
+        st.append(contentsOf: repeatElement(TextStats(), count: count))
+        sc.removeAll(keepingCapacity: true)
+        sc.reserveCapacity(count)
+        return body(&b, &t, &st, &sc)
+    }
 
     /// Makes room for `count` tokens, keeping the first `keeping` of the current buffer.
     func reserveTokens(_ count: Int, keeping: Int) {

@@ -55,4 +55,25 @@ import Testing
             }
         }
     }
+
+    /// The agent reuses one scratch and one result array for request after request: a smaller batch after a larger
+    /// one must not see what the larger one left in the per-text arrays or in the results.
+    @Test func batchesIntoAReusedArrayGiveWhatFreshOnesGive() {
+        let scratch = InsightScratch()
+        var out: [PackedAnalysis] = []
+        for size in [40, 3, 0, 8, 1, 40] {
+            let inputs = (0..<size).map { i in
+                InsightInput(
+                    text: i % 7 == 6 ? nil : Self.texts[(i + size) % Self.texts.count], eventID: "e\(i)", storeID: "s1")
+            }
+            engine.analyzePacked(inputs, scratch: scratch, into: &out)
+            let fresh = engine.analyzePacked(inputs, scratch: InsightScratch())
+            #expect(out.count == size)
+            for i in 0..<min(out.count, fresh.count) {
+                #expect(out[i].enrichment == fresh[i].enrichment, "batch of \(size), text \(i)")
+                #expect(out[i].maskedText == fresh[i].maskedText, "batch of \(size), text \(i)")
+                #expect(out[i].fingerprint == fresh[i].fingerprint)
+            }
+        }
+    }
 }

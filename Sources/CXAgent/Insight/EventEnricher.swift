@@ -33,6 +33,9 @@ public final class EventEnricher: Sendable {
     /// it back.
     final class LentScratch: @unchecked Sendable {
         let scratch = InsightScratch()
+        /// A request's inputs and analyses, emptied after it: only their capacity carries over.
+        var inputs: [InsightInput] = []
+        var analyses: [PackedAnalysis] = []
     }
 
     struct State: Sendable {
@@ -101,31 +104,51 @@ public final class EventEnricher: Sendable {
     /// The engine must pack its themes (`InsightEngine.packsThemes`).
     public func enrichPacked(_ events: inout [Event]) -> Packed {
         let now = BufferStore.nowMillis()
-        // Mapped through a buffer pointer (subscripting the array copied every event, a dozen retains each), into a
-        // constant: the locked loop below then borrows each input instead of copying it out of a captured variable.
-        let inputs = events.withUnsafeBufferPointer { buffer in buffer.map { Self.input($0, now: now) } }
         let lent = scratches.withLock { $0.popLast() } ?? LentScratch()
-        var analyses = engine.analyzePacked(inputs, scratch: lent.scratch)
-        if lent.scratch.capacityBytes <= Self.pooledScratchBytes {
-            scratches.withLock { if $0.count < Self.pooledScratches { $0.append(lent) } }
+        // The lent arrays are moved out for the request and back after it: a request's two largest allocations,
+        // saved. `inputs` is filled and read through buffer pointers: subscripting the array copied every event (a
+        // dozen retains each), and so did reading a captured variable in the locked loop.
+        var inputs: [InsightInput] = []
+        var analyses: [PackedAnalysis] = []
+        swap(&inputs, &lent.inputs)
+        swap(&analyses, &lent.analyses)
+        inputs.reserveCapacity(events.count)
+        events.withUnsafeBufferPointer { buffer in
+            for e in buffer { inputs.append(Self.input(e, now: now)) }
+        }
+        engine.analyzePacked(inputs, scratch: lent.scratch, into: &analyses)
+        defer {
+            inputs.removeAll(keepingCapacity: true)
+            analyses.removeAll(keepingCapacity: true)
+            swap(&inputs, &lent.inputs)
+            swap(&analyses, &lent.analyses)
+            let bytes =
+                lent.scratch.capacityBytes + lent.inputs.capacity * MemoryLayout<InsightInput>.stride
+                + lent.analyses.capacity * MemoryLayout<PackedAnalysis>.stride
+            if bytes <= Self.pooledScratchBytes {
+                scratches.withLock { if $0.count < Self.pooledScratches { $0.append(lent) } }
+            }
         }
         var alerts: [InsightAlert] = []
-        state.withLock { state in
-            for i in analyses.indices {
-                var key: String?
-                if let id = events[i].customerID {
-                    key = customerKey(id, cache: &state.customerKeys)
-                    // An identifier that cannot be normalised is dropped rather than stored in the clear.
-                    events[i].customerID = key
+        inputs.withUnsafeBufferPointer { inputs in
+            state.withLock { state in
+                for i in analyses.indices {
+                    var key: String?
+                    if let id = events[i].customerID {
+                        key = customerKey(id, cache: &state.customerKeys)
+                        // An identifier that cannot be normalised is dropped rather than stored in the clear.
+                        events[i].customerID = key
+                    }
+                    let raised = engine.remember(&analyses[i], customerKey: key, of: inputs[i], state: &state.insight)
+                    if !raised.isEmpty { alerts += raised }
                 }
-                let raised = engine.remember(&analyses[i], customerKey: key, of: inputs[i], state: &state.insight)
-                if !raised.isEmpty { alerts += raised }
             }
         }
         var enrichments: [PackedEnrichment] = []
         enrichments.reserveCapacity(events.count)
         for i in events.indices {
-            events[i].text = analyses[i].maskedText
+            // unmasked, the text is the event's own: assigning it back only retained and released it
+            if !analyses[i].maskedCounts.isEmpty { events[i].text = analyses[i].maskedText }
             enrichments.append(analyses[i].enrichment)
         }
         return Packed(enrichments: enrichments, alerts: alerts)

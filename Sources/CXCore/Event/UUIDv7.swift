@@ -30,7 +30,7 @@ extension UUID {
     public init(bytes b: some Collection<UInt8>) {
         precondition(b.count == 16, "a UUID has 16 bytes")
         var t: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &t) { _ = $0.copyBytes(from: b) }
+        withUnsafeMutableBytes(of: &t) { $0.copyBytes(from: b) }
         self.init(uuid: t)
     }
 
