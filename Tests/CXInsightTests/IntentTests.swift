@@ -27,6 +27,16 @@ import Testing
         ("over 15 min hold on your reservation line", "15 min hold"),
         ("Thanks for making everyone wait in the dark", "Thanks for making everyone"),
         ("As a member I am totally dissatisfied", "dissatisfied"),
+        ("Another canned response to my email", "canned response"),
+        ("Two weeks of the runaround between store and head office", "the runaround"),
+        ("Total lack of communication about my order", "lack of communication"),
+        ("Your delivery partner needs to do better", "needs to do better"),
+        ("Third late order this month, get it together", "get it together"),
+        ("Not impressed with the new self checkout", "Not impressed"),
+        ("Not even an apology from the manager", "Not even an apology"),
+        ("Three calls to the helpline and no solution", "no solution"),
+        ("The support line keeps hanging up on customers", "hanging up on customers"),
+        ("It's been 3 weeks since I sent the form", "It's been 3 weeks"),
     ])
     func complaintsWithoutEmotionalWords(_ text: String, _ phrase: String) {
         let c = intents(text).first { $0.kind == .complaint }
@@ -44,6 +54,8 @@ import Testing
         "Zero service charge on takeaway, nice",
         "I usually fly with another airline but your crew was fantastic", "Should have booked this hotel years ago!",
         "Received my refund, thank you",
+        "I got an automated email confirming my order", "We got our things together and headed to the tills",
+        "It's been 5 years and I still love this store",
     ])
     func notComplaints(_ text: String) {
         let r = engine.enrich(InsightInput(text: text)).enrichment
