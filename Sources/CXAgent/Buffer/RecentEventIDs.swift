@@ -15,104 +15,110 @@ public struct RecentEventIDs: Sendable {
     // An open-addressing table (linear probing, at most half full) of the ids with their `occurred_at` and the
     // ring slot of their latest insertion, and the ring of ids in insertion order. It replaced a
     // `[UUID: (Int64, Int)]`: SipHash of 16 bytes, three times per stored event on the single writer's path,
-    // was about a third of the writer's CPU per event (`cx-bench enrich-path`, writer stage).
-    private var hi: [UInt64]
-    private var lo: [UInt64]
-    private var times: [Int64]
-    /// The ring slot of the entry's latest insertion; -1 marks an empty bucket.
-    private var slots: [Int32]
-    private var ringHi: [UInt64] = []
-    private var ringLo: [UInt64] = []
+    // was about a third of the writer's CPU per event (`cx-bench enrich-path`, writer stage). One entry per bucket
+    // (32 bytes, two to a cache line) rather than a column per field: the table is megabytes, so each probe of a
+    // bucket missed the cache once per column read, three or four times per lookup, and those misses were most
+    // of the window's cost under ingest.
+    private var buckets: [Bucket]
+    private var ring: [ID] = []
     private var head = 0
     private let mask: Int
+
+    struct ID: Equatable {
+        var hi: UInt64
+        var lo: UInt64
+    }
+
+    struct Bucket {
+        var id = ID(hi: 0, lo: 0)
+        var time: Int64 = 0
+        /// The ring slot of the entry's latest insertion; -1 marks an empty bucket.
+        var slot: Int64 = -1
+    }
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
         var size = 16
         while size < 2 * self.capacity { size <<= 1 }
         mask = size - 1
-        hi = Array(repeating: 0, count: size)
-        lo = Array(repeating: 0, count: size)
-        times = Array(repeating: 0, count: size)
-        slots = Array(repeating: -1, count: size)
-        ringHi.reserveCapacity(self.capacity)
-        ringLo.reserveCapacity(self.capacity)
+        buckets = Array(repeating: Bucket(), count: size)
+        ring.reserveCapacity(self.capacity)
     }
 
     /// The number of ids remembered.
-    public var count: Int { slots.count { $0 >= 0 } }
+    public var count: Int { buckets.count { $0.slot >= 0 } }
 
     /// The `occurred_at` stored with `id`, when it is among the recent events.
     public func occurredAt(of id: UUID) -> Int64? {
-        let (h, l) = Self.parts(id)
-        return find(h, l).map { times[$0] }
+        buckets.withUnsafeBufferPointer { b in Self.find(Self.parts(id), b, mask).map { b[$0].time } }
     }
 
     /// Records a newly stored event, forgetting the oldest one when full.
     public mutating func insert(_ id: UUID, occurredAt time: Int64) {
-        let (h, l) = Self.parts(id)
+        let key = Self.parts(id)
         let slot: Int
-        if ringHi.count < capacity {
-            slot = ringHi.count
-            ringHi.append(h)
-            ringLo.append(l)
+        if ring.count < capacity {
+            slot = ring.count
+            ring.append(key)
         } else {
             slot = head
+            let old = ring[slot]
+            ring[slot] = key
+            head = (head + 1) % capacity
             // An id stored again (after its local copy was evicted) must not be forgotten when its older slot
             // is reused: only the entry whose latest insertion is this slot goes.
-            if let b = find(ringHi[slot], ringLo[slot]), slots[b] == Int32(slot) { remove(at: b) }
-            ringHi[slot] = h
-            ringLo[slot] = l
-            head = (head + 1) % capacity
+            let mask = mask
+            buckets.withUnsafeMutableBufferPointer { b in
+                if let i = Self.find(old, UnsafeBufferPointer(b), mask), b[i].slot == Int64(slot) {
+                    Self.remove(at: i, b, mask)
+                }
+            }
         }
-        var b = home(h, l)
-        while slots[b] >= 0 && !(hi[b] == h && lo[b] == l) { b = (b + 1) & mask }
-        hi[b] = h
-        lo[b] = l
-        times[b] = time
-        slots[b] = Int32(slot)
+        let mask = mask
+        buckets.withUnsafeMutableBufferPointer { b in
+            var i = Self.home(key, mask)
+            while b[i].slot >= 0 && b[i].id != key { i = (i + 1) & mask }
+            b[i] = Bucket(id: key, time: time, slot: Int64(slot))
+        }
     }
 
-    @inline(__always) static func parts(_ id: UUID) -> (UInt64, UInt64) {
+    @inline(__always) static func parts(_ id: UUID) -> ID {
         withUnsafeBytes(of: id.uuid) {
-            ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            ID(hi: $0.loadUnaligned(as: UInt64.self), lo: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         }
     }
 
     /// Producers' ids need not be random (sequential test ids, UUIDv7 time prefixes): mix both halves.
-    @inline(__always) func home(_ h: UInt64, _ l: UInt64) -> Int {
-        var x = h &* 0x9E37_79B9_7F4A_7C15 ^ l
+    @inline(__always) static func home(_ id: ID, _ mask: Int) -> Int {
+        var x = id.hi &* 0x9E37_79B9_7F4A_7C15 ^ id.lo
         x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
         return Int(truncatingIfNeeded: x ^ (x >> 29)) & mask
     }
 
-    private func find(_ h: UInt64, _ l: UInt64) -> Int? {
-        var b = home(h, l)
-        while slots[b] >= 0 {
-            if hi[b] == h && lo[b] == l { return b }
-            b = (b + 1) & mask
+    private static func find(_ key: ID, _ b: UnsafeBufferPointer<Bucket>, _ mask: Int) -> Int? {
+        var i = home(key, mask)
+        while b[i].slot >= 0 {
+            if b[i].id == key { return i }
+            i = (i + 1) & mask
         }
         return nil
     }
 
     /// Backward-shift deletion: later entries of the probe run move up, so that no lookup stops early.
-    private mutating func remove(at bucket: Int) {
+    private static func remove(at bucket: Int, _ b: UnsafeMutableBufferPointer<Bucket>, _ mask: Int) {
         var hole = bucket
         var j = bucket
         while true {
             j = (j + 1) & mask
-            guard slots[j] >= 0 else { break }
-            let k = home(hi[j], lo[j])
+            guard b[j].slot >= 0 else { break }
+            let k = home(b[j].id, mask)
             // The entry at j may fill the hole when its home is not in the cyclic range (hole, j].
             if (j - k) & mask >= (j - hole) & mask {
-                hi[hole] = hi[j]
-                lo[hole] = lo[j]
-                times[hole] = times[j]
-                slots[hole] = slots[j]
+                b[hole] = b[j]
                 hole = j
             }
         }
-        slots[hole] = -1
+        b[hole].slot = -1
     }
 
     /// The window as it was before a restart: the latest events by `occurred_at`, read from the covering index
