@@ -126,7 +126,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.6.0+lexicon-2024.12-cx5"
+    public static let modelVersion = "cxinsight-1.7.0+lexicon-2024.12-cx5"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -417,8 +417,8 @@ public struct InsightEngine: Sendable {
         return out
     }
 
-    /// `analyzePacked(_:scratch:)` into `out`, which is emptied first and keeps its capacity: a caller that reuses
-    /// one array saves a large allocation per batch.
+    /// The batch `analyzePacked(_:scratch:)` (of `[InsightInput]`) into `out`, which is emptied first and keeps its
+    /// capacity: a caller that reuses one array saves a large allocation per batch.
     public func analyzePacked(_ inputs: [InsightInput], scratch: InsightScratch, into out: inout [PackedAnalysis]) {
         out.removeAll(keepingCapacity: true)
         inputs.withUnsafeBufferPointer { inputs in

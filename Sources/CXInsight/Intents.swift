@@ -49,6 +49,11 @@ public struct IntentRule: Sendable, Hashable {
             if p[i] == "(" {
                 guard let close = p[i...].firstIndex(of: ")") else { throw SyntaxError(pattern: pattern) }
                 let inner = p[p.index(after: i)..<close]
+                // Word alternatives hold words: a `<num>` among them would be the literal word "<num>", which no
+                // text has (`IntentDetector(rulesText:)` writes such a group as two rules).
+                if inner.split(separator: "|").contains(where: { String($0).trimmingWhitespace() == "<num>" }) {
+                    throw SyntaxError(pattern: pattern)
+                }
                 alts = inner.split(separator: "|").map { alt in
                     alt.split(separator: " ").map { TermHash.of(String($0)) }
                 }
@@ -83,6 +88,33 @@ public struct IntentRule: Sendable, Hashable {
         case .gap: throw SyntaxError(pattern: pattern)
         }
         elements = elems
+    }
+}
+
+extension IntentRule {
+    /// `pattern` with each group that lists `<num>` among its alternatives written as two patterns: one with the
+    /// group's other alternatives, one with `<num>` in the group's place (an optional group stays optional). The
+    /// matcher's alternatives are words only; this keeps `(an|<num>) hours` as the rule file's authors meant it.
+    static func expandingNumberAlternatives(_ pattern: String) -> [String] {
+        var search = pattern.startIndex
+        while let open = pattern[search...].firstIndex(of: "(") {
+            guard let close = pattern[open...].firstIndex(of: ")") else { return [pattern] }
+            let alternatives = pattern[pattern.index(after: open)..<close].split(separator: "|").map {
+                String($0).trimmingWhitespace()
+            }
+            guard alternatives.contains("<num>") else {
+                search = pattern.index(after: close)
+                continue
+            }
+            let before = String(pattern[..<open])
+            let after = String(pattern[pattern.index(after: close)...])
+            let others = alternatives.filter { $0 != "<num>" }
+            var variants: [String] = []
+            if !others.isEmpty { variants.append(before + "(" + others.joined(separator: "|") + ")" + after) }
+            variants.append(before + "<num>" + after)
+            return variants.flatMap { expandingNumberAlternatives($0) }
+        }
+        return [pattern]
     }
 }
 
@@ -200,7 +232,9 @@ public struct IntentDetector: Sendable {
             guard let tab = l.firstIndex(where: { $0 == "\t" || $0 == " " }),
                 let kind = Enrichment.Intent.Kind(rawValue: String(l[..<tab]))
             else { throw IntentRule.SyntaxError(pattern: l) }
-            list.append(try IntentRule(kind: kind, pattern: String(l[l.index(after: tab)...])))
+            for pattern in IntentRule.expandingNumberAlternatives(String(l[l.index(after: tab)...])) {
+                list.append(try IntentRule(kind: kind, pattern: pattern))
+            }
         }
         try self.init(rules: list, cues: cueList)
     }

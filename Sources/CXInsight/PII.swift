@@ -76,7 +76,8 @@ public struct PIIMasker: Sendable {
         var mergedPattern: Int = -1
     }
 
-    /// Masks a text; returns it unchanged (and counts empty) when nothing was found.
+    /// Masks a text; returns it unchanged (and counts empty) when nothing was found. Callers rely on this: empty
+    /// counts mean the text is the input (the agent then keeps the event's own text), so every change must count.
     public func mask(_ text: String) -> PIIMaskResult {
         var t = text
         let spans: [Span] = t.withUTF8 { findSpans($0) }

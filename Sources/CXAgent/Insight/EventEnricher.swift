@@ -29,8 +29,8 @@ public final class EventEnricher: Sendable {
     static let pooledScratches = 8
     static let pooledScratchBytes = 4 << 20
 
-    /// A pooled `InsightScratch`: the mutex hands it to one request at a time, which alone uses it until it gives
-    /// it back.
+    /// A request's pooled working memory: the analysis buffers (`InsightScratch`) and the arrays of its inputs and
+    /// analyses. The mutex hands it to one request at a time, which alone uses it until it gives it back.
     final class LentScratch: @unchecked Sendable {
         let scratch = InsightScratch()
         /// A request's inputs and analyses, emptied after it: only their capacity carries over.
@@ -112,11 +112,9 @@ public final class EventEnricher: Sendable {
         var analyses: [PackedAnalysis] = []
         swap(&inputs, &lent.inputs)
         swap(&analyses, &lent.analyses)
-        inputs.reserveCapacity(events.count)
-        events.withUnsafeBufferPointer { buffer in
-            for e in buffer { inputs.append(Self.input(e, now: now)) }
-        }
-        engine.analyzePacked(inputs, scratch: lent.scratch, into: &analyses)
+        // Back to the pool when the request is done with it; no other request can have it until then. Holding it
+        // through the locked loop below keeps no request waiting: this function never suspends, so at most one
+        // scratch per thread of the pool is out at a time.
         defer {
             inputs.removeAll(keepingCapacity: true)
             analyses.removeAll(keepingCapacity: true)
@@ -129,6 +127,11 @@ public final class EventEnricher: Sendable {
                 scratches.withLock { if $0.count < Self.pooledScratches { $0.append(lent) } }
             }
         }
+        inputs.reserveCapacity(events.count)
+        events.withUnsafeBufferPointer { buffer in
+            for e in buffer { inputs.append(Self.input(e, now: now)) }
+        }
+        engine.analyzePacked(inputs, scratch: lent.scratch, into: &analyses)
         var alerts: [InsightAlert] = []
         inputs.withUnsafeBufferPointer { inputs in
             state.withLock { state in
@@ -147,7 +150,8 @@ public final class EventEnricher: Sendable {
         var enrichments: [PackedEnrichment] = []
         enrichments.reserveCapacity(events.count)
         for i in events.indices {
-            // unmasked, the text is the event's own: assigning it back only retained and released it
+            // Unmasked, the text is the event's own: assigning it back only retained and released it. No count means
+            // no change: `PIIMasker.mask` returns its input when it masks nothing.
             if !analyses[i].maskedCounts.isEmpty { events[i].text = analyses[i].maskedText }
             enrichments.append(analyses[i].enrichment)
         }
