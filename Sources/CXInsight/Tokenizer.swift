@@ -288,6 +288,7 @@ enum ByteClass {
     static let upper: UInt8 = 4
     static let lower: UInt8 = 8
     static let digit: UInt8 = 16
+    static let alphanumeric: UInt8 = upper | lower | digit
     /// Counts as "other" in a word: neither a letter nor a digit, nor the "," and "." of numbers.
     static let other: UInt8 = 32
 
@@ -428,7 +429,38 @@ enum Tokenizer {
                     }
                     continue
                 }
-                if tok.start < 0 { tok = OpenToken(start: i &- 1) }
+                if tok.start < 0 {
+                    if c & ByteClass.alphanumeric != 0 {
+                        // A token that starts with a letter or digit: its letters and digits are read by a loop of
+                        // their own, and if a space or the end follows, it is written here. Most words are such
+                        // tokens, and the general loop below spent a mispredicted branch or two per word on them.
+                        let s = i &- 1
+                        var h = TermHash.offset
+                        var cl: UInt8 = 0
+                        var j = s
+                        while j < count {
+                            let bj = buf[j]
+                            let cj = classes[Int(bj)]  // a non-ASCII byte is `other`: it ends the run
+                            if cj & ByteClass.alphanumeric == 0 { break }
+                            cl |= cj
+                            h = (h ^ UInt64(bj | ((cj & ByteClass.upper) << 3))) &* TermHash.prime
+                            j &+= 1
+                        }
+                        if j == count || classes[Int(buf[j])] & ByteClass.space != 0 {
+                            writeWord(buf, s, j, hash: h, classes: cl, out, &n, &stats)
+                            i = j == count ? j : j &+ 1
+                            continue
+                        }
+                        // punctuation or a non-ASCII character follows: the general loop goes on from there
+                        tok = OpenToken(start: s)
+                        tok.word = s
+                        tok.hash = h
+                        tok.classes = cl
+                        i = j
+                        continue
+                    }
+                    tok = OpenToken(start: i &- 1)
+                }
                 if c & ByteClass.punct == 0 {
                     if tok.word < 0 {
                         tok.word = i &- 1
@@ -620,6 +652,34 @@ enum Tokenizer {
         }
         let h = tok.hash
         out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: alt, flags: flags)
+        n += 1
+    }
+
+    /// Writes the token `buf[s..<e]` of letters and digits only, between spaces (or the text's ends): what `finish`
+    /// writes for it, without the punctuation cases.
+    @inline(__always)
+    private static func writeWord(
+        _ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, hash h: UInt64, classes cl: UInt8,
+        _ out: UnsafeMutableBufferPointer<Token>, _ n: inout Int, _ stats: inout TextStats
+    ) {
+        var flags: UInt16 = 0
+        if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
+        let upper = cl & ByteClass.upper != 0
+        let lower = cl & ByteClass.lower != 0
+        if upper && !lower { flags |= Token.upper }
+        if upper || lower {
+            flags |= Token.letters
+            stats.letters += 1
+        }
+        if cl & ByteClass.digit != 0 {
+            flags |= Token.hasDigit
+            if !upper && !lower { flags |= Token.number }
+        }
+        if isLink(buf, s, e) {
+            stats.urls += 1
+            flags |= Token.mention
+        }
+        out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: 0, flags: flags)
         n += 1
     }
 

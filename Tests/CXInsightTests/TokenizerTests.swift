@@ -67,6 +67,19 @@ import Testing
     }
 
     static let cases: [Case] = [
+        // Tokens of letters and digits only between spaces, tabs and newlines: the tokenizer writes these without its
+        // general loop (a word that starts with "http" and is long enough still counts as a link).
+        Case(
+            "WOW 42 ok3 Mixed\thttpsfoo\nend",
+            [
+                .init("WOW", [.upper, .letters, .sentenceStart]),
+                .init("42", [.number, .hasDigit]),
+                .init("ok3", [.letters, .hasDigit]),
+                .init("Mixed", [.letters]),
+                .init("httpsfoo", [.letters, .mention]),
+                .init("end", [.boundaryAfter, .sentenceEnd, .letters]),
+            ],
+            marks: [0, 0], urls: 1, otherScalars: 0),
         Case(
             "don't stop",
             [
