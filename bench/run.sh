@@ -139,7 +139,9 @@ by_rate = lambda xs, key: sorted(xs, key=lambda d: d[key])[len(xs) // 2]
 ing = by_rate([r[0] for r in runs], "events_per_s")
 plain = by_rate([r[1] for r in runs], "events_per_s")
 sq = by_rate([r[2] for r in runs], "rows_per_s")
-cost = 1 - ing["events_per_s"] / plain["events_per_s"]
+# The cost pairs each enriched run with the plain run right after it: the median enriched and the median plain rate
+# can come from repetitions minutes apart, and on a contended host their ratio reported a cost no repetition had.
+cost = med([1 - e["events_per_s"] / p["events_per_s"] for e, p, _ in runs])
 per_rep = lambda f: ", ".join(f(*r) for r in runs)
 spread = f"""Each repetition in order (enriched / plain / sqlite3 events/s; enriched and plain ratios to sqlite3;
 enrichment cost): {per_rep(lambda e, p, q: f"[{e['events_per_s']:,} / {p['events_per_s']:,} / {q['rows_per_s']:,}; "
@@ -173,7 +175,7 @@ Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 
 | figure | cxsync | baseline (same run) | ratio |
 | --- | --- | --- | --- |
 | durable ingest, events/s (HTTP, 8 producers x 100 events, ack after fsync) | {ing['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{ratio:.2f}x** (goal >= 1.0) |
-| same ingest without enrichment (`enrichment_enabled: false`), the buffer alone | {plain['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{plain['events_per_s'] / sq['rows_per_s']:.2f}x**; enrichment costs **{cost*100:.0f}%** (goal <= 25%) |
+| same ingest without enrichment (`enrichment_enabled: false`), the buffer alone | {plain['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{plain['events_per_s'] / sq['rows_per_s']:.2f}x**; enrichment costs **{cost*100:.0f}%** (median of the repetitions' own costs; goal <= 25%) |
 | ack latency p50 / p99 | {ing['ack_latency_ms_p50']} ms / {ing['ack_latency_ms_p99']} ms | | |
 | agent peak RSS during ingest | {ingest_rss/1024:.0f} MiB | | |
 | restart with {status.get('stored_events', '?'):,} buffered events: time to listening / RSS | {restart_ms} ms / {restart_rss/1024:.0f} MiB | empty buffer: {empty_ms} ms / {empty_rss/1024:.0f} MiB | |
