@@ -22,12 +22,22 @@ public struct IntentRule: Sendable, Hashable {
     var allowNegated: Bool
     var kindBit: UInt8
 
-    struct SyntaxError: Error, CustomStringConvertible {
-        var pattern: String
-        var description: String { "bad intent pattern: \(pattern)" }
+    /// A rule that cannot be compiled: what is wrong, in which pattern, and on which line of a rules file.
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public static let code = "intent_rule_syntax"
+        /// The pattern (or the whole line, when the line itself is malformed).
+        public var pattern: String
+        public var reason: String
+        /// 1-based line of the rules text, when the rule came from one.
+        public var line: Int?
+
+        public var description: String {
+            "\(Self.code): \(line.map { "line \($0): " } ?? "")\(reason) in '\(pattern)'"
+        }
     }
 
-    /// Compiles one rule; throws on unbalanced parentheses or an empty pattern.
+    /// Compiles one rule; throws on unbalanced parentheses, an empty pattern or element, `<num>` inside a group, and a
+    /// rule that starts with an optional element or a gap.
     public init(kind: Enrichment.Intent.Kind, pattern: String) throws {
         self.kind = kind
         self.pattern = pattern
@@ -47,12 +57,15 @@ public struct IntentRule: Sendable, Hashable {
             var isNum = false
             var gap = -1
             if p[i] == "(" {
-                guard let close = p[i...].firstIndex(of: ")") else { throw SyntaxError(pattern: pattern) }
+                guard let close = p[i...].firstIndex(of: ")") else {
+                    throw SyntaxError(pattern: pattern, reason: "'(' without a closing ')'")
+                }
                 let inner = p[p.index(after: i)..<close]
                 // Word alternatives hold words: a `<num>` among them would be the literal word "<num>", which no
                 // text has (`IntentDetector(rulesText:)` writes such a group as two rules).
                 if inner.split(separator: "|").contains(where: { String($0).trimmingWhitespace() == "<num>" }) {
-                    throw SyntaxError(pattern: pattern)
+                    throw SyntaxError(
+                        pattern: pattern, reason: "<num> inside a group (write it as an element of its own)")
                 }
                 alts = inner.split(separator: "|").map { alt in
                     alt.split(separator: " ").map { TermHash.of(String($0)) }
@@ -78,14 +91,17 @@ public struct IntentRule: Sendable, Hashable {
             } else if isNum {
                 elems.append(.number(optional: optional))
             } else {
-                if alts.isEmpty { throw SyntaxError(pattern: pattern) }
+                if alts.isEmpty || alts.contains(where: \.isEmpty) {
+                    throw SyntaxError(pattern: pattern, reason: "an empty group or alternative")
+                }
                 elems.append(.words(alts, optional: optional))
             }
         }
-        guard let first = elems.first else { throw SyntaxError(pattern: pattern) }
+        guard let first = elems.first else { throw SyntaxError(pattern: pattern, reason: "an empty pattern") }
         switch first {
-        case .words(_, let o), .number(let o): if o { throw SyntaxError(pattern: pattern) }
-        case .gap: throw SyntaxError(pattern: pattern)
+        case .words(_, let o), .number(let o):
+            if o { throw SyntaxError(pattern: pattern, reason: "a rule cannot start with an optional element") }
+        case .gap: throw SyntaxError(pattern: pattern, reason: "a rule cannot start with a gap")
         }
         elements = elems
     }
@@ -220,20 +236,32 @@ public struct IntentDetector: Sendable {
     public init(rulesText: String) throws {
         var list: [IntentRule] = []
         var cueList: [(String, Double)] = []
-        for line in rulesText.split(separator: "\n", omittingEmptySubsequences: true) {
+        for (index, line) in rulesText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = String(line).trimmingWhitespace()
             if l.isEmpty || l.hasPrefix("#") { continue }
             if l.hasPrefix("cue\t") {
                 let f = l.split(separator: "\t")
-                guard f.count == 3, let w = Double(f[1]) else { throw IntentRule.SyntaxError(pattern: l) }
+                guard f.count == 3, let w = Double(f[1]) else {
+                    throw IntentRule.SyntaxError(
+                        pattern: l, reason: "a cue line is cue<TAB>weight<TAB>phrase", line: index + 1)
+                }
                 cueList.append((String(f[2]), w))
                 continue
             }
-            guard let tab = l.firstIndex(where: { $0 == "\t" || $0 == " " }),
-                let kind = Enrichment.Intent.Kind(rawValue: String(l[..<tab]))
-            else { throw IntentRule.SyntaxError(pattern: l) }
-            for pattern in IntentRule.expandingNumberAlternatives(String(l[l.index(after: tab)...])) {
-                list.append(try IntentRule(kind: kind, pattern: pattern))
+            let tab = l.firstIndex(where: { $0 == "\t" || $0 == " " }) ?? l.endIndex
+            guard tab < l.endIndex, let kind = Enrichment.Intent.Kind(rawValue: String(l[..<tab])) else {
+                let kinds = Enrichment.Intent.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw IntentRule.SyntaxError(
+                    pattern: l, reason: "a rule line is kind<TAB>pattern, kind one of \(kinds) (or cue)",
+                    line: index + 1)
+            }
+            do {
+                for pattern in IntentRule.expandingNumberAlternatives(String(l[l.index(after: tab)...])) {
+                    list.append(try IntentRule(kind: kind, pattern: pattern))
+                }
+            } catch var error as IntentRule.SyntaxError {
+                error.line = index + 1
+                throw error
             }
         }
         try self.init(rules: list, cues: cueList)

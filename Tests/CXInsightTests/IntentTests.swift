@@ -114,6 +114,29 @@ import Testing
         #expect(throws: (any Error).self) { try IntentRule(kind: .complaint, pattern: "*2 late") }
     }
 
+    /// A rules file with a mistake is refused whole, and the error says which line and what is wrong with it.
+    @Test(arguments: [
+        ("complaint\t(unclosed", "'(' without a closing ')'"),
+        ("bogus\tword", "a rule line is kind<TAB>pattern"),
+        ("complaint", "a rule line is kind<TAB>pattern"),
+        ("complaint\t*2 late", "a rule cannot start with a gap"),
+        ("complaint\tlate? delivery", "a rule cannot start with an optional element"),
+        ("complaint\tlate ()", "an empty group or alternative"),
+        ("cue\tnot-a-number\twaited", "a cue line is cue<TAB>weight<TAB>phrase"),
+    ])
+    func badRuleLinesSayWhereAndWhat(_ line: String, _ reason: String) {
+        let text = "# rules\ncomplaint\tcharged twice\n\n" + line + "\nrefund\tmoney back\n"
+        do {
+            _ = try IntentDetector(rulesText: text)
+            Issue.record("accepted: \(line)")
+        } catch {
+            let message = String(describing: error)
+            #expect(message.contains("line 4: "), "\(message)")
+            #expect(message.contains(reason), "\(message)")
+            #expect(message.hasPrefix(IntentRule.SyntaxError.code))
+        }
+    }
+
     /// A group may list `<num>` among its words ("(an|<num>) hours"): the rule file's loader writes it as two rules,
     /// and a rule compiled directly refuses it rather than matching the literal word "<num>".
     @Test func numberAlternativesInAGroup() throws {
