@@ -5,8 +5,9 @@ import CXCore
 /// Rules are data (`Resources/intent_rules.txt`, one `kind<TAB>pattern` per line) so that operators
 /// can read why an event was classed a complaint and extend the list without a rebuild. Pattern syntax:
 /// `word`, `(a|b c|d)` alternatives (an alternative may be several words), `x?` optional, `<num>` a
-/// number or number word, `*N` up to N arbitrary words, a leading `^` anchors at the start of a sentence
-/// or clause, a leading `!` allows a negation right before the match (otherwise "not rude" is no hit).
+/// number or number word (in a rules file also one alternative of a group), `*N` up to N arbitrary words, a leading
+/// `^` anchors at the start of a sentence or clause, a leading `!` allows a negation right before the match
+/// (otherwise "not rude" is no hit).
 public struct IntentRule: Sendable, Hashable {
     enum Element: Sendable, Hashable {
         case words([[UInt64]], optional: Bool)
