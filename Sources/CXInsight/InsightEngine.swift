@@ -422,8 +422,8 @@ public struct InsightEngine: Sendable {
     public func analyzePacked(_ inputs: [InsightInput], scratch: InsightScratch, into out: inout [PackedAnalysis]) {
         out.removeAll(keepingCapacity: true)
         inputs.withUnsafeBufferPointer { inputs in
-            scratch.withBatchArrays(inputs.count) { byteStart, tokenStart, stats, scored in
-                analyzeStaged(inputs, scratch, &out, &byteStart, &tokenStart, &stats, &scored)
+            scratch.withBatchArrays(inputs.count) { b in
+                analyzeStaged(inputs, scratch, &out, &b.byteStart, &b.tokenStart, &b.stats, &b.scored)
             }
         }
     }
@@ -645,51 +645,43 @@ public final class InsightScratch {
         bytes.deallocate()
     }
 
-    /// Per-text positions and figures of the current batch (`withBatchArrays`); kept for their capacity.
-    private var byteStart: [Int] = []
-    private var tokenStart: [Int] = []
-    private var stats: [TextStats] = []
-    private var scored: [SentimentScorer.Scored] = []
+    /// Per-text positions and figures of a staged batch: text i is `bytes[byteStart[i]..<byteStart[i + 1]]`, its
+    /// tokens `tokens[tokenStart[i]..<tokenStart[i + 1]]`.
+    struct BatchArrays {
+        var byteStart: [Int] = []
+        var tokenStart: [Int] = []
+        var stats: [TextStats] = []
+        var scored: [SentimentScorer.Scored] = []
+    }
+
+    /// The current batch's arrays (`withBatchArrays`), kept for their capacity.
+    private var batch = BatchArrays()
 
     /// Bytes its buffers hold: they grow to the largest batch given and do not shrink.
     public var capacityBytes: Int {
         tokens.count * MemoryLayout<Token>.stride + bytes.count
-            + (byteStart.capacity + tokenStart.capacity) * MemoryLayout<Int>.stride
-            + stats.capacity * MemoryLayout<TextStats>.stride
-            + scored.capacity * MemoryLayout<SentimentScorer.Scored>.stride
+            + (batch.byteStart.capacity + batch.tokenStart.capacity) * MemoryLayout<Int>.stride
+            + batch.stats.capacity * MemoryLayout<TextStats>.stride
+            + batch.scored.capacity * MemoryLayout<SentimentScorer.Scored>.stride
     }
 
-    /// `body` with a batch of `count` texts' arrays: text and token starts (`count + 1` zeros), empty stats (`count`)
-    /// and an empty score list. They are this scratch's own, moved out for the call and back after it, so that a
-    /// batch allocates none of them: under live ingest those allocations were among the agent's largest, and
-    /// glibc consolidated its free lists for each.
-    func withBatchArrays<R>(
-        _ count: Int,
-        _ body: (inout [Int], inout [Int], inout [TextStats], inout [SentimentScorer.Scored]) -> R
-    ) -> R {
-        var b: [Int] = []
-        var t: [Int] = []
-        var st: [TextStats] = []
-        var sc: [SentimentScorer.Scored] = []
-        swap(&b, &byteStart)
-        swap(&t, &tokenStart)
-        swap(&st, &stats)
-        swap(&sc, &scored)
-        defer {
-            swap(&b, &byteStart)
-            swap(&t, &tokenStart)
-            swap(&st, &stats)
-            swap(&sc, &scored)
-        }
-        b.removeAll(keepingCapacity: true)
-        b.append(contentsOf: repeatElement(0, count: count + 1))
-        t.removeAll(keepingCapacity: true)
-        t.append(contentsOf: repeatElement(0, count: count + 1))
-        st.removeAll(keepingCapacity: true)
-        st.append(contentsOf: repeatElement(TextStats(), count: count))
-        sc.removeAll(keepingCapacity: true)
-        sc.reserveCapacity(count)
-        return body(&b, &t, &st, &sc)
+    /// `body` with the arrays of a batch of `count` texts: text and token starts (`count + 1` zeros), empty stats
+    /// (`count`) and an empty score list. They are this scratch's own, moved out for the call and back after it, so
+    /// that a batch allocates none of them: under live ingest those allocations were among the agent's largest,
+    /// and glibc consolidated its free lists for each.
+    func withBatchArrays<R>(_ count: Int, _ body: (inout BatchArrays) -> R) -> R {
+        var b = BatchArrays()
+        swap(&b, &batch)
+        defer { swap(&b, &batch) }
+        b.byteStart.removeAll(keepingCapacity: true)
+        b.byteStart.append(contentsOf: repeatElement(0, count: count + 1))
+        b.tokenStart.removeAll(keepingCapacity: true)
+        b.tokenStart.append(contentsOf: repeatElement(0, count: count + 1))
+        b.stats.removeAll(keepingCapacity: true)
+        b.stats.append(contentsOf: repeatElement(TextStats(), count: count))
+        b.scored.removeAll(keepingCapacity: true)
+        b.scored.reserveCapacity(count)
+        return body(&b)
     }
 
     /// Makes room for `count` tokens, keeping the first `keeping` of the current buffer.

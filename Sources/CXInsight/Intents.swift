@@ -61,16 +61,14 @@ public struct IntentRule: Sendable, Hashable {
                 guard let close = p[i...].firstIndex(of: ")") else {
                     throw SyntaxError(pattern: pattern, reason: "'(' without a closing ')'")
                 }
-                let inner = p[p.index(after: i)..<close]
+                let group = p[p.index(after: i)..<close].split(separator: "|")
                 // Word alternatives hold words: a `<num>` among them would be the literal word "<num>", which no
                 // text has (`IntentDetector(rulesText:)` writes such a group as two rules).
-                if inner.split(separator: "|").contains(where: { String($0).trimmingWhitespace() == "<num>" }) {
+                if group.contains(where: { String($0).trimmingWhitespace() == "<num>" }) {
                     throw SyntaxError(
                         pattern: pattern, reason: "<num> inside a group (write it as an element of its own)")
                 }
-                alts = inner.split(separator: "|").map { alt in
-                    alt.split(separator: " ").map { TermHash.of(String($0)) }
-                }
+                alts = group.map { alt in alt.split(separator: " ").map { TermHash.of(String($0)) } }
                 i = p.index(after: close)
             } else {
                 var j = i

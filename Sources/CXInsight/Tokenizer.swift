@@ -434,29 +434,24 @@ enum Tokenizer {
                         // A token that starts with a letter or digit: its letters and digits are read by a loop of
                         // their own, and if a space or the end follows, it is written here. Most words are such
                         // tokens, and the general loop below spent a mispredicted branch or two per word on them.
-                        let s = i &- 1
-                        var h = TermHash.offset
-                        var cl: UInt8 = 0
-                        var j = s
+                        var word = OpenToken(start: i &- 1)
+                        word.word = word.start
+                        var j = word.start
                         while j < count {
                             let bj = buf[j]
                             let cj = classes[Int(bj)]  // a non-ASCII byte is `other`: it ends the run
                             if cj & ByteClass.alphanumeric == 0 { break }
-                            cl |= cj
-                            h = (h ^ UInt64(bj | ((cj & ByteClass.upper) << 3))) &* TermHash.prime
+                            word.add(bj, cj)
                             j &+= 1
                         }
                         if j == count || classes[Int(buf[j])] & ByteClass.space != 0 {
-                            writeWord(buf, s, j, hash: h, classes: cl, out, &n, &stats)
+                            writeWord(buf, word, j, out, &n, &stats)
                             i = j == count ? j : j &+ 1
-                            continue
+                        } else {
+                            // punctuation or a non-ASCII character follows: the general loop goes on from there
+                            tok = word
+                            i = j
                         }
-                        // punctuation or a non-ASCII character follows: the general loop goes on from there
-                        tok = OpenToken(start: s)
-                        tok.word = s
-                        tok.hash = h
-                        tok.classes = cl
-                        i = j
                         continue
                     }
                     tok = OpenToken(start: i &- 1)
@@ -619,19 +614,8 @@ enum Tokenizer {
             }
             j += 1
         }
-        let cl = tok.classes
-        let upper = cl & ByteClass.upper != 0
-        let lower = cl & ByteClass.lower != 0
-        if upper && !lower { flags |= Token.upper }
+        flags |= classFlags(tok.classes, &stats)
         if tok.apostrophe && hasNegativeContraction(buf, s, e) { flags |= Token.negContraction }
-        if upper || lower {
-            flags |= Token.letters
-            stats.letters += 1
-        }
-        if cl & ByteClass.digit != 0 {
-            flags |= Token.hasDigit
-            if !upper && !lower && cl & ByteClass.other == 0 { flags |= Token.number }
-        }
         var alt: UInt64 = 0
         if s != s0 || (e - s <= 2 && e != e0) {
             var ha = TermHash.offset
@@ -655,15 +639,29 @@ enum Tokenizer {
         n += 1
     }
 
-    /// Writes the token `buf[s..<e]` of letters and digits only, between spaces (or the text's ends): what `finish`
-    /// writes for it, without the punctuation cases.
+    /// Writes the open token, of letters and digits only and ending before the space (or the text's end) at `e`:
+    /// what `finish` writes for it, without the punctuation cases.
     @inline(__always)
     private static func writeWord(
-        _ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, hash h: UInt64, classes cl: UInt8,
-        _ out: UnsafeMutableBufferPointer<Token>, _ n: inout Int, _ stats: inout TextStats
+        _ buf: UnsafeBufferPointer<UInt8>, _ tok: OpenToken, _ e: Int, _ out: UnsafeMutableBufferPointer<Token>,
+        _ n: inout Int, _ stats: inout TextStats
     ) {
-        var flags: UInt16 = 0
+        var flags = classFlags(tok.classes, &stats)
         if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
+        if isLink(buf, tok.start, e) {
+            stats.urls += 1
+            flags |= Token.mention
+        }
+        let h = tok.hash
+        out[n] = Token(start: Int32(tok.start), end: Int32(e), hash: h == 0 ? 1 : h, altHash: 0, flags: flags)
+        n += 1
+    }
+
+    /// The flags the classes of a word's bytes give (case, letters, digits, a number), counting the word in
+    /// `stats.letters` when it has letters.
+    @inline(__always)
+    private static func classFlags(_ cl: UInt8, _ stats: inout TextStats) -> UInt16 {
+        var flags: UInt16 = 0
         let upper = cl & ByteClass.upper != 0
         let lower = cl & ByteClass.lower != 0
         if upper && !lower { flags |= Token.upper }
@@ -673,14 +671,9 @@ enum Tokenizer {
         }
         if cl & ByteClass.digit != 0 {
             flags |= Token.hasDigit
-            if !upper && !lower { flags |= Token.number }
+            if !upper && !lower && cl & ByteClass.other == 0 { flags |= Token.number }
         }
-        if isLink(buf, s, e) {
-            stats.urls += 1
-            flags |= Token.mention
-        }
-        out[n] = Token(start: Int32(s), end: Int32(e), hash: h == 0 ? 1 : h, altHash: 0, flags: flags)
-        n += 1
+        return flags
     }
 
     /// Whether the word `buf[s..<e]` is a link, a cheap test: it starts with "http" (with room for "://") or "www.".

@@ -56,6 +56,7 @@ public struct RecentEventIDs: Sendable {
     /// Records a newly stored event, forgetting the oldest one when full.
     public mutating func insert(_ id: UUID, occurredAt time: Int64) {
         let key = Self.parts(id)
+        let mask = mask  // read before the buffers are borrowed for writing
         let slot: Int
         if ring.count < capacity {
             slot = ring.count
@@ -67,18 +68,14 @@ public struct RecentEventIDs: Sendable {
             head = (head + 1) % capacity
             // An id stored again (after its local copy was evicted) must not be forgotten when its older slot
             // is reused: only the entry whose latest insertion is this slot goes.
-            let mask = mask
             buckets.withUnsafeMutableBufferPointer { b in
                 if let i = Self.find(old, UnsafeBufferPointer(b), mask), b[i].slot == Int64(slot) {
                     Self.remove(at: i, b, mask)
                 }
             }
         }
-        let mask = mask
         buckets.withUnsafeMutableBufferPointer { b in
-            var i = Self.home(key, mask)
-            while b[i].slot >= 0 && b[i].id != key { i = (i + 1) & mask }
-            b[i] = Bucket(id: key, time: time, slot: Int64(slot))
+            b[Self.probe(key, UnsafeBufferPointer(b), mask)] = Bucket(id: key, time: time, slot: Int64(slot))
         }
     }
 
@@ -95,13 +92,16 @@ public struct RecentEventIDs: Sendable {
         return Int(truncatingIfNeeded: x ^ (x >> 29)) & mask
     }
 
-    private static func find(_ key: ID, _ b: UnsafeBufferPointer<Bucket>, _ mask: Int) -> Int? {
+    /// The bucket holding `key`, or the empty one where probing for it stops.
+    private static func probe(_ key: ID, _ b: UnsafeBufferPointer<Bucket>, _ mask: Int) -> Int {
         var i = home(key, mask)
-        while b[i].slot >= 0 {
-            if b[i].id == key { return i }
-            i = (i + 1) & mask
-        }
-        return nil
+        while b[i].slot >= 0 && b[i].id != key { i = (i + 1) & mask }
+        return i
+    }
+
+    private static func find(_ key: ID, _ b: UnsafeBufferPointer<Bucket>, _ mask: Int) -> Int? {
+        let i = probe(key, b, mask)
+        return b[i].slot >= 0 ? i : nil
     }
 
     /// Backward-shift deletion: later entries of the probe run move up, so that no lookup stops early.

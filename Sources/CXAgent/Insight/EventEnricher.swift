@@ -36,6 +36,12 @@ public final class EventEnricher: Sendable {
         /// A request's inputs and analyses, emptied after it: only their capacity carries over.
         var inputs: [InsightInput] = []
         var analyses: [PackedAnalysis] = []
+
+        /// Bytes it holds, to keep a huge request's buffers out of the pool.
+        var capacityBytes: Int {
+            scratch.capacityBytes + inputs.capacity * MemoryLayout<InsightInput>.stride
+                + analyses.capacity * MemoryLayout<PackedAnalysis>.stride
+        }
     }
 
     struct State: Sendable {
@@ -120,10 +126,7 @@ public final class EventEnricher: Sendable {
             analyses.removeAll(keepingCapacity: true)
             swap(&inputs, &lent.inputs)
             swap(&analyses, &lent.analyses)
-            let bytes =
-                lent.scratch.capacityBytes + lent.inputs.capacity * MemoryLayout<InsightInput>.stride
-                + lent.analyses.capacity * MemoryLayout<PackedAnalysis>.stride
-            if bytes <= Self.pooledScratchBytes {
+            if lent.capacityBytes <= Self.pooledScratchBytes {
                 scratches.withLock { if $0.count < Self.pooledScratches { $0.append(lent) } }
             }
         }
