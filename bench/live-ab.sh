@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Live ingest A/B, one command: two builds' cx-agent (A = before a change, B = after; each a directory holding
+# cx-agent, cx-bench and cxsync_CXInsight.resources) take the same EVENTS events over HTTP (8 producers x 100 events,
+# as bench/run.sh), alternating, PAIRS pairs, in MODE enriched or plain. Per run: the rate, the host's idle share,
+# the agent's CPU per event from /proc, and from `perf record -e cpu-clock` the samples per event in the malloc
+# family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and RecentEventIDs. Prints each
+# run and the medians per side. CPU and samples move with contention: compare medians of alternating runs.
+#   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
+set -euo pipefail
+A=${1:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
+B=${2:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
+PAIRS=${3:-5}
+N=${4:-300000}
+MODE=${5:-enriched}
+FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
+PEERS=${PEERS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/bench/peers}
+WORK=${WORK:-/tmp/cxsync-live-ab}
+command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+[ -f "$FULL" ] || python3 "$PEERS/gen_events.py" --out "$FULL"
+for dir in "$A" "$B"; do
+    for f in cx-agent cx-bench cxsync_CXInsight.resources; do
+        [ -e "$dir/$f" ] || { echo "no $f in $dir" >&2; exit 2; }
+    done
+done
+rm -rf "$WORK" && mkdir -p "$WORK"
+head -n "$N" "$FULL" >"$WORK/events.jsonl"
+
+run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
+    rm -rf "$WORK/agent"
+    if [ "$MODE" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
+    "$2/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
+    local agent=$!
+    unset CX_AGENT_ENRICHMENT_ENABLED
+    for _ in $(seq 1 600); do grep -q "listening on" "$WORK/agent.out" 2>/dev/null && break; sleep 0.05; done
+    local port t0 t1
+    port=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
+    perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/perf.data" >/dev/null 2>&1 &
+    local perf=$!
+    sleep 1  # perf attaches before the load starts
+    t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
+        >"$WORK/ingest.json"
+    t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    kill -INT $perf; wait $perf || true
+    kill -TERM $agent; wait $agent || true
+    perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"
+    python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+import collections, json, sys
+side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+c = collections.Counter()
+for s in open(f"{work}/perf.txt").read().split("\n\n"):
+    lines = [l.strip() for l in s.strip().split("\n")[1:] if l.strip()]
+    if not lines:
+        continue
+    c["sampled"] += 1
+    leaf = lines[0].split(" ", 1)[-1]
+    stack = " ".join(lines)
+    if any(k in leaf for k in ("malloc", "_int_free", "cfree", "unlink_chunk", "__libc_free")): c["malloc"] += 1
+    if any(k in leaf for k in ("swift_retain", "swift_release", "RefCounts")): c["refcount"] += 1
+    for k in ("enrichPacked", "writeGroup", "RecentEventIDs"):
+        if k in stack: c[k] += 1
+d = json.load(open(f"{work}/ingest.json"))
+us = lambda k: round(c[k] * 500 / n, 3)  # 2,000 samples/s: 500 us each
+print(json.dumps({"side": side, "events_per_s": d["events_per_s"], "idle": d["host_idle_share"],
+                  "cpu_us": round(ticks / hz * 1e6 / n, 2),
+                  **{k: us(k) for k in ("sampled", "malloc", "refcount", "enrichPacked", "writeGroup",
+                                        "RecentEventIDs")}}))
+PY
+}
+
+for _ in $(seq 1 "$PAIRS"); do
+    run A "$A"
+    run B "$B"
+done | python3 -c '
+import json, statistics as st, sys
+rows = []
+for line in sys.stdin:
+    print(line.strip())
+    rows.append(json.loads(line))
+keys = [k for k in rows[0] if k != "side"]
+for side in ("A", "B"):
+    r = [x for x in rows if x["side"] == side]
+    print(side, "medians:", json.dumps({k: round(st.median(x[k] for x in r), 3) for k in keys}))
+'

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Enrichment path A/B, one command: two cx-bench builds (A = before a change, B = after) run
+# `cx-bench enrich-path --no-writer` (the agent's packed enrichment and payload encoding, requests of 100 events)
+# pinned to one CPU, alternating, PAIRS pairs; prints each run, the medians, the median of the per-pair
+# differences B - A in us/event, and both builds' rows checksums (same rows = same behaviour on the workload).
+# A binary reads its model files from the `cxsync_CXInsight.resources` folder beside it: copy that folder with a
+# copied binary, or it compares old model files against new ones without saying so.
+#   bench/path-ab.sh /tmp/before/cx-bench .build/release/cx-bench
+set -euo pipefail
+A=${1:?usage: bench/path-ab.sh CX_BENCH_A CX_BENCH_B}
+B=${2:?usage: bench/path-ab.sh CX_BENCH_A CX_BENCH_B}
+PAIRS=${PAIRS:-8}
+LIMIT=${LIMIT:-100000}
+CPU=${CPU:-1}
+EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
+PEERS=${PEERS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/bench/peers}
+[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+for bin in "$A" "$B"; do
+    [ -d "$(dirname "$bin")/cxsync_CXInsight.resources" ] || {
+        echo "no cxsync_CXInsight.resources beside $bin: copy it from the build that made the binary" >&2
+        exit 2
+    }
+done
+echo "rows: A $(taskset -c "$CPU" "$A" enrich-path --events "$EVENTS" --limit "$LIMIT" --no-writer | tail -1)"
+echo "rows: B $(taskset -c "$CPU" "$B" enrich-path --events "$EVENTS" --limit "$LIMIT" --no-writer | tail -1)"
+for _ in $(seq 1 "$PAIRS"); do
+    for side in A B; do
+        bin=$A; [ "$side" = B ] && bin=$B
+        echo "$side $(taskset -c "$CPU" "$bin" enrich-path --events "$EVENTS" --limit "$LIMIT" --reps 6 --no-writer | tail -1)"
+    done
+done | python3 -c '
+import json, statistics as st, sys
+runs = {"A": [], "B": []}
+for line in sys.stdin:
+    side, _, js = line.strip().partition(" ")
+    us = json.loads(js)["enrich_packed_and_encode_us"]
+    runs[side].append(us)
+    print(side, us)
+pairs = [b - a for a, b in zip(runs["A"], runs["B"])]
+a, b = st.median(runs["A"]), st.median(runs["B"])
+faster = sum(p < 0 for p in pairs)
+print(f"median us/event: A {a:.2f}, B {b:.2f}; median pair difference B - A {st.median(pairs):+.3f} "
+      f"(B faster in {faster} of {len(pairs)} pairs)")
+'
