@@ -1,8 +1,10 @@
 import CXAgent
 import CXCore
+import CXProtocol
 import CXTestSupport
 import Foundation
 import GRDB
+import SwiftProtobuf
 import Testing
 
 @Suite("Durable buffer")
@@ -135,6 +137,69 @@ struct BufferStoreTests {
             after = page.last!.seq
         }
         #expect(pages == [100, 100, 50])
+    }
+
+    /// Alerts raised at ingest enter the outbox without a payload; the outbox gives their open update back whole,
+    /// from the alert's row, in seq order among later updates and rows written with a payload (older agents).
+    @Test func raisedAlertsReachTheOutboxWholeWithoutAStoredPayload() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let lines = (0..<6).map { i in
+            "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-007\",\"device_id\":\"k-1\","
+                + "\"channel\":\"kiosk\",\"ts\":\(now),\"type\":\"survey_nps\",\"score\":1,"
+                + "\"customer_id\":\"cust-\(i)\",\"text\":\"I am cancelling my membership, switching to Acme\"}"
+        }
+        let response = try await ingest.ingest(body: Array(lines.joined(separator: "\n").utf8), contentType: nil)
+        #expect(response.accepted == 6)
+        let stored = try await ingest.store.alerts()
+        #expect(!stored.isEmpty)
+        let empty = try await readOnlyDatabase(dir.path + "/buffer.sqlite").read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM alert_outbox WHERE length(payload) = 0") ?? 0
+        }
+        #expect(empty == stored.count)
+        let acknowledged = try #require(
+            try await ingest.store.updateAlert(id: stored[0].alertID, status: .acknowledged, note: "on it", node: "t"))
+        #expect(acknowledged.status == "acknowledged")
+        // An open update as agents before this one stored it, payload and all.
+        var legacy = Cxsync_V1_AlertUpdate()
+        legacy.alertID = "1700000000000.complaint.store-007.legacy"
+        legacy.status = .open
+        legacy.rule = "complaint"
+        legacy.severity = "warning"
+        legacy.storeID = "store-007"
+        legacy.summary = "Complaint at store-007"
+        legacy.raisedHlc = HLCTimestamp(wallMillis: 1_700_000_000_000, counter: 0).rawValue
+        let legacyBytes = Data(try legacy.serializedBytes() as [UInt8])
+        let legacySeq = try await DatabaseQueue(path: dir.path + "/buffer.sqlite").write { db -> Int64 in
+            let seq = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'next_seq'")!
+            try db.execute(
+                sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)",
+                arguments: [seq, "1700000000000.complaint.store-007.legacy", legacyBytes])
+            try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'next_seq'")
+            return seq
+        }
+        let outbox = try await ingest.store.outboxAlerts(after: 0, through: .max, limit: 100)
+        #expect(outbox.count == stored.count + 2)
+        #expect(zip(outbox, outbox.dropFirst()).allSatisfy { $0.seq < $1.seq })
+        #expect(outbox.allSatisfy { $0.seq > 6 }, "alerts follow the events that raised them")
+        for alert in stored {
+            let open = try #require(outbox.first { $0.alertID == alert.alertID && $0.update.status == .open })
+            var expected = Cxsync_V1_AlertUpdate()
+            expected.alertID = alert.alertID
+            expected.status = .open
+            expected.rule = alert.rule
+            expected.severity = alert.severity
+            expected.storeID = alert.storeID
+            expected.summary = alert.summary
+            expected.raisedHlc = open.update.raisedHlc
+            #expect(open.update == expected)
+            #expect(HLCTimestamp(rawValue: open.update.raisedHlc).wallMillis == alert.raisedAt)
+            #expect(!alert.rule.isEmpty && !alert.summary.isEmpty && alert.storeID == "store-007")
+        }
+        let ack = try #require(outbox.first { $0.update.status == .acknowledged })
+        #expect(ack.alertID == stored[0].alertID && ack.update.note.value == "on it")
+        #expect(outbox.last?.seq == UInt64(legacySeq) && outbox.last?.update == legacy)
     }
 
     @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {

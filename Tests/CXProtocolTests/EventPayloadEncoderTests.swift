@@ -79,29 +79,6 @@ struct EventPayloadEncoderTests {
         #expect(EventPayloadEncoder.extra(event) == (hasExtra ? try expected.serializedBytes() : nil))
     }
 
-    @Test(arguments: [
-        (
-            "churn-threat.1796203313410.store-007.7d1f742b.a0e6d528", "churn-threat", "warning", "store-007",
-            "cancellation at store-007", UInt64(1_796_203_313_410) << 16
-        ),
-        ("a", "", "", "", "", 0),
-        (String(repeating: "é", count: 200), "r", "critical", "s", String(repeating: "x", count: 300), UInt64.max),
-    ])
-    func openAlertEqualsSwiftProtobuf(alert: (String, String, String, String, String, UInt64)) throws {
-        var u = Cxsync_V1_AlertUpdate()
-        u.alertID = alert.0
-        u.status = .open
-        u.rule = alert.1
-        u.severity = alert.2
-        u.storeID = alert.3
-        u.summary = alert.4
-        u.raisedHlc = alert.5
-        let bytes = EventPayloadEncoder.openAlert(
-            id: alert.0, rule: alert.1, severity: alert.2, storeID: alert.3, summary: alert.4, raisedHLC: alert.5)
-        #expect(bytes == (try u.serializedBytes()))
-        #expect(try Cxsync_V1_AlertUpdate(serializedBytes: bytes) == u)
-    }
-
     @Test(arguments: events)
     func storedPayloadWithoutThemesEqualsSwiftProtobuf(event: Event) throws {
         var stripped = event

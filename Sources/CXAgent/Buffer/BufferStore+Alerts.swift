@@ -21,8 +21,8 @@ public struct OutboxAlert: Sendable, Hashable {
     public var update: Cxsync_V1_AlertUpdate
 }
 
-/// An alert raised at ingest, ready for the buffer: its URL-safe id, its outbox update and its webhook body are
-/// built on the request's task, so that the group commit (the serial part of ingest) only inserts them.
+/// An alert raised at ingest, ready for the buffer: its URL-safe id and its webhook body are built on the request's
+/// task, so that the group commit (the serial part of ingest) only inserts them.
 public struct PreparedAlert: Sendable {
     public var id: String
     public var ruleID: String
@@ -30,8 +30,6 @@ public struct PreparedAlert: Sendable {
     public var storeID: String
     public var message: String
     public var raisedHLC: UInt64
-    /// The `AlertUpdate` (status open) that carries the alert to the hub.
-    public var outboxPayload: [UInt8]
     /// The JSON posted to the store's webhook; nil when no webhook is configured.
     public var webhookBody: Data?
 
@@ -53,8 +51,6 @@ public struct PreparedAlert: Sendable {
         storeID = alert.storeID
         message = alert.message
         raisedHLC = HLCTimestamp(wallMillis: alert.raisedAtMs, counter: 0).rawValue
-        outboxPayload = EventPayloadEncoder.openAlert(
-            id: id, rule: ruleID, severity: severity, storeID: storeID, summary: message, raisedHLC: raisedHLC)
         if webhook {
             var delivered = alert
             delivered.id = id
@@ -108,10 +104,12 @@ extension BufferStore {
             counters["alerts_raised_total"] += 1
             let seq = counters["next_seq"]
             counters["next_seq"] = seq + 1
+            // No payload: the open update is the alert's own row, read back when the batch is built. Its bytes in
+            // the outbox made each alert cost the group commit about one more WAL page per commit.
             try run(outbox) { s in
                 sqlite3_bind_int64(s, 1, seq)
                 bindText(s, 2, a.id)
-                bindBlob(s, 3, a.outboxPayload)
+                sqlite3_bind_zeroblob(s, 3, 0)
             }
             if notifyWebhook, let body = a.webhookBody {
                 try run(webhook) { s in
@@ -175,16 +173,38 @@ extension BufferStore {
     }
 
     /// Alert updates of the outbox after `seq`, up to `through` (inclusive), in order.
+    ///
+    /// An empty payload is the open update of an alert raised at ingest, built here from the alert's row (status
+    /// open: the lattice keeps any later status, which has an outbox entry of its own). Alert rows are never deleted;
+    /// were one missing, its update would carry the id and status alone, so that the outbox stays gap-free.
     public func outboxAlerts(after seq: UInt64, through: UInt64, limit: Int) async throws -> [OutboxAlert] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT seq, alert_id, payload FROM alert_outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                sql: """
+                    SELECT o.seq, o.alert_id, o.payload, a.rule, a.severity, a.store_id, a.summary, a.raised_hlc
+                    FROM alert_outbox o LEFT JOIN alerts a ON length(o.payload) = 0 AND a.alert_id = o.alert_id
+                    WHERE o.seq > ? AND o.seq <= ? ORDER BY o.seq LIMIT ?
+                    """,
                 arguments: [Int64(seq), Int64(clamping: through), limit]
             ).map { row in
-                OutboxAlert(
-                    seq: UInt64(row[0] as Int64), alertID: row[1],
-                    update: try Cxsync_V1_AlertUpdate(serializedBytes: [UInt8](row[2] as Data)))
+                let payload = row[2] as Data
+                var update: Cxsync_V1_AlertUpdate
+                if payload.isEmpty {
+                    update = Cxsync_V1_AlertUpdate()
+                    update.alertID = row[1]
+                    update.status = .open
+                    if let rule = row[3] as String? {
+                        update.rule = rule
+                        update.severity = row[4]
+                        update.storeID = row[5]
+                        update.summary = row[6]
+                        update.raisedHlc = UInt64(bitPattern: row[7] as Int64)
+                    }
+                } else {
+                    update = try Cxsync_V1_AlertUpdate(serializedBytes: [UInt8](payload))
+                }
+                return OutboxAlert(seq: UInt64(row[0] as Int64), alertID: row[1], update: update)
             }
         }
     }

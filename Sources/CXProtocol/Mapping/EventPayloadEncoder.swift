@@ -75,25 +75,6 @@ public enum EventPayloadEncoder {
         attributes(&out, e.attributes)
     }
 
-    /// The `AlertUpdate` that announces a newly raised alert (status open, no note or assignee, seq 0): exactly the
-    /// bytes SwiftProtobuf writes for that message. The agent builds one for every alert raised at ingest.
-    public static func openAlert(
-        id: String, rule: String, severity: String, storeID: String, summary: String, raisedHLC: UInt64
-    ) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(
-            32 + id.utf8.count + rule.utf8.count + severity.utf8.count + storeID.utf8.count
-                + summary.utf8.count)
-        string(&out, 2, id)
-        varintField(&out, 3, 1)
-        string(&out, 6, rule)
-        string(&out, 7, severity)
-        string(&out, 8, storeID)
-        string(&out, 9, summary)
-        varintField(&out, 10, raisedHLC)
-        return out
-    }
-
     /// The hub's `extra`: an event holding only amount, currency, attributes and enrichment (with its model
     /// version); nil when the event has none of them.
     public static func extra(_ e: Event) -> [UInt8]? {
