@@ -28,7 +28,7 @@ public struct CustomerIdentifierHasher: Sendable {
         guard fleetKey.count >= 16 else { throw KeyTooShort() }
         key = SymmetricKey(data: fleetKey)
         keyed = HMAC<SHA256>(key: key)
-        keyID = Self.hex(SHA256.hash(data: fleetKey).prefix(4))
+        keyID = Self.hex(SHA256.hash(data: fleetKey), count: 4)
         self.defaultCountryCode = defaultCountryCode
     }
 
@@ -74,22 +74,77 @@ public struct CustomerIdentifierHasher: Sendable {
     /// Lower-case hex of HMAC-SHA256 of `kind:normalised`, truncated to 128 bits (RFC 2104 §5 allows truncation
     /// to half the output): 32 characters, collision-free in practice for any customer base, and half the
     /// bytes in every stored event and index entry. Nil when the identifier is empty or malformed.
+    ///
+    /// An ASCII e-mail or loyalty id without surrounding whitespace (nearly all of them) is normalised byte by byte
+    /// into the HMAC, without the normalised string and the message built around it: a first-seen customer cost
+    /// half a dozen allocations.
     public func hash(_ raw: String, kind: Kind) -> String? {
-        guard let norm = normalize(raw, kind: kind) else { return nil }
         var h = keyed
-        var msg = kind.rawValue + ":" + norm
-        msg.withUTF8 { h.update(data: UnsafeRawBufferPointer($0)) }
-        return Self.hex(h.finalize().prefix(16))
+        h.update(data: Self.prefixes[kind]!)
+        if kind != .phone, let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 {
+            var raw = raw
+            let hashed = raw.withUTF8 { bytes -> Bool? in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                if kind == .email {
+                    guard bytes.contains(UInt8(ascii: "@")) else { return false }
+                    Self.updateMapped(&h, bytes) { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+                    return true
+                }
+                return Self.updateMapped(&h, bytes) {
+                    $0 == 0x20 || $0 == 0x2D ? nil : $0 >= 0x61 && $0 <= 0x7A ? $0 & ~0x20 : $0
+                } > 0
+            }
+            switch hashed {
+            case true?: return Self.hex(h.finalize(), count: 16)
+            case false?: return nil
+            case nil: break  // not ASCII: Foundation's case mapping below
+            }
+        }
+        guard var norm = normalize(raw, kind: kind) else { return nil }
+        norm.withUTF8 { h.update(data: UnsafeRawBufferPointer($0)) }
+        return Self.hex(h.finalize(), count: 16)
     }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let a = Array(bytes)
-        return String(unsafeUninitializedCapacity: a.count * 2) { out in
-            for (i, b) in a.enumerated() {
-                out[2 * i] = b >> 4 < 10 ? 0x30 + b >> 4 : 0x57 + b >> 4
-                out[2 * i + 1] = b & 0x0F < 10 ? 0x30 + b & 0x0F : 0x57 + b & 0x0F
+    /// What is hashed before the normalised identifier, per kind.
+    static let prefixes: [Kind: [UInt8]] = [
+        .email: Array("email:".utf8), .phone: Array("phone:".utf8), .loyalty: Array("loyalty:".utf8),
+    ]
+
+    /// Feeds `bytes`, each mapped (nil drops it), to `h` through a small stack buffer; returns how many it fed.
+    @discardableResult
+    static func updateMapped(
+        _ h: inout HMAC<SHA256>, _ bytes: UnsafeBufferPointer<UInt8>, _ map: (UInt8) -> UInt8?
+    ) -> Int {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            var total = 0
+            var n = 0
+            for b in bytes {
+                guard let m = map(b) else { continue }
+                buffer[n] = m
+                n += 1
+                if n == buffer.count {
+                    h.update(data: UnsafeRawBufferPointer(buffer))
+                    total += n
+                    n = 0
+                }
             }
-            return a.count * 2
+            if n > 0 { h.update(data: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[..<n]))) }
+            return total + n
+        }
+    }
+
+    /// Lower-case hex of the first `count` bytes of `bytes`.
+    static func hex(_ bytes: some ContiguousBytes, count: Int) -> String {
+        bytes.withUnsafeBytes { raw in
+            let n = Swift.min(count, raw.count)
+            return String(unsafeUninitializedCapacity: n * 2) { out in
+                for i in 0..<n {
+                    let b = raw[i]
+                    out[2 * i] = b >> 4 < 10 ? 0x30 + b >> 4 : 0x57 + b >> 4
+                    out[2 * i + 1] = b & 0x0F < 10 ? 0x30 + b & 0x0F : 0x57 + b & 0x0F
+                }
+                return n * 2
+            }
         }
     }
 

@@ -42,6 +42,25 @@ import Testing
         #expect(h.normalize(raw, kind: kind) == expected)
     }
 
+    /// The byte-by-byte path (ASCII e-mail and loyalty ids) hashes exactly what `normalize` gives, as every other
+    /// identifier is hashed: HMAC-SHA256 of `kind:normalised`.
+    @Test(arguments: [
+        ("Ann.Smith@Example.COM", CustomerIdentifierHasher.Kind.email), ("ann@x.com", .email), (" Ann@X.com ", .email),
+        ("no-at-sign", .email), ("Zoë.Ünal@Exämple.COM", .email), ("cust-016167", .loyalty), ("loy-12 ab", .loyalty),
+        ("- -", .loyalty), ("straße-1 x", .loyalty), (String(repeating: "ab-", count: 50), .loyalty),
+        (String(repeating: "Q", count: 64) + "@x.io", .email), ("+44 7700 900123", .phone), ("12", .phone),
+    ])
+    func hashIsTheHMACOfTheNormalisedIdentifier(raw: String, kind: CustomerIdentifierHasher.Kind) throws {
+        let h = try CustomerIdentifierHasher(fleetKey: key, defaultCountryCode: "44")
+        let expected = h.normalize(raw, kind: kind).map { norm in
+            HMAC<SHA256>.authenticationCode(
+                for: Array("\(kind.rawValue):\(norm)".utf8), using: SymmetricKey(data: key)
+            )
+            .prefix(16).map { String(format: "%02x", $0) }.joined()
+        }
+        #expect(h.hash(raw, kind: kind) == expected)
+    }
+
     @Test func guessesTheKindFromTheShape() {
         #expect(CustomerIdentifierHasher.guessKind("ann@x.com") == .email)
         #expect(CustomerIdentifierHasher.guessKind("+44 7700 900123") == .phone)
