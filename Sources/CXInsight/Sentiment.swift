@@ -239,11 +239,13 @@ struct SentimentScorer: Sendable {
         let compound = Double(sum) / (Double(sum) * Double(sum) + 15).squareRoot()
         if posSum > -negSum { posSum += amp } else if posSum < -negSum { negSum -= amp }
         let total = Double(posSum) - Double(negSum) + Double(neu)
+        // `+ 0` turns a negative zero (no negative words: -0.0 / total) into zero: "-0" read oddly in `analyze`
+        // output, and a stored -0.0 took 5 bytes where a zero takes none (30% of the workload's events).
         let s = Enrichment.Sentiment(
-            compound: (max(-1, min(1, compound)) * 10_000).rounded() / 10_000,
-            positive: (Double(posSum) / total * 1000).rounded() / 1000,
-            neutral: (Double(neu) / total * 1000).rounded() / 1000,
-            negative: (-Double(negSum) / total * 1000).rounded() / 1000)
+            compound: (max(-1, min(1, compound)) * 10_000).rounded() / 10_000 + 0,
+            positive: (Double(posSum) / total * 1000).rounded() / 1000 + 0,
+            neutral: (Double(neu) / total * 1000).rounded() / 1000 + 0,
+            negative: (-Double(negSum) / total * 1000).rounded() / 1000 + 0)
         return Scored(
             sentiment: s, rawSum: sum, mostNegative: -1, mostPositive: -1, baseSum: base, posSum: pos0, negSum: neg0,
             neutral: neu, amplifier: amp)

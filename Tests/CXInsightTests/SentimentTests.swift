@@ -27,6 +27,23 @@ import Testing
         }
     }
 
+    /// A share or score of zero is +0: a negative zero printed as "-0" in `analyze` and took 5 stored bytes.
+    @Test(arguments: [
+        "The coffee fits perfectly. Best experience in a while.", "The parcel arrived on Tuesday.",
+        "Awful, rude and slow.", "ok",
+    ])
+    func zeroesArePositiveZeroes(text: String) {
+        let s = engine.sentiment(text)
+        for value in [s.compound, s.positive, s.neutral, s.negative] where value == 0 {
+            #expect(value.sign == .plus, "\(s)")
+        }
+        let packed = engine.analyzePacked([InsightInput(text: text)], scratch: InsightScratch())[0].enrichment.sentiment
+        #expect(packed == s)
+        for value in [packed.compound, packed.positive, packed.neutral, packed.negative] where value == 0 {
+            #expect(value.sign == .plus, "\(packed)")
+        }
+    }
+
     @Test func negation() {
         #expect(c("The staff were helpful") > 0.3)
         #expect(c("The staff were not helpful") < -0.2)
