@@ -7,7 +7,8 @@
 #   3. Bytes per event of 1,000-event sync batches (protobuf + zstd-3, with a trained dictionary)
 #      against JSON + gzip-6 of the same events.
 # The ingest runs (enriched, plain) and the sqlite3 baseline are repeated REPS times (default 3), interleaved,
-# so that each repetition compares figures taken minutes apart on this shared host; medians are reported.
+# so that each repetition compares figures taken minutes apart on this shared host; medians are reported, and for the
+# enrichment cost also the distribution-free interval of its median (order statistics; REPS=15 gives 96.5%).
 # Writes bench/results/foundation.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -131,7 +132,7 @@ print(json.dumps({"bench": "json_gzip6", "events": len(lines), "bytes_per_event"
 PY
 
 python3 - "$WORK" "$OUT" "$INGEST_RSS_KB" "$RESTART_MS" "$RESTART_RSS_KB" "$EMPTY_MS" "$EMPTY_RSS_KB" "$STATUS" <<'PY'
-import json, os, platform, subprocess, sys
+import json, math, os, platform, subprocess, sys
 work, out = sys.argv[1], sys.argv[2]
 ingest_rss, restart_ms, restart_rss, empty_ms, empty_rss = map(int, sys.argv[3:8])
 status = json.loads(sys.argv[8]) if sys.argv[8].startswith("{") else {}
@@ -147,6 +148,26 @@ sq = by_rate([r[2] for r in runs], "rows_per_s")
 # The cost pairs each enriched run with the plain run right after it: the median enriched and the median plain rate
 # can come from repetitions minutes apart, and on a contended host their ratio reported a cost no repetition had.
 cost = med([1 - e["events_per_s"] / p["events_per_s"] for e, p, _ in runs])
+
+
+# A distribution-free interval for a median (order statistics, the sign test's): [x_j, x_(n+1-j)] covers it with
+# probability 1 - 2 P(Binomial(n, 1/2) <= j - 1); the largest j that keeps at least `level`, or j = 1 (the range) when
+# n is too small for it. Returns (low, high, coverage). With this host's noise a median alone cannot settle 25%.
+def median_interval(xs, level=0.95):
+    xs, n = sorted(xs), len(xs)
+    cdf = lambda k: sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    j = 1
+    while j + 1 <= (n + 1) // 2 and 1 - 2 * cdf(j) >= level:
+        j += 1
+    return xs[j - 1], xs[n - j], 1 - 2 * cdf(j - 1)
+
+
+def interval_text(xs):
+    lo, hi, coverage = median_interval(xs)
+    return f"the median's {coverage * 100:.1f}% interval {lo * 100:.0f}-{hi * 100:.0f}%"
+
+
+cost_interval = interval_text([1 - e["events_per_s"] / p["events_per_s"] for e, p, _ in runs])
 per_rep = lambda f: ", ".join(f(*r) for r in runs)
 spread = f"""Each repetition in order (enriched / plain / sqlite3 events/s; enriched and plain ratios to sqlite3;
 enrichment cost): {per_rep(lambda e, p, q: f"[{e['events_per_s']:,} / {p['events_per_s']:,} / {q['rows_per_s']:,}; "
@@ -164,7 +185,8 @@ cpu_line = f"""Agent CPU per event, each repetition (enriched / plain us, load g
 is 1 - (plain agent + generator) / (enriched agent + generator)): {", ".join(
     f"[{a:.2f} / {b:.2f}; {ca:.2f} / {cb:.2f}; {cpu_cost(a, b, ca, cb) * 100:.0f}%]" for a, b, ca, cb in cpus)}.
 Medians: agent {med([c[0] for c in cpus]):.2f} / {med([c[1] for c in cpus]):.2f} us per event; cost from CPU
-{med([cpu_cost(*c) for c in cpus]) * 100:.0f}%, from the rates per repetition {cost * 100:.0f}%."""
+{med([cpu_cost(*c) for c in cpus]) * 100:.0f}% ({interval_text([cpu_cost(*c) for c in cpus])}), from the rates
+per repetition {cost * 100:.0f}% ({cost_interval}). REPS=15 narrows the interval to the 4th-12th of 15 (96.5%)."""
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 ratio = ing["events_per_s"] / sq["rows_per_s"]
@@ -179,7 +201,7 @@ Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 
 | figure | cxsync | baseline (same run) | ratio |
 | --- | --- | --- | --- |
 | durable ingest, events/s (HTTP, 8 producers x 100 events, ack after fsync) | {ing['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{ratio:.2f}x** (goal >= 1.0) |
-| same ingest without enrichment (`enrichment_enabled: false`), the buffer alone | {plain['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{plain['events_per_s'] / sq['rows_per_s']:.2f}x**; enrichment costs **{cost*100:.0f}%** (median of the repetitions' own costs; goal <= 25%) |
+| same ingest without enrichment (`enrichment_enabled: false`), the buffer alone | {plain['events_per_s']:,} | sqlite3 CLI `.import` {sq['rows_per_s']:,} rows/s | **{plain['events_per_s'] / sq['rows_per_s']:.2f}x**; enrichment costs **{cost*100:.0f}%** (median of the repetitions' own costs; {cost_interval}; goal <= 25%) |
 | ack latency p50 / p99 | {ing['ack_latency_ms_p50']} ms / {ing['ack_latency_ms_p99']} ms | | |
 | agent peak RSS during ingest | {ingest_rss/1024:.0f} MiB | | |
 | restart with {status.get('stored_events', '?'):,} buffered events: time to listening / RSS | {restart_ms} ms / {restart_rss/1024:.0f} MiB | empty buffer: {empty_ms} ms / {empty_rss/1024:.0f} MiB | |
