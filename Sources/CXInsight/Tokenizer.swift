@@ -447,6 +447,14 @@ enum Tokenizer {
                         if j == count || classes[Int(buf[j])] & ByteClass.space != 0 {
                             writeWord(buf, word, j, out, &n, &stats)
                             i = j == count ? j : j &+ 1
+                        } else if j - word.start > 2, let mark = markFlags(buf[j]),
+                            j &+ 1 == count || classes[Int(buf[j &+ 1])] & ByteClass.space != 0
+                        {
+                            // one of . , ! ? ; : then a space or the end ("perfectly. ", "ok, "): what `finish` writes
+                            // for it (a word of one or two letters keeps the general path, which hashes it whole too)
+                            stats.countMarks(buf[j])
+                            writeWord(buf, word, j, out, &n, &stats, flags: mark)
+                            i = j &+ 1 == count ? j &+ 1 : j &+ 2
                         } else {
                             // punctuation or a non-ASCII character follows: the general loop goes on from there
                             tok = word
@@ -644,9 +652,9 @@ enum Tokenizer {
     @inline(__always)
     private static func writeWord(
         _ buf: UnsafeBufferPointer<UInt8>, _ tok: OpenToken, _ e: Int, _ out: UnsafeMutableBufferPointer<Token>,
-        _ n: inout Int, _ stats: inout TextStats
+        _ n: inout Int, _ stats: inout TextStats, flags mark: UInt16 = 0
     ) {
-        var flags = classFlags(tok.classes, &stats)
+        var flags = classFlags(tok.classes, &stats) | mark
         if n == 0 || out[n - 1].has(Token.sentenceEnd) { flags |= Token.sentenceStart }
         if isLink(buf, tok.start, e) {
             stats.urls += 1
@@ -655,6 +663,17 @@ enum Tokenizer {
         let h = tok.hash
         out[n] = Token(start: Int32(tok.start), end: Int32(e), hash: h == 0 ? 1 : h, altHash: 0, flags: flags)
         n += 1
+    }
+
+    /// The flags one trailing mark gives its word, as `finish` sets them; nil for any other byte.
+    @inline(__always)
+    private static func markFlags(_ c: UInt8) -> UInt16? {
+        switch c {
+        case 0x2E, 0x21: Token.boundaryAfter | Token.sentenceEnd | Token.explicitStop
+        case 0x3F: Token.boundaryAfter | Token.sentenceEnd | Token.question
+        case 0x2C, 0x3B, 0x3A: Token.boundaryAfter
+        default: nil
+        }
     }
 
     /// The flags the classes of a word's bytes give (case, letters, digits, a number), counting the word in

@@ -254,6 +254,24 @@ import Testing
                 .init("http://a.b/c?D", [.boundaryAfter, .sentenceEnd, .letters, .mention]),
             ],
             marks: [0, 1], urls: 1, otherScalars: 0),
+        // A word of three or more letters or digits, one mark, then a space or the end: the fast path writes it.
+        Case(
+            "Great service, thanks! Is it open? Yes: fine; Done. Room 101. ok.",
+            [
+                .init("Great", [.letters, .sentenceStart]),
+                .init("service", [.boundaryAfter, .letters]),
+                .init("thanks", [.boundaryAfter, .sentenceEnd, .letters, .explicitStop]),
+                .init("Is", [.letters, .sentenceStart]),
+                .init("it", [.letters]),
+                .init("open", [.boundaryAfter, .sentenceEnd, .letters, .question]),
+                .init("Yes", [.boundaryAfter, .letters, .sentenceStart]),
+                .init("fine", [.boundaryAfter, .letters]),
+                .init("Done", [.boundaryAfter, .sentenceEnd, .letters, .explicitStop]),
+                .init("Room", [.letters, .sentenceStart]),
+                .init("101", [.boundaryAfter, .sentenceEnd, .number, .hasDigit, .explicitStop]),
+                .init("ok", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart, .explicitStop], alt: true),
+            ],
+            marks: [1, 1], urls: 0, otherScalars: 0),
         Case(
             "ab aaaaaaaaaaaa",
             [
