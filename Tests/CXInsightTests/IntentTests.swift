@@ -7,6 +7,22 @@ import Testing
 @Suite struct IntentTests {
     func intents(_ t: String) -> [Enrichment.Intent] { engine.enrich(InsightInput(text: t)).enrichment.intents }
 
+    /// Rules whose head starts a multi-word alternative ("the runaround"), mixes one- and several-word alternatives
+    /// ("any|is there a") or is a number: a candidate is dropped before the matcher when the next token cannot
+    /// continue the match, and these must still match.
+    @Test(arguments: [
+        ("They gave me the run-around again", Enrichment.Intent.Kind.complaint, "the run-around"),
+        ("Got the runaround all week.", .complaint, "the runaround"),
+        ("I was passed back and forth between three departments", .complaint, "passed back and forth"),
+        ("45 minutes later and still no food", .complaint, "45 minutes later"),
+        ("2 hours on the tarmac and counting", .complaint, "2 hours on the tarmac"),
+        ("Is there any update on my order", .question, "Is there"),
+        ("any update on my refund?", .question, "any update"),
+    ])
+    func rulesPutForwardByTheirHeadStillMatch(text: String, kind: Enrichment.Intent.Kind, phrase: String) {
+        #expect(intents(text).contains { $0.kind == kind && $0.phrase == phrase }, "\(intents(text))")
+    }
+
     @Test(arguments: [
         ("Lost my bag at the airport", "Lost my bag"),
         ("They charged me twice for one coffee", "charged me twice"),
