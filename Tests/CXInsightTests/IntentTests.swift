@@ -8,8 +8,8 @@ import Testing
     func intents(_ t: String) -> [Enrichment.Intent] { engine.enrich(InsightInput(text: t)).enrichment.intents }
 
     /// Rules whose head starts a multi-word alternative ("the runaround"), mixes one- and several-word alternatives
-    /// ("any|is there a") or is a number: a candidate is dropped before the matcher when the next token cannot
-    /// continue the match, and these must still match.
+    /// ("any|is there a"), is a number, or is followed by optional elements ("was (so|really)? great"): a candidate
+    /// is dropped before the matcher when the next token cannot continue the match, and these must still match.
     @Test(arguments: [
         ("They gave me the run-around again", Enrichment.Intent.Kind.complaint, "the run-around"),
         ("Got the runaround all week.", .complaint, "the runaround"),
@@ -18,6 +18,9 @@ import Testing
         ("2 hours on the tarmac and counting", .complaint, "2 hours on the tarmac"),
         ("Is there any update on my order", .question, "Is there"),
         ("any update on my refund?", .question, "any update"),
+        ("The staff was really great today", .praise, "was really great"),
+        ("The staff was great today", .praise, "was great"),
+        ("I will never be shopping here again", .cancellation, "never be shopping here"),
     ])
     func rulesPutForwardByTheirHeadStillMatch(text: String, kind: Enrichment.Intent.Kind, phrase: String) {
         #expect(intents(text).contains { $0.kind == kind && $0.phrase == phrase }, "\(intents(text))")
