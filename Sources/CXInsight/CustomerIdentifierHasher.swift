@@ -13,6 +13,18 @@ public struct CustomerIdentifierHasher: Sendable {
     /// The kind of identifier, which selects its normalisation.
     public enum Kind: String, Sendable, Hashable, Codable {
         case email, phone, loyalty
+
+        /// What is hashed before the normalised identifier: `kind:`.
+        var hashPrefix: [UInt8] {
+            switch self {
+            case .email: Self.emailPrefix
+            case .phone: Self.phonePrefix
+            case .loyalty: Self.loyaltyPrefix
+            }
+        }
+        private static let emailPrefix = Array("email:".utf8)
+        private static let phonePrefix = Array("phone:".utf8)
+        private static let loyaltyPrefix = Array("loyalty:".utf8)
     }
 
     private let key: SymmetricKey
@@ -47,7 +59,7 @@ public struct CustomerIdentifierHasher: Sendable {
         switch kind {
         case .email:
             guard t.utf8.contains(UInt8(ascii: "@")) else { return nil }
-            return Self.asciiMapped(t) { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } ?? t.lowercased()
+            return Self.asciiMapped(t, Self.emailByte) ?? t.lowercased()
         case .phone:
             var digits = t.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.map { Character($0) }
             guard digits.count >= 6 else { return nil }
@@ -64,9 +76,7 @@ public struct CustomerIdentifierHasher: Sendable {
             digits.removeAll()
             return s
         case .loyalty:
-            let s =
-                Self.asciiMapped(t) { $0 == 0x20 || $0 == 0x2D ? nil : $0 >= 0x61 && $0 <= 0x7A ? $0 & ~0x20 : $0 }
-                ?? t.uppercased().filter { $0 != " " && $0 != "-" }
+            let s = Self.asciiMapped(t, Self.loyaltyByte) ?? t.uppercased().filter { $0 != " " && $0 != "-" }
             return s.isEmpty ? nil : s
         }
     }
@@ -80,19 +90,17 @@ public struct CustomerIdentifierHasher: Sendable {
     /// half a dozen allocations.
     public func hash(_ raw: String, kind: Kind) -> String? {
         var h = keyed
-        h.update(data: Self.prefixes[kind]!)
+        h.update(data: kind.hashPrefix)
         if kind != .phone, let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 {
             var raw = raw
             let hashed = raw.withUTF8 { bytes -> Bool? in
                 guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
                 if kind == .email {
                     guard bytes.contains(UInt8(ascii: "@")) else { return false }
-                    Self.updateMapped(&h, bytes) { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+                    Self.updateMapped(&h, bytes, Self.emailByte)
                     return true
                 }
-                return Self.updateMapped(&h, bytes) {
-                    $0 == 0x20 || $0 == 0x2D ? nil : $0 >= 0x61 && $0 <= 0x7A ? $0 & ~0x20 : $0
-                } > 0
+                return Self.updateMapped(&h, bytes, Self.loyaltyByte) > 0
             }
             switch hashed {
             case true?: return Self.hex(h.finalize(), count: 16)
@@ -105,10 +113,13 @@ public struct CustomerIdentifierHasher: Sendable {
         return Self.hex(h.finalize(), count: 16)
     }
 
-    /// What is hashed before the normalised identifier, per kind.
-    static let prefixes: [Kind: [UInt8]] = [
-        .email: Array("email:".utf8), .phone: Array("phone:".utf8), .loyalty: Array("loyalty:".utf8),
-    ]
+    /// An e-mail address's ASCII byte, normalised: lower case.
+    static func emailByte(_ b: UInt8) -> UInt8? { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    /// A loyalty id's ASCII byte, normalised: upper case, spaces and dashes dropped (nil).
+    static func loyaltyByte(_ b: UInt8) -> UInt8? {
+        b == 0x20 || b == 0x2D ? nil : b >= 0x61 && b <= 0x7A ? b & ~0x20 : b
+    }
 
     /// Feeds `bytes`, each mapped (nil drops it), to `h` through a small stack buffer; returns how many it fed.
     @discardableResult

@@ -152,9 +152,8 @@ public struct IntentDetector: Sendable {
     public private(set) var rules: [IntentRule]
     private(set) var heads = TermTable(minimumCapacity: 256)
     private var headLists: [[Int32]] = []
-    private var numberHeads: [Int32] = []
-    /// Per rule of `numberHeads`, what the token after the number must be among (`Candidate.next`), if anything.
-    private var numberHeadNext: [(next: WordSignature, checks: Bool)] = []
+    /// The rules headed by a number, put forward by every number token.
+    private var numberCandidates: [Candidate] = []
     private var headFlat: [Int32] = []  // per head: start, count into headCandidates
     private var headCandidates: [Candidate] = []
     /// A rule as a head word puts it forward, with what rejects it before its record is read: its kind (one hit
@@ -165,6 +164,16 @@ public struct IntentDetector: Sendable {
         var rule: Int32
         var kindBit: UInt8
         var checksNext: Bool
+
+        /// Rule `index` of `rules`, checked against the words its head may be followed by (`nextWords`).
+        init(_ index: Int32, of rules: [IntentRule], head: UInt64?) {
+            let rule = rules[Int(index)]
+            let next = IntentDetector.nextWords(rule) { alternatives in alternatives.filter { $0[0] == head } }
+            self.next = next ?? .all
+            self.rule = index
+            kindBit = rule.kindBit
+            checksNext = next != nil
+        }
     }
     /// Flat form of the rules for the hot path: per rule a range of `ops`; per op a kind, a flag and a
     /// range of alternatives; per alternative a range of `altWords` (no arrays of arrays, no enum payloads).
@@ -338,30 +347,24 @@ public struct IntentDetector: Sendable {
                     }
                     headLists[Int(k)].append(Int32(ri))
                 }
-            case .number:
-                numberHeads.append(Int32(ri))
-                let next = Self.nextWords(r, headWordsOf: { _ in [] })
-                numberHeadNext.append((next ?? .all, next != nil))
+            case .number: numberCandidates.append(Candidate(Int32(ri), of: rules, head: nil))
             case .gap: break
             }
         }
         for (list, head) in zip(headLists, headWords) {
             headFlat.append(Int32(headCandidates.count))
             headFlat.append(Int32(list.count))
-            headCandidates += list.map { ri in
-                let r = rules[Int(ri)]
-                let next = Self.nextWords(r) { alternatives in alternatives.filter { $0[0] == head } }
-                return Candidate(next: next ?? .all, rule: ri, kindBit: r.kindBit, checksNext: next != nil)
-            }
+            headCandidates += list.map { Candidate($0, of: rules, head: head) }
         }
     }
 
     /// The words that can follow the head token of `rule` in a match: the second word of each alternative of the
     /// first element that the head starts (`headWordsOf` picks them), and for a one-word alternative (or a number
     /// head) the first words of the word elements after it up to the first required one. Nil when anything may
-    /// follow (a number or a gap comes first, or only optional elements follow). The next token must be among them and the head must not end a sentence:
-    /// the matcher would fail otherwise, so the candidate is dropped before it is called. "the runaround" put
-    /// forward by every "the" was tried 1.6 times per text of the workload and never matched.
+    /// follow (a number or a gap comes first, or only optional elements follow). The next token must be among them
+    /// and the head must not end a sentence: the matcher would fail otherwise, so the candidate is dropped before
+    /// it is called. "the runaround" put forward by every "the" was tried 1.6 times per text of the workload and
+    /// never matched.
     static func nextWords(_ rule: IntentRule, headWordsOf: ([[UInt64]]) -> [[UInt64]]) -> WordSignature? {
         var next = WordSignature()
         var afterFirst: [[UInt64]] = []
@@ -494,36 +497,23 @@ public struct IntentDetector: Sendable {
             let k = t.term >= 0 ? R[Int(t.term)].intentHead : heads.get(t.hash)
             // the same test as a <num> element inside a rule ("45", "forty", "15min")
             let num =
-                !numberHeads.isEmpty
+                !numberCandidates.isEmpty
                 && (t.has(Token.number) || Self.isNumberWord(t, R) || (t.has(Token.hasDigit) && t.length <= 6))
             if k < 0 && !num { continue }
             let hs = k >= 0 ? Int(headFlat[2 * Int(k)]) : 0
             let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0
-            let total = first + (num ? numberHeads.count : 0)
+            let total = first + (num ? numberCandidates.count : 0)
             for c in 0..<total {
-                let index: Int32
-                if c < first {
-                    let candidate = H[hs + c]
-                    if seen & candidate.kindBit != 0 { continue }
-                    // what the matcher would test first, without its call and the rule's record
-                    if candidate.checksNext
-                        && (t.has(Token.sentenceEnd) || i + 1 >= n || !candidate.next.contains(toks[i + 1].hash))
-                    {
-                        continue
-                    }
-                    index = candidate.rule
-                } else {
-                    let check = numberHeadNext[c - first]
-                    if check.checks
-                        && (t.has(Token.sentenceEnd) || i + 1 >= n || !check.next.contains(toks[i + 1].hash))
-                    {
-                        continue
-                    }
-                    index = numberHeads[c - first]
+                let candidate = c < first ? H[hs + c] : numberCandidates[c - first]
+                if seen & candidate.kindBit != 0 { continue }
+                // what the matcher would test first, without its call and the rule's record
+                if candidate.checksNext
+                    && (t.has(Token.sentenceEnd) || i + 1 >= n || !candidate.next.contains(toks[i + 1].hash))
+                {
+                    continue
                 }
-                let rule = C[Int(index)]
+                let rule = C[Int(candidate.rule)]
                 let bit = rule.kindBit
-                if seen & bit != 0 { continue }
                 if rule.anchored
                     && !(t.has(Token.sentenceStart)
                         || (i > 0 && toks[i - 1].has(Token.boundaryAfter) && Self.greetings.contains(toks[i - 1].hash))

@@ -450,7 +450,7 @@ enum Tokenizer {
                         } else if j - word.start > 2, let mark = markFlags(buf[j]),
                             j &+ 1 == count || classes[Int(buf[j &+ 1])] & ByteClass.space != 0
                         {
-                            // one of . , ! ? ; : then a space or the end ("perfectly. ", "ok, "): what `finish` writes
+                            // one of . , ! ? ; : ) then a space or the end ("perfectly. ", "ok, "): what `finish` writes
                             // for it (a word of one or two letters keeps the general path, which hashes it whole too)
                             stats.countMarks(buf[j])
                             writeWord(buf, word, j, out, &n, &stats, flags: mark)
@@ -612,14 +612,8 @@ enum Tokenizer {
         // trailing punctuation
         var j = e
         while j < e0 {
-            let c = buf[j]
-            stats.countMarks(c)
-            if c == 0x2E || c == 0x21 || c == 0x3F {
-                flags |= Token.boundaryAfter | Token.sentenceEnd
-                if c == 0x3F { flags |= Token.question } else { flags |= Token.explicitStop }
-            } else if c == 0x2C || c == 0x3B || c == 0x3A || c == 0x29 {
-                flags |= Token.boundaryAfter
-            }
+            stats.countMarks(buf[j])
+            flags |= markFlags(buf[j]) ?? 0
             j += 1
         }
         flags |= classFlags(tok.classes, &stats)
@@ -665,13 +659,14 @@ enum Tokenizer {
         n += 1
     }
 
-    /// The flags one trailing mark gives its word, as `finish` sets them; nil for any other byte.
+    /// The flags one trailing mark gives its word (`finish`, and the fast path for a word and one mark); nil for any
+    /// other byte.
     @inline(__always)
     private static func markFlags(_ c: UInt8) -> UInt16? {
         switch c {
         case 0x2E, 0x21: Token.boundaryAfter | Token.sentenceEnd | Token.explicitStop
         case 0x3F: Token.boundaryAfter | Token.sentenceEnd | Token.question
-        case 0x2C, 0x3B, 0x3A: Token.boundaryAfter
+        case 0x2C, 0x3B, 0x3A, 0x29: Token.boundaryAfter
         default: nil
         }
     }
