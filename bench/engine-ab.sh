@@ -6,21 +6,16 @@
 # apart is what separates a change of a few percent from the host's drift.
 #   bench/engine-ab.sh /tmp/before/cx-bench .build/release/cx-bench
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 A=${1:?usage: bench/engine-ab.sh CX_BENCH_A CX_BENCH_B}
 B=${2:?usage: bench/engine-ab.sh CX_BENCH_A CX_BENCH_B}
 ROUNDS=${ROUNDS:-8}
 N=${N:-60000}
 CPU=${CPU:-1}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
-PEERS=${PEERS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/bench/peers}
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+ensure_workload "$EVENTS"
 
-for _ in $(seq 1 "$ROUNDS"); do
-    for side in A B; do
-        bin=$A; [ "$side" = B ] && bin=$B
-        echo "$side $(taskset -c "$CPU" "$bin" insight --events "$EVENTS" --n "$N" --reps 1)"
-    done
-done | python3 -c '
+alternate "$ROUNDS" "$CPU" "$A" "$B" insight --events "$EVENTS" --n "$N" --reps 1 | python3 -c '
 import json, statistics as st, sys
 runs = {"A": [], "B": []}
 for line in sys.stdin:

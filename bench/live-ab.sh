@@ -7,16 +7,16 @@
 # run and the medians per side. CPU and samples move with contention: compare medians of alternating runs.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 A=${1:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 B=${2:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 PAIRS=${3:-5}
 N=${4:-300000}
 MODE=${5:-enriched}
 FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
-PEERS=${PEERS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/bench/peers}
 WORK=${WORK:-/tmp/cxsync-live-ab}
 command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
-[ -f "$FULL" ] || python3 "$PEERS/gen_events.py" --out "$FULL"
+ensure_workload "$FULL"
 for dir in "$A" "$B"; do
     for f in cx-agent cx-bench cxsync_CXInsight.resources; do
         [ -e "$dir/$f" ] || { echo "no $f in $dir" >&2; exit 2; }
@@ -26,14 +26,8 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 head -n "$N" "$FULL" >"$WORK/events.jsonl"
 
 run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
-    rm -rf "$WORK/agent"
-    if [ "$MODE" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
-    "$2/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
-    local agent=$!
-    unset CX_AGENT_ENRICHMENT_ENABLED
-    for _ in $(seq 1 600); do grep -q "listening on" "$WORK/agent.out" 2>/dev/null && break; sleep 0.05; done
-    local port t0 t1
-    port=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
+    start_agent "$2" "$WORK" "$MODE"
+    local agent=$AGENT port=$PORT t0 t1
     perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/perf.data" >/dev/null 2>&1 &
     local perf=$!
     sleep 1  # perf attaches before the load starts

@@ -7,14 +7,14 @@
 # copied binary, or it compares old model files against new ones without saying so.
 #   bench/path-ab.sh /tmp/before/cx-bench .build/release/cx-bench
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 A=${1:?usage: bench/path-ab.sh CX_BENCH_A CX_BENCH_B}
 B=${2:?usage: bench/path-ab.sh CX_BENCH_A CX_BENCH_B}
 PAIRS=${PAIRS:-8}
 LIMIT=${LIMIT:-100000}
 CPU=${CPU:-1}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
-PEERS=${PEERS:-$(cd "$(dirname "$0")/.." && pwd)/../shared/bench/peers}
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+ensure_workload "$EVENTS"
 for bin in "$A" "$B"; do
     [ -d "$(dirname "$bin")/cxsync_CXInsight.resources" ] || {
         echo "no cxsync_CXInsight.resources beside $bin: copy it from the build that made the binary" >&2
@@ -23,12 +23,7 @@ for bin in "$A" "$B"; do
 done
 echo "rows: A $(taskset -c "$CPU" "$A" enrich-path --events "$EVENTS" --limit "$LIMIT" --no-writer | tail -1)"
 echo "rows: B $(taskset -c "$CPU" "$B" enrich-path --events "$EVENTS" --limit "$LIMIT" --no-writer | tail -1)"
-for _ in $(seq 1 "$PAIRS"); do
-    for side in A B; do
-        bin=$A; [ "$side" = B ] && bin=$B
-        echo "$side $(taskset -c "$CPU" "$bin" enrich-path --events "$EVENTS" --limit "$LIMIT" --reps 6 --no-writer | tail -1)"
-    done
-done | python3 -c '
+alternate "$PAIRS" "$CPU" "$A" "$B" enrich-path --events "$EVENTS" --limit "$LIMIT" --reps 6 --no-writer | python3 -c '
 import json, statistics as st, sys
 runs = {"A": [], "B": []}
 for line in sys.stdin:

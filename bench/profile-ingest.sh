@@ -13,12 +13,12 @@
 # Usage: bench/profile-ingest.sh [EVENTS] (default 200,000 events of the standard workload)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 N=${1:-200000}
-PEERS=${PEERS:-$(pwd)/../shared/bench/peers}
 FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-profile}
 command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
-[ -f "$FULL" ] || python3 "$PEERS/gen_events.py" --out "$FULL"
+ensure_workload "$FULL"
 swift build -c release --product cx-agent && swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -26,14 +26,8 @@ head -n "$N" "$FULL" >"$WORK/events.jsonl"
 TICK_HZ=$(getconf CLK_TCK)
 
 live() {  # live MODE: one ingest under perf, MODE plain or enriched
-    rm -rf "$WORK/agent"
-    if [ "$1" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
-    "$BIN/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
-    local agent=$!
-    unset CX_AGENT_ENRICHMENT_ENABLED
-    for _ in $(seq 1 600); do grep -q "listening on" "$WORK/agent.out" 2>/dev/null && break; sleep 0.05; done
-    local port
-    port=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
+    start_agent "$BIN" "$WORK" "$1"
+    local agent=$AGENT port=$PORT
     local t0
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
     perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/$1.data" >/dev/null 2>&1 &

@@ -1,0 +1,31 @@
+# Helpers the bench scripts source: the standard workload, a live agent to ingest into, and alternating pinned runs
+# of two builds.
+
+# ensure_workload FILE: the standard 1M-event workload (gen_events.py, default seed) at FILE, generated if missing.
+ensure_workload() {
+    local peers=${PEERS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/bench/peers}
+    [ -f "$1" ] || python3 "$peers/gen_events.py" --out "$1"
+}
+
+# start_agent BIN_DIR WORK MODE: a fresh cx-agent of BIN_DIR on WORK/agent (plain: enrichment_enabled false), on a
+# free port; returns once it listens, with its pid in AGENT and its port in PORT.
+start_agent() {
+    rm -rf "$2/agent"
+    if [ "$3" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
+    "$1/cx-agent" run --data-dir "$2/agent" --listen-port 0 --log-level warning >"$2/agent.out" 2>"$2/agent.err" &
+    AGENT=$!
+    unset CX_AGENT_ENRICHMENT_ENABLED
+    for _ in $(seq 1 600); do grep -q "listening on" "$2/agent.out" 2>/dev/null && break; sleep 0.05; done
+    PORT=$(grep -o '[0-9]*$' "$2/agent.out" | head -1)
+}
+
+# alternate ROUNDS CPU BIN_A BIN_B ARGS...: ROUNDS rounds of BIN_A then BIN_B with ARGS, pinned to CPU; prints
+# "A <last line of its output>" and "B ..." per run.
+alternate() {
+    local rounds=$1 cpu=$2 a=$3 b=$4
+    shift 4
+    for _ in $(seq 1 "$rounds"); do
+        echo "A $(taskset -c "$cpu" "$a" "$@" | tail -1)"
+        echo "B $(taskset -c "$cpu" "$b" "$@" | tail -1)"
+    done
+}
