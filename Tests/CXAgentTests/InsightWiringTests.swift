@@ -110,12 +110,22 @@ struct InsightWiringTests {
         #expect(
             stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"),
             "no false masks: \(stored[1].text)")
-        for e in stored {
-            #expect(e.customerID.count == 32 && e.customerID.allSatisfy(\.isHexDigit), "keyed hash: \(e.customerID)")
+        // The buffer keeps the keyed hash as its 16 bytes and intents as spans of the text; expanded for the hub,
+        // they are the hash's hex and the phrases.
+        let expanded = try stored.map { e in
+            var wire = e
+            try wire.expandStoredForms()
+            return wire
+        }
+        for (e, wire) in zip(stored, expanded) {
+            #expect(e.customerID.isEmpty && e.storedCustomerKey.count == 16)
+            let key = wire.customerID
+            #expect(key.count == 32 && key.allSatisfy(\.isHexDigit), "keyed hash: \(key)")
             #expect(e.hasEnrichment)
         }
         #expect(try Self.modelVersions(dir.path + "/a") == [InsightEngine.modelVersion], "recorded once, by seq range")
-        #expect(stored[0].enrichment.intents.contains { $0.kind == .complaint })
+        #expect(stored[0].enrichment.intents.isEmpty && !stored[0].enrichment.storedIntentSpans.isEmpty)
+        #expect(expanded[0].enrichment.intents.contains { $0.kind == .complaint && $0.phrase == "Charged twice" })
         #expect(stored[0].enrichment.flags.contains("pii_masked"))
         #expect(stored[1].enrichment.compound > 0.3)
     }

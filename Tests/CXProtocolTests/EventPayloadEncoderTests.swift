@@ -93,39 +93,97 @@ struct EventPayloadEncoderTests {
         #expect(EventPayloadEncoder.encode(event, identity: false, themes: false) == (try expected.serializedBytes()))
     }
 
-    /// The packed enrichment (the agent's ingest path) is written through a pointer, apart from the rest: every
-    /// flag combination, with and without intents, language and sentiment, must give SwiftProtobuf's bytes.
+    /// The packed enrichment (the agent's ingest path) is written through a pointer, apart from the rest, in the
+    /// buffer's compact forms: for every flag combination, with and without intents, language, sentiment and a
+    /// customer key, the bytes must be SwiftProtobuf's for those forms, and expanding them must give the event.
     @Test(arguments: 0..<32)
     func packedEnrichmentEqualsSwiftProtobuf(flagBits: UInt8) throws {
         let text = "the card was charged twice " + String(repeating: "ü", count: 70) + " can I get a refund?"
+        let key = "0123456789abcdef00ff10e0d0c0b0a9"
         let sentiments: [Enrichment.Sentiment] = [
             .init(compound: -0.62, positive: 0, neutral: 0.4, negative: 0.6),
             .init(compound: -0.0, positive: 0, neutral: 1, negative: 0),
             .init(compound: 0, positive: 0, neutral: 0, negative: 0),
+            .init(compound: 0.1, positive: 0.2, neutral: 0.8, negative: 0),
         ]
         for (k, sentiment) in sentiments.enumerated() {
             var packed = PackedEnrichment(sentiment: sentiment)
             packed.flags = PackedEnrichment.Flags(rawValue: flagBits)
-            if k == 0 {
+            var customer: String?
+            var spans: [UInt32] = []
+            var percent: UInt32 = 0
+            switch k {
+            case 0:
                 packed.setIntent(.complaint, start: 12, end: 26)
-                packed.setIntent(.refund, start: 0, end: text.utf8.count)  // a phrase that needs a 2-byte length
+                packed.setIntent(.refund, start: 0, end: text.utf8.count)  // a span whose length takes 2 bytes
                 packed.setIntent(.question, start: 5, end: 5)  // an empty phrase
+                spans = [1, 12, 14, 2, 0, UInt32(text.utf8.count), 5, 5, 0]
                 packed.language = "en"
                 packed.languageConfidence = 0.93
-            } else if k == 1 {
+                percent = 93
+                customer = key
+            case 1:
                 packed.language = ""
                 packed.languageConfidence = 0.5
+                percent = 50
+                customer = "loyalty-7"  // not a key: stored as it is
+            case 2:
+                customer = key.uppercased()  // not as the hasher writes keys: stored as it is
+            default:
+                packed.language = "fr"
+                packed.languageConfidence = 0.125  // not a whole percentage: stored as the float
             }
             let event = Event(
                 eventID: UUID(), storeID: "s", deviceID: "d", channel: .chat, type: .chatMessage, occurredAt: 1,
-                text: text,
+                customerID: customer, text: text,
                 enrichment: packed.enrichment(text: text, modelVersion: "", taxonomy: []))
-            var expected = Cxsync_V1_Event(event, seq: 0, batchStoreID: "")
-            expected.eventID = Data()
-            expected.occurredAtMs = 0
-            #expect(
-                EventPayloadEncoder.encode(event, packed: packed) == (try expected.serializedBytes()),
-                "flags \(flagBits), case \(k)")
+            var wire = Cxsync_V1_Event(event, seq: 0, batchStoreID: "")
+            wire.eventID = Data()
+            wire.occurredAtMs = 0
+            var stored = wire
+            if customer == key {
+                stored.customerID = ""
+                stored.storedCustomerKey = Data([
+                    0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x00, 0xff, 0x10, 0xe0, 0xd0, 0xc0, 0xb0, 0xa9,
+                ])
+            }
+            stored.enrichment.intents = []
+            stored.enrichment.storedIntentSpans = spans
+            if percent > 0 {
+                stored.enrichment.languageConfidence = 0
+                stored.enrichment.storedLanguagePercent = percent
+            }
+            let bytes = EventPayloadEncoder.encode(event, packed: packed)
+            #expect(bytes == (try stored.serializedBytes()), "flags \(flagBits), case \(k)")
+            var expanded = try Cxsync_V1_Event(serializedBytes: bytes)
+            #expect(expanded.hasStoredForms == (k < 2))
+            try expanded.expandStoredForms()
+            #expect(expanded == wire, "flags \(flagBits), case \(k)")
+            #expect(!expanded.hasStoredForms)
         }
+    }
+
+    /// A stored form that does not fit its row is refused with what is wrong, and a hub refuses every event that
+    /// carries one: its fields were never expanded.
+    @Test(arguments: [
+        ("key", "stored_customer_key: 15 bytes, a key has 16"),
+        ("pairs", "stored_intent_spans: 4 numbers, not (kind, start, length) triples"),
+        ("past", "stored_intent_spans[1]: bytes 3..<12 of a text of 10 bytes"),
+    ])
+    func malformedStoredFormsAreRefused(kind: String, message: String) throws {
+        var e = Cxsync_V1_Event()
+        e.eventID = Data(repeating: 1, count: 16)
+        e.deviceID = "d"
+        e.channel = .chat
+        e.type = .chatMessage
+        e.text = "0123456789"
+        switch kind {
+        case "key": e.storedCustomerKey = Data(repeating: 7, count: 15)
+        case "pairs": e.enrichment.storedIntentSpans = [1, 0, 3, 2]
+        default: e.enrichment.storedIntentSpans = [1, 0, 3, 2, 3, 9]
+        }
+        var copy = e
+        #expect(throws: ProtocolError(.invalidField, message)) { try copy.expandStoredForms() }
+        #expect(throws: ProtocolError.self) { try Event(wire: e, batchStoreID: "s", limits: .default, index: 3) }
     }
 }

@@ -102,10 +102,11 @@ struct BatchBuilder: Sendable {
 }
 
 extension OutboxEntry {
-    /// The event as the protocol sends it: the stored payload with seq, HLC, event id, occurred_at, coded
-    /// themes and model version put back.
+    /// The event as the protocol sends it: the stored payload with its compact forms expanded and seq, HLC,
+    /// event id, occurred_at, coded themes and model version put back.
     public func wireEvent(modelVersions: [(UInt64, String)]) throws -> Cxsync_V1_Event {
         var wire = try Cxsync_V1_Event(serializedBytes: payload)
+        try wire.expandStoredForms()
         wire.seq = seq
         wire.hlc = hlc.rawValue
         // Rows since the compact form leave these to their columns (older rows hold them here too).

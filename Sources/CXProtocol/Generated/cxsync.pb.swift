@@ -423,6 +423,12 @@ public nonisolated struct Cxsync_V1_Enrichment: Sendable {
 
   public var languageConfidence: Float = 0
 
+  /// Agent buffer only, never sent: compact forms the batch builder turns back into the fields above.
+  public var storedIntentSpans: [UInt32] = []
+
+  /// language_confidence x 100 (it is rounded to hundredths)
+  public var storedLanguagePercent: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -538,6 +544,12 @@ public nonisolated struct Cxsync_V1_Event: @unchecked Sendable {
   public var hasEnrichment: Bool {_storage._enrichment != nil}
   /// Clears the value of `enrichment`. Subsequent reads from it will return its default value.
   public mutating func clearEnrichment() {_uniqueStorage()._enrichment = nil}
+
+  /// agent buffer only, never sent: customer_id's 16 bytes (it is their hex)
+  public var storedCustomerKey: Data {
+    get {_storage._storedCustomerKey}
+    set {_uniqueStorage()._storedCustomerKey = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1235,7 +1247,7 @@ nonisolated extension Cxsync_V1_Theme: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Enrichment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}compound\0\u{1}positive\0\u{1}neutral\0\u{1}negative\0\u{1}intents\0\u{1}themes\0\u{1}flags\0\u{1}language\0\u{3}language_confidence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}compound\0\u{1}positive\0\u{1}neutral\0\u{1}negative\0\u{1}intents\0\u{1}themes\0\u{1}flags\0\u{1}language\0\u{3}language_confidence\0\u{3}stored_intent_spans\0\u{3}stored_language_percent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1253,6 +1265,8 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
       case 8: try { try decoder.decodeRepeatedStringField(value: &self.flags) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.language) }()
       case 10: try { try decoder.decodeSingularFloatField(value: &self.languageConfidence) }()
+      case 11: try { try decoder.decodeRepeatedUInt32Field(value: &self.storedIntentSpans) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.storedLanguagePercent) }()
       default: break
       }
     }
@@ -1289,6 +1303,12 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
     if self.languageConfidence.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.languageConfidence, fieldNumber: 10)
     }
+    if !self.storedIntentSpans.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.storedIntentSpans, fieldNumber: 11)
+    }
+    if self.storedLanguagePercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.storedLanguagePercent, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1303,6 +1323,8 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.flags != rhs.flags {return false}
     if lhs.language != rhs.language {return false}
     if lhs.languageConfidence != rhs.languageConfidence {return false}
+    if lhs.storedIntentSpans != rhs.storedIntentSpans {return false}
+    if lhs.storedLanguagePercent != rhs.storedLanguagePercent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1310,7 +1332,7 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Cxsync_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{3}event_id\0\u{3}store_id\0\u{3}device_id\0\u{1}channel\0\u{1}type\0\u{3}occurred_at_ms\0\u{1}hlc\0\u{3}customer_id\0\u{3}journey_stage\0\u{1}score\0\u{3}score_scale\0\u{1}text\0\u{1}amount\0\u{1}currency\0\u{1}attributes\0\u{1}enrichment\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{3}event_id\0\u{3}store_id\0\u{3}device_id\0\u{1}channel\0\u{1}type\0\u{3}occurred_at_ms\0\u{1}hlc\0\u{3}customer_id\0\u{3}journey_stage\0\u{1}score\0\u{3}score_scale\0\u{1}text\0\u{1}amount\0\u{1}currency\0\u{1}attributes\0\u{1}enrichment\0\u{3}stored_customer_key\0")
 
   fileprivate class _StorageClass {
     var _seq: UInt64 = 0
@@ -1330,6 +1352,7 @@ nonisolated extension Cxsync_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _currency: String = String()
     var _attributes: [Cxsync_V1_Attribute] = []
     var _enrichment: Cxsync_V1_Enrichment? = nil
+    var _storedCustomerKey: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1357,6 +1380,7 @@ nonisolated extension Cxsync_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _currency = source._currency
       _attributes = source._attributes
       _enrichment = source._enrichment
+      _storedCustomerKey = source._storedCustomerKey
     }
   }
 
@@ -1392,6 +1416,7 @@ nonisolated extension Cxsync_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
         case 16: try { try decoder.decodeRepeatedMessageField(value: &_storage._attributes) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._enrichment) }()
+        case 18: try { try decoder.decodeSingularBytesField(value: &_storage._storedCustomerKey) }()
         default: break
         }
       }
@@ -1455,6 +1480,9 @@ nonisolated extension Cxsync_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._enrichment {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
       } }()
+      if !_storage._storedCustomerKey.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._storedCustomerKey, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1481,6 +1509,7 @@ nonisolated extension Cxsync_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._currency != rhs_storage._currency {return false}
         if _storage._attributes != rhs_storage._attributes {return false}
         if _storage._enrichment != rhs_storage._enrichment {return false}
+        if _storage._storedCustomerKey != rhs_storage._storedCustomerKey {return false}
         return true
       }
       if !storagesAreEqual {return false}

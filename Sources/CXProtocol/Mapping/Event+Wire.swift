@@ -65,6 +65,10 @@ extension Event {
         guard w.eventID.count == 16 else {
             throw ProtocolError(.invalidField, "events[\(index)].event_id: must be 16 bytes, got \(w.eventID.count)")
         }
+        // The agent buffer's compact forms stay in the buffer: an event that carries them lost those fields.
+        guard !w.hasStoredForms else {
+            throw ProtocolError(.invalidField, "events[\(index)]: stored_* fields are an agent buffer form, never sent")
+        }
         try self.init(
             fields: WireEventFields(
                 eventID: UUID(bytes: w.eventID), storeID: w.storeID, deviceID: w.deviceID, channel: w.channel,

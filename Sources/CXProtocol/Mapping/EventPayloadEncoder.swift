@@ -31,25 +31,54 @@ public enum EventPayloadEncoder {
         return out
     }
 
-    /// `encode(_:identity:themes: false)` of the event with `packed` as its enrichment (phrases cut from the
-    /// event's text, no themes, no model version): the agent's buffer form, written without building an
-    /// `Enrichment`.
+    /// The agent's buffer form of the event with `packed` as its enrichment, written without building an
+    /// `Enrichment`: `encode(_:identity:themes: false)` of it, except that three fields take their compact
+    /// stored forms, which `Cxsync_V1_Event.expandStoredForms()` turns back into those bytes' fields:
+    /// intents are spans of the text instead of phrases, the language confidence is a percentage, and a
+    /// customer key (32 lowercase hex digits) is its 16 bytes. About 20 of the ~50 bytes that enrichment adds
+    /// to a row, which the single writer pays for several times (WAL, checkpoint, page cache).
     public static func encode(_ e: Event, packed: PackedEnrichment, identity: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(
-            112 + e.deviceID.utf8.count + e.storeID.utf8.count + 2 * (e.text?.utf8.count ?? 0)
+            96 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
                 + (e.customerID?.utf8.count ?? 0))
-        fields(&out, e, identity: identity)
-        if var text = e.text {
-            text.withUTF8 { enrichment(&out, 17, packed, text: $0) }
-        } else {
-            enrichment(&out, 17, packed, text: UnsafeBufferPointer(start: nil, count: 0))
+        var key: (UInt64, UInt64)?
+        if let c = e.customerID { key = customerKeyBytes(c) }
+        fields(&out, e, identity: identity, customerID: key == nil)
+        enrichment(&out, 17, packed)
+        if let key {
+            out.append(0x92)  // field 18, length-delimited: two bytes of tag
+            out.append(0x01)
+            out.append(16)
+            withUnsafeBytes(of: key.0.bigEndian) { out.append(contentsOf: $0) }
+            withUnsafeBytes(of: key.1.bigEndian) { out.append(contentsOf: $0) }
         }
         return out
     }
 
-    /// Every field of the event but its enrichment.
-    static func fields(_ out: inout [UInt8], _ e: Event, identity: Bool) {
+    /// The 16 bytes (big-endian halves) of a customer key written as 32 lowercase hex digits; nil for any other
+    /// identifier, which is stored as it is.
+    static func customerKeyBytes(_ id: String) -> (UInt64, UInt64)? {
+        var id = id
+        return id.withUTF8 { b -> (UInt64, UInt64)? in
+            guard b.count == 32 else { return nil }
+            var halves: (UInt64, UInt64) = (0, 0)
+            for i in 0..<32 {
+                let c = b[i]
+                let v: UInt8
+                switch c {
+                case 0x30...0x39: v = c - 0x30
+                case 0x61...0x66: v = c - 0x61 + 10
+                default: return nil
+                }
+                if i < 16 { halves.0 = halves.0 << 4 | UInt64(v) } else { halves.1 = halves.1 << 4 | UInt64(v) }
+            }
+            return halves
+        }
+    }
+
+    /// Every field of the event but its enrichment; the customer id only with `customerID`.
+    static func fields(_ out: inout [UInt8], _ e: Event, identity: Bool, customerID: Bool = true) {
         if identity {
             withUnsafeBytes(of: e.eventID.uuid) { id in
                 out.append(0x12)
@@ -63,7 +92,7 @@ public enum EventPayloadEncoder {
         varintField(&out, 6, UInt64(type(e.type)))
         if identity && e.occurredAt != 0 { varintField(&out, 7, UInt64(bitPattern: e.occurredAt)) }
         if e.hlc.rawValue != 0 { varintField(&out, 8, e.hlc.rawValue) }
-        if let c = e.customerID { string(&out, 9, c) }
+        if customerID, let c = e.customerID { string(&out, 9, c) }
         if let s = e.journeyStage { varintField(&out, 10, UInt64(stage(s))) }
         if let s = e.score {
             double(&out, 11, s.value)
@@ -127,37 +156,46 @@ public enum EventPayloadEncoder {
         assert(out.count - start == size, "enrichment size \(out.count - start), computed \(size)")
     }
 
-    /// `enrichment(_:_:_:modelVersion: false, themes: false)` of the enrichment `p` stands for, phrases cut from
-    /// `text`. Written through a pointer and appended at once: it is the part of every enriched row that a plain
-    /// row does not have, and appending it byte by byte checked the array's capacity and uniqueness for each.
-    static func enrichment(
-        _ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment, text: UnsafeBufferPointer<UInt8>
-    ) {
-        func intentSize(_ kind: Enrichment.Intent.Kind, _ r: Range<Int>) -> Int {
-            Self.intentSize(kind, phraseBytes: r.count)
-        }
+    /// The buffer form of `enrichment(_:_:_:modelVersion: false, themes: false)` of the enrichment `p` stands
+    /// for: intents as spans of the event's text and the language confidence as a percentage
+    /// (`encode(_:packed:)`). Written through a pointer and appended at once: it is the part of every
+    /// enriched row that a plain row does not have, and appending it byte by byte checked the array's capacity
+    /// and uniqueness for each.
+    static func enrichment(_ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment) {
         var size = sentimentSize(p.sentiment)
-        p.forEachIntent { kind, r in size += fieldSize(intentSize(kind, r)) }
+        // stored_intent_spans (11, packed): kind, start and length of each intent's phrase
+        var spans = 0
+        p.forEachIntent { kind, r in
+            spans += varintSize(UInt64(intent(kind))) + varintSize(UInt64(r.lowerBound)) + varintSize(UInt64(r.count))
+        }
+        if spans > 0 { size += fieldSize(spans) }
         forEachFlagName(p.flags) { size += fieldSize($0.count) }
         var language = p.language ?? ""
         let languageBytes = language.utf8.count
         if languageBytes > 0 { size += fieldSize(languageBytes) }
-        size += floatSize(p.languageConfidence)
+        // stored_language_percent (12) when the confidence is a whole percentage, as the engine rounds it
+        let percent = (p.languageConfidence * 100).rounded()
+        let asPercent = percent > 0 && percent <= 100 && percent / 100 == p.languageConfidence
+        size += asPercent ? 1 + varintSize(UInt64(percent)) : floatSize(p.languageConfidence)
         let total = varintSize(field << 3 | 2) + varintSize(UInt64(size)) + size
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { buffer in
             var w = RawWriter(buffer.baseAddress!)
             w.varint(field << 3 | 2)
             w.varint(UInt64(size))
             w.sentiment(p.sentiment)
-            p.forEachIntent { kind, r in
-                w.varint(6 << 3 | 2)
-                w.varint(UInt64(intentSize(kind, r)))
-                w.varintField(1, UInt64(intent(kind)))
-                if !r.isEmpty { w.bytes(2, UnsafeBufferPointer(rebasing: text[r])) }
-            }
             forEachFlagName(p.flags) { w.bytes(8, $0) }
             if languageBytes > 0 { language.withUTF8 { w.bytes(9, $0) } }
-            w.float(10, Float(p.languageConfidence))
+            if !asPercent { w.float(10, Float(p.languageConfidence)) }
+            if spans > 0 {
+                w.varint(11 << 3 | 2)
+                w.varint(UInt64(spans))
+                p.forEachIntent { kind, r in
+                    w.varint(UInt64(intent(kind)))
+                    w.varint(UInt64(r.lowerBound))
+                    w.varint(UInt64(r.count))
+                }
+            }
+            if asPercent { w.varintField(12, UInt64(percent)) }
             assert(w.written(since: buffer.baseAddress!) == total, "enrichment of \(total) bytes written short")
             out.append(contentsOf: UnsafeBufferPointer(buffer))
         }

@@ -1,0 +1,73 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension Cxsync_V1_Event {
+    /// Whether the event carries any of the agent buffer's compact forms (`stored_*` fields), which are never
+    /// sent.
+    public var hasStoredForms: Bool {
+        !storedCustomerKey.isEmpty
+            || (hasEnrichment && (!enrichment.storedIntentSpans.isEmpty || enrichment.storedLanguagePercent != 0))
+    }
+
+    /// Turns the compact forms of an agent's buffer row (`EventPayloadEncoder.encode(_:packed:)`) back into the
+    /// fields the protocol sends: the customer key's hex, intents with their phrases cut from the text, the
+    /// language confidence as a float. Rows without them (older rows, rows of the full encoder) are left as
+    /// they are. Throws when a form does not fit the row: a key that is not 16 bytes, spans that are not
+    /// triples or reach past the text.
+    public mutating func expandStoredForms() throws(ProtocolError) {
+        if !storedCustomerKey.isEmpty {
+            guard storedCustomerKey.count == 16 else {
+                throw ProtocolError(
+                    .invalidField, "stored_customer_key: \(storedCustomerKey.count) bytes, a key has 16")
+            }
+            customerID = Self.hex(storedCustomerKey)
+            storedCustomerKey = Data()
+        }
+        guard hasEnrichment else { return }
+        if enrichment.storedLanguagePercent != 0 {
+            enrichment.languageConfidence = Float(Double(enrichment.storedLanguagePercent) / 100)
+            enrichment.storedLanguagePercent = 0
+        }
+        let spans = enrichment.storedIntentSpans
+        guard !spans.isEmpty else { return }
+        guard spans.count % 3 == 0 else {
+            throw ProtocolError(
+                .invalidField, "stored_intent_spans: \(spans.count) numbers, not (kind, start, length) triples")
+        }
+        let utf8 = text.utf8
+        var intents: [Cxsync_V1_Intent] = []
+        intents.reserveCapacity(spans.count / 3)
+        for i in stride(from: 0, to: spans.count, by: 3) {
+            let start = Int(spans[i + 1])
+            let end = start + Int(spans[i + 2])
+            guard end <= utf8.count else {
+                throw ProtocolError(
+                    .invalidField,
+                    "stored_intent_spans[\(i / 3)]: bytes \(start)..<\(end) of a text of \(utf8.count) bytes")
+            }
+            var intent = Cxsync_V1_Intent()
+            intent.kind = Cxsync_V1_IntentKind(rawValue: Int(spans[i])) ?? .UNRECOGNIZED(Int(spans[i]))
+            if end > start {
+                let from = utf8.index(utf8.startIndex, offsetBy: start)
+                intent.phrase = String(decoding: utf8[from..<utf8.index(from, offsetBy: end - start)], as: UTF8.self)
+            }
+            intents.append(intent)
+        }
+        enrichment.intents = intents + enrichment.intents
+        enrichment.storedIntentSpans = []
+    }
+
+    static func hex(_ bytes: Data) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
