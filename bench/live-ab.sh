@@ -2,9 +2,10 @@
 # Live ingest A/B, one command: two builds' cx-agent (A = before a change, B = after; each a directory holding
 # cx-agent, cx-bench and cxsync_CXInsight.resources) take the same EVENTS events over HTTP (8 producers x 100 events,
 # as bench/run.sh), alternating, PAIRS pairs, in MODE enriched or plain. Per run: the rate, the host's idle share,
-# the agent's CPU per event from /proc, and from `perf record -e cpu-clock` the samples per event in the malloc
+# the agent's CPU and disk bytes written per event from /proc, and from `perf record -e cpu-clock` the samples per event in the malloc
 # family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and RecentEventIDs. Prints each
-# run and the medians per side. CPU and samples move with contention: compare medians of alternating runs.
+# run, the medians per side and the median of the pair differences. CPU and samples move with contention: compare
+# pairs (ABBA order) rather than single runs. Disk bytes written per event (from /proc) hardly move.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -27,20 +28,23 @@ head -n "$N" "$FULL" >"$WORK/events.jsonl"
 
 run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     start_agent "$2" "$WORK" "$MODE"
-    local agent=$AGENT port=$PORT t0 t1
+    local agent=$AGENT port=$PORT t0 t1 w0 w1
     perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/perf.data" >/dev/null 2>&1 &
     local perf=$!
     sleep 1  # perf attaches before the load starts
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    w0=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
     t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    w1=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     kill -INT $perf; wait $perf || true
     kill -TERM $agent; wait $agent || true
     perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"
-    python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+    python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" <<'PY'
 import collections, json, sys
 side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+written = int(sys.argv[6])
 c = collections.Counter()
 for s in open(f"{work}/perf.txt").read().split("\n\n"):
     lines = [l.strip() for l in s.strip().split("\n")[1:] if l.strip()]
@@ -56,15 +60,22 @@ for s in open(f"{work}/perf.txt").read().split("\n\n"):
 d = json.load(open(f"{work}/ingest.json"))
 us = lambda k: round(c[k] * 500 / n, 3)  # 2,000 samples/s: 500 us each
 print(json.dumps({"side": side, "events_per_s": d["events_per_s"], "idle": d["host_idle_share"],
-                  "cpu_us": round(ticks / hz * 1e6 / n, 2),
+                  "cpu_us": round(ticks / hz * 1e6 / n, 2), "disk_bytes": round(written / n, 1),
                   **{k: us(k) for k in ("sampled", "malloc", "refcount", "enrichPacked", "writeGroup",
                                         "RecentEventIDs")}}))
 PY
 }
 
-for _ in $(seq 1 "$PAIRS"); do
-    run A "$A"
-    run B "$B"
+# ABBA: a pair's first run alternates, so that a host getting busier (or quieter) through the session does not
+# favour one side.
+for i in $(seq 1 "$PAIRS"); do
+    if [ $((i % 2)) = 1 ]; then
+        run A "$A"
+        run B "$B"
+    else
+        run B "$B"
+        run A "$A"
+    fi
 done | python3 -c '
 import json, statistics as st, sys
 rows = []
@@ -75,4 +86,9 @@ keys = [k for k in rows[0] if k != "side"]
 for side in ("A", "B"):
     r = [x for x in rows if x["side"] == side]
     print(side, "medians:", json.dumps({k: round(st.median(x[k] for x in r), 3) for k in keys}))
+a = [x for x in rows if x["side"] == "A"]
+b = [x for x in rows if x["side"] == "B"]
+for k in ("events_per_s", "cpu_us", "disk_bytes"):
+    d = [y[k] - x[k] for x, y in zip(a, b)]
+    print(f"B - A {k}: median of pair differences {st.median(d):+.2f}; B higher in {sum(v > 0 for v in d)} of {len(d)}")
 '
