@@ -120,7 +120,7 @@ struct InsightWiringTests {
         for (e, wire) in zip(stored, expanded) {
             #expect(e.customerID.isEmpty && e.storedCustomerKey.count == 16)
             let key = wire.customerID
-            #expect(key.count == 32 && key.allSatisfy(\.isHexDigit), "keyed hash: \(key)")
+            #expect(key.count == 32 && key.allSatisfy { "0123456789abcdef".contains($0) }, "keyed hash: \(key)")
             #expect(e.hasEnrichment)
         }
         #expect(try Self.modelVersions(dir.path + "/a") == [InsightEngine.modelVersion], "recorded once, by seq range")

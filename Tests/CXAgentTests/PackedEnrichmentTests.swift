@@ -59,6 +59,9 @@ import Testing
         var masked = 0
         var flagged = 0
         var smaller = 0
+        var compactKeys = 0
+        var compactIntents = 0
+        var compactConfidences = 0
         // Requests of 25 events, as producers send them.
         for start in stride(from: 0, to: events.count, by: 25) {
             let r = start..<min(events.count, start + 25)
@@ -78,6 +81,10 @@ import Testing
                     "event \(i): \(requestA[k].text ?? "(no text)")")
                 #expect(got.payload.count <= want.payload.count, "event \(i)")
                 if got.payload.count < want.payload.count { smaller += 1 }
+                let stored = try Cxsync_V1_Event(serializedBytes: got.payload)
+                if !stored.storedCustomerKey.isEmpty { compactKeys += 1 }
+                if !stored.enrichment.storedIntentSpans.isEmpty { compactIntents += 1 }
+                if stored.enrichment.storedLanguagePercent != 0 { compactConfidences += 1 }
                 #expect(got.themeCodes == want.themeCodes, "event \(i)")
                 #expect(requestB[k].text == requestA[k].text)
                 #expect(requestB[k].customerID == requestA[k].customerID)
@@ -94,8 +101,10 @@ import Testing
             b.replaceSubrange(r, with: requestB)
         }
         #expect(inlineThemes == 0)
-        // Intents, customer keys and language confidences all take their compact forms somewhere.
+        // Intents, customer keys and language confidences all take their compact forms.
         #expect(smaller > events.count / 2)
+        #expect(compactKeys == events.indices.filter { $0 % 3 == 0 }.count)
+        #expect(compactIntents > 200 && compactConfidences > 200)
         // The corpora exercise what the packed form has to carry.
         #expect(intents > 300)
         #expect(masked > 100)

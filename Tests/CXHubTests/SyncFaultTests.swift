@@ -472,6 +472,7 @@ struct ErasureTests {
         _ = try await agent.ingest(events("erase.me@example.com", 4) + events("keep.me@example.com", 3))
         try await agent.waitUntilSynced()
         let key = try #require(try HubContents.customerKeys(hub.dataDirectory).first { $0.value == 4 }?.key)
+        #expect(try Self.localEvents(of: key, directory: dir.path + "/agent") == 4, "the store holds them too")
 
         // The store goes offline and sells to the customer again before the erasure reaches it.
         link.state.enabled.withLock { $0 = false }
@@ -510,10 +511,13 @@ struct ErasureTests {
         hub.kill(SIGTERM)
     }
 
+    /// Events of customer `key` in the agent's buffer (rows store the key in its compact form: expanded here).
     static func localEvents(of key: String, directory: String) throws -> Int {
         return try readOnlyDatabase(directory + "/buffer.sqlite").read { db in
             try Data.fetchAll(db, sql: "SELECT payload FROM events").filter {
-                (try? Cxsync_V1_Event(serializedBytes: [UInt8]($0)))?.customerID == key
+                var event = try Cxsync_V1_Event(serializedBytes: [UInt8]($0))
+                try event.expandStoredForms()
+                return event.customerID == key
             }.count
         }
     }

@@ -61,6 +61,22 @@ struct EventColumnsTests {
         #expect(try again.serializedBytes() as [UInt8] == b.serializedBytes() as [UInt8])
     }
 
+    /// An enrichment in the agent buffer's compact forms lost its intents or confidence: refused in the column form
+    /// as in the row form, whichever stored field it carries.
+    @Test(arguments: ["spans", "percent"])
+    func storedFormsAreRefusedInColumns(field: String) throws {
+        let events = Self.richEvents()
+        var b = Self.columnBatch(events)
+        #expect(Self.refusal(b) == nil)
+        if field == "spans" {
+            b.eventColumns.enrichments[0].storedIntentSpans = [2, 0, 6]
+        } else {
+            b.eventColumns.enrichments[0].storedLanguagePercent = 88
+        }
+        let error = try #require(Self.refusal(b))
+        #expect(error.code == .invalidField && error.message.contains("agent buffer form"), "\(error)")
+    }
+
     @Test func everyColumnRoundTrips() throws {
         let events = Self.richEvents()
         let b = Self.columnBatch(events)

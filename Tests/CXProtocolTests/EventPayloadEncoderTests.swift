@@ -129,6 +129,9 @@ struct EventPayloadEncoderTests {
                 customer = "loyalty-7"  // not a key: stored as it is
             case 2:
                 customer = key.uppercased()  // not as the hasher writes keys: stored as it is
+                packed.language = "de"
+                packed.languageConfidence = 1
+                percent = 100
             default:
                 packed.language = "fr"
                 packed.languageConfidence = 0.125  // not a whole percentage: stored as the float
@@ -156,7 +159,7 @@ struct EventPayloadEncoderTests {
             let bytes = EventPayloadEncoder.encode(event, packed: packed)
             #expect(bytes == (try stored.serializedBytes()), "flags \(flagBits), case \(k)")
             var expanded = try Cxsync_V1_Event(serializedBytes: bytes)
-            #expect(expanded.hasStoredForms == (k < 2))
+            #expect(expanded.hasStoredForms == (k < 3))
             try expanded.expandStoredForms()
             #expect(expanded == wire, "flags \(flagBits), case \(k)")
             #expect(!expanded.hasStoredForms)
@@ -184,6 +187,9 @@ struct EventPayloadEncoderTests {
         }
         var copy = e
         #expect(throws: ProtocolError(.invalidField, message)) { try copy.expandStoredForms() }
-        #expect(throws: ProtocolError.self) { try Event(wire: e, batchStoreID: "s", limits: .default, index: 3) }
+        let refused = #expect(throws: ProtocolError.self) {
+            try Event(wire: e, batchStoreID: "s", limits: .default, index: 3)
+        }
+        #expect(refused?.code == .invalidField && refused?.message.contains("agent buffer form") == true)
     }
 }

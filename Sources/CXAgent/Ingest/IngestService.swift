@@ -197,7 +197,8 @@ public struct IngestService: Sendable {
     }
 
     /// `prepare(_:themes:)` of the event with `packed` as its enrichment, theme positions turned into codes by
-    /// `themeCodes` (the code of each taxonomy position): the same row, without building the enrichment.
+    /// `themeCodes` (the code of each taxonomy position), without building the enrichment: the same row once its
+    /// compact forms are expanded (`EventPayloadEncoder.encode(_:packed:)`).
     public static func prepare(_ event: Event, packed: PackedEnrichment, themeCodes: [UInt8]) -> PreparedEvent {
         var bytes = EventPayloadEncoder.encode(event, packed: packed)
         let payload = bytes.count

@@ -29,13 +29,15 @@ struct BatchBuilder: Sendable {
         var a = 0
         while e < entries.count || a < alerts.count {
             let takeEvent = a >= alerts.count || (e < entries.count && entries[e].seq < alerts[a].seq)
-            let size = takeEvent ? entries[e].payload.count + 40 + 24 * entries[e].themes.count : 256
+            // A stored row grows when sent: seq, HLC and identity (40), coded themes, and its compact forms
+            // expanded (a key's hex +16, phrases instead of spans: +32 covers a typical row's).
+            let size = takeEvent ? entries[e].payload.count + 88 + 24 * entries[e].themes.count : 256
             if bytes + size > maxBatchBytes && (!events.isEmpty || !included.isEmpty) { break }
             bytes += size
             if takeEvent {
                 let entry = entries[e]
-                let wire = try entry.wireEvent(modelVersions: modelVersions)
                 do {
+                    let wire = try entry.wireEvent(modelVersions: modelVersions)
                     events.append(
                         SequencedEvent(
                             seq: entry.seq,

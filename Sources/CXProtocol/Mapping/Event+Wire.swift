@@ -65,9 +65,11 @@ extension Event {
         guard w.eventID.count == 16 else {
             throw ProtocolError(.invalidField, "events[\(index)].event_id: must be 16 bytes, got \(w.eventID.count)")
         }
-        // The agent buffer's compact forms stay in the buffer: an event that carries them lost those fields.
-        guard !w.hasStoredForms else {
-            throw ProtocolError(.invalidField, "events[\(index)]: stored_* fields are an agent buffer form, never sent")
+        // The agent buffer's compact forms stay in the buffer: an event that carries them lost those fields (the
+        // enrichment's are refused in `Enrichment(wire:)`, which the column form reaches too).
+        guard w.storedCustomerKey.isEmpty else {
+            throw ProtocolError(
+                .invalidField, "events[\(index)]: stored_customer_key is an agent buffer form, never sent")
         }
         try self.init(
             fields: WireEventFields(
@@ -165,6 +167,11 @@ extension Cxsync_V1_Enrichment {
 
 extension Enrichment {
     init(wire w: Cxsync_V1_Enrichment, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
+        // Both batch forms come here: the row form's check of `stored_customer_key` is in `Event(wire:)`.
+        guard w.storedIntentSpans.isEmpty && w.storedLanguagePercent == 0 else {
+            throw ProtocolError(
+                .invalidField, "events[\(index)].enrichment: stored_* fields are an agent buffer form, never sent")
+        }
         let n = w.intents.count + w.themes.count + w.flags.count
         guard n <= limits.maxEnrichmentItems else {
             throw ProtocolError(

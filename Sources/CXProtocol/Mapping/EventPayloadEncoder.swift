@@ -8,7 +8,7 @@ import CXCore
 
 /// Writes `Cxsync_V1_Event` bytes straight from an `Event`: exactly what SwiftProtobuf writes for the message
 /// that `Cxsync_V1_Event(_:seq:batchStoreID:)` builds (a test compares them over every enum value and optional
-/// field).
+/// field), or with `encode(_:packed:)` the agent buffer's compact forms of three of its fields.
 ///
 /// Hand-written because building the generated message (a storage class, arrays of sub-messages) and its
 /// visitor cost several allocations per event. The agent stores each event's payload this way (seq and HLC 0,
