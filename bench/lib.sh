@@ -19,13 +19,19 @@ start_agent() {
     PORT=$(grep -o '[0-9]*$' "$2/agent.out" | head -1)
 }
 
-# alternate ROUNDS CPU BIN_A BIN_B ARGS...: ROUNDS rounds of BIN_A then BIN_B with ARGS, pinned to CPU; prints
-# "A <last line of its output>" and "B ..." per run.
+# alternate ROUNDS CPU BIN_A BIN_B ARGS...: ROUNDS rounds of BIN_A and BIN_B with ARGS, pinned to CPU, in ABBA order
+# (a host that gets busier or quieter through the rounds then favours neither); prints "A <last line of its output>"
+# and "B ..." per run.
 alternate() {
-    local rounds=$1 cpu=$2 a=$3 b=$4
+    local rounds=$1 cpu=$2 a=$3 b=$4 i
     shift 4
-    for _ in $(seq 1 "$rounds"); do
-        echo "A $(taskset -c "$cpu" "$a" "$@" | tail -1)"
-        echo "B $(taskset -c "$cpu" "$b" "$@" | tail -1)"
+    for i in $(seq 1 "$rounds"); do
+        if [ $((i % 2)) = 1 ]; then
+            echo "A $(taskset -c "$cpu" "$a" "$@" | tail -1)"
+            echo "B $(taskset -c "$cpu" "$b" "$@" | tail -1)"
+        else
+            echo "B $(taskset -c "$cpu" "$b" "$@" | tail -1)"
+            echo "A $(taskset -c "$cpu" "$a" "$@" | tail -1)"
+        fi
     done
 }

@@ -1,3 +1,4 @@
+import CXCore
 import Crypto
 import Foundation
 
@@ -40,7 +41,7 @@ public struct CustomerIdentifierHasher: Sendable {
         guard fleetKey.count >= 16 else { throw KeyTooShort() }
         key = SymmetricKey(data: fleetKey)
         keyed = HMAC<SHA256>(key: key)
-        keyID = Self.hex(SHA256.hash(data: fleetKey), count: 4)
+        keyID = CustomerKey.hex(SHA256.hash(data: fleetKey), count: 4)
         self.defaultCountryCode = defaultCountryCode
     }
 
@@ -103,14 +104,14 @@ public struct CustomerIdentifierHasher: Sendable {
                 return Self.updateMapped(&h, bytes, Self.loyaltyByte) > 0
             }
             switch hashed {
-            case true?: return Self.hex(h.finalize(), count: 16)
+            case true?: return CustomerKey.hex(h.finalize())
             case false?: return nil
             case nil: break  // not ASCII: Foundation's case mapping below
             }
         }
         guard var norm = normalize(raw, kind: kind) else { return nil }
         norm.withUTF8 { h.update(data: UnsafeRawBufferPointer($0)) }
-        return Self.hex(h.finalize(), count: 16)
+        return CustomerKey.hex(h.finalize())
     }
 
     /// An e-mail address's ASCII byte, normalised: lower case.
@@ -141,21 +142,6 @@ public struct CustomerIdentifierHasher: Sendable {
             }
             if n > 0 { h.update(data: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[..<n]))) }
             return total + n
-        }
-    }
-
-    /// Lower-case hex of the first `count` bytes of `bytes`.
-    static func hex(_ bytes: some ContiguousBytes, count: Int) -> String {
-        bytes.withUnsafeBytes { raw in
-            let n = Swift.min(count, raw.count)
-            return String(unsafeUninitializedCapacity: n * 2) { out in
-                for i in 0..<n {
-                    let b = raw[i]
-                    out[2 * i] = b >> 4 < 10 ? 0x30 + b >> 4 : 0x57 + b >> 4
-                    out[2 * i + 1] = b & 0x0F < 10 ? 0x30 + b & 0x0F : 0x57 + b & 0x0F
-                }
-                return n * 2
-            }
         }
     }
 

@@ -250,9 +250,9 @@ extension BufferStore {
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE seq <= ?", arguments: [synced])
         while let row = try rows.next() {
             let payload: Data = row[1]
-            guard var event = try? Cxsync_V1_Event(serializedBytes: [UInt8](payload)) else { continue }
-            if !event.storedCustomerKey.isEmpty { try? event.expandStoredForms() }
-            if !event.customerID.isEmpty && subjects.contains(event.customerID) { doomed.append(row[0]) }
+            guard let event = try? Cxsync_V1_Event(serializedBytes: [UInt8](payload)) else { continue }
+            let customer = event.sentCustomerID
+            if !customer.isEmpty && subjects.contains(customer) { doomed.append(row[0]) }
         }
         for start in stride(from: 0, to: doomed.count, by: 500) {
             let chunk = doomed[start..<min(start + 500, doomed.count)]

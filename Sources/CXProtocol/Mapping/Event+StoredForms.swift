@@ -1,3 +1,5 @@
+import CXCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -12,6 +14,12 @@ extension Cxsync_V1_Event {
             || (hasEnrichment && (!enrichment.storedIntentSpans.isEmpty || enrichment.storedLanguagePercent != 0))
     }
 
+    /// `customer_id` as the protocol sends it: the hex of the stored key when the row keeps it compact, without
+    /// expanding the rest (a key of the wrong length gives hex that no key has; `expandStoredForms` refuses it).
+    public var sentCustomerID: String {
+        storedCustomerKey.isEmpty ? customerID : CustomerKey.hex(storedCustomerKey, count: storedCustomerKey.count)
+    }
+
     /// Turns the compact forms of an agent's buffer row (`EventPayloadEncoder.encode(_:packed:)`) back into the
     /// fields the protocol sends: the customer key's hex, intents with their phrases cut from the text, the
     /// language confidence as a float. Rows without them (older rows, rows of the full encoder) are left as
@@ -19,11 +27,12 @@ extension Cxsync_V1_Event {
     /// triples or reach past the text.
     public mutating func expandStoredForms() throws(ProtocolError) {
         if !storedCustomerKey.isEmpty {
-            guard storedCustomerKey.count == 16 else {
+            guard storedCustomerKey.count == CustomerKey.byteCount else {
                 throw ProtocolError(
-                    .invalidField, "stored_customer_key: \(storedCustomerKey.count) bytes, a key has 16")
+                    .invalidField,
+                    "stored_customer_key: \(storedCustomerKey.count) bytes, a key has \(CustomerKey.byteCount)")
             }
-            customerID = Self.hex(storedCustomerKey)
+            customerID = sentCustomerID
             storedCustomerKey = Data()
         }
         guard hasEnrichment else { return }
@@ -58,16 +67,5 @@ extension Cxsync_V1_Event {
         }
         enrichment.intents = intents + enrichment.intents
         enrichment.storedIntentSpans = []
-    }
-
-    static func hex(_ bytes: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -43,7 +43,7 @@ public enum EventPayloadEncoder {
             96 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
                 + (e.customerID?.utf8.count ?? 0))
         var key: (UInt64, UInt64)?
-        if let c = e.customerID { key = customerKeyBytes(c) }
+        if let c = e.customerID { key = CustomerKey.halves(c) }
         fields(&out, e, identity: identity, customerID: key == nil)
         enrichment(&out, 17, packed)
         if let key {
@@ -54,27 +54,6 @@ public enum EventPayloadEncoder {
             withUnsafeBytes(of: key.1.bigEndian) { out.append(contentsOf: $0) }
         }
         return out
-    }
-
-    /// The 16 bytes (big-endian halves) of a customer key written as 32 lowercase hex digits; nil for any other
-    /// identifier, which is stored as it is.
-    static func customerKeyBytes(_ id: String) -> (UInt64, UInt64)? {
-        var id = id
-        return id.withUTF8 { b -> (UInt64, UInt64)? in
-            guard b.count == 32 else { return nil }
-            var halves: (UInt64, UInt64) = (0, 0)
-            for i in 0..<32 {
-                let c = b[i]
-                let v: UInt8
-                switch c {
-                case 0x30...0x39: v = c - 0x30
-                case 0x61...0x66: v = c - 0x61 + 10
-                default: return nil
-                }
-                if i < 16 { halves.0 = halves.0 << 4 | UInt64(v) } else { halves.1 = halves.1 << 4 | UInt64(v) }
-            }
-            return halves
-        }
     }
 
     /// Every field of the event but its enrichment; the customer id only with `customerID`.
