@@ -31,23 +31,33 @@ public enum CustomerKey {
         var text = text
         return text.withUTF8 { b -> (UInt64, UInt64)? in
             guard b.count == 2 * byteCount else { return nil }
-            var halves: (UInt64, UInt64) = (0, 0)
-            // a half is 8 bytes: the first 16 digits, then the last 16
-            for i in 0..<b.count {
-                let c = b[i]
-                let v: UInt8
-                switch c {
-                case 0x30...0x39: v = c - 0x30
-                case 0x61...0x66: v = c - 0x61 + 10
-                default: return nil
+            // Table-driven, without a branch per digit: a switch on each digit mispredicted on about half of them
+            // (digits and letters alternate at random), a tenth of a microsecond per enriched event at ingest.
+            return digitValues.withUnsafeBufferPointer { values -> (UInt64, UInt64)? in
+                var high: UInt64 = 0
+                var low: UInt64 = 0
+                var invalid: UInt8 = 0
+                for i in 0..<byteCount {
+                    let v = values[Int(b[i])]
+                    invalid |= v
+                    high = high << 4 | UInt64(v)
                 }
-                if i < b.count / 2 {
-                    halves.0 = halves.0 << 4 | UInt64(v)
-                } else {
-                    halves.1 = halves.1 << 4 | UInt64(v)
+                for i in byteCount..<(2 * byteCount) {
+                    let v = values[Int(b[i])]
+                    invalid |= v
+                    low = low << 4 | UInt64(v)
                 }
+                return invalid & 0xF0 == 0 ? (high, low) : nil
             }
-            return halves
+        }
+    }
+
+    /// Each byte's value as a lowercase hex digit, 0xFF for any other byte.
+    private static let digitValues: [UInt8] = (0...255).map { c in
+        switch UInt8(c) {
+        case 0x30...0x39: UInt8(c) - 0x30
+        case 0x61...0x66: UInt8(c) - 0x61 + 10
+        default: 0xFF
         }
     }
 }
