@@ -6,7 +6,8 @@ struct CustomerKeyTests {
     @Test func halvesReadWhatHexWrites() {
         var rng = SystemRandomNumberGenerator()
         var samples: [[UInt8]] = [
-            Array(repeating: 0, count: 16), Array(repeating: 0xFF, count: 16), Array(0..<16), Array((0..<16).reversed()),
+            Array(repeating: 0, count: 16), Array(repeating: 0xFF, count: 16), Array(0..<16),
+            Array((0..<16).reversed()),
         ]
         for _ in 0..<200 { samples.append((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
         for bytes in samples {
