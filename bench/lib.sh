@@ -7,16 +7,23 @@ ensure_workload() {
     [ -f "$1" ] || python3 "$peers/gen_events.py" --out "$1"
 }
 
-# start_agent BIN_DIR WORK MODE: a fresh cx-agent of BIN_DIR on WORK/agent (plain: enrichment_enabled false), on a
-# free port; returns once it listens, with its pid in AGENT and its port in PORT.
+# start_agent BIN_DIR WORK MODE [LAUNCHER...]: a fresh cx-agent of BIN_DIR on WORK/agent (plain: enrichment_enabled
+# false), on a free port, started through LAUNCHER when one is given (e.g. `perf record ... --`, which then samples
+# every thread the agent ever has); returns once it listens, with the agent's pid in AGENT, the launcher's (the
+# agent's when there is none) in LAUNCHER and its port in PORT.
 start_agent() {
-    rm -rf "$2/agent"
-    if [ "$3" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
-    "$1/cx-agent" run --data-dir "$2/agent" --listen-port 0 --log-level warning >"$2/agent.out" 2>"$2/agent.err" &
-    AGENT=$!
+    local bin=$1 work=$2 mode=$3
+    shift 3
+    rm -rf "$work/agent"
+    if [ "$mode" = plain ]; then export CX_AGENT_ENRICHMENT_ENABLED=false; fi
+    "$@" "$bin/cx-agent" run --data-dir "$work/agent" --listen-port 0 --log-level warning \
+        >"$work/agent.out" 2>"$work/agent.err" &
+    LAUNCHER=$!
+    AGENT=$LAUNCHER
     unset CX_AGENT_ENRICHMENT_ENABLED
-    for _ in $(seq 1 600); do grep -q "listening on" "$2/agent.out" 2>/dev/null && break; sleep 0.05; done
-    PORT=$(grep -o '[0-9]*$' "$2/agent.out" | head -1)
+    for _ in $(seq 1 600); do grep -q "listening on" "$work/agent.out" 2>/dev/null && break; sleep 0.05; done
+    if [ $# -gt 0 ]; then AGENT=$(pgrep -P "$LAUNCHER" -f "cx-agent run" | head -1); fi
+    PORT=$(grep -o '[0-9]*$' "$work/agent.out" | head -1)
 }
 
 # alternate ROUNDS CPU BIN_A BIN_B ARGS...: ROUNDS rounds of BIN_A and BIN_B with ARGS, pinned to CPU, in ABBA order

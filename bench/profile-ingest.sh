@@ -2,12 +2,14 @@
 # Where enriched ingest spends its extra CPU (issue 4's 25% goal), one command, release build:
 #   1. A real cx-agent, plain (enrichment_enabled: false) then enriched, takes EVENTS events over HTTP
 #      (8 producers x 100 events, as bench/run.sh); its CPU time comes from /proc, its samples from
-#      `perf record -e cpu-clock` (hardware counters are not available on these hosts).
-#      "sampled" covers the threads perf found when it attached, "cpu" the whole process: compare the two before
-#      trusting a row. The host's state moves every figure (CPU time too, under contention): compare plain and
-#      enriched of one run, and repeat.
+#      `perf record -e cpu-clock` (hardware counters are not available on these hosts), which starts the agent and
+#      so samples every thread it ever has; only the samples inside the ingest's window count, and "sampled" should
+#      match "cpu" within a few percent. The host's state moves every figure (CPU time too, under contention):
+#      compare plain and enriched of one run, and repeat.
 #   2. The samples of each run are summed per part (enrichment, payload encoding, writer, commit, parser, HTTP,
-#      syscalls by name, allocation, reference counting) and printed as us/event side by side.
+#      syscalls by name, allocation, reference counting) and printed as us/event side by side, then by the library
+#      the sample's leaf is in (Debian's SQLite has no frame pointers: its samples name no caller, so the parts
+#      above miss them, and the library rows are where SQLite's share shows).
 #   3. `cx-bench enrich-path --no-writer` on one pinned core, profiled the same way: the shares of
 #      EventEnricher.enrichPacked's callees and of InsightEngine.remember's.
 # Usage: bench/profile-ingest.sh [EVENTS] (default 200,000 events of the standard workload)
@@ -25,19 +27,21 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 head -n "$N" "$FULL" >"$WORK/events.jsonl"
 TICK_HZ=$(getconf CLK_TCK)
 
-live() {  # live MODE: one ingest under perf, MODE plain or enriched
-    start_agent "$BIN" "$WORK" "$1"
-    local agent=$AGENT port=$PORT
+live() {  # live MODE: one ingest, MODE plain or enriched
+    # The agent runs under perf from its start, so that every thread it ever has is sampled (attached to a running
+    # agent, perf missed the threads created after it, a fifth of plain ingest's CPU); only the samples inside the
+    # ingest's window on the monotonic clock count.
+    start_agent "$BIN" "$WORK" "$1" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/$1.data" --
+    local agent=$AGENT launcher=$LAUNCHER port=$PORT
     local t0
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
-    perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/$1.data" >/dev/null 2>&1 &
-    local perf=$!
-    sleep 1  # perf attaches before the load starts
+    python3 -c 'import time; print(time.monotonic())' >"$WORK/$1.window"
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         | tee "$WORK/$1.json"
+    python3 -c 'import time; print(time.monotonic())' >>"$WORK/$1.window"
     echo "$(( $(awk '{print $14 + $15}' /proc/$agent/stat) - t0 )) $TICK_HZ" >"$WORK/$1.cpu"
-    kill -INT $perf; wait $perf || true
-    kill -TERM $agent; wait $agent || true
+    kill -TERM $agent
+    wait $launcher || true
     perf script -i "$WORK/$1.data" 2>/dev/null >"$WORK/$1.txt"
 }
 
@@ -50,9 +54,23 @@ perf script -i "$WORK/path.data" 2>/dev/null >"$WORK/path.txt"
 python3 - "$WORK" "$N" <<'PY'
 import collections, json, os, re, subprocess, sys
 work, n = sys.argv[1], int(sys.argv[2])
-def stacks(name):
+def leaf_libraries(name, window):
+    """The library (dso) of each sample's leaf frame inside the window."""
     for s in open(os.path.join(work, name)).read().split("\n\n"):
-        lines = [l.strip() for l in s.strip().split("\n")[1:] if l.strip()]
+        head, *rest = s.strip().split("\n") or [""]
+        t = re.search(r"\s(\d+\.\d+):", head)
+        if rest and t and window[0] <= float(t.group(1)) <= window[1]:
+            m = re.search(r"\(([^()]*)\)\s*$", rest[0])
+            yield os.path.basename(m.group(1)) if m else "?"
+def stacks(name, window=None):
+    """Each sample's frames, leaf first; with a window (monotonic seconds), only the samples inside it."""
+    for s in open(os.path.join(work, name)).read().split("\n\n"):
+        head, *rest = s.strip().split("\n") or [""]
+        if window:
+            t = re.search(r"\s(\d+\.\d+):", head)
+            if not t or not window[0] <= float(t.group(1)) <= window[1]:
+                continue
+        lines = [l.strip() for l in rest if l.strip()]
         if lines:
             yield [re.sub(r"\+0x[0-9a-f]+$", "", l.split(" ", 1)[1].rsplit(" (", 1)[0]) if " " in l else l for l in lines]
 parts = ["enrichPacked", "EventPayloadEncoder", "writeGroup", "insertAlerts", "commit", "IngestParser", "EventScanner",
@@ -61,7 +79,8 @@ rows = {}
 for mode in ("plain", "enriched"):
     ticks, hz = map(int, open(os.path.join(work, f"{mode}.cpu")).read().split())
     per = collections.Counter(); sys_ = collections.Counter(); total = 0
-    for st in stacks(f"{mode}.txt"):
+    window = [float(x) for x in open(os.path.join(work, f"{mode}.window")).read().split()]
+    for st in stacks(f"{mode}.txt", window):
         total += 1
         joined = " ".join(st)
         for p in parts:
@@ -72,11 +91,14 @@ for mode in ("plain", "enriched"):
     us = lambda c: c * 500 / n  # 2,000 samples/s: 500 us each
     rows[mode] = {"cpu_us_per_event": ticks / hz * 1e6 / n, "sampled_us_per_event": us(total),
                   **{p: us(per[p]) for p in parts}, **{k: us(v) for k, v in sys_.most_common(8)}}
+    for lib, count in collections.Counter(leaf_libraries(f"{mode}.txt", window)).most_common(6):
+        rows[mode]["library " + lib] = us(count)
     rows[mode]["events_per_s"] = json.load(open(os.path.join(work, f"{mode}.json")))["events_per_s"]
 print(f"live ingest of {n:,} events, us/event (samples of 500 us; a part counts every sample it is on the stack of)")
 print(f"{'part':40s} {'plain':>8s} {'enriched':>9s} {'extra':>8s}")
 keys = ["cpu_us_per_event", "sampled_us_per_event"] + parts
 keys += sorted(k for k in rows["enriched"].keys() | rows["plain"].keys() if k.startswith("syscall "))
+keys += sorted(k for k in rows["enriched"].keys() | rows["plain"].keys() if k.startswith("library "))
 for k in keys:
     p, e = rows["plain"].get(k, 0), rows["enriched"].get(k, 0)
     print(f"{k:40s} {p:8.2f} {e:9.2f} {e - p:+8.2f}")

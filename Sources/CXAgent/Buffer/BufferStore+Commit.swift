@@ -252,10 +252,22 @@ struct Counters {
     var values: [String: Int64]
     private var original: [String: Int64]
 
+    /// Every counter, as the transaction sees them. Every group commit loads them: through `Row.fetchAll` (a
+    /// statement compiled each time, a `Row` per counter) that cost about 50 us per commit, a quarter of a
+    /// microsecond per ingested event; a cached statement read column by column, about 15.
     static func load(_ db: Database) throws -> Counters {
+        let s = try db.cachedStatement(sql: "SELECT name, value FROM counters").sqliteStatement
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
         var values: [String: Int64] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT name, value FROM counters") {
-            values[row[0]] = row[1]
+        values.reserveCapacity(32)
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW, let name = sqlite3_column_text(s, 0) else {
+                throw BufferStore.stepError(rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, db.sqliteConnection)
+            }
+            values[String(cString: name)] = sqlite3_column_int64(s, 1)
         }
         return Counters(values: values, original: values)
     }
@@ -265,10 +277,18 @@ struct Counters {
         set { values[name] = newValue }
     }
 
+    /// Writes the counters that changed since `load`.
     func save(_ db: Database) throws {
-        let update = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)")
+        let s = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)")
+            .sqliteStatement
         for (name, value) in values where original[name] != value {
-            try update.execute(arguments: [name, value])
+            sqlite3_reset(s)
+            BufferStore.bindText(s, 1, name)
+            sqlite3_bind_int64(s, 2, value)
+            let rc = sqlite3_step(s)
+            sqlite3_reset(s)
+            sqlite3_clear_bindings(s)
+            guard rc == SQLITE_DONE else { throw BufferStore.stepError(rc, db.sqliteConnection) }
         }
     }
 }
