@@ -6,9 +6,10 @@
 #   2. Agent restart with the 1M-event backlog: time to listening and RSS (must not grow with the backlog).
 #   3. Bytes per event of 1,000-event sync batches (protobuf + zstd-3, with a trained dictionary)
 #      against JSON + gzip-6 of the same events.
-# The ingest runs (enriched, plain) and the sqlite3 baseline are repeated REPS times (default 3), interleaved,
-# so that each repetition compares figures taken minutes apart on this shared host; medians are reported, and for the
-# enrichment cost also the distribution-free interval of its median (order statistics; REPS=15 gives 96.5%).
+# The ingest runs (enriched, plain, in ABBA order) and the sqlite3 baseline are repeated REPS times (default 3),
+# interleaved, so that each repetition compares figures taken minutes apart on this shared host; medians are
+# reported, and for the enrichment cost also the distribution-free interval of its median (order statistics; REPS=15
+# gives 96.5%).
 # Writes bench/results/foundation.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,26 +81,42 @@ print(json.dumps({"bench": "sqlite3_cli_csv_import", "rows": n, "seconds": round
 PY
 }
 
-for REP in $(seq 1 "$REPS"); do
+enriched_run() {
     echo "== [$REP/$REPS] ingest: 1M events over HTTP, 8 producers x 100 events/request"
     rm -rf "$WORK/agent"
     start_agent
     measured_ingest "$WORK/ingest.$REP.json" "$WORK/cpu.$REP"
     awk '/VmHWM/ {print $2}' /proc/$AGENT/status >"$WORK/rss.$REP"
     kill -TERM $AGENT; wait $AGENT || true
-    mv "$WORK/agent" "$WORK/agent-enriched"
+    rm -rf "$WORK/agent-enriched" && mv "$WORK/agent" "$WORK/agent-enriched"
+}
 
+plain_run() {
     echo "== [$REP/$REPS] the same without enrichment (CX_AGENT_ENRICHMENT_ENABLED=false)"
+    rm -rf "$WORK/agent"
     export CX_AGENT_ENRICHMENT_ENABLED=false
     start_agent
     unset CX_AGENT_ENRICHMENT_ENABLED
     measured_ingest "$WORK/ingest-plain.$REP.json" "$WORK/cpu-plain.$REP"
     kill -TERM $AGENT; wait $AGENT || true
-    rm -rf "$WORK/agent" && mv "$WORK/agent-enriched" "$WORK/agent"
+    rm -rf "$WORK/agent"
+}
 
+# Enriched and plain in ABBA order (a host that gets busier or quieter through a repetition then favours neither),
+# the sqlite3 baseline after both.
+for REP in $(seq 1 "$REPS"); do
+    if [ $((REP % 2)) = 1 ]; then
+        enriched_run
+        plain_run
+    else
+        plain_run
+        enriched_run
+    fi
     echo "== [$REP/$REPS] baseline: sqlite3 CLI .import of the same events"
     sqlite_baseline "$WORK/sqlite.$REP.json"
 done
+# The restart test reads the last enriched buffer (1M events).
+mv "$WORK/agent-enriched" "$WORK/agent"
 INGEST_RSS_KB=$(sort -n "$WORK"/rss.* | tail -1)
 
 echo "== restart with the backlog"
@@ -195,7 +212,8 @@ r_dict = codec["frame_zstd3_dict_bytes_per_event"] / gz["bytes_per_event"]
 md = f"""# Foundation benchmark results
 
 Command: `bench/run.sh` (release build; workload `gen_events.py` default seed, 1,000,000 events). Ingest and
-its sqlite3 baseline ran {len(runs)} times, interleaved; the table shows medians.
+its sqlite3 baseline ran {len(runs)} times, interleaved (enriched and plain in ABBA order); the table shows
+medians.
 Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}; sqlite3 CLI {sq['sqlite3']}.
 
 | figure | cxsync | baseline (same run) | ratio |
