@@ -89,16 +89,19 @@ for mode in ("plain", "enriched"):
             i = st.index("do_syscall_64")
             sys_["syscall " + (st[i - 1] if i > 0 else "?")] += 1
     us = lambda c: c * 500 / n  # 2,000 samples/s: 500 us each
+    # Every syscall and library is kept: the table shows those in either mode's top few, each with both modes' figures.
     rows[mode] = {"cpu_us_per_event": ticks / hz * 1e6 / n, "sampled_us_per_event": us(total),
-                  **{p: us(per[p]) for p in parts}, **{k: us(v) for k, v in sys_.most_common(8)}}
-    for lib, count in collections.Counter(leaf_libraries(f"{mode}.txt", window)).most_common(6):
+                  **{p: us(per[p]) for p in parts}, **{k: us(v) for k, v in sys_.items()}}
+    for lib, count in collections.Counter(leaf_libraries(f"{mode}.txt", window)).items():
         rows[mode]["library " + lib] = us(count)
     rows[mode]["events_per_s"] = json.load(open(os.path.join(work, f"{mode}.json")))["events_per_s"]
 print(f"live ingest of {n:,} events, us/event (samples of 500 us; a part counts every sample it is on the stack of)")
 print(f"{'part':40s} {'plain':>8s} {'enriched':>9s} {'extra':>8s}")
 keys = ["cpu_us_per_event", "sampled_us_per_event"] + parts
-keys += sorted(k for k in rows["enriched"].keys() | rows["plain"].keys() if k.startswith("syscall "))
-keys += sorted(k for k in rows["enriched"].keys() | rows["plain"].keys() if k.startswith("library "))
+def top(prefix, count):
+    return sorted({k for r in rows.values()
+                   for k in sorted((k for k in r if k.startswith(prefix)), key=lambda k: -r[k])[:count]})
+keys += top("syscall ", 8) + top("library ", 6)
 for k in keys:
     p, e = rows["plain"].get(k, 0), rows["enriched"].get(k, 0)
     print(f"{k:40s} {p:8.2f} {e:9.2f} {e - p:+8.2f}")

@@ -102,8 +102,8 @@ plain_run() {
     rm -rf "$WORK/agent"
 }
 
-# Enriched and plain in ABBA order (a host that gets busier or quieter through a repetition then favours neither),
-# the sqlite3 baseline after both.
+# Enriched and plain in ABBA order, so that a host that gets busier or quieter through a repetition favours neither
+# (exactly so with an even REPS; REPS=15 runs enriched first in 8 of 15), the sqlite3 baseline after both.
 for REP in $(seq 1 "$REPS"); do
     if [ $((REP % 2)) = 1 ]; then
         enriched_run

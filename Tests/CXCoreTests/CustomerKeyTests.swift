@@ -29,10 +29,18 @@ struct CustomerKeyTests {
             text[position] = byte
             #expect(CustomerKey.halves(String(decoding: text, as: UTF8.self)) == nil, "byte \(byte) at \(position)")
         }
-        var accented = key
-        accented.replaceSubrange(position...position, with: Array("é".utf8))
-        accented.removeLast()
-        #expect(CustomerKey.halves(String(decoding: accented, as: UTF8.self)) == nil)
+        // Bytes from 0x80 up only come in multi-byte characters: each two-byte one (every lead byte C2-DF and every
+        // continuation byte), a three-byte and a four-byte one, placed so that they cover `position` and keep 32
+        // bytes.
+        var characters = (0x80...0x7FF).map { Array(String(Unicode.Scalar($0)!).utf8) }
+        characters += [Array("€".utf8), Array("\u{FFFD}".utf8), Array("😀".utf8)]
+        for c in characters {
+            var text = key
+            let start = min(position, key.count - c.count)
+            text.replaceSubrange(start..<(start + c.count), with: c)
+            #expect(text.count == 32)
+            #expect(CustomerKey.halves(String(decoding: text, as: UTF8.self)) == nil, "\(c) at \(start)")
+        }
     }
 
     @Test(arguments: ["", "cust-016037", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0"])

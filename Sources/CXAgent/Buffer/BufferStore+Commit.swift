@@ -264,8 +264,10 @@ struct Counters {
         while true {
             let rc = sqlite3_step(s)
             if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW, let name = sqlite3_column_text(s, 0) else {
-                throw BufferStore.stepError(rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, db.sqliteConnection)
+            guard rc == SQLITE_ROW else { throw BufferStore.stepError(rc, db.sqliteConnection) }
+            // The schema holds names NOT NULL: only a failed allocation returns no text.
+            guard let name = sqlite3_column_text(s, 0) else {
+                throw DatabaseError(resultCode: .SQLITE_NOMEM, message: "counters: no memory to read a counter's name")
             }
             values[String(cString: name)] = sqlite3_column_int64(s, 1)
         }
