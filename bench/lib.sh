@@ -26,19 +26,27 @@ start_agent() {
     PORT=$(grep -o '[0-9]*$' "$work/agent.out" | head -1)
 }
 
-# alternate ROUNDS CPU BIN_A BIN_B ARGS...: ROUNDS rounds of BIN_A and BIN_B with ARGS, pinned to CPU, in ABBA order
-# (a host that gets busier or quieter through the rounds then favours neither); prints "A <last line of its output>"
-# and "B ..." per run.
+# abba ROUND FIRST SECOND: runs the commands (functions) FIRST then SECOND in an odd ROUND, SECOND then FIRST in an
+# even one, so that a host that gets busier or quieter through the rounds favours neither (exactly so over an even
+# number of rounds).
+abba() {
+    if [ $(($1 % 2)) = 1 ]; then
+        "$2"
+        "$3"
+    else
+        "$3"
+        "$2"
+    fi
+}
+
+# alternate ROUNDS CPU BIN_A BIN_B ARGS...: ROUNDS rounds of BIN_A and BIN_B with ARGS, pinned to CPU, in ABBA order;
+# prints "A <last line of its output>" and "B ..." per run.
 alternate() {
     local rounds=$1 cpu=$2 a=$3 b=$4 i
     shift 4
-    for i in $(seq 1 "$rounds"); do
-        if [ $((i % 2)) = 1 ]; then
-            echo "A $(taskset -c "$cpu" "$a" "$@" | tail -1)"
-            echo "B $(taskset -c "$cpu" "$b" "$@" | tail -1)"
-        else
-            echo "B $(taskset -c "$cpu" "$b" "$@" | tail -1)"
-            echo "A $(taskset -c "$cpu" "$a" "$@" | tail -1)"
-        fi
-    done
+    local args=("$@")
+    # Bash's dynamic scope: the two see this call's locals.
+    run_a() { echo "A $(taskset -c "$cpu" "$a" "${args[@]}" | tail -1)"; }
+    run_b() { echo "B $(taskset -c "$cpu" "$b" "${args[@]}" | tail -1)"; }
+    for i in $(seq 1 "$rounds"); do abba "$i" run_a run_b; done
 }

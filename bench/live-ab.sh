@@ -2,13 +2,15 @@
 # Live ingest A/B, one command: two builds' cx-agent (A = before a change, B = after; each a directory holding
 # cx-agent, cx-bench and cxsync_CXInsight.resources) take the same EVENTS events over HTTP (8 producers x 100 events,
 # as bench/run.sh), alternating, PAIRS pairs, in MODE enriched or plain. Per run: the rate, the host's idle share,
-# the agent's CPU and disk bytes written per event from /proc, and from `perf record -e cpu-clock` the samples per event in the malloc
-# family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and RecentEventIDs. Prints each
+# the agent's CPU and disk bytes written per event from /proc, and from `perf record -e cpu-clock` the samples per
+# event in the malloc family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and RecentEventIDs. Prints each
 # run, the medians per side and the median of the pair differences. CPU and samples move with contention: compare
 # pairs (ABBA order) rather than single runs. Disk bytes written per event (from /proc) hardly move.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+export BENCH_DIR
 A=${1:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 B=${2:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 PAIRS=${3:-5}
@@ -27,32 +29,33 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 head -n "$N" "$FULL" >"$WORK/events.jsonl"
 
 run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
-    start_agent "$2" "$WORK" "$MODE"
-    local agent=$AGENT port=$PORT t0 t1 w0 w1
-    perf record -e cpu-clock -F 2000 -g -p $agent -o "$WORK/perf.data" >/dev/null 2>&1 &
-    local perf=$!
-    sleep 1  # perf attaches before the load starts
+    # Started under perf, so that every thread the agent ever has is sampled (bench/profile-ingest.sh); only the
+    # samples of the ingest's window count.
+    start_agent "$2" "$WORK" "$MODE" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/perf.data" --
+    local agent=$AGENT launcher=$LAUNCHER port=$PORT t0 t1 w0 w1
+    python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
     t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
     w0=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
     t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
     w1=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
-    kill -INT $perf; wait $perf || true
-    kill -TERM $agent; wait $agent || true
+    python3 -c 'import time; print(time.monotonic())' >>"$WORK/window"
+    kill -TERM $agent
+    wait $launcher || true
     perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"
     python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" <<'PY'
-import collections, json, sys
+import collections, json, os, sys
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from perf_samples import samples
 side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 written = int(sys.argv[6])
+window = [float(x) for x in open(f"{work}/window").read().split()]
 c = collections.Counter()
-for s in open(f"{work}/perf.txt").read().split("\n\n"):
-    lines = [l.strip() for l in s.strip().split("\n")[1:] if l.strip()]
-    if not lines:
-        continue
+for frames, _ in samples(f"{work}/perf.txt", window):
     c["sampled"] += 1
-    leaf = lines[0].split(" ", 1)[-1]
-    stack = " ".join(lines)
+    leaf = frames[0]
+    stack = " ".join(frames)
     if any(k in leaf for k in ("malloc", "_int_free", "cfree", "unlink_chunk", "__libc_free")): c["malloc"] += 1
     if any(k in leaf for k in ("swift_retain", "swift_release", "RefCounts")): c["refcount"] += 1
     for k in ("enrichPacked", "writeGroup", "RecentEventIDs"):
@@ -66,17 +69,9 @@ print(json.dumps({"side": side, "events_per_s": d["events_per_s"], "idle": d["ho
 PY
 }
 
-# ABBA: a pair's first run alternates, so that a host getting busier (or quieter) through the session does not
-# favour one side.
-for i in $(seq 1 "$PAIRS"); do
-    if [ $((i % 2)) = 1 ]; then
-        run A "$A"
-        run B "$B"
-    else
-        run B "$B"
-        run A "$A"
-    fi
-done | python3 -c '
+run_a() { run A "$A"; }
+run_b() { run B "$B"; }
+for i in $(seq 1 "$PAIRS"); do abba "$i" run_a run_b; done | python3 -c '
 import json, statistics as st, sys
 rows = []
 for line in sys.stdin:

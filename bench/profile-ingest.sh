@@ -54,25 +54,10 @@ perf script -i "$WORK/path.data" 2>/dev/null >"$WORK/path.txt"
 python3 - "$WORK" "$N" <<'PY'
 import collections, json, os, re, subprocess, sys
 work, n = sys.argv[1], int(sys.argv[2])
-def leaf_libraries(name, window):
-    """The library (dso) of each sample's leaf frame inside the window."""
-    for s in open(os.path.join(work, name)).read().split("\n\n"):
-        head, *rest = s.strip().split("\n") or [""]
-        t = re.search(r"\s(\d+\.\d+):", head)
-        if rest and t and window[0] <= float(t.group(1)) <= window[1]:
-            m = re.search(r"\(([^()]*)\)\s*$", rest[0])
-            yield os.path.basename(m.group(1)) if m else "?"
+sys.path.insert(0, os.path.join(os.getcwd(), "bench"))
+from perf_samples import samples
 def stacks(name, window=None):
-    """Each sample's frames, leaf first; with a window (monotonic seconds), only the samples inside it."""
-    for s in open(os.path.join(work, name)).read().split("\n\n"):
-        head, *rest = s.strip().split("\n") or [""]
-        if window:
-            t = re.search(r"\s(\d+\.\d+):", head)
-            if not t or not window[0] <= float(t.group(1)) <= window[1]:
-                continue
-        lines = [l.strip() for l in rest if l.strip()]
-        if lines:
-            yield [re.sub(r"\+0x[0-9a-f]+$", "", l.split(" ", 1)[1].rsplit(" (", 1)[0]) if " " in l else l for l in lines]
+    return (frames for frames, _ in samples(os.path.join(work, name), window))
 parts = ["enrichPacked", "EventPayloadEncoder", "writeGroup", "insertAlerts", "commit", "IngestParser", "EventScanner",
          "RecentEventIDs", "Hummingbird", "NIOPosix", "malloc", "free", "swift_retain", "swift_release"]
 rows = {}
@@ -80,8 +65,10 @@ for mode in ("plain", "enriched"):
     ticks, hz = map(int, open(os.path.join(work, f"{mode}.cpu")).read().split())
     per = collections.Counter(); sys_ = collections.Counter(); total = 0
     window = [float(x) for x in open(os.path.join(work, f"{mode}.window")).read().split()]
-    for st in stacks(f"{mode}.txt", window):
+    libraries = collections.Counter()
+    for st, library in samples(os.path.join(work, f"{mode}.txt"), window):
         total += 1
+        libraries[library] += 1
         joined = " ".join(st)
         for p in parts:
             if p in joined: per[p] += 1
@@ -92,7 +79,7 @@ for mode in ("plain", "enriched"):
     # Every syscall and library is kept: the table shows those in either mode's top few, each with both modes' figures.
     rows[mode] = {"cpu_us_per_event": ticks / hz * 1e6 / n, "sampled_us_per_event": us(total),
                   **{p: us(per[p]) for p in parts}, **{k: us(v) for k, v in sys_.items()}}
-    for lib, count in collections.Counter(leaf_libraries(f"{mode}.txt", window)).items():
+    for lib, count in libraries.items():
         rows[mode]["library " + lib] = us(count)
     rows[mode]["events_per_s"] = json.load(open(os.path.join(work, f"{mode}.json")))["events_per_s"]
 print(f"live ingest of {n:,} events, us/event (samples of 500 us; a part counts every sample it is on the stack of)")

@@ -13,6 +13,7 @@
 # Writes bench/results/foundation.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROOT=$(pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
@@ -21,11 +22,12 @@ OUT=$ROOT/bench/results/foundation.md
 REPS=${REPS:-3}
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+ensure_workload "$EVENTS"
 swift build -c release --product cx-agent && swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
 
+# Its own start_agent, not lib.sh's: the restart test starts an agent on the buffer that is there.
 start_agent() {
     : >"$WORK/agent.out"
     "$BIN/cx-agent" run --data-dir "$WORK/agent" --listen-port 0 --log-level warning >"$WORK/agent.out" 2>"$WORK/agent.err" &
@@ -102,16 +104,9 @@ plain_run() {
     rm -rf "$WORK/agent"
 }
 
-# Enriched and plain in ABBA order, so that a host that gets busier or quieter through a repetition favours neither
-# (exactly so with an even REPS; REPS=15 runs enriched first in 8 of 15), the sqlite3 baseline after both.
+# Enriched and plain in ABBA order (REPS=15 runs enriched first in 8 of 15), the sqlite3 baseline after both.
 for REP in $(seq 1 "$REPS"); do
-    if [ $((REP % 2)) = 1 ]; then
-        enriched_run
-        plain_run
-    else
-        plain_run
-        enriched_run
-    fi
+    abba "$REP" enriched_run plain_run
     echo "== [$REP/$REPS] baseline: sqlite3 CLI .import of the same events"
     sqlite_baseline "$WORK/sqlite.$REP.json"
 done

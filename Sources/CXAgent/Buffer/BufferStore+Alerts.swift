@@ -78,19 +78,10 @@ extension BufferStore {
         let webhook = try db.cachedStatement(
             sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)")
         let connection = db.sqliteConnection
-        // Bound by hand, as the events are: through `StatementArguments` an alert cost the group commit more
-        // than the 25 events around it.
-        func run(_ statement: Statement, _ bind: (OpaquePointer?) -> Void) throws {
-            let s = statement.sqliteStatement
-            sqlite3_reset(s)
-            bind(s)
-            let rc = sqlite3_step(s)
-            sqlite3_reset(s)
-            sqlite3_clear_bindings(s)
-            guard rc == SQLITE_DONE else { throw stepError(rc, connection) }
-        }
+        // Bound by hand (`step`), as the events are: through `StatementArguments` an alert cost the group commit
+        // more than the 25 events around it.
         for a in alerts {
-            try run(insert) { s in
+            try Self.step(insert, connection) { s in
                 bindText(s, 1, a.id)
                 sqlite3_bind_int64(s, 2, Int64(AlertStatus.open.rawValue))
                 bindText(s, 3, a.ruleID)
@@ -106,13 +97,13 @@ extension BufferStore {
             counters["next_seq"] = seq + 1
             // No payload: the open update is the alert's own row, read back when the batch is built. Its bytes in
             // the outbox made each alert cost the group commit about one more WAL page per commit.
-            try run(outbox) { s in
+            try Self.step(outbox, connection) { s in
                 sqlite3_bind_int64(s, 1, seq)
                 bindText(s, 2, a.id)
                 sqlite3_bind_zeroblob(s, 3, 0)
             }
             if notifyWebhook, let body = a.webhookBody {
-                try run(webhook) { s in
+                try Self.step(webhook, connection) { s in
                     bindText(s, 1, a.id)
                     bindBlob(s, 2, body)
                     sqlite3_bind_int64(s, 3, now)

@@ -149,6 +149,18 @@ extension BufferStore {
         DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)))
     }
 
+    /// Runs a statement that returns no rows once, with the values `bind` binds by hand: the group commit's
+    /// statements (alerts, counters) skip `StatementArguments` and its boxed values.
+    static func step(_ statement: Statement, _ connection: OpaquePointer?, _ bind: (OpaquePointer?) -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        bind(s)
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
+        guard rc == SQLITE_DONE else { throw stepError(rc, connection) }
+    }
+
     /// Binds a short string (copied: SQLite keeps it past the closure).
     static func bindText(_ s: OpaquePointer?, _ index: Int32, _ value: String) {
         var v = value
@@ -281,16 +293,12 @@ struct Counters {
 
     /// Writes the counters that changed since `load`.
     func save(_ db: Database) throws {
-        let s = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)")
-            .sqliteStatement
+        let update = try db.cachedStatement(sql: "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)")
         for (name, value) in values where original[name] != value {
-            sqlite3_reset(s)
-            BufferStore.bindText(s, 1, name)
-            sqlite3_bind_int64(s, 2, value)
-            let rc = sqlite3_step(s)
-            sqlite3_reset(s)
-            sqlite3_clear_bindings(s)
-            guard rc == SQLITE_DONE else { throw BufferStore.stepError(rc, db.sqliteConnection) }
+            try BufferStore.step(update, db.sqliteConnection) { s in
+                BufferStore.bindText(s, 1, name)
+                sqlite3_bind_int64(s, 2, value)
+            }
         }
     }
 }

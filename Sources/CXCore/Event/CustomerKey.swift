@@ -34,20 +34,18 @@ public enum CustomerKey {
             // Table-driven, without a branch per digit: a switch on each digit mispredicted on about half of them
             // (digits and letters alternate at random), a tenth of a microsecond per enriched event at ingest.
             return digitValues.withUnsafeBufferPointer { values -> (UInt64, UInt64)? in
-                var high: UInt64 = 0
-                var low: UInt64 = 0
                 var invalid: UInt8 = 0
-                for i in 0..<byteCount {
-                    let v = values[Int(b[i])]
-                    invalid |= v
-                    high = high << 4 | UInt64(v)
+                func half(_ start: Int) -> UInt64 {
+                    var h: UInt64 = 0
+                    for i in start..<(start + byteCount) {
+                        let v = values[Int(b[i])]
+                        invalid |= v
+                        h = h << 4 | UInt64(v)
+                    }
+                    return h
                 }
-                for i in byteCount..<(2 * byteCount) {
-                    let v = values[Int(b[i])]
-                    invalid |= v
-                    low = low << 4 | UInt64(v)
-                }
-                return invalid & 0xF0 == 0 ? (high, low) : nil
+                let halves = (half(0), half(byteCount))
+                return invalid & 0xF0 == 0 ? halves : nil
             }
         }
     }
