@@ -89,6 +89,10 @@ public final class BufferStore: Sendable {
         }
         config.busyMode = .timeout(5)
         let pool = try DatabasePool(path: path, configuration: config)
+        // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer after `prepareDatabase` (setUpWALMode), and
+        // under NORMAL a WAL commit is not fsynced: only the checkpoints synced it, every 100 ms or so, so that a
+        // power loss could take commits already acknowledged. Acknowledging means durable (DESIGN.md): FULL again.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try BufferSchema.migrator.migrate(pool)
         try pool.write { db in
             try db.execute(

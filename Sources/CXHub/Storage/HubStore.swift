@@ -50,6 +50,10 @@ public final class HubStore: Sendable {
         }
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
+        // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer after `prepareDatabase` (setUpWALMode), and
+        // under NORMAL a WAL commit is not fsynced: only a checkpoint synced it (every 64 MiB of WAL here), so that a
+        // power loss could take merges already acknowledged to agents, which then never resend them. FULL again.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try HubSchema.migrator.migrate(pool)
         let (hubID, lastHLC, fleetKey) = try pool.write { db -> (String, UInt64, String) in
             var id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hub_id'")
