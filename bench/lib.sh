@@ -7,6 +7,9 @@ ensure_workload() {
     [ -f "$1" ] || python3 "$peers/gen_events.py" --out "$1"
 }
 
+# The bench scripts' Python reads `perf script` output through bench/perf_samples.py.
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+
 # start_agent BIN_DIR WORK MODE [LAUNCHER...]: a fresh cx-agent of BIN_DIR on WORK/agent (plain: enrichment_enabled
 # false), on a free port, started through LAUNCHER when one is given (e.g. `perf record ... --`, which then samples
 # every thread the agent ever has); returns once it listens, with the agent's pid in AGENT, the launcher's (the

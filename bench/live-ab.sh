@@ -3,14 +3,12 @@
 # cx-agent, cx-bench and cxsync_CXInsight.resources) take the same EVENTS events over HTTP (8 producers x 100 events,
 # as bench/run.sh), alternating, PAIRS pairs, in MODE enriched or plain. Per run: the rate, the host's idle share,
 # the agent's CPU and disk bytes written per event from /proc, and from `perf record -e cpu-clock` the samples per
-# event in the malloc family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and RecentEventIDs. Prints each
-# run, the medians per side and the median of the pair differences. CPU and samples move with contention: compare
+# event in the malloc family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and
+# RecentEventIDs. Prints each run, the medians per side and the median of the pair differences. CPU and samples move with contention: compare
 # pairs (ABBA order) rather than single runs. Disk bytes written per event (from /proc) hardly move.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-export BENCH_DIR
 A=${1:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 B=${2:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 PAIRS=${3:-5}
@@ -45,8 +43,7 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     wait $launcher || true
     perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"
     python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" <<'PY'
-import collections, json, os, sys
-sys.path.insert(0, os.environ["BENCH_DIR"])
+import collections, json, sys
 from perf_samples import samples
 side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 written = int(sys.argv[6])

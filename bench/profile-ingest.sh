@@ -52,12 +52,9 @@ taskset -c 1 perf record -e cpu-clock -F 4000 -g -o "$WORK/path.data" \
 perf script -i "$WORK/path.data" 2>/dev/null >"$WORK/path.txt"
 
 python3 - "$WORK" "$N" <<'PY'
-import collections, json, os, re, subprocess, sys
-work, n = sys.argv[1], int(sys.argv[2])
-sys.path.insert(0, os.path.join(os.getcwd(), "bench"))
+import collections, json, os, subprocess, sys
 from perf_samples import samples
-def stacks(name, window=None):
-    return (frames for frames, _ in samples(os.path.join(work, name), window))
+work, n = sys.argv[1], int(sys.argv[2])
 parts = ["enrichPacked", "EventPayloadEncoder", "writeGroup", "insertAlerts", "commit", "IngestParser", "EventScanner",
          "RecentEventIDs", "Hummingbird", "NIOPosix", "malloc", "free", "swift_retain", "swift_release"]
 rows = {}
@@ -96,7 +93,7 @@ ep, pp = rows["enriched"]["events_per_s"], rows["plain"]["events_per_s"]
 print(f"rates: plain {pp:,} enriched {ep:,} events/s; cost {100 * (1 - ep / pp):.0f}%")
 def shares(root):
     c = collections.Counter(); total = 0
-    for st in stacks("path.txt"):
+    for st, _ in samples(os.path.join(work, "path.txt")):
         i = next((i for i, x in enumerate(st) if root in x), None)
         if i is None: continue
         total += 1

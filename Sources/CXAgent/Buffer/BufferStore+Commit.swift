@@ -265,8 +265,8 @@ struct Counters {
     private var original: [String: Int64]
 
     /// Every counter, as the transaction sees them. Every group commit loads them: through `Row.fetchAll` (a
-    /// statement compiled each time, a `Row` per counter) that cost about 50 us per commit, a quarter of a
-    /// microsecond per ingested event; a cached statement read column by column, about 15.
+    /// statement compiled each time, a `Row` per counter) that cost 0.24 us per ingested event (about 50 us per
+    /// commit) in a profile of plain ingest; through a cached statement read column by column, 0.06.
     static func load(_ db: Database) throws -> Counters {
         let s = try db.cachedStatement(sql: "SELECT name, value FROM counters").sqliteStatement
         sqlite3_reset(s)

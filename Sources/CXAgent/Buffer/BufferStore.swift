@@ -78,7 +78,6 @@ public final class BufferStore: Sendable {
     static func openPool(path: String, cacheKiB: Int, agentID: String) throws -> DatabasePool {
         var config = Configuration()
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // The writer's own checkpoint is only the fallback (CheckpointService keeps the WAL near 64 MiB):
             // at SQLite's 4 MiB it would stall a commit every few hundred milliseconds of sustained ingest.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
@@ -89,9 +88,10 @@ public final class BufferStore: Sendable {
         }
         config.busyMode = .timeout(5)
         let pool = try DatabasePool(path: path, configuration: config)
-        // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer after `prepareDatabase` (setUpWALMode), and
-        // under NORMAL a WAL commit is not fsynced: only the checkpoints synced it, every 100 ms or so, so that a
-        // power loss could take commits already acknowledged. Acknowledging means durable (DESIGN.md): FULL again.
+        // FULL on the writer here, not in `prepareDatabase`: GRDB's DatabasePool sets `synchronous = NORMAL` on its
+        // writer after that (setUpWALMode), and under NORMAL a WAL commit is not fsynced, only the checkpoints synced
+        // it (every 100 ms or so), so that a power loss could take commits already acknowledged. Acknowledging means
+        // durable (DESIGN.md). Readers write nothing.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try BufferSchema.migrator.migrate(pool)
         try pool.write { db in

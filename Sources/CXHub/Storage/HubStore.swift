@@ -38,7 +38,6 @@ public final class HubStore: Sendable {
             // 32 KiB pages for a new database (an existing one keeps its size): a merge writes whole pages of
             // three B-trees, and larger pages mean fewer of them; measured +40% merge rate over 4 KiB pages.
             try db.execute(sql: "PRAGMA page_size = 32768")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // Each batch merges in a savepoint: keep its statement journal in memory rather than in a temporary
@@ -50,9 +49,10 @@ public final class HubStore: Sendable {
         }
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
-        // GRDB's DatabasePool sets `synchronous = NORMAL` on its writer after `prepareDatabase` (setUpWALMode), and
-        // under NORMAL a WAL commit is not fsynced: only a checkpoint synced it (every 64 MiB of WAL here), so that a
-        // power loss could take merges already acknowledged to agents, which then never resend them. FULL again.
+        // FULL on the writer here, not in `prepareDatabase`: GRDB's DatabasePool sets `synchronous = NORMAL` on its
+        // writer after that (setUpWALMode), and under NORMAL a WAL commit is not fsynced, only a checkpoint synced it
+        // (every 64 MiB of WAL here), so that a power loss could take merges already acknowledged to agents, which
+        // then never resend them. Readers write nothing.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try HubSchema.migrator.migrate(pool)
         let (hubID, lastHLC, fleetKey) = try pool.write { db -> (String, UInt64, String) in
