@@ -85,11 +85,33 @@ public struct CustomerIdentifierHasher: Sendable {
     /// Lower-case hex of HMAC-SHA256 of `kind:normalised`, truncated to 128 bits (RFC 2104 §5 allows truncation
     /// to half the output): 32 characters, collision-free in practice for any customer base, and half the
     /// bytes in every stored event and index entry. Nil when the identifier is empty or malformed.
+    public func hash(_ raw: String, kind: Kind) -> String? {
+        authenticationCode(raw, kind: kind).map { CustomerKey.hex($0) }
+    }
+
+    /// `hash(_:kind:)` as the key's two halves, without its hex string: what the agent stores.
+    public func key(_ raw: String, kind: Kind) -> CustomerKey.Halves? {
+        authenticationCode(raw, kind: kind).map { mac in
+            mac.withUnsafeBytes { b in
+                (
+                    UInt64(bigEndian: b.loadUnaligned(as: UInt64.self)),
+                    UInt64(bigEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                )
+            }
+        }
+    }
+
+    /// `key(_:kind:)` of an identifier whose kind is guessed (`guessKind`).
+    public func key(_ raw: String) -> CustomerKey.Halves? {
+        key(raw, kind: Self.guessKind(raw))
+    }
+
+    /// HMAC-SHA256 of `kind:normalised`; nil when the identifier is empty or malformed.
     ///
     /// An ASCII e-mail or loyalty id without surrounding whitespace (nearly all of them) is normalised byte by byte
     /// into the HMAC, without the normalised string and the message built around it: a first-seen customer cost
     /// half a dozen allocations.
-    public func hash(_ raw: String, kind: Kind) -> String? {
+    private func authenticationCode(_ raw: String, kind: Kind) -> HMAC<SHA256>.MAC? {
         var h = keyed
         h.update(data: kind.hashPrefix)
         if kind != .phone, let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 {
@@ -104,14 +126,14 @@ public struct CustomerIdentifierHasher: Sendable {
                 return Self.updateMapped(&h, bytes, Self.loyaltyByte) > 0
             }
             switch hashed {
-            case true?: return CustomerKey.hex(h.finalize())
+            case true?: return h.finalize()
             case false?: return nil
             case nil: break  // not ASCII: Foundation's case mapping below
             }
         }
         guard var norm = normalize(raw, kind: kind) else { return nil }
         norm.withUTF8 { h.update(data: UnsafeRawBufferPointer($0)) }
-        return CustomerKey.hex(h.finalize())
+        return h.finalize()
     }
 
     /// An e-mail address's ASCII byte, normalised: lower case.

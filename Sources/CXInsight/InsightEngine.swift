@@ -261,6 +261,15 @@ public struct InsightEngine: Sendable {
     public func remember(
         _ analysis: inout PackedAnalysis, customerKey: String?, of input: InsightInput, state: inout InsightState
     ) -> [InsightAlert] {
+        remember(&analysis, customerKey: { customerKey }, of: input, state: &state)
+    }
+
+    /// `remember(_:customerKey:of:state:)` that asks for the customer key only when the event matches a rule (the
+    /// caller may hold it in another form).
+    public func remember(
+        _ analysis: inout PackedAnalysis, customerKey: () -> String?, of input: InsightInput,
+        state: inout InsightState
+    ) -> [InsightAlert] {
         let p = analysis.enrichment
         if isNearDuplicate(analysis.fingerprint, of: input, state: &state) {
             analysis.enrichment.flags.insert(.nearDuplicate)
@@ -268,7 +277,7 @@ public struct InsightEngine: Sendable {
         var kinds = KindSet()
         for k in Enrichment.Intent.Kind.allCases where p.hasIntent(k) { kinds.insert(k) }
         return alerts(
-            of: input, customerKey: customerKey, compound: p.sentiment.compound, intents: kinds,
+            of: input, customerKey: customerKey(), compound: p.sentiment.compound, intents: kinds,
             suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]), state: &state)
     }
 
@@ -277,14 +286,14 @@ public struct InsightEngine: Sendable {
     }
 
     private func alerts(
-        of input: InsightInput, customerKey: String?, compound: Double, intents: KindSet, suppressed: Bool,
-        state: inout InsightState
+        of input: InsightInput, customerKey: @autoclosure () -> String?, compound: Double, intents: KindSet,
+        suppressed: Bool, state: inout InsightState
     ) -> [InsightAlert] {
         let signals = AlertRuleEngine.Signals(
             compound: compound, intentBits: intents, score: input.score, scoreKind: input.scoreKind)
         guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: input.timeMs) else { return [] }
         var event = AlertEvent(
-            event: input.event, storeID: input.storeID, channel: input.channel, customerKey: customerKey,
+            event: input.event, storeID: input.storeID, channel: input.channel, customerKey: customerKey(),
             timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
             suppressed: suppressed)
         event.intentBits = intents

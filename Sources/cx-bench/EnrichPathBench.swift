@@ -145,7 +145,10 @@ struct EnrichPathBench: AsyncParsableCommand {
         guard let codes else { return 0 }
         var bytes = 0
         for k in request.indices {
-            bytes += IngestService.prepare(request[k], packed: packed.enrichments[k], themeCodes: codes).payloadCount
+            bytes +=
+                IngestService.prepare(
+                    request[k], packed: packed.enrichments[k], customerKey: packed.customerKeys[k], themeCodes: codes
+                ).payloadCount
         }
         return bytes
     }
@@ -205,7 +208,8 @@ struct EnrichPathBench: AsyncParsableCommand {
             var request = Array(events[start..<min(events.count, start + perRequest)])
             let packed = enricher.enrichPacked(&request)
             for k in request.indices {
-                let row = IngestService.prepare(request[k], packed: packed.enrichments[k], themeCodes: codes)
+                let row = IngestService.prepare(
+                    request[k], packed: packed.enrichments[k], customerKey: packed.customerKeys[k], themeCodes: codes)
                 mix(row.payload)
                 mix(row.themeCodes)
             }

@@ -72,7 +72,8 @@ import Testing
             alertsB += packed.alerts
             for (k, i) in r.enumerated() {
                 let want = IngestService.prepare(requestA[k], themes: book)
-                let got = IngestService.prepare(requestB[k], packed: packed.enrichments[k], themeCodes: codes)
+                let got = IngestService.prepare(
+                    requestB[k], packed: packed.enrichments[k], customerKey: packed.customerKeys[k], themeCodes: codes)
                 // The packed row is in the buffer's compact forms; expanded, it is the full row.
                 var expanded = try Cxsync_V1_Event(serializedBytes: got.payload)
                 try expanded.expandStoredForms()
@@ -87,7 +88,9 @@ import Testing
                 if stored.enrichment.storedLanguagePercent != 0 { compactConfidences += 1 }
                 #expect(got.themeCodes == want.themeCodes, "event \(i)")
                 #expect(requestB[k].text == requestA[k].text)
-                #expect(requestB[k].customerID == requestA[k].customerID)
+                // The packed path leaves no identifier in the event: its key comes back beside it, as bytes.
+                #expect(requestB[k].customerID == nil)
+                #expect(packed.customerKeys[k].map { CustomerKey.hex($0) } == requestA[k].customerID)
                 let materialized = packed.enrichments[k].enrichment(
                     text: requestB[k].text, modelVersion: InsightEngine.modelVersion,
                     taxonomy: packedEnricher.engine.themeValues)

@@ -147,7 +147,11 @@ public struct IngestService: Sendable {
             alerts = try packed.alerts.map { try PreparedAlert($0, webhook: webhook) }
             prepared = valid.withUnsafeBufferPointer { events in
                 packed.enrichments.withUnsafeBufferPointer { enrichments in
-                    events.indices.map { Self.prepare(events[$0], packed: enrichments[$0], themeCodes: codes) }
+                    events.indices.map {
+                        Self.prepare(
+                            events[$0], packed: enrichments[$0], customerKey: packed.customerKeys[$0],
+                            themeCodes: codes)
+                    }
                 }
             }
         } else {
@@ -196,11 +200,14 @@ public struct IngestService: Sendable {
         engine.packsThemes ? book.encode(engine.themeValues) : nil
     }
 
-    /// `prepare(_:themes:)` of the event with `packed` as its enrichment, theme positions turned into codes by
-    /// `themeCodes` (the code of each taxonomy position), without building the enrichment: the same row once its
-    /// compact forms are expanded (`EventPayloadEncoder.encode(_:packed:)`).
-    public static func prepare(_ event: Event, packed: PackedEnrichment, themeCodes: [UInt8]) -> PreparedEvent {
-        var bytes = EventPayloadEncoder.encode(event, packed: packed)
+    /// `prepare(_:themes:)` of the event with `packed` as its enrichment and `customerKey` as its customer id's keyed
+    /// hash, theme positions turned into codes by `themeCodes` (the code of each taxonomy position), without
+    /// building the enrichment: the same row once its compact forms are expanded
+    /// (`EventPayloadEncoder.encode(_:packed:customerKey:)`).
+    public static func prepare(
+        _ event: Event, packed: PackedEnrichment, customerKey: CustomerKey.Halves?, themeCodes: [UInt8]
+    ) -> PreparedEvent {
+        var bytes = EventPayloadEncoder.encode(event, packed: packed, customerKey: customerKey)
         let payload = bytes.count
         packed.themes.forEach { bytes.append(themeCodes[$0]) }
         return PreparedEvent(

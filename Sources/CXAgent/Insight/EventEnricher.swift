@@ -46,8 +46,7 @@ public final class EventEnricher: Sendable {
 
     struct State: Sendable {
         var insight: InsightState
-        /// Bounded; cleared when full.
-        var customerKeys: [String: String] = [:]
+        var customerKeys = CustomerKeyCache(capacity: EventEnricher.keyCacheSize)
     }
 
     /// Records the model version once per process, before the first enriched event is committed.
@@ -81,7 +80,7 @@ public final class EventEnricher: Sendable {
         state.withLock { state in
             for i in results.indices {
                 if let id = events[i].customerID {
-                    results[i].customerKey = customerKey(id, cache: &state.customerKeys)
+                    results[i].customerKey = customerKey(id, cache: &state.customerKeys).map { CustomerKey.hex($0) }
                 }
                 engine.remember(&results[i], of: inputs[i], state: &state.insight)
                 alerts += results[i].alerts
@@ -101,12 +100,16 @@ public final class EventEnricher: Sendable {
         /// One per event, in order; phrase ranges refer to the event's (masked) text, themes to
         /// `InsightEngine.themeValues`.
         public var enrichments: [PackedEnrichment]
+        /// One per event, in order: the keyed hash of its customer identifier, nil when it had none or one that
+        /// cannot be normalised.
+        public var customerKeys: [CustomerKey.Halves?]
         /// Alerts raised, in event order.
         public var alerts: [InsightAlert]
     }
 
-    /// `enrich(_:)` without building an `Enrichment` per event: the events get their masked text and hashed
-    /// customer identifier, the enrichments come back packed for `EventPayloadEncoder.encode(_:packed:)`.
+    /// `enrich(_:)` without building an `Enrichment` per event: the events get their masked text and lose their
+    /// customer identifier, whose keyed hash comes back beside the enrichments, which come back packed for
+    /// `EventPayloadEncoder.encode(_:packed:customerKey:)`.
     /// The engine must pack its themes (`InsightEngine.packsThemes`).
     public func enrichPacked(_ events: inout [Event]) -> Packed {
         let now = BufferStore.nowMillis()
@@ -136,16 +139,20 @@ public final class EventEnricher: Sendable {
         }
         engine.analyzePacked(inputs, scratch: lent.scratch, into: &analyses)
         var alerts: [InsightAlert] = []
+        var keys: [CustomerKey.Halves?] = Array(repeating: nil, count: events.count)
         inputs.withUnsafeBufferPointer { inputs in
             state.withLock { state in
                 for i in analyses.indices {
-                    var key: String?
+                    var key: CustomerKey.Halves?
                     if let id = events[i].customerID {
                         key = customerKey(id, cache: &state.customerKeys)
-                        // An identifier that cannot be normalised is dropped rather than stored in the clear.
-                        events[i].customerID = key
+                        keys[i] = key
+                        events[i].customerID = nil
                     }
-                    let raised = engine.remember(&analyses[i], customerKey: key, of: inputs[i], state: &state.insight)
+                    // The hex form only for an event that matches a rule: alerts name the customer by it.
+                    let raised = engine.remember(
+                        &analyses[i], customerKey: { key.map { CustomerKey.hex($0) } }, of: inputs[i],
+                        state: &state.insight)
                     if !raised.isEmpty { alerts += raised }
                 }
             }
@@ -158,7 +165,7 @@ public final class EventEnricher: Sendable {
             if !analyses[i].maskedCounts.isEmpty { events[i].text = analyses[i].maskedText }
             enrichments.append(analyses[i].enrichment)
         }
-        return Packed(enrichments: enrichments, alerts: alerts)
+        return Packed(enrichments: enrichments, customerKeys: keys, alerts: alerts)
     }
 
     /// What the engine reads of an event: the customer identifier is hashed apart (under the lock, with its cache),
@@ -171,12 +178,8 @@ public final class EventEnricher: Sendable {
     }
 
     /// The keyed hash of a customer identifier, from the cache when the customer came before.
-    func customerKey(_ id: String, cache: inout [String: String]) -> String? {
-        if let key = cache[id] { return key }
-        guard let key = hasher.hash(id) else { return nil }
-        if cache.count >= Self.keyCacheSize { cache.removeAll(keepingCapacity: true) }
-        cache[id] = key
-        return key
+    func customerKey(_ id: String, cache: inout CustomerKeyCache) -> CustomerKey.Halves? {
+        cache.key(id) { hasher.key($0) }
     }
 
     static func kind(_ scale: ScoreScale) -> ScoreKind? {

@@ -10,6 +10,14 @@ public enum CustomerKey {
     /// Bytes in a key.
     public static let byteCount = 16
 
+    /// A key's bytes as two big-endian halves: the first 8 bytes, then the last 8.
+    public typealias Halves = (UInt64, UInt64)
+
+    /// Lowercase hex of the key whose halves are `key`, as `hex(_:)` writes it.
+    public static func hex(_ key: Halves) -> String {
+        withUnsafeBytes(of: (key.0.bigEndian, key.1.bigEndian)) { hex($0) }
+    }
+
     /// Lowercase hex of the first `count` bytes of `bytes` (a key's by default).
     public static func hex(_ bytes: some ContiguousBytes, count: Int = byteCount) -> String {
         bytes.withUnsafeBytes { raw in
@@ -27,7 +35,7 @@ public enum CustomerKey {
 
     /// The key's bytes as two big-endian halves when `text` is a key as events carry it (32 lowercase hex digits,
     /// the only form `hex` writes); nil for any other identifier.
-    public static func halves(_ text: String) -> (UInt64, UInt64)? {
+    public static func halves(_ text: String) -> Halves? {
         var text = text
         return text.withUTF8 { b -> (UInt64, UInt64)? in
             guard b.count == 2 * byteCount else { return nil }

@@ -37,13 +37,17 @@ public enum EventPayloadEncoder {
     /// intents are spans of the text instead of phrases, the language confidence is a percentage, and a
     /// customer key (32 lowercase hex digits) is its 16 bytes. About 20 of the ~50 bytes that enrichment adds
     /// to a row, which the single writer pays for several times (WAL, checkpoint, page cache).
-    public static func encode(_ e: Event, packed: PackedEnrichment, identity: Bool = false) -> [UInt8] {
+    ///
+    /// `customerKey`, when given, is the customer key's bytes (the event then carries no customer id of its own).
+    public static func encode(
+        _ e: Event, packed: PackedEnrichment, customerKey: CustomerKey.Halves? = nil, identity: Bool = false
+    ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(
             96 + e.deviceID.utf8.count + e.storeID.utf8.count + (e.text?.utf8.count ?? 0)
                 + (e.customerID?.utf8.count ?? 0))
-        var key: (UInt64, UInt64)?
-        if let c = e.customerID { key = CustomerKey.halves(c) }
+        var key = customerKey
+        if key == nil, let c = e.customerID { key = CustomerKey.halves(c) }
         fields(&out, e, identity: identity, customerID: key == nil)
         enrichment(&out, 17, packed)
         if let key {
