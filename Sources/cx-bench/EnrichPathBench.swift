@@ -140,7 +140,7 @@ struct EnrichPathBench: AsyncParsableCommand {
     /// Returns the rows' payload bytes (0 without theme codes: the agent then takes the full path).
     static func packedRequest(_ events: [Event], _ enricher: EventEnricher, themeCodes codes: [UInt8]?) throws -> Int {
         var request = events
-        let packed = enricher.enrichPacked(&request)
+        let packed = enricher.enrichPackedBlocking(&request)
         _ = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
         guard let codes else { return 0 }
         var bytes = 0
@@ -206,7 +206,7 @@ struct EnrichPathBench: AsyncParsableCommand {
         }
         for start in stride(from: 0, to: events.count, by: perRequest) {
             var request = Array(events[start..<min(events.count, start + perRequest)])
-            let packed = enricher.enrichPacked(&request)
+            let packed = enricher.enrichPackedBlocking(&request)
             for k in request.indices {
                 let row = IngestService.prepare(
                     request[k], packed: packed.enrichments[k], customerKey: packed.customerKeys[k], themeCodes: codes)

@@ -39,7 +39,7 @@ import Testing
         }
     }
 
-    @Test func packedRowsAreTheFullEnrichmentsRows() throws {
+    @Test func packedRowsAreTheFullEnrichmentsRows() async throws {
         let events = try Self.events()
         let key = Array(repeating: UInt8(3), count: 32)
         let dir = TempDir()
@@ -68,7 +68,7 @@ import Testing
             var requestA = Array(a[r])
             var requestB = Array(b[r])
             alertsA += full.enrich(&requestA)
-            let packed = packedEnricher.enrichPacked(&requestB)
+            let packed = await packedEnricher.enrichPacked(&requestB)
             alertsB += packed.alerts
             for (k, i) in r.enumerated() {
                 let want = IngestService.prepare(requestA[k], themes: book)

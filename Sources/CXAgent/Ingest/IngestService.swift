@@ -143,7 +143,7 @@ public struct IngestService: Sendable {
         let alerts: [PreparedAlert]
         let prepared: [PreparedEvent]
         if let enricher, let codes = packedThemeCodes {
-            let packed = enricher.enrichPacked(&valid)
+            let packed = await enricher.enrichPacked(&valid)
             alerts = try packed.alerts.map { try PreparedAlert($0, webhook: webhook) }
             prepared = valid.withUnsafeBufferPointer { events in
                 packed.enrichments.withUnsafeBufferPointer { enrichments in

@@ -28,7 +28,7 @@ struct CustomerKeyCache: Sendable {
     /// Most identifiers held in each part before it is cleared.
     let capacity: Int
     private let seed: UInt64
-    static let maxProbes = 8
+    static let maxProbes = 32
     static let inlineBytes = 15
 
     /// Identifiers held, inline and long.
