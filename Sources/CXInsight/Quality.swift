@@ -342,13 +342,14 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         if fingerprint == 0 { return false }
         var dup = false
         let oldest = timeMs - windowMs
-        if let bands {
-            for b in 0..<4 {
-                guard let slot = bands.slot(b, BandIndex.band(fingerprint, b)) else { continue }
-                let x = fingerprints[slot] ^ fingerprint
-                if times[slot] >= oldest && x.nonzeroBitCount <= maxDistance {
-                    dup = true
-                    break
+        let evicted = next < filled ? fingerprints[next] : nil
+        if bands != nil {
+            let maxDistance = self.maxDistance
+            dup = fingerprints.withUnsafeBufferPointer { f in
+                times.withUnsafeBufferPointer { t in
+                    bands!.step(fingerprint, slot: next, evicting: evicted) { slot in
+                        t[slot] >= oldest && (f[slot] ^ fingerprint).nonzeroBitCount <= maxDistance
+                    }
                 }
             }
         } else {
@@ -361,8 +362,6 @@ public struct NearDuplicateWindow: Sendable, Hashable {
                 }
             }
         }
-        if next < filled { bands?.forget(slot: next, fingerprints[next]) }
-        bands?.remember(slot: next, fingerprint)
         fingerprints[next] = fingerprint
         times[next] = timeMs
         next = (next + 1) % capacity
@@ -380,7 +379,6 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         private var entries: [UInt32]
         private let size: Int
         private let shift: UInt32
-        private var direct: Bool { size == 1 << 16 }
 
         init(capacity: Int) {
             var size = 64
@@ -394,55 +392,75 @@ public struct NearDuplicateWindow: Sendable, Hashable {
             UInt32((fingerprint >> UInt64(16 * b)) & 0xFFFF)
         }
 
-        @inline(__always) private func home(_ value: UInt32) -> Int {
-            direct ? Int(value) : Int((value &* 0x9E37_79B1) >> shift)
-        }
+        /// The table shape that the entries' positions follow; `find` and `forget` take it apart from the entries,
+        /// so that a step writes them in place (a copy of the index would retain them and make the write copy them).
+        struct Shape {
+            var size: Int
+            var shift: UInt32
+            var direct: Bool { size == 1 << 16 }
 
-        @inline(__always) private func entry(_ value: UInt32, _ slot: Int) -> UInt32 {
-            direct ? UInt32(slot + 1) : value << 16 | UInt32(slot + 1)
-        }
+            @inline(__always) func home(_ value: UInt32) -> Int {
+                direct ? Int(value) : Int((value &* 0x9E37_79B1) >> shift)
+            }
 
-        /// Where band `b` holds `value`, or the empty entry where probing for it stops.
-        @inline(__always) private func find(_ b: Int, _ value: UInt32) -> Int {
-            let base = b * size
-            var i = home(value)
-            while !direct && entries[base + i] != 0 && entries[base + i] >> 16 != value { i = (i + 1) & (size - 1) }
-            return base + i
-        }
+            @inline(__always) func entry(_ value: UInt32, _ slot: Int) -> UInt32 {
+                direct ? UInt32(slot + 1) : value << 16 | UInt32(slot + 1)
+            }
 
-        /// The slot that last held `value` in band `b` and still holds it.
-        func slot(_ b: Int, _ value: UInt32) -> Int? {
-            let e = entries[find(b, value)]
-            return e == 0 ? nil : Int(direct ? e : e & 0xFFFF) - 1
-        }
+            /// Where band `b` holds `value` in `e`, or the empty entry where probing for it stops.
+            @inline(__always) func find(_ e: UnsafeMutableBufferPointer<UInt32>, _ b: Int, _ value: UInt32) -> Int {
+                let base = b &* size
+                var i = home(value)
+                while !direct && e[base &+ i] != 0 && e[base &+ i] >> 16 != value { i = (i &+ 1) & (size &- 1) }
+                return base &+ i
+            }
 
-        /// `fingerprint` now holds `slot`: the latest holder of each of its band values.
-        mutating func remember(slot: Int, _ fingerprint: UInt64) {
-            for b in 0..<4 {
-                let value = Self.band(fingerprint, b)
-                entries[find(b, value)] = entry(value, slot)
+            /// `slot` is about to be overwritten: its value of band `b` loses its holder unless a later slot holds it.
+            @inline(__always) func forget(
+                _ e: UnsafeMutableBufferPointer<UInt32>, _ b: Int, _ value: UInt32, _ slot: Int
+            ) {
+                var hole = find(e, b, value)
+                guard e[hole] == entry(value, slot) else { return }
+                // Backward-shift deletion: move later entries of the probe run into the hole when their home allows
+                // it, so that no lookup stops early at an empty entry (a direct table has no runs).
+                let base = b &* size
+                let mask = size &- 1
+                var j = (hole &- base &+ 1) & mask
+                while !direct && e[base &+ j] != 0 {
+                    if (j &- home(e[base &+ j] >> 16)) & mask >= (j &- (hole &- base)) & mask {
+                        e[hole] = e[base &+ j]
+                        hole = base &+ j
+                    }
+                    j = (j &+ 1) & mask
+                }
+                e[hole] = 0
             }
         }
 
-        /// `slot` is about to be overwritten: its band values lose their holder unless a later slot holds them.
-        mutating func forget(slot: Int, _ fingerprint: UInt64) {
-            for b in 0..<4 {
-                let value = Self.band(fingerprint, b)
-                var hole = find(b, value)
-                guard entries[hole] == entry(value, slot) else { continue }
-                // Backward-shift deletion: move later entries of the probe run into the hole when their home
-                // allows it, so that no lookup stops early at an empty entry (a direct table has no runs).
-                let base = b * size
-                let mask = size - 1
-                var j = (hole - base + 1) & mask
-                while !direct && entries[base + j] != 0 {
-                    if (j - home(entries[base + j] >> 16)) & mask >= (j - (hole - base)) & mask {
-                        entries[hole] = entries[base + j]
-                        hole = base + j
+        /// One window step, in one access to the entries: whether a slot that last held one of `fingerprint`'s band
+        /// values is `near`; then `evicting` (the fingerprint `slot` held, if any) loses its band values unless a
+        /// later slot holds them, and `fingerprint`, now in `slot`, becomes the latest holder of its own.
+        mutating func step(
+            _ fingerprint: UInt64, slot: Int, evicting evicted: UInt64?, near: (Int) -> Bool
+        ) -> Bool {
+            let shape = Shape(size: size, shift: shift)
+            return entries.withUnsafeMutableBufferPointer { e in
+                var found = false
+                for b in 0..<4 {
+                    let held = e[shape.find(e, b, Self.band(fingerprint, b))]
+                    if held != 0 && near(Int(shape.direct ? held : held & 0xFFFF) - 1) {
+                        found = true
+                        break
                     }
-                    j = (j + 1) & mask
                 }
-                entries[hole] = 0
+                if let evicted {
+                    for b in 0..<4 { shape.forget(e, b, Self.band(evicted, b), slot) }
+                }
+                for b in 0..<4 {
+                    let value = Self.band(fingerprint, b)
+                    e[shape.find(e, b, value)] = shape.entry(value, slot)
+                }
+                return found
             }
         }
     }
