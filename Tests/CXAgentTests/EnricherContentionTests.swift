@@ -1,5 +1,6 @@
 import CXCore
 import CXInsight
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -13,34 +14,50 @@ import Testing
     @Test func aRequestWaitingForTheSharedMemoryLeavesItsThreadToOtherTasks() async throws {
         let enricher = try EventEnricher(fleetKey: Array(repeating: 5, count: 32))
         let events = try PackedEnrichmentTests.events()
-        let holdSeconds = 2.0
-        // Another thread holds the memory for two seconds.
+        // Another thread holds the memory until the test lets go, or for ten seconds at most: requests that blocked
+        // their threads would keep the test's own task from ever letting go.
+        let state = HolderState()
+        let release = DispatchSemaphore(value: 0)
+        let limit = 10.0
         Thread {
-            enricher.state.withLock { _ in Thread.sleep(forTimeInterval: holdSeconds) }
+            enricher.state.withLock { _ in
+                state.held.withLock { $0 = true }
+                _ = release.wait(timeout: .now() + limit)
+                state.released.withLock { $0 = true }
+            }
         }.start()
-        while enricher.state.withLockIfAvailable({ _ in }) != nil { try await Task.sleep(for: .milliseconds(5)) }
+        while !state.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
         let started = ContinuousClock.now
-        // More waiting requests than the pool has threads: blocked, they would hold every thread until the release.
+        // More waiting requests than the pool has threads.
         let requests = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
-        try await withThrowingTaskGroup(of: EventEnricher.Packed.self) { group in
+        try await withThrowingTaskGroup(of: (EventEnricher.Packed, Bool).self) { group in
             for _ in 0..<requests {
                 group.addTask {
                     var request = events
-                    return await enricher.enrichPacked(&request)
+                    let packed = await enricher.enrichPacked(&request)
+                    return (packed, state.released.withLock { $0 })
                 }
             }
-            // A task queued behind them still runs at once.
+            // A task queued behind them still runs long before the holder's limit.
             let ran = await Task.detached { ContinuousClock.now }.value
-            #expect(ran - started < .seconds(holdSeconds / 2))
+            #expect(ran - started < .seconds(limit / 2))
+            release.signal()
             var done = 0
-            for try await packed in group {
+            for try await (packed, afterRelease) in group {
+                #expect(afterRelease, "a request went on while another thread held the memory")
                 #expect(packed.enrichments.count == events.count)
-                #expect(packed.customerKeys.count { $0 != nil } == events.count { $0.customerID != nil })
+                #expect(
+                    packed.customerKeys.count { $0 != nil }
+                        == events.count { $0.customerID != nil && $0.customerID != "--" })
                 done += 1
             }
             #expect(done == requests)
         }
-        // None could finish before the memory was free again.
-        #expect(ContinuousClock.now - started >= .seconds(holdSeconds * 0.9))
+    }
+
+    /// What the holding thread tells the test: that it holds the memory, and that it let go.
+    final class HolderState: Sendable {
+        let held = Mutex(false)
+        let released = Mutex(false)
     }
 }

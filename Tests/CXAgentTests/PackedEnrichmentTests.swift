@@ -32,7 +32,8 @@ import Testing
                 "type": i % 4 == 0 ? "survey_nps" : "review", "score": i % 4 == 0 ? i % 11 : 1 + i % 5,
             ]
             if let text { object["text"] = text }
-            if i % 3 == 0 { object["customer_id"] = "loyalty-\(i % 17)" }
+            // Loyalty ids, and now and then one that normalises to nothing ("--"), which must not be stored at all.
+            if i % 3 == 0 { object["customer_id"] = i % 7 == 0 ? "--" : "loyalty-\(i % 17)" }
             let data = try JSONSerialization.data(withJSONObject: object)
             let incoming = try JSONDecoder().decode(IncomingEvent.self, from: data)
             return try validator.validate(incoming, nowMillis: 1_704_067_300_000).get()
@@ -62,6 +63,7 @@ import Testing
         var compactKeys = 0
         var compactIntents = 0
         var compactConfidences = 0
+        var unnormalised = 0
         // Requests of 25 events, as producers send them.
         for start in stride(from: 0, to: events.count, by: 25) {
             let r = start..<min(events.count, start + 25)
@@ -91,6 +93,8 @@ import Testing
                 // The packed path leaves no identifier in the event: its key comes back beside it, as bytes.
                 #expect(requestB[k].customerID == nil)
                 #expect(packed.customerKeys[k].map { CustomerKey.hex($0) } == requestA[k].customerID)
+                #expect(stored.customerID.isEmpty, "event \(i)")
+                if events[i].customerID == "--" { unnormalised += 1 }
                 let materialized = packed.enrichments[k].enrichment(
                     text: requestB[k].text, modelVersion: InsightEngine.modelVersion,
                     taxonomy: packedEnricher.engine.themeValues)
@@ -106,7 +110,8 @@ import Testing
         #expect(inlineThemes == 0)
         // Intents, customer keys and language confidences all take their compact forms.
         #expect(smaller > events.count / 2)
-        #expect(compactKeys == events.indices.filter { $0 % 3 == 0 }.count)
+        #expect(compactKeys == events.indices.filter { $0 % 3 == 0 && $0 % 7 != 0 }.count)
+        #expect(unnormalised == events.indices.filter { $0 % 21 == 0 }.count)
         #expect(compactIntents > 200 && compactConfidences > 200)
         // The corpora exercise what the packed form has to carry.
         #expect(intents > 300)

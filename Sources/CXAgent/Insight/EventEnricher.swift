@@ -166,6 +166,8 @@ public final class EventEnricher: Sendable {
                 for i in request.analyses.indices {
                     var key: CustomerKey.Halves?
                     if let id = events[i].customerID {
+                        // The identifier never stays in the event: its key is stored instead, and one that cannot be
+                        // normalised (no key) is dropped rather than stored in the clear.
                         key = customerKey(id, cache: &state.customerKeys)
                         request.keys[i] = key
                         events[i].customerID = nil
