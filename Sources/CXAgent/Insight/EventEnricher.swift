@@ -162,16 +162,19 @@ public final class EventEnricher: Sendable {
     /// having done nothing, when `blocking` is off and another request holds that memory.
     private func remember(_ request: inout PackedRequest, _ events: inout [Event], blocking: Bool) -> Bool {
         func run(_ state: inout State) {
+            // The keys first, in a loop of their own: their cache lookups are independent of each other, so the
+            // processor overlaps their misses (the table is about 1 MiB for 20,000 customers), which the
+            // near-duplicate and alert work between them kept it from doing.
+            for i in events.indices {
+                guard let id = events[i].customerID else { continue }
+                // The identifier never stays in the event: its key is stored instead, and one that cannot be
+                // normalised (no key) is dropped rather than stored in the clear.
+                request.keys[i] = customerKey(id, cache: &state.customerKeys)
+                events[i].customerID = nil
+            }
             request.inputs.withUnsafeBufferPointer { inputs in
                 for i in request.analyses.indices {
-                    var key: CustomerKey.Halves?
-                    if let id = events[i].customerID {
-                        // The identifier never stays in the event: its key is stored instead, and one that cannot be
-                        // normalised (no key) is dropped rather than stored in the clear.
-                        key = customerKey(id, cache: &state.customerKeys)
-                        request.keys[i] = key
-                        events[i].customerID = nil
-                    }
+                    let key = request.keys[i]
                     // The hex form only for an event that matches a rule: alerts name the customer by it.
                     let raised = engine.remember(
                         &request.analyses[i], customerKey: { key.map { CustomerKey.hex($0) } }, of: inputs[i],
