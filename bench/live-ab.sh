@@ -4,8 +4,9 @@
 # as bench/run.sh), alternating, PAIRS pairs, in MODE enriched or plain. Per run: the rate, the host's idle share,
 # the agent's CPU and disk bytes written per event from /proc, and from `perf record -e cpu-clock` the samples per
 # event in the malloc family, reference counting, EventEnricher.enrichPacked, the writer's writeGroup and
-# RecentEventIDs. Prints each run, the medians per side and the median of the pair differences. CPU and samples move with contention: compare
-# pairs (ABBA order) rather than single runs. Disk bytes written per event (from /proc) hardly move.
+# RecentEventIDs. Prints each run, the medians per side and the median of the pair differences. CPU and samples move
+# with contention: compare pairs (ABBA order) rather than single runs. Disk bytes written per event (from /proc)
+# hardly move.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

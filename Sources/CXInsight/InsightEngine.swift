@@ -258,14 +258,8 @@ public struct InsightEngine: Sendable {
 
     /// `remember(_:of:state:)` for a result of `analyzePacked`: flags a near-duplicate in `analysis` and returns
     /// the alerts the event raises.
-    public func remember(
-        _ analysis: inout PackedAnalysis, customerKey: String?, of input: InsightInput, state: inout InsightState
-    ) -> [InsightAlert] {
-        remember(&analysis, customerKey: { customerKey }, of: input, state: &state)
-    }
-
-    /// `remember(_:customerKey:of:state:)` that asks for the customer key only when the event matches a rule (the
-    /// caller may hold it in another form).
+    ///
+    /// `customerKey` is asked for only when the event matches a rule: the caller may hold the key in another form.
     public func remember(
         _ analysis: inout PackedAnalysis, customerKey: () -> String?, of input: InsightInput,
         state: inout InsightState

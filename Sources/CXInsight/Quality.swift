@@ -374,18 +374,16 @@ public struct NearDuplicateWindow: Sendable, Hashable {
     /// larger one gets the direct table of every 16-bit value (1 MiB), which each check touches at eight random
     /// cache lines.
     struct BandIndex: Sendable, Hashable {
-        /// Per band `size` entries, 0 when empty. Hashed: the band value in the high 16 bits and the slot plus one
-        /// in the low 16. Direct: the slot plus one at the value's own position.
+        /// Per band `shape.size` entries, 0 when empty. Hashed: the band value in the high 16 bits and the slot plus
+        /// one in the low 16. Direct: the slot plus one at the value's own position.
         private var entries: [UInt32]
-        private let size: Int
-        private let shift: UInt32
+        private let shape: Shape
 
         init(capacity: Int) {
             var size = 64
             while size < 4 * capacity && size < 1 << 16 { size *= 2 }
             entries = Array(repeating: 0, count: 4 * size)
-            self.size = size
-            shift = UInt32(32 - size.trailingZeroBitCount)
+            shape = Shape(size: size)
         }
 
         @inline(__always) static func band(_ fingerprint: UInt64, _ b: Int) -> UInt32 {
@@ -394,10 +392,16 @@ public struct NearDuplicateWindow: Sendable, Hashable {
 
         /// The table shape that the entries' positions follow; `find` and `forget` take it apart from the entries,
         /// so that a step writes them in place (a copy of the index would retain them and make the write copy them).
-        struct Shape {
-            var size: Int
-            var shift: UInt32
+        struct Shape: Sendable, Hashable {
+            /// Entries per band, a power of two.
+            let size: Int
+            private let shift: UInt32
             var direct: Bool { size == 1 << 16 }
+
+            init(size: Int) {
+                self.size = size
+                shift = UInt32(32 - size.trailingZeroBitCount)
+            }
 
             @inline(__always) func home(_ value: UInt32) -> Int {
                 direct ? Int(value) : Int((value &* 0x9E37_79B1) >> shift)
@@ -443,7 +447,7 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         mutating func step(
             _ fingerprint: UInt64, slot: Int, evicting evicted: UInt64?, near: (Int) -> Bool
         ) -> Bool {
-            let shape = Shape(size: size, shift: shift)
+            let shape = self.shape
             return entries.withUnsafeMutableBufferPointer { e in
                 var found = false
                 for b in 0..<4 {
