@@ -248,12 +248,14 @@ public struct InsightEngine: Sendable {
 
     /// `remember(_:of:state:)` in place, without copying the result (its arrays and strings) in and out.
     public func remember(_ r: inout InsightResult, of input: InsightInput, state: inout InsightState) {
-        let duplicate = isNearDuplicate(r.fingerprint, of: input, state: &state)
-        if duplicate { r.enrichment.flags.append("near_duplicate") }
-        let suppressed = duplicate || r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
-        r.alerts = alerts(
-            of: input, customerKey: r.customerKey, compound: r.enrichment.sentiment.compound,
-            intents: KindSet(r.enrichment.intents.lazy.map(\.kind)), suppressed: suppressed, state: &state)
+        withUnsafePointer(to: input) { input in
+            let duplicate = isNearDuplicate(r.fingerprint, of: input, state: &state)
+            if duplicate { r.enrichment.flags.append("near_duplicate") }
+            let suppressed = duplicate || r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
+            r.alerts = alerts(
+                of: input, customerKey: r.customerKey, compound: r.enrichment.sentiment.compound,
+                intents: KindSet(r.enrichment.intents.lazy.map(\.kind)), suppressed: suppressed, state: &state)
+        }
     }
 
     /// `remember(_:of:state:)` for a result of `analyzePacked`: flags a near-duplicate in `analysis` and returns
@@ -264,32 +266,67 @@ public struct InsightEngine: Sendable {
         _ analysis: inout PackedAnalysis, customerKey: () -> String?, of input: InsightInput,
         state: inout InsightState
     ) -> [InsightAlert] {
+        withUnsafePointer(to: input) { remember(&analysis, customerKey: customerKey, of: $0, state: &state) }
+    }
+
+    /// `remember(_:customerKey:of:state:)` of each analysis of a request, in order, its alerts appended to `alerts`;
+    /// `customerKeys` holds each event's customer key (nil for none), whose hex form is built only for an event that
+    /// matches a rule.
+    public func remember(
+        _ analyses: inout [PackedAnalysis], of inputs: [InsightInput], customerKeys: [CustomerKey.Halves?],
+        state: inout InsightState, alerts: inout [InsightAlert]
+    ) {
+        inputs.withUnsafeBufferPointer { inputs in
+            for i in analyses.indices {
+                let key = customerKeys[i]
+                let raised = remember(
+                    &analyses[i], customerKey: { key.map { CustomerKey.hex($0) } }, of: inputs.baseAddress! + i,
+                    state: &state)
+                if !raised.isEmpty { alerts += raised }
+            }
+        }
+    }
+
+    /// The input is read where it lies, a field at a time, and the fields an alert keeps are copied only for an
+    /// alert: passed by value from an array or buffer, which the compiler could not prove unchanged by the call,
+    /// the whole input was copied for every event (a dozen retains and releases), inside the agent's lock.
+    private func remember(
+        _ analysis: inout PackedAnalysis, customerKey: () -> String?, of input: UnsafePointer<InsightInput>,
+        state: inout InsightState
+    ) -> [InsightAlert] {
         let p = analysis.enrichment
         if isNearDuplicate(analysis.fingerprint, of: input, state: &state) {
             analysis.enrichment.flags.insert(.nearDuplicate)
         }
         var kinds = KindSet()
-        for k in Enrichment.Intent.Kind.allCases where p.hasIntent(k) { kinds.insert(k) }
+        for k in Self.intentKinds where p.hasIntent(k) { kinds.insert(k) }
         return alerts(
             of: input, customerKey: customerKey(), compound: p.sentiment.compound, intents: kinds,
             suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]), state: &state)
     }
 
-    private func isNearDuplicate(_ fingerprint: UInt64, of input: InsightInput, state: inout InsightState) -> Bool {
-        fingerprint != 0 && state.duplicates.check(fingerprint, at: input.timeMs)
+    /// The intent kinds, once: `allCases` built its array on every call, once per event here.
+    private static let intentKinds = Enrichment.Intent.Kind.allCases
+
+    private func isNearDuplicate(
+        _ fingerprint: UInt64, of input: UnsafePointer<InsightInput>, state: inout InsightState
+    ) -> Bool {
+        fingerprint != 0 && state.duplicates.check(fingerprint, at: input.pointee.timeMs)
     }
 
     private func alerts(
-        of input: InsightInput, customerKey: @autoclosure () -> String?, compound: Double, intents: KindSet,
-        suppressed: Bool, state: inout InsightState
+        of input: UnsafePointer<InsightInput>, customerKey: @autoclosure () -> String?, compound: Double,
+        intents: KindSet, suppressed: Bool, state: inout InsightState
     ) -> [InsightAlert] {
         let signals = AlertRuleEngine.Signals(
-            compound: compound, intentBits: intents, score: input.score, scoreKind: input.scoreKind)
-        guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: input.timeMs) else { return [] }
+            compound: compound, intentBits: intents, score: input.pointee.score, scoreKind: input.pointee.scoreKind)
+        guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: input.pointee.timeMs) else {
+            return []
+        }
         var event = AlertEvent(
-            event: input.event, storeID: input.storeID, channel: input.channel, customerKey: customerKey(),
-            timeMs: input.timeMs, compound: compound, score: input.score, scoreKind: input.scoreKind,
-            suppressed: suppressed)
+            event: input.pointee.event, storeID: input.pointee.storeID, channel: input.pointee.channel,
+            customerKey: customerKey(), timeMs: input.pointee.timeMs, compound: compound, score: input.pointee.score,
+            scoreKind: input.pointee.scoreKind, suppressed: suppressed)
         event.intentBits = intents
         return state.alerts.raise(event, matched)
     }

@@ -116,6 +116,10 @@ public final class EventEnricher: Sendable {
     /// to other tasks and tries again, rather than block the thread. Blocked (Swift's `Mutex` on Linux is a
     /// priority-inheritance futex, which hands the lock over through the kernel), a tenth of the requests waited
     /// 0.25 ms each under the ingest benchmark, a thread of the two-thread pool idle meanwhile.
+    ///
+    /// Never inlined (one call per request), so that a profile finds all of the enricher's work under this frame and
+    /// not, depending on the build, some of it in its caller's (`bench/live-ab.sh` compares builds by it).
+    @inline(never)
     public func enrichPacked(_ events: inout [Event]) async -> Packed {
         var request = analyzePacked(&events)
         while !remember(&request, &events, blocking: false) { await Task.yield() }
@@ -172,16 +176,9 @@ public final class EventEnricher: Sendable {
                 request.keys[i] = customerKey(id, cache: &state.customerKeys)
                 events[i].customerID = nil
             }
-            request.inputs.withUnsafeBufferPointer { inputs in
-                for i in request.analyses.indices {
-                    let key = request.keys[i]
-                    // The hex form only for an event that matches a rule: alerts name the customer by it.
-                    let raised = engine.remember(
-                        &request.analyses[i], customerKey: { key.map { CustomerKey.hex($0) } }, of: inputs[i],
-                        state: &state.insight)
-                    if !raised.isEmpty { request.alerts += raised }
-                }
-            }
+            engine.remember(
+                &request.analyses, of: request.inputs, customerKeys: request.keys, state: &state.insight,
+                alerts: &request.alerts)
         }
         if blocking {
             state.withLock { run(&$0) }
