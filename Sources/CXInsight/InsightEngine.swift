@@ -57,22 +57,21 @@ public struct InsightInput: Sendable {
     public var scoreKind: ScoreKind?
     /// Time the respondent took, when the channel knows it (bot heuristic).
     public var responseTimeMs: Int?
+}
 
+// In an extension, so that the struct keeps its memberwise initialiser: built property by property, this one copied
+// the whole input into its result and destroyed the original (a dozen retains and releases, for every enriched event);
+// the memberwise one builds it in place.
+extension InsightInput {
     public init(
         text: String?, eventID: String = "", storeID: String = "", channel: String? = nil, customerID: String? = nil,
         customerIDKind: CustomerIdentifierHasher.Kind? = nil, timeMs: Int64 = 0, score: Int? = nil,
         scoreKind: ScoreKind? = nil, responseTimeMs: Int? = nil, event: EventReference? = nil
     ) {
-        self.text = text
-        self.event = event ?? .text(eventID)
-        self.storeID = storeID
-        self.channel = channel
-        self.customerID = customerID
-        self.customerIDKind = customerIDKind
-        self.timeMs = timeMs
-        self.score = score
-        self.scoreKind = scoreKind
-        self.responseTimeMs = responseTimeMs
+        self.init(
+            text: text, event: event ?? .text(eventID), storeID: storeID, channel: channel, customerID: customerID,
+            customerIDKind: customerIDKind, timeMs: timeMs, score: score, scoreKind: scoreKind,
+            responseTimeMs: responseTimeMs)
     }
 }
 
