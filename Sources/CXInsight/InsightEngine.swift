@@ -257,20 +257,9 @@ public struct InsightEngine: Sendable {
         }
     }
 
-    /// `remember(_:of:state:)` for a result of `analyzePacked`: flags a near-duplicate in `analysis` and returns
-    /// the alerts the event raises.
-    ///
-    /// `customerKey` is asked for only when the event matches a rule: the caller may hold the key in another form.
-    public func remember(
-        _ analysis: inout PackedAnalysis, customerKey: () -> String?, of input: InsightInput,
-        state: inout InsightState
-    ) -> [InsightAlert] {
-        withUnsafePointer(to: input) { remember(&analysis, customerKey: customerKey, of: $0, state: &state) }
-    }
-
-    /// `remember(_:customerKey:of:state:)` of each analysis of a request, in order, its alerts appended to `alerts`;
-    /// `customerKeys` holds each event's customer key (nil for none), whose hex form is built only for an event that
-    /// matches a rule.
+    /// `remember(_:of:state:)` for the results of `analyzePacked`, a request at a time, in order: flags the
+    /// near-duplicates in `analyses` and appends the alerts the events raise to `alerts`. `customerKeys` holds each
+    /// event's customer key (nil for none), whose hex form is built only for an event that matches a rule.
     public func remember(
         _ analyses: inout [PackedAnalysis], of inputs: [InsightInput], customerKeys: [CustomerKey.Halves?],
         state: inout InsightState, alerts: inout [InsightAlert]
@@ -286,6 +275,8 @@ public struct InsightEngine: Sendable {
         }
     }
 
+    /// One event of the batch `remember`; `customerKey` is asked for only when the event matches a rule.
+    ///
     /// The input is read where it lies, a field at a time, and the fields an alert keeps are copied only for an
     /// alert: passed by value from an array or buffer, which the compiler could not prove unchanged by the call,
     /// the whole input was copied for every event (a dozen retains and releases), inside the agent's lock.
