@@ -49,7 +49,7 @@ import Testing
         }
         #expect(expected.contains { ($0.enrichment?.themes.count ?? 0) >= 2 }, "the texts should carry themes")
         // And the rows are compact: themes as codes, no theme names in the payload.
-        let rows = try await DatabaseQueue(path: ingest.store.path).read { db in
+        let rows = try DatabaseQueue(path: ingest.store.path).read { db in
             try Row.fetchAll(db, sql: "SELECT payload, theme_codes FROM events ORDER BY seq")
         }
         for (row, want) in zip(rows, expected) {
