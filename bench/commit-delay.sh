@@ -32,6 +32,7 @@ pin() { if [ -n "$1" ]; then echo taskset -c "$1"; fi; }
 OUT=${OUT:-$ROOT/bench/results/commit-delay.md}
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
 swift build -c release --product cx-bench
 CLIENT=$(swift build -c release --show-bin-path)
 if [ -z "${BINS:-}" ]; then

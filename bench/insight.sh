@@ -20,6 +20,7 @@ rm -rf "$WORK" && mkdir -p "$WORK" "$ROOT/bench/results"
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
 python3 -c "import vaderSentiment" 2>/dev/null || python3 -m pip install -q "vaderSentiment==3.3.2"
+scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
 swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 

@@ -21,6 +21,7 @@ OUT=$ROOT/bench/results/interference.md
 rm -rf "$WORK" && mkdir -p "$WORK" "$ROOT/bench/results"
 
 [ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
 swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 

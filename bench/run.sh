@@ -23,6 +23,7 @@ REPS=${REPS:-3}
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
 ensure_workload "$EVENTS"
+scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
 swift build -c release --product cx-agent && swift build -c release --product cx-bench
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
