@@ -19,6 +19,7 @@
 # pin the agent and the load generator, to tell the cost of two requests enriching at once from the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROOT=$(pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
@@ -31,12 +32,11 @@ PER_REQUEST=${PER_REQUEST:-100}
 pin() { if [ -n "$1" ]; then echo taskset -c "$1"; fi; }
 OUT=${OUT:-$ROOT/bench/results/commit-delay.md}
 
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
-scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
-swift build -c release --product cx-bench
+ensure_workload "$EVENTS"
+build_release cx-bench
 CLIENT=$(swift build -c release --show-bin-path)
 if [ -z "${BINS:-}" ]; then
-    swift build -c release --product cx-agent
+    build_release cx-agent
     BINS=$CLIENT
 fi
 

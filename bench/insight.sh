@@ -8,6 +8,7 @@
 # Writes bench/results/insight.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROOT=$(pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
@@ -18,10 +19,9 @@ WORK=${WORK:-/tmp/cxsync-bench-insight}
 OUT=$ROOT/bench/results/insight.md
 rm -rf "$WORK" && mkdir -p "$WORK" "$ROOT/bench/results"
 
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
+ensure_workload "$EVENTS"
 python3 -c "import vaderSentiment" 2>/dev/null || python3 -m pip install -q "vaderSentiment==3.3.2"
-scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
-swift build -c release --product cx-bench
+build_release cx-bench
 BIN=$(swift build -c release --show-bin-path)
 
 # The two scorers alternate, one repetition each, so that both see the same state of a shared, noisy machine.

@@ -11,6 +11,7 @@
 # Writes bench/results/interference.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROOT=$(pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
@@ -20,9 +21,8 @@ WORK=${WORK:-/tmp/cxsync-bench-interference}
 OUT=$ROOT/bench/results/interference.md
 rm -rf "$WORK" && mkdir -p "$WORK" "$ROOT/bench/results"
 
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
-scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
-swift build -c release --product cx-bench
+ensure_workload "$EVENTS"
+build_release cx-bench
 BIN=$(swift build -c release --show-bin-path)
 
 run() {  # name, then cx-bench enrich-path arguments

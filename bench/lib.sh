@@ -7,6 +7,18 @@ ensure_workload() {
     [ -f "$1" ] || python3 "$peers/gen_events.py" --out "$1"
 }
 
+# build_release [PRODUCT...]: a release build of each PRODUCT (of every product without one), after installing the
+# system libraries it links against (scripts/deps.sh): a fresh machine has none of them.
+build_release() {
+    "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/deps.sh"
+    if [ $# -eq 0 ]; then
+        swift build -c release
+        return
+    fi
+    local product
+    for product in "$@"; do swift build -c release --product "$product"; done
+}
+
 # The bench scripts' Python reads `perf script` output through bench/perf_samples.py.
 export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 

@@ -21,8 +21,7 @@ FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-profile}
 command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
 ensure_workload "$FULL"
-scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
-swift build -c release --product cx-agent && swift build -c release --product cx-bench
+build_release cx-agent cx-bench
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
 head -n "$N" "$FULL" >"$WORK/events.jsonl"

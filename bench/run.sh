@@ -23,8 +23,7 @@ REPS=${REPS:-3}
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
 ensure_workload "$EVENTS"
-scripts/deps.sh  # the system libraries the build links against (a fresh machine has none)
-swift build -c release --product cx-agent && swift build -c release --product cx-bench
+build_release cx-agent cx-bench
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
 
@@ -165,23 +164,23 @@ cost = med([1 - e["events_per_s"] / p["events_per_s"] for e, p, _ in runs])
 
 # A distribution-free interval for a median (order statistics, the sign test's): [x_j, x_(n+1-j)] covers it with
 # probability 1 - 2 P(Binomial(n, 1/2) <= j - 1); the largest j that keeps at least `level`, or j = 1 (the range) when
-# n is too small for it. Returns (low, high, coverage). With this host's noise a median alone cannot settle 25%.
-def median_interval(xs, level=0.95):
-    xs, n = sorted(xs), len(xs)
+# n is too small for it. Returns j and the coverage. With this host's noise a median alone cannot settle 25%.
+def median_rank(n, level=0.95):
     cdf = lambda k: sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
     j = 1
     while j + 1 <= (n + 1) // 2 and 1 - 2 * cdf(j) >= level:
         j += 1
-    return xs[j - 1], xs[n - j], 1 - 2 * cdf(j - 1), j
+    return j, 1 - 2 * cdf(j - 1)
 
 
 def interval_text(xs):
-    lo, hi, coverage, _ = median_interval(xs)
-    return f"the median's {coverage * 100:.1f}% interval {lo * 100:.1f}-{hi * 100:.1f}%"
+    xs = sorted(xs)
+    j, coverage = median_rank(len(xs))
+    return f"the median's {coverage * 100:.1f}% interval {xs[j - 1] * 100:.1f}-{xs[-j] * 100:.1f}%"
 
 
 def interval_rank(n):
-    _, _, coverage, j = median_interval(range(n))
+    j, coverage = median_rank(n)
     th = lambda k: f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
     return (f"With {n} repetitions the interval runs from the {th(j)} to the {th(n + 1 - j)} smallest "
             f"({coverage * 100:.1f}%).")

@@ -10,6 +10,7 @@
 # Writes bench/results/sync.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 ROOT=$(pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
@@ -18,10 +19,9 @@ OUT=$ROOT/bench/results/sync.md
 CATCHUP=${CATCHUP:-100000}
 REPS=${REPS:-3}
 
-scripts/deps.sh
 python3 -c 'import pycrdt' 2>/dev/null || python3 -m pip install -q pycrdt==0.14.13
-[ -f "$EVENTS" ] || python3 "$PEERS/gen_events.py" --out "$EVENTS"
-swift build -c release
+ensure_workload "$EVENTS"
+build_release
 BIN=$(swift build -c release --show-bin-path)
 rm -rf "$WORK" && mkdir -p "$WORK"
 PIDS=()

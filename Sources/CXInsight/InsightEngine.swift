@@ -248,7 +248,7 @@ public struct InsightEngine: Sendable {
     /// `remember(_:of:state:)` in place, without copying the result (its arrays and strings) in and out.
     public func remember(_ r: inout InsightResult, of input: InsightInput, state: inout InsightState) {
         withUnsafePointer(to: input) { input in
-            let duplicate = isNearDuplicate(r.fingerprint, of: input, state: &state)
+            let duplicate = state.duplicates.check(r.fingerprint, at: input.pointee.timeMs)
             if duplicate { r.enrichment.flags.append("near_duplicate") }
             let suppressed = duplicate || r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
             r.alerts = alerts(
@@ -285,23 +285,14 @@ public struct InsightEngine: Sendable {
         state: inout InsightState
     ) -> [InsightAlert] {
         let p = analysis.enrichment
-        if isNearDuplicate(analysis.fingerprint, of: input, state: &state) {
+        if state.duplicates.check(analysis.fingerprint, at: input.pointee.timeMs) {
             analysis.enrichment.flags.insert(.nearDuplicate)
         }
         var kinds = KindSet()
-        for k in Self.intentKinds where p.hasIntent(k) { kinds.insert(k) }
+        p.forEachIntent { kind, _ in kinds.insert(kind) }
         return alerts(
             of: input, customerKey: customerKey(), compound: p.sentiment.compound, intents: kinds,
             suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]), state: &state)
-    }
-
-    /// The intent kinds, once: `allCases` built its array on every call, once per event here.
-    private static let intentKinds = Enrichment.Intent.Kind.allCases
-
-    private func isNearDuplicate(
-        _ fingerprint: UInt64, of input: UnsafePointer<InsightInput>, state: inout InsightState
-    ) -> Bool {
-        fingerprint != 0 && state.duplicates.check(fingerprint, at: input.pointee.timeMs)
     }
 
     private func alerts(
