@@ -363,16 +363,14 @@ public struct InsightEngine: Sendable {
         guard var t = a.maskedText, !t.isEmpty else { return a }
         t.withUTF8 { buf in
             func run(_ room: UnsafeMutableBufferPointer<Token>) {
-                core.vocabulary.records.withUnsafeBufferPointer { R in
-                    var st = TextStats()
-                    let n = Tokenizer.tokenize(buf, into: room, stats: &st)
-                    let toks = UnsafeMutableBufferPointer(rebasing: room[0..<n])
-                    core.vocabulary.resolve(toks, n)
-                    var scored = core.scorer.score(toks, n, st, terms: R)
-                    decide(buf, toks, st, R, &scored, &a.enrichment)
-                    tagThemes(toks, R, &a.enrichment, list: &themeList)
-                    checkQuality(buf, toks, st, R, scored, responseTimeMs, &a)
-                }
+                var st = TextStats()
+                let n = Tokenizer.tokenize(buf, into: room, stats: &st)
+                let toks = UnsafeMutableBufferPointer(rebasing: room[0..<n])
+                core.vocabulary.resolve(toks, n)
+                var scored = core.scorer.score(toks, n, st)
+                decide(buf, toks, st, &scored, &a.enrichment)
+                tagThemes(toks, &a.enrichment, list: &themeList)
+                checkQuality(buf, toks, st, scored, responseTimeMs, &a)
             }
             let capacity = Tokenizer.capacity(buf.count)
             if let scratch {
@@ -400,13 +398,13 @@ public struct InsightEngine: Sendable {
     /// The themes stage: into the enrichment's theme set, or into `list` when the taxonomy does not fit one.
     @inline(__always)
     private func tagThemes(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ R: UnsafeBufferPointer<TermRecord>, _ p: inout PackedEnrichment,
+        _ toks: UnsafeMutableBufferPointer<Token>, _ p: inout PackedEnrichment,
         list: inout [Enrichment.Theme]
     ) {
         if core.themes.fitsThemeSet {
-            p.themes = core.themes.tagSet(toks, toks.count, terms: R)
+            p.themes = core.themes.tagSet(toks, toks.count)
         } else {
-            list = core.themes.tag(toks, toks.count, terms: R)
+            list = core.themes.tag(toks, toks.count)
         }
     }
 
@@ -414,11 +412,11 @@ public struct InsightEngine: Sendable {
     @inline(__always)
     private func checkQuality(
         _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ st: TextStats,
-        _ R: UnsafeBufferPointer<TermRecord>, _ scored: SentimentScorer.Scored, _ responseTimeMs: Int?,
+        _ scored: SentimentScorer.Scored, _ responseTimeMs: Int?,
         _ a: inout PackedAnalysis
     ) {
         let q = core.quality.analyze(
-            buf, toks, toks.count, st, englishHits: scored.lexiconHits, responseTimeMs: responseTimeMs, terms: R)
+            buf, toks, toks.count, st, englishHits: scored.lexiconHits, responseTimeMs: responseTimeMs)
         a.enrichment.language = q.language.language
         a.enrichment.languageConfidence = q.language.confidence
         if q.bot { a.enrichment.flags.insert(.bot) }
@@ -498,22 +496,20 @@ public struct InsightEngine: Sendable {
             func tokens(_ i: Int) -> UnsafeMutableBufferPointer<Token> {
                 UnsafeMutableBufferPointer(rebasing: all[tokenStart[i]..<tokenStart[i + 1]])
             }
-            core.vocabulary.records.withUnsafeBufferPointer { R in
-                for i in 0..<count {
-                    let toks = tokens(i)
-                    scored.append(core.scorer.score(toks, toks.count, stats[i], terms: R))
-                }
-                for i in 0..<count where byteStart[i + 1] > byteStart[i] {
-                    decide(text(i), tokens(i), stats[i], R, &scored[i], &out[i].enrichment)
-                }
-                // Without a theme set the packed form has no themes (`packsThemes`).
-                for i in 0..<count where core.themes.fitsThemeSet && byteStart[i + 1] > byteStart[i] {
-                    let toks = tokens(i)
-                    out[i].enrichment.themes = core.themes.tagSet(toks, toks.count, terms: R)
-                }
-                for i in 0..<count where byteStart[i + 1] > byteStart[i] {
-                    checkQuality(text(i), tokens(i), stats[i], R, scored[i], inputs[i].responseTimeMs, &out[i])
-                }
+            for i in 0..<count {
+                let toks = tokens(i)
+                scored.append(core.scorer.score(toks, toks.count, stats[i]))
+            }
+            for i in 0..<count where byteStart[i + 1] > byteStart[i] {
+                decide(text(i), tokens(i), stats[i], &scored[i], &out[i].enrichment)
+            }
+            // Without a theme set the packed form has no themes (`packsThemes`).
+            for i in 0..<count where core.themes.fitsThemeSet && byteStart[i + 1] > byteStart[i] {
+                let toks = tokens(i)
+                out[i].enrichment.themes = core.themes.tagSet(toks, toks.count)
+            }
+            for i in 0..<count where byteStart[i + 1] > byteStart[i] {
+                checkQuality(text(i), tokens(i), stats[i], scored[i], inputs[i].responseTimeMs, &out[i])
             }
         }
     }
@@ -522,7 +518,7 @@ public struct InsightEngine: Sendable {
     /// inferences that weigh the lexicon score against them.
     private func decide(
         _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ st: TextStats,
-        _ R: UnsafeBufferPointer<TermRecord>, _ scored: inout SentimentScorer.Scored, _ p: inout PackedEnrichment
+        _ scored: inout SentimentScorer.Scored, _ p: inout PackedEnrichment
     ) {
         let core = self.core
         let n = toks.count
@@ -532,7 +528,7 @@ public struct InsightEngine: Sendable {
             p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
         }
         var kinds = KindSet()
-        core.intents.hits(toks, n, questionMark: st.questions > 0, terms: R) { h in
+        core.intents.hits(toks, n, questionMark: st.questions > 0) { h in
             set(h.kind, h.start, h.end)
             kinds.insert(h.kind)
         }
@@ -551,7 +547,7 @@ public struct InsightEngine: Sendable {
             kinds.insert(.complaint)
         }
         if !kinds.contains(.complaint) && compound < 0.5 {
-            let cues = core.intents.complaintCues(toks, n, terms: R)
+            let cues = core.intents.complaintCues(toks, n)
             var found = false
             if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
                 set(.complaint, cues.start, cues.end)

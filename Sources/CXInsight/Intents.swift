@@ -390,8 +390,7 @@ public struct IntentDetector: Sendable {
     /// past the last matched token, or -1.
     private func match(
         _ rule: Compiled, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ start: Int,
-        _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
-        _ R: UnsafeBufferPointer<TermRecord>
+        _ O: UnsafeBufferPointer<Op>, _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>
     ) -> Int {
         let opStart = Int(rule.opStart)
         let opEnd = opStart + Int(rule.opCount)
@@ -428,7 +427,7 @@ public struct IntentDetector: Sendable {
                 return op.optional ? go(e + 1, j, false) : -1
             case 1:
                 if j < n
-                    && (toks[j].has(Token.number) || Self.isNumberWord(toks[j], R)
+                    && (toks[j].has(Token.number) || Self.isNumberWord(toks[j])
                         || (toks[j].has(Token.hasDigit) && toks[j].length <= 6))
                 {
                     let r2 = go(e + 1, j + 1, toks[j].has(Token.sentenceEnd))
@@ -454,8 +453,8 @@ public struct IntentDetector: Sendable {
     }
 
     @inline(__always)
-    static func isNumberWord(_ t: Token, _ R: UnsafeBufferPointer<TermRecord>) -> Bool {
-        (t.term >= 0 ? R[Int(t.term)].numberWord : numberWords.get(t.hash)) >= 0
+    static func isNumberWord(_ t: Token) -> Bool {
+        (t.term >= 0 ? t.fields.numberWord : numberWords.get(t.hash)) >= 0
     }
 
     struct Hit {
@@ -467,15 +466,14 @@ public struct IntentDetector: Sendable {
     /// First hit per kind, in order of appearance, handed to `body` one by one (no array: this runs for every
     /// text).
     func hits(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, terms: UnsafeBufferPointer<TermRecord>,
-        _ body: (Hit) -> Void
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, questionMark: Bool, _ body: (Hit) -> Void
     ) {
         ops.withUnsafeBufferPointer { O in
             alts.withUnsafeBufferPointer { A in
                 altWords.withUnsafeBufferPointer { W in
                     compiled.withUnsafeBufferPointer { C in
                         headCandidates.withUnsafeBufferPointer { H in
-                            hitsInner(toks, n, questionMark, O, A, W, C, H, terms, body)
+                            hitsInner(toks, n, questionMark, O, A, W, C, H, body)
                         }
                     }
                 }
@@ -486,7 +484,7 @@ public struct IntentDetector: Sendable {
     private func hitsInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ questionMark: Bool, _ O: UnsafeBufferPointer<Op>,
         _ A: UnsafeBufferPointer<Int32>, _ W: UnsafeBufferPointer<UInt64>,
-        _ C: UnsafeBufferPointer<Compiled>, _ H: UnsafeBufferPointer<Candidate>, _ R: UnsafeBufferPointer<TermRecord>,
+        _ C: UnsafeBufferPointer<Compiled>, _ H: UnsafeBufferPointer<Candidate>,
         _ body: (Hit) -> Void
     ) {
         var seen: UInt8 = 0
@@ -494,11 +492,11 @@ public struct IntentDetector: Sendable {
         for i in 0..<n { words.insert(toks[i].hash) }
         for i in 0..<n {
             let t = toks[i]
-            let k = t.term >= 0 ? R[Int(t.term)].intentHead : heads.get(t.hash)
+            let k = t.term >= 0 ? t.fields.intentHead : heads.get(t.hash)
             // the same test as a <num> element inside a rule ("45", "forty", "15min")
             let num =
                 !numberCandidates.isEmpty
-                && (t.has(Token.number) || Self.isNumberWord(t, R) || (t.has(Token.hasDigit) && t.length <= 6))
+                && (t.has(Token.number) || Self.isNumberWord(t) || (t.has(Token.hasDigit) && t.length <= 6))
             if k < 0 && !num { continue }
             let hs = k >= 0 ? Int(headFlat[2 * Int(k)]) : 0
             let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0
@@ -522,7 +520,7 @@ public struct IntentDetector: Sendable {
                     continue
                 }
                 if !rule.needs.0.intersects(words) || !rule.needs.1.intersects(words) { continue }
-                let end = match(rule, toks, n, i, O, A, W, R)
+                let end = match(rule, toks, n, i, O, A, W)
                 if end <= i { continue }
                 if !rule.allowNegated {
                     var neg = false
@@ -552,8 +550,7 @@ public struct IntentDetector: Sendable {
 extension IntentDetector {
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
     func complaintCues(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
-        terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
     ) -> (score: Float, start: Int, end: Int) {
         var score: Float = 0
         var best: Float = 0
@@ -576,9 +573,9 @@ extension IntentDetector {
                 continue
             }
             let term = Int(toks[i].term)
-            let k = term >= 0 ? R[term].cueWord : cueWords.get(h)
+            let k = term >= 0 ? toks[i].fields.cueWord : cueWords.get(h)
             if k >= 0 { add(cueWeights[Int(k)], i, i + 1) }
-            let ph = term >= 0 ? R[term].cueHead : cueHeads.get(h)
+            let ph = term >= 0 ? toks[i].fields.cueHead : cueHeads.get(h)
             if ph >= 0 {
                 var key = h
                 var j = i + 1

@@ -189,7 +189,7 @@ public struct QualityAnalyzer: Sendable {
 
     func analyze(
         _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ st: TextStats,
-        englishHits: Int, responseTimeMs: Int?, terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+        englishHits: Int, responseTimeMs: Int?
     ) -> Report {
         // language: lane k of `scores` is language k's (lane 7 stays 0)
         var scores = SIMD8<Double>()
@@ -214,7 +214,7 @@ public struct QualityAnalyzer: Sendable {
                     } else {
                         repeatRun = 1; lastHash = h
                     }
-                    let info = t.term >= 0 ? R[Int(t.term)].quality : combined.get(h)
+                    let info = t.term >= 0 ? t.fields.quality : combined.get(h)
                     if info > 0 && info & 0x7F != 0 {
                         // adds 1 / (languages of the word) to each of its languages; the other lanes add
                         // exactly 0, so the sums are those of adding to each language alone

@@ -162,7 +162,7 @@ public struct SentimentLexicon: Sendable {
     }
 
     @inline(__always)
-    func lookup(_ t: Token, _ terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)) -> Int32 {
+    func lookup(_ t: Token) -> Int32 {
         if t.flags & Token.mention != 0 { return -1 }
         if t.altHash != 0 {
             let a = table.get(t.altHash)
@@ -170,7 +170,7 @@ public struct SentimentLexicon: Sendable {
                 return a
             }
         }
-        return t.term >= 0 ? terms[Int(t.term)].lexicon : table.get(t.hash)
+        return t.term >= 0 ? t.fields.lexicon : table.get(t.hash)
     }
 
     /// Valence of a single word or emoji as stored (nil when absent); for tests and tooling.
@@ -252,8 +252,7 @@ struct SentimentScorer: Sendable {
     }
 
     func score(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0,
-        terms: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0
     ) -> Scored {
         if n == 0 {
             return Scored(
@@ -262,7 +261,7 @@ struct SentimentScorer: Sendable {
         }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { idx in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sent in
-                scoreInner(toks, n, stats, idx, sent, extraValence, terms)
+                scoreInner(toks, n, stats, idx, sent, extraValence)
             }
         }
     }
@@ -270,8 +269,7 @@ struct SentimentScorer: Sendable {
     @inline(__always)
     private func scoreInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats,
-        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>, _ extraValence: Float,
-        _ terms: UnsafeBufferPointer<TermRecord>
+        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>, _ extraValence: Float
     ) -> Scored {
         let words = lexicon.words
         return words.withUnsafeBufferPointer { W in
@@ -283,7 +281,7 @@ struct SentimentScorer: Sendable {
             var mayDeny = false
             for i in 0..<n {
                 let t = toks[i]
-                let k = lexicon.lookup(t, terms)
+                let k = lexicon.lookup(t)
                 idx[i] = k
                 sent[i] = 0
                 if t.has(Token.upper) { upperCount += 1 }

@@ -170,11 +170,10 @@ public struct ThemeTagger: Sendable {
     }
 
     func tag(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
-        terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
     ) -> [Enrichment.Theme] {
         var out: [Enrichment.Theme] = []
-        values(toks, n, terms: R) { out.append(valueThemes[$0]) }
+        values(toks, n) { out.append(valueThemes[$0]) }
         return out
     }
 
@@ -186,18 +185,16 @@ public struct ThemeTagger: Sendable {
 
     /// `tag` as positions in `values` (the taxonomy must fit the set: `fitsThemeSet`).
     func tagSet(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int,
-        terms R: UnsafeBufferPointer<TermRecord> = .init(start: nil, count: 0)
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
     ) -> PackedEnrichment.ThemeSet {
         var set = PackedEnrichment.ThemeSet()
-        values(toks, n, terms: R) { set.insert($0) }
+        values(toks, n) { set.insert($0) }
         return set
     }
 
     /// Calls `body` with the position of every value the text is tagged with, in taxonomy order.
     private func values(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, terms R: UnsafeBufferPointer<TermRecord>,
-        _ body: (Int) -> Void
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ body: (Int) -> Void
     ) {
         let vc = valueThemes.count
         if vc == 0 || n == 0 { return }
@@ -210,12 +207,12 @@ public struct ThemeTagger: Sendable {
                 for i in 0..<n {
                     let h = toks[i].hash
                     let term = Int(toks[i].term)
-                    let w = Int(term >= 0 ? R[term].themeWord : words.get(h))
+                    let w = Int(term >= 0 ? toks[i].fields.themeWord : words.get(h))
                     if w >= 0 {
                         let st = Int(flatWord[2 * w])
                         for q in st..<(st + Int(flatWord[2 * w + 1])) { mark(fv[q]) }
                     }
-                    let ph = term >= 0 ? R[term].themeHead : phraseHeads.get(h)
+                    let ph = term >= 0 ? toks[i].fields.themeHead : phraseHeads.get(h)
                     if ph >= 0 {
                         let maxLen = Int(phraseHeadMax[Int(ph)])
                         var key = h

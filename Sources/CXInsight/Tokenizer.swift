@@ -147,20 +147,19 @@ struct Token {
     /// Hash of the raw token (with its punctuation) when it differs and may be an emoticon or hashtag; else 0.
     var altHash: UInt64
     var flags: UInt16
-    /// Index of the word's record in the engine's `Vocabulary` once resolved; -1 until then, and analysers
-    /// then look the word up in their own tables.
+    /// Index of the word's slot in the engine's `Vocabulary` once resolved; -1 until then, and analysers then look
+    /// the word up in their own tables.
     var term: Int32 = -1
+    /// The word's record, copied in when it is resolved (all -1 before): each analyser reads its field from the
+    /// token it is reading anyway, rather than from the vocabulary's table (about 800 KiB) once per stage.
+    var fields = TermFields()
 
     @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
     var length: Int { Int(end - start) }
 }
 
-/// What every word table of the engine holds for one word hash (-1: absent from that table), stored in the
-/// vocabulary's own hash slot: resolving a word then reads one cache line instead of three (key, index, record),
-/// and those misses were the largest part of resolving.
-struct TermRecord: Sendable {
-    /// The word hash this slot holds; 0 for an empty slot.
-    var key: UInt64 = 0
+/// What every word table of the engine holds for one word (-1: absent from that table), a field per analyser.
+struct TermFields: Sendable {
     private var fields: (Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16) = (-1, -1, -1, -1, -1, -1, -1, -1)
 
     /// The analysers' tables, one field each.
@@ -189,11 +188,24 @@ struct TermRecord: Sendable {
     var quality: Int32 { self[.quality] }
 }
 
+/// A word's `TermFields` stored in the vocabulary's own hash slot: resolving a word then reads one cache line
+/// instead of three (key, index, record), and those misses were the largest part of resolving.
+struct TermRecord: Sendable {
+    /// The word hash this slot holds; 0 for an empty slot.
+    var key: UInt64 = 0
+    var fields = TermFields()
+
+    subscript(field: TermFields.Field) -> Int32 {
+        get { fields[field] }
+        set { fields[field] = newValue }
+    }
+}
+
 /// The union of the analysers' word tables, so that a token is looked up once per text instead of once per
 /// analyser (about ten probes per word before). An open-addressing table of `TermRecord`s (linear probing, at most
 /// half full); the record after the slots is the word found in no table.
 struct Vocabulary: Sendable {
-    /// The slots, then the absent record: what a token's `term` indexes.
+    /// The slots, then the absent record: what a token's `term` indexes and its `fields` copy.
     private(set) var records: [TermRecord] = [TermRecord()]
     private var shift: UInt64 = 64
     private var mask = 0
@@ -202,7 +214,7 @@ struct Vocabulary: Sendable {
     init() { grow() }
 
     /// Merges one analyser's table into the records through `field`; its values must fit in 16 bits.
-    mutating func add(_ source: TermTable, _ field: TermRecord.Field) throws {
+    mutating func add(_ source: TermTable, _ field: TermFields.Field) throws {
         var largest: Int32 = -1
         source.forEach { _, value in largest = max(largest, value) }
         guard largest <= Int32(Int16.max) else { throw TooLarge(field: "\(field)", largest: Int(largest)) }
@@ -245,7 +257,7 @@ struct Vocabulary: Sendable {
         return i
     }
 
-    /// Sets every token's `term`: its record, or the absent record.
+    /// Sets every token's `term` and `fields`: its record, or the absent record.
     @inline(__always)
     func resolve(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) {
         let absent = Int32(mask + 1)
@@ -253,6 +265,7 @@ struct Vocabulary: Sendable {
             for t in 0..<n {
                 let i = probe(toks[t].hash, slots)
                 toks[t].term = slots[i].key == 0 ? absent : Int32(truncatingIfNeeded: i)
+                toks[t].fields = slots[i].fields
             }
         }
     }
