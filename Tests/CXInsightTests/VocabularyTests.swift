@@ -3,8 +3,9 @@ import Testing
 
 @testable import CXInsight
 
-/// The engine resolves each word once, in its vocabulary, and every analyser reads that record instead of its own
-/// table: the record must say exactly what each table says, for words in the tables and for words in none.
+/// The engine resolves each word once, in its vocabulary, and every analyser reads the record it copies into the token
+/// instead of its own table: the record must say exactly what each table says, for words in the tables and for words
+/// in none.
 @Suite struct VocabularyTests {
     static func tokens(_ text: String) -> [Token] {
         var t = text
@@ -27,9 +28,10 @@ import Testing
         core.vocabulary.records.withUnsafeBufferPointer { R in
             for text in texts {
                 for t in Self.tokens(text) {
-                    let r = R[Int(t.term)]
+                    // What the analysers read: the token's copy of its record.
+                    let r = t.fields
                     words += 1
-                    if r.key == 0 { absent += 1 } else { #expect(r.key == t.hash) }
+                    if R[Int(t.term)].key == 0 { absent += 1 } else { #expect(R[Int(t.term)].key == t.hash) }
                     #expect(r.lexicon == core.lexicon.table.get(t.hash), "\(text)")
                     #expect(r.intentHead == core.intents.heads.get(t.hash))
                     #expect(r.numberWord == IntentDetector.numberWords.get(t.hash))
