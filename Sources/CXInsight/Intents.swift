@@ -454,7 +454,7 @@ public struct IntentDetector: Sendable {
 
     @inline(__always)
     static func isNumberWord(_ t: Token) -> Bool {
-        (t.term >= 0 ? t.fields.numberWord : numberWords.get(t.hash)) >= 0
+        t.entry(.numberWord, else: numberWords.get(t.hash)) >= 0
     }
 
     struct Hit {
@@ -492,7 +492,7 @@ public struct IntentDetector: Sendable {
         for i in 0..<n { words.insert(toks[i].hash) }
         for i in 0..<n {
             let t = toks[i]
-            let k = t.term >= 0 ? t.fields.intentHead : heads.get(t.hash)
+            let k = t.entry(.intentHead, else: heads.get(t.hash))
             // the same test as a <num> element inside a rule ("45", "forty", "15min")
             let num =
                 !numberCandidates.isEmpty
@@ -572,10 +572,9 @@ extension IntentDetector {
                 i += 1
                 continue
             }
-            let term = Int(toks[i].term)
-            let k = term >= 0 ? toks[i].fields.cueWord : cueWords.get(h)
+            let k = toks[i].entry(.cueWord, else: cueWords.get(h))
             if k >= 0 { add(cueWeights[Int(k)], i, i + 1) }
-            let ph = term >= 0 ? toks[i].fields.cueHead : cueHeads.get(h)
+            let ph = toks[i].entry(.cueHead, else: cueHeads.get(h))
             if ph >= 0 {
                 var key = h
                 var j = i + 1

@@ -214,7 +214,7 @@ public struct QualityAnalyzer: Sendable {
                     } else {
                         repeatRun = 1; lastHash = h
                     }
-                    let info = t.term >= 0 ? t.fields.quality : combined.get(h)
+                    let info = t.entry(.quality, else: combined.get(h))
                     if info > 0 && info & 0x7F != 0 {
                         // adds 1 / (languages of the word) to each of its languages; the other lanes add
                         // exactly 0, so the sums are those of adding to each language alone

@@ -170,7 +170,7 @@ public struct SentimentLexicon: Sendable {
                 return a
             }
         }
-        return t.term >= 0 ? t.fields.lexicon : table.get(t.hash)
+        return t.entry(.lexicon, else: table.get(t.hash))
     }
 
     /// Valence of a single word or emoji as stored (nil when absent); for tests and tooling.

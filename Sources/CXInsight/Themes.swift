@@ -206,13 +206,12 @@ public struct ThemeTagger: Sendable {
             flatValues.withUnsafeBufferPointer { fv in
                 for i in 0..<n {
                     let h = toks[i].hash
-                    let term = Int(toks[i].term)
-                    let w = Int(term >= 0 ? toks[i].fields.themeWord : words.get(h))
+                    let w = Int(toks[i].entry(.themeWord, else: words.get(h)))
                     if w >= 0 {
                         let st = Int(flatWord[2 * w])
                         for q in st..<(st + Int(flatWord[2 * w + 1])) { mark(fv[q]) }
                     }
-                    let ph = term >= 0 ? toks[i].fields.themeHead : phraseHeads.get(h)
+                    let ph = toks[i].entry(.themeHead, else: phraseHeads.get(h))
                     if ph >= 0 {
                         let maxLen = Int(phraseHeadMax[Int(ph)])
                         var key = h

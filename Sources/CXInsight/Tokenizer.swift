@@ -156,6 +156,12 @@ struct Token {
 
     @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
     var length: Int { Int(end - start) }
+
+    /// The word's entry in one analyser's table (-1: absent): from `fields` once resolved, else `lookup` (the
+    /// analyser's own table, which is then the only one read).
+    @inline(__always) func entry(_ field: TermFields.Field, else lookup: @autoclosure () -> Int32) -> Int32 {
+        term >= 0 ? fields[field] : lookup()
+    }
 }
 
 /// What every word table of the engine holds for one word (-1: absent from that table), a field per analyser.
@@ -178,14 +184,6 @@ struct TermFields: Sendable {
         }
     }
 
-    var lexicon: Int32 { self[.lexicon] }
-    var intentHead: Int32 { self[.intentHead] }
-    var numberWord: Int32 { self[.numberWord] }
-    var cueWord: Int32 { self[.cueWord] }
-    var cueHead: Int32 { self[.cueHead] }
-    var themeWord: Int32 { self[.themeWord] }
-    var themeHead: Int32 { self[.themeHead] }
-    var quality: Int32 { self[.quality] }
 }
 
 /// A word's `TermFields` stored in the vocabulary's own hash slot: resolving a word then reads one cache line
@@ -194,11 +192,6 @@ struct TermRecord: Sendable {
     /// The word hash this slot holds; 0 for an empty slot.
     var key: UInt64 = 0
     var fields = TermFields()
-
-    subscript(field: TermFields.Field) -> Int32 {
-        get { fields[field] }
-        set { fields[field] = newValue }
-    }
 }
 
 /// The union of the analysers' word tables, so that a token is looked up once per text instead of once per
@@ -218,7 +211,7 @@ struct Vocabulary: Sendable {
         var largest: Int32 = -1
         source.forEach { _, value in largest = max(largest, value) }
         guard largest <= Int32(Int16.max) else { throw TooLarge(field: "\(field)", largest: Int(largest)) }
-        source.forEach { key, value in records[slot(key)][field] = value }
+        source.forEach { key, value in records[slot(key)].fields[field] = value }
     }
 
     struct TooLarge: Error, CustomStringConvertible {

@@ -31,15 +31,16 @@ import Testing
                     // What the analysers read: the token's copy of its record.
                     let r = t.fields
                     words += 1
-                    if R[Int(t.term)].key == 0 { absent += 1 } else { #expect(R[Int(t.term)].key == t.hash) }
-                    #expect(r.lexicon == core.lexicon.table.get(t.hash), "\(text)")
-                    #expect(r.intentHead == core.intents.heads.get(t.hash))
-                    #expect(r.numberWord == IntentDetector.numberWords.get(t.hash))
-                    #expect(r.cueWord == core.intents.cueWords.get(t.hash))
-                    #expect(r.cueHead == core.intents.cueHeads.get(t.hash))
-                    #expect(r.themeWord == core.themes.words.get(t.hash))
-                    #expect(r.themeHead == core.themes.phraseHeads.get(t.hash))
-                    #expect(r.quality == core.quality.combined.get(t.hash))
+                    let key = R[Int(t.term)].key
+                    if key == 0 { absent += 1 } else { #expect(key == t.hash) }
+                    #expect(r[.lexicon] == core.lexicon.table.get(t.hash), "\(text)")
+                    #expect(r[.intentHead] == core.intents.heads.get(t.hash))
+                    #expect(r[.numberWord] == IntentDetector.numberWords.get(t.hash))
+                    #expect(r[.cueWord] == core.intents.cueWords.get(t.hash))
+                    #expect(r[.cueHead] == core.intents.cueHeads.get(t.hash))
+                    #expect(r[.themeWord] == core.themes.words.get(t.hash))
+                    #expect(r[.themeHead] == core.themes.phraseHeads.get(t.hash))
+                    #expect(r[.quality] == core.quality.combined.get(t.hash))
                 }
             }
         }
