@@ -246,6 +246,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var threshold: Double
         var intent: KindSet
         var storeScoped: Bool
+        var scope: AlertRule.DedupScope
         var window: Int64
         var need: Int
         var cooldown: Int64
@@ -260,7 +261,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
             case .intent: threshold = 0
             }
             intent = KindSet(r.intent.map { [$0] } ?? [])
-            storeScoped = (r.dedupScope ?? .store) == .store
+            scope = r.dedupScope ?? .store
+            storeScoped = scope == .store
             window = Int64(r.windowSeconds ?? 900) * 1000
             need = max(1, r.count ?? 5)
             cooldown = Int64(r.cooldownSeconds) * 1000
@@ -326,8 +328,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var extra: String
     }
 
-    static func key(_ ri: Int, _ r: AlertRule, _ e: AlertEvent) -> Key {
-        switch r.dedupScope ?? .store {
+    static func key(_ ri: Int, _ scope: AlertRule.DedupScope, _ e: AlertEvent) -> Key {
+        switch scope {
         case .store: Key(rule: ri, store: e.storeID, extra: "")
         case .storeChannel: Key(rule: ri, store: e.storeID, extra: e.channel ?? "-")
         case .customer: Key(rule: ri, store: e.storeID, extra: e.customerScope)
@@ -343,6 +345,20 @@ public struct AlertRuleEngine: Sendable, Hashable {
     public init(rules: [AlertRule] = AlertRule.defaults) {
         self.rules = rules
         matchers = rules.map(Matcher.init)
+        for (ri, r) in rules.enumerated() where r.dedupScope == .customer {
+            if ri < 64 { customerScoped |= UInt64(1) << UInt64(ri) } else { customerScopedExtra = true }
+        }
+    }
+
+    /// The rules scoped per customer, bit i for rule i (`Matched.mask`); `customerScopedExtra` when one is past 64.
+    private var customerScoped: UInt64 = 0
+    private var customerScopedExtra = false
+
+    /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key, whose hex
+    /// form is then built (most matches are store-scoped, and the key cost an allocation and its formatting each).
+    func needsCustomer(_ matched: Matched) -> Bool {
+        matched.mask & customerScoped != 0
+            || (customerScopedExtra && matched.extra.contains { rules[$0].dedupScope == .customer })
     }
 
     /// Feeds one event; returns the alerts to raise now (possibly none).
@@ -389,9 +405,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
         let n = rules.count
         let ms = matchers
         let rulesCopy = rules
-        // Rules scoped finer than the store, with the spike's event ids (nil: just this event's id, built only if
-        // the alert is raised: most matches are suppressed by a cooldown).
-        var finer: [(Int, [String]?)] = []
+        // The ids in the window of each rule scoped finer than the store whose spike window filled (rare: such rules
+        // are not among the defaults); those rules are handled below, after the store's.
+        var finerSpikes: [(rule: Int, ids: [String])] = []
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
             var m = mask
@@ -417,7 +433,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     isSpike = true
                 }
                 if !matcher.storeScoped {
-                    finer.append((ri, isSpike ? st.windows[ri].map(\.event.string) : nil))
+                    if isSpike { finerSpikes.append((ri, st.windows[ri].map(\.event.string))) }
                     continue
                 }
                 guard let sup = Self.admit(&st.cooldowns[ri], now: now, cooldown: matcher.cooldown) else { continue }
@@ -427,12 +443,31 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
-        for (ri, ids) in finer {
-            let rule = rules[ri]
-            let key = Self.key(ri, rule, event)
-            guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matchers[ri].cooldown)
+        // Rules scoped finer than the store, in rule order, without an array of them per event: the default churn
+        // rule (per customer) matches every churn threat.
+        var m = mask
+        var k = 0
+        while m != 0 || k < extra.count {
+            let ri: Int
+            if m != 0 {
+                ri = m.trailingZeroBitCount
+                m &= m - 1
+            } else {
+                ri = extra[k]
+                k += 1
+            }
+            let matcher = ms[ri]
+            if matcher.storeScoped { continue }
+            var ids: [String]? = nil
+            if matcher.condition == .negativeSpike {
+                // its window did not fill: no alert, as for a store-scoped spike
+                guard let spike = finerSpikes.first(where: { $0.rule == ri }) else { continue }
+                ids = spike.ids
+            }
+            let key = Self.key(ri, matcher.scope, event)
+            guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matcher.cooldown)
             else { continue }
-            out.append(Self.alert(rule, event, ids ?? [event.eventID], sup, now))
+            out.append(Self.alert(rulesCopy[ri], event, ids ?? [event.eventID], sup, now))
         }
         return out
     }
@@ -489,23 +524,34 @@ public struct AlertRuleEngine: Sendable, Hashable {
     /// Drops cooldown entries and window events that can no longer matter at `nowMs`.
     public mutating func prune(_ nowMs: Int64) {
         let maxCooldown = Int64(rules.map(\.cooldownSeconds).max() ?? 0) * 1000
-        cooldowns = cooldowns.filter { nowMs - $0.value.lastRaised < maxCooldown }
+        // In place: rebuilt by `filter` every 4,096 events, the table of a few thousand customers was rehashed whole
+        // (its keys are strings) and then grew back, entry by entry. Under a live store's load nearly every entry is
+        // still in its cooldown, and nothing is removed.
+        var expired: [Key] = []
+        for (key, cooldown) in cooldowns where nowMs - cooldown.lastRaised >= maxCooldown { expired.append(key) }
+        for key in expired { cooldowns.removeValue(forKey: key) }
         let maxWindow = Int64(rules.compactMap(\.windowSeconds).max() ?? 900) * 1000
-        stores = stores.compactMapValues { st in
-            var s = st
+        var idle: [String] = []
+        // by index, not over `stores.indices`, which would hold the storage and make the first write copy it
+        var i = stores.startIndex
+        while i != stores.endIndex {
+            defer { stores.formIndex(after: &i) }
             var live = false
-            for ri in s.windows.indices {
-                s.windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
-                if !s.windows[ri].isEmpty { live = true }
-                let last = s.cooldowns[ri].lastRaised
+            for ri in stores.values[i].windows.indices {
+                if stores.values[i].windows[ri].contains(where: { $0.timeMs <= nowMs - maxWindow }) {
+                    stores.values[i].windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
+                }
+                if !stores.values[i].windows[ri].isEmpty { live = true }
+                let last = stores.values[i].cooldowns[ri].lastRaised
                 if last != .min && nowMs - last < maxCooldown {
                     live = true
                 } else if last != .min {
-                    s.cooldowns[ri] = .never
+                    stores.values[i].cooldowns[ri] = .never
                 }
             }
-            return live ? s : nil
+            if !live { idle.append(stores.keys[i]) }
         }
+        for id in idle { stores.removeValue(forKey: id) }
     }
 
     /// Number of keys currently in cooldown (for metrics and tests).

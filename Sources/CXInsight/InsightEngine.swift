@@ -306,7 +306,8 @@ public struct InsightEngine: Sendable {
         }
         var event = AlertEvent(
             event: input.pointee.event, storeID: input.pointee.storeID, channel: input.pointee.channel,
-            customerKey: customerKey(), timeMs: input.pointee.timeMs, compound: compound, score: input.pointee.score,
+            customerKey: state.alerts.needsCustomer(matched) ? customerKey() : nil, timeMs: input.pointee.timeMs,
+            compound: compound, score: input.pointee.score,
             scoreKind: input.pointee.scoreKind, suppressed: suppressed)
         event.intentBits = intents
         return state.alerts.raise(event, matched)

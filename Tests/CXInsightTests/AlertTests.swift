@@ -220,6 +220,29 @@ import Testing
         #expect(afterPrune.map(\.suppressedSincePrevious) == [0, 0, 0])
     }
 
+    /// Pruning drops only the cooldowns that ended, in place: the customers still in theirs stay suppressed, the
+    /// others raise afresh, and stores whose windows and cooldowns all ended are forgotten.
+    @Test func pruneKeepsTheCooldownsThatHaveNotEnded() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 60, dedupScope: .customer),
+            AlertRule(id: "very-negative", condition: .sentimentAtOrBelow, threshold: -0.5, cooldownSeconds: 60),
+        ])
+        func churn(_ id: String, _ customer: String, _ t: Int64, store: String = "s1") -> [String] {
+            a.process(ev(id, store: store, t: t * 1000, intents: [.cancellation], customer: customer)).map(\.dedupKey)
+        }
+        #expect(churn("1", "early", 0) == ["churn|s1|early"])
+        #expect(a.process(ev("2", store: "s2", t: 0, compound: -0.9)).map(\.ruleID) == ["very-negative"])
+        #expect(churn("3", "late", 40) == ["churn|s1|late"])
+        #expect(a.activeCooldowns == 3)
+        a.prune(70_000)
+        // "early" (0 s) and store s2 (0 s) ended their 60 s; "late" (40 s) has not
+        #expect(a.activeCooldowns == 1)
+        #expect(churn("4", "late", 70).isEmpty)
+        #expect(churn("5", "early", 70) == ["churn|s1|early"])
+        #expect(a.process(ev("6", store: "s2", t: 70_000, compound: -0.9)).map(\.suppressedSincePrevious) == [0])
+    }
+
     /// The agent passes event ids as UUIDs, formatted only for the alerts that name them.
     @Test func uuidReferencesFormatAsLowerCaseText() throws {
         let u = try #require(UUID(uuidString: "B405910E-AF86-4E70-8EF0-FDACCD3D959A"))
