@@ -477,8 +477,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
     /// cost O(window). Windows grow only here, so a full one drops exactly its oldest entry.
     @inline(__always) static func slide(_ w: inout [SpikeEntry], _ entry: SpikeEntry, keep: Int) {
         guard w.count >= keep else { return w.append(entry) }
-        for j in 1..<w.count { w.swapAt(j - 1, j) }
-        w[w.count - 1] = entry
+        // moved down, not swapped: a swap copied each entry's event reference, retain and release
+        w.removeFirst()
+        w.append(entry)
     }
 
     private mutating func withStore(_ id: String, _ n: Int, _ body: (inout StoreState) -> Void) {
