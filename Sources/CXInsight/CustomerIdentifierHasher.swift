@@ -28,9 +28,8 @@ public struct CustomerIdentifierHasher: Sendable {
         private static let loyaltyPrefix = Array("loyalty:".utf8)
     }
 
-    private let key: SymmetricKey
-    /// HMAC state after absorbing the key, copied per call (saves re-deriving the padded key blocks).
-    private let keyed: HMAC<SHA256>
+    /// HMAC-SHA256 state after absorbing the key, copied per call (saves re-deriving the padded key blocks).
+    private let keyed: KeyedSHA256
     /// Short identifier of the key (first 4 bytes of SHA-256 of the key, hex) for key rotation bookkeeping.
     public let keyID: String
     /// Country calling code used for national phone numbers with a trunk 0 (e.g. "44"); nil keeps them as is.
@@ -39,8 +38,7 @@ public struct CustomerIdentifierHasher: Sendable {
     /// - Parameter fleetKey: at least 16 bytes of secret shared by the agents of a fleet (not by the hub).
     public init(fleetKey: [UInt8], defaultCountryCode: String? = nil) throws {
         guard fleetKey.count >= 16 else { throw KeyTooShort() }
-        key = SymmetricKey(data: fleetKey)
-        keyed = HMAC<SHA256>(key: key)
+        keyed = KeyedSHA256(key: fleetKey)
         keyID = CustomerKey.hex(SHA256.hash(data: fleetKey), count: 4)
         self.defaultCountryCode = defaultCountryCode
     }
@@ -111,9 +109,9 @@ public struct CustomerIdentifierHasher: Sendable {
     /// An ASCII e-mail or loyalty id without surrounding whitespace (nearly all of them) is normalised byte by byte
     /// into the HMAC, without the normalised string and the message built around it: a first-seen customer cost
     /// half a dozen allocations.
-    private func authenticationCode(_ raw: String, kind: Kind) -> HMAC<SHA256>.MAC? {
-        var h = keyed
-        h.update(data: kind.hashPrefix)
+    private func authenticationCode(_ raw: String, kind: Kind) -> SHA256Digest? {
+        var h = keyed.begin()
+        kind.hashPrefix.withUnsafeBytes { h.update($0) }
         if kind != .phone, let f = raw.utf8.first, let l = raw.utf8.last, f > 0x20, l > 0x20 {
             var raw = raw
             let hashed = raw.withUTF8 { bytes -> Bool? in
@@ -132,7 +130,7 @@ public struct CustomerIdentifierHasher: Sendable {
             }
         }
         guard var norm = normalize(raw, kind: kind) else { return nil }
-        norm.withUTF8 { h.update(data: UnsafeRawBufferPointer($0)) }
+        norm.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
         return h.finalize()
     }
 
@@ -147,7 +145,7 @@ public struct CustomerIdentifierHasher: Sendable {
     /// Feeds `bytes`, each mapped (nil drops it), to `h` through a small stack buffer; returns how many it fed.
     @discardableResult
     static func updateMapped(
-        _ h: inout HMAC<SHA256>, _ bytes: UnsafeBufferPointer<UInt8>, _ map: (UInt8) -> UInt8?
+        _ h: inout KeyedSHA256.Computation, _ bytes: UnsafeBufferPointer<UInt8>, _ map: (UInt8) -> UInt8?
     ) -> Int {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
             var total = 0
@@ -157,12 +155,12 @@ public struct CustomerIdentifierHasher: Sendable {
                 buffer[n] = m
                 n += 1
                 if n == buffer.count {
-                    h.update(data: UnsafeRawBufferPointer(buffer))
+                    h.update(UnsafeRawBufferPointer(buffer))
                     total += n
                     n = 0
                 }
             }
-            if n > 0 { h.update(data: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[..<n]))) }
+            if n > 0 { h.update(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[..<n]))) }
             return total + n
         }
     }

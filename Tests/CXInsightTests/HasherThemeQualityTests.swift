@@ -30,6 +30,28 @@ import Testing
         #expect(throws: (any Error).self) { try CustomerIdentifierHasher(fleetKey: [1, 2, 3]) }
     }
 
+    /// The hasher's own HMAC computes what `HMAC<SHA256>` does, for keys shorter, as long as and longer than a block
+    /// (hashed first) and messages fed in one piece or several.
+    @Test(arguments: [16, 32, 63, 64, 65, 200])
+    func keyedSHA256IsHMACSHA256(keyLength: Int) {
+        let key = (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let keyed = KeyedSHA256(key: key)
+        for length in [0, 1, 55, 56, 64, 65, 130] {
+            let message = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ keyLength) }
+            let expected = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+            var whole = keyed.begin()
+            message.withUnsafeBytes { whole.update($0) }
+            #expect(Array(whole.finalize()) == expected, "key \(keyLength) bytes, message \(length) bytes")
+            var pieces = keyed.begin()
+            message.withUnsafeBytes { raw in
+                stride(from: 0, to: raw.count, by: 17).forEach {
+                    pieces.update(UnsafeRawBufferPointer(rebasing: raw[$0..<min(raw.count, $0 + 17)]))
+                }
+            }
+            #expect(Array(pieces.finalize()) == expected, "in pieces: key \(keyLength) bytes, message \(length) bytes")
+        }
+    }
+
     /// Identifiers are nearly always ASCII and take a byte-mapping path; it must agree with Foundation's case
     /// mapping, which the others still take.
     @Test(arguments: [
