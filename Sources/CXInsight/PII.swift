@@ -112,18 +112,7 @@ public struct PIIMasker: Sendable {
     /// True when the text holds anything maskable (cheap pre-check used by the engine).
     func findSpans(_ buf: UnsafeBufferPointer<UInt8>) -> [Span] {
         let n = buf.count
-        var hasDigit = false
-        var hasAt = false
-        var colons = 0
-        for b in buf {
-            if b >= 0x30 && b <= 0x39 {
-                hasDigit = true
-            } else if b == 0x40 {
-                hasAt = true
-            } else if b == 0x3A {
-                colons += 1
-            }
-        }
+        let (hasDigit, hasAt, colons) = Self.candidates(buf)
         // an IPv6 address has at least two colons ("::1"); a time has one
         let hasColon = colons >= 2
         if !hasDigit && !hasAt && !hasColon && patterns.isEmpty { return [] }
@@ -177,6 +166,41 @@ public struct PIIMasker: Sendable {
             }
         }
         return merged
+    }
+
+    /// Whether `buf` holds a digit, an "@", and how many colons: seven texts in ten have none of them and are not
+    /// scanned further. Eight bytes at a time (SWAR, each test exact per byte); the byte loop it replaces took about
+    /// 1.5 cycles per byte, on every text. (Swift's `SIMD16` comparisons and masks were several times slower than
+    /// the byte loop here.)
+    static func candidates(_ buf: UnsafeBufferPointer<UInt8>) -> (digit: Bool, at: Bool, colons: Int) {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let high: UInt64 = 0x8080_8080_8080_8080
+        /// The high bit of each zero byte of `y`, and nothing else.
+        @inline(__always) func zeroBytes(_ y: UInt64) -> UInt64 { ~(((y & low7) &+ low7) | y | low7) }
+        var digits: UInt64 = 0
+        var ats: UInt64 = 0
+        var colons = 0
+        let raw = UnsafeRawBufferPointer(buf)
+        var i = 0
+        while i + 8 <= raw.count {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // a digit is the one byte whose XOR with "0" is below 10 (no carry leaves a byte: at most 0x7F + 0x76)
+            let x = w ^ 0x3030_3030_3030_3030
+            digits |= ~(((x & low7) &+ 0x7676_7676_7676_7676) | x) & high
+            ats |= zeroBytes(w ^ 0x4040_4040_4040_4040)
+            colons &+= zeroBytes(w ^ 0x3A3A_3A3A_3A3A_3A3A).nonzeroBitCount
+            i += 8
+        }
+        var digit = digits != 0
+        var at = ats != 0
+        while i < raw.count {
+            let b = raw[i]
+            digit = digit || (b >= 0x30 && b <= 0x39)
+            at = at || b == 0x40
+            colons &+= b == 0x3A ? 1 : 0
+            i += 1
+        }
+        return (digit, at, colons)
     }
 
     // MARK: - character classes

@@ -67,6 +67,27 @@ import Testing
     }
 
     /// A phone number that runs into an e-mail address is masked as one span, leaving neither in the clear.
+    /// The eight-bytes-at-a-time pre-check agrees with a byte loop for every byte value at every position of texts
+    /// shorter than, as long as and longer than a word, and counts colons exactly.
+    @Test(arguments: [1, 7, 8, 9, 15, 16, 17, 24, 31])
+    func candidatePrecheckAgreesWithAByteLoop(length: Int) {
+        func expected(_ b: [UInt8]) -> (Bool, Bool, Int) {
+            (b.contains { $0 >= 0x30 && $0 <= 0x39 }, b.contains(0x40), b.filter { $0 == 0x3A }.count)
+        }
+        for position in 0..<length {
+            for value in 0...255 {
+                var text = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                text[position] = UInt8(value)
+                text[(position + 3) % length] = value == 0x3A ? 0x3A : text[(position + 3) % length]
+                let got = text.withUnsafeBufferPointer { PIIMasker.candidates($0) }
+                let want = expected(text)
+                #expect(got.digit == want.0 && got.at == want.1 && got.colons == want.2, "byte \(value) at \(position)")
+            }
+        }
+        let colons = [UInt8](repeating: 0x3A, count: length)
+        #expect(colons.withUnsafeBufferPointer { PIIMasker.candidates($0) }.colons == length)
+    }
+
     @Test func overlappingPhoneAndEmailAreMaskedTogether() {
         // "1111 192.168" reads as a phone number and "192.168.x@yWEST.co.ab" as an e-mail address
         let r = masker.mask("call 1111 192.168.x@yWEST.co.ab now")
