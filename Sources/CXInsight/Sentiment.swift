@@ -308,6 +308,29 @@ struct SentimentScorer: Sendable {
             }
             @inline(__always) func inLex(_ j: Int) -> Bool { flagsOf(j) & SentimentLexicon.inLexicon != 0 }
 
+            // The sums of the valences, the strongest of each sign, and how many are not zero, in token order.
+            var sum: Float = extraValence
+            var posSum: Float = 0
+            var negSum: Float = 0
+            var nonzero = 0
+            var mostNeg = -1
+            var mostPos = -1
+            var minV: Float = 0
+            var maxV: Float = 0
+            @inline(__always) func add(_ s: Float, _ j: Int) {
+                sum += s
+                nonzero += 1
+                if s > 0 {
+                    posSum += s + 1
+                    if s > maxV { maxV = s; mostPos = j }
+                } else {
+                    negSum += s - 1
+                    if s < minV { minV = s; mostNeg = j }
+                }
+            }
+            // Without a question, a "but" or a sarcasm marker (most texts) nothing rescales a valence once it is
+            // scored: it is added as it comes, in the same order, instead of in a pass of its own afterwards.
+            let direct = stats.questions == 0 && butIndex < 0 && !sarcasm
             var skipUntil = -1
             var counted = 0
             var i = 0
@@ -447,6 +470,7 @@ struct SentimentScorer: Sendable {
                 // a problem denied from further back than the window above ("never had any large problems")
                 if v < 0 && base < 0 && mayDeny && ProblemDenial.isDenied(toks, n, at: i) { v *= Self.negationScalar }
                 sent[i] = v
+                if direct && v != 0 { add(v, i) }
             }
             // Positive words inside a question mostly ask ("is it on time?", "any good deals?") rather than praise;
             // negative ones still complain ("why is it so slow?").
@@ -468,27 +492,10 @@ struct SentimentScorer: Sendable {
             if sarcasm {
                 for j in 0..<n where sent[j] > 0 { sent[j] = -sent[j] * 0.5 }
             }
-            var sum: Float = extraValence
-            var posSum: Float = 0
-            var negSum: Float = 0
-            var neu = counted
-            var mostNeg = -1
-            var mostPos = -1
-            var minV: Float = 0
-            var maxV: Float = 0
-            for j in 0..<n {
-                let s = sent[j]
-                if s == 0 { continue }
-                sum += s
-                neu -= 1
-                if s > 0 {
-                    posSum += s + 1
-                    if s > maxV { maxV = s; mostPos = j }
-                } else {
-                    negSum += s - 1
-                    if s < minV { minV = s; mostNeg = j }
-                }
+            if !direct {
+                for j in 0..<n where sent[j] != 0 { add(sent[j], j) }
             }
+            var neu = counted - nonzero
             if extraValence < 0 { negSum += extraValence - 1 } else if extraValence > 0 { posSum += extraValence + 1 }
             if neu < 0 { neu = 0 }
             let ep = Float(min(stats.exclamations, 4)) * 0.292
