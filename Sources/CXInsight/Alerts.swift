@@ -376,6 +376,16 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var mask: UInt64
         var extra: [Int]
         var nowMs: Int64
+
+        /// Calls `body` with each matched rule's index, in rule order.
+        @inline(__always) func forEachRule(_ body: (Int) -> Void) {
+            var m = mask
+            while m != 0 {
+                body(m.trailingZeroBitCount)
+                m &= m - 1
+            }
+            for ri in extra { body(ri) }
+        }
     }
 
     /// The first half of `process(_:nowMs:)`: counts the event and tests the rules on its signals; nil when it is
@@ -398,8 +408,6 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// The second half of `process(_:nowMs:)`: windows, cooldowns and the alerts of the rules `matched` found.
     mutating func raise(_ event: AlertEvent, _ matched: Matched) -> [InsightAlert] {
-        let mask = matched.mask
-        let extra = matched.extra
         let now = matched.nowMs
         var out: [InsightAlert] = []
         let n = rules.count
@@ -410,17 +418,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var finerSpikes: [(rule: Int, ids: [String])] = []
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
-            var m = mask
-            var k = 0
-            while m != 0 || k < extra.count {
-                let ri: Int
-                if m != 0 {
-                    ri = m.trailingZeroBitCount
-                    m &= m - 1
-                } else {
-                    ri = extra[k]
-                    k += 1
-                }
+            matched.forEachRule { ri in
                 let matcher = ms[ri]
                 var isSpike = false
                 if matcher.condition == .negativeSpike {
@@ -429,14 +427,14 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     if let f = st.windows[ri].first, f.timeMs <= t - matcher.window || f.timeMs > t {
                         st.windows[ri].removeAll { $0.timeMs <= t - matcher.window || $0.timeMs > t }
                     }
-                    guard st.windows[ri].count >= matcher.need else { continue }
+                    guard st.windows[ri].count >= matcher.need else { return }
                     isSpike = true
                 }
                 if !matcher.storeScoped {
                     if isSpike { finerSpikes.append((ri, st.windows[ri].map(\.event.string))) }
-                    continue
+                    return
                 }
-                guard let sup = Self.admit(&st.cooldowns[ri], now: now, cooldown: matcher.cooldown) else { continue }
+                guard let sup = Self.admit(&st.cooldowns[ri], now: now, cooldown: matcher.cooldown) else { return }
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
                 if isSpike { st.windows[ri].removeAll() }
@@ -445,28 +443,18 @@ public struct AlertRuleEngine: Sendable, Hashable {
         }
         // Rules scoped finer than the store, in rule order, without an array of them per event: the default churn
         // rule (per customer) matches every churn threat.
-        var m = mask
-        var k = 0
-        while m != 0 || k < extra.count {
-            let ri: Int
-            if m != 0 {
-                ri = m.trailingZeroBitCount
-                m &= m - 1
-            } else {
-                ri = extra[k]
-                k += 1
-            }
+        matched.forEachRule { ri in
             let matcher = ms[ri]
-            if matcher.storeScoped { continue }
+            if matcher.storeScoped { return }
             var ids: [String]? = nil
             if matcher.condition == .negativeSpike {
                 // its window did not fill: no alert, as for a store-scoped spike
-                guard let spike = finerSpikes.first(where: { $0.rule == ri }) else { continue }
+                guard let spike = finerSpikes.first(where: { $0.rule == ri }) else { return }
                 ids = spike.ids
             }
             let key = Self.key(ri, matcher.scope, event)
             guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matcher.cooldown)
-            else { continue }
+            else { return }
             out.append(Self.alert(rulesCopy[ri], event, ids ?? [event.eventID], sup, now))
         }
         return out
