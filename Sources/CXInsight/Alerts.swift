@@ -240,12 +240,13 @@ public struct AlertRuleEngine: Sendable, Hashable {
     /// What each rule tests, without its strings: every event is tested against every rule, and copying an
     /// `AlertRule` (retaining its id and optionals) per test was a good part of the engine's cost.
     private let matchers: [Matcher]
+    /// The rules scoped per customer, bit i for rule i as in `Matched.mask` (rules from 64 on are tested one by one).
+    private let customerScoped: UInt64
 
     struct Matcher: Sendable, Hashable {
         var condition: AlertRule.Condition
         var threshold: Double
         var intent: KindSet
-        var storeScoped: Bool
         var scope: AlertRule.DedupScope
         var window: Int64
         var need: Int
@@ -262,11 +263,12 @@ public struct AlertRuleEngine: Sendable, Hashable {
             }
             intent = KindSet(r.intent.map { [$0] } ?? [])
             scope = r.dedupScope ?? .store
-            storeScoped = scope == .store
             window = Int64(r.windowSeconds ?? 900) * 1000
             need = max(1, r.count ?? 5)
             cooldown = Int64(r.cooldownSeconds) * 1000
         }
+
+        var storeScoped: Bool { scope == .store }
 
         @inline(__always) func matches(_ e: Signals) -> Bool {
             switch condition {
@@ -345,20 +347,15 @@ public struct AlertRuleEngine: Sendable, Hashable {
     public init(rules: [AlertRule] = AlertRule.defaults) {
         self.rules = rules
         matchers = rules.map(Matcher.init)
-        for (ri, r) in rules.enumerated() where r.dedupScope == .customer {
-            if ri < 64 { customerScoped |= UInt64(1) << UInt64(ri) } else { customerScopedExtra = true }
+        customerScoped = matchers.prefix(64).enumerated().reduce(0) { mask, m in
+            m.element.scope == .customer ? mask | UInt64(1) << UInt64(m.offset) : mask
         }
     }
-
-    /// The rules scoped per customer, bit i for rule i (`Matched.mask`); `customerScopedExtra` when one is past 64.
-    private var customerScoped: UInt64 = 0
-    private var customerScopedExtra = false
 
     /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key, whose hex
     /// form is then built (most matches are store-scoped, and the key cost an allocation and its formatting each).
     func needsCustomer(_ matched: Matched) -> Bool {
-        matched.mask & customerScoped != 0
-            || (customerScopedExtra && matched.extra.contains { rules[$0].dedupScope == .customer })
+        matched.mask & customerScoped != 0 || matched.extra.contains { matchers[$0].scope == .customer }
     }
 
     /// Feeds one event; returns the alerts to raise now (possibly none).
@@ -465,7 +462,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
     /// cost O(window). Windows grow only here, so a full one drops exactly its oldest entry.
     @inline(__always) static func slide(_ w: inout [SpikeEntry], _ entry: SpikeEntry, keep: Int) {
         guard w.count >= keep else { return w.append(entry) }
-        // moved down, not swapped: a swap copied each entry's event reference, retain and release
+        // moved down, not swapped: the four swaps of a full window copied its entries through their outlined copies
         w.removeFirst()
         w.append(entry)
     }
@@ -527,9 +524,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
             defer { stores.formIndex(after: &i) }
             var live = false
             for ri in stores.values[i].windows.indices {
-                if stores.values[i].windows[ri].contains(where: { $0.timeMs <= nowMs - maxWindow }) {
-                    stores.values[i].windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
-                }
+                stores.values[i].windows[ri].removeAll { $0.timeMs <= nowMs - maxWindow }
                 if !stores.values[i].windows[ri].isEmpty { live = true }
                 let last = stores.values[i].cooldowns[ri].lastRaised
                 if last != .min && nowMs - last < maxCooldown {

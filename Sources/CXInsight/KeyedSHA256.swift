@@ -3,8 +3,9 @@ import Crypto
 /// HMAC-SHA256 (RFC 2104) on swift-crypto's `SHA256`, with both padded key blocks absorbed once.
 ///
 /// Byte for byte what `HMAC<SHA256>` computes, through concrete calls: `HMAC`'s generic `update(data:)` went through
-/// the `DataProtocol` witnesses and looked up generic metadata on every call, most of the time a first-seen customer's
-/// key took (about 1.5 us of it).
+/// the `DataProtocol` witnesses and looked up generic metadata on every call. On 100,000 events of the standard
+/// workload (15,844 first-seen customers) this measured 0.15 us per event faster, about 0.9 us per first-seen
+/// customer.
 struct KeyedSHA256: Sendable {
     /// SHA-256 after the key block XOR ipad: a MAC's message goes on from a copy of it.
     private let inner: SHA256

@@ -109,7 +109,8 @@ public struct PIIMasker: Sendable {
         return PIIMaskResult(text: String(decoding: out, as: UTF8.self), counts: counts)
     }
 
-    /// True when the text holds anything maskable (cheap pre-check used by the engine).
+    /// The spans to mask, in text order, overlapping ones merged; none (after one cheap pass) for a text without
+    /// a digit, an "@" or two colons when no patterns are configured.
     func findSpans(_ buf: UnsafeBufferPointer<UInt8>) -> [Span] {
         let n = buf.count
         let (hasDigit, hasAt, colons) = Self.candidates(buf)
@@ -168,10 +169,10 @@ public struct PIIMasker: Sendable {
         return merged
     }
 
-    /// Whether `buf` holds a digit, an "@", and how many colons: seven texts in ten have none of them and are not
-    /// scanned further. Eight bytes at a time (SWAR, each test exact per byte); the byte loop it replaces took about
-    /// 1.5 cycles per byte, on every text. (Swift's `SIMD16` comparisons and masks were several times slower than
-    /// the byte loop here.)
+    /// Whether `buf` holds a digit, an "@", and how many colons: seven texts in ten of the standard workload have
+    /// none of them and are not scanned further. Eight bytes at a time (SWAR, each test exact per byte), which
+    /// measured 0.025 us per event faster than the byte loop it replaces; Swift's `SIMD16` comparisons and masks,
+    /// tried first, made the enrichment path 1.1 us per event slower.
     static func candidates(_ buf: UnsafeBufferPointer<UInt8>) -> (digit: Bool, at: Bool, colons: Int) {
         let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
         let high: UInt64 = 0x8080_8080_8080_8080

@@ -183,7 +183,6 @@ struct TermFields: Sendable {
             }
         }
     }
-
 }
 
 /// A word's `TermFields` stored in the vocabulary's own hash slot: resolving a word then reads one cache line
