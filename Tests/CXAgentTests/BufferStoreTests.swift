@@ -179,8 +179,26 @@ struct BufferStoreTests {
             try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'next_seq'")
             return seq
         }
+        // An open update as agents before the outbox's alert columns stored it: no payload, the alert's row.
+        let emptySeq = try await DatabaseQueue(path: dir.path + "/buffer.sqlite").write { db -> Int64 in
+            let seq = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'next_seq'")!
+            try db.execute(
+                sql: """
+                    INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
+                    VALUES ('1700000000001.csat-low.store-007.older', 1, 'csat-low', 'info', 'store-007', 'Low CSAT', ?, 0)
+                    """,
+                arguments: [Int64(HLCTimestamp(wallMillis: 1_700_000_000_001, counter: 0).rawValue)])
+            try db.execute(
+                sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, zeroblob(0))",
+                arguments: [seq, "1700000000001.csat-low.store-007.older"])
+            try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'next_seq'")
+            return seq
+        }
         let outbox = try await ingest.store.outboxAlerts(after: 0, through: .max, limit: 100)
-        #expect(outbox.count == stored.count + 2)
+        let older = try #require(outbox.first { $0.seq == UInt64(emptySeq) })
+        #expect(older.update.rule == "csat-low" && older.update.summary == "Low CSAT" && older.update.status == .open)
+        #expect(HLCTimestamp(rawValue: older.update.raisedHlc).wallMillis == 1_700_000_000_001)
+        #expect(outbox.count == stored.count + 3)
         #expect(zip(outbox, outbox.dropFirst()).allSatisfy { $0.seq < $1.seq })
         #expect(outbox.allSatisfy { $0.seq > 6 }, "alerts follow the events that raised them")
         for alert in stored {
@@ -199,7 +217,82 @@ struct BufferStoreTests {
         }
         let ack = try #require(outbox.first { $0.update.status == .acknowledged })
         #expect(ack.alertID == stored[0].alertID && ack.update.note.value == "on it")
-        #expect(outbox.last?.seq == UInt64(legacySeq) && outbox.last?.update == legacy)
+        #expect(outbox.first { $0.seq == UInt64(legacySeq) }?.update == legacy)
+    }
+
+    /// Churn threats of `customers` distinct customers at store-007 (one churn alert each), as NDJSON. Each text
+    /// ends in words of its own: near-duplicates raise no alert.
+    static func churnThreats(_ customers: Range<Int>) -> [UInt8] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        func words() -> String {
+            (0..<5).map { _ in String((0..<7).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement()! }) }
+                .joined(separator: " ")
+        }
+        return Array(
+            customers.map { i in
+                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-007\",\"device_id\":\"k-1\","
+                    + "\"channel\":\"kiosk\",\"ts\":\(now),\"type\":\"survey_nps\",\"score\":1,"
+                    + "\"customer_id\":\"cust-\(100_000 + i)\",\"text\":\"I am cancelling my membership, switching to Acme. "
+                    + "\(words())\"}"
+            }.joined(separator: "\n").utf8)
+    }
+
+    /// Raised alerts are written to the outbox only and moved into `alerts` in bulk; they are listed, can be
+    /// acknowledged and survive the outbox's cleanup at every point of that.
+    @Test func raisedAlertsAreServedBeforeAndAfterTheirBulkMove() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        let db = try readOnlyDatabase(dir.path + "/buffer.sqlite")
+        func counter(_ name: String) throws -> Int {
+            try db.read { try Int.fetchOne($0, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name])! }
+        }
+        func rows(_ table: String = "alerts") throws -> Int {
+            try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)")! }
+        }
+
+        #expect(try await ingest.ingest(body: Self.churnThreats(0..<10), contentType: nil).accepted == 10)
+        let raised = try counter("alerts_raised_total")
+        #expect(raised >= 10)
+        #expect(try rows() == 0, "not moved yet")
+        var listed = try await ingest.store.alerts()
+        #expect(listed.count == raised && Set(listed.map(\.alertID)).count == raised)
+        #expect(listed.allSatisfy { $0.status == "open" && $0.storeID == "store-007" && !$0.summary.isEmpty })
+
+        let pending = try #require(listed.first { $0.rule == "churn-threat" })
+        let acknowledged = try #require(
+            try await ingest.store.updateAlert(id: pending.alertID, status: .acknowledged, note: "calling", node: "t"))
+        #expect(acknowledged.status == "acknowledged" && acknowledged.note == "calling")
+        #expect(try rows() == raised, "an update moves every raised alert first")
+        #expect(try counter("alerts_unmaterialized") == 0)
+        listed = try await ingest.store.alerts()
+        #expect(listed.count == raised)
+        #expect(try await ingest.store.alerts(status: .acknowledged).map(\.alertID) == [pending.alertID])
+
+        // Past `alertsPerMaterialization` raised alerts, a group commit moves them.
+        for start in stride(from: 10, to: 1110, by: 100) {
+            let response = try await ingest.ingest(body: Self.churnThreats(start..<start + 100), contentType: nil)
+            #expect(response.accepted == 100)
+        }
+        let moved = try counter("alerts_raised_total")
+        #expect(moved >= raised + 1100)
+        #expect(try rows() == moved, "the commit that passed 1,024 moved them all")
+        #expect(try counter("alerts_unmaterialized") == 0)
+        #expect(try await ingest.ingest(body: Self.churnThreats(1110..<1160), contentType: nil).accepted == 50)
+        let total = try counter("alerts_raised_total")
+        #expect(total >= moved + 50)
+        #expect(try rows() == moved, "the latest wait in the outbox")
+        listed = try await ingest.store.alerts()
+        #expect(listed.count == total && Set(listed.map(\.alertID)).count == total)
+        #expect(try await ingest.store.alerts(status: .open).count == total - 1)
+        #expect(zip(listed, listed.dropFirst()).allSatisfy { $0.raisedAt >= $1.raisedAt })
+
+        // The hub took everything: the outbox is emptied, the alerts stay.
+        let last = try await ingest.store.stats().lastSeq
+        try await ingest.store.commitAck(
+            highWaterMark: last, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        #expect(try rows("alert_outbox") == 0)
+        #expect(try rows() == total)
+        #expect(try await ingest.store.alerts().count == total)
     }
 
     @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {

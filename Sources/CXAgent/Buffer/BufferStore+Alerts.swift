@@ -62,45 +62,44 @@ public struct PreparedAlert: Sendable {
 }
 
 extension BufferStore {
-    /// Persists alerts raised at ingest inside the group commit's transaction (idempotent by alert id): each new
-    /// alert gets an outbox seq so it reaches the hub, and a webhook delivery when a webhook is configured.
+    /// Persists alerts raised at ingest inside the group commit's transaction: each gets an outbox seq, so it
+    /// reaches the hub, and a webhook delivery when a webhook is configured. The outbox row holds what the alert's
+    /// row needs; `alerts` gets it in bulk (`materializeAlerts`), and readers see both (`alerts(status:)`).
+    ///
+    /// An id raised twice (the same event's alert twice in one millisecond, such as a request sent twice at once)
+    /// gets two outbox entries: `alerts` keeps the first, and the hub joins the second into it (the status lattice).
     static func insertAlerts(
         _ alerts: [PreparedAlert], notifyWebhook: Bool, _ db: Database, _ counters: inout Counters
     ) throws {
         let now = Self.nowMillis()
         // Cached statements: a busy store raises an alert every few dozen events, inside the group commit.
-        let insert = try db.cachedStatement(
+        let outbox = try db.cachedStatement(
             sql: """
-                INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING
+                INSERT INTO alert_outbox (seq, alert_id, payload, rule, severity, store_id, summary, raised_hlc, raised_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        let outbox = try db.cachedStatement(sql: "INSERT INTO alert_outbox (seq, alert_id, payload) VALUES (?, ?, ?)")
         let webhook = try db.cachedStatement(
             sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)")
         let connection = db.sqliteConnection
         // Bound by hand (`step`), as the events are: through `StatementArguments` an alert cost the group commit
         // more than the 25 events around it.
         for a in alerts {
-            try Self.step(insert, connection) { s in
-                bindText(s, 1, a.id)
-                sqlite3_bind_int64(s, 2, Int64(AlertStatus.open.rawValue))
-                bindText(s, 3, a.ruleID)
-                bindText(s, 4, a.severity)
-                bindText(s, 5, a.storeID)
-                bindText(s, 6, a.message)
-                sqlite3_bind_int64(s, 7, Int64(bitPattern: a.raisedHLC))
-                sqlite3_bind_int64(s, 8, now)
-            }
-            guard sqlite3_changes(connection) == 1 else { continue }
             counters["alerts_raised_total"] += 1
+            counters["alerts_unmaterialized"] += 1
             let seq = counters["next_seq"]
             counters["next_seq"] = seq + 1
-            // No payload: the open update is the alert's own row, read back when the batch is built. Its bytes in
-            // the outbox made each alert cost the group commit about one more WAL page per commit.
+            // No payload: an empty one marks the open update of an alert raised here, built from these columns when
+            // the batch is built.
             try Self.step(outbox, connection) { s in
                 sqlite3_bind_int64(s, 1, seq)
                 bindText(s, 2, a.id)
                 sqlite3_bind_zeroblob(s, 3, 0)
+                bindText(s, 4, a.ruleID)
+                bindText(s, 5, a.severity)
+                bindText(s, 6, a.storeID)
+                bindText(s, 7, a.message)
+                sqlite3_bind_int64(s, 8, Int64(bitPattern: a.raisedHLC))
+                sqlite3_bind_int64(s, 9, now)
             }
             if notifyWebhook, let body = a.webhookBody {
                 try Self.step(webhook, connection) { s in
@@ -110,6 +109,27 @@ extension BufferStore {
                 }
             }
         }
+    }
+
+    /// Raised alerts a group commit leaves to the outbox before it moves them into `alerts`: each move writes the
+    /// pages of a thousand alerts once, where inserting them commit by commit rewrote the table's last pages in
+    /// every commit.
+    static let alertsPerMaterialization: Int64 = 1024
+
+    /// Moves the raised alerts that only the outbox holds into `alerts` (status open; an alert already there, from
+    /// the hub, keeps its row). Runs inside the caller's write transaction, before anything reads or changes
+    /// `alerts` there or drops outbox rows.
+    static func materializeAlerts(_ db: Database, _ counters: inout Counters) throws {
+        guard counters["alerts_unmaterialized"] > 0 else { return }
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
+                SELECT alert_id, ?, rule, severity, store_id, summary, raised_hlc, raised_at FROM alert_outbox
+                WHERE seq > ? AND rule IS NOT NULL ORDER BY seq
+                """,
+            arguments: [AlertStatus.open.rawValue, counters["alerts_materialized_through"]])
+        counters["alerts_materialized_through"] = counters["next_seq"] - 1
+        counters["alerts_unmaterialized"] = 0
     }
 
     /// Binds a blob (copied: SQLite keeps it past the closure).
@@ -126,10 +146,12 @@ extension BufferStore {
     /// the note is last-writer-wins. Returns the alert as stored, nil for an unknown id.
     public func updateAlert(id: String, status: AlertStatus, note: String?, node: String) async throws -> StoredAlert? {
         let found = try await pool.write { db -> Bool in
+            var counters = try Counters.load(db)
+            try Self.materializeAlerts(db, &counters)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]) else {
+                try counters.save(db)
                 return false
             }
-            var counters = try Counters.load(db)
             let hlc = HLCTimestamp(wallMillis: Self.nowMillis(), counter: 0)
             var u = Cxsync_V1_AlertUpdate()
             u.alertID = id
@@ -165,16 +187,20 @@ extension BufferStore {
 
     /// Alert updates of the outbox after `seq`, up to `through` (inclusive), in order.
     ///
-    /// An empty payload is the open update of an alert raised at ingest, built here from the alert's row (status
-    /// open: the lattice keeps any later status, which has an outbox entry of its own). Alert rows are never deleted;
-    /// were one missing, its update would carry the id and status alone, so that the outbox stays gap-free.
+    /// An empty payload is the open update of an alert raised at ingest, built here from the outbox row's columns
+    /// (status open: the lattice keeps any later status, which has an outbox entry of its own), or from the alert's
+    /// row for entries written before those columns. Alert rows are never deleted; were one missing, its update
+    /// would carry the id and status alone, so that the outbox stays gap-free.
     public func outboxAlerts(after seq: UInt64, through: UInt64, limit: Int) async throws -> [OutboxAlert] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT o.seq, o.alert_id, o.payload, a.rule, a.severity, a.store_id, a.summary, a.raised_hlc
-                    FROM alert_outbox o LEFT JOIN alerts a ON length(o.payload) = 0 AND a.alert_id = o.alert_id
+                    SELECT o.seq, o.alert_id, o.payload, coalesce(o.rule, a.rule), coalesce(o.severity, a.severity),
+                        coalesce(o.store_id, a.store_id), coalesce(o.summary, a.summary),
+                        coalesce(o.raised_hlc, a.raised_hlc)
+                    FROM alert_outbox o
+                    LEFT JOIN alerts a ON length(o.payload) = 0 AND o.rule IS NULL AND a.alert_id = o.alert_id
                     WHERE o.seq > ? AND o.seq <= ? ORDER BY o.seq LIMIT ?
                     """,
                 arguments: [Int64(seq), Int64(clamping: through), limit]

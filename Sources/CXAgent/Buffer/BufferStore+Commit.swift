@@ -135,6 +135,9 @@ extension BufferStore {
             }
             outcomes.append(.committed(results))
         }
+        if counters["alerts_unmaterialized"] >= Self.alertsPerMaterialization {
+            try Self.materializeAlerts(db, &counters)
+        }
         counters["hlc_last"] = Int64(bitPattern: clock.last.rawValue)
         try counters.save(db)
         let committed = stored

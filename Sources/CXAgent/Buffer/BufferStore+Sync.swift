@@ -112,6 +112,8 @@ extension BufferStore {
                 counters["sync_events_total"] += Int64(sentEvents)
                 counters["sync_bytes_total"] += Int64(sentBytes)
             }
+            // Raised alerts leave the outbox here: into `alerts` first.
+            try Self.materializeAlerts(db, &counters)
             try counters.save(db)
             try db.execute(sql: "DELETE FROM alert_outbox WHERE seq <= ?", arguments: [counters["synced_through"]])
             try Self.clearInFlight(db)
@@ -142,17 +144,30 @@ extension BufferStore {
         }
     }
 
+    /// The stored alerts, latest raised first: the rows of `alerts` and the raised alerts that only the outbox
+    /// holds so far (`materializeAlerts`), each id once.
     public func alerts(status: AlertStatus? = nil) async throws -> [StoredAlert] {
         try await pool.read { db in
-            var sql =
-                "SELECT alert_id, status, note, assignee, rule, severity, store_id, summary, raised_hlc, updated_at FROM alerts"
+            var sql = """
+                SELECT * FROM (
+                    SELECT alert_id, status, note, assignee, rule, severity, store_id, summary, raised_hlc, updated_at
+                    FROM alerts
+                    UNION ALL
+                    SELECT o.alert_id, \(AlertStatus.open.rawValue), NULL, NULL, o.rule, o.severity, o.store_id, o.summary,
+                        o.raised_hlc, o.raised_at
+                    FROM alert_outbox o
+                    WHERE o.seq > (SELECT value FROM counters WHERE name = 'alerts_materialized_through')
+                        AND o.rule IS NOT NULL AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.alert_id = o.alert_id)
+                )
+                """
             var args: StatementArguments = []
             if let status {
                 sql += " WHERE status = ?"
                 args = [status.rawValue]
             }
             sql += " ORDER BY raised_hlc DESC"
-            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+            var seen = Set<String>()
+            return try Row.fetchAll(db, sql: sql, arguments: args).filter { seen.insert($0[0]).inserted }.map { row in
                 let status = AlertStatus(rawValue: row[1]) ?? .open
                 return StoredAlert(
                     alertID: row[0], status: status.description, note: row[2], assignee: row[3], rule: row[4],
