@@ -58,6 +58,9 @@ struct EnrichPathBench: AsyncParsableCommand {
             ThemeCodebook.registered(try ThemeTaxonomy.bundledDefault().allThemes), try InsightEngine())
         var best: [String: Double] = [:]
         var alerts = 0
+        // The rows the agent stores (its packed path) when the taxonomy packs, for the writer stage: the same in every
+        // repetition, so made once.
+        let stored = writer ? try codes.map { try storedRows(all, themeCodes: $0) } : nil
         for _ in 0..<reps {
             let enricher = try EventEnricher(fleetKey: Self.fleetKey)
             var plainBytes = 0
@@ -121,8 +124,7 @@ struct EnrichPathBench: AsyncParsableCommand {
                     figures["writer_\(name)_cpu_us"] = time.cpu * 1e6 / Double(all.count)
                 }
                 record("plain", try await writerTime(requests(all)))
-                // The rows the agent stores (its packed path) when the taxonomy packs; else the full enrichment's.
-                let stored = try codes.map { try storedRows(all, themeCodes: $0) }
+                // Without packed themes the agent stores the full enrichment, as `enriched` holds it.
                 let rows = stored?.rows ?? requests(enriched)
                 let rowAlerts = stored?.alerts ?? raised
                 record("enriched", try await writerTime(rows, alerts: rowAlerts))
@@ -213,17 +215,12 @@ struct EnrichPathBench: AsyncParsableCommand {
     /// time the hashing.
     func rowsChecksum(_ events: [Event], themeCodes: [UInt8]?) throws -> String {
         guard let codes = themeCodes else { return "-" }
-        let enricher = try EventEnricher(fleetKey: Self.fleetKey)
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bytes: [UInt8]) {
             for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         }
-        for start in stride(from: 0, to: events.count, by: perRequest) {
-            var request = Array(events[start..<min(events.count, start + perRequest)])
-            let packed = enricher.enrichPackedBlocking(&request)
-            for k in request.indices {
-                let row = IngestService.prepare(
-                    request[k], packed: packed.enrichments[k], customerKey: packed.customerKeys[k], themeCodes: codes)
+        try forEachStoredRequest(events, themeCodes: codes) { rows, _ in
+            for row in rows {
                 mix(row.payload)
                 mix(row.themeCodes)
             }
@@ -231,31 +228,40 @@ struct EnrichPathBench: AsyncParsableCommand {
         return String(h, radix: 16)
     }
 
-    /// The rows and alerts the agent's packed path stores for `events`, request by request, from a fresh enricher
-    /// (what `rowsChecksum` hashes).
+    /// The rows and alerts the agent's packed path stores for `events`, request by request, from a fresh enricher.
     func storedRows(_ events: [Event], themeCodes codes: [UInt8]) throws -> (
         rows: [[PreparedEvent]], alerts: [[PreparedAlert]]
     ) {
-        let enricher = try EventEnricher(fleetKey: Self.fleetKey)
         var rows: [[PreparedEvent]] = []
         var alerts: [[PreparedAlert]] = []
-        for start in stride(from: 0, to: events.count, by: perRequest) {
-            var request = Array(events[start..<min(events.count, start + perRequest)])
-            let packed = enricher.enrichPackedBlocking(&request)
-            alerts.append(try packed.alerts.map { try PreparedAlert($0, webhook: false) })
-            rows.append(
-                request.indices.map {
-                    IngestService.prepare(
-                        request[$0], packed: packed.enrichments[$0], customerKey: packed.customerKeys[$0],
-                        themeCodes: codes)
-                })
+        try forEachStoredRequest(events, themeCodes: codes) {
+            rows.append($0)
+            alerts.append($1)
         }
         return (rows, alerts)
     }
 
+    /// Calls `body` with each request's stored rows and alerts, as the agent's packed path makes them, from a fresh
+    /// enricher.
+    func forEachStoredRequest(
+        _ events: [Event], themeCodes codes: [UInt8], _ body: ([PreparedEvent], [PreparedAlert]) throws -> Void
+    ) throws {
+        let enricher = try EventEnricher(fleetKey: Self.fleetKey)
+        for start in stride(from: 0, to: events.count, by: perRequest) {
+            var request = Array(events[start..<min(events.count, start + perRequest)])
+            let packed = enricher.enrichPackedBlocking(&request)
+            try body(
+                request.indices.map {
+                    IngestService.prepare(
+                        request[$0], packed: packed.enrichments[$0], customerKey: packed.customerKeys[$0],
+                        themeCodes: codes)
+                }, try packed.alerts.map { try PreparedAlert($0, webhook: false) })
+        }
+    }
+
     /// Time to commit `requests` (rows encoded beforehand, as the request tasks do) into a fresh buffer,
     /// `requestsPerCommit` requests per transaction: by the wall clock, fsyncs included, and the process's CPU
-    /// time in seconds, which leaves out the waits for the disk (the part that differs little between runs).
+    /// time in seconds, which leaves out the waits for the disk (the noisiest part of the wall clock here).
     func writerTime(_ requests: [[PreparedEvent]], alerts: [[PreparedAlert]] = []) async throws -> (
         wall: Duration, cpu: Double
     ) {

@@ -107,10 +107,10 @@ enum BufferSchema {
         m.registerMigration("v7-raised-alerts-in-outbox") { db in
             // An alert raised at ingest is written once, to the outbox (appended, like the events), with what its
             // row needs; `alerts` gets it later in bulk (`BufferStore.materializeAlerts`). Inserted there by every
-            // group commit, each commit rewrote the last pages of that text-keyed table: under the ingest benchmark
-            // 49 bytes written per ingested event, and the agent's CPU per event fell by a median 0.77 us without
-            // it (bench/live-ab.sh, 10 pairs). Outbox rows written before hold no columns: their alert is in
-            // `alerts` already.
+            // group commit, each commit rewrote the last pages of that text-keyed table: 49 more bytes written per
+            // ingested event under the ingest benchmark (bench/live-ab.sh, 10 pairs), and 0.195 against 0.140 us of
+            // the writer's CPU per event for the alerts (cx-bench enrich-path's writer stage, 4 pairs). Outbox rows
+            // written before hold no columns: their alert is in `alerts` already.
             try db.execute(
                 sql: """
                     ALTER TABLE alert_outbox ADD COLUMN rule TEXT;

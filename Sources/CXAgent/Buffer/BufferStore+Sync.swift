@@ -166,6 +166,8 @@ extension BufferStore {
                 args = [status.rawValue]
             }
             sql += " ORDER BY raised_hlc DESC"
+            // `NOT EXISTS` lets a row of `alerts` win over an outbox entry of its id; this set lists an id raised
+            // twice while waiting (two outbox entries) once.
             var seen = Set<String>()
             return try Row.fetchAll(db, sql: sql, arguments: args).filter { seen.insert($0[0]).inserted }.map { row in
                 let status = AlertStatus(rawValue: row[1]) ?? .open
