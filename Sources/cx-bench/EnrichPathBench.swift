@@ -37,6 +37,11 @@ struct EnrichPathBench: AsyncParsableCommand {
             "Write this many KiB of other memory between requests of the packed path, as the agent's HTTP parsing and SQLite do between enrichments; the eviction's own time is reported apart."
     )
     var evictKib: Int = 0
+    @Flag(
+        help:
+            "Decode the next request's events from JSON between requests of the packed path: other code between enrichments, as the agent's HTTP handling and parser are; the decoding's time is reported apart, alone and between requests."
+    )
+    var decodeBetween = false
     @Option(help: "Also run the packed path on this many threads at once, as the agent's request tasks do.")
     var threads: Int = 0
     @Flag(help: "With --threads, give each thread an enricher of its own (nothing shared).")
@@ -84,23 +89,35 @@ struct EnrichPathBench: AsyncParsableCommand {
             // What the agent runs: the packed enrichment, encoded straight into the stored row.
             let packedEnricher = try EventEnricher(fleetKey: Self.fleetKey)
             var packedRows = 0
-            // Memory written between requests, timed alone first and subtracted (`--evict-kib`).
+            // Work between requests (`--evict-kib`, `--decode-between`), timed alone first, then in the loop, where
+            // its own time is subtracted: the two tell how much each side slows the other.
             var evict = [UInt8](repeating: 0, count: evictKib * 1024)
-            func touch() {
+            var decoded = 0
+            func between(_ start: Int) throws {
                 evict.withUnsafeMutableBufferPointer { b in
                     for i in stride(from: 0, to: b.count, by: 64) { b[i] &+= 1 }
                 }
+                guard decodeBetween else { return }
+                for line in lines[start..<min(lines.count, start + perRequest)] {
+                    decoded += try decoder.decode(IncomingEvent.self, from: Data(line)).text?.utf8.count ?? 0
+                }
             }
+            let betweenRequests = evictKib > 0 || decodeBetween
             let e0 = ContinuousClock.now
-            if evictKib > 0 {
-                for _ in stride(from: 0, to: all.count, by: perRequest) { touch() }
+            if betweenRequests {
+                for start in stride(from: 0, to: all.count, by: perRequest) { try between(start) }
             }
             let e1 = ContinuousClock.now
+            var betweenInLoop = Duration.zero
             let t4 = ContinuousClock.now
             for start in stride(from: 0, to: all.count, by: perRequest) {
-                if evictKib > 0 { touch() }
+                if betweenRequests {
+                    let b0 = ContinuousClock.now
+                    try between(start)
+                    betweenInLoop += ContinuousClock.now - b0
+                }
                 packedRows += try Self.packedRequest(
-                    Array(all[start..<min(all.count, start + perRequest)]), packedEnricher, themeCodes: codes)
+                    all[start..<min(all.count, start + perRequest)], packedEnricher, themeCodes: codes)
             }
             let t5 = ContinuousClock.now
             let parallel = threads > 0 ? try parallelTime(all, themeCodes: codes) : nil
@@ -135,8 +152,11 @@ struct EnrichPathBench: AsyncParsableCommand {
             figures["encode_plain_us"] = us(t1 - t0)
             figures["enrich_us"] = us(t2 - t1)
             figures["encode_enriched_us"] = us(t3 - t2)
-            figures["enrich_packed_and_encode_us"] = us(t5 - t4 - (e1 - e0))
-            if evictKib > 0 { figures["evict_only_us"] = us(e1 - e0) }
+            figures["enrich_packed_and_encode_us"] = us(t5 - t4 - betweenInLoop)
+            if betweenRequests {
+                figures["between_alone_us"] = us(e1 - e0)
+                figures["between_in_loop_us"] = us(betweenInLoop)
+            }
             let n = Double(all.count)
             figures["payload_packed_bytes"] = Double(packedRows) / n
             figures["payload_plain_bytes"] = Double(plainBytes) / n
@@ -154,8 +174,12 @@ struct EnrichPathBench: AsyncParsableCommand {
 
     /// What the agent does with one request on the packed path: enrich, prepare the alerts, encode the rows.
     /// Returns the rows' payload bytes (0 without theme codes: the agent then takes the full path).
-    static func packedRequest(_ events: [Event], _ enricher: EventEnricher, themeCodes codes: [UInt8]?) throws -> Int {
-        var request = events
+    static func packedRequest(_ events: ArraySlice<Event>, _ enricher: EventEnricher, themeCodes codes: [UInt8]?)
+        throws -> Int
+    {
+        // A request's own array, as the agent's (its valid events, appended one by one): enriched in place, a copy of a
+        // shared one was copied again, event by event, at its first change.
+        var request = Array(events)
         let packed = enricher.enrichPackedBlocking(&request)
         _ = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
         guard let codes else { return 0 }
@@ -182,7 +206,7 @@ struct EnrichPathBench: AsyncParsableCommand {
             try EventEnricher(fleetKey: Self.fleetKey)
         }
         let requests = stride(from: 0, to: all.count, by: perRequest).map {
-            Array(all[$0..<min(all.count, $0 + perRequest)])
+            $0..<min(all.count, $0 + perRequest)
         }
         let threadCount = threads
         let outcome = Mutex<(busy: Duration, cpu: Double, error: (any Error)?)>((.zero, 0, nil))
@@ -192,7 +216,7 @@ struct EnrichPathBench: AsyncParsableCommand {
             let start = ContinuousClock.now
             do {
                 for r in stride(from: w, to: requests.count, by: threadCount) {
-                    _ = try Self.packedRequest(requests[r], enricher, themeCodes: codes)
+                    _ = try Self.packedRequest(all[requests[r]], enricher, themeCodes: codes)
                 }
             } catch {
                 outcome.withLock { $0.error = $0.error ?? error }
