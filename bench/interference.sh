@@ -3,9 +3,9 @@
 # the agent's packed enrichment path (`cx-bench enrich-path --no-writer`, requests of 100 events, payloads
 # encoded) under the conditions the live agent adds, each against the plain one-core run of the same repetition:
 #   1. other memory written between requests (1 MiB: more than this core's L2; 4 MiB: half the shared L3), or
-#      other code run between them (the next request's events decoded from JSON, as the agent's HTTP handling and
-#      parser run between its enrichments), the in-between work's own time subtracted; that work is timed alone
-#      too, so that the table shows how much each side slows the other;
+#      other code run between them (each request's events decoded from JSON before they are enriched, as the
+#      agent's parser runs between its enrichments), the in-between work's own time subtracted; that work is timed
+#      alone too, so that the table shows how much each side slows the other;
 #   2. two threads enriching at once, sharing one enricher (as the agent's request tasks do) or each with its own;
 #   3. larger requests (400 events) under the 4 MiB eviction and the decoding, to tell a per-request cost from a
 #      per-event one.
@@ -62,7 +62,7 @@ rows = [
     ("one core, 4 MiB written between requests", med("evict4m", "enrich_packed_and_encode_us"), between("evict4m")),
     ("one core, 4 MiB written between requests of 400 events", med("evict4m_req400", "enrich_packed_and_encode_us"),
      between("evict4m_req400")),
-    ("one core, the next request's events decoded from JSON between requests",
+    ("one core, each request's events decoded from JSON before it is enriched",
      med("decode", "enrich_packed_and_encode_us"), between("decode")),
     ("one core, the same between requests of 400 events", med("decode_req400", "enrich_packed_and_encode_us"),
      between("decode_req400")),

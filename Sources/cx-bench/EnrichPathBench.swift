@@ -39,7 +39,7 @@ struct EnrichPathBench: AsyncParsableCommand {
     var evictKib: Int = 0
     @Flag(
         help:
-            "Decode the next request's events from JSON between requests of the packed path: other code between enrichments, as the agent's HTTP handling and parser are; the decoding's time is reported apart, alone and between requests."
+            "Decode each request's events from JSON before the packed path enriches them: other code between enrichments, as the agent's parser is; the decoding's time is reported apart, alone and between requests."
     )
     var decodeBetween = false
     @Option(help: "Also run the packed path on this many threads at once, as the agent's request tasks do.")
@@ -92,14 +92,13 @@ struct EnrichPathBench: AsyncParsableCommand {
             // Work between requests (`--evict-kib`, `--decode-between`), timed alone first, then in the loop, where
             // its own time is subtracted: the two tell how much each side slows the other.
             var evict = [UInt8](repeating: 0, count: evictKib * 1024)
-            var decoded = 0
             func between(_ start: Int) throws {
                 evict.withUnsafeMutableBufferPointer { b in
                     for i in stride(from: 0, to: b.count, by: 64) { b[i] &+= 1 }
                 }
                 guard decodeBetween else { return }
                 for line in lines[start..<min(lines.count, start + perRequest)] {
-                    decoded += try decoder.decode(IncomingEvent.self, from: Data(line)).text?.utf8.count ?? 0
+                    _ = try decoder.decode(IncomingEvent.self, from: Data(line))
                 }
             }
             let betweenRequests = evictKib > 0 || decodeBetween
@@ -116,8 +115,9 @@ struct EnrichPathBench: AsyncParsableCommand {
                     try between(start)
                     betweenInLoop += ContinuousClock.now - b0
                 }
-                packedRows += try Self.packedRequest(
-                    all[start..<min(all.count, start + perRequest)], packedEnricher, themeCodes: codes)
+                packedRows += try Self.storedRequest(
+                    all[start..<min(all.count, start + perRequest)], packedEnricher, themeCodes: codes
+                ).rows.reduce(0) { $0 + $1.payloadCount }
             }
             let t5 = ContinuousClock.now
             let parallel = threads > 0 ? try parallelTime(all, themeCodes: codes) : nil
@@ -172,25 +172,22 @@ struct EnrichPathBench: AsyncParsableCommand {
             String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
 
-    /// What the agent does with one request on the packed path: enrich, prepare the alerts, encode the rows.
-    /// Returns the rows' payload bytes (0 without theme codes: the agent then takes the full path).
-    static func packedRequest(_ events: ArraySlice<Event>, _ enricher: EventEnricher, themeCodes codes: [UInt8]?)
-        throws -> Int
+    /// What the agent does with one request on the packed path: enrich, prepare the alerts, encode the rows (none
+    /// without theme codes: the agent then takes the full path).
+    static func storedRequest(_ events: ArraySlice<Event>, _ enricher: EventEnricher, themeCodes codes: [UInt8]?)
+        throws -> (rows: [PreparedEvent], alerts: [PreparedAlert])
     {
         // A request's own array, as the agent's (its valid events, appended one by one): enriched in place, a copy of a
         // shared one was copied again, event by event, at its first change.
         var request = Array(events)
         let packed = enricher.enrichPackedBlocking(&request)
-        _ = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
-        guard let codes else { return 0 }
-        var bytes = 0
-        for k in request.indices {
-            bytes +=
-                IngestService.prepare(
-                    request[k], packed: packed.enrichments[k], customerKey: packed.customerKeys[k], themeCodes: codes
-                ).payloadCount
+        let alerts = try packed.alerts.map { try PreparedAlert($0, webhook: false) }
+        guard let codes else { return ([], alerts) }
+        let rows = request.indices.map {
+            IngestService.prepare(
+                request[$0], packed: packed.enrichments[$0], customerKey: packed.customerKeys[$0], themeCodes: codes)
         }
-        return bytes
+        return (rows, alerts)
     }
 
     static func micros(_ d: Duration) -> Double {
@@ -216,7 +213,7 @@ struct EnrichPathBench: AsyncParsableCommand {
             let start = ContinuousClock.now
             do {
                 for r in stride(from: w, to: requests.count, by: threadCount) {
-                    _ = try Self.packedRequest(all[requests[r]], enricher, themeCodes: codes)
+                    _ = try Self.storedRequest(all[requests[r]], enricher, themeCodes: codes)
                 }
             } catch {
                 outcome.withLock { $0.error = $0.error ?? error }
@@ -272,14 +269,9 @@ struct EnrichPathBench: AsyncParsableCommand {
     ) throws {
         let enricher = try EventEnricher(fleetKey: Self.fleetKey)
         for start in stride(from: 0, to: events.count, by: perRequest) {
-            var request = Array(events[start..<min(events.count, start + perRequest)])
-            let packed = enricher.enrichPackedBlocking(&request)
-            try body(
-                request.indices.map {
-                    IngestService.prepare(
-                        request[$0], packed: packed.enrichments[$0], customerKey: packed.customerKeys[$0],
-                        themeCodes: codes)
-                }, try packed.alerts.map { try PreparedAlert($0, webhook: false) })
+            let stored = try Self.storedRequest(
+                events[start..<min(events.count, start + perRequest)], enricher, themeCodes: codes)
+            try body(stored.rows, stored.alerts)
         }
     }
 
