@@ -156,6 +156,40 @@ public struct IntentDetector: Sendable {
     private var numberCandidates: [Candidate] = []
     private var headFlat: [Int32] = []  // per head: start, count into headCandidates
     private var headCandidates: [Candidate] = []
+    /// Per head, what rejects all of its candidates at once (`HeadFilter`).
+    private var headFilters: [HeadFilter] = []
+    /// The same for `numberCandidates`.
+    private var numberFilter = HeadFilter([])
+    /// The union of one head's candidates' tests: when the kinds they detect are all found already, or the next
+    /// token is outside every candidate's `next`, none of them can match, and the candidates are not read one by
+    /// one. A head such as "was" or "the" comes several times per text and puts forward up to a dozen rules, most
+    /// of which the next word rejects.
+    struct HeadFilter {
+        var next: WordSignature
+        var kinds: UInt8
+        /// Every candidate checks the next word (else anything may follow one of them).
+        var checksNext: Bool
+
+        init(_ candidates: ArraySlice<Candidate>) {
+            next = WordSignature()
+            kinds = 0
+            checksNext = true
+            for c in candidates {
+                next.formUnion(c.next)
+                kinds |= c.kindBit
+                checksNext = checksNext && c.checksNext
+            }
+        }
+
+        /// Whether every candidate rejects head token `t`, at `i` of `toks`, given the kinds `seen` already.
+        @inline(__always)
+        func rejects(
+            _ t: Token, _ i: Int, _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, seen: UInt8
+        ) -> Bool {
+            seen & kinds == kinds
+                || (checksNext && (t.has(Token.sentenceEnd) || i + 1 >= n || !next.contains(toks[i + 1].hash)))
+        }
+    }
     /// A rule as a head word puts it forward, with what rejects it before its record is read: its kind (one hit
     /// per kind) and the words the next token must be among (`nextWords`). A candidate that fails either needs
     /// neither the rule's record (an L1 miss in profiles) nor the matcher.
@@ -355,7 +389,9 @@ public struct IntentDetector: Sendable {
             headFlat.append(Int32(headCandidates.count))
             headFlat.append(Int32(list.count))
             headCandidates += list.map { Candidate($0, of: rules, head: head) }
+            headFilters.append(HeadFilter(headCandidates[(headCandidates.count - list.count)...]))
         }
+        numberFilter = HeadFilter(numberCandidates[...])
     }
 
     /// The words that can follow the head token of `rule` in a match: the second word of each alternative of the
@@ -497,9 +533,18 @@ public struct IntentDetector: Sendable {
             let num =
                 !numberCandidates.isEmpty
                 && (t.has(Token.number) || Self.isNumberWord(t) || (t.has(Token.hasDigit) && t.length <= 6))
+                && !numberFilter.rejects(t, i, toks, n, seen: seen)
             if k < 0 && !num { continue }
-            let hs = k >= 0 ? Int(headFlat[2 * Int(k)]) : 0
-            let first = k >= 0 ? Int(headFlat[2 * Int(k) + 1]) : 0
+            var first = 0
+            var hs = 0
+            if k >= 0 {
+                if !headFilters[Int(k)].rejects(t, i, toks, n, seen: seen) {
+                    hs = Int(headFlat[2 * Int(k)])
+                    first = Int(headFlat[2 * Int(k) + 1])
+                } else if !num {
+                    continue
+                }
+            }
             let total = first + (num ? numberCandidates.count : 0)
             for c in 0..<total {
                 let candidate = c < first ? H[hs + c] : numberCandidates[c - first]
@@ -614,6 +659,13 @@ struct WordSignature: Sendable {
 
     /// The signature that intersects every non-empty one.
     static let all = WordSignature(a: ~0, b: ~0, c: ~0, d: ~0)
+
+    mutating func formUnion(_ o: WordSignature) {
+        a |= o.a
+        b |= o.b
+        c |= o.c
+        d |= o.d
+    }
 
     @inline(__always)
     mutating func insert(_ hash: UInt64) {

@@ -73,6 +73,9 @@ public struct ThemeTagger: Sendable {
     private var wordValues: [[Int32]] = []
     private(set) var phraseHeads = TermTable(minimumCapacity: 256)
     private var phraseHeadMax: [UInt8] = []
+    /// Per phrase head, the second words of its phrases: a head followed by none of them starts no phrase, and its
+    /// phrase probes (a hash table miss each) are skipped.
+    private var phraseSecond: [WordSignature] = []
     private var phrases = TermTable(minimumCapacity: 256)
     private var phraseValues: [[Int32]] = []
     private var flatWord: [Int32] = []  // per word index: start, count pairs into flatValues
@@ -111,8 +114,10 @@ public struct ThemeTagger: Sendable {
                             hi = Int32(phraseHeadMax.count)
                             phraseHeads.set(hs[0], hi)
                             phraseHeadMax.append(0)
+                            phraseSecond.append(WordSignature())
                         }
                         phraseHeadMax[Int(hi)] = max(phraseHeadMax[Int(hi)], UInt8(min(parts.count, 6)))
+                        phraseSecond[Int(hi)].insert(hs[1])
                     }
                 }
             }
@@ -212,7 +217,7 @@ public struct ThemeTagger: Sendable {
                         for q in st..<(st + Int(flatWord[2 * w + 1])) { mark(fv[q]) }
                     }
                     let ph = toks[i].entry(.themeHead, else: phraseHeads.get(h))
-                    if ph >= 0 {
+                    if ph >= 0 && i + 1 < n && phraseSecond[Int(ph)].contains(toks[i + 1].hash) {
                         let maxLen = Int(phraseHeadMax[Int(ph)])
                         var key = h
                         var j = i + 1
