@@ -53,22 +53,22 @@ for line in open(runs):
     by.setdefault(name, []).append(json.loads(doc))
 def med(name, key):
     return statistics.median(r[key] for r in by[name])
-idle = med("idle", "enrich_packed_and_encode_us")
+# Every variant once: its run name, the figure it reports, its row's label, and whether work ran between requests.
+PATH_US, THREAD_US = "enrich_packed_and_encode_us", "parallel_thread_us"
+variants = [
+    ("idle", PATH_US, "one core, nothing between requests", False),
+    ("evict1m", PATH_US, "one core, 1 MiB written between requests", True),
+    ("evict4m", PATH_US, "one core, 4 MiB written between requests", True),
+    ("evict4m_req400", PATH_US, "one core, 4 MiB written between requests of 400 events", True),
+    ("decode", PATH_US, "one core, each request's events decoded from JSON before it is enriched", True),
+    ("decode_req400", PATH_US, "one core, the same between requests of 400 events", True),
+    ("shared2", THREAD_US, "two threads at once, one shared enricher (per thread)", False),
+    ("separate2", THREAD_US, "two threads at once, an enricher each (per thread)", False),
+]
+idle = med("idle", PATH_US)
 def between(name):
     return "%.2f / %.2f" % (med(name, "between_alone_us"), med(name, "between_in_loop_us"))
-rows = [
-    ("one core, nothing between requests", med("idle", "enrich_packed_and_encode_us"), "-"),
-    ("one core, 1 MiB written between requests", med("evict1m", "enrich_packed_and_encode_us"), between("evict1m")),
-    ("one core, 4 MiB written between requests", med("evict4m", "enrich_packed_and_encode_us"), between("evict4m")),
-    ("one core, 4 MiB written between requests of 400 events", med("evict4m_req400", "enrich_packed_and_encode_us"),
-     between("evict4m_req400")),
-    ("one core, each request's events decoded from JSON before it is enriched",
-     med("decode", "enrich_packed_and_encode_us"), between("decode")),
-    ("one core, the same between requests of 400 events", med("decode_req400", "enrich_packed_and_encode_us"),
-     between("decode_req400")),
-    ("two threads at once, one shared enricher (per thread)", med("shared2", "parallel_thread_us"), "-"),
-    ("two threads at once, an enricher each (per thread)", med("separate2", "parallel_thread_us"), "-"),
-]
+rows = [(label, med(name, key), between(name) if timed else "-") for name, key, label, timed in variants]
 checksums = {r["rows_checksum"] for rs in by.values() for r in rs}
 lines = [
     "# Enrichment path under the live agent's conditions (issue 4)",
@@ -91,11 +91,7 @@ lines += [
     "",
 ]
 for i in range(len(by["idle"])):
-    lines.append("- " + " / ".join("%.2f" % by[n][i][k] for n, k in [
-        ("idle", "enrich_packed_and_encode_us"), ("evict1m", "enrich_packed_and_encode_us"),
-        ("evict4m", "enrich_packed_and_encode_us"), ("evict4m_req400", "enrich_packed_and_encode_us"),
-        ("decode", "enrich_packed_and_encode_us"), ("decode_req400", "enrich_packed_and_encode_us"),
-        ("shared2", "parallel_thread_us"), ("separate2", "parallel_thread_us")]))
+    lines.append("- " + " / ".join("%.2f" % by[name][i][key] for name, key, _, _ in variants))
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

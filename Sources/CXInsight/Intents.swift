@@ -162,8 +162,8 @@ public struct IntentDetector: Sendable {
     private var numberFilter = HeadFilter([])
     /// The union of one head's candidates' tests: when the kinds they detect are all found already, or the next
     /// token is outside every candidate's `next`, none of them can match, and the candidates are not read one by
-    /// one. A head such as "was" or "the" comes several times per text and puts forward up to a dozen rules, most
-    /// of which the next word rejects.
+    /// one. Heads are common words ("the", "was", "is", "not"): with the numbers, 47% of the workload's tokens put
+    /// rules forward, and the next word rejects most of them.
     struct HeadFilter {
         var next: WordSignature
         var kinds: UInt8
@@ -388,8 +388,9 @@ public struct IntentDetector: Sendable {
         for (list, head) in zip(headLists, headWords) {
             headFlat.append(Int32(headCandidates.count))
             headFlat.append(Int32(list.count))
-            headCandidates += list.map { Candidate($0, of: rules, head: head) }
-            headFilters.append(HeadFilter(headCandidates[(headCandidates.count - list.count)...]))
+            let candidates = list.map { Candidate($0, of: rules, head: head) }
+            headCandidates += candidates
+            headFilters.append(HeadFilter(candidates[...]))
         }
         numberFilter = HeadFilter(numberCandidates[...])
     }

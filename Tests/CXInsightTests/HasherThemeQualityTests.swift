@@ -126,6 +126,20 @@ import Testing
         let roundTrip = try JSONDecoder().decode(ThemeTaxonomy.self, from: JSONEncoder().encode(tax))
         #expect(roundTrip == tax)
     }
+
+    /// Phrases sharing a head word: a head whose next word starts none of its phrases is skipped, and every phrase
+    /// of a head, two words or three, still matches.
+    @Test func phrasesSharingAHeadWord() throws {
+        let json =
+            #"{"version":"t2","dimensions":[{"name":"area","values":[{"name":"service","terms":["customer service","customer care team"]},{"name":"loyalty","terms":["customer card"]}]}]}"#
+        let tagger = ThemeTagger(taxonomy: try ThemeTaxonomy(json: Data(json.utf8)))
+        #expect(tagger.tag("Customer service was slow") == [Enrichment.Theme(dimension: "area", value: "service")])
+        #expect(tagger.tag("the customer care team helped") == [Enrichment.Theme(dimension: "area", value: "service")])
+        #expect(tagger.tag("lost my customer card") == [Enrichment.Theme(dimension: "area", value: "loyalty")])
+        #expect(tagger.tag("customer care was fine").isEmpty)  // two words of a three-word phrase
+        #expect(tagger.tag("a customer waited").isEmpty)
+        #expect(tagger.tag("customer").isEmpty)  // the head ends the text
+    }
 }
 
 @Suite struct QualityTests {
