@@ -121,6 +121,15 @@ public final class EventEnricher: Sendable {
     /// not, depending on the build, some of it in its caller's (`bench/live-ab.sh` compares builds by it).
     @inline(never)
     public func enrichPacked(_ events: inout [Event]) async -> Packed {
+        #if CX_BENCH_HOOKS
+            if let hooked = await benchHooked(&events) { return hooked }
+        #endif
+        return await analyzeAndRemember(&events)
+    }
+
+    /// The body of `enrichPacked(_:)`.
+    @inline(__always)
+    func analyzeAndRemember(_ events: inout [Event]) async -> Packed {
         var request = analyzePacked(&events)
         while !remember(&request, &events, blocking: false) { await Task.yield() }
         return finish(request, &events)

@@ -1,0 +1,68 @@
+#if CX_BENCH_HOOKS
+    import CXCore
+    import CXInsight
+    import Foundation
+    #if canImport(Glibc)
+        import Glibc
+    #endif
+
+    /// Stand-ins for the enrichment that only `bench/side-effects.sh` builds (`-Xswiftc -DCX_BENCH_HOOKS`, its own
+    /// scratch path): they split what enrichment costs the live agent into the analysis's own CPU time and what it
+    /// does to the rest of the agent. Release builds have none of this.
+    ///
+    /// - `CX_BENCH_SPIN_NS=N`: no analysis; the request's thread spins for N ns of its own CPU time per event and the
+    ///   events are stored as posted (a stand-in with the analysis's CPU time and no footprint).
+    /// - `CX_BENCH_DISCARD=1`: the full analysis, whose results are then dropped: the events are stored as posted,
+    ///   without alerts (the analysis's live cost without what storing its results costs).
+    extension EventEnricher {
+        enum BenchHook {
+            case none
+            case spin(nanosecondsPerEvent: Int)
+            case discard
+        }
+
+        static let benchHook: BenchHook = {
+            let environment = ProcessInfo.processInfo.environment
+            if let text = environment["CX_BENCH_SPIN_NS"], let nanos = Int(text), nanos > 0 {
+                return .spin(nanosecondsPerEvent: nanos)
+            }
+            return environment["CX_BENCH_DISCARD"] == nil ? .none : .discard
+        }()
+
+        /// The stand-in's result, or nil to enrich as usual.
+        func benchHooked(_ events: inout [Event]) async -> Packed? {
+            switch Self.benchHook {
+            case .none:
+                return nil
+            case .spin(let nanos):
+                let end = Self.threadCPUNanoseconds() + nanos * events.count
+                while Self.threadCPUNanoseconds() < end {}
+                return Self.unenriched(events.count)
+            case .discard:
+                let customers = events.map(\.customerID)
+                _ = await analyzeAndRemember(&events)
+                for i in events.indices { events[i].customerID = customers[i] }
+                return Self.unenriched(events.count)
+            }
+        }
+
+        /// Results that store `count` events as posted: no scores, no keys, no alerts.
+        static func unenriched(_ count: Int) -> Packed {
+            let none = PackedEnrichment(sentiment: .init(compound: 0, positive: 0, neutral: 0, negative: 0))
+            return Packed(
+                enrichments: Array(repeating: none, count: count), customerKeys: Array(repeating: nil, count: count),
+                alerts: [])
+        }
+
+        /// CPU time of the calling thread: a spin measured by it costs the same CPU whether or not it is preempted.
+        static func threadCPUNanoseconds() -> Int {
+            // A `timespec` is two words on Linux; this target cannot name its initializer or fields (Swift's member
+            // import visibility places them in a module it does not import), so it passes the words' memory.
+            var time: (seconds: Int, nanoseconds: Int) = (0, 0)
+            withUnsafeMutableBytes(of: &time) {
+                _ = clock_gettime(CLOCK_THREAD_CPUTIME_ID, $0.baseAddress!.assumingMemoryBound(to: timespec.self))
+            }
+            return time.seconds * 1_000_000_000 + time.nanoseconds
+        }
+    }
+#endif
