@@ -3,18 +3,20 @@
 #   1. The analysis's own CPU time per event on one pinned core: `cx-bench enrich-path --no-writer` (the packed path
 #      and its payload encoding, less the plain encoding), the median of 3 runs; SPIN_NS overrides it.
 #   2. A cx-agent built with bench hooks (`-Xswiftc -DCX_BENCH_HOOKS`, in its own scratch path .build/hooks; release
-#      builds have none) takes N events over HTTP (8 producers x 100 events, as bench/run.sh) four ways in each
+#      builds have none) takes N events over HTTP (8 producers x 100 events, as bench/run.sh) five ways in each
 #      repetition, in an order that rotates from one repetition to the next:
 #        plain     enrichment off (`enrichment_enabled: false`)
 #        spin      no analysis: the request's thread spins for SPIN_NS of its own CPU time per event, and the events
 #                  are stored as posted (a stand-in with the analysis's CPU time and nothing else)
+#        stateless the analysis without the stage that needs memory across events (customer keys, near-duplicates,
+#                  alert rules) and its lock, results dropped
 #        discard   the full analysis, its results then dropped: events stored as posted, no alerts
 #        enriched  as shipped
 #   3. Per variant, the medians of the rate, of the agent's and the load generator's CPU per event (from /proc and
 #      from `cx-bench ingest`) and of its cost against the plain run of the same repetition. spin's cost is what
 #      enrichment would cost were it only its pinned CPU time; discard - spin is what running the analysis among the
-#      agent's other work adds (to the analysis itself and to the rest); enriched - discard is what storing its
-#      results costs (larger rows, alerts).
+#      agent's other work adds (to the analysis itself and to the rest), discard - stateless what the shared stage
+#      adds; enriched - discard is what storing its results costs (larger rows, alerts).
 # The first run builds the hooked agent from nothing in .build/hooks (about 8 minutes on 2 cores).
 # Writes bench/results/side-effects.md (OUT=path to write elsewhere) and prints it.
 # Usage: [N=1000000] [REPS=5] [SPIN_NS=...] bench/side-effects.sh
@@ -54,6 +56,7 @@ run() {  # run REP VARIANT: one ingest into a fresh hooked agent; its figures to
     case $2 in
         plain) mode=plain ;;
         spin) export CX_BENCH_SPIN_NS=$SPIN_NS ;;
+        stateless) export CX_BENCH_DISCARD=stateless ;;
         discard) export CX_BENCH_DISCARD=1 ;;
     esac
     start_agent "$HOOKED" "$WORK" "$mode"
@@ -74,16 +77,16 @@ print(json.dumps({"variant": sys.argv[5], "events_per_s": d["events_per_s"], "ag
 PY
 }
 
-VARIANTS=(plain spin discard enriched)
+VARIANTS=(plain spin stateless discard enriched)
 for REP in $(seq 1 "$REPS"); do
     echo "== [$REP/$REPS]"
-    for k in 0 1 2 3; do run "$REP" "${VARIANTS[$(((REP - 1 + k) % 4))]}"; done
+    for k in "${!VARIANTS[@]}"; do run "$REP" "${VARIANTS[$(((REP - 1 + k) % ${#VARIANTS[@]}))]}"; done
 done
 
 python3 - "$WORK" "$REPS" "$N" "$SPIN_NS" "$OUT" <<'PY'
 import json, os, platform, statistics, subprocess, sys
 work, reps, n, spin, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-variants = ["plain", "spin", "discard", "enriched"]
+variants = ["plain", "spin", "stateless", "discard", "enriched"]
 runs = {v: [json.load(open(os.path.join(work, f"{v}.{r}.json"))) for r in range(1, reps + 1)] for v in variants}
 med = statistics.median
 def cost(v):  # each repetition against its own plain run
@@ -100,7 +103,8 @@ for v in variants:
     c = f"{med(cost(v)) * 100:.1f}% ({med(cpu_cost(v)) * 100:.1f}%)" if v != "plain" else "-"
     rows.append(f"| {v} | {med(x['events_per_s'] for x in r):,.0f} | {med(x['agent_cpu_us'] for x in r):.2f} | "
                 f"{med(x['client_cpu_us'] for x in r):.2f} | {med(x['idle'] for x in r):.3f} | {c} |")
-steps = [("spin - plain", "spin", "plain"), ("discard - spin", "discard", "spin"),
+steps = [("spin - plain", "spin", "plain"), ("stateless - spin", "stateless", "spin"),
+         ("discard - stateless", "discard", "stateless"), ("discard - spin", "discard", "spin"),
          ("enriched - discard", "enriched", "discard"), ("enriched - plain", "enriched", "plain")]
 step_rows = []
 for name, a, b in steps:
@@ -111,15 +115,16 @@ per_rep = "\n".join(
     for i in range(reps))
 text = f"""# What enrichment costs the live agent beside its own CPU time
 
-Command: `bench/side-effects.sh` (N={n:,} events of the standard workload per run, REPS={reps}, the four variants in
+Command: `bench/side-effects.sh` (N={n:,} events of the standard workload per run, REPS={reps}, the five variants in
 an order that rotates by repetition; medians). Machine: {os.cpu_count()} cores, {platform.platform()}; {swift}.
 The agent is built with bench hooks (`-DCX_BENCH_HOOKS`, not in release builds); 8 producers x 100 events per request,
 ack after fsync, as bench/run.sh.
 
 - plain: enrichment off. spin: no analysis; each request's thread spins for {spin} ns of its own CPU time per event
   (the analysis's pinned cost on this machine, `cx-bench enrich-path --no-writer`: packed path and encoding, less the
-  plain encoding), events stored as posted. discard: the full analysis, its results dropped (events stored as posted,
-  no alerts). enriched: as shipped.
+  plain encoding), events stored as posted. stateless: the analysis without the stage that needs memory across events
+  (customer keys, near-duplicates, alert rules) and its lock, results dropped. discard: the full analysis, its results
+  dropped (events stored as posted, no alerts). enriched: as shipped.
 - Cost: the drop in events/s against the plain run of the same repetition (in brackets the drop that the agent's and
   the load generator's CPU per event predict).
 

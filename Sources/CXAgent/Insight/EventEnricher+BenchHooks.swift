@@ -14,11 +14,13 @@
     ///   events are stored as posted (a stand-in with the analysis's CPU time and no footprint).
     /// - `CX_BENCH_DISCARD=1`: the full analysis, whose results are then dropped: the events are stored as posted,
     ///   without alerts (the analysis's live cost without what storing its results costs).
+    /// - `CX_BENCH_DISCARD=stateless`: the same without the stage that needs the memory across events (customer keys,
+    ///   near-duplicates, alert rules) and its lock.
     extension EventEnricher {
         enum BenchHook {
             case none
             case spin(nanosecondsPerEvent: Int)
-            case discard
+            case discard(stateless: Bool)
         }
 
         static let benchHook: BenchHook = {
@@ -26,7 +28,8 @@
             if let text = environment["CX_BENCH_SPIN_NS"], let nanos = Int(text), nanos > 0 {
                 return .spin(nanosecondsPerEvent: nanos)
             }
-            return environment["CX_BENCH_DISCARD"] == nil ? .none : .discard
+            guard let discard = environment["CX_BENCH_DISCARD"] else { return .none }
+            return .discard(stateless: discard == "stateless")
         }()
 
         /// The stand-in's result, or nil to enrich as usual.
@@ -38,9 +41,13 @@
                 let end = Self.threadCPUNanoseconds() + nanos * events.count
                 while Self.threadCPUNanoseconds() < end {}
                 return Self.unenriched(events.count)
-            case .discard:
+            case .discard(let stateless):
                 let customers = events.map(\.customerID)
-                _ = await analyzeAndRemember(&events)
+                if stateless {
+                    _ = finish(analyzePacked(&events), &events)
+                } else {
+                    _ = await analyzeAndRemember(&events)
+                }
                 for i in events.indices { events[i].customerID = customers[i] }
                 return Self.unenriched(events.count)
             }

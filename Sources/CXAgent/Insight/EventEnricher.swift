@@ -153,7 +153,7 @@ public final class EventEnricher: Sendable {
     }
 
     /// The stateless analysis of a request, on a scratch lent from the pool.
-    private func analyzePacked(_ events: inout [Event]) -> PackedRequest {
+    func analyzePacked(_ events: inout [Event]) -> PackedRequest {
         let now = BufferStore.nowMillis()
         let lent = scratches.withLock { $0.popLast() } ?? LentScratch()
         // The lent arrays are moved out for the request and back after it (`finish`): a request's two largest
@@ -197,7 +197,7 @@ public final class EventEnricher: Sendable {
     }
 
     /// The packed results of a request, its masked texts put in its events, and its scratch back in the pool.
-    private func finish(_ request: consuming PackedRequest, _ events: inout [Event]) -> Packed {
+    func finish(_ request: consuming PackedRequest, _ events: inout [Event]) -> Packed {
         var enrichments: [PackedEnrichment] = []
         enrichments.reserveCapacity(events.count)
         for i in events.indices {
