@@ -58,13 +58,13 @@ run() {  # run DELAY MODE BIN
     local port
     port=$(grep -o '[0-9]*$' "$WORK/out" | head -1)
     local t0 t1 w0 w1
-    t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    t0=$(cpu_ticks $agent)
     w0=$(written $agent)
     threads $agent >"$WORK/threads0"
     $(pin "${CLIENT_CPUS:-}") "$CLIENT/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 \
         --per-request "$PER_REQUEST" \
         --limit "$N" >"$WORK/ingest.json"
-    t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    t1=$(cpu_ticks $agent)
     w1=$(written $agent)
     threads $agent >"$WORK/threads1"
     curl -s "http://127.0.0.1:$port/v1/status" >"$WORK/status.json"

@@ -41,6 +41,10 @@ start_agent() {
     PORT=$(grep -o '[0-9]*$' "$work/agent.out" | head -1)
 }
 
+# cpu_ticks PID: the CPU time process PID has used so far, in clock ticks (`getconf CLK_TCK` per second): utime +
+# stime of /proc/PID/stat (the agent's name has no spaces, so the fields do not shift).
+cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
+
 # abba ROUND FIRST SECOND: runs the commands (functions) FIRST then SECOND in an odd ROUND, SECOND then FIRST in an
 # even one, so that a host that gets busier or quieter through the rounds favours neither (exactly so over an even
 # number of rounds).

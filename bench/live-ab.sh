@@ -34,11 +34,11 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     start_agent "$2" "$WORK" "$MODE" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/perf.data" --
     local agent=$AGENT launcher=$LAUNCHER port=$PORT t0 t1 w0 w1
     python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
-    t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    t0=$(cpu_ticks $agent)
     w0=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
-    t1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    t1=$(cpu_ticks $agent)
     w1=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     python3 -c 'import time; print(time.monotonic())' >>"$WORK/window"
     kill -TERM $agent

@@ -34,12 +34,12 @@ live() {  # live MODE: one ingest, MODE plain or enriched
     start_agent "$BIN" "$WORK" "$1" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/$1.data" --
     local agent=$AGENT launcher=$LAUNCHER port=$PORT
     local t0
-    t0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+    t0=$(cpu_ticks $agent)
     python3 -c 'import time; print(time.monotonic())' >"$WORK/$1.window"
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         | tee "$WORK/$1.json"
     python3 -c 'import time; print(time.monotonic())' >>"$WORK/$1.window"
-    echo "$(( $(awk '{print $14 + $15}' /proc/$agent/stat) - t0 )) $TICK_HZ" >"$WORK/$1.cpu"
+    echo "$(( $(cpu_ticks $agent) - t0 )) $TICK_HZ" >"$WORK/$1.cpu"
     kill -TERM $agent
     wait $launcher || true
     perf script -i "$WORK/$1.data" 2>/dev/null >"$WORK/$1.txt"

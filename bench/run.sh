@@ -39,17 +39,15 @@ start_agent() {
     PORT=$(grep -o '[0-9]*$' "$WORK/agent.out" | head -1)
 }
 
-# CPU time the agent has used so far, in clock ticks (utime + stime of /proc/PID/stat; its name has no spaces).
-agent_ticks() { awk '{print $14 + $15}' /proc/$AGENT/stat; }
 TICK_HZ=$(getconf CLK_TCK)
 
 # measured_ingest RESULT CPU: the workload into the running agent; its result JSON to RESULT, the agent's CPU ticks
 # over the run (and the tick rate) to CPU.
 measured_ingest() {
     local t0
-    t0=$(agent_ticks)
+    t0=$(cpu_ticks $AGENT)
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$EVENTS" --producers 8 --per-request 100 | tee "$1"
-    echo "$(( $(agent_ticks) - t0 )) $TICK_HZ" >"$2"
+    echo "$(( $(cpu_ticks $AGENT) - t0 )) $TICK_HZ" >"$2"
 }
 
 sqlite_baseline() {

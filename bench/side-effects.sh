@@ -10,7 +10,8 @@
 #                  are stored as posted (a stand-in with the analysis's CPU time and nothing else)
 #        stateless the analysis without the stage that needs memory across events (customer keys, near-duplicates,
 #                  alert rules) and its lock, results dropped
-#        discard   the full analysis, its results then dropped: events stored as posted, no alerts
+#        discard   the full analysis, its results then dropped: events stored without scores or alerts, with
+#                  their customer identifiers
 #        enriched  as shipped
 #   3. Per variant, the medians of the rate, of the agent's and the load generator's CPU per event (from /proc and
 #      from `cx-bench ingest`) and of its cost against the plain run of the same repetition. spin's cost is what
@@ -62,10 +63,10 @@ run() {  # run REP VARIANT: one ingest into a fresh hooked agent; its figures to
     start_agent "$HOOKED" "$WORK" "$mode"
     unset CX_BENCH_SPIN_NS CX_BENCH_DISCARD
     local t0 t1
-    t0=$(awk '{print $14 + $15}' /proc/$AGENT/stat)
+    t0=$(cpu_ticks $AGENT)
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
-    t1=$(awk '{print $14 + $15}' /proc/$AGENT/stat)
+    t1=$(cpu_ticks $AGENT)
     kill -TERM $AGENT
     wait $AGENT || true
     python3 - "$WORK/ingest.json" "$((t1 - t0))" "$(getconf CLK_TCK)" "$N" "$2" <<'PY' | tee "$WORK/$2.$1.json"
@@ -97,6 +98,7 @@ def cpu_cost(v):  # the drop the CPU per event (agent + load generator, which sh
 def extra(v, base):  # agent CPU per event over `base`, pair by pair
     return [a["agent_cpu_us"] - b["agent_cpu_us"] for a, b in zip(runs[v], runs[base])]
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rows = []
 for v in variants:
     r = runs[v]
@@ -116,7 +118,7 @@ per_rep = "\n".join(
 text = f"""# What enrichment costs the live agent beside its own CPU time
 
 Command: `bench/side-effects.sh` (N={n:,} events of the standard workload per run, REPS={reps}, the five variants in
-an order that rotates by repetition; medians). Machine: {os.cpu_count()} cores, {platform.platform()}; {swift}.
+an order that rotates by repetition; medians). Machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}; {swift}.
 The agent is built with bench hooks (`-DCX_BENCH_HOOKS`, not in release builds); 8 producers x 100 events per request,
 ack after fsync, as bench/run.sh.
 
@@ -124,7 +126,7 @@ ack after fsync, as bench/run.sh.
   (the analysis's pinned cost on this machine, `cx-bench enrich-path --no-writer`: packed path and encoding, less the
   plain encoding), events stored as posted. stateless: the analysis without the stage that needs memory across events
   (customer keys, near-duplicates, alert rules) and its lock, results dropped. discard: the full analysis, its results
-  dropped (events stored as posted, no alerts). enriched: as shipped.
+  dropped (events stored without scores or alerts, with their customer identifiers). enriched: as shipped.
 - Cost: the drop in events/s against the plain run of the same repetition (in brackets the drop that the agent's and
   the load generator's CPU per event predict).
 

@@ -159,7 +159,7 @@ public struct IntentDetector: Sendable {
     /// Per head, what rejects all of its candidates at once (`HeadFilter`).
     private var headFilters: [HeadFilter] = []
     /// The same for `numberCandidates`.
-    private var numberFilter = HeadFilter([])
+    private var numberFilter = HeadFilter([Candidate]())
     /// The union of one head's candidates' tests: when the kinds they detect are all found already, or the next
     /// token is outside every candidate's `next`, none of them can match, and the candidates are not read one by
     /// one. Heads are common words ("the", "was", "is", "not"): with the numbers, 47% of the workload's tokens put
@@ -170,7 +170,7 @@ public struct IntentDetector: Sendable {
         /// Every candidate checks the next word (else anything may follow one of them).
         var checksNext: Bool
 
-        init(_ candidates: ArraySlice<Candidate>) {
+        init(_ candidates: some Sequence<Candidate>) {
             next = WordSignature()
             kinds = 0
             checksNext = true
@@ -390,9 +390,9 @@ public struct IntentDetector: Sendable {
             headFlat.append(Int32(list.count))
             let candidates = list.map { Candidate($0, of: rules, head: head) }
             headCandidates += candidates
-            headFilters.append(HeadFilter(candidates[...]))
+            headFilters.append(HeadFilter(candidates))
         }
-        numberFilter = HeadFilter(numberCandidates[...])
+        numberFilter = HeadFilter(numberCandidates)
     }
 
     /// The words that can follow the head token of `rule` in a match: the second word of each alternative of the
