@@ -110,8 +110,8 @@ struct InsightWiringTests {
         #expect(
             stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"),
             "no false masks: \(stored[1].text)")
-        // The buffer keeps the keyed hash as its 16 bytes and intents as spans of the text; expanded for the hub,
-        // they are the hash's hex and the phrases.
+        // The buffer keeps the keyed hash as its 16 bytes, intents as spans of the text and the sentiment as
+        // integers; expanded for the hub, they are the hash's hex, the phrases and the floats.
         let expanded = try stored.map { e in
             var wire = e
             try wire.expandStoredForms()
@@ -127,7 +127,8 @@ struct InsightWiringTests {
         #expect(stored[0].enrichment.intents.isEmpty && !stored[0].enrichment.storedIntentSpans.isEmpty)
         #expect(expanded[0].enrichment.intents.contains { $0.kind == .complaint && $0.phrase == "Charged twice" })
         #expect(stored[0].enrichment.flags.contains("pii_masked"))
-        #expect(stored[1].enrichment.compound > 0.3)
+        #expect(stored[1].enrichment.compound == 0 && stored[1].enrichment.storedSentiment.count == 4)
+        #expect(expanded[1].enrichment.compound > 0.3)
     }
 
     @Test func alertsAreRaisedServedAcknowledgedAndDeliveredWhileOffline() async throws {

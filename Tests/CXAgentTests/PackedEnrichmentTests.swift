@@ -63,6 +63,7 @@ import Testing
         var compactKeys = 0
         var compactIntents = 0
         var compactConfidences = 0
+        var compactSentiments = 0
         var unnormalised = 0
         // Requests of 25 events, as producers send them.
         for start in stride(from: 0, to: events.count, by: 25) {
@@ -88,6 +89,7 @@ import Testing
                 if !stored.storedCustomerKey.isEmpty { compactKeys += 1 }
                 if !stored.enrichment.storedIntentSpans.isEmpty { compactIntents += 1 }
                 if stored.enrichment.storedLanguagePercent != 0 { compactConfidences += 1 }
+                if !stored.enrichment.storedSentiment.isEmpty { compactSentiments += 1 }
                 #expect(got.themeCodes == want.themeCodes, "event \(i)")
                 #expect(requestB[k].text == requestA[k].text)
                 // The packed path leaves no identifier in the event: its key comes back beside it, as bytes.
@@ -112,7 +114,7 @@ import Testing
         #expect(smaller > events.count / 2)
         #expect(compactKeys == events.indices.filter { $0 % 3 == 0 && $0 % 7 != 0 }.count)
         #expect(unnormalised == events.indices.filter { $0 % 21 == 0 }.count)
-        #expect(compactIntents > 200 && compactConfidences > 200)
+        #expect(compactIntents > 200 && compactConfidences > 200 && compactSentiments > 200)
         // The corpora exercise what the packed form has to carry.
         #expect(intents > 300)
         #expect(masked > 100)

@@ -105,6 +105,13 @@ struct EventPayloadEncoderTests {
             .init(compound: -0.0, positive: 0, neutral: 1, negative: 0),
             .init(compound: 0, positive: 0, neutral: 0, negative: 0),
             .init(compound: 0.1, positive: 0.2, neutral: 0.8, negative: 0),
+            .init(compound: 0.12345, positive: 0.3, neutral: 0.7, negative: 0),  // not as the engine rounds it
+            .init(compound: -1, positive: 0, neutral: 0, negative: 1),
+        ]
+        // What stored_sentiment holds for each: nothing where the floats are as short or the values are not in
+        // whole units (the negative zero too, which would expand as a positive one).
+        let storedSentiments: [[UInt32]] = [
+            [12399, 0, 400, 600], [], [], [2000, 200, 800, 0], [], [19999, 0, 0, 1000],
         ]
         for (k, sentiment) in sentiments.enumerated() {
             var packed = PackedEnrichment(sentiment: sentiment)
@@ -156,10 +163,17 @@ struct EventPayloadEncoderTests {
                 stored.enrichment.languageConfidence = 0
                 stored.enrichment.storedLanguagePercent = percent
             }
+            if !storedSentiments[k].isEmpty {
+                stored.enrichment.compound = 0
+                stored.enrichment.positive = 0
+                stored.enrichment.neutral = 0
+                stored.enrichment.negative = 0
+                stored.enrichment.storedSentiment = storedSentiments[k]
+            }
             let bytes = EventPayloadEncoder.encode(event, packed: packed)
             #expect(bytes == (try stored.serializedBytes()), "flags \(flagBits), case \(k)")
             var expanded = try Cxsync_V1_Event(serializedBytes: bytes)
-            #expect(expanded.hasStoredForms == (k < 3))
+            #expect(expanded.hasStoredForms == (k < 3 || !storedSentiments[k].isEmpty))
             try expanded.expandStoredForms()
             #expect(expanded == wire, "flags \(flagBits), case \(k)")
             #expect(!expanded.hasStoredForms)
@@ -172,6 +186,16 @@ struct EventPayloadEncoderTests {
         ("key", "stored_customer_key: 15 bytes, a key has 16"),
         ("pairs", "stored_intent_spans: 4 numbers, not (kind, start, length) triples"),
         ("past", "stored_intent_spans[1]: bytes 3..<12 of a text of 10 bytes"),
+        (
+            "sentiment",
+            "stored_sentiment: [1, 2, 3], not a compound in ten-thousandths (zigzag, at most 20000) and three shares "
+                + "in thousandths (at most 1000)"
+        ),
+        (
+            "share",
+            "stored_sentiment: [1, 2, 1001, 3], not a compound in ten-thousandths (zigzag, at most 20000) and three "
+                + "shares in thousandths (at most 1000)"
+        ),
     ])
     func malformedStoredFormsAreRefused(kind: String, message: String) throws {
         var e = Cxsync_V1_Event()
@@ -183,6 +207,8 @@ struct EventPayloadEncoderTests {
         switch kind {
         case "key": e.storedCustomerKey = Data(repeating: 7, count: 15)
         case "pairs": e.enrichment.storedIntentSpans = [1, 0, 3, 2]
+        case "sentiment": e.enrichment.storedSentiment = [1, 2, 3]
+        case "share": e.enrichment.storedSentiment = [1, 2, 1001, 3]
         default: e.enrichment.storedIntentSpans = [1, 0, 3, 2, 3, 9]
         }
         var copy = e

@@ -429,6 +429,10 @@ public nonisolated struct Cxsync_V1_Enrichment: Sendable {
   /// language_confidence x 100 (it is rounded to hundredths)
   public var storedLanguagePercent: UInt32 = 0
 
+  /// compound x 10,000 (zigzag: 2n for n >= 0, -2n - 1 below), then positive, neutral and negative x 1,000 (the
+  /// engine rounds them so)
+  public var storedSentiment: [UInt32] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1247,7 +1251,7 @@ nonisolated extension Cxsync_V1_Theme: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Enrichment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}compound\0\u{1}positive\0\u{1}neutral\0\u{1}negative\0\u{1}intents\0\u{1}themes\0\u{1}flags\0\u{1}language\0\u{3}language_confidence\0\u{3}stored_intent_spans\0\u{3}stored_language_percent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}compound\0\u{1}positive\0\u{1}neutral\0\u{1}negative\0\u{1}intents\0\u{1}themes\0\u{1}flags\0\u{1}language\0\u{3}language_confidence\0\u{3}stored_intent_spans\0\u{3}stored_language_percent\0\u{3}stored_sentiment\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1267,6 +1271,7 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
       case 10: try { try decoder.decodeSingularFloatField(value: &self.languageConfidence) }()
       case 11: try { try decoder.decodeRepeatedUInt32Field(value: &self.storedIntentSpans) }()
       case 12: try { try decoder.decodeSingularUInt32Field(value: &self.storedLanguagePercent) }()
+      case 13: try { try decoder.decodeRepeatedUInt32Field(value: &self.storedSentiment) }()
       default: break
       }
     }
@@ -1309,6 +1314,9 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
     if self.storedLanguagePercent != 0 {
       try visitor.visitSingularUInt32Field(value: self.storedLanguagePercent, fieldNumber: 12)
     }
+    if !self.storedSentiment.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.storedSentiment, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1325,6 +1333,7 @@ nonisolated extension Cxsync_V1_Enrichment: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.languageConfidence != rhs.languageConfidence {return false}
     if lhs.storedIntentSpans != rhs.storedIntentSpans {return false}
     if lhs.storedLanguagePercent != rhs.storedLanguagePercent {return false}
+    if lhs.storedSentiment != rhs.storedSentiment {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

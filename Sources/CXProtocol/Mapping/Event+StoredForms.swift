@@ -11,7 +11,9 @@ extension Cxsync_V1_Event {
     /// sent.
     public var hasStoredForms: Bool {
         !storedCustomerKey.isEmpty
-            || (hasEnrichment && (!enrichment.storedIntentSpans.isEmpty || enrichment.storedLanguagePercent != 0))
+            || (hasEnrichment
+                && (!enrichment.storedIntentSpans.isEmpty || enrichment.storedLanguagePercent != 0
+                    || !enrichment.storedSentiment.isEmpty))
     }
 
     /// `customer_id` as the protocol sends it: the hex of the stored key when the row keeps it compact, without
@@ -22,9 +24,9 @@ extension Cxsync_V1_Event {
 
     /// Turns the compact forms of an agent's buffer row (`EventPayloadEncoder.encode(_:packed:)`) back into the
     /// fields the protocol sends: the customer key's hex, intents with their phrases cut from the text, the
-    /// language confidence as a float. Rows without them (older rows, rows of the full encoder) are left as
-    /// they are. Throws when a form does not fit the row: a key that is not 16 bytes, spans that are not
-    /// triples or reach past the text.
+    /// sentiment and the language confidence as floats. Rows without them (older rows, rows of the full encoder)
+    /// are left as they are. Throws when a form does not fit the row: a key that is not 16 bytes, spans that are
+    /// not triples or reach past the text, sentiment numbers that are not four or out of range.
     public mutating func expandStoredForms() throws(ProtocolError) {
         if !storedCustomerKey.isEmpty {
             guard storedCustomerKey.count == CustomerKey.byteCount else {
@@ -36,6 +38,7 @@ extension Cxsync_V1_Event {
             storedCustomerKey = Data()
         }
         guard hasEnrichment else { return }
+        try enrichment.expandStoredSentiment()
         if enrichment.storedLanguagePercent != 0 {
             enrichment.languageConfidence = Float(Double(enrichment.storedLanguagePercent) / 100)
             enrichment.storedLanguagePercent = 0
@@ -67,5 +70,26 @@ extension Cxsync_V1_Event {
         }
         enrichment.intents = intents + enrichment.intents
         enrichment.storedIntentSpans = []
+    }
+}
+
+extension Cxsync_V1_Enrichment {
+    /// `stored_sentiment` back into the four floats that `EventPayloadEncoder` would have written
+    /// (`EventPayloadEncoder.StoredSentiment`).
+    mutating func expandStoredSentiment() throws(ProtocolError) {
+        let s = storedSentiment
+        guard !s.isEmpty else { return }
+        guard s.count == 4, s[0] <= 20_000, s[1] <= 1000, s[2] <= 1000, s[3] <= 1000 else {
+            throw ProtocolError(
+                .invalidField,
+                "stored_sentiment: \(s), not a compound in ten-thousandths (zigzag, at most 20000) and three shares in "
+                    + "thousandths (at most 1000)")
+        }
+        let c = Int64(s[0] >> 1) ^ -Int64(s[0] & 1)
+        compound = Float(Double(c) / 10_000)
+        positive = Float(Double(s[1]) / 1000)
+        neutral = Float(Double(s[2]) / 1000)
+        negative = Float(Double(s[3]) / 1000)
+        storedSentiment = []
     }
 }

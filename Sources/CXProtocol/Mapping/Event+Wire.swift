@@ -168,7 +168,7 @@ extension Cxsync_V1_Enrichment {
 extension Enrichment {
     init(wire w: Cxsync_V1_Enrichment, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
         // Both batch forms come here: the row form's check of `stored_customer_key` is in `Event(wire:)`.
-        guard w.storedIntentSpans.isEmpty && w.storedLanguagePercent == 0 else {
+        guard w.storedIntentSpans.isEmpty && w.storedLanguagePercent == 0 && w.storedSentiment.isEmpty else {
             throw ProtocolError(
                 .invalidField, "events[\(index)].enrichment: stored_* fields are an agent buffer form, never sent")
         }

@@ -32,11 +32,12 @@ public enum EventPayloadEncoder {
     }
 
     /// The agent's buffer form of the event with `packed` as its enrichment, written without building an
-    /// `Enrichment`: `encode(_:identity:themes: false)` of it, except that three fields take their compact
+    /// `Enrichment`: `encode(_:identity:themes: false)` of it, except that four fields take their compact
     /// stored forms, which `Cxsync_V1_Event.expandStoredForms()` turns back into those bytes' fields:
-    /// intents are spans of the text instead of phrases, the language confidence is a percentage, and a
-    /// customer key (32 lowercase hex digits) is its 16 bytes. About 20 of the ~50 bytes that enrichment adds
-    /// to a row, which the single writer pays for several times (WAL, checkpoint, page cache).
+    /// intents are spans of the text instead of phrases, the sentiment is four small integers, the language
+    /// confidence is a percentage, and a customer key (32 lowercase hex digits) is its 16 bytes. About 30 of the
+    /// ~60 bytes that enrichment adds to a row, which the single writer pays for several times (WAL, checkpoint,
+    /// page cache).
     ///
     /// `customerKey`, when given, is the customer key's bytes (the event then carries no customer id of its own).
     public static func encode(
@@ -140,12 +141,16 @@ public enum EventPayloadEncoder {
     }
 
     /// The buffer form of `enrichment(_:_:_:modelVersion: false, themes: false)` of the enrichment `p` stands
-    /// for: intents as spans of the event's text and the language confidence as a percentage
-    /// (`encode(_:packed:)`). Written through a pointer and appended at once: it is the part of every
+    /// for: intents as spans of the event's text, the sentiment as integers and the language confidence as a
+    /// percentage (`encode(_:packed:)`). Written through a pointer and appended at once: it is the part of every
     /// enriched row that a plain row does not have, and appending it byte by byte checked the array's capacity
     /// and uniqueness for each.
     static func enrichment(_ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment) {
-        var size = sentimentSize(p.sentiment)
+        // stored_sentiment (13, packed) when the scores are as the engine rounds them and that is shorter: 7-11
+        // bytes for the 15-20 of three or four floats
+        let floats = sentimentSize(p.sentiment)
+        let stored = StoredSentiment(p.sentiment).flatMap { $0.fieldSize < floats ? $0 : nil }
+        var size = stored?.fieldSize ?? floats
         // stored_intent_spans (11, packed): kind, start and length of each intent's phrase
         var spans = 0
         p.forEachIntent { kind, r in
@@ -165,7 +170,7 @@ public enum EventPayloadEncoder {
             var w = RawWriter(buffer.baseAddress!)
             w.varint(field << 3 | 2)
             w.varint(UInt64(size))
-            w.sentiment(p.sentiment)
+            if stored == nil { w.sentiment(p.sentiment) }
             forEachFlagName(p.flags) { w.bytes(8, $0) }
             if languageBytes > 0 { language.withUTF8 { w.bytes(9, $0) } }
             if !asPercent { w.float(10, Float(p.languageConfidence)) }
@@ -179,6 +184,14 @@ public enum EventPayloadEncoder {
                 }
             }
             if asPercent { w.varintField(12, UInt64(percent)) }
+            if let stored, stored.bodySize > 0 {
+                w.varint(13 << 3 | 2)
+                w.varint(UInt64(stored.bodySize))
+                w.varint(stored.values.0)
+                w.varint(stored.values.1)
+                w.varint(stored.values.2)
+                w.varint(stored.values.3)
+            }
             assert(w.written(since: buffer.baseAddress!) == total, "enrichment of \(total) bytes written short")
             out.append(contentsOf: UnsafeBufferPointer(buffer))
         }
@@ -242,6 +255,39 @@ public enum EventPayloadEncoder {
             varint(field << 3 | 5)
             UnsafeMutableRawPointer(p).storeBytes(of: bits.littleEndian, as: UInt32.self)
             p += 4
+        }
+    }
+
+    /// The sentiment as `stored_sentiment` (field 13) holds it: the compound in ten-thousandths, zigzagged, then the
+    /// three shares in thousandths, which is how the engine rounds them. Its expansion gives back the same floats.
+    struct StoredSentiment {
+        var values: (UInt64, UInt64, UInt64, UInt64)
+        /// The packed numbers' bytes; 0 for a zero sentiment, which is not written (as its four zero floats are not).
+        var bodySize: Int
+
+        /// Nil when a value is not a whole number of those units (or out of range): such scores keep their floats.
+        init?(_ s: Enrichment.Sentiment) {
+            // A negative zero keeps its floats: expanded, it would come back positive.
+            let c = (s.compound * 10_000).rounded()
+            guard c / 10_000 == s.compound, abs(c) <= 10_000, !(c == 0 && s.compound.sign == .minus),
+                let positive = Self.share(s.positive), let neutral = Self.share(s.neutral),
+                let negative = Self.share(s.negative)
+            else { return nil }
+            let compound = c >= 0 ? UInt64(c) << 1 : UInt64(-c) << 1 - 1
+            values = (compound, positive, neutral, negative)
+            bodySize =
+                values == (0, 0, 0, 0)
+                ? 0
+                : varintSize(compound) + varintSize(positive) + varintSize(neutral) + varintSize(negative)
+        }
+
+        /// Bytes of the field with its tag and length; 0 when it is not written.
+        var fieldSize: Int { bodySize == 0 ? 0 : EventPayloadEncoder.fieldSize(bodySize) }
+
+        private static func share(_ x: Double) -> UInt64? {
+            let v = (x * 1000).rounded()
+            guard v / 1000 == x, v >= 0, v <= 1000, x.sign == .plus else { return nil }
+            return UInt64(v)
         }
     }
 
