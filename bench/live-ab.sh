@@ -2,11 +2,12 @@
 # Live ingest A/B, one command: two builds' cx-agent (A = before a change, B = after; each a directory holding
 # cx-agent, cx-bench and cxsync_CXInsight.resources) take the same EVENTS events over HTTP (8 producers x 100 events,
 # as bench/run.sh), alternating, PAIRS pairs, in MODE enriched or plain. Per run: the rate, the host's idle share,
-# the agent's CPU and disk bytes written per event from /proc, and from `perf record -e cpu-clock` the samples per
-# event in the malloc family, reference counting, the EventEnricher's frames, the writer's writeGroup and
-# RecentEventIDs. Prints each run, the medians per side and the median of the pair differences. CPU and samples move
-# with contention: compare pairs (ABBA order) rather than single runs. Disk bytes written per event (from /proc)
-# hardly move, nor does the enricher's share of the agent's samples (a build against itself, 10 pairs: within 0.9
+# the agent's CPU per event from /proc, whole and split by kind of thread (the cooperative pool that parses and
+# enriches, libdispatch's threads that write and checkpoint, the event loops), its disk bytes written per event, and
+# from `perf record -e cpu-clock` the samples per event in the malloc family, reference counting, the
+# EventEnricher's frames, the writer's writeGroup and RecentEventIDs. Prints each run, the medians per side and the
+# median of the pair differences. CPU and samples move with contention: compare pairs (ABBA order) rather than single
+# runs. Disk bytes written per event (from /proc) hardly move, nor does the enricher's share of the agent's samples (a build against itself, 10 pairs: within 0.9
 # points per pair, median +0.15), which shows an enrichment change where the rates and CPU times drown it.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
@@ -35,10 +36,12 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     local agent=$AGENT launcher=$LAUNCHER port=$PORT t0 t1 w0 w1
     python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
     t0=$(cpu_ticks $agent)
+    thread_ticks $agent >"$WORK/threads0"
     w0=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
     t1=$(cpu_ticks $agent)
+    thread_ticks $agent >"$WORK/threads1"
     w1=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     python3 -c 'import time; print(time.monotonic())' >>"$WORK/window"
     kill -TERM $agent
@@ -63,8 +66,15 @@ for frames, _ in samples(f"{work}/perf.txt", window):
         if k in stack: c[k] += 1
 d = json.load(open(f"{work}/ingest.json"))
 us = lambda k: round(c[k] * 500 / n, 3)  # 2,000 samples/s: 500 us each
+# Per kind of thread (lib.sh's thread_ticks), CPU us per event: which side of the pipeline a change moved.
+before = {tid: int(t) for tid, _, t in (l.split() for l in open(f"{work}/threads0"))}
+kinds = collections.Counter()
+for tid, kind, t in (l.split() for l in open(f"{work}/threads1")):
+    kinds[kind] += int(t) - before.get(tid, 0)
 print(json.dumps({"side": side, "events_per_s": d["events_per_s"], "idle": d["host_idle_share"],
-                  "cpu_us": round(ticks / hz * 1e6 / n, 2), "disk_bytes": round(written / n, 1),
+                  "cpu_us": round(ticks / hz * 1e6 / n, 2),
+                  **{f"{k}_us": round(kinds[k] / hz * 1e6 / n, 2) for k in ("pool", "dispatch", "nio")},
+                  "disk_bytes": round(written / n, 1),
                   **{k: us(k) for k in ("sampled", "malloc", "refcount", "EventEnricher", "writeGroup",
                                         "RecentEventIDs")}}))
 PY
@@ -84,7 +94,7 @@ for side in ("A", "B"):
     print(side, "medians:", json.dumps({k: round(st.median(x[k] for x in r), 3) for k in keys}))
 a = [x for x in rows if x["side"] == "A"]
 b = [x for x in rows if x["side"] == "B"]
-for k in ("events_per_s", "cpu_us", "disk_bytes"):
+for k in ("events_per_s", "cpu_us", "pool_us", "dispatch_us", "nio_us", "disk_bytes"):
     d = [y[k] - x[k] for x, y in zip(a, b)]
     print(f"B - A {k}: median of pair differences {st.median(d):+.2f}; B higher in {sum(v > 0 for v in d)} of {len(d)}")
 share = lambda x: x["EventEnricher"] / x["sampled"]
