@@ -41,12 +41,6 @@ if [ -z "${BINS:-}" ]; then
 fi
 
 # Time on CPU and time waiting for a CPU (ns) of each thread of process $1, one "tid name run wait" line per thread.
-threads() {
-    for t in /proc/"$1"/task/*; do
-        echo "${t##*/} $(tr ' ' _ <"$t/comm") $(cut -d' ' -f1,2 "$t/schedstat")"
-    done 2>/dev/null
-}
-
 written() { awk '$1 == "write_bytes:" {print $2}' /proc/"$1"/io; }
 
 run() {  # run DELAY MODE BIN
@@ -60,37 +54,26 @@ run() {  # run DELAY MODE BIN
     local t0 t1 w0 w1
     t0=$(cpu_ticks $agent)
     w0=$(written $agent)
-    threads $agent >"$WORK/threads0"
+    thread_times $agent >"$WORK/threads0"
     $(pin "${CLIENT_CPUS:-}") "$CLIENT/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$EVENTS" --producers 8 \
         --per-request "$PER_REQUEST" \
         --limit "$N" >"$WORK/ingest.json"
     t1=$(cpu_ticks $agent)
     w1=$(written $agent)
-    threads $agent >"$WORK/threads1"
+    thread_times $agent >"$WORK/threads1"
     curl -s "http://127.0.0.1:$port/v1/status" >"$WORK/status.json"
     kill -TERM $agent; wait $agent || true
     python3 - "$WORK" "$1" "$2" "$((t1 - t0))" "$(getconf CLK_TCK)" "$3" "$((w1 - w0))" <<'PY' | tee -a "$RUNS"
 import json, os, sys
+from thread_times import by_kind
 work, delay, mode, ticks, hz, build, written = sys.argv[1:]
 i = json.load(open(os.path.join(work, "ingest.json")))
 s = json.load(open(os.path.join(work, "status.json")))
 
-
-def cpu_ns(name):  # tid -> (thread name, ns on CPU, ns waiting for a CPU)
-    return {tid: (comm, int(run), int(wait))
-            for tid, comm, run, wait in (f for f in (l.split() for l in open(os.path.join(work, name)))
-                                         if len(f) == 4)}  # a thread that ended while it was read
-
-
-# CPU time during the run by pool; a thread started during the run counts from zero
-before, pool_ns, writer_wait_ns = cpu_ns("threads0"), {}, 0
-for tid, (comm, ns, wait) in cpu_ns("threads1").items():
-    pool = ("cooperative" if comm.endswith("default-qos") else "overcommit" if comm.endswith("overcommit")
-            else "nio" if comm.startswith("NIO-") else "other")
-    _, ns0, wait0 = before.get(tid, (comm, 0, 0))
-    pool_ns[pool] = pool_ns.get(pool, 0) + ns - ns0
-    if pool == "overcommit":
-        writer_wait_ns += wait - wait0
+# CPU time during the run by pool, and the writer's (overcommit threads') wait for a CPU
+threads = by_kind(os.path.join(work, "threads0"), os.path.join(work, "threads1"))
+pool_ns = {pool: ns for pool, (ns, _) in threads.items()}
+writer_wait_ns = threads.get("overcommit", (0, 0))[1]
 print(json.dumps({"build": build, "commit_delay_us": int(delay), "mode": mode, "events_per_s": i["events_per_s"],
                   "ack_latency_ms_p99": i["ack_latency_ms_p99"], "commits": s["commits_since_start"],
                   "requests_per_commit": round(s["committed_requests_since_start"] / s["commits_since_start"], 2),

@@ -45,18 +45,13 @@ start_agent() {
 # stime of /proc/PID/stat (the agent's name has no spaces, so the fields do not shift).
 cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
 
-# thread_ticks PID: one "tid kind ticks" line per thread of process PID, its CPU time so far in clock ticks; kind is
-# pool (Swift's cooperative pool: parsing, enrichment), dispatch (libdispatch's overcommit threads: the SQLite writer,
-# checkpoints), nio (the event loops) or other. A thread that ends between two snapshots takes its ticks with it
-# (libdispatch retires idle threads): the kinds' sums can fall short of cpu_ticks.
-thread_ticks() {
+# thread_times PID: one "tid name ns-on-CPU ns-waiting-for-a-CPU" line per thread of process PID, from its
+# schedstat; bench/thread_times.py reads two such snapshots by kind of thread.
+thread_times() {
     local t
     for t in /proc/"$1"/task/*; do
-        awk -v tid="${t##*/}" '{
-            kind = $2 ~ /default-qos\)$/ ? "pool" : $2 ~ /overcommit\)$/ ? "dispatch" : $2 ~ /^\(NIO-/ ? "nio" : "other"
-            print tid, kind, $14 + $15
-        }' "$t/stat" 2>/dev/null || true
-    done
+        echo "${t##*/} $(tr ' ' _ <"$t/comm") $(cut -d' ' -f1,2 "$t/schedstat")"
+    done 2>/dev/null
 }
 
 # abba ROUND FIRST SECOND: runs the commands (functions) FIRST then SECOND in an odd ROUND, SECOND then FIRST in an

@@ -7,8 +7,9 @@
 # from `perf record -e cpu-clock` the samples per event in the malloc family, reference counting, the
 # EventEnricher's frames, the writer's writeGroup and RecentEventIDs. Prints each run, the medians per side and the
 # median of the pair differences. CPU and samples move with contention: compare pairs (ABBA order) rather than single
-# runs. Disk bytes written per event (from /proc) hardly move, nor does the enricher's share of the agent's samples (a build against itself, 10 pairs: within 0.9
-# points per pair, median +0.15), which shows an enrichment change where the rates and CPU times drown it.
+# runs. Disk bytes written per event (from /proc) hardly move, nor does the enricher's share of the agent's samples
+# (a build against itself, 10 pairs: within 0.9 points per pair, median +0.15), which shows an enrichment change where
+# the rates and CPU times drown it.
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -36,12 +37,12 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     local agent=$AGENT launcher=$LAUNCHER port=$PORT t0 t1 w0 w1
     python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
     t0=$(cpu_ticks $agent)
-    thread_ticks $agent >"$WORK/threads0"
+    thread_times $agent >"$WORK/threads0"
     w0=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
     t1=$(cpu_ticks $agent)
-    thread_ticks $agent >"$WORK/threads1"
+    thread_times $agent >"$WORK/threads1"
     w1=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
     python3 -c 'import time; print(time.monotonic())' >>"$WORK/window"
     kill -TERM $agent
@@ -50,6 +51,7 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" <<'PY'
 import collections, json, sys
 from perf_samples import samples
+from thread_times import by_kind
 side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 written = int(sys.argv[6])
 window = [float(x) for x in open(f"{work}/window").read().split()]
@@ -66,14 +68,12 @@ for frames, _ in samples(f"{work}/perf.txt", window):
         if k in stack: c[k] += 1
 d = json.load(open(f"{work}/ingest.json"))
 us = lambda k: round(c[k] * 500 / n, 3)  # 2,000 samples/s: 500 us each
-# Per kind of thread (lib.sh's thread_ticks), CPU us per event: which side of the pipeline a change moved.
-before = {tid: int(t) for tid, _, t in (l.split() for l in open(f"{work}/threads0"))}
-kinds = collections.Counter()
-for tid, kind, t in (l.split() for l in open(f"{work}/threads1")):
-    kinds[kind] += int(t) - before.get(tid, 0)
+# Per kind of thread (bench/thread_times.py), CPU us per event: which side of the pipeline a change moved.
+kinds = by_kind(f"{work}/threads0", f"{work}/threads1")
 print(json.dumps({"side": side, "events_per_s": d["events_per_s"], "idle": d["host_idle_share"],
                   "cpu_us": round(ticks / hz * 1e6 / n, 2),
-                  **{f"{k}_us": round(kinds[k] / hz * 1e6 / n, 2) for k in ("pool", "dispatch", "nio")},
+                  **{f"{k}_us": round(kinds.get(k, (0, 0))[0] / 1e3 / n, 2)
+                     for k in ("cooperative", "overcommit", "nio")},
                   "disk_bytes": round(written / n, 1),
                   **{k: us(k) for k in ("sampled", "malloc", "refcount", "EventEnricher", "writeGroup",
                                         "RecentEventIDs")}}))
@@ -94,7 +94,7 @@ for side in ("A", "B"):
     print(side, "medians:", json.dumps({k: round(st.median(x[k] for x in r), 3) for k in keys}))
 a = [x for x in rows if x["side"] == "A"]
 b = [x for x in rows if x["side"] == "B"]
-for k in ("events_per_s", "cpu_us", "pool_us", "dispatch_us", "nio_us", "disk_bytes"):
+for k in ("events_per_s", "cpu_us", "cooperative_us", "overcommit_us", "nio_us", "disk_bytes"):
     d = [y[k] - x[k] for x, y in zip(a, b)]
     print(f"B - A {k}: median of pair differences {st.median(d):+.2f}; B higher in {sum(v > 0 for v in d)} of {len(d)}")
 share = lambda x: x["EventEnricher"] / x["sampled"]

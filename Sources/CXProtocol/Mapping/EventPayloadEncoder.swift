@@ -147,7 +147,7 @@ public enum EventPayloadEncoder {
     /// and uniqueness for each.
     static func enrichment(_ out: inout [UInt8], _ field: UInt64, _ p: PackedEnrichment) {
         // stored_sentiment (13, packed) when the scores are as the engine rounds them and that is shorter: 7-11
-        // bytes for the 15-20 of three or four floats
+        // bytes for the 15-20 of three or four floats (a zero sentiment, whose floats take no bytes, keeps them)
         let floats = sentimentSize(p.sentiment)
         let stored = StoredSentiment(p.sentiment).flatMap { $0.fieldSize < floats ? $0 : nil }
         var size = stored?.fieldSize ?? floats
@@ -184,7 +184,7 @@ public enum EventPayloadEncoder {
                 }
             }
             if asPercent { w.varintField(12, UInt64(percent)) }
-            if let stored, stored.bodySize > 0 {
+            if let stored {
                 w.varint(13 << 3 | 2)
                 w.varint(UInt64(stored.bodySize))
                 w.varint(stored.values.0)
@@ -262,7 +262,7 @@ public enum EventPayloadEncoder {
     /// three shares in thousandths, which is how the engine rounds them. Its expansion gives back the same floats.
     struct StoredSentiment {
         var values: (UInt64, UInt64, UInt64, UInt64)
-        /// The packed numbers' bytes; 0 for a zero sentiment, which is not written (as its four zero floats are not).
+        /// The packed numbers' bytes.
         var bodySize: Int
 
         /// Nil when a value is not a whole number of those units (or out of range): such scores keep their floats.
@@ -275,14 +275,11 @@ public enum EventPayloadEncoder {
             else { return nil }
             let compound = c >= 0 ? UInt64(c) << 1 : UInt64(-c) << 1 - 1
             values = (compound, positive, neutral, negative)
-            bodySize =
-                values == (0, 0, 0, 0)
-                ? 0
-                : varintSize(compound) + varintSize(positive) + varintSize(neutral) + varintSize(negative)
+            bodySize = varintSize(compound) + varintSize(positive) + varintSize(neutral) + varintSize(negative)
         }
 
-        /// Bytes of the field with its tag and length; 0 when it is not written.
-        var fieldSize: Int { bodySize == 0 ? 0 : EventPayloadEncoder.fieldSize(bodySize) }
+        /// Bytes of the field with its tag and length.
+        var fieldSize: Int { EventPayloadEncoder.fieldSize(bodySize) }
 
         private static func share(_ x: Double) -> UInt64? {
             let v = (x * 1000).rounded()
