@@ -18,9 +18,20 @@ public struct SentimentLexicon: Sendable {
     static let negator: UInt8 = 4
     static let phraseHead: UInt8 = 8
     static let boosterBigramTail: UInt8 = 16
+    /// Praise of a situation ("great", "helpful", "appreciated") that a "would" or "could" before it makes
+    /// hypothetical: "that would be great", "any help would be appreciated", "it could be better".
+    static let hypothetical: UInt8 = 32
 
     enum Special: UInt8 {
         case none = 0, no, but, least, at, very, never, so, this, without, doubt, kind, of, or, nor, sarcasm
+        /// "would", "could" and their contractions; "were", "had" and the like, which make a wish counterfactual.
+        case would, past
+        case wish
+        /// Thanks-words and "help": in a request they are its courtesy or its subject, not satisfaction.
+        case courtesy
+        case `for`
+        /// "please": with it (or a question mark) a text is a request.
+        case please
     }
 
     var table = TermTable(minimumCapacity: 12_000)
@@ -59,6 +70,20 @@ public struct SentimentLexicon: Sendable {
     static let boosterPhrases: [(String, Float)] = [
         ("kind of", -boosterIncrement), ("sort of", -boosterIncrement), ("just enough", -boosterIncrement),
         ("a bit", -boosterIncrement), ("a little", -boosterIncrement), ("a lot", boosterIncrement),
+    ]
+    static let wouldWords = [
+        "would", "could", "would've", "could've", "wouldve", "couldve", "it'd", "that'd", "i'd", "you'd", "we'd",
+        "they'd", "itd", "thatd",
+    ]
+    static let courtesyWords = [
+        "thanks", "thank", "thx", "tx", "ty", "tks", "thanx", "thankyou", "thanku", "tysm", "help",
+    ]
+    /// Praise of a situation, not of the speaker's own feelings: "I would love to come back" and "I'd be happy to
+    /// recommend" stay praise.
+    static let hypotheticalWords = [
+        "nice", "great", "good", "better", "best", "helpful", "appreciated", "appreciate", "awesome", "lovely",
+        "wonderful", "cool", "fantastic", "perfect", "ideal", "amazing", "excellent", "useful", "fine", "like",
+        "help", "grateful", "thankful", "easier", "faster", "sweet",
     ]
     static let negations: [String] = [
         "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't",
@@ -151,6 +176,13 @@ public struct SentimentLexicon: Sendable {
             ("#sarcastic", .sarcasm), ("however", .but),
         ]
         for (w, s) in specials { words[index(TermHash.of(w))].special = s.rawValue }
+        for w in Self.wouldWords { words[index(TermHash.of(w))].special = Special.would.rawValue }
+        for w in ["were", "was", "had", "did", "knew"] { words[index(TermHash.of(w))].special = Special.past.rawValue }
+        for w in ["wish", "wished", "wishing"] { words[index(TermHash.of(w))].special = Special.wish.rawValue }
+        for w in Self.courtesyWords { words[index(TermHash.of(w))].special = Special.courtesy.rawValue }
+        for w in ["for", "4"] { words[index(TermHash.of(w))].special = Special.for.rawValue }
+        for w in ["please", "pls", "plz", "plse"] { words[index(TermHash.of(w))].special = Special.please.rawValue }
+        for w in Self.hypotheticalWords { words[index(TermHash.of(w))].flags |= Self.hypothetical }
     }
 
     private mutating func index(_ h: UInt64) -> Int {
@@ -226,6 +258,45 @@ struct SentimentScorer: Sendable {
         return r
     }
 
+    /// A positive word's valence where customer-service language states no satisfaction: praise of a situation
+    /// under "would" or "could" in its clause ("that would be great", "any help would be appreciated") is
+    /// hypothetical (0); praise in a counterfactual wish ("I wish the staff were friendlier", not "wish you all the
+    /// best") states its lack (negated); a thanks or "help" in a request ("can you rebook me? thanks"), unless a
+    /// "for" follows it ("thanks for the help"), is courtesy (0), and so is "please".
+    @inline(__always)
+    private func irrealis(
+        _ v: Float, _ w: SentimentLexicon.WordInfo, _ i: Int, _ lo: Int, _ request: Bool,
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ special: (Int) -> UInt8
+    ) -> Float {
+        typealias S = SentimentLexicon.Special
+        // "please" only asks
+        if w.special == S.please.rawValue { return 0 }
+        if w.flags & SentimentLexicon.hypothetical != 0 {
+            for j in lo..<i where special(j) == S.would.rawValue { return 0 }
+            // or the subject of one: "any help would be appreciated" (the next word only: "better than you'd expect"
+            // and "pretty cool I would say" are praise)
+            if i + 1 < n && !toks[i].has(Token.boundaryAfter) && special(i + 1) == S.would.rawValue { return 0 }
+        }
+        // a wish up to six words back in the clause, with a verb of its own before the word
+        var j = i - 1
+        var verb = false
+        while j >= 0 && i - j <= 6 && !toks[j].has(Token.boundaryAfter) {
+            let sp = special(j)
+            if sp == S.past.rawValue || sp == S.would.rawValue { verb = true }
+            if sp == S.wish.rawValue { return verb ? v * Self.negationScalar : v }
+            j -= 1
+        }
+        if request && w.special == S.courtesy.rawValue {
+            var k = i + 1
+            while k < n && k - i <= 4 && !toks[k - 1].has(Token.boundaryAfter) {
+                if special(k) == S.for.rawValue { return v }
+                k += 1
+            }
+            return 0
+        }
+        return v
+    }
+
     static func finalize(_ base: Float, _ pos0: Float, _ neg0: Float, _ neu: Int, _ amp: Float) -> Scored {
         var sum = base
         var posSum = pos0
@@ -279,6 +350,8 @@ struct SentimentScorer: Sendable {
             var sarcasm = false
             // whether a negation or "zero" came: only then can a problem be denied
             var mayDeny = false
+            // a question, or "please": a request, whose thanks are courtesy
+            var request = stats.questions > 0
             for i in 0..<n {
                 let t = toks[i]
                 let k = lexicon.lookup(t)
@@ -292,6 +365,7 @@ struct SentimentScorer: Sendable {
                     let sp = w.special
                     if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0 { butIndex = i }
                     if sp == SentimentLexicon.Special.sarcasm.rawValue { sarcasm = true }
+                    if sp == SentimentLexicon.Special.please.rawValue { request = true }
                     if w.flags & SentimentLexicon.negator != 0 || sp == SentimentLexicon.Special.no.rawValue {
                         marks |= Token.negator
                     }
@@ -469,6 +543,9 @@ struct SentimentScorer: Sendable {
                 }
                 // a problem denied from further back than the window above ("never had any large problems")
                 if v < 0 && base < 0 && mayDeny && ProblemDenial.isDenied(toks, n, at: i) { v *= Self.negationScalar }
+                if v > 0 && phraseLen == 1 {
+                    v = irrealis(v, w, i, lo, request, toks, n, special)
+                }
                 sent[i] = v
                 if direct && v != 0 { add(v, i) }
             }

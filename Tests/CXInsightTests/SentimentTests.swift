@@ -9,7 +9,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx5")
+        #expect(lex.version == "2024.12-cx6")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
@@ -78,6 +78,31 @@ import Testing
         #expect(c("Any good deals for March?") < c("Good deals for March.") / 1.5)
         #expect(c("Why is the app so bad?") <= c("The app is so bad.") + 0.0001)
         #expect(c("Why is the app so bad?") < -0.3)
+    }
+
+    /// Praise that states no satisfaction: a situation's under "would" or "could", a counterfactual wish's, a
+    /// request's thanks. Praise of the speaker's own feelings, well-wishing and thanks for something stay praise.
+    @Test(arguments: [
+        ("that would be great", "The service was great"),
+        ("any help would be appreciated", "Your help was appreciated"),
+        ("It would be nice if someone answered the phone", "It was nice that someone answered the phone"),
+        ("I'd like a window seat", "I like the window seat"),
+        ("Can you check my bag status? Thank you", "You checked my bag status. Thank you"),
+        ("Please rebook me on the next flight, thanks", "You rebooked me on the next flight, thanks"),
+    ])
+    func hypotheticalAndCourteousPraiseIsNotSatisfaction(unmet: String, met: String) {
+        #expect(abs(c(unmet)) < 0.05, "\(unmet): \(c(unmet))")
+        #expect(c(met) > 0.25, "\(met): \(c(met))")
+    }
+
+    @Test func wishesAndKeptPraise() {
+        #expect(c("I wish the staff were friendlier") < -0.2)
+        #expect(c("I wish you had a better app") < -0.2)
+        #expect(c("Wish you all the best") > 0.3)
+        #expect(c("I would love to come back") > 0.3)
+        #expect(c("I would be happy to recommend this place") > 0.3)
+        #expect(c("Thanks for the quick help, can you also send the receipt?") > 0.3)
+        #expect(c("It couldn't be better") > 0.3)
     }
 
     @Test func contrastiveBut() {
