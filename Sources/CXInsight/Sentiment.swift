@@ -173,7 +173,7 @@ public struct SentimentLexicon: Sendable {
             ("no", .no), ("but", .but), ("least", .least), ("at", .at), ("very", .very), ("never", .never),
             ("so", .so), ("this", .this), ("without", .without), ("doubt", .doubt), ("kind", .kind), ("of", .of),
             ("or", .or), ("nor", .nor), ("#sarcasm", .sarcasm), ("/s", .sarcasm), ("#not", .sarcasm),
-            ("#sarcastic", .sarcasm), ("however", .but),
+            ("#sarcastic", .sarcasm), ("however", .but), ("such", .so),
         ]
         for (w, s) in specials { words[index(TermHash.of(w))].special = s.rawValue }
         for w in Self.wouldWords { words[index(TermHash.of(w))].special = Special.would.rawValue }
@@ -515,9 +515,13 @@ struct SentimentScorer: Sendable {
                             }
                         } else {
                             let sp2 = special(i - 2)
+                            let sp1 = special(i - 1)
+                            // "never so / this / such" intensifies, also with a verb between: "never had such
+                            // awful service" is worse service, not better
                             if special(i - 3) == SentimentLexicon.Special.never.rawValue
                                 && (sp2 == SentimentLexicon.Special.so.rawValue
-                                    || sp2 == SentimentLexicon.Special.this.rawValue)
+                                    || sp2 == SentimentLexicon.Special.this.rawValue
+                                    || sp1 == SentimentLexicon.Special.so.rawValue)
                             {
                                 v *= 1.25
                             } else if special(i - 3) == SentimentLexicon.Special.without.rawValue

@@ -57,6 +57,8 @@ import Testing
         ("The support line keeps hanging up on customers", "hanging up on customers"),
         ("It's been 3 weeks since I sent the form", "It's been 3 weeks"),
         ("On the phone for 2 hours with support", "on the phone for 2 hours"),
+        ("You can't even get someone on the phone", "can't even get someone"),
+        ("I cant get thru to the reservations desk", "cant get thru"),
     ])
     func complaintsWithoutEmotionalWords(_ text: String, _ phrase: String) {
         let c = intents(text).first { $0.kind == .complaint }

@@ -9,7 +9,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx6")
+        #expect(lex.version == "2024.12-cx7")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
@@ -103,6 +103,13 @@ import Testing
         #expect(c("I would be happy to recommend this place") > 0.3)
         #expect(c("Thanks for the quick help, can you also send the receipt?") > 0.3)
         #expect(c("It couldn't be better") > 0.3)
+    }
+
+    /// "never ... such" is emphasis, not negation, with a verb between too.
+    @Test func neverSuchIntensifies() {
+        #expect(c("I have never experienced such awful service") < c("The service was awful"))
+        #expect(c("I have never had such friendly service") > c("The service was friendly"))
+        #expect(c("Trust me, I have tried") == 0)
     }
 
     @Test func contrastiveBut() {
