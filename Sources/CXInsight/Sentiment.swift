@@ -32,6 +32,8 @@ public struct SentimentLexicon: Sendable {
         case `for`
         /// "please": with it (or a question mark) a text is a request.
         case please
+        /// "like", a verb only after its subject or an adverb ("I like", "really like"), and one of those.
+        case like, liker
     }
 
     var table = TermTable(minimumCapacity: 12_000)
@@ -84,6 +86,12 @@ public struct SentimentLexicon: Sendable {
         "nice", "great", "good", "better", "best", "helpful", "appreciated", "appreciate", "awesome", "lovely",
         "wonderful", "cool", "fantastic", "perfect", "ideal", "amazing", "excellent", "useful", "fine", "like",
         "help", "grateful", "thankful", "easier", "faster", "sweet",
+    ]
+    /// Words after which "like" is the verb: its subject, or an adverb of it.
+    static let likers = [
+        "i", "we", "you", "they", "he", "she", "u", "ya", "y'all", "yall", "i'll", "we'll", "you'll", "they'll",
+        "ill", "people", "everyone", "everybody", "kids", "who", "really", "totally", "definitely", "also", "truly",
+        "just", "all", "do", "does", "did", "much",
     ]
     static let negations: [String] = [
         "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't",
@@ -183,6 +191,8 @@ public struct SentimentLexicon: Sendable {
         for w in ["for", "4"] { words[index(TermHash.of(w))].special = Special.for.rawValue }
         for w in ["please", "pls", "plz", "plse"] { words[index(TermHash.of(w))].special = Special.please.rawValue }
         for w in Self.hypotheticalWords { words[index(TermHash.of(w))].flags |= Self.hypothetical }
+        words[index(TermHash.of("like"))].special = Special.like.rawValue
+        for w in Self.likers { words[index(TermHash.of(w))].special = Special.liker.rawValue }
     }
 
     private mutating func index(_ h: UInt64) -> Int {
@@ -262,7 +272,8 @@ struct SentimentScorer: Sendable {
     /// under "would" or "could" in its clause ("that would be great", "any help would be appreciated") is
     /// hypothetical (0); praise in a counterfactual wish ("I wish the staff were friendlier", not "wish you all the
     /// best") states its lack (negated); a thanks or "help" in a request ("can you rebook me? thanks"), unless a
-    /// "for" follows it ("thanks for the help"), is courtesy (0), and so is "please".
+    /// "for" follows it ("thanks for the help"), is courtesy (0), and so is "please"; "like" praises only as a verb
+    /// after its subject or an adverb.
     @inline(__always)
     private func irrealis(
         _ v: Float, _ w: SentimentLexicon.WordInfo, _ i: Int, _ lo: Int, _ request: Bool,
@@ -271,6 +282,10 @@ struct SentimentScorer: Sendable {
         typealias S = SentimentLexicon.Special
         // "please" only asks
         if w.special == S.please.rawValue { return 0 }
+        // "like" as a preposition or a filler ("the potatoes were like rubber", "like 5 strings of pasta")
+        if w.special == S.like.rawValue {
+            guard (max(lo, i - 2)..<i).contains(where: { special($0) == S.liker.rawValue }) else { return 0 }
+        }
         if w.flags & SentimentLexicon.hypothetical != 0 {
             for j in lo..<i where special(j) == S.would.rawValue { return 0 }
             // or the subject of one: "any help would be appreciated" (the next word only: "better than you'd expect"

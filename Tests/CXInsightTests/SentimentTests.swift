@@ -9,7 +9,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx7")
+        #expect(lex.version == "2024.12-cx8")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
@@ -103,6 +103,24 @@ import Testing
         #expect(c("I would be happy to recommend this place") > 0.3)
         #expect(c("Thanks for the quick help, can you also send the receipt?") > 0.3)
         #expect(c("It couldn't be better") > 0.3)
+    }
+
+    /// "like" praises as a verb after its subject or an adverb, not as a preposition or a filler.
+    @Test func likeAsAVerbOnly() {
+        #expect(c("I like this place") > 0.2)
+        #expect(c("We really like it") > 0.2)
+        #expect(c("I don't like the food") < -0.2)
+        #expect(c("The potatoes were like rubber") <= 0)
+        #expect(c("There were like 5 strings of pasta") == 0)
+    }
+
+    /// Review words VADER lacks (lexicon 2024.12-cx8).
+    @Test(arguments: [
+        "The turkey was bland", "Sauce was tasteless", "The vegetables were undercooked", "Food was average at best",
+        "I've had better bagels", "The service leaves a lot to be desired", "I will not return", "Total letdown",
+    ])
+    func reviewComplaintsScoreNegative(text: String) {
+        #expect(c(text) < -0.1, "\(text): \(c(text))")
     }
 
     /// "never ... such" is emphasis, not negation, with a verb between too.
