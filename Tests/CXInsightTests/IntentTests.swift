@@ -59,6 +59,8 @@ import Testing
         ("On the phone for 2 hours with support", "on the phone for 2 hours"),
         ("You can't even get someone on the phone", "can't even get someone"),
         ("I cant get thru to the reservations desk", "cant get thru"),
+        ("This model would not work with my phone", "would not work"),
+        ("The earpiece wouldn't stay on my ear", "wouldn't stay on"),
     ])
     func complaintsWithoutEmotionalWords(_ text: String, _ phrase: String) {
         let c = intents(text).first { $0.kind == .complaint }

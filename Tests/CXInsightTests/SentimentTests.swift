@@ -9,7 +9,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx8")
+        #expect(lex.version == "2024.12-cx9")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
@@ -114,10 +114,16 @@ import Testing
         #expect(c("There were like 5 strings of pasta") == 0)
     }
 
+    @Test func hesitationToRecommend() {
+        #expect(c("I would not hesitate to recommend it") > 0.2)
+        #expect(c("I hesitate to recommend it") < -0.2)
+    }
+
     /// Review words VADER lacks (lexicon 2024.12-cx8).
     @Test(arguments: [
         "The turkey was bland", "Sauce was tasteless", "The vegetables were undercooked", "Food was average at best",
         "I've had better bagels", "The service leaves a lot to be desired", "I will not return", "Total letdown",
+        "DO NOT PURCHASE THIS PHONE", "Would not reccommend", "The headset was such a disapoinment",
     ])
     func reviewComplaintsScoreNegative(text: String) {
         #expect(c(text) < -0.1, "\(text): \(c(text))")
