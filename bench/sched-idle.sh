@@ -67,7 +67,8 @@ def medians(r):
     out = {}
     for k, v in r[0].items():
         if isinstance(v, dict):
-            out[k] = {f: round(st.median(x[k].get(f, 0) for x in r), 3) for f in v}
+            fields = sorted({f for x in r for f in x[k]})
+            out[k] = {f: round(st.median(x[k].get(f, 0) for x in r), 3) for f in fields}
         elif k != "mode":
             out[k] = round(st.median(x[k] for x in r), 3)
     return out

@@ -27,6 +27,8 @@ def analyse(path, agent_tids, loadgen_tids, events, cpus):
         if m:
             cpu, t, pc, pp, ps, nc, np_ = m.groups()
             switches.append((float(t), int(cpu), pc, int(pp), ps, nc, int(np_)))
+    # The CPUs the trace holds (perf sched records the whole host, whatever `cpus` the caller's nproc says).
+    cpus = max(cpus, len({s[1] for s in switches}))
     loops = [s[0] for s in switches
              if (s[3] in agent_tids and s[2].startswith("NIO-")) or (s[6] in agent_tids and s[5].startswith("NIO-"))]
     lo, hi = min(loops), max(loops)
@@ -55,7 +57,7 @@ def analyse(path, agent_tids, loadgen_tids, events, cpus):
             continue
         if t > hi:
             break
-        if len(running) == cpus:
+        if len(running) >= cpus:
             dt = t - last
             idle = [c for c, k in running.items() if k is None]
             busy = [k for k in running.values() if k is not None]

@@ -18,8 +18,8 @@ public struct SentimentLexicon: Sendable {
     static let negator: UInt8 = 4
     static let phraseHead: UInt8 = 8
     static let boosterBigramTail: UInt8 = 16
-    /// Praise of a situation ("great", "helpful", "appreciated") that a "would" or "could" before it makes
-    /// hypothetical: "that would be great", "any help would be appreciated", "it could be better".
+    /// Praise of a situation ("great", "helpful", "appreciated") that a "would" or "could" up to three words before
+    /// it in its clause makes hypothetical: "that would be great", "any help would be appreciated".
     static let hypothetical: UInt8 = 32
 
     enum Special: UInt8 {
@@ -77,6 +77,8 @@ public struct SentimentLexicon: Sendable {
         "would", "could", "would've", "could've", "wouldve", "couldve", "it'd", "that'd", "i'd", "you'd", "we'd",
         "they'd", "itd", "thatd",
     ]
+    static let wouldHash = TermHash.of("would")
+    static let couldHash = TermHash.of("could")
     static let courtesyWords = [
         "thanks", "thank", "thx", "tx", "ty", "tks", "thanx", "thankyou", "thanku", "tysm", "help",
     ]
@@ -91,7 +93,7 @@ public struct SentimentLexicon: Sendable {
     static let likers = [
         "i", "we", "you", "they", "he", "she", "u", "ya", "y'all", "yall", "i'll", "we'll", "you'll", "they'll",
         "ill", "people", "everyone", "everybody", "kids", "who", "really", "totally", "definitely", "also", "truly",
-        "just", "all", "do", "does", "did", "much",
+        "just", "all", "do", "does", "much",
     ]
     static let negations: [String] = [
         "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't",
@@ -269,7 +271,8 @@ struct SentimentScorer: Sendable {
     }
 
     /// A positive word's valence where customer-service language states no satisfaction: praise of a situation
-    /// under "would" or "could" in its clause ("that would be great", "any help would be appreciated") is
+    /// under "would" or "could" up to three words back in its clause, or as the subject of a bare "would" or "could"
+    /// ("that would be great", "any help would be appreciated"; not "excellent, we'd come again") is
     /// hypothetical (0); praise in a counterfactual wish ("I wish the staff were friendlier", not "wish you all the
     /// best") states its lack (negated); a thanks or "help" in a request ("can you rebook me? thanks"), unless a
     /// "for" follows it ("thanks for the help"), is courtesy (0), and so is "please"; "like" praises only as a verb
@@ -290,7 +293,11 @@ struct SentimentScorer: Sendable {
             for j in lo..<i where special(j) == S.would.rawValue { return 0 }
             // or the subject of one: "any help would be appreciated" (the next word only: "better than you'd expect"
             // and "pretty cool I would say" are praise)
-            if i + 1 < n && !toks[i].has(Token.boundaryAfter) && special(i + 1) == S.would.rawValue { return 0 }
+            if i + 1 < n && !toks[i].has(Token.boundaryAfter)
+                && (toks[i + 1].hash == SentimentLexicon.wouldHash || toks[i + 1].hash == SentimentLexicon.couldHash)
+            {
+                return 0
+            }
         }
         // a wish up to six words back in the clause, with a verb of its own before the word
         var j = i - 1
@@ -562,7 +569,8 @@ struct SentimentScorer: Sendable {
                 }
                 // a problem denied from further back than the window above ("never had any large problems")
                 if v < 0 && base < 0 && mayDeny && ProblemDenial.isDenied(toks, n, at: i) { v *= Self.negationScalar }
-                if v > 0 && phraseLen == 1 {
+                // (a phrase only when it is a thanks: "can you rebook me? thanks a lot")
+                if v > 0 && (phraseLen == 1 || w.special == SentimentLexicon.Special.courtesy.rawValue) {
                     v = irrealis(v, w, i, lo, request, toks, n, special)
                 }
                 sent[i] = v

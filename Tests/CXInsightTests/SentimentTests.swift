@@ -9,7 +9,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx9")
+        #expect(lex.version == "2024.12-cx10")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
@@ -103,6 +103,12 @@ import Testing
         #expect(c("I would be happy to recommend this place") > 0.3)
         #expect(c("Thanks for the quick help, can you also send the receipt?") > 0.3)
         #expect(c("It couldn't be better") > 0.3)
+        #expect(c("I wish they did a better job") < -0.2)
+        // a contraction carries its own subject: the praise before it stays
+        #expect(c("The service was excellent, we'd come again") > 0.3)
+        #expect(c("The service was excellent we'd come again") > 0.3)
+        #expect(abs(c("Can you rebook me? Thanks a lot")) < 0.05)
+        #expect(c("Thanks a lot for the quick rebooking") > 0.3)
     }
 
     /// "like" praises as a verb after its subject or an adverb, not as a preposition or a filler.
