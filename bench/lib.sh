@@ -7,6 +7,19 @@ ensure_workload() {
     [ -f "$1" ] || python3 "$peers/gen_events.py" --out "$1"
 }
 
+# ensure_perf: the `perf` tool, installed if missing (the live profiles and traces need it).
+ensure_perf() {
+    command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+}
+
+# fresh_events FULL N WORK: an empty WORK holding the first N events of the workload FULL (generated if missing) as
+# WORK/events.jsonl.
+fresh_events() {
+    ensure_workload "$1"
+    rm -rf "$3" && mkdir -p "$3"
+    head -n "$2" "$1" >"$3/events.jsonl"
+}
+
 # build_release [PRODUCT...]: a release build of each PRODUCT (of every product without one), after installing the
 # system libraries it links against (scripts/deps.sh): a fresh machine has none of them.
 build_release() {

@@ -20,15 +20,13 @@ N=${4:-300000}
 MODE=${5:-enriched}
 FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-live-ab}
-command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
-ensure_workload "$FULL"
+ensure_perf
 for dir in "$A" "$B"; do
     for f in cx-agent cx-bench cxsync_CXInsight.resources; do
         [ -e "$dir/$f" ] || { echo "no $f in $dir" >&2; exit 2; }
     done
 done
-rm -rf "$WORK" && mkdir -p "$WORK"
-head -n "$N" "$FULL" >"$WORK/events.jsonl"
+fresh_events "$FULL" "$N" "$WORK"
 
 run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     # Started under perf, so that every thread the agent ever has is sampled (bench/profile-ingest.sh); only the

@@ -19,12 +19,10 @@ source bench/lib.sh
 N=${1:-200000}
 FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-profile}
-command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
-ensure_workload "$FULL"
+ensure_perf
 build_release cx-agent cx-bench
 BIN=$(swift build -c release --show-bin-path)
-rm -rf "$WORK" && mkdir -p "$WORK"
-head -n "$N" "$FULL" >"$WORK/events.jsonl"
+fresh_events "$FULL" "$N" "$WORK"
 TICK_HZ=$(getconf CLK_TCK)
 
 live() {  # live MODE: one ingest, MODE plain or enriched

@@ -13,12 +13,10 @@ N=${1:-300000}
 REPS=${2:-2}
 FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-sched-idle}
-command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
-ensure_workload "$FULL"
+ensure_perf
 build_release cx-agent cx-bench
 BIN=$(swift build -c release --show-bin-path)
-rm -rf "$WORK" && mkdir -p "$WORK"
-head -n "$N" "$FULL" >"$WORK/events.jsonl"
+fresh_events "$FULL" "$N" "$WORK"
 
 run() {  # run MODE: one ingest under perf sched; prints one JSON line
     start_agent "$BIN" "$WORK" "$1"
@@ -43,15 +41,14 @@ run() {  # run MODE: one ingest under perf sched; prints one JSON line
     kill -TERM $agent
     wait $agent || true
     perf script -i "$WORK/sched.data" -F cpu,time,event,trace 2>/dev/null | grep sched_switch >"$WORK/switches.txt"
-    python3 - "$1" "$WORK" "$N" "$(nproc)" <<'PY'
+    python3 - "$1" "$WORK" "$N" <<'PY'
 import json, sys
 from sched_idle import analyse
-mode, work, n, cpus = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+mode, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 tids = lambda p: {int(x) for x in open(p).read().split()}
 ingest = json.load(open(f"{work}/ingest.json"))
 print(json.dumps({"mode": mode, "events_per_s": ingest["events_per_s"],
-                  **analyse(f"{work}/switches.txt", tids(f"{work}/agent.tids"), tids(f"{work}/loadgen.tids"), n,
-                            cpus)}))
+                  **analyse(f"{work}/switches.txt", tids(f"{work}/agent.tids"), tids(f"{work}/loadgen.tids"), n)}))
 PY
 }
 

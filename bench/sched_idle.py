@@ -20,15 +20,15 @@ SWITCH = re.compile(r"\[(\d+)\]\s+([\d.]+):\s+sched:sched_switch: prev_comm=(.*?
                     r"prev_state=(\S+) ==> next_comm=(.*?) next_pid=(\d+)")
 
 
-def analyse(path, agent_tids, loadgen_tids, events, cpus):
+def analyse(path, agent_tids, loadgen_tids, events):
     switches = []
     for line in open(path):
         m = SWITCH.search(line)
         if m:
             cpu, t, pc, pp, ps, nc, np_ = m.groups()
             switches.append((float(t), int(cpu), pc, int(pp), ps, nc, int(np_)))
-    # The CPUs the trace holds (perf sched records the whole host, whatever `cpus` the caller's nproc says).
-    cpus = max(cpus, len({s[1] for s in switches}))
+    # The CPUs the trace holds: perf sched records the whole host.
+    cpus = len({s[1] for s in switches})
     loops = [s[0] for s in switches
              if (s[3] in agent_tids and s[2].startswith("NIO-")) or (s[6] in agent_tids and s[5].startswith("NIO-"))]
     lo, hi = min(loops), max(loops)
@@ -98,6 +98,6 @@ def analyse(path, agent_tids, loadgen_tids, events, cpus):
 
 
 if __name__ == "__main__":
-    path, agent, loadgen, events, cpus = sys.argv[1:6]
+    path, agent, loadgen, events = sys.argv[1:5]
     tids = lambda p: {int(x) for x in open(p).read().split()}
-    print(json.dumps(analyse(path, tids(agent), tids(loadgen), int(events), int(cpus))))
+    print(json.dumps(analyse(path, tids(agent), tids(loadgen), int(events))))

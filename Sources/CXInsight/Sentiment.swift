@@ -77,8 +77,9 @@ public struct SentimentLexicon: Sendable {
         "would", "could", "would've", "could've", "wouldve", "couldve", "it'd", "that'd", "i'd", "you'd", "we'd",
         "they'd", "itd", "thatd",
     ]
-    static let wouldHash = TermHash.of("would")
-    static let couldHash = TermHash.of("could")
+    /// The bare forms, which alone make the praise word before them their subject.
+    static let wouldHash = TermHash.of(wouldWords[0])
+    static let couldHash = TermHash.of(wouldWords[1])
     static let courtesyWords = [
         "thanks", "thank", "thx", "tx", "ty", "tks", "thanx", "thankyou", "thanku", "tysm", "help",
     ]
@@ -183,18 +184,20 @@ public struct SentimentLexicon: Sendable {
             ("no", .no), ("but", .but), ("least", .least), ("at", .at), ("very", .very), ("never", .never),
             ("so", .so), ("this", .this), ("without", .without), ("doubt", .doubt), ("kind", .kind), ("of", .of),
             ("or", .or), ("nor", .nor), ("#sarcasm", .sarcasm), ("/s", .sarcasm), ("#not", .sarcasm),
-            ("#sarcastic", .sarcasm), ("however", .but), ("such", .so),
+            ("#sarcastic", .sarcasm), ("however", .but), ("such", .so), ("like", .like),
         ]
-        for (w, s) in specials { words[index(TermHash.of(w))].special = s.rawValue }
-        for w in Self.wouldWords { words[index(TermHash.of(w))].special = Special.would.rawValue }
-        for w in ["were", "was", "had", "did", "knew"] { words[index(TermHash.of(w))].special = Special.past.rawValue }
-        for w in ["wish", "wished", "wishing"] { words[index(TermHash.of(w))].special = Special.wish.rawValue }
-        for w in Self.courtesyWords { words[index(TermHash.of(w))].special = Special.courtesy.rawValue }
-        for w in ["for", "4"] { words[index(TermHash.of(w))].special = Special.for.rawValue }
-        for w in ["please", "pls", "plz", "plse"] { words[index(TermHash.of(w))].special = Special.please.rawValue }
+        let lists: [([String], Special)] = [
+            (Self.wouldWords, .would), (["were", "was", "had", "did", "knew"], .past),
+            (["wish", "wished", "wishing"], .wish), (Self.courtesyWords, .courtesy), (["for", "4"], .for),
+            (["please", "pls", "plz", "plse"], .please), (Self.likers, .liker),
+        ]
+        for (w, s) in specials + lists.flatMap({ list, s in list.map { ($0, s) } }) {
+            let i = index(TermHash.of(w))
+            // A word holds one special: a second would silently take the first one's place.
+            precondition(words[i].special == 0, "\(w) has two specials")
+            words[i].special = s.rawValue
+        }
         for w in Self.hypotheticalWords { words[index(TermHash.of(w))].flags |= Self.hypothetical }
-        words[index(TermHash.of("like"))].special = Special.like.rawValue
-        for w in Self.likers { words[index(TermHash.of(w))].special = Special.liker.rawValue }
     }
 
     private mutating func index(_ h: UInt64) -> Int {
