@@ -5,6 +5,8 @@
 # differences B - A in us/event, and both builds' rows checksums (same rows = same behaviour on the workload).
 # A binary reads its model files from the `cxsync_CXInsight.resources` folder beside it: copy that folder with a
 # copied binary, or it compares old model files against new ones without saying so.
+# FIELD names the figure compared (default enrich_packed_and_encode_us); ARGS adds options to every run, e.g.
+# FIELD=request_enriched_us ARGS=--request-path for the whole request path without the writer.
 #   bench/path-ab.sh /tmp/before/cx-bench .build/release/cx-bench
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -14,6 +16,8 @@ PAIRS=${PAIRS:-8}
 LIMIT=${LIMIT:-100000}
 CPU=${CPU:-1}
 EVENTS=${EVENTS:-/tmp/cx_events_1m.jsonl}
+FIELD=${FIELD:-enrich_packed_and_encode_us}
+read -r -a EXTRA <<<"${ARGS:-}"
 ensure_workload "$EVENTS"
 for bin in "$A" "$B"; do
     [ -d "$(dirname "$bin")/cxsync_CXInsight.resources" ] || {
@@ -23,12 +27,13 @@ for bin in "$A" "$B"; do
 done
 echo "rows: A $(taskset -c "$CPU" "$A" enrich-path --events "$EVENTS" --limit "$LIMIT" --no-writer | tail -1)"
 echo "rows: B $(taskset -c "$CPU" "$B" enrich-path --events "$EVENTS" --limit "$LIMIT" --no-writer | tail -1)"
-alternate "$PAIRS" "$CPU" "$A" "$B" enrich-path --events "$EVENTS" --limit "$LIMIT" --reps 6 --no-writer | python3 -c '
-import json, statistics as st, sys
+alternate "$PAIRS" "$CPU" "$A" "$B" enrich-path --events "$EVENTS" --limit "$LIMIT" --reps 6 --no-writer "${EXTRA[@]}" \
+    | FIELD=$FIELD python3 -c '
+import json, os, statistics as st, sys
 runs = {"A": [], "B": []}
 for line in sys.stdin:
     side, _, js = line.strip().partition(" ")
-    us = json.loads(js)["enrich_packed_and_encode_us"]
+    us = json.loads(js)[os.environ["FIELD"]]
     runs[side].append(us)
     print(side, us)
 pairs = [b - a for a, b in zip(runs["A"], runs["B"])]

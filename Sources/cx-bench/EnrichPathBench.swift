@@ -46,6 +46,13 @@ struct EnrichPathBench: AsyncParsableCommand {
             "Decode each request's events from JSON before the packed path enriches them: other code between enrichments, as the agent's parser is; the decoding's time is reported apart, alone and between requests."
     )
     var decodeBetween = false
+    @Flag(
+        help: """
+            Also time the agent's whole request path without the writer (IngestService.prepare: parse the NDJSON \
+            body, validate, enrich, encode the rows; then the JSON answer), plain and enriched: the CPU each event \
+            costs a request task, the part of the ingest that enrichment adds to.
+            """)
+    var requestPath = false
     @Option(help: "Also run the packed path on this many threads at once, as the agent's request tasks do.")
     var threads: Int = 0
     @Flag(help: "With --threads, give each thread an enricher of its own (nothing shared).")
@@ -125,6 +132,15 @@ struct EnrichPathBench: AsyncParsableCommand {
             }
             let t5 = ContinuousClock.now
             let parallel = threads > 0 ? try parallelTime(all, themeCodes: codes) : nil
+            if requestPath {
+                let bodies = IngestBench.bodies(lines, perRequest: perRequest)
+                for enriched in [false, true] {
+                    let t = try await requestPathTime(bodies, enriched: enriched)
+                    best[enriched ? "request_enriched_us" : "request_plain_us"] = min(
+                        best[enriched ? "request_enriched_us" : "request_plain_us"] ?? .infinity,
+                        Self.micros(t) / Double(lines.count))
+                }
+            }
             func us(_ d: Duration) -> Double { Self.micros(d) / Double(all.count) }
             var figures: [String: Double] = [:]
             if let parallel {
@@ -282,6 +298,33 @@ struct EnrichPathBench: AsyncParsableCommand {
     /// Time to commit `requests` (rows encoded beforehand, as the request tasks do) into a fresh buffer,
     /// `requestsPerCommit` requests per transaction: by the wall clock, fsyncs included, and the process's CPU
     /// time in seconds, which leaves out the waits for the disk (the noisiest part of the wall clock here).
+    /// `IngestService.prepare(body:contentType:)` of every body, then the answer as if every event was stored.
+    func requestPathTime(_ bodies: [[UInt8]], enriched: Bool) async throws -> Duration {
+        try? FileManager.default.removeItem(atPath: scratch)
+        let store = try BufferStore.open(directory: scratch, quotaBytes: 1 << 40, logger: Logger(label: "cx-bench"))
+        var configuration = AgentConfiguration()
+        configuration.dataDirectory = scratch
+        let enricher = enriched ? try EventEnricher(fleetKey: Self.fleetKey) : nil
+        let service = IngestService(store: store, configuration: configuration, enricher: enricher)
+        var seq: UInt64 = 0
+        var answered = 0
+        let t0 = ContinuousClock.now
+        for body in bodies {
+            var request = try await service.prepare(body: body, contentType: "application/x-ndjson")
+            request.record(
+                request.prepared.map { _ in
+                    seq += 1
+                    return .accepted(seq: seq)
+                })
+            answered += request.response().jsonBytes().count
+        }
+        let d = ContinuousClock.now - t0
+        precondition(answered > 0)
+        try store.close()
+        try? FileManager.default.removeItem(atPath: scratch)
+        return d
+    }
+
     func writerTime(_ requests: [[PreparedEvent]], alerts: [[PreparedAlert]] = []) async throws -> (
         wall: Duration, cpu: Double
     ) {

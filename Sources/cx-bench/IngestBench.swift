@@ -112,6 +112,18 @@ struct IngestBench: AsyncParsableCommand {
         }
     }
 
+    /// The same request bodies as plain byte arrays, as the agent's handler receives them.
+    static func bodies(_ lines: [ArraySlice<UInt8>], perRequest: Int) -> [[UInt8]] {
+        stride(from: 0, to: lines.count, by: perRequest).map { i in
+            var body: [UInt8] = []
+            for line in lines[i..<min(lines.count, i + perRequest)] {
+                body += line
+                body.append(UInt8(ascii: "\n"))
+            }
+            return body
+        }
+    }
+
     static func readLines(path: String, limit: Int) throws -> [ArraySlice<UInt8>] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("cannot read \(path); generate it with ../shared/bench/peers/gen_events.py")

@@ -1,4 +1,4 @@
-import CXAgent
+@testable import CXAgent
 import CXCore
 import CXProtocol
 import CXTestSupport
@@ -224,16 +224,20 @@ struct BufferStoreTests {
     /// ends in words of its own: near-duplicates raise no alert.
     static func churnThreats(_ customers: Range<Int>) -> [UInt8] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        func words() -> String {
-            (0..<5).map { _ in String((0..<7).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement()! }) }
-                .joined(separator: " ")
+        // Seeded by the customer, so that every run sends the same texts: random letters now and then make a text
+        // the quality checks flag (spam, near-duplicate), and a flagged event raises no alert.
+        func words(_ i: Int) -> String {
+            var rng = SeededGenerator(seed: UInt64(i) &* 0x9E37_79B9_7F4A_7C15 | 1)
+            return (0..<5).map { _ in
+                String((0..<7).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement(using: &rng)! })
+            }.joined(separator: " ")
         }
         return Array(
             customers.map { i in
                 "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-007\",\"device_id\":\"k-1\","
                     + "\"channel\":\"kiosk\",\"ts\":\(now),\"type\":\"survey_nps\",\"score\":1,"
                     + "\"customer_id\":\"cust-\(100_000 + i)\",\"text\":\"I am cancelling my membership, switching to Acme. "
-                    + "\(words())\"}"
+                    + "\(words(i))\"}"
             }.joined(separator: "\n").utf8)
     }
 
@@ -274,7 +278,7 @@ struct BufferStoreTests {
             #expect(response.accepted == 100)
         }
         let moved = try counter("alerts_raised_total")
-        #expect(moved >= raised + 1100)
+        #expect(moved - raised > BufferStore.alertsPerMaterialization, "enough to pass the bulk move's threshold")
         #expect(try rows() == moved, "the commit that passed 1,024 moved them all")
         #expect(try counter("alerts_unmaterialized") == 0)
         #expect(try await ingest.ingest(body: Self.churnThreats(1110..<1160), contentType: nil).accepted == 50)

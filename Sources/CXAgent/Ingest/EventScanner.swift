@@ -22,20 +22,34 @@ struct UUIDBytes: Sendable, Hashable {
         guard p.count == 36, p[8] == 45, p[13] == 45, p[18] == 45, p[23] == 45 else { return nil }
         var h: UInt64 = 0
         var l: UInt64 = 0
-        var n = 0
-        for i in 0..<36 where i != 8 && i != 13 && i != 18 && i != 23 {
-            let c = p[i]
-            let v: UInt8
-            switch c {
-            case 48...57: v = c - 48
-            case 97...102: v = c - 87
-            case 65...70: v = c - 55
-            default: return nil
+        var bad: UInt8 = 0
+        // Table lookups without a branch per digit: a non-hex byte sets the table's high bit, checked once at the end.
+        hexValues.withUnsafeBufferPointer { t in
+            func digits(_ r: Range<Int>, _ x: inout UInt64) {
+                for i in r {
+                    let v = t[Int(p[i])]
+                    bad |= v
+                    x = x << 4 | UInt64(v)
+                }
             }
-            if n < 16 { h = h << 4 | UInt64(v) } else { l = l << 4 | UInt64(v) }
-            n += 1
+            digits(0..<8, &h)
+            digits(9..<13, &h)
+            digits(14..<18, &h)
+            digits(19..<23, &l)
+            digits(24..<36, &l)
         }
+        guard bad & 0x80 == 0 else { return nil }
         return UUIDBytes(high: h, low: l)
+    }
+}
+
+/// Each byte's value as a hex digit (either case), 0xFF for a byte that is none.
+private let hexValues: [UInt8] = (0..<256).map { b -> UInt8 in
+    switch b {
+    case 48...57: UInt8(b - 48)
+    case 97...102: UInt8(b - 87)
+    case 65...70: UInt8(b - 55)
+    default: 0xFF
     }
 }
 
@@ -382,6 +396,22 @@ struct EventScanner {
         try expect(UInt8(ascii: "\""))
         let start = i
         var ascii = true
+        // Eight bytes at a time up to the first that needs a look (a quote, a backslash, a control byte): the text
+        // of an event is most of its bytes.
+        var high: UInt64 = 0
+        while i &+ 8 <= end {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let tops: UInt64 = 0x8080_8080_8080_8080
+            let quote = w ^ (ones &* 0x22)
+            let backslash = w ^ (ones &* 0x5C)
+            let special =
+                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+            if special & tops != 0 { break }
+            high |= w
+            i &+= 8
+        }
+        if high & 0x8080_8080_8080_8080 != 0 { ascii = false }
         while i < end {
             let c = base[i]
             if c == UInt8(ascii: "\"") {

@@ -1,4 +1,5 @@
 import CXCore
+import Foundation
 
 /// A request body that cannot be read as events at all; nothing of it is applied.
 public struct IngestBodyError: Error, Sendable, CustomStringConvertible {
@@ -33,8 +34,12 @@ enum IngestParser {
             var lineNumber = 0
             var start = 0
             while start <= body.count {
-                var end = start
-                while end < body.count && body[end] != UInt8(ascii: "\n") { end += 1 }
+                var end = body.count
+                if start < body.count, let base = body.baseAddress,
+                    let nl = memchr(base + start, Int32(UInt8(ascii: "\n")), body.count - start)
+                {
+                    end = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(nl))
+                }
                 lineNumber += 1
                 let line = UnsafeBufferPointer(rebasing: body[start..<end])
                 start = end + 1

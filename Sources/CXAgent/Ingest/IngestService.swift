@@ -12,9 +12,52 @@ public struct EventResult: Sendable, Hashable {
 
     public var index: Int
     public var status: Status
-    public var eventID: String?
     public var seq: UInt64?
     public var error: EventValidationError?
+    /// The id of an event the agent read, kept as its 16 bytes: the response writes its text straight into the
+    /// body, without a string per event.
+    var uuid: UUID?
+    /// An id known only as text (an answer read back from JSON).
+    var idText: String?
+
+    /// The event's id in lower-case `8-4-4-4-12` text, nil when the event had none the agent could read.
+    public var eventID: String? {
+        get { uuid?.lowercasedString ?? idText }
+        set {
+            uuid = nil
+            idText = newValue
+        }
+    }
+
+    public init(
+        index: Int, status: Status, eventID: String? = nil, seq: UInt64? = nil, error: EventValidationError? = nil
+    ) {
+        self.index = index
+        self.status = status
+        self.idText = eventID
+        self.seq = seq
+        self.error = error
+    }
+
+    init(index: Int, status: Status, uuid: UUID, seq: UInt64? = nil, error: EventValidationError? = nil) {
+        self.index = index
+        self.status = status
+        self.uuid = uuid
+        self.seq = seq
+        self.error = error
+    }
+
+    public static func == (a: EventResult, b: EventResult) -> Bool {
+        a.index == b.index && a.status == b.status && a.eventID == b.eventID && a.seq == b.seq && a.error == b.error
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(index)
+        hasher.combine(status)
+        hasher.combine(eventID)
+        hasher.combine(seq)
+        hasher.combine(error)
+    }
 }
 
 /// The answer to one ingest request.
@@ -29,6 +72,43 @@ public struct IngestResponse: Sendable {
     public var accepted: Int { results.count { $0.status == .accepted } }
     public var duplicates: Int { results.count { $0.status == .duplicate } }
     public var rejected: Int { results.count { $0.status == .rejected } }
+}
+
+/// A request ready for the writer (`IngestService.prepare(body:contentType:)`): its rows, the alerts its events
+/// raised, and the results of the events it rejected.
+public struct PreparedRequest: Sendable {
+    /// The rows to store, in request order of the events that passed.
+    public var prepared: [PreparedEvent]
+    /// The alerts the events raised.
+    public var raised: [InsightAlert]
+    let webhook: Bool
+    var results: [EventResult?]
+    /// The request position of each prepared row.
+    let preparedIndex: [Int]
+
+    /// The raised alerts as the writer stores them.
+    public func alerts() throws -> [PreparedAlert] {
+        try raised.map { try PreparedAlert($0, webhook: webhook) }
+    }
+
+    /// Takes the writer's outcome of each prepared row.
+    public mutating func record(_ outcomes: [EventOutcome]) {
+        for (k, outcome) in outcomes.enumerated() {
+            let i = preparedIndex[k]
+            let id = prepared[k].eventID
+            switch outcome {
+            case .accepted(let seq): results[i] = EventResult(index: i, status: .accepted, uuid: id, seq: seq)
+            case .duplicate: results[i] = EventResult(index: i, status: .duplicate, uuid: id)
+            }
+        }
+    }
+
+    /// The answer: 200 when at least one event was stored or already known, 422 when all were rejected.
+    public func response() -> IngestResponse {
+        let final = results.map { $0! }
+        let status = final.contains { $0.status != .rejected } ? 200 : 422
+        return IngestResponse(status: status, results: final, retryAfterSeconds: nil, error: nil)
+    }
 }
 
 /// Validates, prepares and durably stores posted events; shared by the HTTP API and `cx-agent ingest`.
@@ -106,6 +186,33 @@ public struct IngestService: Sendable {
         committer.announce()
         var announced = true
         defer { if announced { committer.withdraw() } }
+        var request = await prepare(scanned: slots)
+        if let enricher, !request.prepared.isEmpty { try await enricher.recordVersion(in: store) }
+        if !request.prepared.isEmpty {
+            announced = false
+            switch try await committer.submit(request.prepared, alerts: try request.alerts(), announced: true) {
+            case .quotaExceeded(let used, let quota):
+                return IngestResponse(
+                    status: 503, results: [], retryAfterSeconds: configuration.retryAfter.components.seconds,
+                    error: ("buffer_full", "the buffer holds \(used) of \(quota) bytes of unsynced data; retry later"))
+            case .committed(let outcomes):
+                request.record(outcomes)
+            }
+        }
+        return request.response()
+    }
+
+    /// Everything a request needs before the writer, without touching the buffer: the events validated and
+    /// enriched, their rows encoded, the alerts they raised, the rejected ones' results. It runs on the request's
+    /// own task; `cx-bench enrich-path` times it alone.
+    public func prepare(body: [UInt8], contentType: String?) async throws -> PreparedRequest {
+        let slots = try body.withUnsafeBufferPointer { (p) throws(IngestBodyError) in
+            try IngestParser.slots(body: p, contentType: contentType, maxEvents: configuration.maxEventsPerRequest)
+        }
+        return await prepare(scanned: slots)
+    }
+
+    func prepare(scanned slots: [Result<ScannedEvent, EventValidationError>]) async -> PreparedRequest {
         let now = BufferStore.nowMillis()
         var results: [EventResult?] = Array(repeating: nil, count: slots.count)
         var valid: [Event] = []
@@ -129,7 +236,7 @@ public struct IngestService: Sendable {
             case .success(let event):
                 if !configuration.storeID.isEmpty && event.storeID != configuration.storeID {
                     results[i] = EventResult(
-                        index: i, status: .rejected, eventID: event.eventID.lowercasedString,
+                        index: i, status: .rejected, uuid: event.eventID,
                         error: EventValidationError(
                             .invalidValue, field: "store_id",
                             "'\(event.storeID)' is not this agent's store '\(configuration.storeID)'"))
@@ -139,12 +246,11 @@ public struct IngestService: Sendable {
                 preparedIndex.append(i)
             }
         }
-        let webhook = !configuration.alertWebhookURL.isEmpty
-        let alerts: [PreparedAlert]
         let prepared: [PreparedEvent]
+        let alerts: [InsightAlert]
         if let enricher, let codes = packedThemeCodes {
             let packed = await enricher.enrichPacked(&valid)
-            alerts = try packed.alerts.map { try PreparedAlert($0, webhook: webhook) }
+            alerts = packed.alerts
             prepared = valid.withUnsafeBufferPointer { events in
                 packed.enrichments.withUnsafeBufferPointer { enrichments in
                     events.indices.map {
@@ -155,34 +261,13 @@ public struct IngestService: Sendable {
                 }
             }
         } else {
-            alerts = try (enricher?.enrich(&valid) ?? []).map { try PreparedAlert($0, webhook: webhook) }
+            alerts = enricher?.enrich(&valid) ?? []
             let book = store.themeCodebook
             prepared = valid.map { Self.prepare($0, themes: book) }
         }
-        if let enricher, !valid.isEmpty { try await enricher.recordVersion(in: store) }
-        if !prepared.isEmpty {
-            announced = false
-            switch try await committer.submit(prepared, alerts: alerts, announced: true) {
-            case .quotaExceeded(let used, let quota):
-                return IngestResponse(
-                    status: 503, results: [], retryAfterSeconds: configuration.retryAfter.components.seconds,
-                    error: ("buffer_full", "the buffer holds \(used) of \(quota) bytes of unsynced data; retry later"))
-            case .committed(let outcomes):
-                for (k, outcome) in outcomes.enumerated() {
-                    let i = preparedIndex[k]
-                    let id = prepared[k].eventID.lowercasedString
-                    switch outcome {
-                    case .accepted(let seq):
-                        results[i] = EventResult(index: i, status: .accepted, eventID: id, seq: seq)
-                    case .duplicate: results[i] = EventResult(index: i, status: .duplicate, eventID: id)
-                    }
-                }
-
-            }
-        }
-        let final = results.map { $0! }
-        let status = final.contains { $0.status != .rejected } ? 200 : 422
-        return IngestResponse(status: status, results: final, retryAfterSeconds: nil, error: nil)
+        return PreparedRequest(
+            prepared: prepared, raised: alerts, webhook: !configuration.alertWebhookURL.isEmpty, results: results,
+            preparedIndex: preparedIndex)
     }
 
     /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:
@@ -229,7 +314,7 @@ extension IngestResponse {
         func raw(_ s: StaticString) {
             out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
         }
-        func int(_ v: some BinaryInteger) { out.append(contentsOf: String(v).utf8) }
+        func int(_ v: some BinaryInteger) { appendDecimal(&out, v) }
         func str(_ s: String) { appendJSONString(&out, s) }
         if let error {
             raw("{\"error\":{\"code\":")
@@ -270,7 +355,11 @@ extension IngestResponse {
             case .duplicate: raw(",\"status\":\"duplicate\"")
             case .rejected: raw(",\"status\":\"rejected\"")
             }
-            if let id = r.eventID {
+            if let id = r.uuid {
+                raw(",\"event_id\":\"")
+                id.appendLowercased(to: &out)
+                out.append(UInt8(ascii: "\""))
+            } else if let id = r.idText {
                 raw(",\"event_id\":")
                 str(id)
             }
@@ -293,9 +382,37 @@ extension IngestResponse {
     }
 }
 
+/// Appends `v` in decimal, without the string `String(v)` would allocate.
+func appendDecimal(_ out: inout [UInt8], _ v: some BinaryInteger) {
+    if v < 0 { out.append(UInt8(ascii: "-")) }
+    var m = UInt64(v.magnitude)
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    withUnsafeMutableBytes(of: &digits) { d in
+        var i = d.count
+        repeat {
+            i -= 1
+            d[i] = UInt8(truncatingIfNeeded: m % 10) &+ 48
+            m /= 10
+        } while m > 0
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
+    }
+}
+
 /// Appends `s` as a JSON string literal.
 func appendJSONString(_ out: inout [UInt8], _ s: String) {
     out.append(UInt8(ascii: "\""))
+    // Most strings need no escape: copied whole.
+    let plain = s.utf8.withContiguousStorageIfAvailable { b -> Bool in
+        guard !b.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            return false
+        }
+        out.append(contentsOf: b)
+        return true
+    }
+    if plain == true {
+        out.append(UInt8(ascii: "\""))
+        return
+    }
     for b in s.utf8 {
         switch b {
         case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])

@@ -41,20 +41,32 @@ extension UUID {
 
     /// Lower-case `8-4-4-4-12` text, as producers get ids back and alerts name events (`uuidString` is upper-case).
     public var lowercasedString: String {
+        String(unsafeUninitializedCapacity: 36) { out in
+            writeLowercased(to: UnsafeMutableRawPointer(out.baseAddress!))
+            return 36
+        }
+    }
+
+    /// Appends `lowercasedString`'s 36 bytes to `out` without making the string: a response that names a hundred
+    /// events would otherwise allocate and free a string for each.
+    public func appendLowercased(to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 36))
+        out.withUnsafeMutableBytes { writeLowercased(to: $0.baseAddress! + start) }
+    }
+
+    private func writeLowercased(to out: UnsafeMutableRawPointer) {
         withUnsafeBytes(of: uuid) { b in
-            String(unsafeUninitializedCapacity: 36) { out in
-                let hex: StaticString = "0123456789abcdef"
-                var o = 0
-                for i in 0..<16 {
-                    if i == 4 || i == 6 || i == 8 || i == 10 {
-                        out[o] = UInt8(ascii: "-")
-                        o += 1
-                    }
-                    out[o] = hex.utf8Start[Int(b[i] >> 4)]
-                    out[o + 1] = hex.utf8Start[Int(b[i] & 0xF)]
-                    o += 2
+            let hex: StaticString = "0123456789abcdef"
+            var o = 0
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: o, as: UInt8.self)
+                    o += 1
                 }
-                return 36
+                out.storeBytes(of: hex.utf8Start[Int(b[i] >> 4)], toByteOffset: o, as: UInt8.self)
+                out.storeBytes(of: hex.utf8Start[Int(b[i] & 0xF)], toByteOffset: o + 1, as: UInt8.self)
+                o += 2
             }
         }
     }
