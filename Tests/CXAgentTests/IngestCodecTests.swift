@@ -133,4 +133,36 @@ import Testing
             EventResult(index: 0, status: .accepted, uuid: ids[0], seq: 0)
                 == EventResult(index: 0, status: .accepted, eventID: ids[0].lowercasedString, seq: 0))
     }
+
+    /// The builder's name tables answer as the enums' own parsing does, for every name and near misses of each.
+    @Test func nameTablesAnswerAsTheEnumsDo() {
+        let names =
+            EventType.allCases.map(\.rawValue) + Channel.allCases.map(\.rawValue)
+            + JourneyStage.allCases.map(\.rawValue) + ScoreScale.allCases.map(\.rawValue)
+        var probes = ["", "pos_txn", "pos.txn", "pos_txn2", "x", String(repeating: "a", count: 17)]
+        for name in names {
+            probes += [
+                name, name.replacingOccurrences(of: ".", with: "_"), name.uppercased(), String(name.dropLast()),
+                name + "s", name + "\u{0}", "\u{0}" + name, name + String(repeating: "x", count: 16),
+            ]
+        }
+        for p in probes {
+            #expect(FastEventBuilder.types(p) == EventType(name: p), "\(p)")
+            #expect(FastEventBuilder.channels(p) == Channel(rawValue: p), "\(p)")
+            #expect(FastEventBuilder.stages(p) == JourneyStage(rawValue: p), "\(p)")
+            #expect(FastEventBuilder.scales(p) == ScoreScale(rawValue: p), "\(p)")
+        }
+    }
+
+    @Test func identifiersAreCheckedByteByByte() {
+        let fast = FastEventBuilder(limits: .default)
+        #expect(fast.identifier("store-038-social-01"))
+        #expect(fast.identifier("a.b_c-d:e@f"))
+        #expect(!fast.identifier(""))
+        #expect(!fast.identifier(String(repeating: "a", count: EventLimits.default.maxIdentifierLength + 1)))
+        #expect(fast.identifier(String(repeating: "a", count: EventLimits.default.maxIdentifierLength)))
+        for bad in [" ", "/", "é", "\u{0}", "\"", "#", "store 1"] {
+            #expect(!fast.identifier("store" + bad + "12345678901234567890"), "\(bad)")
+        }
+    }
 }

@@ -13,8 +13,8 @@ struct FastEventBuilder: Sendable {
     func build(_ s: ScannedEvent, nowMillis: Int64) -> Event? {
         let e = s.incoming
         guard let id = s.eventID, let store = e.storeID, identifier(store), let device = e.deviceID,
-            identifier(device), let channelName = e.channel, let channel = Channel(rawValue: channelName),
-            let typeName = e.type, let type = Self.types[typeName], let at = e.occurredAt
+            identifier(device), let channelName = e.channel, let channel = Self.channels(channelName),
+            let typeName = e.type, let type = Self.types(typeName), let at = e.occurredAt
         else { return nil }
         let occurredAt: Int64
         switch at {
@@ -27,14 +27,14 @@ struct FastEventBuilder: Sendable {
         if let c = e.customerID, !identifier(c) { return nil }
         var stage: JourneyStage?
         if let name = e.journeyStage {
-            guard let s = JourneyStage(rawValue: name) else { return nil }
+            guard let s = Self.stages(name) else { return nil }
             stage = s
         }
         var score: Score?
         if let value = e.score {
             let scale: ScoreScale
             if let name = e.scoreScale {
-                guard let s = ScoreScale(rawValue: name) else { return nil }
+                guard let s = Self.scales(name) else { return nil }
                 scale = s
             } else {
                 guard let s = type.defaultScale else { return nil }
@@ -80,22 +80,30 @@ struct FastEventBuilder: Sendable {
     }
 
     func identifier(_ value: String) -> Bool {
-        !value.isEmpty && value.utf8.count <= limits.maxIdentifierLength
-            && value.utf8.allSatisfy { b in
-                (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95
-                    || b == 45 || b == 58 || b == 64
+        let count = value.utf8.count
+        guard count > 0, count <= limits.maxIdentifierLength else { return false }
+        // One table lookup per byte over the string's own storage (its UTF-8 view's iterator cost most of the check).
+        var copy = value
+        return copy.withUTF8 { b in
+            Self.identifierByte.withUnsafeBufferPointer { t in
+                var bad: UInt8 = 0
+                for c in b { bad |= t[Int(c)] }
+                return bad == 0
             }
+        }
+    }
+
+    /// 0 for the bytes an identifier may hold (letters, digits, `.`, `_`, `-`, `:`, `@`), 1 for every other.
+    static let identifierByte: [UInt8] = (0..<256).map { b in
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 45
+            || b == 58 || b == 64 ? 0 : 1
     }
 
     /// Every spelling `EventType(name:)` accepts: the canonical name, its underscore form, the aliases.
-    static let types: [String: EventType] = {
-        var t: [String: EventType] = [:]
-        for c in EventType.allCases {
-            t[c.rawValue] = c
-            t[String(c.rawValue.map { $0 == "." ? "_" : $0 })] = c
-        }
-        t["pos_txn"] = .posTransaction
-        t["pos.txn"] = .posTransaction
-        return t
-    }()
+    static let types = NameTable<EventType>(
+        EventType.allCases.flatMap { c in [(c.rawValue, c), (String(c.rawValue.map { $0 == "." ? "_" : $0 }), c)] }
+            + [("pos_txn", .posTransaction), ("pos.txn", .posTransaction)])
+    static let channels = NameTable(Channel.allCases.map { ($0.rawValue, $0) })
+    static let stages = NameTable(JourneyStage.allCases.map { ($0.rawValue, $0) })
+    static let scales = NameTable(ScoreScale.allCases.map { ($0.rawValue, $0) })
 }
