@@ -295,9 +295,6 @@ struct EnrichPathBench: AsyncParsableCommand {
         }
     }
 
-    /// Time to commit `requests` (rows encoded beforehand, as the request tasks do) into a fresh buffer,
-    /// `requestsPerCommit` requests per transaction: by the wall clock, fsyncs included, and the process's CPU
-    /// time in seconds, which leaves out the waits for the disk (the noisiest part of the wall clock here).
     /// `IngestService.prepare(body:contentType:)` of every body, then the answer as if every event was stored.
     func requestPathTime(_ bodies: [[UInt8]], enriched: Bool) async throws -> Duration {
         try? FileManager.default.removeItem(atPath: scratch)
@@ -325,6 +322,9 @@ struct EnrichPathBench: AsyncParsableCommand {
         return d
     }
 
+    /// Time to commit `requests` (rows encoded beforehand, as the request tasks do) into a fresh buffer,
+    /// `requestsPerCommit` requests per transaction: by the wall clock, fsyncs included, and the process's CPU
+    /// time in seconds, which leaves out the waits for the disk (the noisiest part of the wall clock here).
     func writerTime(_ requests: [[PreparedEvent]], alerts: [[PreparedAlert]] = []) async throws -> (
         wall: Duration, cpu: Double
     ) {

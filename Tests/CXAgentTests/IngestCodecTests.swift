@@ -14,7 +14,8 @@ import Testing
             let plain = String(repeating: "abcdefgh", count: 4).prefix(length)
             texts.append(String(plain))
             for at in 0...length {
-                for special in ["\\\"", "\\\\", "\\n", "\\u00e9", "é", "🎉", "\\ud83d\\ude00"] {
+                // 0xA2, 0xA0, 0xDC (in ¢, à, ܐ) share their low seven bits with a quote, a space, a backslash.
+                for special in ["\\\"", "\\\\", "\\n", "\\u00e9", "é", "🎉", "\\ud83d\\ude00", "¢", "à", "ܐ"] {
                     var s = String(plain)
                     s.insert(contentsOf: special, at: s.index(s.startIndex, offsetBy: at))
                     texts.append(s)

@@ -103,9 +103,13 @@ public struct PreparedRequest: Sendable {
         }
     }
 
-    /// The answer: 200 when at least one event was stored or already known, 422 when all were rejected.
+    /// The answer: 200 when at least one event was stored or already known, 422 when all were rejected. A request
+    /// with prepared rows answers only after `record(_:)` took their outcomes.
     public func response() -> IngestResponse {
-        let final = results.map { $0! }
+        let final = results.map { r in
+            guard let r else { preconditionFailure("PreparedRequest.response() before record(_:) of its rows") }
+            return r
+        }
         let status = final.contains { $0.status != .rejected } ? 200 : 422
         return IngestResponse(status: status, results: final, retryAfterSeconds: nil, error: nil)
     }
@@ -187,10 +191,12 @@ public struct IngestService: Sendable {
         var announced = true
         defer { if announced { committer.withdraw() } }
         var request = await prepare(scanned: slots)
+        // Before the announcement passes to the submission: a throw here must still withdraw it.
+        let alerts = try request.alerts()
         if let enricher, !request.prepared.isEmpty { try await enricher.recordVersion(in: store) }
         if !request.prepared.isEmpty {
             announced = false
-            switch try await committer.submit(request.prepared, alerts: try request.alerts(), announced: true) {
+            switch try await committer.submit(request.prepared, alerts: alerts, announced: true) {
             case .quotaExceeded(let used, let quota):
                 return IngestResponse(
                     status: 503, results: [], retryAfterSeconds: configuration.retryAfter.components.seconds,
