@@ -39,7 +39,8 @@ for REP in $(seq 1 "$REPS"); do
         | tail -1 | tee "$WORK/vader.$REP.json"
 done
 echo "== the agent's enrichment path (cx-bench enrich-path), pinned to CPU $CPU"
-taskset -c "$CPU" "$BIN/cx-bench" enrich-path --events "$EVENTS" --reps "$REPS" | tee "$WORK/enrich-path.json"
+taskset -c "$CPU" "$BIN/cx-bench" enrich-path --events "$EVENTS" --reps "$REPS" --request-path \
+    | tee "$WORK/enrich-path.json"
 
 python3 - "$WORK" "$OUT" <<'PY'
 import json, os, platform, subprocess, sys, datetime
@@ -109,8 +110,10 @@ the packed enrichment (`EventEnricher.enrichPacked`) encoded straight into the s
 **{p['enrich_packed_and_encode_us']} µs**; the same through a full `Enrichment` (`EventEnricher.enrich`, then the payload
 encoding) {p['enrich_us']} + {p['encode_enriched_us']} µs; the row of a plain event {p['encode_plain_us']} µs
 ({p['payload_packed_bytes']:.0f} bytes enriched, themes as codes beside it, against {p['payload_plain_bytes']:.0f} plain).
-What enrichment costs the agent's durable ingest rate is measured end to end by `bench/run.sh`
-(`bench/results/foundation.md`).
+The agent's whole request path without its writer (`--request-path`: read the NDJSON body, validate, enrich, encode
+the rows, write the answer), on the same core: **{p['request_plain_us']} µs** per event plain, **{p['request_enriched_us']} µs** enriched;
+enrichment is {100 * (p['request_enriched_us'] - p['request_plain_us']) / p['request_enriched_us']:.0f}% of an enriched request's CPU before the commit. What enrichment costs the agent's
+durable ingest rate is measured end to end by `bench/run.sh` (`bench/results/foundation.md`).
 
 Ratio of each repetition to the VADER run beside it (sentiment / enrichment):
 {', '.join(f'{a:.1f}× / {b:.1f}×' for a, b in ratios)}.
