@@ -135,10 +135,9 @@ struct EnrichPathBench: AsyncParsableCommand {
             if requestPath {
                 let bodies = IngestBench.bodies(lines, perRequest: perRequest)
                 for enriched in [false, true] {
+                    let key = enriched ? "request_enriched_us" : "request_plain_us"
                     let t = try await requestPathTime(bodies, enriched: enriched)
-                    best[enriched ? "request_enriched_us" : "request_plain_us"] = min(
-                        best[enriched ? "request_enriched_us" : "request_plain_us"] ?? .infinity,
-                        Self.micros(t) / Double(lines.count))
+                    best[key] = min(best[key] ?? .infinity, Self.micros(t) / Double(lines.count))
                 }
             }
             func us(_ d: Duration) -> Double { Self.micros(d) / Double(all.count) }

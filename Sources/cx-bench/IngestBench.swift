@@ -101,18 +101,13 @@ struct IngestBench: AsyncParsableCommand {
     /// Pre-builds every request body so that the timed loop measures the agent, not the file reading.
     static func requestBodies(path: String, perRequest: Int, limit: Int) throws -> [Body] {
         let lines = try readLines(path: path, limit: limit)
-        return stride(from: 0, to: lines.count, by: perRequest).map { i in
-            let chunk = lines[i..<min(lines.count, i + perRequest)]
-            var buffer = ByteBuffer()
-            for line in chunk {
-                buffer.writeBytes(line)
-                buffer.writeInteger(UInt8(ascii: "\n"))
-            }
-            return Body(body: buffer, count: chunk.count)
+        return bodies(lines, perRequest: perRequest).enumerated().map { k, body in
+            Body(body: ByteBuffer(bytes: body), count: min(perRequest, lines.count - k * perRequest))
         }
     }
 
-    /// The same request bodies as plain byte arrays, as the agent's handler receives them.
+    /// The request bodies as plain byte arrays, as the agent's handler receives them: `perRequest` lines each, every
+    /// line ended by a newline.
     static func bodies(_ lines: [ArraySlice<UInt8>], perRequest: Int) -> [[UInt8]] {
         stride(from: 0, to: lines.count, by: perRequest).map { i in
             var body: [UInt8] = []

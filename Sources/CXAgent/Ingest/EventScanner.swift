@@ -398,11 +398,11 @@ struct EventScanner {
         var ascii = true
         // Eight bytes at a time up to the first that needs a look (a quote, a backslash, a control byte): the text
         // of an event is most of its bytes.
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let tops: UInt64 = 0x8080_8080_8080_8080
         var high: UInt64 = 0
         while i &+ 8 <= end {
             let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let tops: UInt64 = 0x8080_8080_8080_8080
             let quote = w ^ (ones &* 0x22)
             let backslash = w ^ (ones &* 0x5C)
             let special =
@@ -411,7 +411,7 @@ struct EventScanner {
             high |= w
             i &+= 8
         }
-        if high & 0x8080_8080_8080_8080 != 0 { ascii = false }
+        if high & tops != 0 { ascii = false }
         while i < end {
             let c = base[i]
             if c == UInt8(ascii: "\"") {

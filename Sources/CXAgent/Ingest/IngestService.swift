@@ -14,19 +14,14 @@ public struct EventResult: Sendable, Hashable {
     public var status: Status
     public var seq: UInt64?
     public var error: EventValidationError?
-    /// The id of an event the agent read, kept as its 16 bytes: the response writes its text straight into the
-    /// body, without a string per event.
-    var uuid: UUID?
-    /// An id known only as text (an answer read back from JSON).
-    var idText: String?
+    /// The event's id as the agent holds it: the UUID of an event it read (the response writes its text straight
+    /// into the body, without a string per event), or text (an answer read back from JSON).
+    var id: EventReference?
 
     /// The event's id in lower-case `8-4-4-4-12` text, nil when the event had none the agent could read.
     public var eventID: String? {
-        get { uuid?.lowercasedString ?? idText }
-        set {
-            uuid = nil
-            idText = newValue
-        }
+        get { id?.string }
+        set { id = newValue.map { .text($0) } }
     }
 
     public init(
@@ -34,7 +29,7 @@ public struct EventResult: Sendable, Hashable {
     ) {
         self.index = index
         self.status = status
-        self.idText = eventID
+        self.id = eventID.map { .text($0) }
         self.seq = seq
         self.error = error
     }
@@ -42,7 +37,7 @@ public struct EventResult: Sendable, Hashable {
     init(index: Int, status: Status, uuid: UUID, seq: UInt64? = nil, error: EventValidationError? = nil) {
         self.index = index
         self.status = status
-        self.uuid = uuid
+        self.id = .uuid(uuid)
         self.seq = seq
         self.error = error
     }
@@ -175,9 +170,7 @@ public struct IngestService: Sendable {
         }
         let slots: [Result<ScannedEvent, EventValidationError>]
         do {
-            slots = try body.withUnsafeBufferPointer { (p) throws(IngestBodyError) in
-                try IngestParser.slots(body: p, contentType: contentType, maxEvents: configuration.maxEventsPerRequest)
-            }
+            slots = try scan(body, contentType: contentType)
         } catch {
             return IngestResponse(
                 status: error.status, results: [], retryAfterSeconds: nil, error: (error.code, error.message))
@@ -212,10 +205,16 @@ public struct IngestService: Sendable {
     /// enriched, their rows encoded, the alerts they raised, the rejected ones' results. It runs on the request's
     /// own task; `cx-bench enrich-path` times it alone.
     public func prepare(body: [UInt8], contentType: String?) async throws -> PreparedRequest {
-        let slots = try body.withUnsafeBufferPointer { (p) throws(IngestBodyError) in
+        await prepare(scanned: try scan(body, contentType: contentType))
+    }
+
+    /// The body's events, each read or refused on its own; a body that cannot be read as events at all throws.
+    func scan(_ body: [UInt8], contentType: String?) throws(IngestBodyError)
+        -> [Result<ScannedEvent, EventValidationError>]
+    {
+        try body.withUnsafeBufferPointer { (p) throws(IngestBodyError) in
             try IngestParser.slots(body: p, contentType: contentType, maxEvents: configuration.maxEventsPerRequest)
         }
-        return await prepare(scanned: slots)
     }
 
     func prepare(scanned slots: [Result<ScannedEvent, EventValidationError>]) async -> PreparedRequest {
@@ -361,13 +360,15 @@ extension IngestResponse {
             case .duplicate: raw(",\"status\":\"duplicate\"")
             case .rejected: raw(",\"status\":\"rejected\"")
             }
-            if let id = r.uuid {
+            switch r.id {
+            case .uuid(let id)?:
                 raw(",\"event_id\":\"")
                 id.appendLowercased(to: &out)
                 out.append(UInt8(ascii: "\""))
-            } else if let id = r.idText {
+            case .text(let id)?:
                 raw(",\"event_id\":")
                 str(id)
+            case nil: break
             }
             if let seq = r.seq {
                 raw(",\"seq\":")
