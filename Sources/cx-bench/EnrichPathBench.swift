@@ -57,9 +57,32 @@ struct EnrichPathBench: AsyncParsableCommand {
     var threads: Int = 0
     @Flag(help: "With --threads, give each thread an enricher of its own (nothing shared).")
     var separateEnrichers = false
+    @Option(
+        help: """
+            Alert rules to switch off, comma-separated ids (as the hub's alert_rules_disabled), or "all": what the \
+            rules and the alerts they raise cost each stage.
+            """)
+    var alertRulesDisabled: String = ""
 
     /// Any fixed key: customer keys, and so the rows, are then the same on every run.
     static let fleetKey = [UInt8](repeating: 7, count: 32)
+
+    /// An enricher with the fixed key and the alert rules left on by `--alert-rules-disabled`.
+    func makeEnricher() throws -> EventEnricher {
+        let enricher = try EventEnricher(fleetKey: Self.fleetKey)
+        guard !alertRulesDisabled.isEmpty else { return enricher }
+        var settings = HubAlertSettings(entries: [], storeID: "")
+        settings.disabledRules =
+            alertRulesDisabled == "all"
+            ? Set(AlertRule.defaults.map(\.id))
+            : Set(alertRulesDisabled.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let unknown = settings.disabledRules.subtracting(AlertRule.defaults.map(\.id))
+        guard unknown.isEmpty else {
+            throw ValidationError("--alert-rules-disabled: no rule \(unknown.sorted().joined(separator: ", "))")
+        }
+        enricher.apply(settings)
+        return enricher
+    }
 
     func run() async throws {
         let lines = try IngestBench.readLines(path: events, limit: limit)
@@ -78,7 +101,7 @@ struct EnrichPathBench: AsyncParsableCommand {
         // repetition, so made once.
         let stored = writer ? try codes.map { try storedRows(all, themeCodes: $0) } : nil
         for _ in 0..<reps {
-            let enricher = try EventEnricher(fleetKey: Self.fleetKey)
+            let enricher = try makeEnricher()
             var plainBytes = 0
             var enrichedBytes = 0
             let t0 = ContinuousClock.now
@@ -98,7 +121,7 @@ struct EnrichPathBench: AsyncParsableCommand {
             for e in enriched { enrichedBytes += EventPayloadEncoder.encode(e).count }
             let t3 = ContinuousClock.now
             // What the agent runs: the packed enrichment, encoded straight into the stored row.
-            let packedEnricher = try EventEnricher(fleetKey: Self.fleetKey)
+            let packedEnricher = try makeEnricher()
             var packedRows = 0
             // Work between requests (`--evict-kib`, `--decode-between`), timed alone first, then in the loop, where
             // its own time is subtracted: the two tell how much each side slows the other.
@@ -219,7 +242,7 @@ struct EnrichPathBench: AsyncParsableCommand {
     /// for the enricher's lock.
     func parallelTime(_ all: [Event], themeCodes codes: [UInt8]?) throws -> (wall: Double, cpu: Double) {
         let enrichers = try (0..<(separateEnrichers ? threads : 1)).map { _ in
-            try EventEnricher(fleetKey: Self.fleetKey)
+            try makeEnricher()
         }
         let requests = stride(from: 0, to: all.count, by: perRequest).map {
             $0..<min(all.count, $0 + perRequest)
@@ -286,7 +309,7 @@ struct EnrichPathBench: AsyncParsableCommand {
     func forEachStoredRequest(
         _ events: [Event], themeCodes codes: [UInt8], _ body: ([PreparedEvent], [PreparedAlert]) throws -> Void
     ) throws {
-        let enricher = try EventEnricher(fleetKey: Self.fleetKey)
+        let enricher = try makeEnricher()
         for start in stride(from: 0, to: events.count, by: perRequest) {
             let stored = try Self.storedRequest(
                 events[start..<min(events.count, start + perRequest)], enricher, themeCodes: codes)
@@ -300,7 +323,7 @@ struct EnrichPathBench: AsyncParsableCommand {
         let store = try BufferStore.open(directory: scratch, quotaBytes: 1 << 40, logger: Logger(label: "cx-bench"))
         var configuration = AgentConfiguration()
         configuration.dataDirectory = scratch
-        let enricher = enriched ? try EventEnricher(fleetKey: Self.fleetKey) : nil
+        let enricher = enriched ? try makeEnricher() : nil
         let service = IngestService(store: store, configuration: configuration, enricher: enricher)
         var seq: UInt64 = 0
         var answered = 0

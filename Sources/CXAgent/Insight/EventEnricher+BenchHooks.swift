@@ -2,6 +2,7 @@
     import CXCore
     import CXInsight
     import Foundation
+    import Synchronization
     #if canImport(Glibc)
         import Glibc
     #endif
@@ -17,11 +18,17 @@
     ///   analysis's live cost without what storing its results costs.
     /// - `CX_BENCH_DISCARD=stateless`: the same without the stage that needs the memory across events (customer keys,
     ///   near-duplicates, alert rules) and its lock.
+    /// - `CX_BENCH_DISCARD=alerts`: enriched as shipped, but the alerts raised are dropped instead of stored: what
+    ///   storing them costs.
+    /// - `CX_BENCH_DISCARD=rules`: enriched as shipped, with every alert rule off (as the hub's
+    ///   `alert_rules_disabled` can set them): what the rules and their alerts cost.
     extension EventEnricher {
         enum BenchHook {
             case none
             case spin(nanosecondsPerEvent: Int)
             case discard(stateless: Bool)
+            case discardAlerts
+            case noRules
         }
 
         static let benchHook: BenchHook = {
@@ -30,6 +37,8 @@
                 return .spin(nanosecondsPerEvent: nanos)
             }
             guard let discard = environment["CX_BENCH_DISCARD"] else { return .none }
+            if discard == "alerts" { return .discardAlerts }
+            if discard == "rules" { return .noRules }
             return .discard(stateless: discard == "stateless")
         }()
 
@@ -51,8 +60,22 @@
                 }
                 for i in events.indices { events[i].customerID = customers[i] }
                 return Self.unenriched(events.count)
+            case .discardAlerts:
+                var packed = await analyzeAndRemember(&events)
+                packed.alerts = []
+                return packed
+            case .noRules:
+                if !Self.rulesDropped.exchange(true, ordering: .relaxed) {
+                    var settings = HubAlertSettings(entries: [], storeID: "")
+                    settings.disabledRules = Set(AlertRule.defaults.map(\.id))
+                    apply(settings)
+                }
+                return await analyzeAndRemember(&events)
             }
         }
+
+        /// Whether `CX_BENCH_DISCARD=rules` has switched the rules off (before the first request's analysis).
+        static let rulesDropped = Atomic<Bool>(false)
 
         /// Results that store `count` events as posted: no scores, no keys, no alerts.
         static func unenriched(_ count: Int) -> Packed {
