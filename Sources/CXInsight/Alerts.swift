@@ -35,12 +35,30 @@ public struct AlertEvent: Sendable, Hashable {
     /// Channel (kiosk, pos, web, chat, email, social...), for channel-scoped de-duplication.
     public var channel: String?
     /// Hashed customer key, for rules de-duplicated per customer.
-    public var customerKey: String?
+    public var customerKey: String? {
+        get { customerHalves.map { CustomerKey.hex(($0.high, $0.low)) } ?? customerText }
+        set {
+            // A key as events carry it (32 lowercase hex digits) is held as its 16 bytes, as the agent passes it.
+            customerHalves = newValue.flatMap(CustomerKey.halves).map { CustomerHalves(high: $0.0, low: $0.1) }
+            customerText = customerHalves == nil ? newValue : nil
+        }
+    }
+    /// The customer key's bytes, when it has the form of one: the cooldown of a customer-scoped rule is keyed by
+    /// them, and its hex text is formatted only for an alert.
+    var customerHalves: CustomerHalves?
+    /// A customer key without that form, as given.
+    private var customerText: String?
     /// What a customer-scoped rule groups the event by: its customer, or "anonymous" for every event without one in
     /// the store. There is nobody to call back per anonymous event, and keying those by event sent one alert per
     /// anonymous kiosk answer (a quarter of the standard workload's churn-threat alerts), the "angry queue" that
     /// cooldowns exist to group.
     var customerScope: String { customerKey ?? "anonymous" }
+
+    /// A customer key's 16 bytes, as `CustomerKey.Halves` in a hashable form.
+    struct CustomerHalves: Sendable, Hashable {
+        var high: UInt64
+        var low: UInt64
+    }
     /// Event time in epoch milliseconds (windows and cooldowns use the caller's clock).
     public var timeMs: Int64
     /// Enriched compound sentiment in [-1, 1].
@@ -78,13 +96,15 @@ public struct AlertEvent: Sendable, Hashable {
         self.event = event
         self.storeID = storeID
         self.channel = channel
-        self.customerKey = customerKey
+        self.customerHalves = nil
+        self.customerText = nil
         self.timeMs = timeMs
         self.compound = compound
         self.intentBits = KindSet(intents)
         self.score = score
         self.scoreKind = scoreKind
         self.suppressed = suppressed
+        if let customerKey { self.customerKey = customerKey }
     }
 }
 
@@ -323,19 +343,27 @@ public struct AlertRuleEngine: Sendable, Hashable {
         return suppressed
     }
 
-    /// De-duplication key for rules scoped finer than a store.
+    /// De-duplication key for rules scoped finer than a store. A customer is keyed by the 16 bytes of its key, not
+    /// its hex text: the table holds a key per customer for an hour (the churn rule's cooldown), and a string of
+    /// 32 characters each was a heap allocation per customer, long-lived among the requests' short-lived ones.
     struct Key: Sendable, Hashable {
         var rule: Int
         var store: String
-        var extra: String
+        var extra: Extra
+
+        enum Extra: Sendable, Hashable {
+            case text(String)
+            case customer(AlertEvent.CustomerHalves)
+        }
     }
 
     static func key(_ ri: Int, _ scope: AlertRule.DedupScope, _ e: AlertEvent) -> Key {
         switch scope {
-        case .store: Key(rule: ri, store: e.storeID, extra: "")
-        case .storeChannel: Key(rule: ri, store: e.storeID, extra: e.channel ?? "-")
-        case .customer: Key(rule: ri, store: e.storeID, extra: e.customerScope)
-        case .event: Key(rule: ri, store: "", extra: e.eventID)
+        case .store: Key(rule: ri, store: e.storeID, extra: .text(""))
+        case .storeChannel: Key(rule: ri, store: e.storeID, extra: .text(e.channel ?? "-"))
+        case .customer:
+            Key(rule: ri, store: e.storeID, extra: e.customerHalves.map { .customer($0) } ?? .text(e.customerScope))
+        case .event: Key(rule: ri, store: "", extra: .text(e.eventID))
         }
     }
 

@@ -266,22 +266,20 @@ public struct InsightEngine: Sendable {
     ) {
         inputs.withUnsafeBufferPointer { inputs in
             for i in analyses.indices {
-                let key = customerKeys[i]
                 let raised = remember(
-                    &analyses[i], customerKey: { key.map { CustomerKey.hex($0) } }, of: inputs.baseAddress! + i,
-                    state: &state)
+                    &analyses[i], customerKey: customerKeys[i], of: inputs.baseAddress! + i, state: &state)
                 if !raised.isEmpty { alerts += raised }
             }
         }
     }
 
-    /// One event of the batch `remember`; `customerKey` is asked for only when the event matches a rule.
+    /// One event of the batch `remember`; `customerKey` is read only when the event matches a customer-scoped rule.
     ///
     /// The input is read where it lies, a field at a time, and the fields an alert keeps are copied only for an
     /// alert: passed by value from an array or buffer, which the compiler could not prove unchanged by the call,
     /// the whole input was copied for every event (a dozen retains and releases), inside the agent's lock.
     private func remember(
-        _ analysis: inout PackedAnalysis, customerKey: () -> String?, of input: UnsafePointer<InsightInput>,
+        _ analysis: inout PackedAnalysis, customerKey: CustomerKey.Halves?, of input: UnsafePointer<InsightInput>,
         state: inout InsightState
     ) -> [InsightAlert] {
         let p = analysis.enrichment
@@ -291,24 +289,29 @@ public struct InsightEngine: Sendable {
         var kinds = KindSet()
         p.forEachIntent { kind, _ in kinds.insert(kind) }
         return alerts(
-            of: input, customerKey: customerKey(), compound: p.sentiment.compound, intents: kinds,
+            of: input, customerKey: nil, customerHalves: customerKey, compound: p.sentiment.compound, intents: kinds,
             suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]), state: &state)
     }
 
+    /// The alerts an event raises; its customer is `customerHalves` when the caller holds the key's bytes (the
+    /// agent), else `customerKey`.
     private func alerts(
-        of input: UnsafePointer<InsightInput>, customerKey: @autoclosure () -> String?, compound: Double,
-        intents: KindSet, suppressed: Bool, state: inout InsightState
+        of input: UnsafePointer<InsightInput>, customerKey: @autoclosure () -> String?,
+        customerHalves: CustomerKey.Halves? = nil, compound: Double, intents: KindSet, suppressed: Bool,
+        state: inout InsightState
     ) -> [InsightAlert] {
         let signals = AlertRuleEngine.Signals(
             compound: compound, intentBits: intents, score: input.pointee.score, scoreKind: input.pointee.scoreKind)
         guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: input.pointee.timeMs) else {
             return []
         }
+        let needsCustomer = state.alerts.needsCustomer(matched)
         var event = AlertEvent(
             event: input.pointee.event, storeID: input.pointee.storeID, channel: input.pointee.channel,
-            customerKey: state.alerts.needsCustomer(matched) ? customerKey() : nil, timeMs: input.pointee.timeMs,
+            customerKey: needsCustomer && customerHalves == nil ? customerKey() : nil, timeMs: input.pointee.timeMs,
             compound: compound, score: input.pointee.score,
             scoreKind: input.pointee.scoreKind, suppressed: suppressed)
+        if needsCustomer, let h = customerHalves { event.customerHalves = .init(high: h.0, low: h.1) }
         event.intentBits = intents
         return state.alerts.raise(event, matched)
     }

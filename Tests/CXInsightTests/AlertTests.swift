@@ -32,6 +32,27 @@ import Testing
         #expect(r7.map(\.ruleID) == ["churn-threat"])
     }
 
+    /// A customer key as its hex text (the public API) and as its bytes (the agent's packed path) are one customer:
+    /// one cooldown, one de-duplication key spelled in hex. Text of another form stays a customer of its own.
+    @Test func customerKeyFormsShareOneCooldown() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)
+        ])
+        let hex = "0123456789abcdef00112233445566ff"
+        let first = a.process(ev("1", t: 0, intents: [.cancellation], customer: hex))
+        #expect(first.map(\.dedupKey) == ["churn|s1|\(hex)"])
+        var bytes = ev("2", t: 1000, intents: [.cancellation])
+        bytes.customerHalves = .init(high: 0x0123_4567_89ab_cdef, low: 0x0011_2233_4455_66ff)
+        #expect(bytes.customerKey == hex)
+        #expect(a.process(bytes).isEmpty)
+        let upper = a.process(ev("3", t: 2000, intents: [.cancellation], customer: hex.uppercased()))
+        #expect(upper.map(\.dedupKey) == ["churn|s1|\(hex.uppercased())"])
+        let short = a.process(ev("4", t: 3000, intents: [.cancellation], customer: String(hex.dropLast())))
+        #expect(short.map(\.dedupKey) == ["churn|s1|\(hex.dropLast())"])
+        #expect(a.process(ev("5", t: 4000, intents: [.cancellation], customer: hex)).isEmpty)
+    }
+
     @Test func cooldownSuppressesAndCounts() {
         var a = AlertRuleEngine(rules: [AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 600)])
         let r8 = a.process(ev("1", t: 0, compound: -0.9))
