@@ -38,13 +38,25 @@ public struct PreparedAlert: Sendable {
         // engine's id (time, rule, key) repeats when one key fires twice in a millisecond (no cooldown); the
         // triggering event's id tells such alerts apart: its last 12 hex digits, random in UUIDv4 and v7 alike
         // (a v7's first ones are its millisecond, shared by every event the agent stamps in that millisecond).
-        var bytes = Array(alert.id.utf8)
-        for i in bytes.indices where bytes[i] == UInt8(ascii: "|") { bytes[i] = UInt8(ascii: ".") }
-        if let event = alert.eventIDs.last {
-            bytes.append(UInt8(ascii: "."))
-            bytes.append(contentsOf: event.utf8.suffix(12))
+        // Written in place: one allocation, the id's own.
+        let source = alert.id.utf8
+        let suffix = alert.eventIDs.last?.utf8.suffix(12)
+        let id = String(unsafeUninitializedCapacity: source.count + (suffix.map { $0.count + 1 } ?? 0)) { out in
+            var i = 0
+            for b in source {
+                out[i] = b == UInt8(ascii: "|") ? UInt8(ascii: ".") : b
+                i += 1
+            }
+            if let suffix {
+                out[i] = UInt8(ascii: ".")
+                i += 1
+                for b in suffix {
+                    out[i] = b
+                    i += 1
+                }
+            }
+            return i
         }
-        let id = String(decoding: bytes, as: UTF8.self)
         self.id = id
         ruleID = alert.ruleID
         severity = alert.severity.rawValue
@@ -81,6 +93,10 @@ extension BufferStore {
         let webhook = try db.cachedStatement(
             sql: "INSERT INTO webhook_queue (alert_id, body, next_attempt_at) VALUES (?, ?, ?)")
         let connection = db.sqliteConnection
+        // An alert's texts side by side, bound without copies (SQLITE_STATIC) for the step that reads them: bound as
+        // transient, SQLite copied each of the five into an allocation of its own.
+        var texts: [UInt8] = []
+        texts.reserveCapacity(256)
         // Bound by hand (`step`), as the events are: through `StatementArguments` an alert cost the group commit
         // more than the 25 events around it.
         for a in alerts {
@@ -88,18 +104,37 @@ extension BufferStore {
             counters["alerts_unmaterialized"] += 1
             let seq = counters["next_seq"]
             counters["next_seq"] = seq + 1
+            texts.removeAll(keepingCapacity: true)
+            var bounds = (0, 0, 0, 0, 0)
+            texts.append(contentsOf: a.id.utf8)
+            bounds.0 = texts.count
+            texts.append(contentsOf: a.ruleID.utf8)
+            bounds.1 = texts.count
+            texts.append(contentsOf: a.severity.utf8)
+            bounds.2 = texts.count
+            texts.append(contentsOf: a.storeID.utf8)
+            bounds.3 = texts.count
+            texts.append(contentsOf: a.message.utf8)
+            bounds.4 = texts.count
             // No payload: an empty one marks the open update of an alert raised here, built from these columns when
             // the batch is built.
-            try Self.step(outbox, connection) { s in
-                sqlite3_bind_int64(s, 1, seq)
-                bindText(s, 2, a.id)
-                sqlite3_bind_zeroblob(s, 3, 0)
-                bindText(s, 4, a.ruleID)
-                bindText(s, 5, a.severity)
-                bindText(s, 6, a.storeID)
-                bindText(s, 7, a.message)
-                sqlite3_bind_int64(s, 8, Int64(bitPattern: a.raisedHLC))
-                sqlite3_bind_int64(s, 9, now)
+            try texts.withUnsafeBufferPointer { t in
+                try t.withMemoryRebound(to: CChar.self) { t in
+                    try Self.step(outbox, connection) { s in
+                        func text(_ index: Int32, _ start: Int, _ end: Int) {
+                            sqlite3_bind_text(s, index, t.baseAddress! + start, Int32(end - start), nil)
+                        }
+                        sqlite3_bind_int64(s, 1, seq)
+                        text(2, 0, bounds.0)
+                        sqlite3_bind_zeroblob(s, 3, 0)
+                        text(4, bounds.0, bounds.1)
+                        text(5, bounds.1, bounds.2)
+                        text(6, bounds.2, bounds.3)
+                        text(7, bounds.3, bounds.4)
+                        sqlite3_bind_int64(s, 8, Int64(bitPattern: a.raisedHLC))
+                        sqlite3_bind_int64(s, 9, now)
+                    }
+                }
             }
             if notifyWebhook, let body = a.webhookBody {
                 try Self.step(webhook, connection) { s in
