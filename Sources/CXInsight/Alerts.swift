@@ -44,8 +44,10 @@ public struct AlertEvent: Sendable, Hashable {
         }
     }
     /// The customer key's bytes, when it has the form of one: the cooldown of a customer-scoped rule is keyed by
-    /// them, and its hex text is formatted only for an alert.
-    var customerHalves: CustomerHalves?
+    /// them, and its hex text is formatted only for an alert. Setting them replaces a key given as other text.
+    var customerHalves: CustomerHalves? {
+        didSet { if customerHalves != nil { customerText = nil } }
+    }
     /// A customer key without that form, as given.
     private var customerText: String?
     /// What a customer-scoped rule groups the event by: its customer, or "anonymous" for every event without one in
@@ -380,8 +382,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
         }
     }
 
-    /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key, whose hex
-    /// form is then built (most matches are store-scoped, and the key cost an allocation and its formatting each).
+    /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key (most
+    /// matches are store-scoped, and a caller without the key's bytes formats its text for it).
     func needsCustomer(_ matched: Matched) -> Bool {
         matched.mask & customerScoped != 0 || matched.extra.contains { matchers[$0].scope == .customer }
     }
@@ -539,7 +541,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
     public mutating func prune(_ nowMs: Int64) {
         let maxCooldown = Int64(rules.map(\.cooldownSeconds).max() ?? 0) * 1000
         // In place: rebuilt by `filter` every 4,096 events, the table of a few thousand customers was rehashed whole
-        // (its keys are strings) and then grew back, entry by entry. Under a live store's load nearly every entry is
+        // and then grew back, entry by entry. Under a live store's load nearly every entry is
         // still in its cooldown, and nothing is removed.
         var expired: [Key] = []
         for (key, cooldown) in cooldowns where nowMs - cooldown.lastRaised >= maxCooldown { expired.append(key) }

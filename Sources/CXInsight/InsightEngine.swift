@@ -259,7 +259,7 @@ public struct InsightEngine: Sendable {
 
     /// `remember(_:of:state:)` for the results of `analyzePacked`, a request at a time, in order: flags the
     /// near-duplicates in `analyses` and appends the alerts the events raise to `alerts`. `customerKeys` holds each
-    /// event's customer key (nil for none), whose hex form is built only for an event that matches a rule.
+    /// event's customer key (nil for none), read only for an event that matches a customer-scoped rule.
     public func remember(
         _ analyses: inout [PackedAnalysis], of inputs: [InsightInput], customerKeys: [CustomerKey.Halves?],
         state: inout InsightState, alerts: inout [InsightAlert]

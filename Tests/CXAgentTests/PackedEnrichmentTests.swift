@@ -121,6 +121,10 @@ import Testing
         #expect(flagged >= 30)
         #expect(alertsB.map(\.ruleID) == alertsA.map(\.ruleID))
         #expect(alertsB.map(\.eventIDs) == alertsA.map(\.eventIDs))
+        // The packed path keys a customer by its key's bytes, the full path by its hex: the same keys and texts.
+        #expect(alertsB.map(\.dedupKey) == alertsA.map(\.dedupKey))
+        #expect(alertsB.map(\.message) == alertsA.map(\.message))
+        #expect(alertsA.contains { $0.dedupKey.split(separator: "|").last?.utf8.count == 32 })
         #expect(!alertsA.isEmpty)
     }
 }
