@@ -40,9 +40,6 @@ if [ -z "${BINS:-}" ]; then
     BINS=$CLIENT
 fi
 
-# Time on CPU and time waiting for a CPU (ns) of each thread of process $1, one "tid name run wait" line per thread.
-written() { awk '$1 == "write_bytes:" {print $2}' /proc/"$1"/io; }
-
 run() {  # run DELAY MODE BIN
     rm -rf "$WORK" && mkdir -p "$WORK"
     CX_AGENT_COMMIT_DELAY_US=$1 CX_AGENT_ENRICHMENT_ENABLED=$([ "$2" = plain ] && echo false || echo true) \

@@ -58,6 +58,9 @@ start_agent() {
 # stime of /proc/PID/stat (the agent's name has no spaces, so the fields do not shift).
 cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
 
+# written PID: the bytes process PID has caused to be written to storage so far (write_bytes of /proc/PID/io).
+written() { awk '$1 == "write_bytes:" {print $2}' /proc/"$1"/io; }
+
 # thread_times PID: one "tid name ns-on-CPU ns-waiting-for-a-CPU" line per thread of process PID, from its
 # schedstat; bench/thread_times.py reads two such snapshots by kind of thread.
 thread_times() {

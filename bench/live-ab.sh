@@ -36,12 +36,12 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
     t0=$(cpu_ticks $agent)
     thread_times $agent >"$WORK/threads0"
-    w0=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
+    w0=$(written $agent)
     "$2/cx-bench" ingest --url "http://127.0.0.1:$port" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
     t1=$(cpu_ticks $agent)
     thread_times $agent >"$WORK/threads1"
-    w1=$(awk '/^write_bytes/ {print $2}' /proc/$agent/io)
+    w1=$(written $agent)
     python3 -c 'import time; print(time.monotonic())' >>"$WORK/window"
     kill -TERM $agent
     wait $launcher || true

@@ -68,11 +68,11 @@ run() {  # run REP VARIANT: one ingest into a fresh hooked agent; its figures to
     unset CX_BENCH_SPIN_NS CX_BENCH_DISCARD
     local t0 t1 w0 w1
     t0=$(cpu_ticks $AGENT)
-    w0=$(awk '/^write_bytes/ {print $2}' /proc/$AGENT/io)
+    w0=$(written $AGENT)
     "$BIN/cx-bench" ingest --url "http://127.0.0.1:$PORT" --events "$WORK/events.jsonl" --producers 8 --per-request 100 \
         >"$WORK/ingest.json"
     t1=$(cpu_ticks $AGENT)
-    w1=$(awk '/^write_bytes/ {print $2}' /proc/$AGENT/io)
+    w1=$(written $AGENT)
     kill -TERM $AGENT
     wait $AGENT || true
     python3 - "$WORK/ingest.json" "$((t1 - t0))" "$(getconf CLK_TCK)" "$N" "$2" "$((w1 - w0))" <<'PY' | tee "$WORK/$2.$1.json"

@@ -40,7 +40,7 @@ public struct AlertEvent: Sendable, Hashable {
         set {
             // A key as events carry it (32 lowercase hex digits) is held as its 16 bytes, as the agent passes it.
             customerHalves = newValue.flatMap(CustomerKey.halves).map { CustomerHalves(high: $0.0, low: $0.1) }
-            customerText = customerHalves == nil ? newValue : nil
+            if customerHalves == nil { customerText = newValue }
         }
     }
     /// The customer key's bytes, when it has the form of one: the cooldown of a customer-scoped rule is keyed by

@@ -296,8 +296,8 @@ public struct InsightEngine: Sendable {
     /// The alerts an event raises; its customer is `customerHalves` when the caller holds the key's bytes (the
     /// agent), else `customerKey`.
     private func alerts(
-        of input: UnsafePointer<InsightInput>, customerKey: @autoclosure () -> String?,
-        customerHalves: CustomerKey.Halves? = nil, compound: Double, intents: KindSet, suppressed: Bool,
+        of input: UnsafePointer<InsightInput>, customerKey: String?, customerHalves: CustomerKey.Halves? = nil,
+        compound: Double, intents: KindSet, suppressed: Bool,
         state: inout InsightState
     ) -> [InsightAlert] {
         let signals = AlertRuleEngine.Signals(
@@ -308,7 +308,7 @@ public struct InsightEngine: Sendable {
         let needsCustomer = state.alerts.needsCustomer(matched)
         var event = AlertEvent(
             event: input.pointee.event, storeID: input.pointee.storeID, channel: input.pointee.channel,
-            customerKey: needsCustomer && customerHalves == nil ? customerKey() : nil, timeMs: input.pointee.timeMs,
+            customerKey: needsCustomer && customerHalves == nil ? customerKey : nil, timeMs: input.pointee.timeMs,
             compound: compound, score: input.pointee.score,
             scoreKind: input.pointee.scoreKind, suppressed: suppressed)
         if needsCustomer, let h = customerHalves { event.customerHalves = .init(high: h.0, low: h.1) }

@@ -71,14 +71,14 @@ struct EnrichPathBench: AsyncParsableCommand {
     func makeEnricher() throws -> EventEnricher {
         let enricher = try EventEnricher(fleetKey: Self.fleetKey)
         guard !alertRulesDisabled.isEmpty else { return enricher }
-        var settings = HubAlertSettings(entries: [], storeID: "")
-        settings.disabledRules =
-            alertRulesDisabled == "all"
-            ? Set(AlertRule.defaults.map(\.id))
-            : Set(alertRulesDisabled.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let unknown = settings.disabledRules.subtracting(AlertRule.defaults.map(\.id))
-        guard unknown.isEmpty else {
-            throw ValidationError("--alert-rules-disabled: no rule \(unknown.sorted().joined(separator: ", "))")
+        // Read as the agent reads the hub's setting, with its checks.
+        let list =
+            alertRulesDisabled == "all" ? AlertRule.defaults.map(\.id).joined(separator: ",") : alertRulesDisabled
+        let settings = HubAlertSettings(
+            entries: [HubConfigEntry(collection: "config", key: "*", field: "alert_rules_disabled", value: list)],
+            storeID: "")
+        guard settings.problems.isEmpty else {
+            throw ValidationError("--alert-rules-disabled: \(settings.problems.joined(separator: "; "))")
         }
         enricher.apply(settings)
         return enricher

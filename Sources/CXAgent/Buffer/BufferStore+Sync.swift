@@ -44,6 +44,13 @@ public struct HubConfigEntry: Sendable, Hashable, Codable {
     public var key: String
     public var field: String
     public var value: String?
+
+    public init(collection: String, key: String, field: String, value: String?) {
+        self.collection = collection
+        self.key = key
+        self.field = field
+        self.value = value
+    }
 }
 
 extension BufferStore {
