@@ -12,6 +12,14 @@ public struct SentimentLexicon: Sendable {
         var flags: UInt8 = 0
         var special: UInt8 = 0
         var maxPhrase: UInt8 = 0
+        /// A phrase head's second words, one bit each (`nextBit`): a head whose next token has no bit here starts
+        /// no phrase there, and its probes of the phrase table are skipped ("the", a head, is a tenth of all words).
+        var nextWords: UInt32 = 0
+    }
+
+    /// The bit of `nextWords` that a second word of a phrase sets.
+    @inline(__always) static func nextBit(_ hash: UInt64) -> UInt32 {
+        1 << UInt32(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 59)
     }
     static let inLexicon: UInt8 = 1
     static let booster: UInt8 = 2
@@ -166,6 +174,7 @@ public struct SentimentLexicon: Sendable {
             let hi = index(parts[0])
             words[hi].flags |= Self.phraseHead
             words[hi].maxPhrase = max(words[hi].maxPhrase, UInt8(parts.count))
+            words[hi].nextWords |= Self.nextBit(parts[1])
         }
         for (w, b) in Self.boosters {
             let i = index(TermHash.of(w))
@@ -357,7 +366,9 @@ struct SentimentScorer: Sendable {
         }
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { idx in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { sent in
-                scoreInner(toks, n, stats, idx, sent, extraValence)
+                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: n) { wordBits in
+                    scoreInner(toks, n, stats, idx, sent, wordBits, extraValence)
+                }
             }
         }
     }
@@ -365,7 +376,8 @@ struct SentimentScorer: Sendable {
     @inline(__always)
     private func scoreInner(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats,
-        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>, _ extraValence: Float
+        _ idx: UnsafeMutableBufferPointer<Int32>, _ sent: UnsafeMutableBufferPointer<Float>,
+        _ wordBits: UnsafeMutableBufferPointer<UInt16>, _ extraValence: Float
     ) -> Scored {
         let words = lexicon.words
         return words.withUnsafeBufferPointer { W in
@@ -382,6 +394,7 @@ struct SentimentScorer: Sendable {
                 let k = lexicon.lookup(t)
                 idx[i] = k
                 sent[i] = 0
+                wordBits[i] = k >= 0 ? UInt16(W[Int(k)].special) << 8 | UInt16(W[Int(k)].flags) : 0
                 if t.has(Token.upper) { upperCount += 1 }
                 var marks = t.flags & Token.negContraction != 0 ? Token.negator : 0
                 if k >= 0 {
@@ -400,8 +413,10 @@ struct SentimentScorer: Sendable {
                 if ProblemDenial.negates(toks[i]) { mayDeny = true }
             }
             let capDiff = upperCount > 0 && upperCount < n
-            @inline(__always) func special(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].special : 0 }
-            @inline(__always) func flagsOf(_ j: Int) -> UInt8 { idx[j] >= 0 ? W[Int(idx[j])].flags : 0 }
+            // A word's special and flags side by side per token: the look-backs read them for up to three
+            // neighbours of every rated word, instead of each neighbour's lexicon record.
+            @inline(__always) func special(_ j: Int) -> UInt8 { UInt8(truncatingIfNeeded: wordBits[j] >> 8) }
+            @inline(__always) func flagsOf(_ j: Int) -> UInt8 { UInt8(truncatingIfNeeded: wordBits[j]) }
             @inline(__always) func negated(_ j: Int) -> Bool {
                 toks[j].has(Token.negContraction) || flagsOf(j) & SentimentLexicon.negator != 0
             }
@@ -455,7 +470,9 @@ struct SentimentScorer: Sendable {
                 var v: Float = 0
                 var found = false
                 var phraseLen = 1
-                if w.flags & SentimentLexicon.phraseHead != 0 {
+                if w.flags & SentimentLexicon.phraseHead != 0 && i + 1 < n
+                    && w.nextWords & SentimentLexicon.nextBit(toks[i + 1].hash) != 0
+                {
                     var key = toks[i].hash
                     var best: Float = 0
                     var bestLen = 0

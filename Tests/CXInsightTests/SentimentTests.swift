@@ -191,6 +191,42 @@ import Testing
         #expect(c(text) * sign > 0.2, "\(text): \(c(text))")
     }
 
+    /// The phrase filter (`WordInfo.nextWords`) skips only the probes that cannot match: every multi-word entry of
+    /// the bundled lexicon, alone and inside sentences, scores as it does with the filter open.
+    @Test func phraseFilterSkipsNoPhrase() throws {
+        let lexicon = try SentimentLexicon.bundled()
+        var open = lexicon
+        for i in open.words.indices { open.words[i].nextWords = .max }
+        let filtered = SentimentScorer(lexicon: lexicon)
+        let unfiltered = SentimentScorer(lexicon: open)
+        func score(_ scorer: SentimentScorer, _ text: String) -> Double {
+            var t = text
+            return t.withUTF8 { buf in
+                withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
+                    var stats = TextStats()
+                    let n = Tokenizer.tokenize(buf, into: toks, stats: &stats)
+                    return scorer.score(toks, n, stats).sentiment.compound
+                }
+            }
+        }
+        let file = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
+        let phrases = file.split(separator: "\n").compactMap { line -> String? in
+            guard !line.hasPrefix("#"), let tab = line.firstIndex(of: "\t"), line[..<tab].contains(" ") else {
+                return nil
+            }
+            return String(line[..<tab])
+        }
+        #expect(phrases.count > 200)
+        // The filter does skip: most heads start few phrases, and "the" (a tenth of all words) is one.
+        #expect(
+            lexicon.words.contains { $0.flags & SentimentLexicon.phraseHead != 0 && $0.nextWords.nonzeroBitCount < 4 })
+        for phrase in phrases {
+            for text in [phrase, "Honestly \(phrase) today!", "the staff said \(phrase), but the rest was ok"] {
+                #expect(score(filtered, text) == score(unfiltered, text), "\(text)")
+            }
+        }
+    }
+
     /// Review phrasing that is neutral in a service question or means something else in a store is left out.
     @Test(arguments: [
         "How do I return it for a different size?", "There were rocks in my salad", "I'm dying to try it",
