@@ -362,8 +362,12 @@ public struct IntentDetector: Sendable {
                 var key = parts[0]
                 for p in parts.dropFirst() { key = TermHash.combine(key, p) }
                 cuePhrases.set(key, Int32(cueWeights.count))
-                let old = cueHeads.get(parts[0])
-                cueHeads.set(parts[0], max(old, Int32(parts.count)))
+                // The head's entry: its longest phrase's length in the low three bits, and above them one bit per
+                // second word of its phrases (`cueNextBit`), so that a head whose next word starts none of them
+                // ("the", "was": a fifth of all words) skips its probes of the phrase table.
+                let old = max(cueHeads.get(parts[0]), 0)
+                let longest = max(old & 7, Int32(parts.count))
+                cueHeads.set(parts[0], old & ~7 | Self.cueNextBit(parts[1]) | longest)
             }
             cueWeights.append(Float(w))
         }
@@ -594,6 +598,12 @@ public struct IntentDetector: Sendable {
 }
 
 extension IntentDetector {
+    /// The bit of a cue head's entry that a second word of its phrases sets: one of twelve above the length bits,
+    /// so that the entry stays within the vocabulary's 16-bit fields.
+    @inline(__always) static func cueNextBit(_ hash: UInt64) -> Int32 {
+        Int32(8) << Int32(truncatingIfNeeded: ((hash &* 0x9E37_79B9_7F4A_7C15) >> 32) % 12)
+    }
+
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
     func complaintCues(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
@@ -621,10 +631,10 @@ extension IntentDetector {
             let k = toks[i].entry(.cueWord, else: cueWords.get(h))
             if k >= 0 { add(cueWeights[Int(k)], i, i + 1) }
             let ph = toks[i].entry(.cueHead, else: cueHeads.get(h))
-            if ph >= 0 {
+            if ph >= 0 && i + 1 < n && ph & Self.cueNextBit(toks[i + 1].hash) != 0 {
                 var key = h
                 var j = i + 1
-                while j < n && j - i < Int(ph) {
+                while j < n && j - i < Int(ph & 7) {
                     if toks[j - 1].has(Token.boundaryAfter) { break }
                     key = TermHash.combine(key, toks[j].hash)
                     let p = cuePhrases.get(key)

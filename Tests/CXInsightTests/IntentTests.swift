@@ -196,6 +196,38 @@ import Testing
 
 /// The word signature that lets a rule be skipped on texts that lack its words: every hash sets exactly one of its
 /// 256 bits, the one `TermTable.home(hash, 56)` names, whichever of the four lanes that bit is in.
+/// The complaint cues' phrase filter (the second-word bits of a cue head's entry) skips only the probes that cannot
+/// match: every multi-word cue of the bundled rules, alone and inside a sentence, scores at least its weight, through
+/// the engine's vocabulary (as the agent runs) and through the detector's own tables.
+@Suite struct CuePhraseTests {
+    @Test func everyCuePhraseIsFound() throws {
+        let detector = try IntentDetector.bundled()
+        let rules = String(decoding: try InsightResources.load("intent_rules", "txt"), as: UTF8.self)
+        let cues = rules.split(separator: "\n").compactMap { line -> (String, Float)? in
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count == 3, f[0] == "cue", f[2].contains(" "), let w = Float(f[1]) else { return nil }
+            return (String(f[2]), w)
+        }
+        #expect(cues.count > 20)
+        for (phrase, weight) in cues {
+            for text in [phrase, "Honestly \(phrase) today", "the staff said \(phrase) and left"] {
+                for resolved in [false, true] {
+                    var t = text
+                    let score = t.withUTF8 { buf in
+                        withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
+                            var stats = TextStats()
+                            let n = Tokenizer.tokenize(buf, into: toks, stats: &stats)
+                            if resolved { engine.core.vocabulary.resolve(toks, n) }
+                            return detector.complaintCues(toks, n).score
+                        }
+                    }
+                    #expect(score >= weight, "\(text) (resolved: \(resolved)): \(score) < \(weight)")
+                }
+            }
+        }
+    }
+}
+
 @Suite struct WordSignatureTests {
     @Test(arguments: [1, 7, 40])
     func setsTheBitItsHashNames(words: Int) {
