@@ -246,15 +246,15 @@ public struct QualityAnalyzer: Sendable {
                         // SWAR: eight 8-bit lanes per fingerprint byte count the set bits (at most 255 features)
                         if features < 255 {
                             features += 1
-                            for byte in 0..<8 { lanes[byte] &+= spread[Int((x >> UInt64(byte * 8)) & 0xFF)] }
+                            // the eight addends as one vector: added lane by lane, each took an extract and an insert
+                            @inline(__always) func part(_ k: UInt64) -> UInt64 { spread[Int((x >> (8 * k)) & 0xFF)] }
+                            let addend = SIMD8<UInt64>(
+                                part(0), part(1), part(2), part(3), part(4), part(5), part(6), part(7))
+                            lanes &+= addend
                         }
                     }
                 }
-                for byte in 0..<8 {
-                    for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
-                        fp |= UInt64(1) << UInt64(byte * 8 + bit)
-                    }
-                }
+                fp = Self.majorityBits(lanes, features: features)
             }
         }
         let eng = Double(englishHits) * 0.5
@@ -288,6 +288,31 @@ public struct QualityAnalyzer: Sendable {
         return Report(
             language: guess, bot: bot, spam: spam,
             fingerprint: contentWords >= configuration.minimumWordsForDuplicate ? fp : 0, contentWords: contentWords)
+    }
+
+    /// The SimHash bits from the counts of `analyze`'s lanes: bit 8 * b + k is set when byte k of lane b (how many
+    /// of the `features` words had that bit) is more than half of them.
+    @inline(__always)
+    static func majorityBits(_ lanes: SIMD8<UInt64>, features: Int) -> UInt64 {
+        var fp: UInt64 = 0
+        guard features < 128 else {
+            for byte in 0..<8 {
+                for bit in 0..<8 where Int((lanes[byte] >> UInt64(bit * 8)) & 0xFF) * 2 > features {
+                    fp |= UInt64(1) << UInt64(byte * 8 + bit)
+                }
+            }
+            return fp
+        }
+        // Every count fits in seven bits: a lane's eight counts are compared with the majority at once (no borrow
+        // crosses a byte, whose top bit is set before the subtraction), and the eight answers, one per byte, are
+        // gathered into a byte by one multiply.
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let majority = UInt64(features / 2 + 1) &* 0x0101_0101_0101_0101
+        for byte in 0..<8 {
+            let atLeast = ((lanes[byte] | high) &- majority) & high
+            fp |= (((atLeast >> 7) &* 0x0102_0408_1020_4080) >> 56) << UInt64(byte * 8)
+        }
+        return fp
     }
 
     /// 64-bit SimHash of a text's words (0 when it has too few words to be meaningful).

@@ -143,6 +143,31 @@ import Testing
 }
 
 @Suite struct QualityTests {
+    /// The SimHash majority of the lanes' byte counts, eight at a time below 128 features, bit for bit as one count
+    /// at a time; counts at and around the majority, and up to the feature count.
+    @Test(arguments: [0, 1, 2, 3, 7, 8, 63, 64, 126, 127, 128, 129, 200, 254, 255])
+    func majorityBitsCountByCount(features: Int) {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<500 {
+            var lanes = SIMD8<UInt64>()
+            for b in 0..<8 {
+                for k in 0..<8 {
+                    // near the majority in a third of the rounds, anywhere up to the feature count otherwise
+                    let near = max(0, min(features, features / 2 + Int.random(in: -1...1, using: &rng)))
+                    let count = round % 3 == 0 ? near : Int.random(in: 0...features, using: &rng)
+                    lanes[b] |= UInt64(count) << UInt64(8 * k)
+                }
+            }
+            var expected: UInt64 = 0
+            for b in 0..<8 {
+                for k in 0..<8 where Int((lanes[b] >> UInt64(8 * k)) & 0xFF) * 2 > features {
+                    expected |= 1 << UInt64(8 * b + k)
+                }
+            }
+            #expect(QualityAnalyzer.majorityBits(lanes, features: features) == expected, "\(lanes)")
+        }
+    }
+
     let q = QualityAnalyzer()
 
     @Test(arguments: [
