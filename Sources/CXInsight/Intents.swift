@@ -364,7 +364,8 @@ public struct IntentDetector: Sendable {
                 cuePhrases.set(key, Int32(cueWeights.count))
                 // The head's entry: its longest phrase's length in the low three bits, and above them one bit per
                 // second word of its phrases (`cueNextBit`), so that a head whose next word starts none of them
-                // ("the", "was": a fifth of all words) skips its probes of the phrase table.
+                // skips its probes of the phrase table (cue heads are 23% of the workload's words, "the" and "was"
+                // alone 16%).
                 let old = max(cueHeads.get(parts[0]), 0)
                 let longest = max(old & 7, Int32(parts.count))
                 cueHeads.set(parts[0], old & ~7 | Self.cueNextBit(parts[1]) | longest)
