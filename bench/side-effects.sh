@@ -16,11 +16,11 @@
 #        enriched  as shipped
 #   3. Per variant, the medians of the rate, of the agent's and the load generator's CPU per event (from /proc and
 #      from `cx-bench ingest`), of the agent's disk bytes written per event (/proc/PID/io) and of its cost against the
-#      plain run of the same repetition. spin's cost is what
-#      enrichment would cost were it only its pinned CPU time; discard - spin is what running the analysis among the
-#      agent's other work adds (to the analysis itself and to the rest), discard - stateless what the shared stage
-#      adds; noalerts - discard is what storing its results but the alerts costs (scores, tags and flags in the
-#      rows, customer keys instead of identifiers), enriched - noalerts what storing the alerts costs.
+#      plain run of the same repetition. spin's cost is what enrichment would cost were it only its pinned CPU time;
+#      discard - spin is what running the analysis among the agent's other work adds (to the analysis itself and to
+#      the rest), discard - stateless what the shared stage adds; noalerts - discard is what storing its results but
+#      the alerts costs (scores, tags and flags in the rows, customer keys instead of identifiers), enriched -
+#      noalerts what storing the alerts costs.
 # The first run builds the hooked agent from nothing in .build/hooks (about 8 minutes on 2 cores).
 # Writes bench/results/side-effects.md (OUT=path to write elsewhere) and prints it.
 # Usage: [N=1000000] [REPS=5] [SPIN_NS=...] bench/side-effects.sh

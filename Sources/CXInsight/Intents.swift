@@ -602,7 +602,7 @@ extension IntentDetector {
     /// The bit of a cue head's entry that a second word of its phrases sets: one of twelve above the length bits,
     /// so that the entry stays within the vocabulary's 16-bit fields.
     @inline(__always) static func cueNextBit(_ hash: UInt64) -> Int32 {
-        Int32(8) << Int32(truncatingIfNeeded: ((hash &* 0x9E37_79B9_7F4A_7C15) >> 32) % 12)
+        Int32(8) << Int32(TermTable.home(hash, 32) % 12)
     }
 
     /// Sum of complaint cue weights in a text and the strongest cue's token range.

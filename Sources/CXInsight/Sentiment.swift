@@ -17,9 +17,9 @@ public struct SentimentLexicon: Sendable {
         var nextWords: UInt32 = 0
     }
 
-    /// The bit of `nextWords` that a second word of a phrase sets.
+    /// The bit of `nextWords` that a second word of a phrase sets: the word's home in a table of 32.
     @inline(__always) static func nextBit(_ hash: UInt64) -> UInt32 {
-        1 << UInt32(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 59)
+        1 << UInt32(TermTable.home(hash, 59))
     }
     static let inLexicon: UInt8 = 1
     static let booster: UInt8 = 2

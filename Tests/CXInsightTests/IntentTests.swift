@@ -212,14 +212,8 @@ import Testing
         for (phrase, weight) in cues {
             for text in [phrase, "Honestly \(phrase) today", "the staff said \(phrase) and left"] {
                 for resolved in [false, true] {
-                    var t = text
-                    let score = t.withUTF8 { buf in
-                        withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
-                            var stats = TextStats()
-                            let n = Tokenizer.tokenize(buf, into: toks, stats: &stats)
-                            if resolved { engine.core.vocabulary.resolve(toks, n) }
-                            return detector.complaintCues(toks, n).score
-                        }
+                    let score = withTokens(text, resolved: resolved) { toks, n, _ in
+                        detector.complaintCues(toks, n).score
                     }
                     #expect(score >= weight, "\(text) (resolved: \(resolved)): \(score) < \(weight)")
                 }

@@ -200,14 +200,7 @@ import Testing
         let filtered = SentimentScorer(lexicon: lexicon)
         let unfiltered = SentimentScorer(lexicon: open)
         func score(_ scorer: SentimentScorer, _ text: String) -> Double {
-            var t = text
-            return t.withUTF8 { buf in
-                withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
-                    var stats = TextStats()
-                    let n = Tokenizer.tokenize(buf, into: toks, stats: &stats)
-                    return scorer.score(toks, n, stats).sentiment.compound
-                }
-            }
+            withTokens(text) { toks, n, stats in scorer.score(toks, n, stats).sentiment.compound }
         }
         let file = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
         let phrases = file.split(separator: "\n").compactMap { line -> String? in

@@ -10,6 +10,22 @@ let engine: InsightEngine = {
     return try! InsightEngine(configuration: c)
 }()
 
+/// Calls `body` with the tokens of `text`, their count and the text's stats; `resolved` looks the words up in the test
+/// engine's vocabulary first, as the engine does before its analysers read them.
+func withTokens<R>(
+    _ text: String, resolved: Bool = false, _ body: (UnsafeMutableBufferPointer<Token>, Int, TextStats) -> R
+) -> R {
+    var t = text
+    return t.withUTF8 { buf in
+        withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
+            var stats = TextStats()
+            let n = Tokenizer.tokenize(buf, into: toks, stats: &stats)
+            if resolved { engine.core.vocabulary.resolve(toks, n) }
+            return body(toks, n, stats)
+        }
+    }
+}
+
 func corpusLines(_ name: String) throws -> [[String]] {
     guard
         let url = Bundle.module.url(forResource: name, withExtension: "tsv", subdirectory: "Corpus")

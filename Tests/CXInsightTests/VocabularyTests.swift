@@ -8,15 +8,7 @@ import Testing
 /// in none.
 @Suite struct VocabularyTests {
     static func tokens(_ text: String) -> [Token] {
-        var t = text
-        return t.withUTF8 { buf in
-            withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
-                var stats = TextStats()
-                let n = Tokenizer.tokenize(buf, into: toks, stats: &stats)
-                engine.core.vocabulary.resolve(toks, n)
-                return Array(toks[0..<n])
-            }
-        }
+        withTokens(text, resolved: true) { toks, n, _ in Array(toks[0..<n]) }
     }
 
     @Test func everyRecordAgreesWithTheAnalysersTables() throws {
