@@ -220,6 +220,31 @@ import Testing
         }
     }
 
+    /// A multi-word lexicon entry is one word of the text, as in VADER: its other words are not counted neutral.
+    /// The scorer counts the neutral words as the tokens less the rated ones and the phrases' later words, without
+    /// visiting the unrated tokens.
+    @Test func phraseCountsAsOneWord() throws {
+        let scorer = SentimentScorer(lexicon: try SentimentLexicon.bundled())
+        func score(_ text: String) -> SentimentScorer.Scored {
+            withTokens(text) { toks, n, stats in scorer.score(toks, n, stats) }
+        }
+        let file = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
+        let rated = file.split(separator: "\n").compactMap { line -> (String, Float)? in
+            let fields = line.split(separator: "\t")
+            guard !line.hasPrefix("#"), fields.count >= 2, fields[0].contains(" "), let v = Float(fields[1]), v != 0
+            else { return nil }
+            return (String(fields[0]), v)
+        }
+        // Only the phrases scored whole when alone: a few are read otherwise by design ("so much fun" as a booster
+        // and "fun", "could not have been better" as a hypothetical).
+        let whole = rated.filter { score($0.0).rawSum == $0.1 }
+        #expect(whole.count > 200)
+        for (phrase, _) in whole {
+            #expect(score(phrase).neutral == 0, "\(phrase)")
+            #expect(score("Tuesday parcel \(phrase)").neutral == 2, "\(phrase)")
+        }
+    }
+
     /// Review phrasing that is neutral in a service question or means something else in a store is left out.
     @Test(arguments: [
         "How do I return it for a different size?", "There were rocks in my salad", "I'm dying to try it",
