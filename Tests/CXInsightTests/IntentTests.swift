@@ -244,4 +244,24 @@ import Testing
             #expect(signature.intersects(one) == bits.contains(TermTable.home(probe, 56)))
         }
     }
+
+    /// `contains` reads its lane at the lane's offset in the struct: the four lanes must lie in order, and every probe
+    /// must answer as the lane's bit does.
+    @Test func containsReadsTheBitsLane() {
+        #expect(MemoryLayout<WordSignature>.size == 32)
+        #expect(MemoryLayout<WordSignature>.offset(of: \WordSignature.a) == 0)
+        #expect(MemoryLayout<WordSignature>.offset(of: \WordSignature.b) == 8)
+        #expect(MemoryLayout<WordSignature>.offset(of: \WordSignature.c) == 16)
+        #expect(MemoryLayout<WordSignature>.offset(of: \WordSignature.d) == 24)
+        var rng = SplitMix(seed: 99)
+        for _ in 0..<200 {
+            let signature = WordSignature(a: rng.next(), b: rng.next(), c: rng.next(), d: rng.next())
+            let lanes = [signature.a, signature.b, signature.c, signature.d]
+            for _ in 0..<64 {
+                let h = rng.next()
+                let x = TermTable.home(h, 56)
+                #expect(signature.contains(h) == (lanes[x >> 6] & (UInt64(1) << UInt64(x & 63)) != 0))
+            }
+        }
+    }
 }
