@@ -164,7 +164,9 @@ public struct SentimentLexicon: Sendable {
                 singles.append((TermHash.emoji(s.value), v))
             } else if term.contains(" ") {
                 let parts = term.split(separator: " ").map { TermHash.of(String($0)) }
-                if parts.count >= 2 && parts.count <= 4 { phraseList.append((parts, v)) }
+                // Any length a head's `maxPhrase` can hold: a limit of four words dropped the lexicon's five-word
+                // entries ("could not have been better", "does not do the job") without a word.
+                if parts.count >= 2 && parts.count <= Int(UInt8.max) { phraseList.append((parts, v)) }
             } else {
                 singles.append((TermHash.of(term), v))
             }

@@ -236,13 +236,28 @@ import Testing
             return (String(fields[0]), v)
         }
         // Only the phrases scored whole when alone: a few are read otherwise by design ("so much fun" as a booster
-        // and "fun", "could not have been better" as a hypothetical).
+        // and "fun").
         let whole = rated.filter { score($0.0).rawSum == $0.1 }
         #expect(whole.count > 200)
         for (phrase, _) in whole {
             #expect(score(phrase).neutral == 0, "\(phrase)")
             #expect(score("Tuesday parcel \(phrase)").neutral == 2, "\(phrase)")
         }
+    }
+
+    /// Five-word entries are phrases like the others: the lexicon's loader once kept phrases of two to four words
+    /// only, and these scored as their words ("could not have been better" as a negated "better", -0.34).
+    @Test(
+        arguments: [
+            ("could not have been better", 2.5), ("could not ask for more", 2.5), ("does not do the job", -1.6),
+            ("how you treat your customers", -2.3), ("this is how you treat", -2.5),
+        ] as [(String, Float)])
+    func fiveWordPhrasesScoreWhole(phrase: String, valence: Float) throws {
+        let scorer = SentimentScorer(lexicon: try SentimentLexicon.bundled())
+        let scored = withTokens(phrase) { toks, n, stats in scorer.score(toks, n, stats) }
+        #expect(scored.rawSum == valence)
+        #expect(scored.neutral == 0)
+        #expect((c("On Tuesday, \(phrase).") > 0) == (valence > 0))
     }
 
     /// Review phrasing that is neutral in a service question or means something else in a store is left out.
