@@ -194,8 +194,6 @@ import Testing
     }
 }
 
-/// The word signature that lets a rule be skipped on texts that lack its words: every hash sets exactly one of its
-/// 256 bits, the one `TermTable.home(hash, 56)` names, whichever of the four lanes that bit is in.
 /// The complaint cues' phrase filter (the second-word bits of a cue head's entry) skips only the probes that cannot
 /// match: every multi-word cue of the bundled rules, alone and inside a sentence, scores at least its weight, through
 /// the engine's vocabulary (as the agent runs) and through the detector's own tables.
@@ -222,6 +220,8 @@ import Testing
     }
 }
 
+/// The word signature that lets a rule be skipped on texts that lack its words: every hash sets exactly one of its
+/// 256 bits, the one `TermTable.home(hash, 56)` names, whichever of the four lanes that bit is in.
 @Suite struct WordSignatureTests {
     @Test(arguments: [1, 7, 40])
     func setsTheBitItsHashNames(words: Int) {

@@ -6,6 +6,22 @@ import Testing
 /// The VADER-style rules, one family at a time.
 @Suite struct SentimentTests {
     func c(_ t: String) -> Double { engine.sentiment(t).compound }
+    /// The lexicon scorer's reading of `t` alone, without the engine's intents and priors.
+    func scored(_ t: String) -> SentimentScorer.Scored {
+        withTokens(t) { toks, n, stats in engine.scorer.score(toks, n, stats) }
+    }
+
+    /// The bundled lexicon's multi-word entries and their valences, as the file lists them.
+    func lexiconPhrases() throws -> [(phrase: String, valence: Float)] {
+        let file = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
+        return file.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t")
+            guard !line.hasPrefix("#"), fields.count >= 2, fields[0].contains(" "), let v = Float(fields[1]) else {
+                return nil
+            }
+            return (String(fields[0]), v)
+        }
+    }
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
@@ -202,13 +218,7 @@ import Testing
         func score(_ scorer: SentimentScorer, _ text: String) -> Double {
             withTokens(text) { toks, n, stats in scorer.score(toks, n, stats).sentiment.compound }
         }
-        let file = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
-        let phrases = file.split(separator: "\n").compactMap { line -> String? in
-            guard !line.hasPrefix("#"), let tab = line.firstIndex(of: "\t"), line[..<tab].contains(" ") else {
-                return nil
-            }
-            return String(line[..<tab])
-        }
+        let phrases = try lexiconPhrases().map(\.phrase)
         #expect(phrases.count > 200)
         // The filter does skip: most heads start few phrases, and "the" (a tenth of all words) is one.
         #expect(
@@ -224,24 +234,14 @@ import Testing
     /// The scorer counts the neutral words as the tokens less the rated ones and the phrases' later words, without
     /// visiting the unrated tokens.
     @Test func phraseCountsAsOneWord() throws {
-        let scorer = SentimentScorer(lexicon: try SentimentLexicon.bundled())
-        func score(_ text: String) -> SentimentScorer.Scored {
-            withTokens(text) { toks, n, stats in scorer.score(toks, n, stats) }
-        }
-        let file = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
-        let rated = file.split(separator: "\n").compactMap { line -> (String, Float)? in
-            let fields = line.split(separator: "\t")
-            guard !line.hasPrefix("#"), fields.count >= 2, fields[0].contains(" "), let v = Float(fields[1]), v != 0
-            else { return nil }
-            return (String(fields[0]), v)
-        }
+        let rated = try lexiconPhrases().filter { $0.valence != 0 }
         // Only the phrases scored whole when alone: a few are read otherwise by design ("so much fun" as a booster
         // and "fun").
-        let whole = rated.filter { score($0.0).rawSum == $0.1 }
+        let whole = rated.filter { scored($0.phrase).rawSum == $0.valence }
         #expect(whole.count > 200)
         for (phrase, _) in whole {
-            #expect(score(phrase).neutral == 0, "\(phrase)")
-            #expect(score("Tuesday parcel \(phrase)").neutral == 2, "\(phrase)")
+            #expect(scored(phrase).neutral == 0, "\(phrase)")
+            #expect(scored("Tuesday parcel \(phrase)").neutral == 2, "\(phrase)")
         }
     }
 
@@ -252,11 +252,9 @@ import Testing
             ("could not have been better", 2.5), ("could not ask for more", 2.5), ("does not do the job", -1.6),
             ("how you treat your customers", -2.3), ("this is how you treat", -2.5),
         ] as [(String, Float)])
-    func fiveWordPhrasesScoreWhole(phrase: String, valence: Float) throws {
-        let scorer = SentimentScorer(lexicon: try SentimentLexicon.bundled())
-        let scored = withTokens(phrase) { toks, n, stats in scorer.score(toks, n, stats) }
-        #expect(scored.rawSum == valence)
-        #expect(scored.neutral == 0)
+    func fiveWordPhrasesScoreWhole(phrase: String, valence: Float) {
+        #expect(scored(phrase).rawSum == valence)
+        #expect(scored(phrase).neutral == 0)
         #expect((c("On Tuesday, \(phrase).") > 0) == (valence > 0))
     }
 
