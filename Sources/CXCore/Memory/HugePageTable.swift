@@ -8,9 +8,10 @@
 /// writer's window of recent event ids, 4 MiB).
 ///
 /// In 4 KiB pages such a table needs a TLB entry per page it touches, 1,024 for 4 MiB, and its probes evict the
-/// entries of everything else that runs on the core. Under enriched ingest, the analysis's own tables beside it,
-/// that cost the whole agent about 0.7 us of CPU per event (`bench/live-ab.sh`); in two 2 MiB pages it does not.
-/// Tables below `hugeThreshold` bytes get ordinary pages. The memory is released with the table.
+/// entries of everything else that runs on the core; in two 2 MiB pages it does not. For the agent under ingest that
+/// saved 0.08 to 0.19 us of CPU per event (paired runs without a profiler, plain and enriched); under
+/// `perf record -g`, whose stack walks add to the pressure, 0.76 us enriched. Tables below `hugeThreshold` bytes get
+/// ordinary pages. The memory is released with the table.
 public final class HugePageTable<Element: BitwiseCopyable>: @unchecked Sendable {
     /// The elements; the table owns them, and only its owner writes them (the tables it backs are value types
     /// that copy the table before they write a shared one).
