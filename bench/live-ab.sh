@@ -9,7 +9,9 @@
 # median of the pair differences. CPU and samples move with contention: compare pairs (ABBA order) rather than single
 # runs. Disk bytes written per event (from /proc) hardly move, nor does the enricher's share of the agent's samples
 # (a build against itself, 10 pairs: within 0.9 points per pair, median +0.15), which shows an enrichment change where
-# the rates and CPU times drown it.
+# the rates and CPU times drown it. PERF=0 runs the agent without perf, as bench/run.sh does (no sample columns): the
+# profiler's stack walks add cache and TLB pressure, and a change that relieves such pressure looks larger under it
+# (the recent-ids window on huge pages: -0.76 us/event of agent CPU profiled, -0.15 without perf).
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,9 +20,10 @@ B=${2:?usage: bench/live-ab.sh DIR_A DIR_B [PAIRS] [EVENTS] [MODE]}
 PAIRS=${3:-5}
 N=${4:-300000}
 MODE=${5:-enriched}
+PERF=${PERF:-1}
 FULL=${FULL_EVENTS:-/tmp/cx_events_1m.jsonl}
 WORK=${WORK:-/tmp/cxsync-live-ab}
-ensure_perf
+if [ "$PERF" = 1 ]; then ensure_perf; fi
 for dir in "$A" "$B"; do
     for f in cx-agent cx-bench cxsync_CXInsight.resources; do
         [ -e "$dir/$f" ] || { echo "no $f in $dir" >&2; exit 2; }
@@ -31,7 +34,12 @@ fresh_events "$FULL" "$N" "$WORK"
 run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     # Started under perf, so that every thread the agent ever has is sampled (bench/profile-ingest.sh); only the
     # samples of the ingest's window count.
-    start_agent "$2" "$WORK" "$MODE" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/perf.data" --
+    rm -f "$WORK/perf.txt"
+    if [ "$PERF" = 1 ]; then
+        start_agent "$2" "$WORK" "$MODE" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/perf.data" --
+    else
+        start_agent "$2" "$WORK" "$MODE"
+    fi
     local agent=$AGENT launcher=$LAUNCHER port=$PORT t0 t1 w0 w1
     python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
     t0=$(cpu_ticks $agent)
@@ -45,16 +53,17 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     python3 -c 'import time; print(time.monotonic())' >>"$WORK/window"
     kill -TERM $agent
     wait $launcher || true
-    perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"
+    if [ "$PERF" = 1 ]; then perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"; fi
     python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" <<'PY'
-import collections, json, sys
+import collections, json, os, sys
 from perf_samples import samples
 from thread_times import by_kind
 side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 written = int(sys.argv[6])
 window = [float(x) for x in open(f"{work}/window").read().split()]
 c = collections.Counter()
-for frames, _ in samples(f"{work}/perf.txt", window):
+profiled = os.path.exists(f"{work}/perf.txt")
+for frames, _ in samples(f"{work}/perf.txt", window) if profiled else []:
     c["sampled"] += 1
     leaf = frames[0]
     stack = " ".join(frames)
@@ -73,8 +82,8 @@ print(json.dumps({"side": side, "events_per_s": d["events_per_s"], "idle": d["ho
                   **{f"{k}_us": round(kinds.get(k, (0, 0))[0] / 1e3 / n, 2)
                      for k in ("cooperative", "overcommit", "nio")},
                   "disk_bytes": round(written / n, 1),
-                  **{k: us(k) for k in ("sampled", "malloc", "refcount", "EventEnricher", "writeGroup",
-                                        "RecentEventIDs")}}))
+                  **({k: us(k) for k in ("sampled", "malloc", "refcount", "EventEnricher", "writeGroup",
+                                         "RecentEventIDs")} if profiled else {})}))
 PY
 }
 
@@ -95,8 +104,9 @@ b = [x for x in rows if x["side"] == "B"]
 for k in ("events_per_s", "cpu_us", "cooperative_us", "overcommit_us", "nio_us", "disk_bytes"):
     d = [y[k] - x[k] for x, y in zip(a, b)]
     print(f"B - A {k}: median of pair differences {st.median(d):+.2f}; B higher in {sum(v > 0 for v in d)} of {len(d)}")
-share = lambda x: x["EventEnricher"] / x["sampled"]
-d = [share(y) - share(x) for x, y in zip(a, b)]
-print(f"B - A EventEnricher share of the samples: median of pair differences {st.median(d) * 100:+.2f} points; "
-      f"B higher in {sum(v > 0 for v in d)} of {len(d)}")
+if all(x.get("sampled") for x in rows):
+    share = lambda x: x["EventEnricher"] / x["sampled"]
+    d = [share(y) - share(x) for x, y in zip(a, b)]
+    print(f"B - A EventEnricher share of the samples: median of pair differences {st.median(d) * 100:+.2f} points; "
+          f"B higher in {sum(v > 0 for v in d)} of {len(d)}")
 '
