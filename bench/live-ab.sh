@@ -10,8 +10,9 @@
 # runs. Disk bytes written per event (from /proc) hardly move, nor does the enricher's share of the agent's samples
 # (a build against itself, 10 pairs: within 0.9 points per pair, median +0.15), which shows an enrichment change where
 # the rates and CPU times drown it. PERF=0 runs the agent without perf, as bench/run.sh does (no sample columns): the
-# profiler's stack walks add cache and TLB pressure, and a change that relieves such pressure looks larger under it
-# (the recent-ids window on huge pages: -0.76 us/event of agent CPU profiled, -0.15 without perf).
+# profiler's stack walks add cache and TLB pressure, and a change that relieves such pressure can look like a gain
+# under it alone (the recent-ids window on huge pages: enriched +4,895 events/s and -0.76 us/event of agent CPU
+# profiled, 8 pairs; without perf, three runs of 8 pairs from -3,954 to +2,210 events/s).
 #   bench/live-ab.sh /tmp/before .build/release 5 300000 enriched
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -55,18 +55,4 @@ import Testing
             }
         }
     }
-
-    /// The window is a value: its buckets live in a table of their own (`HugePageTable`), and a copy must not
-    /// see the other's inserts.
-    @Test func copiesAreIndependent() {
-        var window = RecentEventIDs(capacity: 4)
-        window.insert(Self.sequentialID(1), occurredAt: 10)
-        var copy = window
-        copy.insert(Self.sequentialID(2), occurredAt: 20)
-        window.insert(Self.sequentialID(3), occurredAt: 30)
-        #expect(window.occurredAt(of: Self.sequentialID(2)) == nil)
-        #expect(copy.occurredAt(of: Self.sequentialID(3)) == nil)
-        #expect(window.occurredAt(of: Self.sequentialID(1)) == 10 && copy.occurredAt(of: Self.sequentialID(1)) == 10)
-        #expect(copy.occurredAt(of: Self.sequentialID(2)) == 20 && window.occurredAt(of: Self.sequentialID(3)) == 30)
-    }
 }

@@ -1,4 +1,3 @@
-import CXCore
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -19,8 +18,8 @@ public struct RecentEventIDs: Sendable {
     // was about a third of the writer's CPU per event (`cx-bench enrich-path`, writer stage). One entry per bucket
     // (32 bytes, two to a cache line) rather than a column per field: the table is megabytes, so each probe of a
     // bucket missed the cache once per column read, three or four times per lookup, and those misses were most
-    // of the window's cost under ingest. The buckets are on huge pages (`HugePageTable`).
-    private var buckets: HugePageTable<Bucket>
+    // of the window's cost under ingest.
+    private var buckets: [Bucket]
     private var ring: [ID] = []
     private var head = 0
     private let mask: Int
@@ -42,22 +41,22 @@ public struct RecentEventIDs: Sendable {
         var size = 16
         while size < 2 * self.capacity { size <<= 1 }
         mask = size - 1
-        buckets = HugePageTable(repeating: Bucket(), count: size)
+        buckets = Array(repeating: Bucket(), count: size)
         ring.reserveCapacity(self.capacity)
     }
 
     /// The number of ids remembered.
-    public var count: Int { buckets.buffer.count { $0.slot >= 0 } }
+    public var count: Int { buckets.count { $0.slot >= 0 } }
 
     /// The `occurred_at` stored with `id`, when it is among the recent events.
     public func occurredAt(of id: UUID) -> Int64? {
-        let b = UnsafeBufferPointer(buckets.buffer)
-        return Self.find(Self.parts(id), b, mask).map { b[$0].time }
+        buckets.withUnsafeBufferPointer { b in Self.find(Self.parts(id), b, mask).map { b[$0].time } }
     }
 
     /// Records a newly stored event, forgetting the oldest one when full.
     public mutating func insert(_ id: UUID, occurredAt time: Int64) {
         let key = Self.parts(id)
+        let mask = mask  // read before the buffers are borrowed for writing
         let slot: Int
         if ring.count < capacity {
             slot = ring.count
@@ -69,19 +68,15 @@ public struct RecentEventIDs: Sendable {
             head = (head + 1) % capacity
             // An id stored again (after its local copy was evicted) must not be forgotten when its older slot
             // is reused: only the entry whose latest insertion is this slot goes.
-            let b = writable()
-            if let i = Self.find(old, UnsafeBufferPointer(b), mask), b[i].slot == Int64(slot) {
-                Self.remove(at: i, b, mask)
+            buckets.withUnsafeMutableBufferPointer { b in
+                if let i = Self.find(old, UnsafeBufferPointer(b), mask), b[i].slot == Int64(slot) {
+                    Self.remove(at: i, b, mask)
+                }
             }
         }
-        let b = writable()
-        b[Self.probe(key, UnsafeBufferPointer(b), mask)] = Bucket(id: key, time: time, slot: Int64(slot))
-    }
-
-    /// The buckets to write, copied first if another copy of the window shares them.
-    private mutating func writable() -> UnsafeMutableBufferPointer<Bucket> {
-        if !isKnownUniquelyReferenced(&buckets) { buckets = HugePageTable(copying: Array(buckets.buffer)) }
-        return buckets.buffer
+        buckets.withUnsafeMutableBufferPointer { b in
+            b[Self.probe(key, UnsafeBufferPointer(b), mask)] = Bucket(id: key, time: time, slot: Int64(slot))
+        }
     }
 
     @inline(__always) static func parts(_ id: UUID) -> ID {
