@@ -32,15 +32,14 @@ for dir in "$A" "$B"; do
 done
 fresh_events "$FULL" "$N" "$WORK"
 
-run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
-    # Started under perf, so that every thread the agent ever has is sampled (bench/profile-ingest.sh); only the
-    # samples of the ingest's window count.
-    rm -f "$WORK/perf.txt"
+run() {  # run SIDE DIR: one ingest (under perf unless PERF=0); prints one JSON line
+    # Profiled, the agent is started under perf, so that every thread it ever has is sampled
+    # (bench/profile-ingest.sh); only the samples of the ingest's window count.
+    local profiler=()
     if [ "$PERF" = 1 ]; then
-        start_agent "$2" "$WORK" "$MODE" perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/perf.data" --
-    else
-        start_agent "$2" "$WORK" "$MODE"
+        profiler=(perf record -e cpu-clock -F 2000 -g -k CLOCK_MONOTONIC -o "$WORK/perf.data" --)
     fi
+    start_agent "$2" "$WORK" "$MODE" "${profiler[@]}"
     local agent=$AGENT launcher=$LAUNCHER port=$PORT t0 t1 w0 w1
     python3 -c 'import time; print(time.monotonic())' >"$WORK/window"
     t0=$(cpu_ticks $agent)
@@ -55,15 +54,15 @@ run() {  # run SIDE DIR: one ingest under perf; prints one JSON line
     kill -TERM $agent
     wait $launcher || true
     if [ "$PERF" = 1 ]; then perf script -i "$WORK/perf.data" 2>/dev/null >"$WORK/perf.txt"; fi
-    python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" <<'PY'
-import collections, json, os, sys
+    python3 - "$1" "$WORK" "$N" "$((t1 - t0))" "$(getconf CLK_TCK)" "$((w1 - w0))" "$PERF" <<'PY'
+import collections, json, sys
 from perf_samples import samples
 from thread_times import by_kind
 side, work, n, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 written = int(sys.argv[6])
+profiled = sys.argv[7] == "1"
 window = [float(x) for x in open(f"{work}/window").read().split()]
 c = collections.Counter()
-profiled = os.path.exists(f"{work}/perf.txt")
 for frames, _ in samples(f"{work}/perf.txt", window) if profiled else []:
     c["sampled"] += 1
     leaf = frames[0]
@@ -90,8 +89,8 @@ PY
 
 run_a() { run A "$A"; }
 run_b() { run B "$B"; }
-for i in $(seq 1 "$PAIRS"); do abba "$i" run_a run_b; done | python3 -c '
-import json, statistics as st, sys
+for i in $(seq 1 "$PAIRS"); do abba "$i" run_a run_b; done | PERF=$PERF python3 -c '
+import json, os, statistics as st, sys
 rows = []
 for line in sys.stdin:
     print(line.strip())
@@ -105,7 +104,7 @@ b = [x for x in rows if x["side"] == "B"]
 for k in ("events_per_s", "cpu_us", "cooperative_us", "overcommit_us", "nio_us", "disk_bytes"):
     d = [y[k] - x[k] for x, y in zip(a, b)]
     print(f"B - A {k}: median of pair differences {st.median(d):+.2f}; B higher in {sum(v > 0 for v in d)} of {len(d)}")
-if all(x.get("sampled") for x in rows):
+if os.environ["PERF"] == "1":
     share = lambda x: x["EventEnricher"] / x["sampled"]
     d = [share(y) - share(x) for x, y in zip(a, b)]
     print(f"B - A EventEnricher share of the samples: median of pair differences {st.median(d) * 100:+.2f} points; "
