@@ -178,7 +178,7 @@ public struct IngestService: Sendable {
         return try await ingest(scanned: slots)
     }
 
-    func ingest(scanned slots: [Result<ScannedEvent, EventValidationError>]) async throws -> IngestResponse {
+    func ingest(scanned slots: consuming [Result<ScannedEvent, EventValidationError>]) async throws -> IngestResponse {
         // Announced while it is validated and enriched, so that an idle writer waits for it (`commit_delay_us`).
         committer.announce()
         var announced = true
@@ -217,17 +217,24 @@ public struct IngestService: Sendable {
         }
     }
 
-    func prepare(scanned slots: [Result<ScannedEvent, EventValidationError>]) async -> PreparedRequest {
+    func prepare(scanned slots: consuming [Result<ScannedEvent, EventValidationError>]) async -> PreparedRequest {
         let now = BufferStore.nowMillis()
         var results: [EventResult?] = Array(repeating: nil, count: slots.count)
         var valid: [Event] = []
         var preparedIndex: [Int] = []
         valid.reserveCapacity(slots.count)
         preparedIndex.reserveCapacity(slots.count)
-        for (i, slot) in slots.enumerated() {
+        // Taken from the back, each slot moves out of the array and its event into `valid`: read in place, every slot
+        // was copied, then destroyed with the array, its strings retained and released (0.1 us per event of the
+        // request path, `FIELD=request_enriched_us ARGS=--request-path bench/path-ab.sh`).
+        var i = slots.count
+        while let slot = slots.popLast() {
+            i -= 1
             let checked: Result<Event, EventValidationError>
-            switch slot {
-            case .failure(let error): checked = .failure(error)
+            switch consume slot {
+            case .failure(let error):
+                results[i] = EventResult(index: i, status: .rejected, error: error)
+                continue
             case .success(let scanned):
                 if let event = fast.build(scanned, nowMillis: now) {
                     checked = .success(event)
@@ -235,7 +242,7 @@ public struct IngestService: Sendable {
                     checked = validator.validate(scanned.incoming, nowMillis: now)
                 }
             }
-            switch checked {
+            switch consume checked {
             case .failure(let error):
                 results[i] = EventResult(index: i, status: .rejected, error: error)
             case .success(let event):
@@ -251,6 +258,8 @@ public struct IngestService: Sendable {
                 preparedIndex.append(i)
             }
         }
+        valid.reverse()
+        preparedIndex.reverse()
         let prepared: [PreparedEvent]
         let alerts: [InsightAlert]
         if let enricher, let codes = packedThemeCodes {
