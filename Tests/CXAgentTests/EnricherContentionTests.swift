@@ -55,6 +55,48 @@ import Testing
         }
     }
 
+    /// Requests that find another request's turn at the memory wait suspended, each counted once, rather than retry on
+    /// their threads; they all go on once the turn is passed, and a task behind them runs while they wait.
+    @Test func requestsWaitingForTheirTurnAreSuspended() async throws {
+        let enricher = try EventEnricher(fleetKey: Array(repeating: 5, count: 32))
+        let events = try PackedEnrichmentTests.events()
+        await enricher.takeTurn()
+        let finished = Finished()
+        let requests = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<requests {
+                group.addTask {
+                    var request = events
+                    let packed = await enricher.enrichPacked(&request)
+                    #expect(packed.enrichments.count == events.count)
+                    finished.count.withLock { $0 += 1 }
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while enricher.turnWaits.now < requests && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            #expect(enricher.turnWaits == (total: requests, now: requests))
+            #expect(finished.count.withLock { $0 } == 0)
+            let started = ContinuousClock.now
+            _ = await Task.detached { 0 }.value
+            #expect(ContinuousClock.now - started < .seconds(2))
+            enricher.passTurn()
+            try await group.waitForAll()
+        }
+        #expect(finished.count.withLock { $0 } == requests)
+        #expect(enricher.turnWaits == (total: requests, now: 0))
+        // The turn is free again: a request that comes now does not wait.
+        var request = events
+        _ = await enricher.enrichPacked(&request)
+        #expect(enricher.turnWaits.total == requests)
+    }
+
+    /// How many of the waiting requests finished.
+    final class Finished: Sendable {
+        let count = Mutex(0)
+    }
+
     /// What the holding thread tells the test: that it holds the memory, and that it let go.
     final class HolderState: Sendable {
         let held = Mutex(false)
