@@ -301,6 +301,55 @@ struct BufferStoreTests {
         #expect(try await ingest.store.alerts().count == total)
     }
 
+    /// Events of a customer still unsynced when the customer's erasure comes down flow on to the hub, which drops
+    /// them; once an acknowledgement covers them their local copies go too, and no other customer's do.
+    @Test func eventsBufferedBeforeAnErasureGoOnceSynced() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        func post(_ customers: [String]) async throws {
+            let lines = customers.map { customer in
+                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\",\"device_id\":\"pos-1\","
+                    + "\"channel\":\"pos\",\"ts\":1704067200000,\"type\":\"pos_transaction\",\"amount\":3.5,"
+                    + "\"currency\":\"EUR\",\"customer_id\":\"\(customer)\"}"
+            }
+            let r = try await ingest.ingest(body: Array(lines.joined(separator: "\n").utf8), contentType: nil)
+            #expect(r.accepted == customers.count)
+        }
+        func keys() throws -> [String] {
+            try ingest.store.pool.read { db in
+                try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
+                    try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
+                }
+            }
+        }
+        func ack(_ seq: UInt64, _ downstream: Cxsync_V1_Downstream? = nil) async throws {
+            try await ingest.store.commitAck(
+                highWaterMark: seq, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        }
+        try await post(["erase.me@example.com", "keep.me@example.com"])
+        let synced = try await ingest.store.stats().lastSeq
+        try await ack(synced)
+        try await post(["erase.me@example.com", "keep.me@example.com", "erase.me@example.com"])
+        let erased = try keys()[0]
+        let kept = try keys()[1]
+        #expect(erased != kept && !erased.isEmpty)
+        var erasure = Cxsync_V1_Erasure()
+        erasure.subject = erased
+        erasure.hlc = 1
+        var downstream = Cxsync_V1_Downstream()
+        downstream.erasures = [erasure]
+        // The erasure comes with an acknowledgement of the older events only: their copy goes, the newer ones stay.
+        try await ack(synced, downstream)
+        #expect(try keys() == [kept, erased, kept, erased])
+        // The next acknowledgement covers the newer ones: the erased customer's go, the other's stay.
+        try await ack(try await ingest.store.stats().lastSeq)
+        #expect(try keys() == [kept, kept])
+        let erasedCount = try await ingest.store.pool.read {
+            try Int64.fetchOne($0, sql: "SELECT value FROM counters WHERE name = 'erased_local_total'")
+        }
+        #expect(erasedCount == 3)
+    }
+
     @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {
         let dir = TempDir()
         var epoch: UInt64 = 0

@@ -113,6 +113,7 @@ extension BufferStore {
         try await pool.write { db in
             var counters = try Counters.load(db)
             let last = counters["next_seq"] - 1
+            let previouslySynced = counters["synced_through"]
             counters["synced_through"] = max(counters["synced_through"], min(Int64(highWaterMark), last))
             if sentEvents > 0 || sentBytes > 0 {
                 counters["sync_batches_total"] += 1
@@ -124,6 +125,7 @@ extension BufferStore {
             try counters.save(db)
             try db.execute(sql: "DELETE FROM alert_outbox WHERE seq <= ?", arguments: [counters["synced_through"]])
             try Self.clearInFlight(db)
+            try Self.eraseNewlySynced(after: previouslySynced, through: counters["synced_through"], db)
             if let downstream { try Self.apply(downstream, db) }
             if let clockOffsetMillis { try Self.setState(db, "clock_offset_ms", clockOffsetMillis) }
             try Self.setState(db, "last_ack_at", Self.nowMillis())
@@ -215,7 +217,16 @@ extension BufferStore {
                     "INSERT INTO erasures (subject, hlc) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
                 arguments: [e.subject, Int64(bitPattern: e.hlc)])
         }
-        if !d.erasures.isEmpty { try eraseLocalCopies(of: Set(d.erasures.map(\.subject)), db) }
+        if !d.erasures.isEmpty {
+            let counters = try Counters.load(db)
+            try eraseLocalCopies(of: Set(d.erasures.map(\.subject)), after: 0, through: counters["synced_through"], db)
+            // Events buffered but not yet synced flow on to the hub, which drops them; their copies here go once
+            // they are synced (`eraseNewlySynced`).
+            let last = counters["next_seq"] - 1
+            if last > counters["synced_through"] {
+                try setState(db, "erasure_pending_through", max(last, try stateInt(db, "erasure_pending_through") ?? 0))
+            }
+        }
         if d.cursor > 0 {
             let current = try stateInt(db, "downstream_cursor") ?? 0
             try setState(db, "downstream_cursor", max(current, Int64(d.cursor)))
@@ -265,13 +276,15 @@ extension BufferStore {
             arguments: [key, value])
     }
 
-    /// Deletes the synced local copies of erased customers (the hub has deleted its own and drops anything
-    /// of theirs that arrives later, so unsynced copies are left to flow and be dropped there: the outbox
-    /// stays gap-free). A full scan, for a rare operation.
-    static func eraseLocalCopies(of subjects: Set<String>, _ db: Database) throws {
-        let synced = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'synced_through'") ?? 0
+    /// Deletes the local copies of erased customers among the synced events `lower < seq <= upper` (the hub has
+    /// deleted its own and drops anything of theirs that arrives later, so unsynced copies are left to flow and be
+    /// dropped there: the outbox stays gap-free). A scan, for a rare operation.
+    static func eraseLocalCopies(of subjects: Set<String>, after lower: Int64, through upper: Int64, _ db: Database)
+        throws
+    {
         var doomed: [Int64] = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT seq, payload FROM events WHERE seq <= ?", arguments: [synced])
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT seq, payload FROM events WHERE seq > ? AND seq <= ?", arguments: [lower, upper])
         while let row = try rows.next() {
             let payload: Data = row[1]
             guard let event = try? Cxsync_V1_Event(serializedBytes: [UInt8](payload)) else { continue }
@@ -289,6 +302,16 @@ extension BufferStore {
                 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value
                 """,
             arguments: [doomed.count])
+    }
+
+    /// The events an acknowledgement just synced (`lower < seq <= upper`) that were buffered before an erasure came
+    /// down: their erased customers' copies go now, as the synced ones went when it came. Without this they stayed
+    /// for good whenever the erasure arrived before them at the hub.
+    static func eraseNewlySynced(after lower: Int64, through upper: Int64, _ db: Database) throws {
+        guard upper > lower, let pending = try stateInt(db, "erasure_pending_through"), pending > lower else { return }
+        let subjects = Set(try String.fetchAll(db, sql: "SELECT subject FROM erasures"))
+        try eraseLocalCopies(of: subjects, after: lower, through: min(upper, pending), db)
+        if upper >= pending { try db.execute(sql: "DELETE FROM sync_state WHERE key = 'erasure_pending_through'") }
     }
 
     /// Records that events from the next seq on are scored by `version` (a no-op when it already is the latest).
