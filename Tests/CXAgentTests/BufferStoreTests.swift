@@ -341,9 +341,17 @@ struct BufferStoreTests {
         // The erasure comes with an acknowledgement of the older events only: their copy goes, the newer ones stay.
         try await ack(synced, downstream)
         #expect(try keys() == [kept, erased, kept, erased])
-        // The next acknowledgement covers the newer ones: the erased customer's go, the other's stay.
+        // An event of the customer buffered after the erasure came is not among those it waits for.
+        try await post(["erase.me@example.com"])
+        // An acknowledgement of part of them: the erased customer's copies in that part go, and the sweep still waits
+        // for the rest.
+        try await ack(synced + 2)
+        #expect(try keys() == [kept, kept, erased, erased])
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == Int64(synced + 3))
+        // The next acknowledgement covers them all: the ones it waited for go, the later one stays.
         try await ack(try await ingest.store.stats().lastSeq)
-        #expect(try keys() == [kept, kept])
+        #expect(try keys() == [kept, kept, erased])
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
         let erasedCount = try await ingest.store.pool.read {
             try Int64.fetchOne($0, sql: "SELECT value FROM counters WHERE name = 'erased_local_total'")
         }

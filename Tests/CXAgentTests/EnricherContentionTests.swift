@@ -92,6 +92,52 @@ import Testing
         #expect(enricher.turnWaits.total == requests)
     }
 
+    /// Turns go in arrival order, one holder at a time: each waiter, once it has the turn, is alone with it until it
+    /// passes it on.
+    @Test func turnsGoInArrivalOrderOneAtATime() async throws {
+        let enricher = try EventEnricher(fleetKey: Array(repeating: 5, count: 32))
+        await enricher.takeTurn()
+        let log = TurnLog()
+        let waiters = 6
+        await withTaskGroup(of: Void.self) { group in
+            for k in 0..<waiters {
+                group.addTask {
+                    await enricher.takeTurn()
+                    log.enter(k)
+                    try? await Task.sleep(for: .milliseconds(5))
+                    log.leave()
+                    enricher.passTurn()
+                }
+                // the next waiter starts only once this one waits
+                let deadline = ContinuousClock.now + .seconds(20)
+                while enricher.turnWaits.now < k + 1 && ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+            }
+            enricher.passTurn()
+        }
+        #expect(log.order.withLock { $0 } == Array(0..<waiters))
+        #expect(log.overlapped.withLock { $0 } == false)
+        #expect(enricher.turnWaits == (total: waiters, now: 0))
+    }
+
+    /// Who had the turn, in order, and whether two ever held it at once.
+    final class TurnLog: Sendable {
+        let order = Mutex<[Int]>([])
+        let holders = Mutex(0)
+        let overlapped = Mutex(false)
+
+        func enter(_ k: Int) {
+            order.withLock { $0.append(k) }
+            holders.withLock {
+                $0 += 1
+                if $0 > 1 { overlapped.withLock { $0 = true } }
+            }
+        }
+
+        func leave() { holders.withLock { $0 -= 1 } }
+    }
+
     /// How many of the waiting requests finished.
     final class Finished: Sendable {
         let count = Mutex(0)

@@ -140,7 +140,8 @@ public final class EventEnricher: Sendable {
     func analyzeAndRemember(_ events: inout [Event]) async -> Packed {
         var request = analyzePacked(&events)
         await takeTurn()
-        // Only a caller outside the turns (`enrichPackedBlocking`) can hold the memory now.
+        // Only a caller outside the turns can hold the memory now: `enrichPackedBlocking`, `enrich(_:)` (events whose
+        // themes are not packed) or `apply(_:)` (alert settings from the hub).
         while !remember(&request, &events, blocking: false) { await Task.yield() }
         passTurn()
         return finish(request, &events)
