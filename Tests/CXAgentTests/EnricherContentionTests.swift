@@ -72,10 +72,7 @@ import Testing
                     finished.count.withLock { $0 += 1 }
                 }
             }
-            let deadline = ContinuousClock.now + .seconds(20)
-            while enricher.turnWaits.now < requests && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(2))
-            }
+            await Self.waitUntil(requests, waitFor: enricher)
             #expect(enricher.turnWaits == (total: requests, now: requests))
             #expect(finished.count.withLock { $0 } == 0)
             let started = ContinuousClock.now
@@ -109,16 +106,21 @@ import Testing
                     enricher.passTurn()
                 }
                 // the next waiter starts only once this one waits
-                let deadline = ContinuousClock.now + .seconds(20)
-                while enricher.turnWaits.now < k + 1 && ContinuousClock.now < deadline {
-                    try? await Task.sleep(for: .milliseconds(1))
-                }
+                await Self.waitUntil(k + 1, waitFor: enricher)
             }
             enricher.passTurn()
         }
         #expect(log.order.withLock { $0 } == Array(0..<waiters))
         #expect(log.overlapped.withLock { $0 } == false)
         #expect(enricher.turnWaits == (total: waiters, now: 0))
+    }
+
+    /// Returns once `count` requests wait for their turn at `enricher`, or after 20 seconds.
+    static func waitUntil(_ count: Int, waitFor enricher: EventEnricher) async {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while enricher.turnWaits.now < count && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     /// Who had the turn, in order, and whether two ever held it at once.

@@ -211,10 +211,8 @@ extension BufferStore {
                 throw BufferError(
                     code: "seq_ahead", message: "hub acknowledged seq \(seq) beyond the last stored \(last)")
             }
-            let previouslySynced = counters["synced_through"]
-            counters["synced_through"] = max(counters["synced_through"], Int64(seq))
+            try Self.advanceSynced(&counters, through: Int64(seq), db)
             try counters.save(db)
-            try Self.eraseNewlySynced(after: previouslySynced, through: counters["synced_through"], db)
         }
     }
 

@@ -113,8 +113,7 @@ extension BufferStore {
         try await pool.write { db in
             var counters = try Counters.load(db)
             let last = counters["next_seq"] - 1
-            let previouslySynced = counters["synced_through"]
-            counters["synced_through"] = max(counters["synced_through"], min(Int64(highWaterMark), last))
+            try Self.advanceSynced(&counters, through: min(Int64(highWaterMark), last), db)
             if sentEvents > 0 || sentBytes > 0 {
                 counters["sync_batches_total"] += 1
                 counters["sync_events_total"] += Int64(sentEvents)
@@ -125,8 +124,7 @@ extension BufferStore {
             try counters.save(db)
             try db.execute(sql: "DELETE FROM alert_outbox WHERE seq <= ?", arguments: [counters["synced_through"]])
             try Self.clearInFlight(db)
-            try Self.eraseNewlySynced(after: previouslySynced, through: counters["synced_through"], db)
-            if let downstream { try Self.apply(downstream, db) }
+            if let downstream { try Self.apply(downstream, counters, db) }
             if let clockOffsetMillis { try Self.setState(db, "clock_offset_ms", clockOffsetMillis) }
             try Self.setState(db, "last_ack_at", Self.nowMillis())
             try Self.setState(db, "hub_high_water_mark", Int64(highWaterMark))
@@ -197,7 +195,8 @@ extension BufferStore {
         }
     }
 
-    static func apply(_ d: Cxsync_V1_Downstream, _ db: Database) throws {
+    /// Applies a downstream delta; `counters` are the buffer's as the acknowledgement left them.
+    static func apply(_ d: Cxsync_V1_Downstream, _ counters: Counters, _ db: Database) throws {
         for u in d.config {
             try db.execute(
                 sql: """
@@ -218,14 +217,11 @@ extension BufferStore {
                 arguments: [e.subject, Int64(bitPattern: e.hlc)])
         }
         if !d.erasures.isEmpty {
-            let counters = try Counters.load(db)
             try eraseLocalCopies(of: Set(d.erasures.map(\.subject)), after: 0, through: counters["synced_through"], db)
             // Events buffered but not yet synced flow on to the hub, which drops them; their copies here go once
-            // they are synced (`eraseNewlySynced`).
+            // they are synced (`advanceSynced`). Seqs only grow, so the last one covers any earlier erasure's too.
             let last = counters["next_seq"] - 1
-            if last > counters["synced_through"] {
-                try setState(db, "erasure_pending_through", max(last, try stateInt(db, "erasure_pending_through") ?? 0))
-            }
+            if last > counters["synced_through"] { try setState(db, "erasure_pending_through", last) }
         }
         if d.cursor > 0 {
             let current = try stateInt(db, "downstream_cursor") ?? 0
@@ -304,14 +300,17 @@ extension BufferStore {
             arguments: [doomed.count])
     }
 
-    /// The events an acknowledgement just synced (`lower < seq <= upper`) that were buffered before an erasure came
-    /// down: their erased customers' copies go now, as the synced ones went when it came. Without this they stayed
-    /// for good whenever the erasure arrived before them at the hub.
-    static func eraseNewlySynced(after lower: Int64, through upper: Int64, _ db: Database) throws {
-        guard upper > lower, let pending = try stateInt(db, "erasure_pending_through"), pending > lower else { return }
+    /// Moves `synced_through` up to `seq` (never back). The newly synced events that were buffered before an
+    /// erasure came down lose their erased customers' copies now, as the synced ones did when it came: without this
+    /// they stayed for good whenever the erasure reached the store before they reached the hub.
+    static func advanceSynced(_ counters: inout Counters, through seq: Int64, _ db: Database) throws {
+        let lower = counters["synced_through"]
+        guard seq > lower else { return }
+        counters["synced_through"] = seq
+        guard let pending = try stateInt(db, "erasure_pending_through"), pending > lower else { return }
         let subjects = Set(try String.fetchAll(db, sql: "SELECT subject FROM erasures"))
-        try eraseLocalCopies(of: subjects, after: lower, through: min(upper, pending), db)
-        if upper >= pending { try db.execute(sql: "DELETE FROM sync_state WHERE key = 'erasure_pending_through'") }
+        try eraseLocalCopies(of: subjects, after: lower, through: min(seq, pending), db)
+        if seq >= pending { try db.execute(sql: "DELETE FROM sync_state WHERE key = 'erasure_pending_through'") }
     }
 
     /// Records that events from the next seq on are scored by `version` (a no-op when it already is the latest).
