@@ -264,6 +264,7 @@ public struct InsightEngine: Sendable {
         _ analyses: inout [PackedAnalysis], of inputs: [InsightInput], customerKeys: [CustomerKey.Halves?],
         state: inout InsightState, alerts: inout [InsightAlert]
     ) {
+        for a in analyses { state.duplicates.warm(a.fingerprint) }
         inputs.withUnsafeBufferPointer { inputs in
             for i in analyses.indices {
                 let raised = remember(

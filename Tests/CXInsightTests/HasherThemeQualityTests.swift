@@ -222,10 +222,10 @@ import Testing
         #expect(f2.contains("near_duplicate"))
     }
 
-    /// The window's band index against the index it replaced (every 16-bit value of every band, never cleared):
-    /// the same answers for streams that reuse band values, repeat fingerprints, come within 1 to 4 bits of earlier
-    /// ones and wrap the window, with hashed tables (up to 8,192 fingerprints) and the direct one (16,384).
-    @Test(arguments: [(1, 0), (8, 1), (64, 2), (1024, 3), (16_384, 4)])
+    /// The window's band index against a plain one (every 16-bit value of every band, never cleared, each slot
+    /// checked whole): the same answers for streams that reuse band values, repeat fingerprints, come within 1 to 4
+    /// bits of earlier ones and wrap the window, with 16-bit slots (up to 65,535 fingerprints) and 32-bit ones.
+    @Test(arguments: [(1, 0), (8, 1), (64, 2), (1024, 3), (16_384, 4), (70_000, 5)])
     func nearDuplicateBandIndexMatchesFullTable(capacity: Int, seed: UInt64) {
         struct FullTable {
             var fingerprints: [UInt64]
