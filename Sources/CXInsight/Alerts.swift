@@ -264,6 +264,11 @@ public struct AlertRuleEngine: Sendable, Hashable {
     private let matchers: [Matcher]
     /// The rules scoped per customer, bit i for rule i as in `Matched.mask` (rules from 64 on are tested one by one).
     private let customerScoped: UInt64
+    /// What an event needs to match any rule: a compound at or below `matchesAtOrBelow`, an intent of `intentMask`,
+    /// or a score when `scoreRules`. Most events have none, and `match` returns for them without testing each rule.
+    private let matchesAtOrBelow: Double
+    private let intentMask: UInt8
+    private let scoreRules: Bool
 
     struct Matcher: Sendable, Hashable {
         var condition: AlertRule.Condition
@@ -380,6 +385,22 @@ public struct AlertRuleEngine: Sendable, Hashable {
         customerScoped = matchers.prefix(64).enumerated().reduce(0) { mask, m in
             m.element.scope == .customer ? mask | UInt64(1) << UInt64(m.offset) : mask
         }
+        var atOrBelow = -Double.infinity
+        var intents = KindSet()
+        var scores = false
+        for m in matchers {
+            switch m.condition {
+            case .sentimentAtOrBelow: atOrBelow = max(atOrBelow, m.threshold)
+            case .negativeSpike:
+                atOrBelow = max(atOrBelow, m.threshold)
+                intents.insert(.complaint)
+            case .intent: intents.bits |= m.intent.bits
+            case .npsDetractor, .csatAtOrBelow, .highEffort: scores = true
+            }
+        }
+        matchesAtOrBelow = atOrBelow
+        intentMask = intents.bits
+        scoreRules = scores
     }
 
     /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key (most
@@ -422,6 +443,11 @@ public struct AlertRuleEngine: Sendable, Hashable {
         processed += 1
         if processed % 4096 == 0 { prune(now) }
         if isSuppressed { return nil }
+        if signals.compound > matchesAtOrBelow && signals.intentBits.bits & intentMask == 0
+            && (signals.score == nil || !scoreRules)
+        {
+            return nil
+        }
         var mask: UInt64 = 0
         var extra: [Int] = []
         matchers.withUnsafeBufferPointer { ms in

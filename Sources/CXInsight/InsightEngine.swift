@@ -283,15 +283,16 @@ public struct InsightEngine: Sendable {
         _ analysis: inout PackedAnalysis, customerKey: CustomerKey.Halves?, of input: UnsafePointer<InsightInput>,
         state: inout InsightState
     ) -> [InsightAlert] {
-        let p = analysis.enrichment
         if state.duplicates.check(analysis.fingerprint, at: input.pointee.timeMs) {
             analysis.enrichment.flags.insert(.nearDuplicate)
         }
+        // read in place: a copy of the enrichment retained and released its language string
         var kinds = KindSet()
-        p.forEachIntent { kind, _ in kinds.insert(kind) }
+        kinds.bits = analysis.enrichment.intentBits
         return alerts(
-            of: input, customerKey: nil, customerHalves: customerKey, compound: p.sentiment.compound, intents: kinds,
-            suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]), state: &state)
+            of: input, customerKey: nil, customerHalves: customerKey, compound: analysis.enrichment.sentiment.compound,
+            intents: kinds, suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]),
+            state: &state)
     }
 
     /// The alerts an event raises; its customer is `customerHalves` when the caller holds the key's bytes (the
@@ -637,6 +638,8 @@ extension InsightEngine {
 }
 
 /// A tiny set of intent kinds (a bit mask), cheaper than `Set` on the hot path.
+/// Intent kinds as bits, bit `rank(kind)`: the order of `Enrichment.Intent.Kind.allCases`, as
+/// `PackedEnrichment.intentBits` sets them.
 struct KindSet: Sendable, Hashable {
     var bits: UInt8 = 0
     init() {}

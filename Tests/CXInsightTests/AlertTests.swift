@@ -311,4 +311,75 @@ import Testing
             InsightInput(text: nil, eventID: "e2", storeID: "s9", timeMs: 2, score: 3, scoreKind: .nps), state: &state)
         #expect(r2.alerts.map(\.ruleID) == ["nps-detractor"])
     }
+
+    /// `match` skips the rules for an event that cannot match any of them; it must match exactly the events that the
+    /// rules' documented conditions accept, over every intent set, compounds around each threshold and every score
+    /// kind, for the default rules, a set without sentiment rules, one that only reads scores and none.
+    @Test(arguments: [
+        AlertRule.defaults,
+        [
+            AlertRule(id: "refund", condition: .intent, intent: .refund),
+            AlertRule(id: "low", condition: .csatAtOrBelow, threshold: 3),
+        ],
+        [
+            AlertRule(id: "effort", condition: .highEffort),
+            AlertRule(id: "nps", condition: .npsDetractor, threshold: 8),
+        ],
+        [AlertRule(id: "spike", condition: .negativeSpike, threshold: -0.2, count: 2)],
+        [],
+    ])
+    func matchAgreesWithEveryRule(rules: [AlertRule]) {
+        func accepts(_ r: AlertRule, _ compound: Double, _ intents: KindSet, _ score: Int?, _ kind: ScoreKind?) -> Bool
+        {
+            switch r.condition {
+            case .sentimentAtOrBelow: return compound <= (r.threshold ?? -0.5)
+            case .negativeSpike: return compound <= (r.threshold ?? -0.5) || intents.contains(.complaint)
+            case .intent: return r.intent.map { intents.contains($0) } ?? false
+            case .npsDetractor:
+                return kind == .nps && score.map { $0 >= 0 && Double($0) <= (r.threshold ?? 6) } ?? false
+            case .csatAtOrBelow: return kind == .csat && score.map { Double($0) <= (r.threshold ?? 2) } ?? false
+            case .highEffort: return kind == .ces && score.map { Double($0) >= (r.threshold ?? 5) } ?? false
+            }
+        }
+        var engine = AlertRuleEngine(rules: rules)
+        let compounds = [-1, -0.5001, -0.5, -0.4999, -0.2001, -0.2, -0.1999, 0, 0.5, 1]
+        let scores: [(Int?, ScoreKind?)] =
+            [(nil, nil)]
+            + [ScoreKind.nps, .csat, .ces, .review].flatMap { k in [nil, 0, 2, 3, 5, 6, 7, 8, 10].map { ($0, k) } }
+        var checked = 0
+        var matched = 0
+        var wrong: [String] = []
+        for compound in compounds {
+            for bits in 0..<UInt8(32) {
+                var intents = KindSet()
+                intents.bits = bits
+                for (score, kind) in scores {
+                    let signals = AlertRuleEngine.Signals(
+                        compound: compound, intentBits: intents, score: score, scoreKind: kind)
+                    let got = engine.match(signals, suppressed: false, nowMs: 0) != nil
+                    let want = rules.contains { accepts($0, compound, intents, score, kind) }
+                    if got != want {
+                        wrong.append("\(compound) \(bits) \(String(describing: score)) \(String(describing: kind))")
+                    }
+                    if got { matched += 1 }
+                    checked += 1
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(checked) events matched wrongly, first \(wrong.prefix(3))")
+        #expect(rules.isEmpty ? matched == 0 : matched > 0 && matched < checked)
+    }
+
+    /// The packed enrichment's intent bits are the rules' `KindSet` of the same intents.
+    @Test func packedIntentBitsAreKindSetBits() {
+        for bits in 0..<UInt8(32) {
+            var packed = PackedEnrichment(sentiment: .init(compound: 0, positive: 0, neutral: 1, negative: 0))
+            var kinds = KindSet()
+            for (i, kind) in Enrichment.Intent.Kind.allCases.enumerated() where bits & (1 << UInt8(i)) != 0 {
+                packed.setIntent(kind, start: i, end: i + 1)
+                kinds.insert(kind)
+            }
+            #expect(packed.intentBits == kinds.bits)
+        }
+    }
 }

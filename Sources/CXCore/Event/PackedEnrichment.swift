@@ -96,6 +96,14 @@ public struct PackedEnrichment: Sendable, Hashable {
 
     public func hasIntent(_ kind: Enrichment.Intent.Kind) -> Bool { phraseStart[Self.slot(kind)] >= 0 }
 
+    /// The intents found, bit `i` for the kind in stored position `i` (complaint 1, refund 2, cancellation 4,
+    /// praise 8, question 16): the alert rules test a mask for every event.
+    public var intentBits: UInt8 {
+        var bits: UInt8 = 0
+        for i in 0..<Self.kinds.count where phraseStart[i] >= 0 { bits |= 1 << UInt8(i) }
+        return bits
+    }
+
     /// The intents in stored order with their phrases' byte ranges in the text.
     public func forEachIntent(_ body: (Enrichment.Intent.Kind, Range<Int>) -> Void) {
         for (i, kind) in Self.kinds.enumerated() where phraseStart[i] >= 0 {
