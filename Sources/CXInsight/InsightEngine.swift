@@ -101,6 +101,8 @@ public struct InsightState: Sendable {
     public var duplicates: NearDuplicateWindow
     /// Alert rule state (cooldowns, spike windows).
     public var alerts: AlertRuleEngine
+    /// What `NearDuplicateWindow.warm` read, kept so that its loads are not optimised away.
+    var warmed = 0
     /// Recently hashed customer identifiers (bounded; customers come back, HMAC is not free).
     var customerKeys: [CustomerCacheKey: String] = [:]
     struct CustomerCacheKey: Hashable, Sendable {
@@ -264,7 +266,7 @@ public struct InsightEngine: Sendable {
         _ analyses: inout [PackedAnalysis], of inputs: [InsightInput], customerKeys: [CustomerKey.Halves?],
         state: inout InsightState, alerts: inout [InsightAlert]
     ) {
-        for a in analyses { state.duplicates.warm(a.fingerprint) }
+        for i in analyses.indices { state.warmed ^= state.duplicates.warm(analyses[i].fingerprint) }
         inputs.withUnsafeBufferPointer { inputs in
             for i in analyses.indices {
                 let raised = remember(
@@ -287,11 +289,10 @@ public struct InsightEngine: Sendable {
             analysis.enrichment.flags.insert(.nearDuplicate)
         }
         // read in place: a copy of the enrichment retained and released its language string
-        var kinds = KindSet()
-        kinds.bits = analysis.enrichment.intentBits
         return alerts(
             of: input, customerKey: nil, customerHalves: customerKey, compound: analysis.enrichment.sentiment.compound,
-            intents: kinds, suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]),
+            intents: KindSet(bits: analysis.enrichment.intentBits),
+            suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]),
             state: &state)
     }
 
@@ -637,12 +638,12 @@ extension InsightEngine {
     }
 }
 
-/// A tiny set of intent kinds (a bit mask), cheaper than `Set` on the hot path.
-/// Intent kinds as bits, bit `rank(kind)`: the order of `Enrichment.Intent.Kind.allCases`, as
-/// `PackedEnrichment.intentBits` sets them.
+/// A tiny set of intent kinds, bit `InsightEngine.rank(kind)` (the order of `Enrichment.Intent.Kind.allCases`, as
+/// `PackedEnrichment.intentBits` sets them): cheaper than `Set` on the hot path.
 struct KindSet: Sendable, Hashable {
     var bits: UInt8 = 0
     init() {}
+    init(bits: UInt8) { self.bits = bits }
     init(_ kinds: some Sequence<Enrichment.Intent.Kind>) { for k in kinds { insert(k) } }
     @inline(__always) static func bit(_ k: Enrichment.Intent.Kind) -> UInt8 { UInt8(1) << UInt8(InsightEngine.rank(k)) }
     @inline(__always) func contains(_ k: Enrichment.Intent.Kind) -> Bool { bits & Self.bit(k) != 0 }

@@ -319,6 +319,7 @@ import Testing
         AlertRule.defaults,
         [
             AlertRule(id: "refund", condition: .intent, intent: .refund),
+            AlertRule(id: "no-intent", condition: .intent),
             AlertRule(id: "low", condition: .csatAtOrBelow, threshold: 3),
         ],
         [
@@ -342,7 +343,7 @@ import Testing
             }
         }
         var engine = AlertRuleEngine(rules: rules)
-        let compounds = [-1, -0.5001, -0.5, -0.4999, -0.2001, -0.2, -0.1999, 0, 0.5, 1]
+        let compounds = [-1, -0.5001, -0.5, -0.4999, -0.2001, -0.2, -0.1999, 0, 0.5, 1, .nan]
         let scores: [(Int?, ScoreKind?)] =
             [(nil, nil)]
             + [ScoreKind.nps, .csat, .ces, .review].flatMap { k in [nil, 0, 2, 3, 5, 6, 7, 8, 10].map { ($0, k) } }
@@ -351,8 +352,7 @@ import Testing
         var wrong: [String] = []
         for compound in compounds {
             for bits in 0..<UInt8(32) {
-                var intents = KindSet()
-                intents.bits = bits
+                let intents = KindSet(bits: bits)
                 for (score, kind) in scores {
                     let signals = AlertRuleEngine.Signals(
                         compound: compound, intentBits: intents, score: score, scoreKind: kind)
