@@ -14,11 +14,11 @@ import Testing
     @Test func aRequestWaitingForTheSharedMemoryLeavesItsThreadToOtherTasks() async throws {
         let enricher = try EventEnricher(fleetKey: Array(repeating: 5, count: 32))
         let events = try PackedEnrichmentTests.events()
-        // Another thread holds the memory until the test lets go, or for ten seconds at most: requests that blocked
+        // Another thread holds the memory until the test lets go, or for a minute at most: requests that blocked
         // their threads would keep the test's own task from ever letting go.
         let state = HolderState()
         let release = DispatchSemaphore(value: 0)
-        let limit = 10.0
+        let limit = 60.0
         Thread {
             enricher.state.withLock { _ in
                 state.held.withLock { $0 = true }
@@ -27,7 +27,6 @@ import Testing
             }
         }.start()
         while !state.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-        let started = ContinuousClock.now
         // More waiting requests than the pool has threads.
         let requests = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
         try await withThrowingTaskGroup(of: (EventEnricher.Packed, Bool).self) { group in
@@ -38,9 +37,10 @@ import Testing
                     return (packed, state.released.withLock { $0 })
                 }
             }
-            // A task queued behind them still runs long before the holder's limit.
-            let ran = await Task.detached { ContinuousClock.now }.value
-            #expect(ran - started < .seconds(limit / 2))
+            // A task queued behind them runs while the memory is still held (no bound on how long it takes to: a
+            // loaded CI host is slow, but not a minute slow).
+            let ranWhileHeld = await Task.detached { !state.released.withLock { $0 } }.value
+            #expect(ranWhileHeld, "a task behind the waiting requests ran only once the memory was let go")
             release.signal()
             var done = 0
             for try await (packed, afterRelease) in group {
