@@ -264,11 +264,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
     private let matchers: [Matcher]
     /// The rules scoped per customer, bit i for rule i as in `Matched.mask` (rules from 64 on are tested one by one).
     private let customerScoped: UInt64
-    /// What an event needs to match any rule: a compound at or below `matchesAtOrBelow`, an intent of `intentMask`,
-    /// or a score when `scoreRules`. Most events have none, and `match` returns for them without testing each rule.
-    private let matchesAtOrBelow: Double
-    private let intentMask: UInt8
-    private let scoreRules: Bool
+    /// What an event needs to match any rule. Most events have none of it, and `match` returns for them without
+    /// testing each rule.
+    private let needs: Needs
 
     struct Matcher: Sendable, Hashable {
         var condition: AlertRule.Condition
@@ -307,6 +305,35 @@ public struct AlertRuleEngine: Sendable, Hashable {
             case .intent: return intent.bits != 0 && e.intentBits.bits & intent.bits != 0
             case .negativeSpike: return e.compound <= threshold || e.intentBits.contains(.complaint)
             }
+        }
+
+        /// What an event needs for `matches` to accept it.
+        var needs: Needs {
+            switch condition {
+            case .sentimentAtOrBelow: Needs(atOrBelow: threshold)
+            case .negativeSpike: Needs(atOrBelow: threshold, intents: KindSet([.complaint]))
+            case .intent: Needs(intents: intent)
+            case .npsDetractor, .csatAtOrBelow, .highEffort: Needs(score: true)
+            }
+        }
+    }
+
+    /// What an event needs to match a rule, or any of several (`union`): a compound at or below `atOrBelow`, an
+    /// intent of `intents`, or a score when `score`.
+    struct Needs: Sendable, Hashable {
+        var atOrBelow = -Double.infinity
+        var intents = KindSet()
+        var score = false
+
+        func union(_ o: Needs) -> Needs {
+            Needs(
+                atOrBelow: max(atOrBelow, o.atOrBelow), intents: KindSet(bits: intents.bits | o.intents.bits),
+                score: score || o.score)
+        }
+
+        /// Whether `e` has none of it, so that no rule of these needs can match it.
+        @inline(__always) func excludes(_ e: Signals) -> Bool {
+            e.compound > atOrBelow && e.intentBits.bits & intents.bits == 0 && (e.score == nil || !score)
         }
     }
 
@@ -385,22 +412,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         customerScoped = matchers.prefix(64).enumerated().reduce(0) { mask, m in
             m.element.scope == .customer ? mask | UInt64(1) << UInt64(m.offset) : mask
         }
-        var atOrBelow = -Double.infinity
-        var intents = KindSet()
-        var scores = false
-        for m in matchers {
-            switch m.condition {
-            case .sentimentAtOrBelow: atOrBelow = max(atOrBelow, m.threshold)
-            case .negativeSpike:
-                atOrBelow = max(atOrBelow, m.threshold)
-                intents.insert(.complaint)
-            case .intent: intents.bits |= m.intent.bits
-            case .npsDetractor, .csatAtOrBelow, .highEffort: scores = true
-            }
-        }
-        matchesAtOrBelow = atOrBelow
-        intentMask = intents.bits
-        scoreRules = scores
+        needs = matchers.reduce(Needs()) { $0.union($1.needs) }
     }
 
     /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key (most
@@ -443,11 +455,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
         processed += 1
         if processed % 4096 == 0 { prune(now) }
         if isSuppressed { return nil }
-        if signals.compound > matchesAtOrBelow && signals.intentBits.bits & intentMask == 0
-            && (signals.score == nil || !scoreRules)
-        {
-            return nil
-        }
+        if needs.excludes(signals) { return nil }
         var mask: UInt64 = 0
         var extra: [Int] = []
         matchers.withUnsafeBufferPointer { ms in

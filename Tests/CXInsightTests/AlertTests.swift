@@ -366,7 +366,8 @@ import Testing
                 }
             }
         }
-        #expect(wrong.isEmpty, "\(wrong.count) of \(checked) events matched wrongly, first \(wrong.prefix(3))")
+        // a count, not the array: `#expect` prints its operands, and a broken shortcut gets thousands wrong
+        #expect(wrong.count == 0, "\(wrong.count) of \(checked) events matched wrongly, first \(wrong.prefix(3))")
         #expect(rules.isEmpty ? matched == 0 : matched > 0 && matched < checked)
     }
 
