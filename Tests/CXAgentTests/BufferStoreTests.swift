@@ -1,5 +1,6 @@
 @testable import CXAgent
 import CXCore
+import CXInsight
 import CXProtocol
 import CXTestSupport
 import Foundation
@@ -341,21 +342,155 @@ struct BufferStoreTests {
         // The erasure comes with an acknowledgement of the older events only: their copy goes, the newer ones stay.
         try await ack(synced, downstream)
         #expect(try keys() == [kept, erased, kept, erased])
-        // An event of the customer buffered after the erasure came is not among those it waits for.
-        try await post(["erase.me@example.com"])
         // An acknowledgement of part of them: the erased customer's copies in that part go, and the sweep still waits
         // for the rest.
         try await ack(synced + 2)
-        #expect(try keys() == [kept, kept, erased, erased])
-        #expect(try await ingest.store.syncState()["erasure_pending_through"] == Int64(synced + 3))
-        // The next acknowledgement covers them all: the ones it waited for go, the later one stays.
-        try await ack(try await ingest.store.stats().lastSeq)
         #expect(try keys() == [kept, kept, erased])
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == Int64(synced + 3))
+        // The next acknowledgement covers them all.
+        try await ack(try await ingest.store.stats().lastSeq)
+        #expect(try keys() == [kept, kept])
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
         let erasedCount = try await ingest.store.pool.read {
             try Int64.fetchOne($0, sql: "SELECT value FROM counters WHERE name = 'erased_local_total'")
         }
         #expect(erasedCount == 3)
+    }
+
+    /// Erasures are remove-wins (DESIGN.md): once a customer's erasure has come down, a new event of theirs is
+    /// refused, not stored, with the reason, and so is an alert only it raised; other customers' events in the same
+    /// request are stored. The erased customers are read back when the buffer opens again. Without enrichment the
+    /// erasure names the identifier itself, as the hub records it for events stored unhashed.
+    @Test(arguments: [true, false])
+    func eventsOfAnErasedCustomerAreRefused(enriched: Bool) async throws {
+        let dir = TempDir()
+        func service() throws -> IngestService {
+            var c = AgentConfiguration()
+            c.dataDirectory = dir.path
+            c.enrichmentEnabled = enriched
+            return try IngestService(
+                store: try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger),
+                configuration: c)
+        }
+        func post(_ ingest: IngestService, _ customers: [String]) async throws -> IngestResponse {
+            // churn threats, worded apart: a near-duplicate raises no alert
+            let texts = [
+                "I am going to cancel my membership", "Please cancel my account, I am done with this store",
+                "I will switch to another shop and cancel my loyalty card",
+            ]
+            let lines = customers.enumerated().map { i, customer in
+                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
+                    + "\"device_id\":\"kiosk-1\",\"channel\":\"kiosk\",\"ts\":1704067200000,"
+                    + "\"type\":\"feedback\",\"text\":\"\(texts[i])\",\"customer_id\":\"\(customer)\"}"
+            }
+            return try await ingest.ingest(body: Array(lines.joined(separator: "\n").utf8), contentType: nil)
+        }
+        func keys(_ ingest: IngestService) throws -> [String] {
+            try ingest.store.pool.read { db in
+                try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
+                    try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
+                }
+            }
+        }
+        var ingest: IngestService? = try service()
+        #expect(try await post(ingest!, ["keep.me@example.com"]).accepted == 1)
+        let kept = try keys(ingest!)[0]
+        let erased =
+            enriched
+            ? try #require(ingest!.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
+            : "erase.me@example.com"
+        var erasure = Cxsync_V1_Erasure()
+        erasure.subject = erased
+        erasure.hlc = 1
+        var downstream = Cxsync_V1_Downstream()
+        downstream.erasures = [erasure]
+        try await ingest!.store.commitAck(
+            highWaterMark: 0, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        let alertsBefore = try await ingest!.store.alerts().count
+        #expect(alertsBefore == (enriched ? 1 : 0))
+        for reopened in [false, true] {
+            if reopened {
+                try ingest!.store.close()
+                ingest = nil
+                ingest = try service()
+            }
+            // enriched, an identifier is normalised before it is hashed: another spelling is the same customer
+            let customers =
+                ["keep.me@example.com", "erase.me@example.com"] + (enriched ? ["Erase.Me@Example.COM"] : [])
+            let r = try await post(ingest!, customers)
+            #expect(r.status == 200 && r.accepted == 1 && r.rejected == customers.count - 1)
+            for refused in r.results.dropFirst() {
+                #expect(refused.status == .rejected && refused.seq == nil)
+                #expect(refused.error?.code == .customerErased && refused.error?.field == "customer_id")
+            }
+            if !reopened {
+                // a churn threat raises one alert per customer: the refused customer's is not stored (the kept
+                // customer's is within its cooldown)
+                #expect(try await ingest!.store.alerts().count == alertsBefore)
+            }
+        }
+        #expect(try keys(ingest!) == [kept, kept, kept])
+        // Only the customer's events are refused: all of them.
+        let all = try await post(ingest!, ["erase.me@example.com"])
+        #expect(all.status == 422 && all.rejected == 1)
+    }
+
+    /// A request checked against the erased customers before an erasure came down, and committed after it, may
+    /// hold the customer's events: they flow to the hub, which drops them, and their local copies go once synced,
+    /// as the events buffered before the erasure do.
+    @Test func aRequestCheckedBeforeAnErasureIsSweptOnceSynced() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        func body(_ customers: [String]) -> [UInt8] {
+            Array(
+                customers.map { customer in
+                    "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
+                        + "\"device_id\":\"pos-1\",\"channel\":\"pos\",\"ts\":1704067200000,"
+                        + "\"type\":\"pos_transaction\",\"amount\":3.5,\"currency\":\"EUR\","
+                        + "\"customer_id\":\"\(customer)\"}"
+                }.joined(separator: "\n").utf8)
+        }
+        func keys() throws -> [String] {
+            try ingest.store.pool.read { db in
+                try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
+                    try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
+                }
+            }
+        }
+        _ = try await ingest.ingest(body: body(["keep.me@example.com"]), contentType: nil)
+        let synced = try await ingest.store.stats().lastSeq
+        let early = try await ingest.prepare(
+            body: body(["erase.me@example.com", "keep.me@example.com"]), contentType: nil)
+        #expect(early.prepared.count == 2 && early.erasureGeneration == 0)
+        let subject = try #require(ingest.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
+        var erasure = Cxsync_V1_Erasure()
+        erasure.subject = subject
+        erasure.hlc = 1
+        var downstream = Cxsync_V1_Downstream()
+        downstream.erasures = [erasure]
+        try await ingest.store.commitAck(
+            highWaterMark: synced, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        // nothing unsynced when the erasure came: no sweep pending
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
+        let outcome = try await ingest.committer.submit(early.prepared, erasureGeneration: early.erasureGeneration)
+        guard case .committed(let results) = outcome else {
+            Issue.record("not committed: \(outcome)")
+            return
+        }
+        #expect(results.count == 2)
+        let last = try await ingest.store.stats().lastSeq
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == Int64(last))
+        #expect(try keys().count == 3)
+        try await ingest.store.commitAck(
+            highWaterMark: last, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        #expect(!(try keys()).contains(subject))
+        #expect(try keys().count == 2)
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
+        // A request checked after the erasure is not swept: it holds none of the customer's events.
+        let late = try await ingest.prepare(body: body(["keep.me@example.com"]), contentType: nil)
+        #expect(late.erasureGeneration == 1)
+        _ = try await ingest.committer.submit(late.prepared, erasureGeneration: late.erasureGeneration)
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
     }
 
     @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {

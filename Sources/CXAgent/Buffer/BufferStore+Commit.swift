@@ -21,12 +21,16 @@ extension BufferStore {
 
     /// `commit` on the writer connection, in its own transaction: the group committer calls it from the
     /// writer's queue, so that one commit follows the next without a hop through the cooperative pool.
+    /// `checked[i]` is the generation of the erased customers that `submissions[i]` was checked against (nil:
+    /// unchecked, as for `commit`).
     func commitOnWriter(
-        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]], notifyWebhook: Bool, _ db: Database
+        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]], notifyWebhook: Bool, checked: [UInt64?] = [],
+        _ db: Database
     ) throws -> [SubmissionOutcome] {
         var outcomes: [SubmissionOutcome] = []
         try db.inTransaction(.immediate) {
-            outcomes = try writeGroup(submissions, alerts: alerts, notifyWebhook: notifyWebhook, db)
+            outcomes = try writeGroup(
+                submissions, alerts: alerts, notifyWebhook: notifyWebhook, checked: checked, db)
             return .commit
         }
         return outcomes
@@ -34,8 +38,13 @@ extension BufferStore {
 
     /// The body of a group commit, inside the caller's transaction.
     private func writeGroup(
-        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]], notifyWebhook: Bool, _ db: Database
+        _ submissions: [[PreparedEvent]], alerts: [[PreparedAlert]], notifyWebhook: Bool, checked: [UInt64?] = [],
+        _ db: Database
     ) throws -> [SubmissionOutcome] {
+        // A request checked against the erased customers before an erasure came down (which committed before this
+        // transaction began) may hold their events: its rows are swept once synced, as the erasure's own were.
+        let generation = checked.isEmpty ? 0 : erased.withLock { $0.generation }
+        var sweepThrough: Int64 = 0
         let quota = quotaBytes
         let drift = maxDriftMillis
         var counters = try Counters.load(db)
@@ -133,7 +142,14 @@ extension BufferStore {
                 outcomes.append(.quotaExceeded(usedBytes: used, quotaBytes: quota))
                 continue
             }
+            if index < checked.count, let g = checked[index], g < generation, !events.isEmpty {
+                sweepThrough = counters["next_seq"] - 1
+            }
             outcomes.append(.committed(results))
+        }
+        if sweepThrough > counters["synced_through"] {
+            let pending = try Self.stateInt(db, "erasure_pending_through") ?? 0
+            if sweepThrough > pending { try Self.setState(db, "erasure_pending_through", sweepThrough) }
         }
         if counters["alerts_unmaterialized"] >= Self.alertsPerMaterialization {
             try Self.materializeAlerts(db, &counters)

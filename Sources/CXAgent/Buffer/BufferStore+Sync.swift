@@ -2,6 +2,7 @@ import CXCore
 import CXProtocol
 import Foundation
 import GRDB
+import Synchronization
 import SwiftProtobuf
 
 /// Where the outbox stands relative to the hub, read from a constant number of pages.
@@ -124,7 +125,17 @@ extension BufferStore {
             try counters.save(db)
             try db.execute(sql: "DELETE FROM alert_outbox WHERE seq <= ?", arguments: [counters["synced_through"]])
             try Self.clearInFlight(db)
-            if let downstream { try Self.apply(downstream, counters, db) }
+            if let downstream {
+                try Self.apply(downstream, counters, db)
+                // Inside the transaction: a group commit after it sees the new generation (`writeGroup`), one before
+                // it wrote events that the sweep set by `apply` covers.
+                if !downstream.erasures.isEmpty {
+                    erased.withLock { e in
+                        e.subjects.formUnion(downstream.erasures.map(\.subject))
+                        e.generation += 1
+                    }
+                }
+            }
             if let clockOffsetMillis { try Self.setState(db, "clock_offset_ms", clockOffsetMillis) }
             try Self.setState(db, "last_ack_at", Self.nowMillis())
             try Self.setState(db, "hub_high_water_mark", Int64(highWaterMark))

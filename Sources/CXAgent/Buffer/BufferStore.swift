@@ -20,6 +20,19 @@ public final class BufferStore: Sendable {
     let recent: Mutex<RecentEventIDs>
     /// Theme tag ↔ one-byte code of the stored rows; grows only at start-up (`registerThemes`).
     let themeBook: Mutex<ThemeCodebook>
+    /// The customers erased at the hub (the `erasures` table), which the ingest path checks new events against.
+    let erased: Mutex<ErasedCustomers>
+
+    /// Erased customers' subjects (keyed hashes, or identifiers stored unhashed), and a generation that grows with
+    /// every erasure that comes down: a request checked under an older generation may hold events of a customer
+    /// erased since, which the writer then leaves to the sweep after sync (`erasure_pending_through`).
+    public struct ErasedCustomers: Sendable {
+        public var subjects: Set<String> = []
+        public var generation: UInt64 = 0
+    }
+
+    /// The erased customers as they stand: a request checks its events against one snapshot.
+    public var erasedCustomers: ErasedCustomers { erased.withLock { $0 } }
 
     /// Opens (creating, migrating or recovering) the buffer in `directory`.
     public static func open(
@@ -53,9 +66,11 @@ public final class BufferStore: Sendable {
         }
         let drift = maxClockDrift.components
         let book = try pool.read { db in try ThemeCodebook.load(db) }
+        let erased = try pool.read { db in Set(try String.fetchAll(db, sql: "SELECT subject FROM erasures")) }
         return BufferStore(
             path: path, identity: AgentIdentity(agentID: agentID, epoch: epoch), quotaBytes: quotaBytes,
-            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000, recent: recent, themeBook: book)
+            recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000, recent: recent, themeBook: book,
+            erased: erased)
     }
 
     /// How many of the latest event ids are checked regardless of their `occurred_at` (RecentEventIDs).
@@ -63,9 +78,10 @@ public final class BufferStore: Sendable {
 
     init(
         path: String, identity: AgentIdentity, quotaBytes: Int64, recovery: RecoveryReport?, pool: DatabasePool,
-        maxDriftMillis: Int64, recent: RecentEventIDs, themeBook: ThemeCodebook
+        maxDriftMillis: Int64, recent: RecentEventIDs, themeBook: ThemeCodebook, erased: Set<String> = []
     ) {
         self.recent = Mutex(recent)
+        self.erased = Mutex(ErasedCustomers(subjects: erased))
         self.themeBook = Mutex(themeBook)
         self.path = path
         self.identity = identity

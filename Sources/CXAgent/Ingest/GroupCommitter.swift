@@ -15,6 +15,8 @@ public final class GroupCommitter: Sendable {
     struct Waiter {
         var events: [PreparedEvent]
         var alerts: [PreparedAlert]
+        /// The erased customers' generation its events were checked against; nil when unchecked.
+        var erasureGeneration: UInt64?
         var continuation: CheckedContinuation<Result<SubmissionOutcome, any Error>, Never>
     }
 
@@ -115,13 +117,19 @@ public final class GroupCommitter: Sendable {
     /// Returns once the request's events are committed (or refused as a whole for the quota).
     /// `alerts` (raised by these events) are stored in the same transaction, so an alert exists exactly when
     /// its events do, and costs no fsync of its own.
-    public func submit(_ events: [PreparedEvent], alerts: [PreparedAlert] = [], announced: Bool = false)
-        async throws -> SubmissionOutcome
-    {
+    /// `erasureGeneration` is the generation of the erased customers the events were checked against
+    /// (`BufferStore.erasedCustomers`).
+    public func submit(
+        _ events: [PreparedEvent], alerts: [PreparedAlert] = [], announced: Bool = false,
+        erasureGeneration: UInt64? = nil
+    ) async throws -> SubmissionOutcome {
         let result = await withCheckedContinuation { continuation in
             let next = state.withLock { s -> NextTurn in
                 if announced { s.arrive() }
-                s.queue.append(Waiter(events: events, alerts: alerts, continuation: continuation))
+                s.queue.append(
+                    Waiter(
+                        events: events, alerts: alerts, erasureGeneration: erasureGeneration,
+                        continuation: continuation))
                 if s.endWaitIfFull(maxEventsPerCommit) || s.endWaitIfArrived() { return .now }
                 guard !s.draining else { return .alreadyScheduled }
                 s.draining = true
@@ -183,7 +191,8 @@ public final class GroupCommitter: Sendable {
         }
         let result = Result {
             try store.commitOnWriter(
-                group.map(\.events), alerts: group.map(\.alerts), notifyWebhook: notifyWebhook, db)
+                group.map(\.events), alerts: group.map(\.alerts), notifyWebhook: notifyWebhook,
+                checked: group.map(\.erasureGeneration), db)
         }
         let more = state.withLock { s in
             s.commits += 1

@@ -79,7 +79,9 @@ public struct PreparedRequest: Sendable {
     let webhook: Bool
     var results: [EventResult?]
     /// The request position of each prepared row.
-    let preparedIndex: [Int]
+    var preparedIndex: [Int]
+    /// The generation of the erased customers its events were checked against (`BufferStore.erasedCustomers`).
+    var erasureGeneration: UInt64 = 0
 
     /// The raised alerts as the writer stores them.
     public func alerts() throws -> [PreparedAlert] {
@@ -189,7 +191,9 @@ public struct IngestService: Sendable {
         if let enricher, !request.prepared.isEmpty { try await enricher.recordVersion(in: store) }
         if !request.prepared.isEmpty {
             announced = false
-            switch try await committer.submit(request.prepared, alerts: alerts, announced: true) {
+            switch try await committer.submit(
+                request.prepared, alerts: alerts, announced: true, erasureGeneration: request.erasureGeneration)
+            {
             case .quotaExceeded(let used, let quota):
                 return IngestResponse(
                     status: 503, results: [], retryAfterSeconds: configuration.retryAfter.components.seconds,
@@ -260,11 +264,19 @@ public struct IngestService: Sendable {
         }
         valid.reverse()
         preparedIndex.reverse()
-        let prepared: [PreparedEvent]
-        let alerts: [InsightAlert]
+        var prepared: [PreparedEvent]
+        var alerts: [InsightAlert]
+        // Checked after the enrichment, which turns identifiers into the keyed hashes that erasures name.
+        let erased = store.erasedCustomers
+        var erasedEvents: [Int] = []
         if let enricher, let codes = packedThemeCodes {
             let packed = await enricher.enrichPacked(&valid)
             alerts = packed.alerts
+            if !erased.subjects.isEmpty {
+                erasedEvents = valid.indices.filter { i in
+                    packed.customerKeys[i].map { erased.subjects.contains(CustomerKey.hex($0)) } ?? false
+                }
+            }
             prepared = valid.withUnsafeBufferPointer { events in
                 packed.enrichments.withUnsafeBufferPointer { enrichments in
                     events.indices.map {
@@ -276,12 +288,41 @@ public struct IngestService: Sendable {
             }
         } else {
             alerts = enricher?.enrich(&valid) ?? []
+            if !erased.subjects.isEmpty {
+                erasedEvents = valid.indices.filter { valid[$0].customerID.map(erased.subjects.contains) ?? false }
+            }
             let book = store.themeCodebook
             prepared = valid.map { Self.prepare($0, themes: book) }
         }
+        if !erasedEvents.isEmpty {
+            Self.refuseErased(erasedEvents, of: valid, &prepared, &preparedIndex, &results, &alerts)
+        }
         return PreparedRequest(
             prepared: prepared, raised: alerts, webhook: !configuration.alertWebhookURL.isEmpty, results: results,
-            preparedIndex: preparedIndex)
+            preparedIndex: preparedIndex, erasureGeneration: erased.generation)
+    }
+
+    /// Takes the events at `positions` of `valid` (whose rows are `prepared`, at request positions `index`) out of
+    /// the request: their customers were erased at the hub, which keeps erasures remove-wins and drops anything of
+    /// theirs that reaches it later, so they are refused rather than stored. Alerts raised only by them go too.
+    static func refuseErased(
+        _ positions: [Int], of valid: [Event], _ prepared: inout [PreparedEvent], _ index: inout [Int],
+        _ results: inout [EventResult?], _ alerts: inout [InsightAlert]
+    ) {
+        var refused = Set<String>()
+        for k in positions {
+            let i = index[k]
+            results[i] = EventResult(
+                index: i, status: .rejected, uuid: valid[k].eventID,
+                error: EventValidationError(
+                    .customerErased, field: "customer_id",
+                    "this customer was erased at the hub; events of erased customers are not stored"))
+            refused.insert(valid[k].eventID.lowercasedString)
+        }
+        let gone = Set(positions)
+        prepared = prepared.indices.filter { !gone.contains($0) }.map { prepared[$0] }
+        index = index.indices.filter { !gone.contains($0) }.map { index[$0] }
+        alerts.removeAll { alert in !alert.eventIDs.isEmpty && alert.eventIDs.allSatisfy(refused.contains) }
     }
 
     /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:

@@ -8,6 +8,8 @@ public struct EventValidationError: Error, Sendable, Hashable, CustomStringConve
         case outOfRange = "out_of_range"
         case tooLong = "too_long"
         case malformedJSON = "malformed_json"
+        /// The event's customer was erased at the hub: remove-wins, so new events of theirs are not stored either.
+        case customerErased = "customer_erased"
     }
 
     public var code: Code
