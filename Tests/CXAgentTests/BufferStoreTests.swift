@@ -307,14 +307,16 @@ struct BufferStoreTests {
     @Test func eventsBufferedBeforeAnErasureGoOnceSynced() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir)
-        func post(_ customers: [String]) async throws {
+        @discardableResult
+        func post(_ customers: [String], refused: Int = 0) async throws -> IngestResponse {
             let lines = customers.map { customer in
                 "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\",\"device_id\":\"pos-1\","
                     + "\"channel\":\"pos\",\"ts\":1704067200000,\"type\":\"pos_transaction\",\"amount\":3.5,"
                     + "\"currency\":\"EUR\",\"customer_id\":\"\(customer)\"}"
             }
             let r = try await ingest.ingest(body: Array(lines.joined(separator: "\n").utf8), contentType: nil)
-            #expect(r.accepted == customers.count)
+            #expect(r.accepted == customers.count - refused && r.rejected == refused)
+            return r
         }
         func keys() throws -> [String] {
             try ingest.store.pool.read { db in
@@ -342,14 +344,20 @@ struct BufferStoreTests {
         // The erasure comes with an acknowledgement of the older events only: their copy goes, the newer ones stay.
         try await ack(synced, downstream)
         #expect(try keys() == [kept, erased, kept, erased])
+        // The customer's events that come after the erasure are refused (the others stored); the sweep does not
+        // wait for any of them.
+        let late = try await post(["erase.me@example.com", "keep.me@example.com"], refused: 1)
+        #expect(late.results[0].error?.code == .customerErased)
+        #expect(try keys() == [kept, erased, kept, erased, kept])
+        #expect(try await ingest.store.syncState()["erasure_pending_through"] == Int64(synced + 3))
         // An acknowledgement of part of them: the erased customer's copies in that part go, and the sweep still waits
         // for the rest.
         try await ack(synced + 2)
-        #expect(try keys() == [kept, kept, erased])
+        #expect(try keys() == [kept, kept, erased, kept])
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == Int64(synced + 3))
         // The next acknowledgement covers them all.
         try await ack(try await ingest.store.stats().lastSeq)
-        #expect(try keys() == [kept, kept])
+        #expect(try keys() == [kept, kept, kept])
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
         let erasedCount = try await ingest.store.pool.read {
             try Int64.fetchOne($0, sql: "SELECT value FROM counters WHERE name = 'erased_local_total'")
@@ -424,7 +432,7 @@ struct BufferStoreTests {
                 #expect(refused.error?.code == .customerErased && refused.error?.field == "customer_id")
             }
             if !reopened {
-                // a churn threat raises one alert per customer: the refused customer's is not stored (the kept
+                // a churn threat raises one alert per customer: the refused customer's is not raised (the kept
                 // customer's is within its cooldown)
                 #expect(try await ingest!.store.alerts().count == alertsBefore)
             }
@@ -433,6 +441,37 @@ struct BufferStoreTests {
         // Only the customer's events are refused: all of them.
         let all = try await post(ingest!, ["erase.me@example.com"])
         #expect(all.status == 422 && all.rejected == 1)
+    }
+
+    /// A refused event stays out of the memory across events: an erased customer's angry post starts no cooldown of
+    /// a store-wide rule (nor a near-duplicate window entry), so the next customer's is alerted on as usual.
+    @Test func aRefusedEventStartsNoCooldown() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        func post(_ customer: String, _ text: String) async throws -> IngestResponse {
+            let line =
+                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
+                + "\"device_id\":\"kiosk-1\",\"channel\":\"kiosk\",\"ts\":1704067200000,\"type\":\"feedback\","
+                + "\"text\":\"\(text)\",\"customer_id\":\"\(customer)\"}"
+            return try await ingest.ingest(body: Array(line.utf8), contentType: nil)
+        }
+        let subject = try #require(ingest.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
+        var erasure = Cxsync_V1_Erasure()
+        erasure.subject = subject
+        erasure.hlc = 1
+        var downstream = Cxsync_V1_Downstream()
+        downstream.erasures = [erasure]
+        try await ingest.store.commitAck(
+            highWaterMark: 0, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        let refused = try await post(
+            "erase.me@example.com", "The staff were rude and the store was filthy, worst visit ever")
+        #expect(refused.rejected == 1)
+        #expect(try await ingest.store.alerts().isEmpty)
+        let kept = try await post(
+            "keep.me@example.com", "Absolutely terrible service, the cashier was rude and I hate it")
+        #expect(kept.accepted == 1)
+        let rules = Set(try await ingest.store.alerts().map(\.rule))
+        #expect(rules.contains("very-negative"), "alerts: \(rules)")
     }
 
     /// A request checked against the erased customers before an erasure came down, and committed after it, may

@@ -2,8 +2,8 @@ import CXCore
 import CXProtocol
 import Foundation
 import GRDB
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 
 /// Where the outbox stands relative to the hub, read from a constant number of pages.
 public struct SyncPosition: Sendable, Hashable {
@@ -127,13 +127,11 @@ extension BufferStore {
             try Self.clearInFlight(db)
             if let downstream {
                 try Self.apply(downstream, counters, db)
-                // Inside the transaction: a group commit after it sees the new generation (`writeGroup`), one before
-                // it wrote events that the sweep set by `apply` covers.
+                // Once committed, on the writer's queue before its next transaction: a group commit after this one sees
+                // the new generation (`writeGroup`), one before it wrote events that the sweep set by `apply` covers.
                 if !downstream.erasures.isEmpty {
-                    erased.withLock { e in
-                        e.subjects.formUnion(downstream.erasures.map(\.subject))
-                        e.generation += 1
-                    }
+                    let subjects = downstream.erasures.map(\.subject)
+                    db.afterNextTransaction { _ in self.erased.withLock { $0.add(subjects) } }
                 }
             }
             if let clockOffsetMillis { try Self.setState(db, "clock_offset_ms", clockOffsetMillis) }

@@ -20,16 +20,9 @@ public final class BufferStore: Sendable {
     let recent: Mutex<RecentEventIDs>
     /// Theme tag ↔ one-byte code of the stored rows; grows only at start-up (`registerThemes`).
     let themeBook: Mutex<ThemeCodebook>
-    /// The customers erased at the hub (the `erasures` table), which the ingest path checks new events against.
+    /// The customers erased at the hub (the `erasures` table), which the ingest path checks new events against;
+    /// changed only once the transaction that records an erasure has committed.
     let erased: Mutex<ErasedCustomers>
-
-    /// Erased customers' subjects (keyed hashes, or identifiers stored unhashed), and a generation that grows with
-    /// every erasure that comes down: a request checked under an older generation may hold events of a customer
-    /// erased since, which the writer then leaves to the sweep after sync (`erasure_pending_through`).
-    public struct ErasedCustomers: Sendable {
-        public var subjects: Set<String> = []
-        public var generation: UInt64 = 0
-    }
 
     /// The erased customers as they stand: a request checks its events against one snapshot.
     public var erasedCustomers: ErasedCustomers { erased.withLock { $0 } }

@@ -265,18 +265,15 @@ public struct IngestService: Sendable {
         valid.reverse()
         preparedIndex.reverse()
         var prepared: [PreparedEvent]
-        var alerts: [InsightAlert]
-        // Checked after the enrichment, which turns identifiers into the keyed hashes that erasures name.
+        let alerts: [InsightAlert]
+        // The enricher checks the keyed hashes it makes of the identifiers, which erasures name, and keeps the
+        // refused events out of its memory across events; unenriched, the identifiers are checked as they are.
         let erased = store.erasedCustomers
-        var erasedEvents: [Int] = []
+        var refused: [Int] = []
         if let enricher, let codes = packedThemeCodes {
-            let packed = await enricher.enrichPacked(&valid)
+            let packed = await enricher.enrichPacked(&valid, refusing: erased)
             alerts = packed.alerts
-            if !erased.subjects.isEmpty {
-                erasedEvents = valid.indices.filter { i in
-                    packed.customerKeys[i].map { erased.subjects.contains(CustomerKey.hex($0)) } ?? false
-                }
-            }
+            refused = packed.refused
             prepared = valid.withUnsafeBufferPointer { events in
                 packed.enrichments.withUnsafeBufferPointer { enrichments in
                     events.indices.map {
@@ -287,16 +284,18 @@ public struct IngestService: Sendable {
                 }
             }
         } else {
-            alerts = enricher?.enrich(&valid) ?? []
-            if !erased.subjects.isEmpty {
-                erasedEvents = valid.indices.filter { valid[$0].customerID.map(erased.subjects.contains) ?? false }
+            if let enricher {
+                alerts = enricher.enrich(&valid, refusing: erased, refused: &refused)
+            } else {
+                alerts = []
+                if !erased.isEmpty {
+                    refused = valid.indices.filter { valid[$0].customerID.map(erased.contains(identifier:)) ?? false }
+                }
             }
             let book = store.themeCodebook
             prepared = valid.map { Self.prepare($0, themes: book) }
         }
-        if !erasedEvents.isEmpty {
-            Self.refuseErased(erasedEvents, of: valid, &prepared, &preparedIndex, &results, &alerts)
-        }
+        if !refused.isEmpty { Self.refuseErased(refused, of: valid, &prepared, &preparedIndex, &results) }
         return PreparedRequest(
             prepared: prepared, raised: alerts, webhook: !configuration.alertWebhookURL.isEmpty, results: results,
             preparedIndex: preparedIndex, erasureGeneration: erased.generation)
@@ -304,12 +303,11 @@ public struct IngestService: Sendable {
 
     /// Takes the events at `positions` of `valid` (whose rows are `prepared`, at request positions `index`) out of
     /// the request: their customers were erased at the hub, which keeps erasures remove-wins and drops anything of
-    /// theirs that reaches it later, so they are refused rather than stored. Alerts raised only by them go too.
+    /// theirs that reaches it later, so they are refused rather than stored.
     static func refuseErased(
         _ positions: [Int], of valid: [Event], _ prepared: inout [PreparedEvent], _ index: inout [Int],
-        _ results: inout [EventResult?], _ alerts: inout [InsightAlert]
+        _ results: inout [EventResult?]
     ) {
-        var refused = Set<String>()
         for k in positions {
             let i = index[k]
             results[i] = EventResult(
@@ -317,12 +315,10 @@ public struct IngestService: Sendable {
                 error: EventValidationError(
                     .customerErased, field: "customer_id",
                     "this customer was erased at the hub; events of erased customers are not stored"))
-            refused.insert(valid[k].eventID.lowercasedString)
         }
         let gone = Set(positions)
         prepared = prepared.indices.filter { !gone.contains($0) }.map { prepared[$0] }
         index = index.indices.filter { !gone.contains($0) }.map { index[$0] }
-        alerts.removeAll { alert in !alert.eventIDs.isEmpty && alert.eventIDs.allSatisfy(refused.contains) }
     }
 
     /// Encodes an event for the buffer once, outside the writer's critical path, in the buffer's compact form:

@@ -79,6 +79,15 @@ public final class EventEnricher: Sendable {
 
     /// Enriches `events` in place and returns the alerts they raise, in event order.
     public func enrich(_ events: inout [Event]) -> [InsightAlert] {
+        var refused: [Int] = []
+        return enrich(&events, refusing: ErasedCustomers(), refused: &refused)
+    }
+
+    /// `enrich(_:)`, with the positions of the events of `erased` customers in `refused`: those events stay out of
+    /// the memory across events (near-duplicates, alert rules), which they would otherwise change for everyone.
+    public func enrich(_ events: inout [Event], refusing erased: ErasedCustomers, refused: inout [Int])
+        -> [InsightAlert]
+    {
         var inputs: [InsightInput] = []
         var results: [InsightResult] = []
         inputs.reserveCapacity(events.count)
@@ -95,7 +104,12 @@ public final class EventEnricher: Sendable {
         state.withLock { state in
             for i in results.indices {
                 if let id = events[i].customerID {
-                    results[i].customerKey = customerKey(id, cache: &state.customerKeys).map { CustomerKey.hex($0) }
+                    let key = customerKey(id, cache: &state.customerKeys)
+                    results[i].customerKey = key.map { CustomerKey.hex($0) }
+                    if let key, erased.contains(key: key) {
+                        refused.append(i)
+                        continue
+                    }
                 }
                 engine.remember(&results[i], of: inputs[i], state: &state.insight)
                 alerts += results[i].alerts
@@ -120,6 +134,8 @@ public final class EventEnricher: Sendable {
         public var customerKeys: [CustomerKey.Halves?]
         /// Alerts raised, in event order.
         public var alerts: [InsightAlert]
+        /// Positions of the events whose customers are erased (`enrichPacked(_:refusing:)`), in order.
+        public var refused: [Int] = []
     }
 
     /// `enrich(_:)` without building an `Enrichment` per event: the events get their masked text and lose their
@@ -134,22 +150,29 @@ public final class EventEnricher: Sendable {
     ///
     /// Never inlined (one call per request), so that a profile finds all of the enricher's work under this frame and
     /// not, depending on the build, some of it in its caller's (`bench/live-ab.sh` compares builds by it).
+    ///
+    /// The events of `erased` customers are enriched, but stay out of the memory across events (near-duplicates, alert
+    /// rules), which they would otherwise change for everyone; their positions come back in `Packed.refused`.
     @inline(never)
-    public func enrichPacked(_ events: inout [Event]) async -> Packed {
+    public func enrichPacked(_ events: inout [Event], refusing erased: ErasedCustomers = ErasedCustomers()) async
+        -> Packed
+    {
         #if CX_BENCH_HOOKS
             if let hooked = await benchHooked(&events) { return hooked }
         #endif
-        return await analyzeAndRemember(&events)
+        return await analyzeAndRemember(&events, refusing: erased)
     }
 
-    /// The body of `enrichPacked(_:)`.
+    /// The body of `enrichPacked(_:refusing:)`.
     @inline(__always)
-    func analyzeAndRemember(_ events: inout [Event]) async -> Packed {
+    func analyzeAndRemember(_ events: inout [Event], refusing erased: ErasedCustomers = ErasedCustomers()) async
+        -> Packed
+    {
         var request = analyzePacked(&events)
         await takeTurn()
         // Only a caller outside the turns can hold the memory now: `enrichPackedBlocking`, `enrich(_:)` (events whose
         // themes are not packed) or `apply(_:)` (alert settings from the hub).
-        while !remember(&request, &events, blocking: false) { await Task.yield() }
+        while !remember(&request, &events, erased, blocking: false) { await Task.yield() }
         passTurn()
         return finish(request, &events)
     }
@@ -189,7 +212,7 @@ public final class EventEnricher: Sendable {
     /// memory across events.
     public func enrichPackedBlocking(_ events: inout [Event]) -> Packed {
         var request = analyzePacked(&events)
-        _ = remember(&request, &events, blocking: true)
+        _ = remember(&request, &events, ErasedCustomers(), blocking: true)
         return finish(request, &events)
     }
 
@@ -200,6 +223,8 @@ public final class EventEnricher: Sendable {
         var analyses: [PackedAnalysis]
         var alerts: [InsightAlert] = []
         var keys: [CustomerKey.Halves?]
+        /// Positions of the events whose customers are erased.
+        var refused: [Int] = []
     }
 
     /// The stateless analysis of a request, on a scratch lent from the pool.
@@ -223,7 +248,9 @@ public final class EventEnricher: Sendable {
 
     /// The stage that needs the memory across events: customer keys, near-duplicates, alert rules. Returns false,
     /// having done nothing, when `blocking` is off and another request holds that memory.
-    private func remember(_ request: inout PackedRequest, _ events: inout [Event], blocking: Bool) -> Bool {
+    private func remember(
+        _ request: inout PackedRequest, _ events: inout [Event], _ erased: ErasedCustomers, blocking: Bool
+    ) -> Bool {
         func run(_ state: inout State) {
             // The keys first, in a loop of their own: their cache lookups are independent of each other, so the
             // processor overlaps their misses (the table is about 1 MiB for 20,000 customers), which the
@@ -235,9 +262,23 @@ public final class EventEnricher: Sendable {
                 request.keys[i] = customerKey(id, cache: &state.customerKeys)
                 events[i].customerID = nil
             }
+            if !erased.isEmpty {
+                request.refused = events.indices.filter { request.keys[$0].map(erased.contains(key:)) ?? false }
+            }
+            guard !request.refused.isEmpty else {
+                engine.remember(
+                    &request.analyses, of: request.inputs, customerKeys: request.keys, state: &state.insight,
+                    alerts: &request.alerts)
+                return
+            }
+            // The others, apart (rare: only once a customer is erased, and one of theirs writes in).
+            let refused = Set(request.refused)
+            let kept = events.indices.filter { !refused.contains($0) }
+            var analyses = kept.map { request.analyses[$0] }
             engine.remember(
-                &request.analyses, of: request.inputs, customerKeys: request.keys, state: &state.insight,
-                alerts: &request.alerts)
+                &analyses, of: kept.map { request.inputs[$0] }, customerKeys: kept.map { request.keys[$0] },
+                state: &state.insight, alerts: &request.alerts)
+            for (k, i) in kept.enumerated() { request.analyses[i] = analyses[k] }
         }
         if blocking {
             state.withLock { run(&$0) }
@@ -264,7 +305,8 @@ public final class EventEnricher: Sendable {
         if lent.capacityBytes <= Self.pooledScratchBytes {
             scratches.withLock { if $0.count < Self.pooledScratches { $0.append(lent) } }
         }
-        return Packed(enrichments: enrichments, customerKeys: request.keys, alerts: request.alerts)
+        return Packed(
+            enrichments: enrichments, customerKeys: request.keys, alerts: request.alerts, refused: request.refused)
     }
 
     /// What the engine reads of an event: the customer identifier is hashed apart (under the lock, with its cache),
