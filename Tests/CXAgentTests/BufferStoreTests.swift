@@ -19,6 +19,17 @@ struct BufferStoreTests {
         return try IngestService(store: buffer, configuration: c)
     }
 
+    /// An acknowledgement of the events through `seq` that brings down the erasure of `subject`.
+    static func ackErasing(_ subject: String, through seq: UInt64, _ store: BufferStore) async throws {
+        var erasure = Cxsync_V1_Erasure()
+        erasure.subject = subject
+        erasure.hlc = 1
+        var downstream = Cxsync_V1_Downstream()
+        downstream.erasures = [erasure]
+        try await store.commitAck(
+            highWaterMark: seq, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+    }
+
     @Test func concurrentRequestsGetGapFreeSeqsAndDuplicatesAreNoOps() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir)
@@ -325,9 +336,9 @@ struct BufferStoreTests {
                 }
             }
         }
-        func ack(_ seq: UInt64, _ downstream: Cxsync_V1_Downstream? = nil) async throws {
+        func ack(_ seq: UInt64) async throws {
             try await ingest.store.commitAck(
-                highWaterMark: seq, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+                highWaterMark: seq, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
         }
         try await post(["erase.me@example.com", "keep.me@example.com"])
         let synced = try await ingest.store.stats().lastSeq
@@ -336,13 +347,8 @@ struct BufferStoreTests {
         let erased = try keys()[0]
         let kept = try keys()[1]
         #expect(erased != kept && !erased.isEmpty)
-        var erasure = Cxsync_V1_Erasure()
-        erasure.subject = erased
-        erasure.hlc = 1
-        var downstream = Cxsync_V1_Downstream()
-        downstream.erasures = [erasure]
         // The erasure comes with an acknowledgement of the older events only: their copy goes, the newer ones stay.
-        try await ack(synced, downstream)
+        try await Self.ackErasing(erased, through: synced, ingest.store)
         #expect(try keys() == [kept, erased, kept, erased])
         // The customer's events that come after the erasure are refused (the others stored); the sweep does not
         // wait for any of them.
@@ -407,13 +413,7 @@ struct BufferStoreTests {
             enriched
             ? try #require(ingest!.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
             : "erase.me@example.com"
-        var erasure = Cxsync_V1_Erasure()
-        erasure.subject = erased
-        erasure.hlc = 1
-        var downstream = Cxsync_V1_Downstream()
-        downstream.erasures = [erasure]
-        try await ingest!.store.commitAck(
-            highWaterMark: 0, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        try await Self.ackErasing(erased, through: 0, ingest!.store)
         let alertsBefore = try await ingest!.store.alerts().count
         #expect(alertsBefore == (enriched ? 1 : 0))
         for reopened in [false, true] {
@@ -456,13 +456,7 @@ struct BufferStoreTests {
             return try await ingest.ingest(body: Array(line.utf8), contentType: nil)
         }
         let subject = try #require(ingest.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
-        var erasure = Cxsync_V1_Erasure()
-        erasure.subject = subject
-        erasure.hlc = 1
-        var downstream = Cxsync_V1_Downstream()
-        downstream.erasures = [erasure]
-        try await ingest.store.commitAck(
-            highWaterMark: 0, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        try await Self.ackErasing(subject, through: 0, ingest.store)
         let refused = try await post(
             "erase.me@example.com", "The staff were rude and the store was filthy, worst visit ever")
         #expect(refused.rejected == 1)
@@ -502,13 +496,7 @@ struct BufferStoreTests {
             body: body(["erase.me@example.com", "keep.me@example.com"]), contentType: nil)
         #expect(early.prepared.count == 2 && early.erasureGeneration == 0)
         let subject = try #require(ingest.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
-        var erasure = Cxsync_V1_Erasure()
-        erasure.subject = subject
-        erasure.hlc = 1
-        var downstream = Cxsync_V1_Downstream()
-        downstream.erasures = [erasure]
-        try await ingest.store.commitAck(
-            highWaterMark: synced, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        try await Self.ackErasing(subject, through: synced, ingest.store)
         // nothing unsynced when the erasure came: no sweep pending
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
         let outcome = try await ingest.committer.submit(early.prepared, erasureGeneration: early.erasureGeneration)
