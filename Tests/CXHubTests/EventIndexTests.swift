@@ -22,6 +22,15 @@ struct EventIndexTests {
         return agent
     }
 
+    /// A hub in `dir` and its sync endpoint, which takes events of any age.
+    static func hub(_ dir: TempDir) throws -> (HubStore, SyncEndpoint) {
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        return (
+            store,
+            SyncEndpoint(store: store, policy: MergePolicy(maxDriftMillis: .max / 4), logger: Logger(label: "test"))
+        )
+    }
+
     /// `count` events of `agent` one minute apart, starting `offset` minutes after `base`.
     static func events(_ agent: TestAgent, count: Int, offset: Int, seq: UInt64) -> [SequencedEvent] {
         (0..<count).map { i in
@@ -33,12 +42,34 @@ struct EventIndexTests {
         }
     }
 
+    /// The hub's tombstones, kept forever and sent to every store, hold only the keyed hash (DESIGN.md): an erasure
+    /// by identifier deletes the events stored under the identifier itself (agents without enrichment) too, and later
+    /// such events are known by their hash and dropped.
+    @Test("an identifier is erased under its keyed hash alone; its unhashed events go now and when they come later")
+    func unhashedIdentifierIsErasedUnderItsHash() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try Self.hub(dir)
+        let a = try await Self.agent(store, "store-a")
+        let first = Self.events(a, count: 30, offset: 0, seq: 1)
+        #expect(await endpoint.handle(a.frame(a.batch(1...30, events: first))).status == 200)
+        let key = try #require(store.customerKey(for: "cust-1"))
+        #expect(key != "cust-1")
+        #expect(try await store.erase(subject: key, unhashed: "cust-1") == 10)
+        let subjects = try await store.pool.read { try String.fetchAll($0, sql: "SELECT subject FROM erasures") }
+        #expect(subjects == [key])
+        #expect(try await store.eventTotal() == 20)
+        let later = Self.events(a, count: 30, offset: 30, seq: 31)
+        #expect(await endpoint.handle(a.frame(a.batch(31...60, events: later))).status == 200)
+        #expect(try await store.eventTotal() == 40)
+        #expect(try await store.customerTimeline("cust-1", limit: 1000).isEmpty)
+        #expect(try await store.customerTimeline("cust-0", limit: 1000).count == 20)
+        try store.close()
+    }
+
     @Test("interleaved stores merge once, a re-send under a new epoch is not stored twice, erasure finds every store")
     func interleavedStoresAndResend() async throws {
         let dir = TempDir()
-        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
-        let endpoint = SyncEndpoint(
-            store: store, policy: MergePolicy(maxDriftMillis: .max / 4), logger: Logger(label: "test"))
+        let (store, endpoint) = try Self.hub(dir)
         let a = try await Self.agent(store, "store-a")
         let b = try await Self.agent(store, "store-b")
         // Both stores cover the same minutes, so their events interleave in time.

@@ -227,7 +227,7 @@ extension BufferStore {
                 throw BufferError(
                     code: "seq_ahead", message: "hub acknowledged seq \(seq) beyond the last stored \(last)")
             }
-            try Self.advanceSynced(&counters, through: Int64(seq), db)
+            try self.advanceSynced(&counters, through: Int64(seq), db)
             try counters.save(db)
         }
     }

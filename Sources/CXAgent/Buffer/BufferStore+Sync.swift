@@ -114,7 +114,7 @@ extension BufferStore {
         try await pool.write { db in
             var counters = try Counters.load(db)
             let last = counters["next_seq"] - 1
-            try Self.advanceSynced(&counters, through: min(Int64(highWaterMark), last), db)
+            try self.advanceSynced(&counters, through: min(Int64(highWaterMark), last), db)
             if sentEvents > 0 || sentBytes > 0 {
                 counters["sync_batches_total"] += 1
                 counters["sync_events_total"] += Int64(sentEvents)
@@ -126,7 +126,7 @@ extension BufferStore {
             try db.execute(sql: "DELETE FROM alert_outbox WHERE seq <= ?", arguments: [counters["synced_through"]])
             try Self.clearInFlight(db)
             if let downstream {
-                try Self.apply(downstream, counters, db)
+                try self.apply(downstream, counters, db)
                 // Once committed, on the writer's queue before its next transaction: a group commit after this one sees
                 // the new generation (`writeGroup`), one before it wrote events that the sweep set by `apply` covers.
                 if !downstream.erasures.isEmpty {
@@ -205,7 +205,7 @@ extension BufferStore {
     }
 
     /// Applies a downstream delta; `counters` are the buffer's as the acknowledgement left them.
-    static func apply(_ d: Cxsync_V1_Downstream, _ counters: Counters, _ db: Database) throws {
+    func apply(_ d: Cxsync_V1_Downstream, _ counters: Counters, _ db: Database) throws {
         for u in d.config {
             try db.execute(
                 sql: """
@@ -218,7 +218,7 @@ extension BufferStore {
                     u.collection, u.key, u.field, u.hasValue ? u.value : nil, Int64(bitPattern: u.hlc), u.node,
                 ])
         }
-        for a in d.alerts { try mergeAlert(a, db) }
+        for a in d.alerts { try Self.mergeAlert(a, db) }
         for e in d.erasures {
             try db.execute(
                 sql:
@@ -230,11 +230,11 @@ extension BufferStore {
             // Events buffered but not yet synced flow on to the hub, which drops them; their copies here go once
             // they are synced (`advanceSynced`). Seqs only grow, so the last one covers any earlier erasure's too.
             let last = counters["next_seq"] - 1
-            if last > counters["synced_through"] { try setState(db, "erasure_pending_through", last) }
+            if last > counters["synced_through"] { try Self.setState(db, "erasure_pending_through", last) }
         }
         if d.cursor > 0 {
-            let current = try stateInt(db, "downstream_cursor") ?? 0
-            try setState(db, "downstream_cursor", max(current, Int64(d.cursor)))
+            let current = try Self.stateInt(db, "downstream_cursor") ?? 0
+            try Self.setState(db, "downstream_cursor", max(current, Int64(d.cursor)))
         }
     }
 
@@ -283,10 +283,11 @@ extension BufferStore {
 
     /// Deletes the local copies of erased customers among the synced events `lower < seq <= upper` (the hub has
     /// deleted its own and drops anything of theirs that arrives later, so unsynced copies are left to flow and be
-    /// dropped there: the outbox stays gap-free). A scan, for a rare operation.
-    static func eraseLocalCopies(of subjects: Set<String>, after lower: Int64, through upper: Int64, _ db: Database)
-        throws
-    {
+    /// dropped there: the outbox stays gap-free). A scan, for a rare operation. A copy stored unhashed (enrichment
+    /// off) is known by its keyed hash too (`identifierHasher`), which is all the hub's tombstones hold.
+    func eraseLocalCopies(of subjects: Set<String>, after lower: Int64, through upper: Int64, _ db: Database) throws {
+        let erased = ErasedCustomers(subjects: subjects)
+        let hasher = identifierHasher.withLock { $0 }
         var doomed: [Int64] = []
         let rows = try Row.fetchCursor(
             db, sql: "SELECT seq, payload FROM events WHERE seq > ? AND seq <= ?", arguments: [lower, upper])
@@ -294,7 +295,7 @@ extension BufferStore {
             let payload: Data = row[1]
             guard let event = try? Cxsync_V1_Event(serializedBytes: [UInt8](payload)) else { continue }
             let customer = event.sentCustomerID
-            if !customer.isEmpty && subjects.contains(customer) { doomed.append(row[0]) }
+            if !customer.isEmpty && erased.contains(unhashed: customer, hashedBy: hasher) { doomed.append(row[0]) }
         }
         for start in stride(from: 0, to: doomed.count, by: 500) {
             let chunk = doomed[start..<min(start + 500, doomed.count)]
@@ -312,11 +313,11 @@ extension BufferStore {
     /// Moves `synced_through` up to `seq` (never back). The newly synced events that were buffered before an
     /// erasure came down lose their erased customers' copies now, as the synced ones did when it came: without this
     /// they stayed for good whenever the erasure reached the store before they reached the hub.
-    static func advanceSynced(_ counters: inout Counters, through seq: Int64, _ db: Database) throws {
+    func advanceSynced(_ counters: inout Counters, through seq: Int64, _ db: Database) throws {
         let lower = counters["synced_through"]
         guard seq > lower else { return }
         counters["synced_through"] = seq
-        guard let pending = try stateInt(db, "erasure_pending_through"), pending > lower else { return }
+        guard let pending = try Self.stateInt(db, "erasure_pending_through"), pending > lower else { return }
         let subjects = Set(try String.fetchAll(db, sql: "SELECT subject FROM erasures"))
         try eraseLocalCopies(of: subjects, after: lower, through: min(seq, pending), db)
         if seq >= pending { try db.execute(sql: "DELETE FROM sync_state WHERE key = 'erasure_pending_through'") }

@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import Foundation
 import GRDB
 import Logging
@@ -23,6 +24,18 @@ public final class BufferStore: Sendable {
     /// The customers erased at the hub (the `erasures` table), which the ingest path checks new events against;
     /// changed only once the transaction that records an erasure has committed.
     let erased: Mutex<ErasedCustomers>
+
+    /// Hashes the identifiers this agent stores unhashed (enrichment off) as the fleet does, so that they are known
+    /// under the hashes erasures name; nil when enrichment is on (its events carry the hash).
+    let identifierHasher = Mutex<CustomerIdentifierHasher?>(nil)
+
+    /// Sets the hasher of the identifiers stored unhashed (`identifierHasher`).
+    public func hashUnhashedIdentifiers(with hasher: CustomerIdentifierHasher) {
+        identifierHasher.withLock { $0 = hasher }
+    }
+
+    /// The hasher of the identifiers stored unhashed, if set.
+    public var unhashedIdentifierHasher: CustomerIdentifierHasher? { identifierHasher.withLock { $0 } }
 
     /// The erased customers as they stand: a request checks its events against one snapshot.
     public var erasedCustomers: ErasedCustomers { erased.withLock { $0 } }

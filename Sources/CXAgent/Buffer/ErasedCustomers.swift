@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 
 /// The customers erased at the hub, as the agent checks new events against them: erasures are remove-wins
 /// (DESIGN.md), so an erased customer's new events are refused rather than stored.
@@ -34,6 +35,16 @@ public struct ErasedCustomers: Sendable {
     /// Whether the customer stored under `identifier` (a key's hex text, or an identifier stored unhashed) is erased.
     public func contains(identifier: String) -> Bool {
         identifiers.contains(identifier)
+    }
+
+    /// `contains(identifier:)`, and for an identifier stored unhashed (enrichment off), whether its keyed hash by
+    /// `hasher` is erased: the hub's tombstones hold only the hash.
+    public func contains(unhashed identifier: String, hashedBy hasher: CustomerIdentifierHasher?) -> Bool {
+        if identifiers.contains(identifier) { return true }
+        guard !keys.isEmpty, CustomerKey.halves(identifier) == nil, let key = hasher?.key(identifier) else {
+            return false
+        }
+        return contains(key: key)
     }
 
     /// Adds the subjects of erasures that came down, in a new generation.

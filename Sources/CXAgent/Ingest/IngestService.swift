@@ -137,11 +137,15 @@ public struct IngestService: Sendable {
 
     /// Builds the enricher from the configuration: the fleet key comes from the enrollment credentials, or
     /// from a key of this box before enrollment.
+    /// Without enrichment, identifiers are stored unhashed: the buffer then hashes them with the same key to know
+    /// them under the hashes that erasures name.
     public init(store: BufferStore, configuration: AgentConfiguration, credentials: AgentCredentials?) throws {
         var enricher: EventEnricher?
+        let fleetKey = try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory)
         if configuration.enrichmentEnabled {
-            enricher = try EventEnricher(
-                fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory))
+            enricher = try EventEnricher(fleetKey: fleetKey)
+        } else {
+            store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: fleetKey))
         }
         self.init(store: store, configuration: configuration, enricher: enricher)
     }
@@ -289,7 +293,10 @@ public struct IngestService: Sendable {
             } else {
                 alerts = []
                 if !erased.isEmpty {
-                    refused = valid.indices.filter { valid[$0].customerID.map(erased.contains(identifier:)) ?? false }
+                    let hasher = store.unhashedIdentifierHasher
+                    refused = valid.indices.filter { i in
+                        valid[i].customerID.map { erased.contains(unhashed: $0, hashedBy: hasher) } ?? false
+                    }
                 }
             }
             let book = store.themeCodebook

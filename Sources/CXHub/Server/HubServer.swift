@@ -153,17 +153,17 @@ public enum HubServer {
         api.post("customers/:id/erase") { _, context in
             let raw = try context.parameters.require("id")
             let id = raw.removingPercentEncoding ?? raw
-            // Erase under the keyed hash agents store (and under the id itself, for events stored unhashed).
-            var erased = 0
-            var subjects = [id]
-            if let key = store.customerKey(for: id), key != id { subjects.insert(key, at: 0) }
-            for subject in subjects { erased += try await store.erase(subject: subject) }
+            // Erased under the keyed hash agents store; events stored under the identifier itself (agents without
+            // enrichment) go too, but the tombstone, kept forever and sent to every store, holds only the hash.
+            let key = store.customerKey(for: id)
+            let subject = key ?? id
+            let erased = try await store.erase(subject: subject, unhashed: key == nil ? nil : id)
             ctx.logger.notice("customer erased", metadata: ["events": "\(erased)"])
             struct Answer: Encodable {
                 var subject: String
                 var events_deleted: Int
             }
-            return try encode(200, Answer(subject: subjects[0], events_deleted: erased))
+            return try encode(200, Answer(subject: subject, events_deleted: erased))
         }
         api.get("alerts") { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init)

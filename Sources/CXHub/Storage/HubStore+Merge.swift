@@ -218,6 +218,14 @@ extension HubStore {
         ])
     }
 
+    /// Whether the customer of an arriving event is erased: under the id it carries, or, for an identifier stored
+    /// unhashed (an agent without enrichment), under its keyed hash, which is all an erasure's tombstone holds.
+    func isErased(_ customer: String, _ erased: Statement) throws -> Bool {
+        if try Bool.fetchOne(erased, arguments: [customer]) == true { return true }
+        guard let key = customerKey(for: customer) else { return false }
+        return try Bool.fetchOne(erased, arguments: [key]) == true
+    }
+
     /// Days since the Unix epoch (UTC), the first key of the customer index.
     static func day(_ millis: Int64) -> Int64 { millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000 }
 
@@ -252,9 +260,7 @@ extension HubStore {
             row.text(5, copying: store)
             row.int(16, now)
             for r in rows.rows where r.seq > above {
-                if hasErasures, let customer = rows.customer(r, in: buffer),
-                    try Bool.fetchOne(erased, arguments: [customer]) == true
-                {
+                if hasErasures, let customer = rows.customer(r, in: buffer), try isErased(customer, erased) {
                     continue
                 }
                 sqlite3_reset(s)

@@ -120,13 +120,21 @@ extension HubStore {
 
     /// A CX lead's erasure request: the tombstone is recorded, the subject's data deleted at the hub, and the
     /// erasure sent to every agent. Returns how many events were deleted here.
-    public func erase(subject: String) async throws -> Int {
+    ///
+    /// `unhashed` is the identifier that `subject`, its keyed hash, was made from: agents that run without
+    /// enrichment store events under it, and those are deleted too. The tombstone, kept forever and sent to every
+    /// store, holds only the hash (DESIGN.md); later events under the identifier are known by their hash (`apply`).
+    public func erase(subject: String, unhashed: String? = nil) async throws -> Int {
         let hlc = tick()
         var e = Cxsync_V1_Erasure()
         e.subject = subject
         e.hlc = hlc.rawValue
         let erasure = e
-        return try await pool.write { db in try self.mergeErasure(db, erasure) }
+        return try await pool.write { db in
+            let deleted = try self.mergeErasure(db, erasure)
+            guard let unhashed, unhashed != subject else { return deleted }
+            return deleted + (try Self.deleteCustomer(db, unhashed))
+        }
     }
 
     /// Records a remove-wins tombstone and deletes what the hub holds of the subject; kept forever. Returns how
@@ -137,6 +145,16 @@ extension HubStore {
             sql: "INSERT OR IGNORE INTO erasures (subject, hlc) VALUES (?, ?)",
             arguments: [e.subject, Int64(bitPattern: e.hlc)])
         guard db.changesCount > 0 else { return 0 }
+        let deleted = try Self.deleteCustomer(db, e.subject)
+        var d = e
+        d.seq = 0
+        try appendDownstream(db, kind: "erasure", store: nil, d)
+        return deleted
+    }
+
+    /// Deletes what the hub holds under the customer `id`: events, LWW entries, identity links. Returns how many
+    /// events went.
+    static func deleteCustomer(_ db: Database, _ id: String) throws -> Int {
         var deleted = 0
         // Through the customer index, one seek per (store, day): this runs inside a merge transaction, and a
         // scan of every event would hold the hub's only writer for as long as the table is big.
@@ -148,14 +166,11 @@ extension HubStore {
                     WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
                         AND customer_id = ?3
                     """
-            ).execute(arguments: [firstDay, lastDay, e.subject])
+            ).execute(arguments: [firstDay, lastDay, id])
             deleted = db.changesCount
         }
-        try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [e.subject])
-        try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [e.subject, e.subject])
-        var d = e
-        d.seq = 0
-        try appendDownstream(db, kind: "erasure", store: nil, d)
+        try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [id, id])
         return deleted
     }
 

@@ -17,6 +17,8 @@ public final class HubStore: Sendable {
     public let hubID: String
     /// Base64 of the 32-byte fleet key handed to agents at enrollment (over TLS, never logged).
     public let fleetKey: String
+    /// Hashes identifiers as agents do with `fleetKey` (nil when the key is not usable).
+    let identifierHasher: CustomerIdentifierHasher?
     private let committerBox = Mutex<MergeCommitter?>(nil)
 
     /// Groups concurrent merges into shared transactions.
@@ -84,6 +86,7 @@ public final class HubStore: Sendable {
         self.pool = pool
         self.hubID = hubID
         self.fleetKey = fleetKey
+        identifierHasher = Data(base64Encoded: fleetKey).flatMap { try? CustomerIdentifierHasher(fleetKey: Array($0)) }
         self.clock = Mutex(clock)
     }
 
@@ -186,12 +189,7 @@ extension HubStore {
     /// The keyed hash agents store for a raw customer identifier (nil when it cannot be normalised, or when
     /// `id` already is such a hash: 32 lowercase hex digits).
     public func customerKey(for id: String) -> String? {
-        if id.utf8.count == 32 && id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
-            return nil
-        }
-        guard let key = Data(base64Encoded: fleetKey),
-            let hasher = try? CustomerIdentifierHasher(fleetKey: Array(key))
-        else { return nil }
-        return hasher.hash(id)
+        if CustomerKey.halves(id) != nil { return nil }
+        return identifierHasher?.hash(id)
     }
 }
