@@ -10,9 +10,10 @@ import Testing
 
 @Suite("Durable buffer")
 struct BufferStoreTests {
-    static func service(_ dir: TempDir, quota: Int64 = 1 << 30, store: String = "", enriched: Bool = true) throws
-        -> IngestService
-    {
+    static func service(
+        _ dir: TempDir, quota: Int64 = 1 << 30, store: String = "", enriched: Bool = true, enrolled: Bool = false
+    ) throws -> IngestService {
+        if enrolled { try enroll(dir) }
         var c = AgentConfiguration()
         c.dataDirectory = dir.path
         c.quotaBytes = quota
@@ -316,10 +317,22 @@ struct BufferStoreTests {
         #expect(try await ingest.store.alerts().count == total)
     }
 
-    /// The keyed hash the hub names an erasure by (`cx erase` of an identifier), whether or not this agent enriches.
-    static func erasureSubject(_ identifier: String, _ ingest: IngestService) throws -> String {
-        let hasher = try #require(ingest.enricher?.hasher ?? ingest.store.unhashedIdentifierHasher)
-        return try #require(hasher.key(identifier).map(CustomerKey.hex))
+    /// The fleet key of the test hub that `enroll` leaves credentials of.
+    static let fleetKey = [UInt8](repeating: 7, count: 32)
+
+    /// Credentials in `dir` as enrollment leaves them, with `fleetKey`.
+    static func enroll(_ dir: TempDir) throws {
+        try AgentCredentials(
+            hubURL: "https://hub.invalid", hubID: "hub-test", agentID: "agent-test", storeID: "store-001",
+            deviceID: "pos-1", privateKey: "", enrolledAt: "2026-12-07T00:00:00Z",
+            fleetKey: Data(fleetKey).base64EncodedString()
+        ).save(directory: dir.path)
+    }
+
+    /// The subject the hub names an erasure by (`cx erase` of an identifier): its keyed hash with the fleet key, as
+    /// the hub computes it (`HubStore.customerKey(for:)`), whether or not the agent enriches.
+    static func erasureSubject(_ identifier: String) throws -> String {
+        try #require(try CustomerIdentifierHasher(fleetKey: fleetKey).hash(identifier))
     }
 
     /// Events of a customer still unsynced when the customer's erasure comes down flow on to the hub, which drops
@@ -328,7 +341,7 @@ struct BufferStoreTests {
     @Test(arguments: [true, false])
     func eventsBufferedBeforeAnErasureGoOnceSynced(enriched: Bool) async throws {
         let dir = TempDir()
-        let ingest = try Self.service(dir, enriched: enriched)
+        let ingest = try Self.service(dir, enriched: enriched, enrolled: true)
         @discardableResult
         func post(_ customers: [String], refused: Int = 0) async throws -> IngestResponse {
             let lines = customers.map { customer in
@@ -361,7 +374,7 @@ struct BufferStoreTests {
         #expect((erased == "erase.me@example.com") == !enriched)
         // The erasure comes with an acknowledgement of the older events only: their copy goes, the newer ones stay.
         try await Self.ackErasing(
-            try Self.erasureSubject("erase.me@example.com", ingest), through: synced, ingest.store)
+            try Self.erasureSubject("erase.me@example.com"), through: synced, ingest.store)
         #expect(try keys() == [kept, erased, kept, erased])
         // The customer's events that come after the erasure are refused (the others stored); the sweep does not
         // wait for any of them.
@@ -391,6 +404,7 @@ struct BufferStoreTests {
     @Test(arguments: [true, false])
     func eventsOfAnErasedCustomerAreRefused(enriched: Bool) async throws {
         let dir = TempDir()
+        try Self.enroll(dir)
         func service() throws -> IngestService {
             var c = AgentConfiguration()
             c.dataDirectory = dir.path
@@ -423,7 +437,7 @@ struct BufferStoreTests {
         #expect(try await post(ingest!, ["keep.me@example.com"]).accepted == 1)
         let kept = try keys(ingest!)[0]
         // the hub names the erasure by the keyed hash, also when this agent stores identifiers unhashed
-        try await Self.ackErasing(try Self.erasureSubject("erase.me@example.com", ingest!), through: 0, ingest!.store)
+        try await Self.ackErasing(try Self.erasureSubject("erase.me@example.com"), through: 0, ingest!.store)
         let alertsBefore = try await ingest!.store.alerts().count
         #expect(alertsBefore == (enriched ? 1 : 0))
         for reopened in [false, true] {
@@ -440,7 +454,7 @@ struct BufferStoreTests {
                 #expect(refused.status == .rejected && refused.seq == nil)
                 #expect(refused.error?.code == .customerErased && refused.error?.field == "customer_id")
             }
-            if !reopened {
+            if enriched && !reopened {
                 // a churn threat raises one alert per customer: the refused customer's is not raised (the kept
                 // customer's is within its cooldown)
                 #expect(try await ingest!.store.alerts().count == alertsBefore)
@@ -452,11 +466,38 @@ struct BufferStoreTests {
         #expect(all.status == 422 && all.rejected == 1)
     }
 
+    /// Copies that the agent stored unhashed before its enrichment was switched on are still known by their keyed
+    /// hash, which is all an erasure names: they go with their customer's erasure.
+    @Test func unhashedCopiesFromBeforeEnrichmentGoWithTheErasure() async throws {
+        let dir = TempDir()
+        let body = Array(
+            ["erase.me@example.com", "keep.me@example.com"].map { customer in
+                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
+                    + "\"device_id\":\"pos-1\",\"channel\":\"pos\",\"ts\":1704067200000,"
+                    + "\"type\":\"pos_transaction\",\"amount\":3.5,\"currency\":\"EUR\","
+                    + "\"customer_id\":\"\(customer)\"}"
+            }.joined(separator: "\n").utf8)
+        do {
+            let plain = try Self.service(dir, enriched: false, enrolled: true)
+            #expect(try await plain.ingest(body: body, contentType: nil).accepted == 2)
+            try plain.store.close()
+        }
+        let ingest = try Self.service(dir, enriched: true, enrolled: true)
+        let last = try await ingest.store.stats().lastSeq
+        try await Self.ackErasing(try Self.erasureSubject("erase.me@example.com"), through: last, ingest.store)
+        let customers = try await ingest.store.pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
+                try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
+            }
+        }
+        #expect(customers == ["keep.me@example.com"])
+    }
+
     /// A refused event stays out of the memory across events: an erased customer's angry post starts no cooldown of
     /// a store-wide rule (nor a near-duplicate window entry), so the next customer's is alerted on as usual.
     @Test func aRefusedEventStartsNoCooldown() async throws {
         let dir = TempDir()
-        let ingest = try Self.service(dir)
+        let ingest = try Self.service(dir, enrolled: true)
         func post(_ customer: String, _ text: String) async throws -> IngestResponse {
             let line =
                 "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
@@ -464,7 +505,7 @@ struct BufferStoreTests {
                 + "\"text\":\"\(text)\",\"customer_id\":\"\(customer)\"}"
             return try await ingest.ingest(body: Array(line.utf8), contentType: nil)
         }
-        let subject = try #require(ingest.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
+        let subject = try Self.erasureSubject("erase.me@example.com")
         try await Self.ackErasing(subject, through: 0, ingest.store)
         let refused = try await post(
             "erase.me@example.com", "The staff were rude and the store was filthy, worst visit ever")
@@ -482,7 +523,7 @@ struct BufferStoreTests {
     /// as the events buffered before the erasure do.
     @Test func aRequestCheckedBeforeAnErasureIsSweptOnceSynced() async throws {
         let dir = TempDir()
-        let ingest = try Self.service(dir)
+        let ingest = try Self.service(dir, enrolled: true)
         func body(_ customers: [String]) -> [UInt8] {
             Array(
                 customers.map { customer in
@@ -504,7 +545,7 @@ struct BufferStoreTests {
         let early = try await ingest.prepare(
             body: body(["erase.me@example.com", "keep.me@example.com"]), contentType: nil)
         #expect(early.prepared.count == 2 && early.erasureGeneration == 0)
-        let subject = try #require(ingest.enricher?.hasher.key("erase.me@example.com").map(CustomerKey.hex))
+        let subject = try Self.erasureSubject("erase.me@example.com")
         try await Self.ackErasing(subject, through: synced, ingest.store)
         // nothing unsynced when the erasure came: no sweep pending
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)

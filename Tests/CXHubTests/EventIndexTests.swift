@@ -66,6 +66,33 @@ struct EventIndexTests {
         try store.close()
     }
 
+    /// A hub before 7936a9e also tombstoned the raw identifier: opened again, it keeps only the hash, and the raw
+    /// tombstone leaves the downstream stream that agents read.
+    @Test("raw-identifier tombstones of an older hub give way to their hash when the hub opens")
+    func rawTombstonesGiveWayToTheirHash() async throws {
+        let dir = TempDir()
+        let old = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let key = try #require(old.customerKey(for: "cust-1"))
+        // what the erase endpoint did before: the hash, then the identifier itself
+        _ = try await old.erase(subject: key)
+        _ = try await old.erase(subject: "cust-1")
+        // an identifier tombstoned alone (its hash never recorded)
+        _ = try await old.erase(subject: "cust-2")
+        let key2 = try #require(old.customerKey(for: "cust-2"))
+        try old.close()
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let (subjects, streamed) = try await store.pool.read { db in
+            (
+                try String.fetchAll(db, sql: "SELECT subject FROM erasures ORDER BY subject"),
+                try store.downstream(db, after: 0, store: "store-a", limit: 100).erasures.map(\.subject)
+            )
+        }
+        #expect(subjects == [key, key2].sorted())
+        #expect(streamed == [key, key2])
+        #expect(try await store.pool.write { try store.hashRawTombstones($0) } == 0)
+        try store.close()
+    }
+
     @Test("interleaved stores merge once, a re-send under a new epoch is not stored twice, erasure finds every store")
     func interleavedStoresAndResend() async throws {
         let dir = TempDir()

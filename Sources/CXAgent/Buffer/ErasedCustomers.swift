@@ -5,9 +5,10 @@ import CXInsight
 /// (DESIGN.md), so an erased customer's new events are refused rather than stored.
 ///
 /// Subjects that are keyed hashes (what enriched events carry) are held as the key's halves, so that an event's key
-/// is compared without building its hex text; every subject is also held as text, for identifiers stored unhashed
-/// (enrichment off), which the hub erases under themselves. `generation` grows with every erasure that comes down:
-/// a request checked under an older one may hold events of a customer erased since.
+/// is compared without building its hex text; every subject is also held as text (hubs before 7936a9e also erased an
+/// identifier under itself). An identifier stored unhashed (enrichment off) is checked by its keyed hash
+/// (`contains(unhashed:hashedBy:)`). `generation` grows with every erasure that comes down: a request checked under
+/// an older one may hold events of a customer erased since.
 public struct ErasedCustomers: Sendable {
     struct Key: Hashable {
         var high: UInt64

@@ -137,15 +137,17 @@ public struct IngestService: Sendable {
 
     /// Builds the enricher from the configuration: the fleet key comes from the enrollment credentials, or
     /// from a key of this box before enrollment.
-    /// Without enrichment, identifiers are stored unhashed: the buffer then hashes them with the same key to know
-    /// them under the hashes that erasures name.
+    ///
+    /// Identifiers stored unhashed (enrichment off, now or before) are known by the keyed hash that erasures name
+    /// once the agent is enrolled: only the fleet's key from the hub gives that hash, and erasures come from the hub.
     public init(store: BufferStore, configuration: AgentConfiguration, credentials: AgentCredentials?) throws {
         var enricher: EventEnricher?
-        let fleetKey = try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory)
         if configuration.enrichmentEnabled {
-            enricher = try EventEnricher(fleetKey: fleetKey)
-        } else {
-            store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: fleetKey))
+            enricher = try EventEnricher(
+                fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory))
+        }
+        if let key = credentials?.fleetKey.flatMap({ Data(base64Encoded: $0) }), key.count >= 16 {
+            store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: Array(key)))
         }
         self.init(store: store, configuration: configuration, enricher: enricher)
     }
@@ -271,7 +273,7 @@ public struct IngestService: Sendable {
         var prepared: [PreparedEvent]
         let alerts: [InsightAlert]
         // The enricher checks the keyed hashes it makes of the identifiers, which erasures name, and keeps the
-        // refused events out of its memory across events; unenriched, the identifiers are checked as they are.
+        // refused events out of its memory across events; unenriched, the identifiers are checked by their hash.
         let erased = store.erasedCustomers
         var refused: [Int] = []
         if let enricher, let codes = packedThemeCodes {

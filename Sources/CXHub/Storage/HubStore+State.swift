@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import CXProtocol
 import Foundation
 import GRDB
@@ -123,7 +124,8 @@ extension HubStore {
     ///
     /// `unhashed` is the identifier that `subject`, its keyed hash, was made from: agents that run without
     /// enrichment store events under it, and those are deleted too. The tombstone, kept forever and sent to every
-    /// store, holds only the hash (DESIGN.md); later events under the identifier are known by their hash (`apply`).
+    /// store, holds only the hash (PROTOCOL.md §8.5); later events under the identifier are known by their hash
+    /// (`isErased`). Only this spelling of the identifier is deleted here; other spellings of it stored unhashed stay.
     public func erase(subject: String, unhashed: String? = nil) async throws -> Int {
         let hlc = tick()
         var e = Cxsync_V1_Erasure()
@@ -150,6 +152,34 @@ extension HubStore {
         d.seq = 0
         try appendDownstream(db, kind: "erasure", store: nil, d)
         return deleted
+    }
+
+    /// Replaces the tombstones that hubs before 7936a9e recorded under raw identifiers (beside their hash) by their
+    /// hash, recorded and sent on as any erasure if it is missing, and takes the raw ones out of `erasures` and of the
+    /// downstream stream, so that agents enrolled from now on never receive them (those that did keep them). Runs
+    /// when the hub opens; nothing to do after the first time. Returns how many raw tombstones went.
+    @discardableResult
+    func hashRawTombstones(_ db: Database) throws -> Int {
+        guard let hasher = identifierHasher else { return 0 }
+        var raw = Set<String>()
+        for row in try Row.fetchAll(db, sql: "SELECT subject, hlc FROM erasures") {
+            let subject: String = row[0]
+            guard CustomerKey.halves(subject) == nil, let key = hasher.hash(subject) else { continue }
+            var e = Cxsync_V1_Erasure()
+            e.subject = key
+            e.hlc = UInt64(bitPattern: row[1])
+            try mergeErasure(db, e)
+            raw.insert(subject)
+        }
+        guard !raw.isEmpty else { return 0 }
+        for subject in raw { try db.execute(sql: "DELETE FROM erasures WHERE subject = ?", arguments: [subject]) }
+        for row in try Row.fetchAll(db, sql: "SELECT cursor, payload FROM downstream WHERE kind = 'erasure'") {
+            let e = try Cxsync_V1_Erasure(serializedBytes: row[1] as Data)
+            if raw.contains(e.subject) {
+                try db.execute(sql: "DELETE FROM downstream WHERE cursor = ?", arguments: [row[0] as Int64])
+            }
+        }
+        return raw.count
     }
 
     /// Deletes what the hub holds under the customer `id`: events, LWW entries, identity links. Returns how many

@@ -76,9 +76,11 @@ public final class HubStore: Sendable {
                 UInt64.init)
             return (id!, last ?? 0, key!)
         }
-        return HubStore(
+        let store = HubStore(
             path: path, pool: pool, hubID: hubID, fleetKey: fleetKey,
             clock: HybridLogicalClock(maxDrift: maxClockDrift, last: HLCTimestamp(rawValue: lastHLC)))
+        try pool.write { db in try store.hashRawTombstones(db) }
+        return store
     }
 
     init(path: String, pool: DatabasePool, hubID: String, fleetKey: String, clock: HybridLogicalClock) {
