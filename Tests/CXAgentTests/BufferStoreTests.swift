@@ -329,6 +329,15 @@ struct BufferStoreTests {
         ).save(directory: dir.path)
     }
 
+    /// The customer ids of the stored events, in seq order, as their payloads carry them.
+    static func storedCustomers(_ store: BufferStore) throws -> [String] {
+        try store.pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
+                try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
+            }
+        }
+    }
+
     /// The subject the hub names an erasure by (`cx erase` of an identifier): its keyed hash with the fleet key, as
     /// the hub computes it (`HubStore.customerKey(for:)`), whether or not the agent enriches.
     static func erasureSubject(_ identifier: String) throws -> String {
@@ -344,22 +353,11 @@ struct BufferStoreTests {
         let ingest = try Self.service(dir, enriched: enriched, enrolled: true)
         @discardableResult
         func post(_ customers: [String], refused: Int = 0) async throws -> IngestResponse {
-            let lines = customers.map { customer in
-                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\",\"device_id\":\"pos-1\","
-                    + "\"channel\":\"pos\",\"ts\":1704067200000,\"type\":\"pos_transaction\",\"amount\":3.5,"
-                    + "\"currency\":\"EUR\",\"customer_id\":\"\(customer)\"}"
-            }
-            let r = try await ingest.ingest(body: Array(lines.joined(separator: "\n").utf8), contentType: nil)
+            let r = try await ingest.ingest(body: TestEvents.ndjson(customers: customers), contentType: nil)
             #expect(r.accepted == customers.count - refused && r.rejected == refused)
             return r
         }
-        func keys() throws -> [String] {
-            try ingest.store.pool.read { db in
-                try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
-                    try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
-                }
-            }
-        }
+        func keys() throws -> [String] { try Self.storedCustomers(ingest.store) }
         func ack(_ seq: UInt64) async throws {
             try await ingest.store.commitAck(
                 highWaterMark: seq, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
@@ -404,35 +402,17 @@ struct BufferStoreTests {
     @Test(arguments: [true, false])
     func eventsOfAnErasedCustomerAreRefused(enriched: Bool) async throws {
         let dir = TempDir()
-        try Self.enroll(dir)
-        func service() throws -> IngestService {
-            var c = AgentConfiguration()
-            c.dataDirectory = dir.path
-            c.enrichmentEnabled = enriched
-            return try IngestService(
-                store: try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger),
-                configuration: c)
-        }
+        func service() throws -> IngestService { try Self.service(dir, enriched: enriched, enrolled: true) }
         func post(_ ingest: IngestService, _ customers: [String]) async throws -> IngestResponse {
             // churn threats, worded apart: a near-duplicate raises no alert
             let texts = [
                 "I am going to cancel my membership", "Please cancel my account, I am done with this store",
                 "I will switch to another shop and cancel my loyalty card",
             ]
-            let lines = customers.enumerated().map { i, customer in
-                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
-                    + "\"device_id\":\"kiosk-1\",\"channel\":\"kiosk\",\"ts\":1704067200000,"
-                    + "\"type\":\"feedback\",\"text\":\"\(texts[i])\",\"customer_id\":\"\(customer)\"}"
-            }
-            return try await ingest.ingest(body: Array(lines.joined(separator: "\n").utf8), contentType: nil)
+            return try await ingest.ingest(
+                body: TestEvents.ndjson(customers: customers, texts: texts), contentType: nil)
         }
-        func keys(_ ingest: IngestService) throws -> [String] {
-            try ingest.store.pool.read { db in
-                try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
-                    try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
-                }
-            }
-        }
+        func keys(_ ingest: IngestService) throws -> [String] { try Self.storedCustomers(ingest.store) }
         var ingest: IngestService? = try service()
         #expect(try await post(ingest!, ["keep.me@example.com"]).accepted == 1)
         let kept = try keys(ingest!)[0]
@@ -470,13 +450,7 @@ struct BufferStoreTests {
     /// hash, which is all an erasure names: they go with their customer's erasure.
     @Test func unhashedCopiesFromBeforeEnrichmentGoWithTheErasure() async throws {
         let dir = TempDir()
-        let body = Array(
-            ["erase.me@example.com", "keep.me@example.com"].map { customer in
-                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
-                    + "\"device_id\":\"pos-1\",\"channel\":\"pos\",\"ts\":1704067200000,"
-                    + "\"type\":\"pos_transaction\",\"amount\":3.5,\"currency\":\"EUR\","
-                    + "\"customer_id\":\"\(customer)\"}"
-            }.joined(separator: "\n").utf8)
+        let body = TestEvents.ndjson(customers: ["erase.me@example.com", "keep.me@example.com"])
         do {
             let plain = try Self.service(dir, enriched: false, enrolled: true)
             #expect(try await plain.ingest(body: body, contentType: nil).accepted == 2)
@@ -485,12 +459,7 @@ struct BufferStoreTests {
         let ingest = try Self.service(dir, enriched: true, enrolled: true)
         let last = try await ingest.store.stats().lastSeq
         try await Self.ackErasing(try Self.erasureSubject("erase.me@example.com"), through: last, ingest.store)
-        let customers = try await ingest.store.pool.read { db in
-            try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
-                try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
-            }
-        }
-        #expect(customers == ["keep.me@example.com"])
+        #expect(try Self.storedCustomers(ingest.store) == ["keep.me@example.com"])
     }
 
     /// A refused event stays out of the memory across events: an erased customer's angry post starts no cooldown of
@@ -499,11 +468,7 @@ struct BufferStoreTests {
         let dir = TempDir()
         let ingest = try Self.service(dir, enrolled: true)
         func post(_ customer: String, _ text: String) async throws -> IngestResponse {
-            let line =
-                "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
-                + "\"device_id\":\"kiosk-1\",\"channel\":\"kiosk\",\"ts\":1704067200000,\"type\":\"feedback\","
-                + "\"text\":\"\(text)\",\"customer_id\":\"\(customer)\"}"
-            return try await ingest.ingest(body: Array(line.utf8), contentType: nil)
+            try await ingest.ingest(body: TestEvents.ndjson(customers: [customer], texts: [text]), contentType: nil)
         }
         let subject = try Self.erasureSubject("erase.me@example.com")
         try await Self.ackErasing(subject, through: 0, ingest.store)
@@ -524,22 +489,8 @@ struct BufferStoreTests {
     @Test func aRequestCheckedBeforeAnErasureIsSweptOnceSynced() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir, enrolled: true)
-        func body(_ customers: [String]) -> [UInt8] {
-            Array(
-                customers.map { customer in
-                    "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-001\","
-                        + "\"device_id\":\"pos-1\",\"channel\":\"pos\",\"ts\":1704067200000,"
-                        + "\"type\":\"pos_transaction\",\"amount\":3.5,\"currency\":\"EUR\","
-                        + "\"customer_id\":\"\(customer)\"}"
-                }.joined(separator: "\n").utf8)
-        }
-        func keys() throws -> [String] {
-            try ingest.store.pool.read { db in
-                try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq").map {
-                    try Cxsync_V1_Event(serializedBytes: [UInt8]($0)).sentCustomerID
-                }
-            }
-        }
+        func body(_ customers: [String]) -> [UInt8] { TestEvents.ndjson(customers: customers) }
+        func keys() throws -> [String] { try Self.storedCustomers(ingest.store) }
         _ = try await ingest.ingest(body: body(["keep.me@example.com"]), contentType: nil)
         let synced = try await ingest.store.stats().lastSeq
         let early = try await ingest.prepare(

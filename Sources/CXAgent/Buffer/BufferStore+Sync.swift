@@ -226,7 +226,9 @@ extension BufferStore {
                 arguments: [e.subject, Int64(bitPattern: e.hlc)])
         }
         if !d.erasures.isEmpty {
-            try eraseLocalCopies(of: Set(d.erasures.map(\.subject)), after: 0, through: counters["synced_through"], db)
+            try eraseLocalCopies(
+                of: ErasedCustomers(subjects: d.erasures.map(\.subject)), after: 0, through: counters["synced_through"],
+                db)
             // Events buffered but not yet synced flow on to the hub, which drops them; their copies here go once
             // they are synced (`advanceSynced`). Seqs only grow, so the last one covers any earlier erasure's too.
             let last = counters["next_seq"] - 1
@@ -285,8 +287,7 @@ extension BufferStore {
     /// deleted its own and drops anything of theirs that arrives later, so unsynced copies are left to flow and be
     /// dropped there: the outbox stays gap-free). A scan, for a rare operation. A copy stored unhashed (enrichment
     /// off) is known by its keyed hash too (`identifierHasher`), which is all the hub's tombstones hold.
-    func eraseLocalCopies(of subjects: Set<String>, after lower: Int64, through upper: Int64, _ db: Database) throws {
-        let erased = ErasedCustomers(subjects: subjects)
+    func eraseLocalCopies(of erased: ErasedCustomers, after lower: Int64, through upper: Int64, _ db: Database) throws {
         let hasher = identifierHasher.withLock { $0 }
         var doomed: [Int64] = []
         let rows = try Row.fetchCursor(
@@ -318,8 +319,8 @@ extension BufferStore {
         guard seq > lower else { return }
         counters["synced_through"] = seq
         guard let pending = try Self.stateInt(db, "erasure_pending_through"), pending > lower else { return }
-        let subjects = Set(try String.fetchAll(db, sql: "SELECT subject FROM erasures"))
-        try eraseLocalCopies(of: subjects, after: lower, through: min(seq, pending), db)
+        // The erasures recorded before this transaction: those in memory (`erased` changes only once one commits).
+        try eraseLocalCopies(of: erased.withLock { $0 }, after: lower, through: min(seq, pending), db)
         if seq >= pending { try db.execute(sql: "DELETE FROM sync_state WHERE key = 'erasure_pending_through'") }
     }
 

@@ -25,8 +25,8 @@ public final class BufferStore: Sendable {
     /// changed only once the transaction that records an erasure has committed.
     let erased: Mutex<ErasedCustomers>
 
-    /// Hashes the identifiers this agent stores unhashed (enrichment off) as the fleet does, so that they are known
-    /// under the hashes erasures name; nil when enrichment is on (its events carry the hash).
+    /// Hashes the identifiers this agent stores unhashed (enrichment off, now or before) as the fleet does, so that
+    /// they are known under the hashes erasures name; nil before enrollment (erasures come from the hub).
     let identifierHasher = Mutex<CustomerIdentifierHasher?>(nil)
 
     /// Sets the hasher of the identifiers stored unhashed (`identifierHasher`).

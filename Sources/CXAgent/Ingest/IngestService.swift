@@ -146,8 +146,8 @@ public struct IngestService: Sendable {
             enricher = try EventEnricher(
                 fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory))
         }
-        if let key = credentials?.fleetKey.flatMap({ Data(base64Encoded: $0) }), key.count >= 16 {
-            store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: Array(key)))
+        if let key = EventEnricher.enrolledFleetKey(credentials) {
+            store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: key))
         }
         self.init(store: store, configuration: configuration, enricher: enricher)
     }

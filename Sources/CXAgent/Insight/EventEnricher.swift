@@ -335,9 +335,7 @@ public final class EventEnricher: Sendable {
     /// The agent's fleet key: the hub's (from enrollment) or, before enrollment, a key of this box kept in
     /// `fleet.key` (0600), so that identifiers are never stored in the clear.
     public static func fleetKey(credentials: AgentCredentials?, directory: String) throws -> [UInt8] {
-        if let text = credentials?.fleetKey, let key = Data(base64Encoded: text), key.count >= 16 {
-            return Array(key)
-        }
+        if let key = enrolledFleetKey(credentials) { return key }
         let path = (directory as NSString).appendingPathComponent("fleet.key")
         if let data = FileManager.default.contents(atPath: path), let key = Data(base64Encoded: data), key.count >= 16 {
             return Array(key)
@@ -347,5 +345,11 @@ public final class EventEnricher: Sendable {
         for i in key.indices { key[i] = UInt8.random(in: 0...255, using: &rng) }
         try AgentCredentials.writePrivate(Array(Data(key).base64EncodedString().utf8), to: path)
         return key
+    }
+
+    /// The hub's fleet key from enrollment, nil before enrollment (or in credentials without a usable one).
+    public static func enrolledFleetKey(_ credentials: AgentCredentials?) -> [UInt8]? {
+        guard let text = credentials?.fleetKey, let key = Data(base64Encoded: text), key.count >= 16 else { return nil }
+        return Array(key)
     }
 }

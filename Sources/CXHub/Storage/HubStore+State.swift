@@ -162,7 +162,10 @@ extension HubStore {
     func hashRawTombstones(_ db: Database) throws -> Int {
         guard let hasher = identifierHasher else { return 0 }
         var raw = Set<String>()
-        for row in try Row.fetchAll(db, sql: "SELECT subject, hlc FROM erasures") {
+        // Keys (32 lowercase hex digits, nearly all tombstones) are left in the table: this runs at every open.
+        let candidates =
+            "SELECT subject, hlc FROM erasures WHERE NOT (length(subject) = 32 AND subject NOT GLOB '*[^0-9a-f]*')"
+        for row in try Row.fetchAll(db, sql: candidates) {
             let subject: String = row[0]
             guard CustomerKey.halves(subject) == nil, let key = hasher.hash(subject) else { continue }
             var e = Cxsync_V1_Erasure()
