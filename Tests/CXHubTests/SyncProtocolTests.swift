@@ -3,6 +3,7 @@ import CXCore
 import CXProtocol
 import CXTestSupport
 import Foundation
+import GRDB
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -174,14 +175,16 @@ struct SyncProtocolTests {
             let goodKey = try await hub.enroll(client, agentID: "agent-good", store: "store-007", device: "kiosk-1")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let ahead = now + 3 * 3_600_000
+            // both stores saw the same customer: a key, as an enriching agent sends it
+            let customer = String(repeating: "ab", count: 16)
             let bad = TestAgent(agentID: "agent-skew", store: "store-006", key: badKey)
             let good = TestAgent(agentID: "agent-good", store: "store-007", key: goodKey)
             func lww(_ value: String, seq: UInt64, wall: Int64, node: String) -> Cxsync_V1_LWWUpdate {
                 var u = Cxsync_V1_LWWUpdate()
                 u.seq = seq
-                u.collection = "config"
-                u.key = "*"
-                u.field = "greeting"
+                u.collection = "profile"
+                u.key = customer
+                u.field = "preferred_store"
                 u.value = value
                 u.hlc = HLCTimestamp(wallMillis: wall, counter: 0).rawValue
                 u.node = node
@@ -198,8 +201,11 @@ struct SyncProtocolTests {
                 lww("from the good clock", seq: 1, wall: Int64(Date().timeIntervalSince1970 * 1000), node: "agent-good")
             ]
             #expect(try await hub.sync(client, good.frame(b2)).0 == 200)
-            let (_, config) = try await hub.get(client, "/v1/config")
-            #expect(config.contains("from the good clock"))
+            let winner = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read { db in
+                try String.fetchOne(
+                    db, sql: "SELECT value FROM lww WHERE collection = 'profile' AND key = ?", arguments: [customer])
+            }
+            #expect(winner == "from the good clock")
             let (_, fleet) = try await hub.get(client, "/v1/fleet")
             #expect(fleet.contains("\"skewed\":true"))
             #expect(fleet.contains("clock_skewed"))

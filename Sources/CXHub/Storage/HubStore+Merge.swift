@@ -119,6 +119,7 @@ extension HubStore {
                 "alert_updates[\(i)] is for store '\(a.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
                 status: 403)
         }
+        try AgentWriteScope.check(w)
         let limit = now + policy.maxDriftMillis
         func checkDrift(_ raw: UInt64, _ what: String) throws {
             let c = clock.corrected(HLCTimestamp(rawValue: raw))
@@ -131,7 +132,6 @@ extension HubStore {
         }
         for (i, e) in batch.events.enumerated() { try checkDrift(e.event.hlc.rawValue, "events[\(i)]") }
         for (i, u) in w.lwwUpdates.enumerated() { try checkDrift(u.hlc, "lww_updates[\(i)]") }
-        for (i, e) in w.erasures.enumerated() { try checkDrift(e.hlc, "erasures[\(i)]") }
 
         let hwm = UInt64(
             try Int64.fetchOne(
@@ -287,10 +287,19 @@ extension HubStore {
                 inserted += Int(sqlite3_changes(db.sqliteConnection))
             }
         }
+        // Profile and consent are keyed by customer, identity links join two (`AgentWriteScope`): an identifier
+        // that is not a key yet is stored under its keyed hash, as erasures know it, and an erased customer's entries
+        // are dropped, as its events are (remove-wins: an agent offline at the erasure cannot bring them back).
+        func subject(_ id: String) -> String { customerKey(for: id) ?? id }
+        func isErasedSubject(_ id: String) throws -> Bool {
+            try hasErasures && Bool.fetchOne(erased, arguments: [id]) == true
+        }
         for u in w.lwwUpdates where u.seq > above {
             var u = u
+            u.key = subject(u.key)
+            guard try !isErasedSubject(u.key) else { continue }
             u.hlc = clock.corrected(raw: u.hlc)
-            try mergeLWW(db, u, fromAgent: true)
+            try mergeLWW(db, u)
         }
         for a in w.alertUpdates where a.seq > above {
             var a = a
@@ -300,14 +309,10 @@ extension HubStore {
             a.raisedHlc = clock.corrected(raw: a.raisedHlc)
             try mergeAlert(db, a, now: now)
         }
-        for e in w.erasures where e.seq > above {
-            var e = e
-            e.hlc = clock.corrected(raw: e.hlc)
-            try mergeErasure(db, e)
-        }
         for l in w.identityLinks where l.seq > above {
-            let (a, b) = l.a < l.b ? (l.a, l.b) : (l.b, l.a)
-            guard a != b else { continue }
+            let (x, y) = (subject(l.a), subject(l.b))
+            let (a, b) = x < y ? (x, y) : (y, x)
+            guard a != b, try !isErasedSubject(a), try !isErasedSubject(b) else { continue }
             try db.execute(sql: "INSERT OR IGNORE INTO identity_links (a, b) VALUES (?, ?)", arguments: [a, b])
         }
         return inserted

@@ -7,7 +7,7 @@ import SwiftProtobuf
 
 extension HubStore {
     /// Joins one LWW write into its register; config changes also enter the downstream stream.
-    func mergeLWW(_ db: Database, _ u: Cxsync_V1_LWWUpdate, fromAgent: Bool) throws {
+    func mergeLWW(_ db: Database, _ u: Cxsync_V1_LWWUpdate) throws {
         let incoming = LWWRegister<LWWEntry<String>>(
             u.hasValue ? .value(u.value) : .removed, stamp: LWWStamp(hlc: HLCTimestamp(rawValue: u.hlc), node: u.node))
         if let row = try Row.fetchOne(
@@ -259,7 +259,7 @@ extension HubStore {
         u.hlc = hlc.rawValue
         u.node = node
         let update = u
-        try await pool.write { db in try self.mergeLWW(db, update, fromAgent: false) }
+        try await pool.write { db in try self.mergeLWW(db, update) }
     }
 
     /// Moves an alert forward (acknowledged, resolved) with an optional note and assignee, as a CX lead at the hub.

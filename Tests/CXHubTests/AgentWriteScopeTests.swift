@@ -1,0 +1,136 @@
+import CXCore
+import CXProtocol
+import CXTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import CXHub
+
+/// An agent may write only for its own store (DESIGN §3, PROTOCOL.md §5): the hub's settings and erasures come
+/// from CX leads at the hub; what an agent writes about customers is stored under their keyed hashes and stays
+/// erased once erased.
+@Suite("What an agent may write at the hub")
+struct AgentWriteScopeTests {
+    /// State items outside an agent's scope.
+    enum Forbidden: String, CaseIterable, Sendable {
+        case fleetConfig, otherStoreConfig, ownStoreConfig, themeOwner, erasure
+    }
+
+    static func lww(_ collection: String, _ key: String, _ field: String, _ value: String, seq: UInt64)
+        -> Cxsync_V1_LWWUpdate
+    {
+        var u = Cxsync_V1_LWWUpdate()
+        u.seq = seq
+        u.collection = collection
+        u.key = key
+        u.field = field
+        u.value = value
+        u.hlc = HLCTimestamp(wallMillis: Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
+        u.node = "agent-store-a"
+        return u
+    }
+
+    static func link(_ a: String, _ b: String, seq: UInt64) -> Cxsync_V1_IdentityLink {
+        var l = Cxsync_V1_IdentityLink()
+        l.seq = seq
+        l.a = a
+        l.b = b
+        return l
+    }
+
+    static func error(_ reply: SyncEndpoint.Reply) throws -> Cxsync_V1_Error {
+        let decoder = FrameDecoder()
+        let header = try decoder.header(of: reply.frame)
+        return try decoder.decode(Cxsync_V1_Error.self, from: decoder.payload(of: reply.frame, header: header))
+    }
+
+    /// The hub's LWW entries (collection, key, field, value) and identity links, in order.
+    static func state(_ store: HubStore) async throws -> (lww: [[String]], links: [[String]]) {
+        try await store.pool.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT collection, key, field, value FROM lww ORDER BY 1, 2, 3").map {
+                    [$0[0] as String, $0[1] as String, $0[2] as String, $0[3] as String]
+                },
+                try Row.fetchAll(db, sql: "SELECT a, b FROM identity_links ORDER BY a, b").map {
+                    [$0[0] as String, $0[1] as String]
+                }
+            )
+        }
+    }
+
+    @Test("a batch that writes the hub's settings or erases a customer is refused whole", arguments: Forbidden.allCases)
+    func refused(_ item: Forbidden) async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        let victim = try #require(store.customerKey(for: "cust-9"))
+        var b = a.batch(1...2, events: [a.event(seq: 1, customer: "cust-1")])
+        switch item {
+        case .fleetConfig: b.lwwUpdates = [Self.lww("config", "*", "alert_rules_disabled", "churn-threat", seq: 2)]
+        case .otherStoreConfig: b.lwwUpdates = [Self.lww("config", "store-b", "alert_cooldown_seconds", "0", seq: 2)]
+        case .ownStoreConfig: b.lwwUpdates = [Self.lww("config", "store-a", "alert_cooldown_seconds", "0", seq: 2)]
+        case .themeOwner: b.lwwUpdates = [Self.lww("theme_owner", "delivery", "owner", "mallory", seq: 2)]
+        case .erasure:
+            var e = Cxsync_V1_Erasure()
+            e.seq = 2
+            e.subject = victim
+            e.hlc = HLCTimestamp(wallMillis: Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
+            b.erasures = [e]
+        }
+        let reply = await endpoint.handle(a.frame(b))
+        #expect(reply.status == 403)
+        let error = try Self.error(reply)
+        #expect(error.code == "not_permitted")
+        #expect(error.message.hasPrefix(item == .erasure ? "erasures[0]: " : "lww_updates[0]: "), "\(error.message)")
+        // nothing of the batch is applied, and the agent's next batch without the item goes through
+        #expect(try await store.eventTotal() == 0)
+        #expect(try await Self.state(store).lww.isEmpty)
+        #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM erasures") } == 0)
+        #expect(await endpoint.handle(a.frame(a.batch(1...2, events: [a.event(seq: 1)]))).status == 200)
+        #expect(try await store.eventTotal() == 1)
+        try store.close()
+    }
+
+    @Test("profiles, consents and identity links are stored under keyed hashes and stay erased once erased")
+    func customerFactsFollowTheErasure() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        let key1 = try #require(store.customerKey(for: "cust-1"))
+        let key2 = try #require(store.customerKey(for: "cust-2"))
+        let key3 = try #require(store.customerKey(for: "cust-3"))
+        var b = a.batch(1...3, events: [])
+        b.lwwUpdates = [
+            Self.lww("profile", "cust-1", "tier", "gold", seq: 1),
+            Self.lww("consent", key2, "marketing", "yes", seq: 2),
+        ]
+        b.identityLinks = [Self.link("cust-1", "cust-2", seq: 3)]
+        #expect(await endpoint.handle(a.frame(b)).status == 200)
+        var state = try await Self.state(store)
+        #expect(state.lww == [["consent", key2, "marketing", "yes"], ["profile", key1, "tier", "gold"]])
+        #expect(state.links == [[key1, key2].sorted()])
+
+        #expect(try await store.erase(subject: key1) == 0)
+        state = try await Self.state(store)
+        #expect(state.lww == [["consent", key2, "marketing", "yes"]])
+        #expect(state.links.isEmpty)
+
+        // an agent that was offline at the erasure writes about the customer again, by identifier and by key
+        var late = a.batch(4...7, events: [])
+        late.lwwUpdates = [
+            Self.lww("profile", "cust-1", "tier", "platinum", seq: 4), Self.lww("consent", key1, "sms", "yes", seq: 5),
+            Self.lww("consent", key2, "marketing", "no", seq: 6),
+        ]
+        late.identityLinks = [Self.link("cust-3", "cust-1", seq: 7)]
+        #expect(await endpoint.handle(a.frame(late)).status == 200)
+        state = try await Self.state(store)
+        #expect(state.lww == [["consent", key2, "marketing", "no"]])
+        #expect(state.links.isEmpty)
+        var other = a.batch(8...8, events: [])
+        other.identityLinks = [Self.link("cust-3", key2, seq: 8)]
+        #expect(await endpoint.handle(a.frame(other)).status == 200)
+        #expect(try await Self.state(store).links == [[key2, key3].sorted()])
+        try store.close()
+    }
+}
