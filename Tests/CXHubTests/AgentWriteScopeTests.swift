@@ -17,7 +17,8 @@ struct AgentWriteScopeTests {
         case fleetConfig, otherStoreConfig, ownStoreConfig, themeOwner, erasure
     }
 
-    static func lww(_ collection: String, _ key: String, _ field: String, _ value: String, seq: UInt64)
+    /// An LWW write of `value`, or a removal when nil.
+    static func lww(_ collection: String, _ key: String, _ field: String, _ value: String?, seq: UInt64)
         -> Cxsync_V1_LWWUpdate
     {
         var u = Cxsync_V1_LWWUpdate()
@@ -25,7 +26,7 @@ struct AgentWriteScopeTests {
         u.collection = collection
         u.key = key
         u.field = field
-        u.value = value
+        if let value { u.value = value }
         u.hlc = HLCTimestamp(wallMillis: Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
         u.node = "agent-store-a"
         return u
@@ -45,12 +46,12 @@ struct AgentWriteScopeTests {
         return try decoder.decode(Cxsync_V1_Error.self, from: decoder.payload(of: reply.frame, header: header))
     }
 
-    /// The hub's LWW entries (collection, key, field, value) and identity links, in order.
-    static func state(_ store: HubStore) async throws -> (lww: [[String]], links: [[String]]) {
+    /// The hub's LWW entries (collection, key, field, value; nil for a removal) and identity links, in order.
+    static func state(_ store: HubStore) async throws -> (lww: [[String?]], links: [[String]]) {
         try await store.pool.read { db in
             (
                 try Row.fetchAll(db, sql: "SELECT collection, key, field, value FROM lww ORDER BY 1, 2, 3").map {
-                    [$0[0] as String, $0[1] as String, $0[2] as String, $0[3] as String]
+                    [$0[0] as String, $0[1] as String, $0[2] as String, $0[3] as String?]
                 },
                 try Row.fetchAll(db, sql: "SELECT a, b FROM identity_links ORDER BY a, b").map {
                     [$0[0] as String, $0[1] as String]
@@ -92,45 +93,68 @@ struct AgentWriteScopeTests {
         try store.close()
     }
 
-    @Test("profiles, consents and identity links are stored under keyed hashes and stay erased once erased")
+    /// Kept as sent (a key, or an identifier an agent without enrichment stores unhashed, as its events are), so
+    /// that they join the customer's events; once the customer is erased, nothing of it comes back by either name.
+    @Test("profiles, consents and identity links of an erased customer are deleted and never admitted again")
     func customerFactsFollowTheErasure() async throws {
         let dir = TempDir()
         let (store, endpoint) = try EventIndexTests.hub(dir)
         let a = try await EventIndexTests.agent(store, "store-a")
         let key1 = try #require(store.customerKey(for: "cust-1"))
         let key2 = try #require(store.customerKey(for: "cust-2"))
-        let key3 = try #require(store.customerKey(for: "cust-3"))
-        var b = a.batch(1...3, events: [])
+        var b = a.batch(1...4, events: [])
         b.lwwUpdates = [
             Self.lww("profile", "cust-1", "tier", "gold", seq: 1),
             Self.lww("consent", key2, "marketing", "yes", seq: 2),
         ]
-        b.identityLinks = [Self.link("cust-1", "cust-2", seq: 3)]
+        // one link, seen from both sides
+        b.identityLinks = [Self.link("cust-1", key2, seq: 3), Self.link(key2, "cust-1", seq: 4)]
         #expect(await endpoint.handle(a.frame(b)).status == 200)
         var state = try await Self.state(store)
-        #expect(state.lww == [["consent", key2, "marketing", "yes"], ["profile", key1, "tier", "gold"]])
-        #expect(state.links == [[key1, key2].sorted()])
+        #expect(state.lww == [["consent", key2, "marketing", "yes"], ["profile", "cust-1", "tier", "gold"]])
+        #expect(state.links == [["cust-1", key2].sorted()])
 
-        #expect(try await store.erase(subject: key1) == 0)
+        #expect(try await store.erase(subject: key1, unhashed: "cust-1") == 0)
         state = try await Self.state(store)
         #expect(state.lww == [["consent", key2, "marketing", "yes"]])
         #expect(state.links.isEmpty)
 
         // an agent that was offline at the erasure writes about the customer again, by identifier and by key
-        var late = a.batch(4...7, events: [])
+        var late = a.batch(5...10, events: [])
         late.lwwUpdates = [
-            Self.lww("profile", "cust-1", "tier", "platinum", seq: 4), Self.lww("consent", key1, "sms", "yes", seq: 5),
-            Self.lww("consent", key2, "marketing", "no", seq: 6),
+            Self.lww("profile", "cust-1", "tier", "platinum", seq: 5), Self.lww("consent", key1, "sms", "yes", seq: 6),
+            Self.lww("profile", key1, "tier", nil, seq: 7), Self.lww("consent", key2, "marketing", nil, seq: 8),
         ]
-        late.identityLinks = [Self.link("cust-3", "cust-1", seq: 7)]
+        late.identityLinks = [Self.link("cust-3", "cust-1", seq: 9), Self.link(key1, key2, seq: 10)]
         #expect(await endpoint.handle(a.frame(late)).status == 200)
         state = try await Self.state(store)
-        #expect(state.lww == [["consent", key2, "marketing", "no"]])
+        #expect(state.lww == [["consent", key2, "marketing", nil]])
         #expect(state.links.isEmpty)
-        var other = a.batch(8...8, events: [])
-        other.identityLinks = [Self.link("cust-3", key2, seq: 8)]
+        var other = a.batch(11...12, events: [])
+        other.identityLinks = [Self.link(key2, "cust-3", seq: 11), Self.link("cust-3", key2, seq: 12)]
         #expect(await endpoint.handle(a.frame(other)).status == 200)
-        #expect(try await Self.state(store).links == [[key2, key3].sorted()])
+        #expect(try await Self.state(store).links == [["cust-3", key2].sorted()])
+        try store.close()
+    }
+
+    /// A batch acknowledged before the hub refused such items answers as it did when it comes again.
+    @Test("the scope applies to items not merged yet: a batch acknowledged before is answered as before")
+    func acknowledgedItemsAreNotJudgedAgain() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        #expect(await endpoint.handle(a.frame(a.batch(1...2))).status == 200)
+        // an overlap that carries a fleet setting at a seq merged before: that seq is ignored (PROTOCOL.md §6.5)
+        var overlap = a.batch(1...3, events: [a.event(seq: 1), a.event(seq: 3)])
+        overlap.lwwUpdates = [Self.lww("config", "*", "alert_cooldown_seconds", "0", seq: 2)]
+        #expect(await endpoint.handle(a.frame(overlap)).status == 200)
+        #expect(try await store.eventTotal() == 3)
+        // the same item at a new seq is judged
+        var next = a.batch(4...5, events: [a.event(seq: 4)])
+        next.lwwUpdates = [Self.lww("config", "*", "alert_cooldown_seconds", "0", seq: 5)]
+        #expect(await endpoint.handle(a.frame(next)).status == 403)
+        #expect(try await store.eventTotal() == 3)
+        #expect(try await Self.state(store).lww.isEmpty)
         try store.close()
     }
 }

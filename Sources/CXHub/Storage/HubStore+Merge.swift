@@ -119,7 +119,6 @@ extension HubStore {
                 "alert_updates[\(i)] is for store '\(a.storeID)'; agent '\(w.agentID)' may write only '\(store)'",
                 status: 403)
         }
-        try AgentWriteScope.check(w)
         let limit = now + policy.maxDriftMillis
         func checkDrift(_ raw: UInt64, _ what: String) throws {
             let c = clock.corrected(HLCTimestamp(rawValue: raw))
@@ -170,6 +169,8 @@ extension HubStore {
             try recordAgentContact(
                 db, w, now: now, clock: clock, hwm: h, inserted: 0, frameBytes: frameBytes, batch: false)
         case .apply(let above, let newHWM):
+            // Only what is new: a batch acknowledged before (an item at or below `above`) answers as it did.
+            try AgentWriteScope.check(w, above: above)
             result.insertedEvents = try apply(
                 db, batch, rows, store: store, above: above, now: now, clock: clock)
             try db.cachedStatement(
@@ -287,17 +288,13 @@ extension HubStore {
                 inserted += Int(sqlite3_changes(db.sqliteConnection))
             }
         }
-        // Profile and consent are keyed by customer, identity links join two (`AgentWriteScope`): an identifier
-        // that is not a key yet is stored under its keyed hash, as erasures know it, and an erased customer's entries
-        // are dropped, as its events are (remove-wins: an agent offline at the erasure cannot bring them back).
-        func subject(_ id: String) -> String { customerKey(for: id) ?? id }
-        func isErasedSubject(_ id: String) throws -> Bool {
-            try hasErasures && Bool.fetchOne(erased, arguments: [id]) == true
-        }
+        // Profile and consent are keyed by customer, identity links join two (`AgentWriteScope`): an erased customer's
+        // are dropped, as its events are (remove-wins: an agent offline at the erasure cannot bring them back), under
+        // the key or an identifier stored unhashed, which are kept as sent so that they join that customer's events.
+        func isErasedCustomer(_ id: String) throws -> Bool { try hasErasures && isErased(id, erased) }
         for u in w.lwwUpdates where u.seq > above {
+            guard try !isErasedCustomer(u.key) else { continue }
             var u = u
-            u.key = subject(u.key)
-            guard try !isErasedSubject(u.key) else { continue }
             u.hlc = clock.corrected(raw: u.hlc)
             try mergeLWW(db, u)
         }
@@ -310,9 +307,8 @@ extension HubStore {
             try mergeAlert(db, a, now: now)
         }
         for l in w.identityLinks where l.seq > above {
-            let (x, y) = (subject(l.a), subject(l.b))
-            let (a, b) = x < y ? (x, y) : (y, x)
-            guard a != b, try !isErasedSubject(a), try !isErasedSubject(b) else { continue }
+            let (a, b) = l.a < l.b ? (l.a, l.b) : (l.b, l.a)
+            guard a != b, try !isErasedCustomer(a), try !isErasedCustomer(b) else { continue }
             try db.execute(sql: "INSERT OR IGNORE INTO identity_links (a, b) VALUES (?, ?)", arguments: [a, b])
         }
         return inserted

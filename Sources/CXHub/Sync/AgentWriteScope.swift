@@ -7,23 +7,25 @@ import CXProtocol
 /// (`config`, `theme_owner`) reach every store downstream, and an erasure deletes a customer everywhere, so a batch
 /// that writes them would let one store switch off the fleet's alerts or erase any customer. Those come from CX leads
 /// at the hub (`cx config`, `cx erase`). What a store does see, it may write: facts about its customers (`profile`,
-/// `consent`) and identity links.
+/// `consent`) and identity links. The scope is a store agent's; a regional hub forwarding to a central one (DESIGN
+/// §1, not built yet) will need a role of its own.
 enum AgentWriteScope {
     /// The LWW collections an agent may write: facts about customers.
     static let customerCollections: Set<String> = ["profile", "consent"]
 
-    /// Throws `not_permitted` (403) at the first item outside the agent's scope; the whole batch is refused.
-    static func check(_ w: Cxsync_V1_Batch) throws {
-        for (i, u) in w.lwwUpdates.enumerated() where !customerCollections.contains(u.collection) {
+    /// Throws `not_permitted` (403) at the first item above `above` (the items not applied yet) outside the agent's
+    /// scope; the whole batch is refused.
+    static func check(_ w: Cxsync_V1_Batch, above: UInt64) throws {
+        for (i, u) in w.lwwUpdates.enumerated() where u.seq > above && !customerCollections.contains(u.collection) {
             throw HubError(
                 "not_permitted",
-                "lww_updates[\(i)]: collection '\(u.collection)' is set at the hub by CX leads; agent '\(w.agentID)' may write only profile and consent",
+                "lww_updates[\(i)]: collection '\(u.collection)' is not the agent's to write (hub settings such as config and theme_owner come from CX leads at the hub); agent '\(w.agentID)' may write only profile and consent",
                 status: 403)
         }
-        if !w.erasures.isEmpty {
+        if let i = w.erasures.firstIndex(where: { $0.seq > above }) {
             throw HubError(
                 "not_permitted",
-                "erasures[0]: customers are erased at the hub (cx erase); agent '\(w.agentID)' may not erase",
+                "erasures[\(i)]: customers are erased at the hub (cx erase); agent '\(w.agentID)' may not erase",
                 status: 403)
         }
     }
