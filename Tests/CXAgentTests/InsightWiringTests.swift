@@ -42,10 +42,12 @@ final class WebhookReceiver: @unchecked Sendable {
 
 @Suite("Insight in the agent", .serialized)
 struct InsightWiringTests {
-    static func line(_ id: UUID, text: String, score: Int, customer: String, channel: String = "kiosk") -> String {
+    static func line(
+        _ id: UUID, text: String, score: Int, customer: String, channel: String = "kiosk", attributes: String = "{}"
+    ) -> String {
         "{\"event_id\":\"\(id.uuidString.lowercased())\",\"store_id\":\"store-001\",\"device_id\":\"kiosk-1\","
             + "\"channel\":\"\(channel)\",\"ts\":\(Int64(Date().timeIntervalSince1970 * 1000)),\"type\":\"survey_nps\","
-            + "\"score\":\(score),\"customer_id\":\"\(customer)\",\"text\":\"\(text)\"}"
+            + "\"score\":\(score),\"customer_id\":\"\(customer)\",\"text\":\"\(text)\",\"attributes\":\(attributes)}"
     }
 
     /// The agent's buffer, opened read-only.
@@ -95,7 +97,9 @@ struct InsightWiringTests {
                 customer: "jane.doe@example.com"),
             Self.line(
                 UUID(), text: "Great staff, order 12345678 arrived on 2024-05-01 for $19.99", score: 10,
-                customer: "LOY-778812"),
+                customer: "LOY-778812",
+                attributes: "{\"receipt_email\":\"sam.r@example.org\",\"callback\":\"ring +1 415 555 0134 after 5\","
+                    + "\"card\":\"4111 1111 1111 1111\",\"order\":\"12345678\",\"sku\":\"SKU-4412-B\"}"),
         ].joined(separator: "\n")
         let (status, text, _) = try await agent.post(Array(body.utf8))
         #expect(status == 200, "\(text)")
@@ -103,13 +107,21 @@ struct InsightWiringTests {
         let stored = try Self.storedEvents(dir.path + "/a")
         try #require(stored.count == 2)
         let raw = stored.map { String(decoding: try! $0.serializedBytes() as [UInt8], as: UTF8.self) }.joined()
-        for secret in ["7700 900123", "jane.doe@example.com", "LOY-778812"] {
+        for secret in [
+            "7700 900123", "jane.doe@example.com", "LOY-778812", "sam.r@example.org", "555 0134", "4111 1111",
+        ] {
             #expect(!raw.contains(secret), "'\(secret)' must not be stored")
         }
         #expect(stored[0].text.contains("Charged twice"))
         #expect(
             stored[1].text.contains("12345678") && stored[1].text.contains("$19.99"),
             "no false masks: \(stored[1].text)")
+        // attribute values are masked as the text is, with no false masks either; their names are kept
+        let attributes = Dictionary(uniqueKeysWithValues: stored[1].attributes.map { ($0.key, $0.value) })
+        #expect(Set(attributes.keys) == ["receipt_email", "callback", "card", "order", "sku"])
+        #expect(attributes["order"] == "12345678" && attributes["sku"] == "SKU-4412-B", "\(attributes)")
+        #expect(
+            attributes["callback"]?.hasPrefix("ring ") == true && attributes["callback"]?.hasSuffix(" after 5") == true)
         // The buffer keeps the keyed hash as its 16 bytes, intents as spans of the text and the sentiment as
         // integers; expanded for the hub, they are the hash's hex, the phrases and the floats.
         let expanded = try stored.map { e in
@@ -192,6 +204,27 @@ struct InsightWiringTests {
             group.cancelAll()
         }
     }
+}
+
+/// Both ways the agent enriches (the packed path, and the full one for taxonomies that do not pack) mask attribute
+/// values before the commit.
+@Test("attribute values are masked on both enrichment paths", arguments: [false, true])
+func attributeValuesAreMasked(packed: Bool) throws {
+    let enricher = try EventEnricher(fleetKey: Array(repeating: 3, count: 32))
+    let incoming = try JSONDecoder().decode(
+        IncomingEvent.self,
+        from: Data(
+            InsightWiringTests.line(
+                UUID(), text: "fine", score: 9, customer: "LOY-1",
+                attributes:
+                    "{\"email\":\"kim@example.net\",\"iban\":\"GB82 WEST 1234 5698 7654 32\",\"sku\":\"SKU-77\"}"
+            ).utf8))
+    var events = [try EventValidator().validate(incoming, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)).get()]
+    if packed { _ = enricher.enrichPackedBlocking(&events) } else { _ = enricher.enrich(&events) }
+    let values = events[0].attributes
+    #expect(values["sku"] == "SKU-77")
+    #expect(values["email"] != nil && values["email"]?.contains("kim@example.net") == false, "\(values)")
+    #expect(values["iban"] != nil && values["iban"]?.contains("5698 7654") == false, "\(values)")
 }
 
 /// Alerts of one key raised in one millisecond (a rule without cooldown) differ by their triggering event, also

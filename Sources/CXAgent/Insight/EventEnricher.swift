@@ -117,6 +117,7 @@ public final class EventEnricher: Sendable {
         }
         for i in events.indices {
             events[i].text = results[i].maskedText
+            maskAttributes(&events[i].attributes)
             // An identifier that cannot be normalised is dropped rather than stored in the clear.
             if events[i].customerID != nil { events[i].customerID = results[i].customerKey }
             events[i].enrichment = results[i].enrichment
@@ -295,6 +296,7 @@ public final class EventEnricher: Sendable {
             // Unmasked, the text is the event's own: assigning it back only retained and released it. No count means
             // no change: `PIIMasker.mask` returns its input when it masks nothing.
             if !request.analyses[i].maskedCounts.isEmpty { events[i].text = request.analyses[i].maskedText }
+            maskAttributes(&events[i].attributes)
             enrichments.append(request.analyses[i].enrichment)
         }
         let lent = request.lent
@@ -307,6 +309,17 @@ public final class EventEnricher: Sendable {
         }
         return Packed(
             enrichments: enrichments, customerKeys: request.keys, alerts: request.alerts, refused: request.refused)
+    }
+
+    /// Masks PII in attribute values as in the text: they are free text too (a POS plugin's `email`, a relay's
+    /// `phone`), stored and synced with the event, and raw PII must not reach the buffer through them. Keys are
+    /// names chosen by the producer's code, not values, and are kept.
+    func maskAttributes(_ attributes: inout [String: String]) {
+        guard !attributes.isEmpty else { return }
+        for (name, value) in attributes {
+            let masked = engine.masker.mask(value)
+            if !masked.counts.isEmpty { attributes[name] = masked.text }
+        }
     }
 
     /// What the engine reads of an event: the customer identifier is hashed apart (under the lock, with its cache),
