@@ -157,4 +157,77 @@ struct AgentWriteScopeTests {
         #expect(try await Self.state(store).lww.isEmpty)
         try store.close()
     }
+
+    static func alert(_ id: String, seq: UInt64, status: Cxsync_V1_AlertStatus) -> Cxsync_V1_AlertUpdate {
+        var a = Cxsync_V1_AlertUpdate()
+        a.seq = seq
+        a.alertID = id
+        a.status = status
+        a.rule = "complaint"
+        a.severity = "info"
+        a.summary = "complaint at the kiosk"
+        a.raisedHlc = HLCTimestamp(wallMillis: Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
+        return a
+    }
+
+    @Test("an agent cannot change another store's alert, whatever store its update names")
+    func anotherStoresAlertIsRefused() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        let b = try await EventIndexTests.agent(store, "store-b")
+        var raised = b.batch(1...1, events: [])
+        raised.alertUpdates = [Self.alert("alert-of-b", seq: 1, status: .open)]
+        #expect(await endpoint.handle(b.frame(raised)).status == 200)
+        // store-a's agent resolves it, naming no store (its own is then assumed)
+        var hijack = a.batch(1...2, events: [a.event(seq: 1)])
+        hijack.alertUpdates = [Self.alert("alert-of-b", seq: 2, status: .resolved)]
+        let reply = await endpoint.handle(a.frame(hijack))
+        #expect(reply.status == 403)
+        let error = try Self.error(reply)
+        #expect(error.code == "store_mismatch")
+        #expect(
+            error.message.hasPrefix("alert_updates[0]: alert 'alert-of-b' belongs to store 'store-b'"),
+            "\(error.message)")
+        #expect(try await store.eventTotal() == 0)
+        let status = try await store.pool.read {
+            try Int.fetchOne($0, sql: "SELECT status FROM alerts WHERE alert_id = 'alert-of-b'")
+        }
+        #expect(status == Cxsync_V1_AlertStatus.open.rawValue)
+        // its own alerts it may resolve
+        var own = a.batch(1...2, events: [a.event(seq: 1)])
+        own.alertUpdates = [Self.alert("alert-of-a", seq: 2, status: .resolved)]
+        #expect(await endpoint.handle(a.frame(own)).status == 200)
+        try store.close()
+    }
+
+    /// An agent id is no secret: a frame that only claims it must not write to the hub, nor into the agent's row.
+    @Test("refusals are recorded in the agent's row only for frames the agent signed")
+    func forgedFramesLeaveNoTrace() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        func row() async throws -> (refusals: Int, lastError: String?) {
+            try await store.pool.read { db in
+                let r = try Row.fetchOne(
+                    db, sql: "SELECT refusals, last_error FROM agents WHERE agent_id = ?", arguments: [a.agentID])!
+                return (r[0], r[1])
+            }
+        }
+        let forged = a.frame(a.batch(1...1), signer: AgentSigningKey())
+        #expect(await endpoint.handle(forged).status == 403)
+        #expect(try await row().refusals == 0)
+        #expect(try await row().lastError == nil)
+        var invalid = a.batch(1...1)
+        invalid.epoch = 0
+        #expect(await endpoint.handle(a.frame(invalid)).status == 400)
+        #expect(try await row().refusals == 1)
+        #expect(try await row().lastError?.hasPrefix("invalid_field") == true)
+        #expect(try store.revoke(agentID: a.agentID))
+        #expect(await endpoint.handle(forged).status == 403)
+        #expect(try await row().refusals == 1)
+        #expect(await endpoint.handle(a.frame(a.batch(1...1))).status == 403)
+        #expect(try await row().refusals == 2)
+        try store.close()
+    }
 }

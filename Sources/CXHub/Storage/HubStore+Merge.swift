@@ -298,13 +298,13 @@ extension HubStore {
             u.hlc = clock.corrected(raw: u.hlc)
             try mergeLWW(db, u)
         }
-        for a in w.alertUpdates where a.seq > above {
+        for (i, a) in w.alertUpdates.enumerated() where a.seq > above {
             var a = a
             if a.storeID.isEmpty { a.storeID = w.storeID }
             if a.hasNote { a.note.hlc = clock.corrected(raw: a.note.hlc) }
             if a.hasAssignee { a.assignee.hlc = clock.corrected(raw: a.assignee.hlc) }
             a.raisedHlc = clock.corrected(raw: a.raisedHlc)
-            try mergeAlert(db, a, now: now)
+            try mergeAlert(db, a, now: now, agent: (w.agentID, store, "alert_updates[\(i)]"))
         }
         for l in w.identityLinks where l.seq > above {
             let (a, b) = l.a < l.b ? (l.a, l.b) : (l.b, l.a)

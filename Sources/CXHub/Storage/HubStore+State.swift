@@ -35,8 +35,12 @@ extension HubStore {
         }
     }
 
-    /// Joins an alert's replicated state (status lattice, LWW note and assignee); a change enters downstream.
-    func mergeAlert(_ db: Database, _ a: Cxsync_V1_AlertUpdate, now: Int64) throws {
+    /// Joins an alert's replicated state (status lattice, LWW note and assignee); a change enters downstream. With
+    /// `agent`, an update from that agent's batch: an alert the hub holds for another store is not its to change
+    /// (`store_mismatch`, which rolls the batch back), whatever store id the update names.
+    func mergeAlert(
+        _ db: Database, _ a: Cxsync_V1_AlertUpdate, now: Int64, agent: (id: String, store: String, item: String)? = nil
+    ) throws {
         func register(_ s: Cxsync_V1_LWWString, present: Bool) -> LWWRegister<String>? {
             present ? LWWRegister(s.value, stamp: LWWStamp(hlc: HLCTimestamp(rawValue: s.hlc), node: s.node)) : nil
         }
@@ -46,6 +50,12 @@ extension HubStore {
         var merged = incoming
         var existing: Row?
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [a.alertID]) {
+            if let agent, let owner = row["store_id"] as String?, owner != agent.store {
+                throw HubError(
+                    "store_mismatch",
+                    "\(agent.item): alert '\(a.alertID)' belongs to store '\(owner)'; agent '\(agent.id)' may write only '\(agent.store)'",
+                    status: 403)
+            }
             existing = row
             var current = Self.alertState(row)
             let before = current

@@ -76,18 +76,27 @@ public struct SyncEndpoint: Sendable {
         guard let agent else {
             throw HubError("unknown_agent", "no enrolled agent '\(header.keyID)'", status: 401)
         }
-        guard agent.isActive else {
-            await store.recordRefusal(agentID: agent.agentID, HubError("revoked", "revoked", status: 403))
-            throw HubError("revoked", "agent '\(agent.agentID)' was revoked; enroll it again", status: 403)
-        }
+        // A refusal is recorded in the agent's row (the fleet view's last error) only once the frame is known to come
+        // from the agent: an agent id is no secret, and a write per forged frame would let anyone make the hub's only
+        // writer fsync at will and put any text in another agent's row.
         let key: AgentPublicKey
-        let batch: SyncBatch
         do {
             key = try AgentPublicKey(rawRepresentation: agent.publicKey)
+        } catch {
+            throw HubError("internal", "the key enrolled for '\(agent.agentID)' cannot be read", status: 500)
+        }
+        guard agent.isActive else {
+            if (try? decoder.verify(body, header: header, with: key)) != nil {
+                await store.recordRefusal(agentID: agent.agentID, HubError("revoked", "revoked", status: 403))
+            }
+            throw HubError("revoked", "agent '\(agent.agentID)' was revoked; enroll it again", status: 403)
+        }
+        let batch: SyncBatch
+        do {
             batch = try decoder.decodeBatch(body) { $0 == agent.agentID ? key : nil }
         } catch {
             let refusal = HubError(error)
-            await store.recordRefusal(agentID: agent.agentID, refusal)
+            if error.code != .badSignature { await store.recordRefusal(agentID: agent.agentID, refusal) }
             throw refusal
         }
         let result = try await store.merge(batch, frameBytes: body.count, policy: policy)
