@@ -136,6 +136,28 @@ struct EventIndexTests {
         try store.close()
     }
 
+    /// A page of a unified customer's timeline reads at most a page of each linked identifier's events, and still
+    /// holds the oldest of them all, in order.
+    @Test("a timeline page of linked identifiers holds the oldest events of them all, in time order")
+    func timelinePageAcrossLinkedIdentifiers() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try Self.hub(dir)
+        let a = try await Self.agent(store, "store-a")
+        // cust-0 at minutes 0, 3, 6, ...; cust-1 at 1, 4, 7, ...; cust-2 at 2, 5, 8, ...
+        var batch = a.batch(1...31, events: Self.events(a, count: 30, offset: 0, seq: 1))
+        var link = Cxsync_V1_IdentityLink()
+        link.seq = 31
+        link.a = "cust-1"
+        link.b = "cust-0"
+        batch.identityLinks = [link]
+        #expect(await endpoint.handle(a.frame(batch)).status == 200)
+        let page = try await store.customerTimeline("cust-0", limit: 7)
+        #expect(page.map(\.occurredAt) == [0, 1, 3, 4, 6, 7, 9].map { HubStore.iso(Self.base + Int64($0) * 60_000) })
+        #expect(page.map(\.customerID) == ["cust-0", "cust-1", "cust-0", "cust-1", "cust-0", "cust-1", "cust-0"])
+        #expect(try await store.customerTimeline("cust-1", limit: 100).count == 20)
+        try store.close()
+    }
+
     @Test("a database from before the store-first identity index keeps its events and their uniqueness")
     func migrationKeepsEvents() async throws {
         let dir = TempDir()

@@ -189,7 +189,9 @@ extension HubStore {
             var entries: [TimelineEntry] = []
             guard let (firstDay, lastDay) = try Self.daySpan(db) else { return [] }
             // One seek per (store, day) in events_customer: the stores by a loose scan of the index, the days
-            // of the hub's time span by a counter; both as IN lists the planner turns into nested seeks.
+            // of the hub's time span by a counter; both as IN lists the planner turns into nested seeks. At most
+            // `limit` oldest rows per identifier: a customer linked to busy identifiers (links come from stores)
+            // must not load all of their events to answer one page.
             let statement = try db.cachedStatement(
                 sql: """
                     WITH RECURSIVE \(Self.customerStoresAndDaysCTE)
@@ -197,9 +199,10 @@ extension HubStore {
                         text, extra FROM events
                     WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
                         AND customer_id = ?3
+                    ORDER BY occurred_at LIMIT ?4
                     """)
             for cid in ids {
-                for row in try Row.fetchAll(statement, arguments: [firstDay, lastDay, cid]) {
+                for row in try Row.fetchAll(statement, arguments: [firstDay, lastDay, cid, limit]) {
                     let extra = (row["extra"] as Data?).map { try? Cxsync_V1_Event(serializedBytes: $0) } ?? nil
                     let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
                     entries.append(
