@@ -9,8 +9,12 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     /// The store this agent serves; events for other stores are refused at ingest.
     /// Empty: any store (useful before enrollment binds the agent to one).
     public var storeID: String = ""
-    /// Loopback by default: the ingest API is for producers on the same box.
+    /// Loopback by default: the ingest API is for producers on the same box. Any other address needs `apiToken`.
     public var listenHost: String = "127.0.0.1"
+    /// Bearer token that every request to the local API but `/v1/health` must present; empty: none (loopback only).
+    /// Producers on the store network post events, read and resolve alerts through this API: once it listens beyond
+    /// the box, a device on that network without the token must not.
+    public var apiToken: String = ""
     /// 0 picks a free port (printed on start-up).
     public var listenPort: Int = 7300
     /// Largest accepted request body; larger ones get 413.
@@ -70,6 +74,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case storeID = "store_id"
         case listenHost = "listen_host"
         case listenPort = "listen_port"
+        case apiToken = "api_token"
         case maxBodyBytes = "max_body_bytes"
         case maxEventsPerRequest = "max_events_per_request"
         case quotaBytes = "quota_bytes"
@@ -103,6 +108,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         storeID = try c.decodeIfPresent(String.self, forKey: .storeID) ?? d.storeID
         listenHost = try c.decodeIfPresent(String.self, forKey: .listenHost) ?? d.listenHost
         listenPort = try c.decodeIfPresent(Int.self, forKey: .listenPort) ?? d.listenPort
+        apiToken = try c.decodeIfPresent(String.self, forKey: .apiToken) ?? d.apiToken
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
         maxEventsPerRequest = try c.decodeIfPresent(Int.self, forKey: .maxEventsPerRequest) ?? d.maxEventsPerRequest
         quotaBytes = try c.decodeIfPresent(Int64.self, forKey: .quotaBytes) ?? d.quotaBytes
@@ -143,6 +149,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(storeID, forKey: .storeID)
         try c.encode(listenHost, forKey: .listenHost)
         try c.encode(listenPort, forKey: .listenPort)
+        try c.encode(apiToken, forKey: .apiToken)
         try c.encode(maxBodyBytes, forKey: .maxBodyBytes)
         try c.encode(maxEventsPerRequest, forKey: .maxEventsPerRequest)
         try c.encode(quotaBytes, forKey: .quotaBytes)
@@ -194,6 +201,7 @@ extension AgentConfiguration {
         if let v = string(.storeID) { storeID = v }
         if let v = string(.listenHost) { listenHost = v }
         if let v = try int(.listenPort) { listenPort = Int(v) }
+        if let v = string(.apiToken) { apiToken = v }
         if let v = try int(.maxBodyBytes) { maxBodyBytes = Int(v) }
         if let v = try int(.maxEventsPerRequest) { maxEventsPerRequest = Int(v) }
         if let v = try int(.quotaBytes) { quotaBytes = v }
@@ -220,6 +228,14 @@ extension AgentConfiguration {
         if let v = try int(.bandwidthLimit) { bandwidthLimit = Int(v) }
     }
 
+    /// Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost).
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased()
+        if h == "localhost" || h == "::1" || h == "[::1]" { return true }
+        let octets = h.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
+        return octets.count == 4 && octets.allSatisfy { $0 != nil } && octets[0] == 127
+    }
+
     /// Refuses settings that cannot work, with the setting's name.
     public func validate() throws {
         func fail(_ key: CodingKeys, _ why: String) -> ConfigurationError {
@@ -227,6 +243,15 @@ extension AgentConfiguration {
         }
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
         if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
+        if !apiToken.isEmpty && apiToken.utf8.count < 16 {
+            throw fail(.apiToken, "must be at least 16 characters (e.g. `openssl rand -hex 16`)")
+        }
+        if apiToken.isEmpty && !Self.isLoopback(listenHost) {
+            throw fail(
+                .listenHost,
+                "'\(listenHost)' is reachable beyond this box: set api_token (CX_AGENT_API_TOKEN) so that only producers that present it may post events or change alerts"
+            )
+        }
         if maxBodyBytes < 1024 { throw fail(.maxBodyBytes, "must be at least 1024") }
         if maxEventsPerRequest < 1 { throw fail(.maxEventsPerRequest, "must be at least 1") }
         if quotaBytes < 1 << 20 { throw fail(.quotaBytes, "must be at least 1 MiB") }
@@ -263,7 +288,12 @@ extension AgentConfiguration {
 
 extension AgentConfiguration {
     /// The effective configuration as YAML, in the file's format.
-    public func yaml() throws -> String { try ConfigurationFile.yaml(self) }
+    /// The effective settings as YAML, the API token replaced by `(set)`: this is printed and pasted into tickets.
+    public func yaml() throws -> String {
+        var shown = self
+        if !shown.apiToken.isEmpty { shown.apiToken = "(set)" }
+        return try ConfigurationFile.yaml(shown)
+    }
 }
 
 extension Duration {

@@ -13,6 +13,9 @@ public enum AgentServer {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        if !ingest.configuration.apiToken.isEmpty {
+            router.add(middleware: APITokenAuth(token: Array(ingest.configuration.apiToken.utf8)))
+        }
         let maxBody = ingest.configuration.maxBodyBytes
         router.get("/v1/health") { _, _ in
             jsonResponse(200, "{\"status\":\"ok\"}")
@@ -120,5 +123,35 @@ public enum AgentServer {
         Response(
             status: .init(code: status), headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// Requires `Authorization: Bearer <api_token>` on every route but `/v1/health` when the agent has a token
+/// (`api_token`, required to listen beyond loopback).
+struct APITokenAuth: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let token: [UInt8]
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if request.uri.path == "/v1/health" { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            Self.equal(Array(header.utf8.dropFirst(7)), token)
+        else {
+            return AgentServer.jsonResponse(
+                401,
+                "{\"error\":{\"code\":\"unauthorized\",\"message\":\"send the agent's api_token as 'Authorization: Bearer <token>'\"}}"
+            )
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares in time that depends on the lengths only, not on where the bytes first differ.
+    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in a.indices { diff |= a[i] ^ b[i] }
+        return diff == 0
     }
 }

@@ -14,11 +14,14 @@ public final class LocalAgentClient: Sendable {
     }
 
     let mode: Mode
+    /// The running agent's `api_token`, sent with every request when it has one.
+    let authorization: String?
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         // Like `cx-agent run`: an enrolled agent only takes events of its own store.
         let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
         let c = try configuration.bound(to: credentials)
+        authorization = c.apiToken.isEmpty ? nil : "Bearer \(c.apiToken)"
         if let lock = try AgentLock.acquire(directory: c.dataDirectory) {
             let store = try BufferStore.open(
                 directory: c.dataDirectory, quotaBytes: c.quotaBytes, cacheKiB: c.cacheKiB,
@@ -28,6 +31,13 @@ public final class LocalAgentClient: Sendable {
         } else {
             mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(c.listenHost):\(c.listenPort)")
         }
+    }
+
+    /// A GET of `url` with the agent's token, if it has one.
+    func request(_ url: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        if let authorization { request.headers.add(name: "authorization", value: authorization) }
+        return request
     }
 
     public func shutdown() {
@@ -45,6 +55,7 @@ public final class LocalAgentClient: Sendable {
             var request = HTTPClientRequest(url: base + "/v1/events")
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/x-ndjson")
+            if let authorization { request.headers.add(name: "authorization", value: authorization) }
             request.body = .bytes(ByteBuffer(bytes: body))
             let response = try await client.execute(request, timeout: .seconds(60))
             let bytes = try await response.body.collect(upTo: 64 << 20)
@@ -59,7 +70,7 @@ public final class LocalAgentClient: Sendable {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             return String(decoding: try encoder.encode(try await ingest.store.stats()), as: UTF8.self)
         case .http(let client, let base):
-            let response = try await client.execute(HTTPClientRequest(url: base + "/v1/status"), timeout: .seconds(10))
+            let response = try await client.execute(request(base + "/v1/status"), timeout: .seconds(10))
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
         }
     }
@@ -85,7 +96,7 @@ extension LocalAgentClient {
             report.sync.clockOffsetMillis = report.counters["clock_offset_ms"]
             return try report.json(pretty: true)
         case .http(let client, let base):
-            let response = try await client.execute(HTTPClientRequest(url: base + "/v1/sync"), timeout: .seconds(10))
+            let response = try await client.execute(request(base + "/v1/sync"), timeout: .seconds(10))
             return String(buffer: try await response.body.collect(upTo: 1 << 20))
         }
     }
