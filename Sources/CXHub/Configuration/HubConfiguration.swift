@@ -137,7 +137,9 @@ extension HubConfiguration {
         if maxClockDrift < .seconds(1) { throw fail(.maxClockDrift, "must be at least 1 second") }
         if skewThreshold < .seconds(1) { throw fail(.skewThreshold, "must be at least 1 second") }
         if maxDownstreamItems < 1 { throw fail(.maxDownstreamItems, "must be at least 1") }
-        if enrollmentTokenTTL < .seconds(60) { throw fail(.enrollmentTokenTTL, "must be at least 60 seconds") }
+        if !HubStore.enrollmentTTLRange.contains(enrollmentTokenTTL) {
+            throw fail(.enrollmentTokenTTL, "must be from 60 seconds to 30 days (2592000 seconds)")
+        }
         if staleAfter < .seconds(1) { throw fail(.staleAfter, "must be at least 1 second") }
         if cacheKiB < 1024 { throw fail(.cacheKiB, "must be at least 1024") }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {

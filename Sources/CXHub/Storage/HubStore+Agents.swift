@@ -86,9 +86,18 @@ extension HubStore {
     }
 
     /// Issues a one-time token that binds the agent that redeems it to `store` and `device`.
+    /// How long an enrollment token may stay valid: a token is a key to the fleet until it is used.
+    public static let enrollmentTTLRange: ClosedRange<Duration> = .seconds(60)...(.seconds(30 * 86_400))
+
     public func issueEnrollmentToken(store: String, device: String, ttl: Duration) throws -> EnrollmentToken {
         try Self.checkIdentifier(store, "store")
         try Self.checkIdentifier(device, "device")
+        guard ttl >= Self.enrollmentTTLRange.lowerBound, ttl <= Self.enrollmentTTLRange.upperBound else {
+            throw HubError(
+                "invalid_request",
+                "ttl must be from 60 seconds to 30 days (2592000 seconds), got \(ttl.components.seconds) seconds",
+                status: 400)
+        }
         let token = Self.randomToken(prefix: "cxe_")
         let now = Self.nowMillis()
         let expires = now + ttl.components.seconds * 1000
@@ -120,8 +129,9 @@ extension HubStore {
                 else {
                     throw HubError("invalid_token", "the enrollment token is not known to this hub", status: 401)
                 }
-                if let usedBy = t["used_by"] as String? {
-                    throw HubError("invalid_token", "the enrollment token was already used by \(usedBy)", status: 401)
+                if (t["used_by"] as String?) != nil {
+                    // not by whom: the caller has not shown it may know the fleet's agent ids
+                    throw HubError("invalid_token", "the enrollment token was already used", status: 401)
                 }
                 guard (t["expires_at"] as Int64) > now else {
                     throw HubError("invalid_token", "the enrollment token has expired", status: 401)
