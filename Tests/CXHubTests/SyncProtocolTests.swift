@@ -144,16 +144,22 @@ struct SyncProtocolTests {
         }
     }
 
-    @Test("an oversized body is refused with 413 before it is read")
-    func oversizedBody() async throws {
-        try await Self.withHub(environment: ["CX_HUB_MAX_FRAME_BYTES": "65536"]) { hub, client in
+    /// (configured max_frame_bytes, nil: the default; the limit that applies). The protocol's 8 MiB caps the
+    /// setting: the decoder would refuse a larger frame anyway, after the body had been read.
+    @Test(
+        "an oversized body is refused with 413 before it is read",
+        arguments: [("65536", 65_536), (nil, 8_388_608), ("16777216", 8_388_608)] as [(String?, Int)])
+    func oversizedBody(_ configured: String?, _ limit: Int) async throws {
+        let environment = configured.map { ["CX_HUB_MAX_FRAME_BYTES": $0] } ?? [:]
+        try await Self.withHub(environment: environment) { hub, client in
             let key = try await hub.enroll(client, agentID: "agent-o", store: "store-005", device: "kiosk-1")
             let agent = TestAgent(agentID: "agent-o", store: "store-005", key: key)
             var frame = agent.frame(agent.batch(1...5))
-            frame += [UInt8](repeating: 7, count: 100_000)
+            frame += [UInt8](repeating: 7, count: limit + 1 - frame.count)
             let (status, _, err) = try await hub.sync(client, frame)
             #expect(status == 413)
             #expect(err?.code == "frame_too_large")
+            #expect(err?.message == "body of \(limit + 1) bytes exceeds the limit of \(limit)")
             #expect(try await Self.total(hub, client) == 0)
         }
     }

@@ -13,8 +13,9 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
     public var tlsCertificate: String = ""
     /// PEM private key; empty: `<data>/tls/hub.key`.
     public var tlsKey: String = ""
-    /// Largest request body; a larger `Content-Length` is refused before the body is read.
-    public var maxFrameBytes: Int = 16 * 1024 * 1024
+    /// Largest request body, at most the protocol's 8 MiB; a larger `Content-Length` is refused before the body is
+    /// read.
+    public var maxFrameBytes: Int = 8 * 1024 * 1024
     /// HLCs further ahead of the hub's clock than this, after the sender's measured offset is removed, are refused.
     public var maxClockDrift: Duration = .seconds(300)
     /// An agent whose clock differs from the hub's by more than this is flagged as skewed in the fleet view.

@@ -62,7 +62,9 @@ public enum HubServer {
     public static func router(_ ctx: Context) -> Router<BasicRequestContext> {
         let router = Router()
         let store = ctx.store
-        let maxFrame = ctx.configuration.maxFrameBytes
+        // The limit the decoder applies (the protocol's 8 MiB or a smaller configured one): a larger body is refused
+        // before it is read, not after, from callers not yet authenticated.
+        let maxFrame = Context.limits(ctx.configuration).maxFrameBytes
         router.get("/v1/health") { _, _ in
             json(200, ["status": "ok", "hub_id": store.hubID])
         }
