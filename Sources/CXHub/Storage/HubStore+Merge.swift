@@ -292,30 +292,8 @@ extension HubStore {
         // are dropped, as its events are (remove-wins: an agent offline at the erasure cannot bring them back), under
         // the key or an identifier stored unhashed, which are kept as sent so that they join that customer's events.
         func isErasedCustomer(_ id: String) throws -> Bool { try hasErasures && isErased(id, erased) }
-        // Only customers the store has seen: every agent holds the fleet key and could name anyone, and a link puts
-        // one customer's events in another's timeline. The days are those of the hub's events, this batch's included.
-        var span: (Int64, Int64)?? = .none
-        func requireSeen(_ id: String, _ item: String) throws {
-            if span == nil { span = .some(try Self.daySpan(db)) }
-            let seen = try span!.map { first, last in
-                try Bool.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            WITH RECURSIVE days(d) AS (SELECT ?1 UNION ALL SELECT d + 1 FROM days WHERE d < ?2)
-                            SELECT EXISTS (SELECT 1 FROM events WHERE store_id = ?3 AND day IN (SELECT d FROM days)
-                                AND customer_id = ?4)
-                            """), arguments: [first, last, store, id]) ?? false
-            }
-            guard seen == true else {
-                throw HubError(
-                    "not_permitted",
-                    "\(item): customer '\(id)' has no event from store '\(store)' at the hub; agent '\(w.agentID)' may write only about customers its store has seen",
-                    status: 403)
-            }
-        }
-        for (i, u) in w.lwwUpdates.enumerated() where u.seq > above {
+        for u in w.lwwUpdates where u.seq > above {
             guard try !isErasedCustomer(u.key) else { continue }
-            try requireSeen(u.key, "lww_updates[\(i)]")
             var u = u
             u.hlc = clock.corrected(raw: u.hlc)
             try mergeLWW(db, u)
@@ -328,11 +306,9 @@ extension HubStore {
             a.raisedHlc = clock.corrected(raw: a.raisedHlc)
             try mergeAlert(db, a, now: now, agent: (w.agentID, store, "alert_updates[\(i)]"))
         }
-        for (i, l) in w.identityLinks.enumerated() where l.seq > above {
+        for l in w.identityLinks where l.seq > above {
             let (a, b) = l.a < l.b ? (l.a, l.b) : (l.b, l.a)
             guard a != b, try !isErasedCustomer(a), try !isErasedCustomer(b) else { continue }
-            try requireSeen(a, "identity_links[\(i)]")
-            try requireSeen(b, "identity_links[\(i)]")
             try db.execute(sql: "INSERT OR IGNORE INTO identity_links (a, b) VALUES (?, ?)", arguments: [a, b])
         }
         return inserted
