@@ -70,6 +70,13 @@ struct APITokenTests {
             environment: ["CX_AGENT_API_TOKEN": Self.token])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("\"accepted_total\":1"), "\(status.stdout)")
+        // without it, or with another, the command fails instead of printing the refusal as a status
+        for env in [[:], ["CX_AGENT_API_TOKEN": "another-token-of-16-chars"]] {
+            let refused = try Subprocess.run(
+                product: "cx-agent", ["sync-status", "--data-dir", data, "--listen-port", "\(agent.port)"],
+                environment: env)
+            #expect(refused.status != 0 && refused.stderr.contains("answered 401"), "\(refused.stderr)")
+        }
         let printed = try Subprocess.run(
             product: "cx-agent", ["print-config", "--data-dir", data], environment: ["CX_AGENT_API_TOKEN": Self.token])
         #expect(

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import CXAgent
+@testable import CXAgent
 import CXCore
 import CXInsight
 import CXProtocol
@@ -225,6 +225,25 @@ func attributeValuesAreMasked(packed: Bool) throws {
     #expect(values["sku"] == "SKU-77")
     #expect(values["email"] != nil && values["email"]?.contains("kim@example.net") == false, "\(values)")
     #expect(values["iban"] != nil && values["iban"]?.contains("5698 7654") == false, "\(values)")
+}
+
+/// A mask can be longer than what it replaces: a masked value still fits the wire's 256 bytes, cut on a character
+/// boundary, or the hub would refuse the agent's batch for good.
+@Test(
+    "a masked attribute value is cut to the wire's limit",
+    arguments: [
+        (String(repeating: "x", count: 249) + " a@b.co", 256),
+        // the cut falls inside a two-byte character, which goes whole
+        (" a@b.co " + String(repeating: "é", count: 124), 255),
+    ])
+func maskedAttributeFitsTheWire(_ value: String, _ bytes: Int) throws {
+    #expect(value.utf8.count == 256)
+    let enricher = try EventEnricher(fleetKey: Array(repeating: 3, count: 32))
+    var attributes = ["note": value]
+    enricher.maskAttributes(&attributes)
+    let masked = try #require(attributes["note"])
+    #expect(!masked.contains("a@b.co") && masked.contains("[EMAIL"), "\(masked)")
+    #expect(masked.utf8.count == bytes, "\(masked.utf8.count) bytes")
 }
 
 /// Alerts of one key raised in one millisecond (a rule without cooldown) differ by their triggering event, also

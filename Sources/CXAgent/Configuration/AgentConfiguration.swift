@@ -231,7 +231,7 @@ extension AgentConfiguration {
     /// Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost).
     static func isLoopback(_ host: String) -> Bool {
         let h = host.lowercased()
-        if h == "localhost" || h == "::1" || h == "[::1]" { return true }
+        if h == "localhost" || h == "::1" { return true }
         let octets = h.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
         return octets.count == 4 && octets.allSatisfy { $0 != nil } && octets[0] == 127
     }

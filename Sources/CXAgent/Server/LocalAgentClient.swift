@@ -29,15 +29,20 @@ public final class LocalAgentClient: Sendable {
             mode = .direct(
                 try IngestService(store: store, configuration: c, credentials: credentials), lock, credentials)
         } else {
-            mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(c.listenHost):\(c.listenPort)")
+            let host = c.listenHost.contains(":") ? "[\(c.listenHost)]" : c.listenHost
+            mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(host):\(c.listenPort)")
         }
     }
 
-    /// A GET of `url` with the agent's token, if it has one.
-    func request(_ url: String) -> HTTPClientRequest {
+    /// The body of a GET of `url` from the running agent, with the agent's token if it has one; any answer but 200
+    /// is an error (a wrong token must not print as a status and exit 0).
+    func text(_ client: HTTPClient, _ url: String) async throws -> String {
         var request = HTTPClientRequest(url: url)
         if let authorization { request.headers.add(name: "authorization", value: authorization) }
-        return request
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .ok else { throw LocalAgentError(status: Int(response.status.code), body: body) }
+        return body
     }
 
     public func shutdown() {
@@ -70,8 +75,7 @@ public final class LocalAgentClient: Sendable {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             return String(decoding: try encoder.encode(try await ingest.store.stats()), as: UTF8.self)
         case .http(let client, let base):
-            let response = try await client.execute(request(base + "/v1/status"), timeout: .seconds(10))
-            return String(buffer: try await response.body.collect(upTo: 1 << 20))
+            return try await text(client, base + "/v1/status")
         }
     }
 }
@@ -96,8 +100,7 @@ extension LocalAgentClient {
             report.sync.clockOffsetMillis = report.counters["clock_offset_ms"]
             return try report.json(pretty: true)
         case .http(let client, let base):
-            let response = try await client.execute(request(base + "/v1/sync"), timeout: .seconds(10))
-            return String(buffer: try await response.body.collect(upTo: 1 << 20))
+            return try await text(client, base + "/v1/sync")
         }
     }
 }
@@ -128,4 +131,11 @@ extension IngestResponse {
                 seq: (r["seq"] as? NSNumber)?.uint64Value, error: error)
         }
     }
+}
+
+/// The running agent answered a CLI command's request with an error.
+public struct LocalAgentError: Error, CustomStringConvertible {
+    public var status: Int
+    public var body: String
+    public var description: String { "the running agent answered \(status): \(body)" }
 }

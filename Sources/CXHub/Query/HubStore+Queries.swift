@@ -191,7 +191,8 @@ extension HubStore {
             // One seek per (store, day) in events_customer: the stores by a loose scan of the index, the days
             // of the hub's time span by a counter; both as IN lists the planner turns into nested seeks. At most
             // `limit` oldest rows per identifier: a customer linked to busy identifiers (links come from stores)
-            // must not load all of their events to answer one page.
+            // must not hold all of their events in memory to answer one page (SQLite still reads them, keeping the
+            // oldest). Ties go by event id, here and in the merge below, so that a page does not depend on order.
             let statement = try db.cachedStatement(
                 sql: """
                     WITH RECURSIVE \(Self.customerStoresAndDaysCTE)
@@ -199,7 +200,7 @@ extension HubStore {
                         text, extra FROM events
                     WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
                         AND customer_id = ?3
-                    ORDER BY occurred_at LIMIT ?4
+                    ORDER BY occurred_at, event_id LIMIT ?4
                     """)
             for cid in ids {
                 for row in try Row.fetchAll(statement, arguments: [firstDay, lastDay, cid, limit]) {
@@ -214,7 +215,7 @@ extension HubStore {
                             text: row["text"], eventID: uuid.lowercasedString))
                 }
             }
-            entries.sort { $0.occurredAt < $1.occurredAt }
+            entries.sort { ($0.occurredAt, $0.eventID) < ($1.occurredAt, $1.eventID) }
             return Array(entries.prefix(limit))
         }
     }

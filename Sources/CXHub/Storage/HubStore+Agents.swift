@@ -85,10 +85,10 @@ extension HubStore {
         }
     }
 
-    /// Issues a one-time token that binds the agent that redeems it to `store` and `device`.
     /// How long an enrollment token may stay valid: a token is a key to the fleet until it is used.
     public static let enrollmentTTLRange: ClosedRange<Duration> = .seconds(60)...(.seconds(30 * 86_400))
 
+    /// Issues a one-time token that binds the agent that redeems it to `store` and `device`.
     public func issueEnrollmentToken(store: String, device: String, ttl: Duration) throws -> EnrollmentToken {
         try Self.checkIdentifier(store, "store")
         try Self.checkIdentifier(device, "device")
