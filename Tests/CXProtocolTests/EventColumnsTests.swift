@@ -35,7 +35,8 @@ struct EventColumnsTests {
         events[7].event.amount = -12.345
         events[7].event.currency = "USD"
         events[8].event.text = "Ünïcode ✓ and emoji 🎉"
-        events[9].event.occurredAt = 0
+        // the earliest a receiver accepts: a delta of decades backwards
+        events[9].event.occurredAt = 946_684_800_000
         events.swapAt(10, 11)
         return events
     }

@@ -203,6 +203,7 @@ struct EventPayloadEncoderTests {
         e.deviceID = "d"
         e.channel = .chat
         e.type = .chatMessage
+        e.occurredAtMs = 1_704_067_200_000
         e.text = "0123456789"
         switch kind {
         case "key": e.storedCustomerKey = Data(repeating: 7, count: 15)

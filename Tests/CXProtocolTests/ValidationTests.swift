@@ -134,6 +134,25 @@ struct ValidationTests {
         #expect(error?.message == "events[2].journey_stage: unknown value 42")
     }
 
+    /// A receiver's queries walk the days between its oldest and newest events: a date decades off is refused.
+    @Test(
+        "occurred_at_ms is from 2000-01-01 to 2100-01-01",
+        arguments: [
+            (0, false), (946_684_799_999, false), (946_684_800_000, true), (1_704_067_200_000, true),
+            (4_102_444_799_999, true), (4_102_444_800_000, false), (Int64.max, false),
+        ] as [(Int64, Bool)])
+    func occurredAtIsBounded(_ ms: Int64, _ accepted: Bool) {
+        var b = Fixtures.batch(Fixtures.events(count: 2))
+        b.events[1].occurredAtMs = ms
+        let error = Self.refusal(b)
+        if accepted {
+            #expect(error == nil)
+        } else {
+            #expect(error?.code == .invalidField)
+            #expect(error?.message == "events[1].occurred_at_ms: \(ms) is not from 2000-01-01 to 2100-01-01")
+        }
+    }
+
     @Test func noJourneyStageStillMeansNone() throws {
         var b = Fixtures.batch(Fixtures.events(count: 1))
         b.events[0].journeyStage = .unspecified

@@ -82,6 +82,9 @@ extension Event {
     }
 
     /// The checks every wire event passes, in either form.
+    /// The `occurred_at_ms` a receiver accepts: 2000-01-01 (as agents at ingest) up to 2100-01-01.
+    static let occurredAtRange: Range<Int64> = 946_684_800_000..<4_102_444_800_000
+
     init(fields w: WireEventFields, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
         func bad(_ field: String, _ why: String) -> ProtocolError {
             ProtocolError(.invalidField, "events[\(index)].\(field): \(why)")
@@ -98,6 +101,11 @@ extension Event {
         guard !device.isEmpty else { throw bad("device_id", "required") }
         guard let channel = Channel(w.channel) else { throw bad("channel", "unknown value \(w.channel.rawValue)") }
         guard let type = EventType(w.type) else { throw bad("type", "unknown value \(w.type.rawValue)") }
+        // A device clock may be wrong, but not by decades: the receiver's queries walk the days between its oldest
+        // and newest event, which one event dated in the year 275,000 would make endless.
+        guard Self.occurredAtRange.contains(w.occurredAtMs) else {
+            throw bad("occurred_at_ms", "\(w.occurredAtMs) is not from 2000-01-01 to 2100-01-01")
+        }
         var score: Score?
         if let value = w.score {
             guard let scale = ScoreScale(w.scoreScale) else { throw bad("score_scale", "required with a score") }
