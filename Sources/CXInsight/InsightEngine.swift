@@ -396,10 +396,23 @@ public struct InsightEngine: Sendable {
         guard let raw = text, !raw.isEmpty else {
             return PackedAnalysis(maskedText: text, maskedCounts: [:], enrichment: p, fingerprint: 0)
         }
-        let masked = core.masker.mask(raw)
+        var masked = core.masker.mask(raw)
+        if !masked.counts.isEmpty { masked.text = Self.fitted(masked.text) }
         var a = PackedAnalysis(maskedText: masked.text, maskedCounts: masked.counts, enrichment: p, fingerprint: 0)
         if !masked.counts.isEmpty { a.enrichment.flags.insert(.piiMasked) }
         return a
+    }
+
+    /// Most Unicode scalars of an event's text on the wire.
+    static let maxTextScalars = EventLimits().maxTextLength
+
+    /// A masked text cut to the wire's limit: a mask can be longer than what it replaces (`::1` becomes `[IP]`), and
+    /// a text over the limit would have the hub refuse every batch that carries it, stalling the agent's sync. The
+    /// analysis runs on the cut text, so that its phrase ranges stay inside it.
+    static func fitted(_ text: String) -> String {
+        guard text.utf8.count > maxTextScalars, text.unicodeScalars.count > maxTextScalars else { return text }
+        let end = text.unicodeScalars.index(text.unicodeScalars.startIndex, offsetBy: maxTextScalars)
+        return String(text.unicodeScalars[..<end])
     }
 
     /// The themes stage: into the enrichment's theme set, or into `list` when the taxonomy does not fit one.

@@ -122,6 +122,21 @@ import Testing
         #expect(!PIIMasker.ibanChecksumValid(Array("DE88370400440532013000".utf8)))
     }
 
+    /// A mask can be longer than what it replaces: a text within the wire's 4,096 scalars could grow past them, and
+    /// the hub would refuse every batch that carries it. It is cut to the limit, and analysed as cut.
+    @Test func aMaskedTextThatGrowsPastTheWireLimitIsCut() throws {
+        let text = String(repeating: "::1 ", count: 1000) + "and a@b.co, thanks"
+        #expect(text.unicodeScalars.count <= 4096)
+        let r = engine.enrich(InsightInput(text: text))
+        let masked = try #require(r.maskedText)
+        #expect(masked.unicodeScalars.count == 4096)
+        #expect(masked.hasPrefix("[IP] [IP] ") && !masked.contains("::1") && !masked.contains("a@b.co"))
+        #expect(r.maskedCounts["ip"] == 1000)
+        // a text whose masks do not grow it past the limit is left whole
+        let short = engine.enrich(InsightInput(text: "call me at 07700 900123 please"))
+        #expect(short.maskedText == "call me at [PHONE] please")
+    }
+
     @Test func engineStoresOnlyMaskedText() {
         let r = engine.enrich(
             InsightInput(text: "Refund to DE89 3704 0044 0532 0130 00 or call 07700 900123, I'm furious"))
