@@ -405,6 +405,20 @@ public struct InsightEngine: Sendable {
 
     /// Most Unicode scalars of an event's text on the wire.
     static let maxTextScalars = EventLimits().maxTextLength
+    /// Most UTF-8 bytes of an attribute value on the wire.
+    static let maxAttributeValueBytes = EventLimits().maxAttributeValueLength
+
+    /// An attribute value with its personal data masked as a text's is, cut like a text (`fitted`) but to the
+    /// wire's limit in bytes, on a character boundary; nil when it holds nothing to mask.
+    public func maskedAttributeValue(_ value: String) -> String? {
+        let masked = core.masker.mask(value)
+        guard !masked.counts.isEmpty else { return nil }
+        let text = masked.text
+        guard text.utf8.count > Self.maxAttributeValueBytes else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: Self.maxAttributeValueBytes)
+        while end.samePosition(in: text) == nil { end = text.utf8.index(before: end) }
+        return String(text[..<end])
+    }
 
     /// A masked text cut to the wire's limit: a mask can be longer than what it replaces (`::1` becomes `[IP]`), and
     /// a text over the limit would have the hub refuse every batch that carries it, stalling the agent's sync. The

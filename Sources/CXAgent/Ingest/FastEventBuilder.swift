@@ -23,7 +23,9 @@ struct FastEventBuilder: Sendable {
             guard let ms = RFC3339.parseMillis(t) else { return nil }
             occurredAt = ms
         }
-        guard occurredAt >= 946_684_800_000, occurredAt <= nowMillis + limits.maxFutureMillis else { return nil }
+        guard occurredAt >= EventLimits.earliestOccurredAt, occurredAt <= nowMillis + limits.maxFutureMillis else {
+            return nil
+        }
         if let c = e.customerID, !identifier(c) { return nil }
         var stage: JourneyStage?
         if let name = e.journeyStage {

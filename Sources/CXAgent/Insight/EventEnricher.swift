@@ -314,26 +314,11 @@ public final class EventEnricher: Sendable {
     /// Masks PII in attribute values as in the text: they are free text too (a POS plugin's `email`, a relay's
     /// `phone`), stored and synced with the event, and raw PII must not reach the buffer through them. Keys are
     /// names chosen by the producer's code, not values, and are kept.
-    ///
-    /// A mask can be longer than what it replaces (`a@b.co` becomes `[EMAIL]`): a masked value is cut to the limit a
-    /// value has on the wire, or the hub would refuse the batch that carries it, and the agent's sync with it.
     func maskAttributes(_ attributes: inout [String: String]) {
         guard !attributes.isEmpty else { return }
         for (name, value) in attributes {
-            let masked = engine.masker.mask(value)
-            guard !masked.counts.isEmpty else { continue }
-            attributes[name] = Self.prefix(masked.text, utf8: Self.attributeValueLimit)
+            if let masked = engine.maskedAttributeValue(value) { attributes[name] = masked }
         }
-    }
-
-    static let attributeValueLimit = EventLimits().maxAttributeValueLength
-
-    /// The longest prefix of `text` of at most `limit` UTF-8 bytes that ends on a character boundary.
-    static func prefix(_ text: String, utf8 limit: Int) -> String {
-        guard text.utf8.count > limit else { return text }
-        var end = text.utf8.index(text.utf8.startIndex, offsetBy: limit)
-        while end.samePosition(in: text) == nil { end = text.utf8.index(before: end) }
-        return String(text[..<end])
     }
 
     /// What the engine reads of an event: the customer identifier is hashed apart (under the lock, with its cache),

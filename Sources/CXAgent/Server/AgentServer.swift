@@ -137,7 +137,7 @@ struct APITokenAuth: RouterMiddleware {
     ) async throws -> Response {
         if request.uri.path == "/v1/health" { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.equal(Array(header.utf8.dropFirst(7)), token)
+            ConstantTime.equal(header.utf8.dropFirst(7), token)
         else {
             return AgentServer.jsonResponse(
                 401,
@@ -145,13 +145,5 @@ struct APITokenAuth: RouterMiddleware {
             )
         }
         return try await next(request, context)
-    }
-
-    /// Compares in time that depends on the lengths only, not on where the bytes first differ.
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in a.indices { diff |= a[i] ^ b[i] }
-        return diff == 0
     }
 }

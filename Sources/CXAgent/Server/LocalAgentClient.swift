@@ -34,12 +34,17 @@ public final class LocalAgentClient: Sendable {
         }
     }
 
-    /// The body of a GET of `url` from the running agent, with the agent's token if it has one; any answer but 200
-    /// is an error (a wrong token must not print as a status and exit 0).
-    func text(_ client: HTTPClient, _ url: String) async throws -> String {
+    /// A request to the running agent, with the agent's token if it has one.
+    func request(_ url: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         if let authorization { request.headers.add(name: "authorization", value: authorization) }
-        let response = try await client.execute(request, timeout: .seconds(10))
+        return request
+    }
+
+    /// The body of a GET of `url` from the running agent; any answer but 200 is an error (a wrong token must not
+    /// print as a status and exit 0).
+    func text(_ client: HTTPClient, _ url: String) async throws -> String {
+        let response = try await client.execute(request(url), timeout: .seconds(10))
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         guard response.status == .ok else { throw LocalAgentError(status: Int(response.status.code), body: body) }
         return body
@@ -57,10 +62,9 @@ public final class LocalAgentClient: Sendable {
         case .direct(let ingest, _, _):
             return try await ingest.ingest(body: body, contentType: "application/x-ndjson")
         case .http(let client, let base):
-            var request = HTTPClientRequest(url: base + "/v1/events")
+            var request = request(base + "/v1/events")
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/x-ndjson")
-            if let authorization { request.headers.add(name: "authorization", value: authorization) }
             request.body = .bytes(ByteBuffer(bytes: body))
             let response = try await client.execute(request, timeout: .seconds(60))
             let bytes = try await response.body.collect(upTo: 64 << 20)

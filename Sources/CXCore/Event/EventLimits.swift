@@ -5,6 +5,8 @@ public struct EventLimits: Sendable, Hashable {
     public var maxAttributes = 32
     public var maxAttributeKeyLength = 64
     public var maxAttributeValueLength = 256
+    /// The earliest `occurred_at` accepted anywhere (2000-01-01): a device clock before it is obviously wrong.
+    public static let earliestOccurredAt: Int64 = 946_684_800_000
     /// Device clocks this far in the future (relative to the agent) are refused as obviously wrong.
     public var maxFutureMillis: Int64 = 24 * 3600 * 1000
 

@@ -50,7 +50,7 @@ public struct EventValidator: Sendable {
             }
             occurredAt = ms
         }
-        guard occurredAt >= 946_684_800_000 else {
+        guard occurredAt >= EventLimits.earliestOccurredAt else {
             throw EventValidationError(.outOfRange, field: "occurred_at", "\(occurredAt) is before 2000-01-01")
         }
         guard occurredAt <= nowMillis + limits.maxFutureMillis else {

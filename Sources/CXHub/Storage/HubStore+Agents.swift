@@ -92,7 +92,7 @@ extension HubStore {
     public func issueEnrollmentToken(store: String, device: String, ttl: Duration) throws -> EnrollmentToken {
         try Self.checkIdentifier(store, "store")
         try Self.checkIdentifier(device, "device")
-        guard ttl >= Self.enrollmentTTLRange.lowerBound, ttl <= Self.enrollmentTTLRange.upperBound else {
+        guard Self.enrollmentTTLRange.contains(ttl) else {
             throw HubError(
                 "invalid_request",
                 "ttl must be from 60 seconds to 30 days (2592000 seconds), got \(ttl.components.seconds) seconds",

@@ -180,10 +180,7 @@ extension HubStore {
         }
         guard let stored else { return false }
         let presented = Self.digest(token).map { String(format: "%02x", $0) }.joined()
-        guard presented.utf8.count == stored.utf8.count else { return false }
-        var diff: UInt8 = 0
-        for (a, b) in zip(presented.utf8, stored.utf8) { diff |= a ^ b }
-        return diff == 0
+        return ConstantTime.equal(presented.utf8, stored.utf8)
     }
 }
 

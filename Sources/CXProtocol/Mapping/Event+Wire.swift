@@ -81,10 +81,10 @@ extension Event {
             batchStoreID: batchStoreID, limits: limits, index: index)
     }
 
-    /// The checks every wire event passes, in either form.
-    /// The `occurred_at_ms` a receiver accepts: 2000-01-01 (as agents at ingest) up to 2100-01-01.
-    static let occurredAtRange: Range<Int64> = 946_684_800_000..<4_102_444_800_000
+    /// The `occurred_at_ms` a receiver accepts: from the earliest agents take at ingest (2000-01-01) up to 2100-01-01.
+    static let occurredAtRange: Range<Int64> = EventLimits.earliestOccurredAt..<4_102_444_800_000
 
+    /// The checks every wire event passes, in either form.
     init(fields w: WireEventFields, batchStoreID: String, limits: ProtocolLimits, index: Int) throws(ProtocolError) {
         func bad(_ field: String, _ why: String) -> ProtocolError {
             ProtocolError(.invalidField, "events[\(index)].\(field): \(why)")
