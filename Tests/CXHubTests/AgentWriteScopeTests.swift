@@ -201,6 +201,59 @@ struct AgentWriteScopeTests {
         try store.close()
     }
 
+    /// Registers an agent may write, each under a node that is not its id.
+    enum ForeignNode: String, CaseIterable, Sendable {
+        case profile, alertNote, alertAssignee
+    }
+
+    @Test(
+        "an agent writes LWW registers only under its own id: a foreign node would win every tie",
+        arguments: ForeignNode.allCases)
+    func foreignNodeIsRefused(_ item: ForeignNode) async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        let customer = try #require(store.customerKey(for: "cust-1"))
+        func batch(node: String) -> Cxsync_V1_Batch {
+            var b = a.batch(1...2, events: [a.event(seq: 1, customer: "cust-1")])
+            var register = Cxsync_V1_LWWString()
+            register.value = "mallory"
+            register.hlc = HLCTimestamp(wallMillis: Int64(Date().timeIntervalSince1970 * 1000), counter: 0).rawValue
+            register.node = node
+            switch item {
+            case .profile:
+                var u = Self.lww("profile", customer, "tier", "gold", seq: 2)
+                u.node = node
+                b.lwwUpdates = [u]
+            case .alertNote:
+                b.alertUpdates = [Self.alert("alert-of-a", seq: 2, status: .acknowledged)]
+                b.alertUpdates[0].note = register
+            case .alertAssignee:
+                b.alertUpdates = [Self.alert("alert-of-a", seq: 2, status: .acknowledged)]
+                b.alertUpdates[0].assignee = register
+            }
+            return b
+        }
+        let reply = await endpoint.handle(a.frame(batch(node: "~hub")))
+        #expect(reply.status == 403)
+        let error = try Self.error(reply)
+        #expect(error.code == "not_permitted")
+        let field = [
+            "profile": "lww_updates[0]", "alertNote": "alert_updates[0].note",
+            "alertAssignee": "alert_updates[0].assignee",
+        ][item.rawValue]!
+        #expect(
+            error.message == "\(field): written under node '~hub'; agent 'agent-store-a' writes only under its own id",
+            "\(error.message)")
+        #expect(try await store.eventTotal() == 0)
+        #expect(try await Self.state(store).lww.isEmpty)
+        #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alerts") } == 0)
+        // under its own id the same batch goes through
+        #expect(await endpoint.handle(a.frame(batch(node: a.agentID))).status == 200)
+        #expect(try await store.eventTotal() == 1)
+        try store.close()
+    }
+
     /// An agent id is no secret: a frame that only claims it must not write to the hub, nor into the agent's row.
     @Test("refusals are recorded in the agent's row only for frames the agent signed")
     func forgedFramesLeaveNoTrace() async throws {

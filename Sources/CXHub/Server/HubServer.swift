@@ -101,7 +101,7 @@ public enum HubServer {
                         "hub_id": store.hubID, "fleet_key": store.fleetKey,
                     ])
             } catch let e as HubError {
-                return error(e)
+                return error(e, ctx.logger)
             }
         }
         router.post("/v1/sync") { request, _ in
@@ -194,7 +194,7 @@ public enum HubServer {
                 do {
                     try await store.updateAlert(id: id, status: status, note: change.note, assignee: change.assignee)
                 } catch let e as HubError {
-                    return error(e)
+                    return error(e, ctx.logger)
                 }
                 return json(200, ["alert_id": id, "result": "ok"])
             }
@@ -241,8 +241,10 @@ public enum HubServer {
             body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
-    static func error(_ e: HubError) -> Response {
-        json(e.httpStatus, ["code": e.code, "message": e.message])
+    /// The JSON refusal; a failure of the hub itself (5xx) is logged with its cause, which the answer leaves out.
+    static func error(_ e: HubError, _ logger: Logger? = nil) -> Response {
+        if e.httpStatus >= 500 { logger?.error("request failed", metadata: e.logMetadata) }
+        return json(e.httpStatus, ["code": e.code, "message": e.message])
     }
 
     /// The HTTPS application; `onListening` receives the bound port (useful with port 0).

@@ -1,4 +1,5 @@
 import CXProtocol
+import Logging
 
 /// A refusal by the hub: a stable code for programs, a message for operators, and the HTTP status it maps to.
 ///
@@ -10,6 +11,9 @@ public struct HubError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For `gap`: the next seq the hub expects, and the epoch it refers to.
     public var expectedSeq: UInt64 = 0
     public var epoch: UInt64 = 0
+    /// For `internal`: what failed inside the hub (a database error, which may hold SQL and paths). It goes to the
+    /// hub's log only; the caller gets `message`, whose reference finds it there.
+    public var cause: String?
 
     public init(_ code: String, _ message: String, status: Int) {
         self.code = code
@@ -25,6 +29,24 @@ public struct HubError: Error, Sendable, Hashable, CustomStringConvertible {
         e.expectedSeq = expected
         e.epoch = epoch
         return e
+    }
+
+    /// A failure of the hub itself, not of the request: the caller learns what failed and a reference to quote, the
+    /// hub's log gets the cause with the same reference. Before, the database's error text (SQL, file paths) reached
+    /// callers, some of them not yet authenticated.
+    public static func `internal`(_ what: String, _ error: any Error) -> HubError {
+        let reference = String(UInt32.random(in: .min ... .max), radix: 16)
+        var e = HubError(
+            "internal", "\(what) (reference \(reference); the hub's log has the cause)", status: 500)
+        e.cause = "\(error)"
+        return e
+    }
+
+    /// Log metadata for a refusal: its code and message, and for a failure of the hub its cause.
+    public var logMetadata: Logger.Metadata {
+        var m: Logger.Metadata = ["code": "\(code)", "error": "\(message)"]
+        if let cause { m["cause"] = "\(cause)" }
+        return m
     }
 
     /// The hub-side view of a decoding refusal, with the status of PROTOCOL.md §2.

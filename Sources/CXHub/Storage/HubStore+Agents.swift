@@ -161,7 +161,7 @@ extension HubStore {
         } catch let e as HubError {
             throw e
         } catch {
-            throw HubError("internal", "enrollment failed: \(error)", status: 500)
+            throw HubError.internal("enrollment failed", error)
         }
     }
 

@@ -80,7 +80,8 @@ extension HubStore {
                 return results
             }
         } catch {
-            return jobs.map { _ in .failure(HubError("internal", "merge transaction failed: \(error)", status: 500)) }
+            let failure = HubError.internal("merge transaction failed", error)
+            return jobs.map { _ in .failure(failure) }
         }
     }
 

@@ -294,7 +294,7 @@ extension HubStore {
         } catch let e as HubError {
             throw e
         } catch {
-            throw HubError("internal", "alert update failed: \(error)", status: 500)
+            throw HubError.internal("alert update failed", error)
         }
     }
 }

@@ -44,9 +44,9 @@ public struct SyncEndpoint: Sendable {
             return try await process(body)
         } catch {
             if error.httpStatus >= 500 {
-                logger.error("sync failed", metadata: ["error": "\(error)"])
+                logger.error("sync failed", metadata: error.logMetadata)
             } else {
-                logger.notice("sync refused", metadata: ["error": "\(error)"])
+                logger.notice("sync refused", metadata: error.logMetadata)
             }
             return refusal(error)
         }
@@ -71,7 +71,7 @@ public struct SyncEndpoint: Sendable {
         do {
             agent = try await store.agent(header.keyID)
         } catch {
-            throw HubError("internal", "cannot read the agent registry: \(error)", status: 500)
+            throw HubError.internal("cannot read the agent registry", error)
         }
         guard let agent else {
             throw HubError("unknown_agent", "no enrolled agent '\(header.keyID)'", status: 401)
