@@ -403,6 +403,13 @@ public struct InsightEngine: Sendable {
         return a
     }
 
+    /// A text with its personal data masked and cut to the wire's limit, as the enrichment stores it; nothing else of
+    /// the analysis. For events stored without enrichment, before they leave the box.
+    public func maskedText(_ text: String) -> String {
+        let masked = core.masker.mask(text)
+        return masked.counts.isEmpty ? text : Self.fitted(masked.text)
+    }
+
     /// Most Unicode scalars of an event's text on the wire.
     static let maxTextScalars = EventLimits().maxTextLength
     /// Most UTF-8 bytes of an attribute value on the wire.

@@ -450,7 +450,8 @@ struct HubConfigurationTests {
 struct ErasureTests {
     /// `cx erase` at the hub deletes the customer there, reaches the store, deletes its synced local copies,
     /// and events of the customer buffered offline are dropped when they arrive. Without enrichment the agent stores
-    /// the identifier itself, and the tombstone, which holds only its keyed hash, finds it all the same.
+    /// the identifier itself (and sends only its keyed hash), and the tombstone, which holds only the hash, finds it
+    /// all the same.
     @Test(arguments: [true, false])
     func erasureReachesStoresAndLateEventsAreDropped(enriched: Bool) async throws {
         let dir = TempDir()
@@ -474,8 +475,10 @@ struct ErasureTests {
         _ = try await agent.ingest(events("erase.me@example.com", 4) + events("keep.me@example.com", 3))
         try await agent.waitUntilSynced()
         let key = try #require(try HubContents.customerKeys(hub.dataDirectory).first { $0.value == 4 }?.key)
-        #expect((key == "erase.me@example.com") == !enriched)
-        #expect(try Self.localEvents(of: key, directory: dir.path + "/agent") == 4, "the store holds them too")
+        #expect(key == (try Self.keyedHash("erase.me@example.com", agentDirectory: dir.path + "/agent")))
+        // the store holds them too; without enrichment under the identifier itself
+        let local = enriched ? key : "erase.me@example.com"
+        #expect(try Self.localEvents(of: local, directory: dir.path + "/agent") == 4)
 
         // The store goes offline and sells to the customer again before the erasure reaches it.
         link.state.enabled.withLock { $0 = false }
@@ -502,15 +505,63 @@ struct ErasureTests {
         #expect(keys.values.contains(3))
         // The store deleted its synced copies once the erasure came down.
         let deadline = ContinuousClock.now + .seconds(20)
-        var local = -1
+        var copies = -1
         while ContinuousClock.now < deadline {
-            local = try Self.localEvents(of: key, directory: dir.path + "/agent")
-            if local == 0 { break }
+            copies = try Self.localEvents(of: local, directory: dir.path + "/agent")
+            if copies == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(local == 0, "\(local) local copies of the erased customer remain")
+        #expect(copies == 0, "\(copies) local copies of the erased customer remain")
         agent.kill(SIGTERM)
         try await link.shutdown()
+        hub.kill(SIGTERM)
+    }
+
+    /// The keyed hash of a customer identifier with the fleet key the agent in `agentDirectory` enrolled with.
+    static func keyedHash(_ identifier: String, agentDirectory: String) throws -> String {
+        let credentials = try #require(try AgentCredentials.load(directory: agentDirectory))
+        let fleetKey = try #require(EventEnricher.enrolledFleetKey(credentials))
+        return try #require(try CustomerIdentifierHasher(fleetKey: fleetKey).hash(identifier))
+    }
+
+    /// An agent without enrichment (diagnostics only) keeps its rows as posted, but the hub must never hold raw
+    /// personal data: the rows are masked and their identifiers hashed before they leave the box.
+    @Test("an agent without enrichment masks text and attributes and hashes identifiers before they reach the hub")
+    func rowsStoredWithoutEnrichmentLeaveMasked() async throws {
+        let dir = TempDir()
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
+        let agent = try SyncingAgent(
+            store: "store-031", dataDirectory: dir.path + "/agent", hubURL: hub.url, hub: hub,
+            environment: SyncFaultTests.fastSync.merging(["CX_AGENT_ENRICHMENT_ENABLED": "false"]) { $1 })
+        try await agent.start()
+        let email = "jane.doe@example.com"
+        _ = try await agent.ingest([
+            SyncingAgent.line(
+                store: "store-031",
+                [
+                    "device_id": "kiosk-1", "channel": "kiosk", "type": "feedback",
+                    "ts": Int64(Date().timeIntervalSince1970 * 1000), "customer_id": email,
+                    "text": "call +44 20 7946 0958 or mail \(email) about my refund",
+                    "attributes": ["receipt_email": email, "lane": "3"],
+                ])
+        ])
+        try await agent.waitUntilSynced()
+        let local = try await readOnlyDatabase(dir.path + "/agent/buffer.sqlite").read {
+            try Data.fetchAll($0, sql: "SELECT payload FROM events")
+        }
+        #expect(local.count == 1 && String(decoding: local[0], as: UTF8.self).contains(email), "stored as posted")
+
+        let row = try #require(
+            try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read {
+                try Row.fetchOne($0, sql: "SELECT customer_id, text, extra FROM events")
+            })
+        #expect(row["text"] as String? == "call [PHONE] or mail [EMAIL] about my refund")
+        #expect(row["customer_id"] as String? == (try Self.keyedHash(email, agentDirectory: dir.path + "/agent")))
+        let extra = try Cxsync_V1_Event(serializedBytes: [UInt8](try #require(row["extra"] as Data?)))
+        let attributes = Dictionary(uniqueKeysWithValues: extra.attributes.map { ($0.key, $0.value) })
+        #expect(attributes == ["receipt_email": "[EMAIL]", "lane": "3"])
+        #expect(!extra.hasEnrichment, "masked, not analysed")
+        agent.kill(SIGTERM)
         hub.kill(SIGTERM)
     }
 

@@ -62,7 +62,8 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     public var syncWindow: String = ""
     /// Upstream bandwidth cap in bytes per second; 0: none.
     public var bandwidthLimit: Int = 0
-    /// Off: events are stored as posted, without masking, hashing or scores (for diagnostics only).
+    /// Off: events are stored as posted, without masking, hashing or scores (for diagnostics only); they are masked
+    /// and hashed when sent (`RawEventSanitizer`), so that the hub never holds raw PII.
     public var enrichmentEnabled: Bool = true
     /// Where local alerts are POSTed as JSON (the store's back-office screen, a chat bridge); empty: nowhere.
     public var alertWebhookURL: String = ""

@@ -12,6 +12,8 @@ struct BatchBuilder: Sendable {
     let key: AgentSigningKey
     let encoder: FrameEncoder
     let maxBatchBytes: Int
+    /// Masks and hashes rows stored without enrichment before they are sent.
+    let sanitizer: RawEventSanitizer
     static let agentVersion = "cx-agent/1.1"
 
     /// The body of a batch of the longest prefix of the outbox items (events and alert updates, in seq order)
@@ -39,10 +41,9 @@ struct BatchBuilder: Sendable {
                 let entry = entries[e]
                 do {
                     let wire = try entry.wireEvent(modelVersions: modelVersions)
-                    events.append(
-                        SequencedEvent(
-                            seq: entry.seq,
-                            event: try Event(wire: wire, batchStoreID: storeID, limits: .default, index: events.count)))
+                    var event = try Event(wire: wire, batchStoreID: storeID, limits: .default, index: events.count)
+                    try sanitizer.sanitize(&event)
+                    events.append(SequencedEvent(seq: entry.seq, event: event))
                 } catch {
                     throw BufferError(
                         code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")

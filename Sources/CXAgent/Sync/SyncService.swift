@@ -72,7 +72,8 @@ public struct SyncService: Service {
         let builder = BatchBuilder(
             agentID: credentials.agentID, epoch: store.identity.epoch, storeID: credentials.storeID,
             key: key, encoder: FrameEncoder(level: Int32(configuration.compressionLevel)),
-            maxBatchBytes: configuration.maxBatchBytes)
+            maxBatchBytes: configuration.maxBatchBytes,
+            sanitizer: RawEventSanitizer(fleetKey: EventEnricher.enrolledFleetKey(credentials)))
         let window = SyncWindow(configuration.syncWindow)
         let start = try await store.syncPosition()
         var machine = SyncStateMachine(
