@@ -158,6 +158,71 @@ struct EventIndexTests {
         try store.close()
     }
 
+    /// Timelines and erasures seek once per (store, day) of `customer_days`, the days some event names a customer on;
+    /// a store's events decades apart (a kiosk with a bad clock) add two days, not every day between them.
+    @Test("a customer's events decades apart are found and erased; the hub visits only days that have such events")
+    func eventsDecadesApart() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try Self.hub(dir)
+        let a = try await Self.agent(store, "store-a")
+        let b = try await Self.agent(store, "store-b")
+        #expect(
+            await endpoint.handle(a.frame(a.batch(1...6, events: Self.events(a, count: 6, offset: 0, seq: 1)))).status
+                == 200)
+        let early = Int64(946_857_600_000)  // 2000-01-03
+        let late = Int64(4_084_300_800_000)  // 2099-06-05
+        var far = [b.event(seq: 1, customer: "cust-0"), b.event(seq: 2, customer: "cust-0"), b.event(seq: 3)]
+        for (i, t) in [early, late, late].enumerated() {
+            far[i].event.occurredAt = t
+            far[i].event.hlc = HLCTimestamp(wallMillis: Self.base, counter: UInt16(i))
+        }
+        #expect(await endpoint.handle(b.frame(b.batch(1...3, events: far))).status == 200)
+        let days = try await store.pool.read {
+            try Int64.fetchAll($0, sql: "SELECT day FROM customer_days ORDER BY day")
+        }
+        #expect(days == [early / 86_400_000, Self.base / 86_400_000, late / 86_400_000])
+
+        let timeline = try await store.customerTimeline("cust-0", limit: 100)
+        #expect(timeline.map(\.occurredAt).first == HubStore.iso(early))
+        #expect(timeline.map(\.occurredAt).last == HubStore.iso(late))
+        #expect(timeline.count == 4 && Set(timeline.map(\.store)) == ["store-a", "store-b"])
+        #expect(try await store.erase(subject: "cust-0") == 4)
+        #expect(try await store.customerTimeline("cust-0", limit: 100).isEmpty)
+        #expect(try await store.eventTotal() == 5)
+        try store.close()
+    }
+
+    @Test("a database from before customer_days gets the days of its events, and its timelines find them")
+    func customerDaysMigration() async throws {
+        let dir = TempDir()
+        let path = dir.path + "/hub.sqlite"
+        let old = try DatabaseQueue(path: path)
+        try HubSchema.migrator.migrate(old, upTo: "v3-event-identity-by-store")
+        try await old.write { db in
+            for (i, day) in [Int64(11_000), 20_000, 20_000, 30_000].enumerated() {
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (event_id, agent_id, epoch, seq, store_id, device_id, channel, type,
+                            occurred_at, hlc, day, received_at, customer_id)
+                        VALUES (?, 'agent-x', 1, ?, 'store-x', 'kiosk-01', 'kiosk', 'feedback', ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        Data(withUnsafeBytes(of: UUID().uuid) { Array($0) }), i + 1, day * 86_400_000 + Int64(i),
+                        Self.base, day, Self.base, i == 3 ? nil : "cust-9",
+                    ])
+            }
+        }
+        try old.close()
+
+        let store = try HubStore.open(path: path)
+        let days = try await store.pool.read {
+            try Int64.fetchAll($0, sql: "SELECT day FROM customer_days ORDER BY day")
+        }
+        #expect(days == [11_000, 20_000])
+        #expect(try await store.customerTimeline("cust-9", limit: 100).count == 3)
+        try store.close()
+    }
+
     @Test("a database from before the store-first identity index keeps its events and their uniqueness")
     func migrationKeepsEvents() async throws {
         let dir = TempDir()

@@ -122,27 +122,13 @@ extension HubStore {
             SELECT (SELECT min(store_id) FROM events WHERE store_id > s) FROM stores WHERE s IS NOT NULL)
         """
 
-    /// The stores and the days `?1...?2`: with `customer_id = ?3`, one seek per (store, day) in `events_customer`
-    /// finds one customer's events without scanning `events`.
+    /// The stores, and the days on which some event names a customer: with `customer_id = ?1`, one seek per
+    /// (store, day) in `events_customer` finds one customer's events without scanning `events`.
     static let customerStoresAndDaysCTE =
         storesCTE + """
             ,
-            days(d) AS (SELECT ?1 UNION ALL SELECT d + 1 FROM days WHERE d < ?2)
+            days(d) AS (SELECT day FROM customer_days)
             """
-
-    /// The first and last day (UTC) of the hub's events; nil when it holds none.
-    static func daySpan(_ db: Database) throws -> (Int64, Int64)? {
-        let span = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    WITH RECURSIVE \(storesCTE)
-                    SELECT min((SELECT min(occurred_at) FROM events WHERE store_id = s)) AS lo,
-                        max((SELECT max(occurred_at) FROM events WHERE store_id = s)) AS hi
-                    FROM stores WHERE s IS NOT NULL
-                    """))
-        guard let lo = span?["lo"] as Int64?, let hi = span?["hi"] as Int64? else { return nil }
-        return (day(lo), day(hi))
-    }
 
     /// Counts of merged events by store, channel and type whose `occurred_at` lies in `[since, until)`.
     public func eventCounts(since: Int64?, until: Int64?, store: String?) async throws -> [EventCountRow] {
@@ -187,9 +173,8 @@ extension HubStore {
         try await pool.read { db in
             let ids = try self.linkedIdentifiers(db, of: id)
             var entries: [TimelineEntry] = []
-            guard let (firstDay, lastDay) = try Self.daySpan(db) else { return [] }
             // One seek per (store, day) in events_customer: the stores by a loose scan of the index, the days
-            // of the hub's time span by a counter; both as IN lists the planner turns into nested seeks. At most
+            // from `customer_days`; both as IN lists the planner turns into nested seeks. At most
             // `limit` oldest rows per identifier: a customer linked to busy identifiers (links come from stores)
             // must not hold all of their events in memory to answer one page (SQLite still reads them, keeping the
             // oldest). Ties go by event id, here and in the merge below, so that a page does not depend on order.
@@ -199,11 +184,11 @@ extension HubStore {
                     SELECT event_id, customer_id, store_id, channel, type, occurred_at, journey_stage, score, sentiment,
                         text, extra FROM events
                     WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
-                        AND customer_id = ?3
-                    ORDER BY occurred_at, event_id LIMIT ?4
+                        AND customer_id = ?1
+                    ORDER BY occurred_at, event_id LIMIT ?2
                     """)
             for cid in ids {
-                for row in try Row.fetchAll(statement, arguments: [firstDay, lastDay, cid, limit]) {
+                for row in try Row.fetchAll(statement, arguments: [cid, limit]) {
                     let extra = (row["extra"] as Data?).map { try? Cxsync_V1_Event(serializedBytes: $0) } ?? nil
                     let uuid = UUID(uuid: Self.uuidTuple([UInt8](row["event_id"] as Data)))
                     entries.append(

@@ -246,6 +246,8 @@ extension HubStore {
                 """)
         let erased = try db.cachedStatement(sql: "SELECT 1 FROM erasures WHERE subject = ?")
         var inserted = 0
+        // The days of the new events that name a customer (`customer_days`): a batch spans a day or two.
+        var customerDays: [Int64] = []
         // The hot loop binds through the C API, without copies: the values were prepared (`EventRows`) before
         // the transaction, and GRDB's generic arguments cost more than the insert itself.
         let s = insert.sqliteStatement
@@ -287,8 +289,13 @@ extension HubStore {
                         message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
                 inserted += Int(sqlite3_changes(db.sqliteConnection))
+                if r.customer.length >= 0 && customerDays.last != r.day && !customerDays.contains(r.day) {
+                    customerDays.append(r.day)
+                }
             }
         }
+        let day = try db.cachedStatement(sql: "INSERT OR IGNORE INTO customer_days (day) VALUES (?)")
+        for d in customerDays { try day.execute(arguments: [d]) }
         // Profile and consent are keyed by customer, identity links join two (`AgentWriteScope`): an erased customer's
         // are dropped, as its events are (remove-wins: an agent offline at the erasure cannot bring them back), under
         // the key or an identifier stored unhashed, which are kept as sent so that they join that customer's events.

@@ -198,20 +198,17 @@ extension HubStore {
     /// Deletes what the hub holds under the customer `id`: events, LWW entries, identity links. Returns how many
     /// events went.
     static func deleteCustomer(_ db: Database, _ id: String) throws -> Int {
-        var deleted = 0
         // Through the customer index, one seek per (store, day): this runs inside a merge transaction, and a
         // scan of every event would hold the hub's only writer for as long as the table is big.
-        if let (firstDay, lastDay) = try Self.daySpan(db) {
-            try db.cachedStatement(
-                sql: """
-                    WITH RECURSIVE \(Self.customerStoresAndDaysCTE)
-                    DELETE FROM events
-                    WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
-                        AND customer_id = ?3
-                    """
-            ).execute(arguments: [firstDay, lastDay, id])
-            deleted = db.changesCount
-        }
+        try db.cachedStatement(
+            sql: """
+                WITH RECURSIVE \(Self.customerStoresAndDaysCTE)
+                DELETE FROM events
+                WHERE store_id IN (SELECT s FROM stores WHERE s IS NOT NULL) AND day IN (SELECT d FROM days)
+                    AND customer_id = ?1
+                """
+        ).execute(arguments: [id])
+        let deleted = db.changesCount
         try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [id, id])
         return deleted
