@@ -89,6 +89,31 @@ struct ValidationTests {
         #expect(try Self.decode(poll).status == s)
     }
 
+    /// A hub stores these as signed 64-bit integers; a larger value must be refused at decoding, not trap there.
+    @Test(arguments: [
+        "epoch", "seq_from", "seq_to", "downstream_cursor", "status.buffer_depth", "status.last_seq",
+        "status.used_bytes", "status.quota_bytes",
+    ])
+    func countersAboveSignedRangeAreRefused(field: String) throws {
+        let huge = UInt64(Int64.max) + 1
+        var b = Fixtures.batch(Fixtures.events(count: 2))
+        b.status = Cxsync_V1_AgentStatus()
+        _ = try Self.decode(b)
+        switch field {
+        case "epoch": b.epoch = huge
+        case "seq_from": b.seqFrom = huge
+        case "seq_to": b.seqTo = .max
+        case "downstream_cursor": b.downstreamCursor = huge
+        case "status.buffer_depth": b.status.bufferDepth = huge
+        case "status.last_seq": b.status.lastSeq = .max
+        case "status.used_bytes": b.status.usedBytes = huge
+        default: b.status.quotaBytes = huge
+        }
+        let error = Self.refusal(b)
+        #expect(error?.code == .invalidField)
+        #expect(error?.message.hasPrefix("\(field): ") == true, "\(String(describing: error))")
+    }
+
     @Test func statusStringsAndTimesAreBounded() {
         var b = Self.poll()
         b.status.agentVersion = String(repeating: "v", count: 65)

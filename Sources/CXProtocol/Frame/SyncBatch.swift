@@ -43,6 +43,10 @@ extension FrameDecoder {
                 .identityMismatch, "batch names agent '\(b.agentID)' but is signed by '\(header.keyID)'")
         }
         guard b.epoch > 0 else { throw ProtocolError(.invalidField, "epoch must be at least 1") }
+        let counters = [
+            ("epoch", b.epoch), ("seq_from", b.seqFrom), ("seq_to", b.seqTo), ("downstream_cursor", b.downstreamCursor),
+        ]
+        try Self.fitStorage(counters, prefix: "")
         if b.poll {
             guard b.seqFrom == 0, b.seqTo == 0 else {
                 throw ProtocolError(.invalidSeqRange, "a poll has seq range 0...0, got \(b.seqFrom)...\(b.seqTo)")
@@ -162,6 +166,19 @@ extension FrameDecoder {
         }
         guard s.oldestUnsyncedOccurredAtMs >= 0 else {
             throw ProtocolError(.invalidField, "status.oldest_unsynced_occurred_at_ms: negative")
+        }
+        let counters = [
+            ("buffer_depth", s.bufferDepth), ("last_seq", s.lastSeq), ("used_bytes", s.usedBytes),
+            ("quota_bytes", s.quotaBytes),
+        ]
+        try Self.fitStorage(counters, prefix: "status.")
+    }
+
+    /// Counters a receiver stores as SQLite's signed 64-bit integers (PROTOCOL.md §6.2): a value above 2^63 - 1 would
+    /// not convert, and a hub that trapped on one would go down for the whole fleet at one agent's frame.
+    static func fitStorage(_ counters: [(String, UInt64)], prefix: String) throws(ProtocolError) {
+        for (name, value) in counters where value > UInt64(Int64.max) {
+            throw ProtocolError(.invalidField, "\(prefix)\(name): \(value) is above the largest value, 2^63 - 1")
         }
     }
 }
