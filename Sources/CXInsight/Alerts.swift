@@ -209,6 +209,40 @@ public struct AlertRule: Codable, Sendable, Hashable {
             severity: .critical, cooldownSeconds: 3600, dedupScope: .store),
     ]
 
+    /// A rule's seconds as milliseconds, from 0 to 100 years: they come from configuration, and the engine adds and
+    /// subtracts them from event times, where a value near `Int64.max` would overflow and trap.
+    static func millis(_ seconds: Int) -> Int64 {
+        Int64(min(max(seconds, 0), 100 * 365 * 24 * 3600)) * 1000
+    }
+
+    /// The longest cooldown a hub setting may give every rule: 30 days.
+    public static let maxCooldownSeconds = 30 * 24 * 3600
+
+    /// The hub settings that change how stores alert (`cx config set SCOPE NAME VALUE`).
+    public static let settingNames = ["alert_sentiment_threshold", "alert_cooldown_seconds", "alert_rules_disabled"]
+
+    /// Why `value` is not a valid value of the alert setting `name`; nil when it is, or when `name` is not an alert
+    /// setting. The hub refuses such a value when it is set, and an agent that receives one reports it and keeps its
+    /// rules.
+    public static func settingProblem(name: String, value: String) -> String? {
+        switch name {
+        case "alert_sentiment_threshold":
+            guard let v = Double(value), (-1...0).contains(v) else { return "'\(value)' is not a number from -1 to 0" }
+        case "alert_cooldown_seconds":
+            guard let v = Int(value), (0...maxCooldownSeconds).contains(v) else {
+                return "'\(value)' is not a whole number of seconds from 0 to \(maxCooldownSeconds) (30 days)"
+            }
+        case "alert_rules_disabled":
+            let known = Set(defaults.map(\.id))
+            for id in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
+            where !known.contains(id) {
+                return "no rule '\(id)' (rules: \(defaults.map(\.id).joined(separator: ", ")))"
+            }
+        default: return nil
+        }
+        return nil
+    }
+
     /// What the de-duplication key (`rule|scope`) adds to the rule id: the store, channel, customer or event it is scoped to.
     func scopeKey(_ e: AlertEvent) -> String {
         switch dedupScope ?? .store {
@@ -288,9 +322,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
             }
             intent = KindSet(r.intent.map { [$0] } ?? [])
             scope = r.dedupScope ?? .store
-            window = Int64(r.windowSeconds ?? 900) * 1000
+            window = AlertRule.millis(r.windowSeconds ?? 900)
             need = max(1, r.count ?? 5)
-            cooldown = Int64(r.cooldownSeconds) * 1000
+            cooldown = AlertRule.millis(r.cooldownSeconds)
         }
 
         var storeScoped: Bool { scope == .store }
@@ -573,14 +607,14 @@ public struct AlertRuleEngine: Sendable, Hashable {
 
     /// Drops cooldown entries and window events that can no longer matter at `nowMs`.
     public mutating func prune(_ nowMs: Int64) {
-        let maxCooldown = Int64(rules.map(\.cooldownSeconds).max() ?? 0) * 1000
+        let maxCooldown = AlertRule.millis(rules.map(\.cooldownSeconds).max() ?? 0)
         // In place: rebuilt by `filter` every 4,096 events, the table of a few thousand customers was rehashed whole
         // and then grew back, entry by entry. Under a live store's load nearly every entry is
         // still in its cooldown, and nothing is removed.
         var expired: [Key] = []
         for (key, cooldown) in cooldowns where nowMs - cooldown.lastRaised >= maxCooldown { expired.append(key) }
         for key in expired { cooldowns.removeValue(forKey: key) }
-        let maxWindow = Int64(rules.compactMap(\.windowSeconds).max() ?? 900) * 1000
+        let maxWindow = AlertRule.millis(rules.compactMap(\.windowSeconds).max() ?? 900)
         var idle: [String] = []
         // by index, not over `stores.indices`, which would hold the storage and make the first write copy it
         var i = stores.startIndex

@@ -25,6 +25,26 @@ struct ConfigTests {
         #expect(after.allSatisfy { ($0["value"] as? String ?? "").isEmpty })
     }
 
+    /// An alert setting out of range is refused at the hub, not sent to every store: an agent would not apply it.
+    @Test func anAlertSettingOutOfRangeIsRefused() async throws {
+        let seeded = try await SeededHub.shared()
+        let environment = CX.environment(seeded.hub)
+        let set = try CX.run(
+            ["config", "set", "store-cfg", "alert_cooldown_seconds", "99999999999999999"], environment: environment)
+        #expect(set.status != 0)
+        #expect(
+            set.stderr.contains(
+                "alert_cooldown_seconds: '99999999999999999' is not a whole number of seconds from 0 to 2592000"),
+            "\(set.stderr)")
+        #expect(try CX.rows(["config", "get", "store-cfg"], hub: seeded.hub).isEmpty)
+        let ok = try CX.run(["config", "set", "store-cfg", "alert_cooldown_seconds", "600"], environment: environment)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try CX.rows(["config", "get", "store-cfg"], hub: seeded.hub).count == 1)
+        #expect(
+            try CX.run(["config", "unset", "store-cfg", "alert_cooldown_seconds"], environment: environment).status == 0
+        )
+    }
+
     @Test func setNeedsExactlyOneValue() throws {
         let result = try CX.run(["config", "set", "*", "x"], environment: ["CX_HUB_URL": "https://127.0.0.1:1"])
         #expect(result.status != 0)

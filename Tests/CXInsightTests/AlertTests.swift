@@ -32,6 +32,34 @@ import Testing
         #expect(r7.map(\.ruleID) == ["churn-threat"])
     }
 
+    /// Rules come from configuration: seconds beyond 100 years count as 100 years (a cooldown that suppresses for
+    /// good, as a very long one should), negative ones as none, instead of overflowing event times and trapping.
+    @Test(arguments: [Int.max, Int.max / 1000 + 1, Int.min])
+    func hugeSecondsDoNotTrap(seconds: Int) {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(id: "neg", condition: .sentimentAtOrBelow, threshold: -0.5, cooldownSeconds: seconds),
+            AlertRule(
+                id: "spike", condition: .negativeSpike, threshold: -0.5, count: 2, windowSeconds: seconds,
+                cooldownSeconds: seconds),
+        ])
+        #expect(a.process(ev("1", t: 1_000, compound: -0.9)).map(\.ruleID) == ["neg"])
+        let second = a.process(ev("2", t: 2_000, compound: -0.9)).map(\.ruleID)
+        #expect(second == (seconds < 0 ? ["neg"] : ["spike"]))
+        a.prune(3_000)
+        #expect(a.process(ev("3", t: 4_000, compound: -0.9)).map(\.ruleID) == (seconds < 0 ? ["neg"] : []))
+    }
+
+    @Test(arguments: [
+        ("alert_cooldown_seconds", "99999999999999999", false), ("alert_cooldown_seconds", "2592001", false),
+        ("alert_cooldown_seconds", "-1", false), ("alert_cooldown_seconds", "2592000", true),
+        ("alert_cooldown_seconds", "0", true), ("alert_sentiment_threshold", "-1.5", false),
+        ("alert_sentiment_threshold", "-0.3", true), ("alert_rules_disabled", "churn-threat,nope", false),
+        ("alert_rules_disabled", "churn-threat, complaint", true), ("survey_prompt", "anything", true),
+    ])
+    func settingValuesAreChecked(name: String, value: String, valid: Bool) {
+        #expect((AlertRule.settingProblem(name: name, value: value) == nil) == valid)
+    }
+
     /// A customer key as its hex text (the public API) and as its bytes (the agent's packed path) are one customer:
     /// one cooldown, one de-duplication key spelled in hex. Text of another form stays a customer of its own.
     @Test func customerKeyFormsShareOneCooldown() {

@@ -18,7 +18,7 @@ public struct HubAlertSettings: Sendable, Hashable {
     /// What could not be applied, as `name: reason`.
     public var problems: [String] = []
 
-    public static let names = ["alert_sentiment_threshold", "alert_cooldown_seconds", "alert_rules_disabled"]
+    public static let names = AlertRule.settingNames
 
     /// The effective settings for `storeID` from the configuration entries received from the hub.
     public init(entries: [HubConfigEntry], storeID: String) {
@@ -28,23 +28,15 @@ public struct HubAlertSettings: Sendable, Hashable {
         }
         for (name, value) in effective {
             guard let value else { continue }
+            if let problem = AlertRule.settingProblem(name: name, value: value) {
+                problems.append("\(name): \(problem)")
+                continue
+            }
             switch name {
-            case "alert_sentiment_threshold":
-                if let v = Double(value), (-1...0).contains(v) {
-                    sentimentThreshold = v
-                } else {
-                    problems.append("\(name): '\(value)' is not a number from -1 to 0")
-                }
-            case "alert_cooldown_seconds":
-                if let v = Int(value), v >= 0 {
-                    cooldownSeconds = v
-                } else {
-                    problems.append("\(name): '\(value)' is not a whole number of seconds")
-                }
+            case "alert_sentiment_threshold": sentimentThreshold = Double(value)
+            case "alert_cooldown_seconds": cooldownSeconds = Int(value)
             case "alert_rules_disabled":
                 disabledRules = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-                let known = Set(AlertRule.defaults.map(\.id))
-                for id in disabledRules where !known.contains(id) { problems.append("\(name): no rule '\(id)'") }
             default:
                 problems.append("\(name): not a setting this agent knows")
             }

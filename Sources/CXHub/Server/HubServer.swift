@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import CXProtocol
 import Foundation
 import HTTPTypes
@@ -208,6 +209,10 @@ public enum HubServer {
             struct Value: Decodable { var value: String? }
             guard let v = try? JSONDecoder().decode(Value.self, from: Data(body.readableBytesView)) else {
                 return error(HubError("invalid_request", "expected JSON {\"value\": string or null}", status: 400))
+            }
+            if let value = v.value, let problem = AlertRule.settingProblem(name: name, value: value) {
+                // An agent would not apply it either; one that trapped on it would do so at every start.
+                return error(HubError("invalid_setting", "\(name): \(problem)", status: 400))
             }
             try await store.setConfig(scope: scope, name: name, value: v.value)
             return json(200, ["scope": scope, "name": name, "result": "ok"])
