@@ -166,15 +166,26 @@ struct InsightWiringTests {
             let alerts = try JSONDecoder().decode([StoredAlert].self, from: Data(listed.utf8))
             #expect(!alerts.isEmpty && alerts.count < 10, "\(alerts.count) alerts for 10 angry events")
             let first = try #require(alerts.first)
-            var request = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/\(first.alertID)/acknowledge")
-            request.method = HTTPMethod.POST
-            request.body = .bytes(ByteBuffer(string: "{\"note\":\"manager on the floor\"}"))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            #expect(response.status == HTTPResponseStatus.ok)
+            func acknowledge(note: String) async throws -> (HTTPResponseStatus, String) {
+                var request = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/\(first.alertID)/acknowledge")
+                request.method = HTTPMethod.POST
+                let body = try JSONSerialization.data(withJSONObject: ["note": note])
+                request.body = .bytes(ByteBuffer(bytes: body))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                return (response.status, text)
+            }
+            // A note longer than the protocol carries would stall the store's sync at the hub: refused, not stored.
+            let (long, refusal) = try await acknowledge(note: String(repeating: "a", count: 4_097))
+            #expect(long == .badRequest && refusal.contains("\"invalid_field\"") && refusal.contains("4097 bytes"))
+            #expect(try await agent.get("/v1/alerts").1.contains("aaaa") == false)
+            // PII in a note is masked before it is stored, as in an event's text.
+            let (masked, _) = try await acknowledge(note: "manager on the floor, called maria.l@example.com")
+            #expect(masked == .ok)
             let (_, after) = try await agent.get("/v1/alerts")
             let updated = try JSONDecoder().decode([StoredAlert].self, from: Data(after.utf8))
             #expect(updated.first { $0.alertID == first.alertID }?.status == "acknowledged")
-            #expect(updated.first { $0.alertID == first.alertID }?.note == "manager on the floor")
+            #expect(updated.first { $0.alertID == first.alertID }?.note == "manager on the floor, called [EMAIL]")
             var unknown = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/nope/resolve")
             unknown.method = HTTPMethod.POST
             #expect(

@@ -1,4 +1,5 @@
 import CXCore
+import CXInsight
 import Foundation
 import Hummingbird
 import Logging
@@ -7,6 +8,8 @@ import ServiceLifecycle
 
 /// The agent's local HTTP API on loopback: ingest, health and buffer status.
 public enum AgentServer {
+    /// The longest alert note the protocol carries (`note.value`, PROTOCOL.md §6.2).
+    static let maxNoteBytes = EventLimits().maxTextLength
     /// Builds the HTTP application; `onListening` receives the bound port (useful with port 0).
     public static func application(
         ingest: IngestService, sync: SyncMonitor = SyncMonitor(), logger: Logger,
@@ -17,6 +20,7 @@ public enum AgentServer {
             router.add(middleware: APITokenAuth(token: Array(ingest.configuration.apiToken.utf8)))
         }
         let maxBody = ingest.configuration.maxBodyBytes
+        let noteMasker = PIIMasker()
         router.get("/v1/health") { _, _ in
             jsonResponse(200, "{\"status\":\"ok\"}")
         }
@@ -71,6 +75,18 @@ public enum AgentServer {
                         )
                     }
                     note = change.note
+                }
+                if let raw = note {
+                    // Masked before it is stored, as event texts are; and within the protocol's limit, or the hub
+                    // would refuse the batch that carries it for good and the store's sync would stall.
+                    let masked = noteMasker.mask(raw).text
+                    guard masked.utf8.count <= Self.maxNoteBytes else {
+                        return jsonResponse(
+                            400,
+                            "{\"error\":{\"code\":\"invalid_field\",\"field\":\"note\",\"message\":\"note is \(masked.utf8.count) bytes (masked), longer than \(Self.maxNoteBytes)\"}}"
+                        )
+                    }
+                    note = masked
                 }
                 guard
                     let alert = try await ingest.store.updateAlert(
