@@ -132,6 +132,12 @@ extension HubStore {
         }
         for (i, e) in batch.events.enumerated() { try checkDrift(e.event.hlc.rawValue, "events[\(i)]") }
         for (i, u) in w.lwwUpdates.enumerated() { try checkDrift(u.hlc, "lww_updates[\(i)]") }
+        // An alert's note and assignee are LWW registers too: one dated years ahead would win every later change.
+        for (i, a) in w.alertUpdates.enumerated() {
+            if a.hasNote { try checkDrift(a.note.hlc, "alert_updates[\(i)].note") }
+            if a.hasAssignee { try checkDrift(a.assignee.hlc, "alert_updates[\(i)].assignee") }
+            try checkDrift(a.raisedHlc, "alert_updates[\(i)].raised_hlc")
+        }
 
         let hwm = UInt64(
             try Int64.fetchOne(
