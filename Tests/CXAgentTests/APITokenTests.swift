@@ -33,6 +33,23 @@ struct APITokenTests {
         }
     }
 
+    /// The hub is reached over TLS only: a forged acknowledgement over cleartext would make the agent drop events.
+    @Test(arguments: [
+        ("http://hub.example:7443", false), ("HTTP://hub.example", false), ("https://hub.example:7443", true),
+    ])
+    func hubURLMustBeHTTPS(_ url: String, _ accepted: Bool) throws {
+        let environment = ["CX_AGENT_HUB_URL": url]
+        if accepted {
+            #expect(try AgentConfiguration.load(file: nil, environment: environment).hubURL == url)
+        } else {
+            let error = #expect(throws: ConfigurationError.self) {
+                try AgentConfiguration.load(file: nil, environment: environment)
+            }
+            #expect(error?.description.contains("setting 'hub_url'") == true, "\(String(describing: error))")
+            #expect(error?.description.contains("https://") == true)
+        }
+    }
+
     static func request(_ agent: AgentProcess, _ path: String, token: String?, post body: String? = nil) async throws
         -> (Int, String)
     {

@@ -16,6 +16,15 @@ struct ErrorTests {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    /// Every request carries the operator token: a cleartext hub URL is refused before anything is sent.
+    @Test func cleartextHubURLIsRefused() throws {
+        let result = try CX.run(["fleet"], environment: ["CX_HUB_URL": "http://127.0.0.1:1", "CX_TOKEN": "t"])
+        #expect(result.status != 0)
+        #expect(
+            result.stderr.contains("'http://127.0.0.1:1' is not a hub URL; expected https://HOST[:PORT]"),
+            "\(result.stderr)")
+    }
+
     @Test func unreachableHubIsReported() throws {
         let result = try CX.run(["fleet"], environment: ["CX_HUB_URL": "https://127.0.0.1:1", "CX_TOKEN": "t"])
         #expect(result.status == 3)

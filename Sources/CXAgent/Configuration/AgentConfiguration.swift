@@ -278,8 +278,10 @@ extension AgentConfiguration {
         {
             throw fail(.alertWebhookURL, "'\(alertWebhookURL)' is not an http(s) URL")
         }
-        if !hubURL.isEmpty && !(hubURL.hasPrefix("https://") || hubURL.hasPrefix("http://")) {
-            throw fail(.hubURL, "'\(hubURL)' is not an http(s) URL")
+        // TLS only, as at enrollment: batches carry the store's events, and an acknowledgement over cleartext could be
+        // forged by anyone on the store's network to have the agent drop events the hub never got.
+        if !hubURL.isEmpty && !hubURL.lowercased().hasPrefix("https://") {
+            throw fail(.hubURL, "'\(hubURL)' is not an https:// URL (the hub is reached over TLS only)")
         }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw fail(.logLevel, "'\(logLevel)' is not a log level")

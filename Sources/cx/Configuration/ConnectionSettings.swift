@@ -37,9 +37,10 @@ struct ConnectionSettings: Sendable, Equatable {
             url.removeLast()
         }
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
-            scheme == "https" || scheme == "http", parsed.host?.isEmpty == false
+            scheme == "https", parsed.host?.isEmpty == false
         else {
-            throw CLIError(.configuration, "'\(url)' is not a hub URL; expected https://HOST[:PORT]")
+            // TLS only: every request carries the operator token.
+            throw CLIError(.configuration, "'\(url)' is not a hub URL; expected https://HOST[:PORT] (TLS only)")
         }
         return url
     }
