@@ -223,6 +223,26 @@ struct EventIndexTests {
         try store.close()
     }
 
+    /// A unified customer is at most 64 identifiers: one linked to hundreds of others (links come from stores) reads
+    /// no more than that, and its timeline still answers.
+    @Test("a customer linked to 300 identifiers is unified as at most 64 of them")
+    func linkedIdentifiersAreBounded() async throws {
+        let dir = TempDir()
+        let (store, _) = try Self.hub(dir)
+        try await store.pool.write { db in
+            for i in 0..<300 {
+                try db.execute(sql: "INSERT INTO identity_links (a, b) VALUES ('hub-cust', ?)", arguments: ["c\(i)"])
+            }
+            try db.execute(sql: "INSERT INTO identity_links (a, b) VALUES ('c7', 'c7-other')")
+        }
+        let ids = try await store.pool.read { try store.linkedIdentifiers($0, of: "hub-cust") }
+        #expect(ids.count == 64 && ids.first == "hub-cust" && Set(ids).count == 64)
+        let small = try await store.pool.read { try store.linkedIdentifiers($0, of: "c7-other") }
+        #expect(small.count == 64 && small.prefix(3) == ["c7-other", "c7", "hub-cust"])
+        #expect(try await store.customerTimeline("hub-cust", limit: 10).isEmpty)
+        try store.close()
+    }
+
     @Test("a database from before the store-first identity index keeps its events and their uniqueness")
     func migrationKeepsEvents() async throws {
         let dir = TempDir()

@@ -157,10 +157,13 @@ extension HubStore {
         var set: Set<String> = [id]
         var frontier = [id]
         while let next = frontier.popLast(), seen.count < limit {
+            // At most `limit` new ones can be kept, and every identifier seen may come back among the neighbours: an
+            // identifier linked to a million others (links come from stores) must not load them all.
             let rows = try String.fetchAll(
-                db, sql: "SELECT b FROM identity_links WHERE a = ? UNION SELECT a FROM identity_links WHERE b = ?",
-                arguments: [next, next])
-            for r in rows where set.insert(r).inserted {
+                db,
+                sql: "SELECT b FROM identity_links WHERE a = ? UNION SELECT a FROM identity_links WHERE b = ? LIMIT ?",
+                arguments: [next, next, limit + seen.count])
+            for r in rows where seen.count < limit && set.insert(r).inserted {
                 seen.append(r)
                 frontier.append(r)
             }
