@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CXCoreTests",
-            dependencies: ["CXCore"],
+            dependencies: ["CXCore", "CXTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -34,6 +34,28 @@ struct BufferStoreTests {
             highWaterMark: seq, downstream: downstream, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
     }
 
+    /// The buffer holds the store's events and customer keys: a new data directory is the agent's user's only
+    /// (0700), and the database and the files SQLite creates beside it are 0600, whatever the umask.
+    @Test func bufferFilesArePrivate() async throws {
+        let dir = TempDir()
+        let data = dir.path + "/agent"
+        var c = AgentConfiguration()
+        c.dataDirectory = data
+        let ingest = try IngestService(
+            store: try BufferStore.open(directory: data, quotaBytes: 1 << 30, logger: testLogger), configuration: c)
+        #expect(
+            try await ingest.ingest(body: TestEvents.ndjson(customers: ["a@example.com"]), contentType: nil).accepted
+                == 1)
+        func mode(_ path: String) throws -> Int? {
+            try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        }
+        #expect(try mode(data) == 0o700)
+        for file in ["buffer.sqlite", "buffer.sqlite-wal", "buffer.sqlite-shm"] {
+            #expect(try mode(data + "/" + file) == 0o600, "\(file)")
+        }
+        try ingest.store.close()
+    }
+
     @Test func concurrentRequestsGetGapFreeSeqsAndDuplicatesAreNoOps() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir)

@@ -243,6 +243,21 @@ struct EventIndexTests {
         try store.close()
     }
 
+    /// The hub's database holds the fleet key: it and the files SQLite creates beside it are for the hub's user only.
+    @Test("the hub's database, its WAL and shared memory are private (0600)")
+    func databaseFilesArePrivate() async throws {
+        let dir = TempDir()
+        let path = dir.path + "/hub.sqlite"
+        let (store, endpoint) = try Self.hub(dir)
+        let a = try await Self.agent(store, "store-a")
+        #expect(await endpoint.handle(a.frame(a.batch(1...1))).status == 200)
+        for file in [path, path + "-wal", path + "-shm"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file): \(String(mode ?? -1, radix: 8))")
+        }
+        try store.close()
+    }
+
     @Test("a database from before the store-first identity index keeps its events and their uniqueness")
     func migrationKeepsEvents() async throws {
         let dir = TempDir()

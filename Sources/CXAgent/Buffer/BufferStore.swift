@@ -45,7 +45,8 @@ public final class BufferStore: Sendable {
         directory: String, quotaBytes: Int64, cacheKiB: Int = 8_192, maxClockDrift: Duration = .seconds(300),
         logger: Logger
     ) throws -> BufferStore {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let agentID = try loadOrCreateAgentID(directory: directory)
         let path = (directory as NSString).appendingPathComponent("buffer.sqlite")
         var recovery: RecoveryReport?
@@ -98,6 +99,8 @@ public final class BufferStore: Sendable {
     }
 
     static func openPool(path: String, cacheKiB: Int, agentID: String) throws -> DatabasePool {
+        // Also the fresh database of a recovery: events and their customer keys are for the agent's user only.
+        try PrivateDatabaseFile.prepare(path)
         var config = Configuration()
         config.prepareDatabase { db in
             // The writer's own checkpoint is only the fallback (CheckpointService keeps the WAL near 64 MiB):

@@ -50,6 +50,7 @@ public final class HubStore: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, (64 << 20) / pageSize))")
         }
         config.busyMode = .timeout(10)
+        try PrivateDatabaseFile.prepare(path)
         let pool = try DatabasePool(path: path, configuration: config)
         // FULL on the writer here, not in `prepareDatabase`: GRDB's DatabasePool sets `synchronous = NORMAL` on its
         // writer after that (setUpWALMode), and under NORMAL a WAL commit is not fsynced, only a checkpoint synced it
