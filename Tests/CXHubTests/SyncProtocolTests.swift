@@ -164,6 +164,54 @@ struct SyncProtocolTests {
         }
     }
 
+    /// Sync bodies are read before their signature can be checked, so what all requests hold at once is bounded:
+    /// beyond `max_sync_bytes_in_flight` a request is shed before its body is read, and the budget frees as bodies end.
+    @Test("sync requests beyond the bytes in flight are shed with 503 overloaded and Retry-After, then taken again")
+    func syncBodiesAreShedWhenTheBudgetIsFull() async throws {
+        let environment = ["CX_HUB_MAX_FRAME_BYTES": "65536", "CX_HUB_MAX_SYNC_BYTES_IN_FLIGHT": "65536"]
+        try await Self.withHub(environment: environment) { hub, client in
+            let key = try await hub.enroll(client, agentID: "agent-l", store: "store-009", device: "kiosk-1")
+            let agent = TestAgent(agentID: "agent-l", store: "store-009", key: key)
+            func post() async throws -> (HTTPResponseStatus, String?, Cxsync_V1_Error?) {
+                var request = HTTPClientRequest(url: hub.url + "/v1/sync")
+                request.method = .POST
+                request.headers.add(name: "CX-Protocol", value: "1.1")
+                request.body = .bytes(ByteBuffer(bytes: agent.frame(agent.batch(1...1))))
+                let response = try await client.execute(request, timeout: .seconds(10))
+                let bytes = Array(buffer: try await response.body.collect(upTo: 1 << 20))
+                let decoder = FrameDecoder()
+                let header = try decoder.header(of: bytes)
+                let error =
+                    response.status == .ok
+                    ? nil : try decoder.decode(Cxsync_V1_Error.self, from: decoder.payload(of: bytes, header: header))
+                return (response.status, response.headers.first(name: "retry-after"), error)
+            }
+            // A slow sender announces 65,536 bytes and sends 100: it holds the whole budget while its body comes.
+            let (stream, body) = AsyncStream<ByteBuffer>.makeStream()
+            var slow = HTTPClientRequest(url: hub.url + "/v1/sync")
+            slow.method = .POST
+            slow.headers.add(name: "CX-Protocol", value: "1.1")
+            slow.body = .stream(stream, length: .known(Int64(65_536)))
+            async let held = client.execute(slow, timeout: .seconds(30))
+            body.yield(ByteBuffer(repeating: 0, count: 100))
+            var shed = try await post()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while shed.0 != .serviceUnavailable && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                shed = try await post()
+            }
+            #expect(shed.0 == .serviceUnavailable)
+            #expect(shed.1 == "1")
+            #expect(shed.2?.code == "overloaded")
+            // The slow body ends (not a frame: refused), its bytes are released, and requests are taken again.
+            body.yield(ByteBuffer(repeating: 0, count: 65_436))
+            body.finish()
+            #expect(try await held.status == .badRequest)
+            #expect(try await post().0 == .ok)
+            #expect(try await Self.total(hub, client) == 1)
+        }
+    }
+
     @Test("the query API refuses a missing or wrong operator token")
     func operatorToken() async throws {
         try await Self.withHub { hub, client in

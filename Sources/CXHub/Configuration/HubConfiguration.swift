@@ -16,6 +16,9 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
     /// Largest request body, at most the protocol's 8 MiB; a larger `Content-Length` is refused before the body is
     /// read.
     public var maxFrameBytes: Int = 8 * 1024 * 1024
+    /// Most sync request bytes held at once, read or being read, before they are authenticated; beyond it a request
+    /// is answered 503 `overloaded` with `Retry-After` before its body is read. At least `max_frame_bytes`.
+    public var maxSyncBytesInFlight: Int = 64 * 1024 * 1024
     /// HLCs further ahead of the hub's clock than this, after the sender's measured offset is removed, are refused.
     public var maxClockDrift: Duration = .seconds(300)
     /// An agent whose clock differs from the hub's by more than this is flagged as skewed in the fleet view.
@@ -39,6 +42,7 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
         case tlsCertificate = "tls_certificate"
         case tlsKey = "tls_key"
         case maxFrameBytes = "max_frame_bytes"
+        case maxSyncBytesInFlight = "max_sync_bytes_in_flight"
         case maxClockDrift = "max_clock_drift_seconds"
         case skewThreshold = "skew_threshold_seconds"
         case maxDownstreamItems = "max_downstream_items"
@@ -60,6 +64,8 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
         tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate) ?? d.tlsCertificate
         tlsKey = try c.decodeIfPresent(String.self, forKey: .tlsKey) ?? d.tlsKey
         maxFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? d.maxFrameBytes
+        maxSyncBytesInFlight =
+            try c.decodeIfPresent(Int.self, forKey: .maxSyncBytesInFlight) ?? d.maxSyncBytesInFlight
         maxClockDrift = try seconds(.maxClockDrift, d.maxClockDrift)
         skewThreshold = try seconds(.skewThreshold, d.skewThreshold)
         maxDownstreamItems = try c.decodeIfPresent(Int.self, forKey: .maxDownstreamItems) ?? d.maxDownstreamItems
@@ -77,6 +83,7 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
         try c.encode(tlsCertificate, forKey: .tlsCertificate)
         try c.encode(tlsKey, forKey: .tlsKey)
         try c.encode(maxFrameBytes, forKey: .maxFrameBytes)
+        try c.encode(maxSyncBytesInFlight, forKey: .maxSyncBytesInFlight)
         try c.encode(maxClockDrift.components.seconds, forKey: .maxClockDrift)
         try c.encode(skewThreshold.components.seconds, forKey: .skewThreshold)
         try c.encode(maxDownstreamItems, forKey: .maxDownstreamItems)
@@ -118,6 +125,7 @@ extension HubConfiguration {
         if let v = string(.tlsCertificate) { tlsCertificate = v }
         if let v = string(.tlsKey) { tlsKey = v }
         if let v = try int(.maxFrameBytes) { maxFrameBytes = Int(v) }
+        if let v = try int(.maxSyncBytesInFlight) { maxSyncBytesInFlight = Int(v) }
         if let v = try int(.maxClockDrift) { maxClockDrift = .seconds(v) }
         if let v = try int(.skewThreshold) { skewThreshold = .seconds(v) }
         if let v = try int(.maxDownstreamItems) { maxDownstreamItems = Int(v) }
@@ -135,6 +143,9 @@ extension HubConfiguration {
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
         if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
         if maxFrameBytes < 4096 { throw fail(.maxFrameBytes, "must be at least 4096") }
+        if maxSyncBytesInFlight < maxFrameBytes {
+            throw fail(.maxSyncBytesInFlight, "must be at least max_frame_bytes (\(maxFrameBytes))")
+        }
         if maxClockDrift < .seconds(1) { throw fail(.maxClockDrift, "must be at least 1 second") }
         if skewThreshold < .seconds(1) { throw fail(.skewThreshold, "must be at least 1 second") }
         if maxDownstreamItems < 1 { throw fail(.maxDownstreamItems, "must be at least 1") }

@@ -66,6 +66,7 @@ public enum HubServer {
         // The limit the decoder applies (the protocol's 8 MiB or a smaller configured one): a larger body is refused
         // before it is read, not after, from callers not yet authenticated.
         let maxFrame = Context.limits(ctx.configuration).maxFrameBytes
+        let syncBytes = ByteBudget(limit: ctx.configuration.maxSyncBytesInFlight)
         router.get("/v1/health") { _, _ in
             json(200, ["status": "ok", "hub_id": store.hubID])
         }
@@ -116,6 +117,14 @@ public enum HubServer {
                             "frame_too_large", "body of \(length) bytes exceeds the limit of \(maxFrame)", status: 413))
                 )
             }
+            // Bodies are read before the signature can be checked: what all requests hold at once is bounded, and
+            // a request beyond it is shed before its body is read (1,000 callers x 8 MiB would otherwise be 8 GiB).
+            let reserved = max(0, request.headers[.contentLength].flatMap(Int.init) ?? maxFrame)
+            guard syncBytes.reserve(reserved) else {
+                ctx.logger.warning("sync request shed", metadata: ["bytes_in_flight_limit": "\(syncBytes.limit)"])
+                return frame(ctx.sync.overloaded(retryAfterSeconds: 1))
+            }
+            defer { syncBytes.release(reserved) }
             var request = request
             let body: ByteBuffer
             do {
@@ -228,10 +237,11 @@ public enum HubServer {
     }
 
     static func frame(_ reply: SyncEndpoint.Reply) -> Response {
-        Response(
-            status: .init(code: reply.status),
-            headers: [.contentType: "application/x-cxsync-frame", HTTPField.Name("CX-Protocol")!: "1.1"],
-            body: .init(byteBuffer: ByteBuffer(bytes: reply.frame)))
+        var headers: HTTPFields = [.contentType: "application/x-cxsync-frame", HTTPField.Name("CX-Protocol")!: "1.1"]
+        if let seconds = reply.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+        return Response(
+            status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.frame))
+        )
     }
 
     static func json(_ status: Int, _ object: [String: String]) -> Response {

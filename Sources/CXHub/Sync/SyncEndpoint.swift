@@ -22,6 +22,18 @@ public struct SyncEndpoint: Sendable {
     public struct Reply: Sendable {
         public var status: Int
         public var frame: [UInt8]
+        public var retryAfterSeconds: Int? = nil
+    }
+
+    /// The answer to a sync request shed before its body is read: the hub holds `max_sync_bytes_in_flight` already.
+    public func overloaded(retryAfterSeconds: Int) -> Reply {
+        var reply = refusal(
+            HubError(
+                "overloaded",
+                "the hub is reading as many sync requests as it takes at once; retry after \(retryAfterSeconds) s",
+                status: 503))
+        reply.retryAfterSeconds = retryAfterSeconds
+        return reply
     }
 
     /// Refuses a major version named in the `CX-Protocol` header before the body is read.
