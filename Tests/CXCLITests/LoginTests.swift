@@ -44,6 +44,25 @@ struct LoginTests {
         #expect(badFlag.status == 5)
     }
 
+    /// `cx login` saves a token for one hub: another hub named by flag or environment does not get it.
+    @Test func theSavedTokenGoesOnlyToTheSavedHub() async throws {
+        let seeded = try await SeededHub.shared()
+        let home = TempDir()
+        let config = home.path + "/config.json"
+        let login = try CX.run(["login"], environment: CX.environment(seeded.hub).merging(["CX_CONFIG": config]) { $1 })
+        #expect(login.status == 0, "\(login.stderr)")
+        for other in [["fleet", "--hub", "https://127.0.0.1:1"], ["fleet"]] {
+            var environment = ["CX_CONFIG": config]
+            if other.count == 1 { environment["CX_HUB_URL"] = "127.0.0.1:1" }
+            let result = try CX.run(other, environment: environment)
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("no operator token"), "\(result.stderr)")
+        }
+        // the saved hub, however spelled, still gets it
+        let same = try CX.run(["fleet", "--hub", seeded.hub.url + "/"], environment: ["CX_CONFIG": config])
+        #expect(same.status == 0, "\(same.stderr)")
+    }
+
     @Test func loginWithAWrongTokenWritesNothing() async throws {
         let seeded = try await SeededHub.shared()
         let home = TempDir()

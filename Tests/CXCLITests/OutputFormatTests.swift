@@ -57,6 +57,25 @@ struct OutputFormatTests {
         #expect(CSV.parse(result.stdout).last == ["store-q", "greeting", value])
     }
 
+    /// Hub data holds what customers and stores wrote: no control character reaches the terminal, and no text cell
+    /// of a CSV export starts a spreadsheet formula. JSON keeps the value as it is.
+    @Test func hubTextCannotDriveTheTerminalOrASpreadsheet() async throws {
+        let seeded = try await SeededHub.shared()
+        let environment = CX.environment(seeded.hub)
+        let value = "=HYPERLINK(\"http://x\",\"ok\")\u{1B}]52;c;aGk=\u{07}\u{1B}[2J\u{9B}done"
+        let set = try CX.run(["config", "set", "store-esc", "greeting", value], environment: environment)
+        #expect(set.status == 0, "\(set.stderr)")
+        let table = try CX.run(["config", "get", "store-esc"], environment: environment)
+        #expect(
+            !table.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) })
+        #expect(
+            table.stdout.contains("=HYPERLINK(\"http://x\",\"ok\")\u{FFFD}]52;c;aGk=\u{FFFD}\u{FFFD}[2J\u{FFFD}done"))
+        let csv = try CX.run(["config", "get", "store-esc", "--csv"], environment: environment)
+        #expect(CSV.parse(csv.stdout).last == ["store-esc", "greeting", "'" + value])
+        #expect(try CX.rows(["config", "get", "store-esc"], hub: seeded.hub).first?["value"] as? String == value)
+        #expect(try CX.run(["config", "unset", "store-esc", "greeting"], environment: environment).status == 0)
+    }
+
     @Test(arguments: cases)
     func jsonIsAnArrayWithTheSameKeys(_ c: Case) async throws {
         let seeded = try await SeededHub.shared()

@@ -9,7 +9,8 @@ struct ConnectionSettings: Sendable, Equatable {
     /// A PEM file whose certificates are the only trust roots; `nil`: the system's roots.
     var caFile: String?
 
-    /// Resolves each setting on its own: flag, else `CX_HUB_URL`/`CX_TOKEN`/`CX_CA_FILE`, else the config file.
+    /// Resolves each setting on its own: flag, else `CX_HUB_URL`/`CX_TOKEN`/`CX_CA_FILE`, else the config file, whose
+    /// token and CA file are used only for the hub it names.
     static func resolve(
         _ options: GlobalOptions, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(CLIError) -> ConnectionSettings {
@@ -22,9 +23,14 @@ struct ConnectionSettings: Sendable, Equatable {
             throw CLIError(
                 .configuration, "no hub given: pass --hub URL, set CX_HUB_URL, or run `cx login --hub URL --token T`")
         }
-        let token = options.token ?? env("CX_TOKEN") ?? file.token
-        let ca = options.caFile ?? env("CX_CA_FILE") ?? file.caFile
-        return ConnectionSettings(hubURL: try normalize(hub), token: token, caFile: ca)
+        let url = try normalize(hub)
+        // The saved token and CA belong to the saved hub: a --hub or CX_HUB_URL naming another must not carry that
+        // hub's operator token to it (a staging host, a typo, a stray variable).
+        var saved = false
+        if let fileHub = file.hub { saved = try normalize(fileHub) == url }
+        let token = options.token ?? env("CX_TOKEN") ?? (saved ? file.token : nil)
+        let ca = options.caFile ?? env("CX_CA_FILE") ?? (saved ? file.caFile : nil)
+        return ConnectionSettings(hubURL: url, token: token, caFile: ca)
     }
 
     /// Adds `https://` when no scheme is given and drops trailing slashes; refuses other schemes.

@@ -22,6 +22,12 @@ enum JSONValue: Sendable, Equatable {
     }
 
     /// The text of the value in a CSV cell: empty for null, `;`-joined for arrays.
+    /// Whether this is text, not a number, a flag or a structure.
+    var isString: Bool {
+        if case .string = self { return true }
+        return false
+    }
+
     var csvText: String {
         switch self {
         case .string(let s): s

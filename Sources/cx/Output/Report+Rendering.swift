@@ -10,9 +10,9 @@ extension Report {
             return table.csv()
         case .table:
             if let message {
-                return message + "\n"
+                return Table.flatten(message) + "\n"
             }
-            return table.aligned() + (footer.map { $0 + "\n" } ?? "")
+            return table.aligned() + (footer.map { Table.flatten($0) + "\n" } ?? "")
         }
     }
 }
@@ -51,7 +51,7 @@ extension Table {
     func csv() -> String {
         var lines = [columns.map { Self.csvField($0.key) }.joined(separator: ",")]
         for row in rows {
-            lines.append(row.map { Self.csvField($0.value.csvText) }.joined(separator: ","))
+            lines.append(row.map { Self.csvField($0.value.csvText, text: $0.value.isString) }.joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
@@ -67,7 +67,12 @@ extension Table {
         return JSONValue.array(objects).json() + "\n"
     }
 
-    static func csvField(_ s: String) -> String {
+    /// A CSV field; a text one (not a number) that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or
+    /// a carriage return first: OWASP's list) gets a leading `'`. Texts come from customers (feedback, reviews), and
+    /// `=HYPERLINK(...)` in one must not run when a CX lead opens the export.
+    static func csvField(_ value: String, text: Bool = true) -> String {
+        var s = value
+        if text, let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { s = "'" + s }
         let needsQuotes =
             s.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
             || s.first == " " || s.last == " "
@@ -75,8 +80,19 @@ extension Table {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// One line of printable text: line breaks become spaces, and other control characters (C0, DEL, C1) become
+    /// U+FFFD. Cells hold what customers wrote; an escape sequence in a review (`ESC ]52;c;...` writes the
+    /// clipboard, `ESC [2J` clears the screen) must not reach a CX lead's terminal.
     static func flatten(_ s: String) -> String {
-        s.contains(where: \.isNewline) ? s.split(whereSeparator: \.isNewline).joined(separator: " ") : s
+        let lines = s.contains(where: \.isNewline) ? s.split(whereSeparator: \.isNewline).joined(separator: " ") : s
+        guard lines.unicodeScalars.contains(where: isControl) else { return lines }
+        var out = String.UnicodeScalarView()
+        for u in lines.unicodeScalars { out.append(isControl(u) ? "\u{FFFD}" : u) }
+        return String(out)
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7F...0x9F).contains(u.value)
     }
 
     static func clip(_ s: String, to width: Int?) -> String {
