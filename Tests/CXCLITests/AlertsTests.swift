@@ -47,6 +47,20 @@ struct AlertsTests {
         #expect(after["status"] as? String == "open")
     }
 
+    /// Notes and owners go downstream to the store's agents: the hub takes no more than the protocol carries.
+    @Test func aNoteOrOwnerBeyondTheProtocolIsRefused() async throws {
+        let seeded = try await SeededHub.shared()
+        let environment = CX.environment(seeded.hub)
+        let note = try CX.run(
+            ["alerts", "ack", "alert-assign", "--note", String(repeating: "n", count: 4_097)], environment: environment)
+        #expect(note.status == 1)
+        #expect(note.stderr == "error: hub error invalid_field: note is 4097 bytes, longer than 4096\n")
+        let owner = try CX.run(
+            ["alerts", "assign", "alert-assign", "--to", String(repeating: "o", count: 257)], environment: environment)
+        #expect(owner.stderr == "error: hub error invalid_field: assignee is 257 bytes, longer than 256\n")
+        #expect(try Self.alert("alert-assign", seeded)?["status"] as? String == "open")
+    }
+
     @Test func unknownAlertReportsTheHubErrorCode() async throws {
         let seeded = try await SeededHub.shared()
         let result = try CX.run(["alerts", "ack", "no-such-alert"], environment: CX.environment(seeded.hub))

@@ -201,6 +201,15 @@ public enum HubServer {
                         HubError(
                             "invalid_request", "expected JSON {\"note\"?: string, \"assignee\"?: string}", status: 400))
                 }
+                // They go downstream to the store's agents: within what the protocol carries (PROTOCOL.md §6.2).
+                for (field, value, limit) in [("note", change.note, 4096), ("assignee", change.assignee, 256)] {
+                    if let value, value.utf8.count > limit {
+                        return error(
+                            HubError(
+                                "invalid_field", "\(field) is \(value.utf8.count) bytes, longer than \(limit)",
+                                status: 400))
+                    }
+                }
                 do {
                     try await store.updateAlert(id: id, status: status, note: change.note, assignee: change.assignee)
                 } catch let e as HubError {
