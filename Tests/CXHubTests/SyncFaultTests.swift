@@ -565,6 +565,42 @@ struct ErasureTests {
         hub.kill(SIGTERM)
     }
 
+    /// An agent without `store_id` takes any store's events before it is enrolled; once enrolled for one store, the
+    /// hub refuses a batch holding another's (store_mismatch) and the agent re-sent it for ever. Now such events stay
+    /// out of its batches, logged, and the store's own events sync.
+    @Test("events buffered before enrollment for another store do not stall the enrolled store's sync")
+    func otherStoresEventsDoNotStallSync() async throws {
+        let dir = TempDir()
+        let data = dir.path + "/agent"
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
+        do {
+            let unenrolled = try AgentProcess(dataDirectory: data)
+            try await unenrolled.waitUntilListening()
+            let lines =
+                SyncingAgent.events(store: "store-x", count: 3) + SyncingAgent.events(store: "store-041", count: 4)
+                + SyncingAgent.events(store: "store-x", count: 2)
+            let (status, body, _) = try await unenrolled.post(Array(lines.map(\.1).joined(separator: "\n").utf8))
+            #expect(status == 200, "\(body)")
+            unenrolled.kill(SIGTERM)
+        }
+        let agent = try SyncingAgent(
+            store: "store-041", dataDirectory: data, hubURL: hub.url, hub: hub, environment: SyncFaultTests.fastSync)
+        try await agent.start()
+        _ = try await agent.ingest(SyncingAgent.events(store: "store-041", count: 2))
+        try await agent.waitUntilSynced()
+        #expect(try await agent.syncStatus().unsynced == 0, "\(agent.stderr.suffix(3000))")
+        let stores = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read {
+            try Row.fetchAll($0, sql: "SELECT store_id, count(*) AS n FROM events GROUP BY store_id").map {
+                "\($0["store_id"] as String): \($0["n"] as Int)"
+            }
+        }
+        #expect(stores == ["store-041: 6"])
+        #expect(
+            agent.stderr.contains("events and alerts of another store are not sent"), "\(agent.stderr.suffix(2000))")
+        agent.kill(SIGTERM)
+        hub.kill(SIGTERM)
+    }
+
     /// Events of customer `key` in the agent's buffer (rows store the key in its compact form: expanded here).
     static func localEvents(of key: String, directory: String) throws -> Int {
         return try readOnlyDatabase(directory + "/buffer.sqlite").read { db in

@@ -2,6 +2,7 @@ import CXCore
 import CXInsight
 import CXProtocol
 import Foundation
+import Logging
 import SwiftProtobuf
 
 /// Turns outbox rows into signed, compressed batch frames (PROTOCOL.md §6), and builds polls.
@@ -14,6 +15,7 @@ struct BatchBuilder: Sendable {
     let maxBatchBytes: Int
     /// Masks and hashes rows stored without enrichment before they are sent.
     let sanitizer: RawEventSanitizer
+    let logger: Logger
     static let agentVersion = "cx-agent/1.1"
 
     /// The body of a batch of the longest prefix of the outbox items (events and alert updates, in seq order)
@@ -26,6 +28,13 @@ struct BatchBuilder: Sendable {
         var events: [SequencedEvent] = []
         events.reserveCapacity(entries.count)
         var included: [OutboxAlert] = []
+        // Events and alerts of another store than the enrolled one (buffered before enrollment, when an agent without
+        // `store_id` takes any store's): the hub refuses a batch that holds one (store_mismatch), and the same
+        // batch would be refused for ever, stalling everything after it. Their seqs stay inside the range, so the
+        // hub's mark passes them; they stay in this buffer until evicted, and each batch logs them.
+        var otherStores: [String: Int] = [:]
+        var firstSeq = UInt64.max
+        var lastSeq: UInt64 = 0
         var bytes = 0
         var e = 0
         var a = 0
@@ -35,27 +44,48 @@ struct BatchBuilder: Sendable {
             // expanded (24 bytes per event on the standard workload, `cx-bench enrich-path` packed 152.8 against
             // 176.7; 48 leaves room for a row with a key and a long phrase).
             let size = takeEvent ? entries[e].payload.count + 88 + 24 * entries[e].themes.count : 256
-            if bytes + size > maxBatchBytes && (!events.isEmpty || !included.isEmpty) { break }
+            if bytes + size > maxBatchBytes && lastSeq > 0 { break }
             bytes += size
             if takeEvent {
                 let entry = entries[e]
                 do {
                     let wire = try entry.wireEvent(modelVersions: modelVersions)
                     var event = try Event(wire: wire, batchStoreID: storeID, limits: .default, index: events.count)
-                    try sanitizer.sanitize(&event)
-                    events.append(SequencedEvent(seq: entry.seq, event: event))
+                    if event.storeID == storeID {
+                        try sanitizer.sanitize(&event)
+                        events.append(SequencedEvent(seq: entry.seq, event: event))
+                    } else {
+                        otherStores[event.storeID, default: 0] += 1
+                    }
+                    firstSeq = min(firstSeq, entry.seq)
+                    lastSeq = max(lastSeq, entry.seq)
                 } catch {
                     throw BufferError(
                         code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")
                 }
                 e += 1
             } else {
-                included.append(alerts[a])
+                let store = alerts[a].update.storeID
+                if store.isEmpty || store == storeID {
+                    included.append(alerts[a])
+                } else {
+                    otherStores[store, default: 0] += 1
+                }
+                firstSeq = min(firstSeq, alerts[a].seq)
+                lastSeq = max(lastSeq, alerts[a].seq)
                 a += 1
             }
         }
-        let seqFrom = min(events.first?.seq ?? .max, included.first?.seq ?? .max)
-        let seqTo = max(events.last?.seq ?? 0, included.last?.seq ?? 0)
+        let seqFrom = firstSeq
+        let seqTo = lastSeq
+        if !otherStores.isEmpty {
+            logger.warning(
+                "events and alerts of another store are not sent: this agent is enrolled for its own store only",
+                metadata: [
+                    "enrolled_store": "\(storeID)", "seq_range": "\(seqFrom)...\(seqTo)",
+                    "skipped": "\(otherStores.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })",
+                ])
+        }
         var b = Cxsync_V1_Batch()
         b.seqFrom = seqFrom
         b.seqTo = seqTo
