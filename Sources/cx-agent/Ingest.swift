@@ -39,8 +39,16 @@ extension CXAgentCommand {
                 let body = Array(lines.joined(separator: "\n").utf8)
                 let r = try await client.ingest(ndjson: body)
                 if let error = r.error {
-                    throw ValidationError(
-                        "agent refused lines \(totals.lines + 1)-\(totals.lines + lines.count): \(error.message)")
+                    // Not a usage error: the lines before these are stored, these are not (nothing of a refused request
+                    // is), and the run can be repeated (stored events are duplicates then).
+                    var text = "error: the agent refused lines \(totals.lines + 1)-\(totals.lines + lines.count) "
+                    text += "(\(r.status) \(error.code)): \(error.message)"
+                    if let after = r.retryAfterSeconds { text += "; retry after \(after) s" }
+                    FileHandle.standardError.write(Data((text + "\n").utf8))
+                    print(
+                        "{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}"
+                    )
+                    throw ExitCode(3)
                 }
                 for result in r.results where result.status == .rejected {
                     if rejections.count < 20 {

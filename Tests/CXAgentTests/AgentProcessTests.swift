@@ -162,4 +162,24 @@ struct AgentProcessTests {
             product: "cx-agent", ["ingest", "--data-dir", data, "--listen-port", "\(agent.port)", file])
         #expect(viaAgent.stdout.contains("\"duplicates\":30"))
     }
+
+    /// A request the agent refuses whole (here a line over its body limit) ends the run with its reason and what was
+    /// stored before it, not with the command's usage.
+    @Test func ingestCommandReportsARefusedRequest() async throws {
+        let dir = TempDir()
+        let data = dir.path + "/data"
+        let file = dir.path + "/events.jsonl"
+        let long = TestEvents.json(text: String(repeating: "x", count: 2000))
+        try ([TestEvents.json(id: UUID()), long].joined(separator: "\n") + "\n").write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let agent = try AgentProcess(dataDirectory: data, environment: ["CX_AGENT_MAX_BODY_BYTES": "1024"])
+        defer { agent.kill(SIGTERM) }
+        try await agent.waitUntilListening()
+        let run = try Subprocess.run(
+            product: "cx-agent", ["ingest", "--data-dir", data, "--listen-port", "\(agent.port)", "--chunk", "1", file])
+        #expect(run.status == 3, "\(run.stderr)")
+        #expect(run.stderr.hasPrefix("error: the agent refused lines 2-2 (413 body_too_large): "), "\(run.stderr)")
+        #expect(!run.stderr.contains("USAGE"))
+        #expect(run.stdout.contains("\"accepted\":1"))
+    }
 }

@@ -73,11 +73,15 @@ struct EventsTests {
         #expect(lines.last == "\(seeded.events.count) events, all time")
     }
 
-    @Test(arguments: [["--by", "region"], ["--since", "yesterday-ish"], ["--since", "1h", "--until", "2h"]])
+    @Test(arguments: [
+        ["--by", "region"], ["--since", "yesterday-ish"], ["--since", "1h", "--until", "2h"],
+        ["--since", "8000000000w8000000000w"],
+    ])
     func badArgumentsAreRefusedBeforeAnyRequest(arguments: [String]) throws {
         let result = try CX.run(["events"] + arguments, environment: ["CX_HUB_URL": "https://127.0.0.1:1"])
         #expect(result.status != 0)
         #expect(!result.stderr.isEmpty)
         #expect(!result.stderr.contains("cannot reach hub"))
+        #expect(result.status == 64 && result.stderr.hasPrefix("Error: "), "\(result.stderr)")
     }
 }

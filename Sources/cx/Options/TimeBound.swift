@@ -52,8 +52,9 @@ struct TimeBound: ExpressibleByArgument, Sendable, Equatable {
                 digits.append(c)
             } else if let unit = units[c], let n = Int64(digits) {
                 let (product, overflow) = n.multipliedReportingOverflow(by: unit)
-                guard !overflow else { return nil }
-                total += product
+                let (sum, sumOverflow) = total.addingReportingOverflow(product)
+                guard !overflow, !sumOverflow else { return nil }
+                total = sum
                 digits = ""
                 sawPair = true
             } else {
