@@ -601,6 +601,55 @@ struct ErasureTests {
         hub.kill(SIGTERM)
     }
 
+    /// A box that booted with its clock years ahead stamped its events then; once NTP set the clock right, the hub
+    /// refused every batch (clock_drift: its HLCs are beyond the allowed drift) and the agent re-sent the same frame
+    /// until that date. Now the saved clock starts again from the wall clock, and rows stamped ahead are sent
+    /// stamped now.
+    @Test("events stamped while the box's clock ran years ahead sync once the clock is right")
+    func eventsStampedByAClockAheadSync() async throws {
+        let dir = TempDir()
+        let data = dir.path + "/agent"
+        let hub = try await HubProcess.start(dataDirectory: dir.path + "/hub")
+        let link = try await ChaosProxy.relay(to: hub)
+        let agent = try SyncingAgent(
+            store: "store-043", dataDirectory: data, hubURL: link.url, hub: hub, environment: SyncFaultTests.fastSync)
+        link.state.enabled.withLock { $0 = false }
+        try await agent.start()
+        _ = try await agent.ingest(SyncingAgent.events(store: "store-043", count: 5))
+        agent.kill(SIGTERM)
+        // The rows and the saved clock as a clock in 2035 left them.
+        let ahead = Int64(HLCTimestamp(wallMillis: 2_060_000_000_000, counter: 3).rawValue)
+        let buffer = try DatabaseQueue(path: data + "/buffer.sqlite")
+        try await buffer.write { db in
+            try db.execute(sql: "UPDATE events SET hlc = ?", arguments: [ahead])
+            try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'hlc_last'", arguments: [ahead])
+        }
+        try buffer.close()
+        link.state.enabled.withLock { $0 = true }
+        try await agent.start()
+        _ = try await agent.ingest(SyncingAgent.events(store: "store-043", count: 2))
+        try await agent.waitUntilSynced()
+        #expect(try await agent.syncStatus().unsynced == 0, "\(agent.stderr.suffix(2000))")
+        let (events, latest) = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM events") ?? 0
+            )
+        }
+        #expect(events == 7)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(HLCTimestamp(rawValue: UInt64(latest)).wallMillis < now + 60_000)
+        // the events stored after the restart carry the wall clock's time, not 2035's
+        agent.kill(SIGTERM)
+        let stored = try await readOnlyDatabase(data + "/buffer.sqlite").read { db in
+            try Int64.fetchAll(db, sql: "SELECT hlc FROM events ORDER BY seq DESC LIMIT 2")
+        }
+        #expect(stored.count == 2)
+        #expect(stored.allSatisfy { HLCTimestamp(rawValue: UInt64($0)).wallMillis < now + 60_000 })
+        try await link.shutdown()
+        hub.kill(SIGTERM)
+    }
+
     /// Events of customer `key` in the agent's buffer (rows store the key in its compact form: expanded here).
     static func localEvents(of key: String, directory: String) throws -> Int {
         return try readOnlyDatabase(directory + "/buffer.sqlite").read { db in

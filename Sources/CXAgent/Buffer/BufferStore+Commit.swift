@@ -3,6 +3,7 @@ import CXInsight
 import Foundation
 import GRDB
 import GRDBSQLite
+import Logging
 import Synchronization
 
 extension BufferStore {
@@ -48,8 +49,18 @@ extension BufferStore {
         let quota = quotaBytes
         let drift = maxDriftMillis
         var counters = try Counters.load(db)
-        var clock = HybridLogicalClock(
-            maxDrift: .milliseconds(drift), last: HLCTimestamp(rawValue: UInt64(counters["hlc_last"])))
+        var last = HLCTimestamp(rawValue: UInt64(counters["hlc_last"]))
+        let wall = Self.nowMillis()
+        if last.wallMillis > wall + drift {
+            // The clock was far ahead when it last stamped (a box that booted in 2035, then NTP set it right): an
+            // HLC never goes back, so every event from now on would carry that date, and the hub refuses HLCs more
+            // than the drift ahead of its own clock. The clock starts again from the wall clock.
+            logger.warning(
+                "the saved clock is ahead of the wall clock by more than the allowed drift; it starts again from now",
+                metadata: ["saved_wall_ms": "\(last.wallMillis)", "wall_ms": "\(wall)"])
+            last = HLCTimestamp(wallMillis: wall, counter: 0)
+        }
+        var clock = HybridLogicalClock(maxDrift: .milliseconds(drift), last: last)
         var outcomes: [SubmissionOutcome] = []
         outcomes.reserveCapacity(submissions.count)
         let insert = try db.cachedStatement(

@@ -17,6 +17,8 @@ public final class BufferStore: Sendable {
     public let recovery: RecoveryReport?
     let pool: DatabasePool
     let maxDriftMillis: Int64
+    /// For what the writer notices and corrects (a saved clock far ahead).
+    let logger: Logger
     /// Touched only by the writer (inside `pool.write`), and only after its transaction committed.
     let recent: Mutex<RecentEventIDs>
     /// Theme tag ↔ one-byte code of the stored rows; grows only at start-up (`registerThemes`).
@@ -77,7 +79,7 @@ public final class BufferStore: Sendable {
         return BufferStore(
             path: path, identity: AgentIdentity(agentID: agentID, epoch: epoch), quotaBytes: quotaBytes,
             recovery: recovery, pool: pool, maxDriftMillis: drift.seconds * 1000, recent: recent, themeBook: book,
-            erased: erased)
+            erased: erased, logger: logger)
     }
 
     /// How many of the latest event ids are checked regardless of their `occurred_at` (RecentEventIDs).
@@ -85,8 +87,10 @@ public final class BufferStore: Sendable {
 
     init(
         path: String, identity: AgentIdentity, quotaBytes: Int64, recovery: RecoveryReport?, pool: DatabasePool,
-        maxDriftMillis: Int64, recent: RecentEventIDs, themeBook: ThemeCodebook, erased: Set<String> = []
+        maxDriftMillis: Int64, recent: RecentEventIDs, themeBook: ThemeCodebook, erased: Set<String> = [],
+        logger: Logger = Logger(label: "cx-agent.buffer")
     ) {
+        self.logger = logger
         self.recent = Mutex(recent)
         self.erased = Mutex(ErasedCustomers(subjects: erased))
         self.themeBook = Mutex(themeBook)

@@ -16,6 +16,8 @@ struct BatchBuilder: Sendable {
     /// Masks and hashes rows stored without enrichment before they are sent.
     let sanitizer: RawEventSanitizer
     let logger: Logger
+    /// HLCs further ahead of this box's wall clock than half of this are moved back to now when sent.
+    var maxDriftMillis: Int64 = 300_000
     static let agentVersion = "cx-agent/1.1"
 
     /// The body of a batch of the longest prefix of the outbox items (events and alert updates, in seq order)
@@ -33,6 +35,11 @@ struct BatchBuilder: Sendable {
         // batch would be refused for ever, stalling everything after it. Their seqs stay inside the range, so the
         // hub's mark passes them; they stay in this buffer until evicted, and each batch logs them.
         var otherStores: [String: Int] = [:]
+        // Events stamped while the box's clock ran far ahead (it booted in 2035, then NTP set it right): the hub
+        // refuses an HLC more than the drift ahead of its clock, and the batch would be refused until that date.
+        // They are sent stamped now; the stored row keeps its stamp.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var restamped = 0
         var firstSeq = UInt64.max
         var lastSeq: UInt64 = 0
         var bytes = 0
@@ -53,6 +60,10 @@ struct BatchBuilder: Sendable {
                     var event = try Event(wire: wire, batchStoreID: storeID, limits: .default, index: events.count)
                     if event.storeID == storeID {
                         try sanitizer.sanitize(&event)
+                        if event.hlc.wallMillis > now + maxDriftMillis / 2 {
+                            event.hlc = HLCTimestamp(wallMillis: now, counter: 0)
+                            restamped += 1
+                        }
                         events.append(SequencedEvent(seq: entry.seq, event: event))
                     } else {
                         otherStores[event.storeID, default: 0] += 1
@@ -78,6 +89,11 @@ struct BatchBuilder: Sendable {
         }
         let seqFrom = firstSeq
         let seqTo = lastSeq
+        if restamped > 0 {
+            logger.warning(
+                "events stamped by a clock that was ahead are sent stamped now",
+                metadata: ["events": "\(restamped)", "seq_range": "\(seqFrom)...\(seqTo)"])
+        }
         if !otherStores.isEmpty {
             logger.warning(
                 "events and alerts of another store are not sent: this agent is enrolled for its own store only",

@@ -184,6 +184,15 @@ public struct SyncStateMachine: Sendable {
                         "the hub refused the batch as too large (\(message)); batches now hold at most \(batchLimit) events"
                     ),
                 ]
+            case "clock_drift":
+                // Rebuilt, not re-sent: the builder moves timestamps from a clock that was ahead back to now (rows
+                // stamped while the box's clock ran years ahead would otherwise be refused until that date).
+                inFlight = nil
+                backoff(now: now, jitter: jitter)
+                return [
+                    .discardInFlight,
+                    .log(.error, "the hub refused the batch (clock_drift): \(message); rebuilding it"),
+                ]
             case "busy", "overloaded", "unavailable":
                 attempt += 1
                 waitUntil = max(waitUntil, now + (retryAfter ?? backoffMillis(jitter: jitter)))
