@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CXTestSupport
 import Foundation
 import Testing
@@ -59,6 +60,19 @@ struct AlertsTests {
             ["alerts", "assign", "alert-assign", "--to", String(repeating: "o", count: 257)], environment: environment)
         #expect(owner.stderr == "error: hub error invalid_field: assignee is 257 bytes, longer than 256\n")
         #expect(try Self.alert("alert-assign", seeded)?["status"] as? String == "open")
+    }
+
+    /// The hub answers the 1,000 newest alerts: a store's are chosen there, not among every store's by cx.
+    @Test func theStoreFilterIsAppliedByTheHub() async throws {
+        let seeded = try await SeededHub.shared()
+        let client = try seeded.hub.client()
+        let answer = try await seeded.hub.get(client, "/v1/alerts?store=store-b")
+        try await client.shutdown()
+        #expect(answer.0 == 200)
+        let rows = try JSONSerialization.jsonObject(with: Data(answer.1.utf8)) as? [[String: Any]]
+        #expect(rows?.compactMap { $0["alert_id"] as? String } == ["alert-b"])
+        let listed = try CX.rows(["alerts", "--store", "store-b"], hub: seeded.hub)
+        #expect(listed.compactMap { $0["alert_id"] as? String } == ["alert-b"])
     }
 
     @Test func unknownAlertReportsTheHubErrorCode() async throws {

@@ -225,13 +225,16 @@ extension HubStore {
     }
 
     /// Alerts, newest first; `status` filters by name.
-    public func alerts(status: String?, limit: Int) async throws -> [AlertRow] {
+    public func alerts(status: String?, store: String? = nil, limit: Int) async throws -> [AlertRow] {
         let wanted = status.flatMap(AlertStatus.init(name:))
         return try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM alerts WHERE (? IS NULL OR status = ?) ORDER BY raised_hlc DESC LIMIT ?",
-                arguments: [wanted?.rawValue, wanted?.rawValue, limit]
+                sql: """
+                    SELECT * FROM alerts WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR store_id = ?2)
+                    ORDER BY raised_hlc DESC LIMIT ?3
+                    """,
+                arguments: [wanted?.rawValue, store, limit]
             ).map { row in
                 let state = Self.alertState(row)
                 return AlertRow(

@@ -182,7 +182,9 @@ public enum HubServer {
             if let status, AlertStatus(name: status) == nil {
                 return error(HubError("invalid_request", "status must be open, acknowledged or resolved", status: 400))
             }
-            return try encode(200, try await store.alerts(status: status, limit: 1000))
+            // Filtered here, not by the caller after the 1,000 newest of every store.
+            let only = request.uri.queryParameters["store"].map(String.init)
+            return try encode(200, try await store.alerts(status: status, store: only, limit: 1000))
         }
         for (action, status) in [("acknowledge", AlertStatus.acknowledged), ("resolve", .resolved), ("update", nil)] {
             api.post("alerts/:id/\(action)") { request, context in

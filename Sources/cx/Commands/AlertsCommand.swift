@@ -37,11 +37,10 @@ struct AlertsCommand: AsyncParsableCommand {
             let status = status
             let store = store
             try await options.run { hub, _ in
-                var alerts = try await hub.get(
-                    [Alert].self, "/v1/alerts", query: status.map { [("status", $0.rawValue)] } ?? [])
-                if let store {
-                    alerts = alerts.filter { $0.store == store }
-                }
+                // The hub answers the 1,000 newest: a store's are filtered there, not among every store's.
+                var query = status.map { [("status", $0.rawValue)] } ?? []
+                if let store { query.append(("store", store)) }
+                let alerts = try await hub.get([Alert].self, "/v1/alerts", query: query)
                 let footer = alerts.isEmpty ? "no alerts" : "\(alerts.count) alert\(alerts.count == 1 ? "" : "s")"
                 return Report(AlertsCommand.table(alerts), footer: footer)
             }
