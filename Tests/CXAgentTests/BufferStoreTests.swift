@@ -179,6 +179,35 @@ struct BufferStoreTests {
 
     /// Alerts raised at ingest enter the outbox without a payload; the outbox gives their open update back whole,
     /// from the alert's row, in seq order among later updates and rows written with a payload (older agents).
+    /// A note written at the store replaces the note its staff saw, even when that note came from a clock ahead of
+    /// this box's (here 90 s, under the hub's skew threshold): last-writer-wins by the wall clock kept the older note.
+    @Test func aStoreNoteReplacesTheNoteItSawFromAClockAhead() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let line =
+            "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"store-007\",\"device_id\":\"k-1\","
+            + "\"channel\":\"kiosk\",\"ts\":\(now),\"type\":\"survey_nps\",\"score\":1,"
+            + "\"customer_id\":\"cust-1\",\"text\":\"I am cancelling my membership, switching to Acme\"}"
+        #expect(try await ingest.ingest(body: Array(line.utf8), contentType: nil).accepted == 1)
+        let alert = try #require(try await ingest.store.alerts().first)
+        // acknowledged first (which moves the raised alert into its table), then noted by a hub 90 s ahead
+        _ = try await ingest.store.updateAlert(id: alert.alertID, status: .acknowledged, note: nil, node: "agent-x")
+        let ahead = HLCTimestamp(wallMillis: now + 90_000, counter: 0)
+        let changed = try await ingest.store.pool.write { db in
+            try db.execute(
+                sql: "UPDATE alerts SET note = 'from the hub', note_hlc = ?, note_node = 'hub' WHERE alert_id = ?",
+                arguments: [Int64(bitPattern: ahead.rawValue), alert.alertID])
+            return db.changesCount
+        }
+        #expect(changed == 1)
+        let updated = try #require(
+            try await ingest.store.updateAlert(
+                id: alert.alertID, status: .acknowledged, note: "manager on the floor", node: "agent-x"))
+        #expect(updated.note == "manager on the floor")
+        try ingest.store.close()
+    }
+
     @Test func raisedAlertsReachTheOutboxWholeWithoutAStoredPayload() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir)

@@ -187,7 +187,12 @@ extension BufferStore {
                 try counters.save(db)
                 return false
             }
-            let hlc = HLCTimestamp(wallMillis: Self.nowMillis(), counter: 0)
+            // After the note it replaces, which the store's staff saw: by the HLC receive rule, also when this box's
+            // clock is behind the clock that wrote that note (by less than the hub's skew threshold, which corrects
+            // nothing), where the wall clock alone lost the store's newer note for good.
+            let seen = (row["note_hlc"] as Int64?).map { HLCTimestamp(rawValue: UInt64(bitPattern: $0)) } ?? .zero
+            var clock = HybridLogicalClock(last: seen)
+            let hlc = clock.tick(wallMillis: Self.nowMillis())
             var u = Cxsync_V1_AlertUpdate()
             u.alertID = id
             u.status = Cxsync_V1_AlertStatus(status)
