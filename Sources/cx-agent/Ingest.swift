@@ -35,13 +35,15 @@ extension CXAgentCommand {
             let start = Date()
             var totals = (accepted: 0, duplicates: 0, rejected: 0, lines: 0)
             var rejections: [String] = []
-            for try await lines in LineChunks(handle: handle, linesPerChunk: chunk) {
+            for try await part in LineChunks(handle: handle, linesPerChunk: chunk) {
+                let lines = part.lines
                 let body = Array(lines.joined(separator: "\n").utf8)
                 let r = try await client.ingest(ndjson: body)
                 if let error = r.error {
                     // Not a usage error: the lines before these are stored, these are not (nothing of a refused request
                     // is), and the run can be repeated (stored events are duplicates then).
-                    var text = "error: the agent refused lines \(totals.lines + 1)-\(totals.lines + lines.count) "
+                    var text =
+                        "error: the agent refused lines \(part.numbers[0])-\(part.numbers[part.numbers.count - 1]) "
                     text += "(\(r.status) \(error.code)): \(error.message)"
                     if let after = r.retryAfterSeconds { text += "; retry after \(after) s" }
                     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -53,7 +55,7 @@ extension CXAgentCommand {
                 for result in r.results where result.status == .rejected {
                     if rejections.count < 20 {
                         rejections.append(
-                            "line \(totals.lines + result.index + 1): \(result.error.map { "\($0)" } ?? "rejected")")
+                            "line \(part.numbers[result.index]): \(result.error.map { "\($0)" } ?? "rejected")")
                     }
                 }
                 totals.accepted += r.accepted
@@ -78,7 +80,13 @@ extension CXAgentCommand {
 
 /// Reads a file as chunks of lines without loading it whole.
 struct LineChunks: AsyncSequence {
-    typealias Element = [String]
+    /// Up to `linesPerChunk` non-blank lines and their 1-based line numbers in the input, which blank lines shift.
+    struct Chunk {
+        var lines: [String] = []
+        var numbers: [Int] = []
+    }
+
+    typealias Element = Chunk
     let handle: FileHandle
     let linesPerChunk: Int
 
@@ -86,29 +94,42 @@ struct LineChunks: AsyncSequence {
         let handle: FileHandle
         let linesPerChunk: Int
         var pending: [UInt8] = []
+        /// Where the unread part of `pending` starts: lines are read past, not removed one by one, which moved the
+        /// rest of a 1 MiB read once per line.
+        var start = 0
+        var lineNumber = 0
         var eof = false
 
-        mutating func next() async throws -> [String]? {
-            var lines: [String] = []
-            while lines.count < linesPerChunk {
-                if let nl = pending.firstIndex(of: 10) {
-                    let line = String(decoding: pending[..<nl], as: UTF8.self)
-                    pending.removeSubrange(...nl)
-                    if !line.allSatisfy(\.isWhitespace) { lines.append(line) }
+        mutating func take(_ end: Int, into chunk: inout Chunk) {
+            lineNumber += 1
+            let line = String(decoding: pending[start..<end], as: UTF8.self)
+            if !line.allSatisfy(\.isWhitespace) {
+                chunk.lines.append(line)
+                chunk.numbers.append(lineNumber)
+            }
+        }
+
+        mutating func next() async throws -> Chunk? {
+            var chunk = Chunk()
+            while chunk.lines.count < linesPerChunk {
+                if let nl = pending[start...].firstIndex(of: 10) {
+                    take(nl, into: &chunk)
+                    start = nl + 1
                     continue
                 }
                 if eof {
-                    if !pending.isEmpty {
-                        let line = String(decoding: pending, as: UTF8.self)
-                        pending = []
-                        if !line.allSatisfy(\.isWhitespace) { lines.append(line) }
+                    if start < pending.count {
+                        take(pending.count, into: &chunk)
+                        start = pending.count
                     }
                     break
                 }
+                pending.removeSubrange(..<start)
+                start = 0
                 let data = handle.readData(ofLength: 1 << 20)
                 if data.isEmpty { eof = true } else { pending += data }
             }
-            return lines.isEmpty ? nil : lines
+            return chunk.lines.isEmpty ? nil : chunk
         }
     }
 

@@ -148,12 +148,14 @@ struct AgentProcessTests {
         let data = dir.path + "/data"
         let file = dir.path + "/events.jsonl"
         let ids = (0..<30).map { _ in UUID() }
-        try (ids.map { TestEvents.json(id: $0) }.joined(separator: "\n") + "\n{\"bad\": true}\n")
+        // a blank line at 11: the bad event is line 32 of the file
+        let lines = ids.map { TestEvents.json(id: $0) }
+        try ((lines[..<10] + [""] + lines[10...]).joined(separator: "\n") + "\n{\"bad\": true}\n")
             .write(toFile: file, atomically: true, encoding: .utf8)
         let direct = try Subprocess.run(product: "cx-agent", ["ingest", "--data-dir", data, "--chunk", "7", file])
         #expect(direct.status == 2)
         #expect(direct.stdout.contains("\"accepted\":30") && direct.stdout.contains("\"rejected\":1"))
-        #expect(direct.stderr.contains("line 31"))
+        #expect(direct.stderr.contains("rejected: line 32: "), "\(direct.stderr)")
 
         let agent = try AgentProcess(dataDirectory: data)
         defer { agent.kill(SIGTERM) }
