@@ -160,6 +160,29 @@ struct BufferStoreTests {
         #expect(page.map(\.seq) == Array(UInt64(accepted + 1)...UInt64(accepted + 20)))
     }
 
+    /// A buffer restored from a copy is a prefix of what the hub got: the hub's mark can be past its last seq. New
+    /// events are numbered after the mark; numbered from the buffer's last seq, they took seqs the hub already held,
+    /// the next acknowledgement marked them synced unsent, and eviction lost them.
+    @Test func aBufferBehindTheHubNumbersNewEventsAfterTheHubsMark() async throws {
+        let dir = TempDir()
+        let ingest = try Self.service(dir)
+        #expect(
+            try await ingest.ingest(body: TestEvents.ndjson((0..<5).map { _ in UUID() }), contentType: nil).accepted
+                == 5)
+        try await ingest.store.commitAck(
+            highWaterMark: 20, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        let r = try await ingest.ingest(body: TestEvents.ndjson([UUID(), UUID()]), contentType: nil)
+        #expect(r.results.map(\.seq) == [21, 22])
+        let position = try await ingest.store.syncPosition()
+        #expect(position.syncedThrough == 20 && position.lastSeq == 22 && position.unsynced == 2)
+        #expect(try await ingest.store.outboxPage(after: 20, limit: 10).map(\.seq) == [21, 22])
+        // the hub's next acknowledgement of the same mark leaves them unsynced
+        try await ingest.store.commitAck(
+            highWaterMark: 20, downstream: nil, clockOffsetMillis: nil, sentEvents: 0, sentBytes: 0)
+        #expect(try await ingest.store.syncPosition().unsynced == 2)
+        try ingest.store.close()
+    }
+
     @Test func outboxPagesAreBoundedAndOrdered() async throws {
         let dir = TempDir()
         let ingest = try Self.service(dir)

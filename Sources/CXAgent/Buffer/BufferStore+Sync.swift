@@ -2,6 +2,7 @@ import CXCore
 import CXProtocol
 import Foundation
 import GRDB
+import Logging
 import SwiftProtobuf
 import Synchronization
 
@@ -114,7 +115,18 @@ extension BufferStore {
         try await pool.write { db in
             var counters = try Counters.load(db)
             let last = counters["next_seq"] - 1
-            try self.advanceSynced(&counters, through: min(Int64(highWaterMark), last), db)
+            let mark = Int64(clamping: highWaterMark)
+            if mark > last {
+                // The hub holds seqs this buffer never wrote: it was restored from a copy, or the disk lost writes
+                // it had synced. What it holds is a prefix of what the hub got, so numbering goes on after the hub's
+                // mark. Left at `last`, the next events took seqs the hub already has, the next acknowledgement
+                // marked them synced unsent, and eviction lost them.
+                self.logger.error(
+                    "the hub holds seqs beyond this buffer's last one (a restored or copied database): new events are numbered after the hub's",
+                    metadata: ["last_seq": "\(last)", "hub_high_water_mark": "\(mark)"])
+                counters["next_seq"] = mark + 1
+            }
+            try self.advanceSynced(&counters, through: mark, db)
             if sentEvents > 0 || sentBytes > 0 {
                 counters["sync_batches_total"] += 1
                 counters["sync_events_total"] += Int64(sentEvents)
