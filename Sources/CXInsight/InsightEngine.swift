@@ -427,6 +427,14 @@ public struct InsightEngine: Sendable {
         return String(text[..<end])
     }
 
+    /// Masks every attribute value as `maskedAttributeValue` does; keys are names chosen by the producer's code, not
+    /// values, and are kept.
+    public func maskAttributes(_ attributes: inout [String: String]) {
+        for (name, value) in attributes {
+            if let masked = maskedAttributeValue(value) { attributes[name] = masked }
+        }
+    }
+
     /// A masked text cut to the wire's limit: a mask can be longer than what it replaces (`::1` becomes `[IP]`), and
     /// a text over the limit would have the hub refuse every batch that carries it, stalling the agent's sync. The
     /// analysis runs on the cut text, so that its phrase ranges stay inside it.

@@ -35,6 +35,12 @@ extension CXAgentCommand {
             let start = Date()
             var totals = (accepted: 0, duplicates: 0, rejected: 0, lines: 0)
             var rejections: [String] = []
+            /// What was read and stored so far, one JSON line on stdout (also when a request is refused).
+            func printSummary() {
+                print(
+                    "{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}"
+                )
+            }
             for try await part in LineChunks(handle: handle, linesPerChunk: chunk) {
                 let lines = part.lines
                 let body = Array(lines.joined(separator: "\n").utf8)
@@ -47,9 +53,7 @@ extension CXAgentCommand {
                     text += "(\(r.status) \(error.code)): \(error.message)"
                     if let after = r.retryAfterSeconds { text += "; retry after \(after) s" }
                     FileHandle.standardError.write(Data((text + "\n").utf8))
-                    print(
-                        "{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}"
-                    )
+                    printSummary()
                     throw ExitCode(3)
                 }
                 for result in r.results where result.status == .rejected {
@@ -70,9 +74,7 @@ extension CXAgentCommand {
             }
             if progress { FileHandle.standardError.write(Data("\n".utf8)) }
             for r in rejections { FileHandle.standardError.write(Data("rejected: \(r)\n".utf8)) }
-            print(
-                "{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}"
-            )
+            printSummary()
             if totals.rejected > 0 { throw ExitCode(2) }
         }
     }

@@ -316,9 +316,7 @@ public final class EventEnricher: Sendable {
     /// names chosen by the producer's code, not values, and are kept.
     func maskAttributes(_ attributes: inout [String: String]) {
         guard !attributes.isEmpty else { return }
-        for (name, value) in attributes {
-            if let masked = engine.maskedAttributeValue(value) { attributes[name] = masked }
-        }
+        engine.maskAttributes(&attributes)
     }
 
     /// What the engine reads of an event: the customer identifier is hashed apart (under the lock, with its cache),

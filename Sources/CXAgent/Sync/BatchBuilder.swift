@@ -38,7 +38,7 @@ struct BatchBuilder: Sendable {
         // Events stamped while the box's clock ran far ahead (it booted in 2035, then NTP set it right): the hub
         // refuses an HLC more than the drift ahead of its clock, and the batch would be refused until that date.
         // They are sent stamped now; the stored row keeps its stamp.
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = BufferStore.nowMillis()
         var restamped = 0
         var firstSeq = UInt64.max
         var lastSeq: UInt64 = 0

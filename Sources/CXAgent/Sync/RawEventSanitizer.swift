@@ -30,9 +30,7 @@ final class RawEventSanitizer: Sendable {
             return built
         }
         if let text = event.text { event.text = engine.maskedText(text) }
-        for (name, value) in event.attributes {
-            if let masked = engine.maskedAttributeValue(value) { event.attributes[name] = masked }
-        }
+        engine.maskAttributes(&event.attributes)
         if let id = event.customerID { event.customerID = hasher?.hash(id) }
     }
 }

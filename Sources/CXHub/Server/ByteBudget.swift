@@ -18,6 +18,4 @@ final class ByteBudget: Sendable {
     }
 
     func release(_ bytes: Int) { used.withLock { $0 -= bytes } }
-
-    var inUse: Int { used.withLock { $0 } }
 }

@@ -204,7 +204,8 @@ public enum HubServer {
                             "invalid_request", "expected JSON {\"note\"?: string, \"assignee\"?: string}", status: 400))
                 }
                 // They go downstream to the store's agents: within what the protocol carries (PROTOCOL.md §6.2).
-                for (field, value, limit) in [("note", change.note, 4096), ("assignee", change.assignee, 256)] {
+                let limits = [("note", change.note, EventLimits().maxTextLength), ("assignee", change.assignee, 256)]
+                for (field, value, limit) in limits {
                     if let value, value.utf8.count > limit {
                         return error(
                             HubError(

@@ -150,7 +150,7 @@ enum HubSchema {
             // The days on which some event names a customer: a timeline or an erasure seeks once per (store, day)
             // of these, not of every calendar day between the hub's oldest and newest event. One event dated decades
             // off (a kiosk with a bad clock) made that span tens of thousands of days for every store: a timeline of
-            // 100 stores x 3 years took 1.1 s instead of 50 ms (bench/results/customer-days.md). Kept up at merge, a
+            // 100 stores x 3 years took 1.3 s instead of 57 ms (bench/results/customer-days.md). Kept up at merge, a
             // few rows per batch; days whose events were erased stay, costing a seek each.
             try db.execute(
                 sql: """

@@ -295,7 +295,7 @@ extension HubStore {
                         message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
                 inserted += Int(sqlite3_changes(db.sqliteConnection))
-                if r.customer.length >= 0 && customerDays.last != r.day && !customerDays.contains(r.day) {
+                if r.customer.length >= 0 && !customerDays.contains(r.day) {
                     customerDays.append(r.day)
                 }
             }
