@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import CXTestSupport
 import Foundation
+import NIOHTTP1
 import Testing
 
 @Suite("cx config")
@@ -43,6 +45,32 @@ struct ConfigTests {
         #expect(
             try CX.run(["config", "unset", "store-cfg", "alert_cooldown_seconds"], environment: environment).status == 0
         )
+    }
+
+    /// null removes a setting; a body without `value` (a misspelt key, `{}`) is refused and changes nothing.
+    @Test(arguments: ["{}", "{\"valeu\": \"-0.3\"}", "[]", "{\"value\": 3}"])
+    func aBodyWithoutAValueIsRefusedAndKeepsTheSetting(body: String) async throws {
+        let seeded = try await SeededHub.shared()
+        let environment = CX.environment(seeded.hub)
+        let scope = "store-body-\(body.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFFFF })"
+        let set = try CX.run(["config", "set", scope, "sentiment_threshold", "-0.4"], environment: environment)
+        #expect(set.status == 0, "\(set.stderr)")
+        let client = try seeded.hub.client()
+        let answer: (status: Int, body: [UInt8])
+        do {
+            answer = try await seeded.hub.request(
+                client, .PUT, "/v1/config/\(scope)/sentiment_threshold", body: Array(body.utf8))
+            try await client.shutdown()
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        #expect(answer.status == 400)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        #expect(object?["code"] as? String == "invalid_request")
+        #expect((object?["message"] as? String)?.contains("\"value\" is required") == true)
+        let rows = try CX.rows(["config", "get", scope, "sentiment_threshold"], hub: seeded.hub)
+        #expect(rows.first?["value"] as? String == "-0.4")
     }
 
     @Test func setNeedsExactlyOneValue() throws {

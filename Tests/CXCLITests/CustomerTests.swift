@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import CXCore
 import CXTestSupport
 import Foundation
+import NIOHTTP1
 import Testing
 
 @Suite("cx customer")
@@ -29,6 +31,23 @@ struct CustomerTests {
         let seeded = try await SeededHub.shared()
         let rows = try CX.rows(["customer", "cust-1", "--limit", "2"], hub: seeded.hub)
         #expect(rows.compactMap { $0["channel"] as? String } == ["kiosk", "web"])
+    }
+
+    @Test(arguments: ["abc", "0", "10001", "-1", ""])
+    func aLimitThatIsNotANumberInRangeIsRefused(limit: String) async throws {
+        let seeded = try await SeededHub.shared()
+        let client = try seeded.hub.client()
+        let answer: (status: Int, body: [UInt8])
+        do {
+            answer = try await seeded.hub.request(client, .GET, "/v1/customers/cust-1/timeline?limit=\(limit)")
+            try await client.shutdown()
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        #expect(answer.status == 400)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        #expect(object?["message"] as? String == "limit must be 1 to 10000, not '\(limit)'")
     }
 
     @Test func unknownCustomerHasAnEmptyTimeline() async throws {

@@ -121,6 +121,42 @@ struct ValidationTests {
         b.status.agentVersion = "1"
         b.status.oldestUnsyncedOccurredAtMs = -1
         #expect(Self.refusal(b)?.code == .invalidField)
+        // a hub adds it to the agent's clock offset: a time past the events' range is refused, not summed
+        b.status.oldestUnsyncedOccurredAtMs = .max
+        #expect(Self.refusal(b)?.message.hasPrefix("status.oldest_unsynced_occurred_at_ms: ") == true)
+        b.status.oldestUnsyncedOccurredAtMs = 4_102_444_800_000
+        #expect(Self.refusal(b)?.code == .invalidField)
+        b.status.oldestUnsyncedOccurredAtMs = 4_102_444_799_999
+        #expect(Self.refusal(b) == nil)
+        b.status.oldestUnsyncedOccurredAtMs = 0
+        #expect(Self.refusal(b) == nil)
+    }
+
+    /// Scores are served as JSON numbers: a NaN or an infinity would make every answer holding the event fail.
+    @Test(
+        arguments: [
+            ("compound", Float.infinity), ("compound", -1.5), ("compound", Float.nan), ("positive", -0.1),
+            ("neutral", 1.01), ("negative", Float.infinity), ("language_confidence", 2),
+        ] as [(String, Float)])
+    func enrichmentScoresOutsideTheirRangeAreRefused(field: String, value: Float) throws {
+        var b = Fixtures.batch(Fixtures.events(count: 2))
+        var e = Cxsync_V1_Enrichment()
+        e.modelVersion = "m1"
+        e.compound = -1
+        e.negative = 1
+        e.languageConfidence = 1
+        b.events[1].enrichment = e
+        #expect(Self.refusal(b) == nil)
+        switch field {
+        case "compound": b.events[1].enrichment.compound = value
+        case "positive": b.events[1].enrichment.positive = value
+        case "neutral": b.events[1].enrichment.neutral = value
+        case "negative": b.events[1].enrichment.negative = value
+        default: b.events[1].enrichment.languageConfidence = value
+        }
+        let error = Self.refusal(b)
+        #expect(error?.code == .invalidField)
+        #expect(error?.message.hasPrefix("events[1].enrichment.\(field): ") == true, "\(String(describing: error))")
     }
 
     static let alertFields: [(String, Int)] = [

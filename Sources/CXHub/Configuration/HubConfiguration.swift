@@ -152,7 +152,9 @@ extension HubConfiguration {
         if !HubStore.enrollmentTTLRange.contains(enrollmentTokenTTL) {
             throw fail(.enrollmentTokenTTL, "must be from 60 seconds to 30 days (2592000 seconds)")
         }
-        if staleAfter < .seconds(1) { throw fail(.staleAfter, "must be at least 1 second") }
+        if staleAfter < .seconds(1) || staleAfter > .seconds(31_536_000) {
+            throw fail(.staleAfter, "must be from 1 second to 365 days (31536000 seconds)")
+        }
         if cacheKiB < 1024 { throw fail(.cacheKiB, "must be at least 1024") }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw fail(.logLevel, "'\(logLevel)' is not a log level")

@@ -83,10 +83,20 @@ extension HubStore {
         RFC3339.format(millis: millis)
     }
 
+    /// Seconds from an agent's time, corrected by its clock offset, to `now`; never negative. Saturating: the
+    /// times are what an agent reported, and one report must not trap the hub that serves the fleet's queries.
+    static func ageSeconds(now: Int64, agentMillis: Int64, offset: Int64) -> Int64 {
+        let (corrected, o1) = agentMillis.addingReportingOverflow(offset)
+        if o1 { return offset > 0 ? 0 : Int64.max / 1000 }
+        let (age, o2) = now.subtractingReportingOverflow(corrected)
+        if o2 { return corrected > 0 ? 0 : Int64.max / 1000 }
+        return max(0, age / 1000)
+    }
+
     /// Per agent: last sync, volume, lag, buffer, clock; `staleAfter` turns a quiet agent's status to `stale`.
     public func fleet(staleAfter: Duration) async throws -> [FleetRow] {
         let now = Self.nowMillis()
-        let stale = staleAfter.components.seconds * 1000
+        let (stale, overflow) = staleAfter.components.seconds.multipliedReportingOverflow(by: 1000)
         return try await agents().map { a in
             var status = a.status
             if a.isActive {
@@ -94,7 +104,7 @@ extension HubStore {
                     status = "never_synced"
                 } else if a.skewed {
                     status = "clock_skewed"
-                } else if let last = a.lastSyncAt, now - last > stale {
+                } else if let last = a.lastSyncAt, !overflow, now - last > stale {
                     status = "stale"
                 } else {
                     status = "ok"
@@ -102,7 +112,7 @@ extension HubStore {
             }
             let oldestAge: Int64? =
                 a.oldestUnsyncedMillis > 0 && a.bufferDepth > 0
-                ? max(0, (now - (a.oldestUnsyncedMillis + a.clockOffsetMillis)) / 1000) : nil
+                ? Self.ageSeconds(now: now, agentMillis: a.oldestUnsyncedMillis, offset: a.clockOffsetMillis) : nil
             return FleetRow(
                 agentID: a.agentID, store: a.storeID, device: a.deviceID, status: status,
                 lastSyncAt: a.lastSyncAt.map(Self.iso),

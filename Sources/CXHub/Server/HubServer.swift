@@ -150,9 +150,11 @@ public enum HubServer {
         api.get("customers/:id/timeline") { request, context in
             let raw = try context.parameters.require("id")
             let id = raw.removingPercentEncoding ?? raw
-            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 200
+            let given = request.uri.queryParameters["limit"].map(String.init)
+            let limit = given.map { Int($0) ?? 0 } ?? 200
             guard (1...10_000).contains(limit) else {
-                return error(HubError("invalid_request", "limit must be 1 to 10000", status: 400))
+                return error(
+                    HubError("invalid_request", "limit must be 1 to 10000, not '\(given ?? "")'", status: 400))
             }
             // Agents store customer identifiers as keyed hashes: a CX lead may ask by the identifier itself
             // (e-mail, phone, loyalty id), which the hub hashes with the fleet key the same way.
@@ -227,9 +229,25 @@ public enum HubServer {
             let name = try context.parameters.require("name")
             var request = request
             let body = try await request.collectBody(upTo: 64 * 1024)
-            struct Value: Decodable { var value: String? }
+            /// `value` must be present: null removes the setting, so a misspelt key must not read as null.
+            struct Value: Decodable {
+                var value: String?
+                enum CodingKeys: CodingKey { case value }
+                init(from decoder: any Decoder) throws {
+                    let c = try decoder.container(keyedBy: CodingKeys.self)
+                    guard c.contains(.value) else {
+                        throw DecodingError.keyNotFound(
+                            CodingKeys.value, .init(codingPath: [], debugDescription: "no value"))
+                    }
+                    value = try c.decode(String?.self, forKey: .value)
+                }
+            }
             guard let v = try? JSONDecoder().decode(Value.self, from: Data(body.readableBytesView)) else {
-                return error(HubError("invalid_request", "expected JSON {\"value\": string or null}", status: 400))
+                return error(
+                    HubError(
+                        "invalid_request",
+                        "expected JSON {\"value\": string or null} (null removes the setting); the key \"value\" is required",
+                        status: 400))
             }
             if let value = v.value, let problem = AlertRule.settingProblem(name: name, value: value) {
                 // An agent would not apply it either; one that trapped on it would do so at every start.

@@ -209,7 +209,10 @@ extension HubStore {
                 """
         ).execute(arguments: [id])
         let deleted = db.changesCount
-        try db.execute(sql: "DELETE FROM lww WHERE key = ?", arguments: [id])
+        // Only the customer's own registers: the hub's settings (`config`, `theme_owner`) are keyed by a store or
+        // "*", and `cx erase '*'` must not delete the fleet's settings.
+        try db.execute(
+            sql: "DELETE FROM lww WHERE collection IN ('profile', 'consent') AND key = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM identity_links WHERE a = ? OR b = ?", arguments: [id, id])
         return deleted
     }

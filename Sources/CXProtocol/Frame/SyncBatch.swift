@@ -164,8 +164,12 @@ extension FrameDecoder {
             throw ProtocolError(
                 .stringTooLong, "status.agent_version: \(s.agentVersion.utf8.count) bytes, longer than 64")
         }
-        guard s.oldestUnsyncedOccurredAtMs >= 0 else {
-            throw ProtocolError(.invalidField, "status.oldest_unsynced_occurred_at_ms: negative")
+        // 0 (nothing unsynced) or an event time the decoder accepts: the hub adds it to a clock offset
+        guard s.oldestUnsyncedOccurredAtMs == 0 || Event.occurredAtRange.contains(s.oldestUnsyncedOccurredAtMs) else {
+            throw ProtocolError(
+                .invalidField,
+                "status.oldest_unsynced_occurred_at_ms: \(s.oldestUnsyncedOccurredAtMs) is outside the range of event times"
+            )
         }
         let counters = [
             ("buffer_depth", s.bufferDepth), ("last_seq", s.lastSeq), ("used_bytes", s.usedBytes),

@@ -191,6 +191,16 @@ extension Enrichment {
         guard strings.allSatisfy({ $0.utf8.count <= 256 }) else {
             throw ProtocolError(.stringTooLong, "events[\(index)].enrichment: a string is longer than 256 bytes")
         }
+        // Scores are stored and served as numbers: a NaN or an infinity from one agent would make every answer
+        // that holds the event unencodable as JSON.
+        for (name, value, range) in [
+            ("compound", w.compound, Float(-1)...1), ("positive", w.positive, 0...1), ("neutral", w.neutral, 0...1),
+            ("negative", w.negative, 0...1), ("language_confidence", w.languageConfidence, 0...1),
+        ] where !range.contains(value) {
+            throw ProtocolError(
+                .invalidField,
+                "events[\(index)].enrichment.\(name): \(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
         var intents: [Intent] = []
         for i in w.intents {
             guard let kind = Intent.Kind(i.kind) else {
