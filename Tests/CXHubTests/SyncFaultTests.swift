@@ -615,19 +615,28 @@ struct ErasureTests {
             store: "store-043", dataDirectory: data, hubURL: link.url, hub: hub, environment: SyncFaultTests.fastSync)
         link.state.enabled.withLock { $0 = false }
         try await agent.start()
+        // scores 0 to 4: an NPS detractor, which raises an alert
         _ = try await agent.ingest(SyncingAgent.events(store: "store-043", count: 5))
+        let alertID = try await Self.alertIDs(agent).first
+        let id = try #require(alertID, "\(agent.stderr.suffix(2000))")
+        #expect(try await Self.changeAlert(agent, id, "acknowledge", note: "called the customer") == 200)
         agent.kill(SIGTERM)
-        // The rows and the saved clock as a clock in 2035 left them.
+        // The rows, the alert, its note and the saved clock as a clock in 2035 left them.
         let ahead = Int64(HLCTimestamp(wallMillis: 2_060_000_000_000, counter: 3).rawValue)
         let buffer = try DatabaseQueue(path: data + "/buffer.sqlite")
         try await buffer.write { db in
             try db.execute(sql: "UPDATE events SET hlc = ?", arguments: [ahead])
             try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'hlc_last'", arguments: [ahead])
+            try db.execute(
+                sql: "UPDATE alert_outbox SET raised_hlc = ? WHERE raised_hlc IS NOT NULL", arguments: [ahead])
+            try db.execute(sql: "UPDATE alerts SET raised_hlc = ?, note_hlc = ?", arguments: [ahead, ahead])
         }
         try buffer.close()
         link.state.enabled.withLock { $0 = true }
         try await agent.start()
         _ = try await agent.ingest(SyncingAgent.events(store: "store-043", count: 2))
+        // a note written after the note stamped ahead: it follows the wall clock, not 2035's stamp
+        #expect(try await Self.changeAlert(agent, id, "resolve", note: "refund sent") == 200)
         try await agent.waitUntilSynced()
         #expect(try await agent.syncStatus().unsynced == 0, "\(agent.stderr.suffix(2000))")
         let (events, latest) = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read { db in
@@ -639,6 +648,15 @@ struct ErasureTests {
         #expect(events == 7)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         #expect(HLCTimestamp(rawValue: UInt64(latest)).wallMillis < now + 60_000)
+        let alert = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT note, raised_hlc, note_hlc FROM alerts WHERE alert_id = ?", arguments: [id])
+        }
+        let row = try #require(alert)
+        #expect(row["note"] as String? == "refund sent")
+        for column in ["raised_hlc", "note_hlc"] {
+            #expect(HLCTimestamp(rawValue: UInt64(bitPattern: row[column] as Int64)).wallMillis < now + 60_000)
+        }
         // the events stored after the restart carry the wall clock's time, not 2035's
         agent.kill(SIGTERM)
         let stored = try await readOnlyDatabase(data + "/buffer.sqlite").read { db in
@@ -646,8 +664,30 @@ struct ErasureTests {
         }
         #expect(stored.count == 2)
         #expect(stored.allSatisfy { HLCTimestamp(rawValue: UInt64($0)).wallMillis < now + 60_000 })
+        // and the store's own copy of the later note too, so that a note from the hub can still replace it
+        let noteHLC = try await readOnlyDatabase(data + "/buffer.sqlite").read { db in
+            try Int64.fetchOne(db, sql: "SELECT note_hlc FROM alerts WHERE alert_id = ?", arguments: [id])
+        }
+        #expect(HLCTimestamp(rawValue: UInt64(bitPattern: try #require(noteHLC))).wallMillis < now + 60_000)
         try await link.shutdown()
         hub.kill(SIGTERM)
+    }
+
+    /// The ids of the alerts the agent serves, newest first.
+    static func alertIDs(_ agent: SyncingAgent) async throws -> [String] {
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(agent.port)/v1/alerts"), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 24)
+        let alerts = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [[String: Any]] ?? []
+        return alerts.compactMap { $0["alert_id"] as? String }
+    }
+
+    /// Acknowledges or resolves an alert on the agent's API with a note; returns the status.
+    static func changeAlert(_ agent: SyncingAgent, _ id: String, _ action: String, note: String) async throws -> Int {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(agent.port)/v1/alerts/\(id)/\(action)")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(bytes: Array("{\"note\": \"\(note)\"}".utf8)))
+        return Int(try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code)
     }
 
     /// Events of customer `key` in the agent's buffer (rows store the key in its compact form: expanded here).

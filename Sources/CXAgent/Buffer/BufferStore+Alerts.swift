@@ -190,9 +190,13 @@ extension BufferStore {
             // After the note it replaces, which the store's staff saw: by the HLC receive rule, also when this box's
             // clock is behind the clock that wrote that note (by less than the hub's skew threshold, which corrects
             // nothing), where the wall clock alone lost the store's newer note for good.
-            let seen = (row["note_hlc"] as Int64?).map { HLCTimestamp(rawValue: UInt64(bitPattern: $0)) } ?? .zero
+            // A note stamped more than the drift ahead (the clock ran ahead when it was written) is not followed:
+            // the hub would refuse every note after it until that date.
+            let now = Self.nowMillis()
+            let stored = (row["note_hlc"] as Int64?).map { HLCTimestamp(rawValue: UInt64(bitPattern: $0)) } ?? .zero
+            let seen = stored.wallMillis > now + self.maxDriftMillis ? .zero : stored
             var clock = HybridLogicalClock(last: seen)
-            let hlc = clock.tick(wallMillis: Self.nowMillis())
+            let hlc = clock.tick(wallMillis: now)
             var u = Cxsync_V1_AlertUpdate()
             u.alertID = id
             u.status = Cxsync_V1_AlertStatus(status)
@@ -208,7 +212,7 @@ extension BufferStore {
             u.storeID = row["store_id"]
             u.summary = row["summary"]
             u.raisedHlc = UInt64(bitPattern: row["raised_hlc"] as Int64)
-            try Self.mergeAlert(u, db)
+            try Self.mergeAlert(u, maxDriftMillis: self.maxDriftMillis, db)
             try Self.enqueue(u, db, &counters)
             try counters.save(db)
             return true

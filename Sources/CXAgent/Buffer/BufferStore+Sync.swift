@@ -230,7 +230,7 @@ extension BufferStore {
                     u.collection, u.key, u.field, u.hasValue ? u.value : nil, Int64(bitPattern: u.hlc), u.node,
                 ])
         }
-        for a in d.alerts { try Self.mergeAlert(a, db) }
+        for a in d.alerts { try Self.mergeAlert(a, maxDriftMillis: maxDriftMillis, db) }
         for e in d.erasures {
             try db.execute(
                 sql:
@@ -253,9 +253,15 @@ extension BufferStore {
     }
 
     /// Joins an alert update into the stored alert: status by the lattice, note and assignee by (hlc, node).
-    static func mergeAlert(_ a: Cxsync_V1_AlertUpdate, _ db: Database) throws {
+    /// Merges an alert update into the local row. A note or assignee stored with an HLC more than `maxDriftMillis`
+    /// ahead of the clock (written while the box's clock ran ahead) loses to any update: it was sent stamped now
+    /// (`BatchBuilder`), and kept here it would hide every later note from the hub or the store until that date.
+    static func mergeAlert(_ a: Cxsync_V1_AlertUpdate, maxDriftMillis: Int64, _ db: Database) throws {
         let status = AlertStatus(rawValue: Int(a.status.rawValue)) ?? .open
         let now = nowMillis()
+        let (latestWall, overflow) = now.addingReportingOverflow(maxDriftMillis)
+        let latest = Int64(
+            bitPattern: HLCTimestamp(wallMillis: overflow ? .max >> 16 : latestWall, counter: 0).rawValue)
         try db.execute(
             sql: """
                 INSERT INTO alerts (alert_id, status, rule, severity, store_id, summary, raised_hlc, updated_at)
@@ -271,10 +277,11 @@ extension BufferStore {
             try db.execute(
                 sql: """
                     UPDATE alerts SET \(field) = ?, \(field)_hlc = ?, \(field)_node = ?
-                    WHERE alert_id = ? AND (\(field)_hlc IS NULL OR (?, ?) > (\(field)_hlc, \(field)_node))
+                    WHERE alert_id = ?
+                        AND (\(field)_hlc IS NULL OR \(field)_hlc > ? OR (?, ?) > (\(field)_hlc, \(field)_node))
                     """,
                 arguments: [
-                    register.value, Int64(bitPattern: register.hlc), register.node, a.alertID,
+                    register.value, Int64(bitPattern: register.hlc), register.node, a.alertID, latest,
                     Int64(bitPattern: register.hlc), register.node,
                 ])
         }

@@ -106,10 +106,26 @@ struct BatchBuilder: Sendable {
         b.seqFrom = seqFrom
         b.seqTo = seqTo
         b.setEvents(events)
+        // Alerts raised and notes written while the clock ran ahead: the hub checks their HLCs as it does events'.
+        let latest = now + maxDriftMillis / 2
+        let stampedNow = HLCTimestamp(wallMillis: now, counter: 0).rawValue
+        func ahead(_ raw: UInt64) -> Bool { HLCTimestamp(rawValue: raw).wallMillis > latest }
+        var restampedAlerts = 0
         b.alertUpdates = included.joined().map { item in
             var u = item.update
             u.seq = item.seq
+            if ahead(u.raisedHlc) || (u.hasNote && ahead(u.note.hlc)) || (u.hasAssignee && ahead(u.assignee.hlc)) {
+                restampedAlerts += 1
+                if ahead(u.raisedHlc) { u.raisedHlc = stampedNow }
+                if u.hasNote && ahead(u.note.hlc) { u.note.hlc = stampedNow }
+                if u.hasAssignee && ahead(u.assignee.hlc) { u.assignee.hlc = stampedNow }
+            }
             return u
+        }
+        if restampedAlerts > 0 {
+            logger.warning(
+                "alert updates stamped by a clock that was ahead are sent stamped now",
+                metadata: ["alert_updates": "\(restampedAlerts)", "seq_range": "\(seqFrom)...\(seqTo)"])
         }
         return b
     }
