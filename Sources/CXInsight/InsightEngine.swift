@@ -428,10 +428,15 @@ public struct InsightEngine: Sendable {
     }
 
     /// Masks every attribute value as `maskedAttributeValue` does; keys are names chosen by the producer's code, not
-    /// values, and are kept.
+    /// values, and are kept. A name says what a bare value is: `{"phone": "4155552671"}` holds a phone number that
+    /// no text rule would mask without its context, so such a value is replaced whole (`personalAttributeKind`).
     public func maskAttributes(_ attributes: inout [String: String]) {
         for (name, value) in attributes {
-            if let masked = maskedAttributeValue(value) { attributes[name] = masked }
+            if let masked = maskedAttributeValue(value) {
+                attributes[name] = masked
+            } else if let kind = PIIMasker.personalAttributeKind(name: name, value: value) {
+                attributes[name] = kind.token
+            }
         }
     }
 

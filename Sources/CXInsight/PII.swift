@@ -38,6 +38,27 @@ public struct PIIPattern: Codable, Sendable, Hashable {
         self.maxDigits = maxDigits
         self.token = token
     }
+
+    enum CodingKeys: String, CodingKey {
+        case name, prefix, token
+        case minDigits = "min_digits"
+        case maxDigits = "max_digits"
+    }
+
+    /// What is wrong with the pattern, or nil: a configuration error names it before anything is masked with it.
+    public var problem: String? {
+        if name.isEmpty || name.utf8.count > 64 { return "name must be 1 to 64 bytes" }
+        if prefix.isEmpty || prefix.utf8.count > 32 { return "prefix must be 1 to 32 bytes" }
+        if prefix.utf8.contains(where: { $0 == 0x20 || $0 < 0x20 }) { return "prefix must not hold spaces or controls" }
+        if !(1...34).contains(minDigits) || !(minDigits...34).contains(maxDigits) {
+            return "min_digits and max_digits must satisfy 1 <= min_digits <= max_digits <= 34"
+        }
+        if token.isEmpty || token.utf8.count > 32 { return "token must be 1 to 32 bytes" }
+        if PIIKind.allCases.contains(where: { $0.rawValue == name }) {
+            return "name '\(name)' is a built-in kind; choose another (e.g. loyalty_id)"
+        }
+        return nil
+    }
 }
 
 /// What `PIIMasker.mask` found and the text with it replaced.
@@ -131,7 +152,7 @@ public struct PIIMasker: Sendable {
             while emailIdx < spans.count && spans[emailIdx].end <= i { emailIdx += 1 }
             if emailIdx < spans.count && i >= spans[emailIdx].start { i = spans[emailIdx].end; continue }
             let b = buf[i]
-            let boundary = i == 0 || !Self.isAlnum(buf[i - 1])
+            let boundary = i == 0 || !Self.isWord(before: i, buf)
             if !boundary { i += 1; continue }
             if !patterns.isEmpty, let s = custom(buf, i) { others.append(s); i = s.end; continue }
             if hasColon && (Self.isHex(b) || b == 0x3A), let s = ipv6(buf, i) { others.append(s); i = s.end; continue }
@@ -139,7 +160,7 @@ public struct PIIMasker: Sendable {
                 if let s = iban(buf, i) { others.append(s); i = s.end; continue }
                 // nothing starts inside a word: skip to its end
                 i += 1
-                while i < n && Self.isAlnum(buf[i]) { i += 1 }
+                while i < n && Self.isAlnumASCII(buf[i]) { i += 1 }
                 continue
             }
             if Self.isDigit(b) || b == 0x2B || b == 0x28 {
@@ -204,33 +225,137 @@ public struct PIIMasker: Sendable {
         return (digit, at, colons)
     }
 
+    /// The kind of personal data an attribute holds by its name, when its value has the data's substance: a phone
+    /// name ("phone", "mobile", "tel", "msisdn"...) and 7 or more digits, an e-mail name and an "@", a card name and
+    /// 12 or more digits, an IBAN name and 15 or more letters and digits; nil otherwise.
+    public static func personalAttributeKind(name: String, value: String) -> PIIKind? {
+        let lower = name.lowercased()
+        var words: Set<Substring> = []
+        var camel = ""
+        for c in name {
+            if c.isUppercase && !camel.isEmpty && !(camel.last?.isUppercase ?? false) { camel.append("_") }
+            camel.append(c)
+        }
+        for part in camel.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) { words.insert(part) }
+        func has(_ fragments: [String], _ wholeWords: [Substring]) -> Bool {
+            fragments.contains { lower.contains($0) } || wholeWords.contains { words.contains($0) }
+        }
+        let digits = value.utf8.reduce(0) { $0 + (isDigit($1) ? 1 : 0) }
+        if has(["email", "e_mail", "e-mail"], ["mail"]) && value.utf8.contains(0x40) { return .email }
+        if has(["iban"], []) && value.utf8.reduce(0, { $0 + (isAlnumASCII($1) ? 1 : 0) }) >= 15 { return .iban }
+        if has(["cardnumber", "card_number", "card_no", "cardno", "ccnum", "credit_card", "creditcard"], ["pan"])
+            && digits >= 12
+        {
+            return .card
+        }
+        if has(
+            ["phone", "mobile", "msisdn", "whatsapp", "cellular"], ["tel", "telephone", "cell", "fax", "sms", "handy"])
+            && digits >= 7
+        {
+            return .phone
+        }
+        return nil
+    }
+
     // MARK: - character classes
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
     @inline(__always) static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
-    @inline(__always) static func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || isLetter(b) || b >= 0x80 }
+    @inline(__always) static func isAlnumASCII(_ b: UInt8) -> Bool { isDigit(b) || isLetter(b) }
     @inline(__always) static func isHex(_ b: UInt8) -> Bool { isDigit(b) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x66) }
 
+    /// Whether a non-ASCII scalar belongs to a word: a letter of a script that puts spaces between words (Latin,
+    /// Greek, Cyrillic, Hebrew, Arabic, Indic...). Spaces, punctuation, quotes, symbols, emoji, and the scripts
+    /// written without spaces (CJK, kana, Hangul with its particles) are not: a number next to them is a number on
+    /// its own ("07700 900123…", "電話090-1234-5678です", a no-break space before it).
+    @inline(__always) static func isWordScalar(_ s: UInt32) -> Bool {
+        s >= 0xC0 && s < 0x2000 && s != 0xD7 && s != 0xF7
+    }
+
+    /// Currency signs (¢ £ ¤ ¥ and U+20A0-U+20CF, € among them): a number after or before one is an amount.
+    @inline(__always) static func isCurrencyScalar(_ s: UInt32) -> Bool {
+        (s >= 0xA2 && s <= 0xA5) || (s >= 0x20A0 && s <= 0x20CF)
+    }
+
+    /// The scalar that starts at `i`, with its length in bytes.
+    @inline(__always) static func scalar(at i: Int, _ buf: UnsafeBufferPointer<UInt8>) -> (UInt32, Int) {
+        buf[i] < 0x80 ? (UInt32(buf[i]), 1) : Tokenizer.decode(buf, i)
+    }
+
+    /// The scalar that ends just before `i` (i > 0), with the offset it starts at.
+    @inline(__always) static func scalar(before i: Int, _ buf: UnsafeBufferPointer<UInt8>) -> (UInt32, Int) {
+        var s = i - 1
+        if buf[s] < 0x80 { return (UInt32(buf[s]), s) }
+        while s > 0 && s > i - 4 && buf[s] & 0xC0 == 0x80 { s -= 1 }
+        return (Tokenizer.decode(buf, s).0, s)
+    }
+
+    /// Whether the character at `i` continues a word (an ASCII letter or digit, or a word scalar).
+    @inline(__always) static func isWord(at i: Int, _ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        let b = buf[i]
+        return b < 0x80 ? isAlnumASCII(b) : isWordScalar(scalar(at: i, buf).0)
+    }
+
+    /// Whether the character before `i` (i > 0) is part of a word.
+    @inline(__always) static func isWord(before i: Int, _ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        let b = buf[i - 1]
+        return b < 0x80 ? isAlnumASCII(b) : isWordScalar(scalar(before: i, buf).0)
+    }
+
+    /// A space that is not ASCII (no-break, narrow no-break, thin, figure space) at `i`: its length, else 0. Such
+    /// spaces group the digits of numbers as an ASCII space does.
+    @inline(__always) static func wideSpace(at i: Int, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
+        let b = buf[i]
+        if b == 0xC2 { return i + 1 < buf.count && buf[i + 1] == 0xA0 ? 2 : 0 }
+        guard b == 0xE2, i + 2 < buf.count, buf[i + 1] == 0x80 else { return 0 }
+        let c = buf[i + 2]
+        return c == 0xAF || c == 0x89 || c == 0x87 || c == 0x8A ? 3 : 0
+    }
+
     // MARK: - e-mail
+    /// The address around the "@" at `at`. Local parts and domains may hold letters of any alphabet
+    /// ("françois@", "@müller.de", "иван@") and the apostrophe of names ("o'neil@").
     private func email(_ buf: UnsafeBufferPointer<UInt8>, _ at: Int) -> Span? {
         func local(_ b: UInt8) -> Bool {
-            isAlnumASCII(b) || b == 0x2E || b == 0x5F || b == 0x25 || b == 0x2B || b == 0x2D
+            Self.isAlnumASCII(b) || b == 0x2E || b == 0x5F || b == 0x25 || b == 0x2B || b == 0x2D || b == 0x27
         }
-        func isAlnumASCII(_ b: UInt8) -> Bool { Self.isDigit(b) || Self.isLetter(b) }
         var s = at
-        while s > 0 && local(buf[s - 1]) { s -= 1 }
-        while s < at && !isAlnumASCII(buf[s]) { s += 1 }
+        while s > 0 {
+            if buf[s - 1] < 0x80 {
+                guard local(buf[s - 1]) else { break }
+                s -= 1
+            } else {
+                let (scalar, start) = Self.scalar(before: s, buf)
+                guard Self.isWordScalar(scalar) else { break }
+                s = start
+            }
+        }
+        while s < at && buf[s] < 0x80 && !Self.isAlnumASCII(buf[s]) { s += 1 }
         guard s < at else { return nil }
+        /// The length of the domain character at `k` (an ASCII letter or digit, a dash, a word scalar), else 0.
+        func domain(_ k: Int) -> Int {
+            let b = buf[k]
+            if b < 0x80 { return Self.isAlnumASCII(b) || b == 0x2D ? 1 : 0 }
+            let (scalar, length) = Self.scalar(at: k, buf)
+            return Self.isWordScalar(scalar) ? length : 0
+        }
         var e = at + 1
         var lastDot = -1
-        while e < buf.count
-            && (isAlnumASCII(buf[e]) || buf[e] == 0x2D
-                || (buf[e] == 0x2E && e + 1 < buf.count && isAlnumASCII(buf[e + 1])))
-        {
-            if buf[e] == 0x2E { lastDot = e }
-            e += 1
+        var tldLetters = 0
+        while e < buf.count {
+            if buf[e] == 0x2E {
+                guard e + 1 < buf.count, buf[e + 1] != 0x2D, domain(e + 1) > 0 else { break }
+                lastDot = e
+                tldLetters = 0
+                e += 1
+                continue
+            }
+            let length = domain(e)
+            guard length > 0 else { break }
+            // a top-level domain is letters only: ASCII or of another alphabet (".рф")
+            tldLetters = buf[e] >= 0x80 || Self.isLetter(buf[e]) ? tldLetters + 1 : Int.min / 2
+            e += length
         }
-        guard lastDot > at + 1, e - lastDot - 1 >= 2 else { return nil }
-        for k in (lastDot + 1)..<e where !Self.isLetter(buf[k]) { return nil }
+        guard lastDot > at + 1, tldLetters >= 2 else { return nil }
         return Span(start: s, end: e, kind: .email)
     }
 
@@ -248,7 +373,7 @@ public struct PIIMasker: Sendable {
             var d = 0
             while j < buf.count && Self.isDigit(buf[j]) { d += 1; j += 1 }
             let p = patterns[pi]
-            if d >= p.minDigits && d <= p.maxDigits && (j == buf.count || !Self.isAlnum(buf[j])) {
+            if d >= p.minDigits && d <= p.maxDigits && (j == buf.count || !Self.isWord(at: j, buf)) {
                 return Span(start: i, end: j, kind: .custom, pattern: pi)
             }
         }
@@ -261,9 +386,10 @@ public struct PIIMasker: Sendable {
         var colons = 0
         var double = 0
         var groupLen = 0
+        var groupStart = i
         var groups = 0
-        var hasHexLetter = false
         var prevColon = false
+        var quad = false
         while j < buf.count {
             let c = buf[j]
             if c == 0x3A {
@@ -273,9 +399,9 @@ public struct PIIMasker: Sendable {
                 groupLen = 0
                 prevColon = true
             } else if Self.isHex(c) {
+                if groupLen == 0 { groupStart = j }
                 groupLen += 1
                 if groupLen > 4 { return nil }
-                if !Self.isDigit(c) { hasHexLetter = true }
                 prevColon = false
             } else {
                 break
@@ -283,19 +409,47 @@ public struct PIIMasker: Sendable {
             j += 1
         }
         if groupLen > 0 { groups += 1 }
-        if j < buf.count && (Self.isAlnum(buf[j]) || buf[j] == 0x2E) { return nil }
+        if j < buf.count && buf[j] == 0x2E && j + 1 < buf.count && Self.isDigit(buf[j + 1]) {
+            // an IPv4 address as the last 32 bits ("::ffff:203.0.113.5", "64:ff9b::192.0.2.33")
+            guard groupLen > 0, colons >= 2, let quadEnd = Self.dottedQuad(buf, groupStart) else { return nil }
+            j = quadEnd
+            groups += 1  // its 32 bits are two groups
+            quad = true
+        }
+        // a "." that ends the sentence ("from fe80::1.") is not part of the address
+        if j < buf.count && Self.isWord(at: j, buf) { return nil }
         guard colons >= 2, double <= 1 else { return nil }
         // a trailing single colon is punctuation ("...:"), give it back
         var end = j
         if buf[end - 1] == 0x3A && !(end >= 2 && buf[end - 2] == 0x3A) { end -= 1; colons -= 1 }
         if double == 1 {
-            guard groups <= 7, groups >= 1 || colons == 2 else { return nil }
-            // "::" alone, or with hex groups; times (10:30) never contain "::"
+            // hex groups around "::"; "::" alone is punctuation ("great service :: thanks"), and times (10:30)
+            // never contain "::"
+            guard groups <= 7, groups >= 1 else { return nil }
             return Span(start: i, end: end, kind: .ip)
         }
-        guard colons == 7, groups == 8 else { return nil }
-        _ = hasHexLetter
+        guard groups == 8, colons == (quad ? 6 : 7) else { return nil }
         return Span(start: i, end: end, kind: .ip)
+    }
+
+    /// The end of a dotted-quad IPv4 address (four decimal numbers of at most 255) that starts at `i`, or nil.
+    static func dottedQuad(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
+        var j = i
+        for part in 0..<4 {
+            if part > 0 {
+                guard j < buf.count, buf[j] == 0x2E else { return nil }
+                j += 1
+            }
+            var value = 0
+            var digits = 0
+            while j < buf.count && isDigit(buf[j]) && digits < 4 {
+                value = value * 10 + Int(buf[j] - 0x30)
+                digits += 1
+                j += 1
+            }
+            guard digits >= 1, digits <= 3, value <= 255 else { return nil }
+        }
+        return j
     }
 
     // MARK: - IBAN
@@ -324,7 +478,7 @@ public struct PIIMasker: Sendable {
                 chars.append(c >= 0x61 ? c - 0x20 : c)
                 ends.append(j + 1)
                 j += 1
-            } else if c == 0x20 && j + 1 < n && (Self.isDigit(buf[j + 1]) || Self.isLetter(buf[j + 1]))
+            } else if (c == 0x20 || c == 0x2D) && j + 1 < n && (Self.isDigit(buf[j + 1]) || Self.isLetter(buf[j + 1]))
                 && !chars.isEmpty
             {
                 j += 1
@@ -343,7 +497,7 @@ public struct PIIMasker: Sendable {
         }
         for L in candidates where L <= chars.count {
             let end = ends[L - 1]
-            if end < n && Self.isAlnum(buf[end]) { continue }
+            if end < n && Self.isWord(at: end, buf) { continue }
             if Self.ibanChecksumValid(chars[0..<L]) { return Span(start: i, end: end, kind: .iban) }
         }
         return nil
@@ -381,45 +535,85 @@ public struct PIIMasker: Sendable {
     }
 
     // MARK: - digit runs: cards, phones, IPv4
+    /// Words that make the number after them a phone number (up to three words back).
     static let phoneContext: Set<String> = [
-        "call", "calling", "phone", "tel", "telephone", "mobile", "cell", "cellphone", "number", "text", "texting",
-        "reach", "whatsapp", "contact", "ring", "fax", "sms", "me", "on", "at", "ph", "mob", "no", "nr", "tlf", "tel.",
+        "call", "calling", "called", "phone", "phoned", "tel", "telephone", "mobile", "cell", "cellphone", "text",
+        "texting", "reach", "reached", "dial", "whatsapp", "contact", "ring", "fax", "sms", "ph", "mob", "tlf",
+        "telefon", "telefono", "teléfono", "telefone", "téléphone", "tél", "handy", "celular", "móvil", "movil",
+        "portable", "cellulare", "rufnummer", "appelez", "chiama", "ligue", "bel",
     ]
+    /// "number" in the languages of the phone words: a phone number, unless an id word comes before it ("order
+    /// number").
+    static let numberWords: Set<String> = ["number", "no", "nr", "num", "numero", "número", "numéro", "nummer"]
+    /// Words that make the number right after them an identifier, not personal data.
     static let idContext: Set<String> = [
         "order", "orders", "sku", "item", "items", "invoice", "receipt", "ref", "reference", "tracking", "ticket",
         "case", "confirmation", "po", "id", "booking", "store", "flight", "aisle", "lot", "batch", "serial", "model",
         "part", "upc", "ean", "gtin", "barcode", "transaction", "txn", "account", "acct", "membership", "member",
         "loyalty", "room", "gate", "seat", "voucher", "code", "coupon", "zip", "postcode", "version", "v", "build",
     ]
+    /// Words between an id word and its number that keep it the number's ("order is 123", "receipt for 123").
+    static let linkingWords: Set<String> = ["is", "was", "are", "my", "the", "your", "our", "of", "for", "a"]
+    /// Abbreviations whose "." does not end the sentence for the context words ("Tel. 030 1234567").
+    static let contextAbbreviations: Set<String> = ["tel", "tél", "ph", "mob", "nr", "tlf", "fax"]
 
+    /// Up to `count` words before byte `start`, nearest first, ASCII-lowercased; letters of any alphabet count.
+    /// A sentence end ("." after a word other than an abbreviation, "!", "?") or another number stops them.
     private func previousWords(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, count: Int) -> [String] {
+        /// The start of the word that ends at `j` (`j` itself when no word ends there).
+        func wordStart(_ j: Int) -> Int {
+            var s = j
+            while s > 0 {
+                if buf[s - 1] < 0x80 {
+                    guard Self.isLetter(buf[s - 1]) else { break }
+                    s -= 1
+                } else {
+                    let (scalar, at) = Self.scalar(before: s, buf)
+                    guard Self.isWordScalar(scalar) else { break }
+                    s = at
+                }
+            }
+            return s
+        }
+        func word(_ s: Int, _ e: Int) -> String {
+            String(unsafeUninitializedCapacity: e - s) { out in
+                for k in s..<e { out[k - s] = buf[k] < 0x80 ? buf[k] | 0x20 : buf[k] }
+                return e - s
+            }
+        }
         var words: [String] = []
         var j = start
         while words.count < count {
-            while j > 0 && !Self.isLetter(buf[j - 1]) {
+            while j > 0 && wordStart(j) == j {
                 let c = buf[j - 1]
-                // a sentence end or another number between stops the context
-                if c == 0x2E || c == 0x21 || c == 0x3F || Self.isDigit(c) { return words }
+                if Self.isDigit(c) || c == 0x21 || c == 0x3F { return words }
+                if c == 0x2E {
+                    let s = wordStart(j - 1)
+                    guard s < j - 1, Self.contextAbbreviations.contains(word(s, j - 1)) else { return words }
+                }
                 j -= 1
                 if start - j > 6 && words.isEmpty { return words }
             }
             if j == 0 { return words }
-            var s = j
-            while s > 0 && Self.isLetter(buf[s - 1]) { s -= 1 }
-            words.append(
-                String(unsafeUninitializedCapacity: j - s) { out in
-                    for k in s..<j { out[k - s] = buf[k] | 0x20 }
-                    return j - s
-                })
+            let s = wordStart(j)
+            words.append(word(s, j))
             j = s
         }
         return words
     }
 
+    /// A group of digits of a run: its bytes, its digits, and whether the separator before it is spaces or one dash.
+    struct DigitGroup {
+        var start: Int
+        var end: Int
+        var digits: Int
+        var plainBefore: Bool
+    }
+
     private func numberRun(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Span?, Int) {
-        // Most texts hold a number (a price, a time, a count): its digits and group sizes stay on the stack.
+        // Most texts hold a number (a price, a time, a count): its digits and groups stay on the stack.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { digits in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 36) { groups in
+            withUnsafeTemporaryAllocation(of: DigitGroup.self, capacity: 36) { groups in
                 numberRun(buf, i, digits, groups)
             }
         }
@@ -428,7 +622,7 @@ public struct PIIMasker: Sendable {
     /// `numberRun(_:_:)` with room for 36 digits and 36 groups (a run stops after 35 digits).
     private func numberRun(
         _ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ digits: UnsafeMutableBufferPointer<UInt8>,
-        _ groups: UnsafeMutableBufferPointer<Int>
+        _ groups: UnsafeMutableBufferPointer<DigitGroup>
     ) -> (Span?, Int) {
         let n = buf.count
         var j = i
@@ -440,6 +634,8 @@ public struct PIIMasker: Sendable {
         var sepSlash = false
         var sepOther = 0  // neither a space nor a dash
         var cur = 0
+        var curStart = i
+        var plainBefore = true
         let plus = buf[i] == 0x2B
         if plus { j += 1 }
         var paren = false
@@ -447,6 +643,7 @@ public struct PIIMasker: Sendable {
         while j < n {
             let c = buf[j]
             if Self.isDigit(c) {
+                if cur == 0 { curStart = j }
                 digits[nd] = c - 0x30
                 nd += 1
                 cur += 1
@@ -455,85 +652,118 @@ public struct PIIMasker: Sendable {
                 if nd > 34 { break }
                 continue
             }
-            // separators: a single one between digit groups (") " and " (" allowed)
-            let isSep = c == 0x20 || c == 0x2D || c == 0x2E || c == 0x28 || c == 0x29 || c == 0x2F
-            if !isSep { break }
-            if c == 0x28 || c == 0x29 { paren = true }
+            // Between groups: one mark (space, dash, dot, slash, parenthesis); a parenthesis beside a space (") ",
+            // " ("); two spaces; a mark between spaces (" / ", " - "). No-break and thin spaces are spaces.
             var k = j
-            var seen = 0
+            var units = 0
+            var marks = 0
+            var dots = 0
+            var slash = false
+            var other = 0
             var seenParen = false
-            while k < n
-                && (buf[k] == 0x20 || buf[k] == 0x2D || buf[k] == 0x2E || buf[k] == 0x28 || buf[k] == 0x29
-                    || buf[k] == 0x2F)
-                && seen < 3
-            {
-                if buf[k] == 0x28 || buf[k] == 0x29 { seenParen = true }
-                seen += 1
-                k += 1
+            separators: while k < n && units < 3 {
+                let b = buf[k]
+                switch b {
+                case 0x20: k += 1
+                case 0x2D: k += 1; marks += 1
+                case 0x2E: k += 1; marks += 1; dots += 1; other += 1
+                case 0x2F: k += 1; marks += 1; slash = true; other += 1
+                case 0x28, 0x29: k += 1; marks += 1; seenParen = true; other += 1
+                default:
+                    let wide = b >= 0x80 ? Self.wideSpace(at: k, buf) : 0
+                    if wide == 0 { break separators }
+                    k += wide
+                }
+                units += 1
             }
-            guard k < n, Self.isDigit(buf[k]) else { break }
-            let ok = seen == 1 || (seen == 2 && seenParen)
-            if !ok { break }
+            guard units > 0, k < n, Self.isDigit(buf[k]) else { break }
+            let spaced = units == 3 && marks == 1 && buf[j] == 0x20 && buf[k - 1] == 0x20
+            guard units == 1 || (units == 2 && (seenParen || marks == 0)) || spaced else { break }
             if cur > 0 {
-                groups[ng] = cur
+                groups[ng] = DigitGroup(start: curStart, end: lastDigitEnd, digits: cur, plainBefore: plainBefore)
                 ng += 1
             }
+            plainBefore = other == 0 && marks <= 1
             cur = 0
-            for q in j..<k {
-                sepCount += 1
-                switch buf[q] {
-                case 0x2E: sepDots += 1; sepOther += 1
-                case 0x2F: sepSlash = true; sepOther += 1
-                case 0x20, 0x2D: break
-                default: sepOther += 1
-                }
-            }
+            sepCount += units
+            sepDots += dots
+            sepSlash = sepSlash || slash
+            sepOther += other
+            paren = paren || seenParen
             j = k
         }
         if cur > 0 {
-            groups[ng] = cur
+            groups[ng] = DigitGroup(start: curStart, end: lastDigitEnd, digits: cur, plainBefore: plainBefore)
             ng += 1
         }
         let end = lastDigitEnd
         if nd == 0 { return (nil, i + 1) }
-        // glued to letters or to more digits after a dot/comma: part of something else (SKU, price, version)
-        if end < n && (Self.isLetter(buf[end]) || buf[end] >= 0x80 || buf[end] == 0x25 /* % */) { return (nil, end) }
-        if end + 1 < n && (buf[end] == 0x2C || buf[end] == 0x2E || buf[end] == 0x3A) && Self.isDigit(buf[end + 1]) {
-            return (nil, end + 2)
-        }
-        // preceded by currency, '#', a letter-dash SKU, or a colon (times)
-        if i > 0 {
-            let p = buf[i - 1]
-            if p == 0x24 || p == 0x23 || p == 0x3A || p == 0x2D || p == 0x2F || p == 0x2E || p == 0x2C {
-                return (nil, end)
-            }
-            if p >= 0x80 && i >= 2 {  // €, £, ¥ and other non-ASCII currency signs
-                let q = buf[i - 2]
-                if (q == 0xE2 && i >= 3) || q == 0xC2 { return (nil, end) }
-                if i >= 3 && buf[i - 3] == 0xE2 { return (nil, end) }
+        // glued to letters, or to a currency sign or "%" after it: part of something else (SKU, amount)
+        if end < n {
+            let b = buf[end]
+            if b < 0x80 {
+                if Self.isLetter(b) || b == 0x25 { return (nil, end) }
+            } else {
+                let scalar = Self.scalar(at: end, buf).0
+                if Self.isWordScalar(scalar) || Self.isCurrencyScalar(scalar) { return (nil, end) }
             }
         }
         let ipv4Shaped = sepCount > 0 && sepDots == sepCount && ng == 4 && !plus
+        // a decimal or thousands part or a time after it ("1,249", "3.50", "10:30"); not the next number of a list
+        // ("07700900123,07700900456") nor an IPv4 address's port ("10.0.0.1:8080")
+        if end + 1 < n && (buf[end] == 0x2C || buf[end] == 0x2E || buf[end] == 0x3A) && Self.isDigit(buf[end + 1]) {
+            var k = end + 1
+            while k < n && Self.isDigit(buf[k]) { k += 1 }
+            // (an IPv4 address has no decimal part, nor has a card number)
+            let amount = buf[end] == 0x3A ? !ipv4Shaped : k - end - 1 <= 3 && !ipv4Shaped && nd < 13
+            if amount { return (nil, end + 2) }
+        }
+        // What comes right before: a currency ("$", "€"), a SKU's dash, a time's colon ("10:30"), a decimal or
+        // thousands part; after "#" only a card is personal data (else an order number), after "/" only an IPv4
+        // address (a link's host; else a date or a fraction).
+        var onlyCard = false
+        var onlyIPv4 = false
+        if i > 0 {
+            let p = buf[i - 1]
+            switch p {
+            case 0x24, 0x2D: return (nil, end)
+            case 0x3A: if i >= 2 && Self.isDigit(buf[i - 2]) { return (nil, end) }
+            case 0x23: onlyCard = true
+            case 0x2F: onlyIPv4 = true
+            case 0x2E, 0x2C:
+                if i >= 2 && Self.isDigit(buf[i - 2]) && !(p == 0x2C && ipv4Shaped) {
+                    var k = i - 1
+                    while k > 0 && Self.isDigit(buf[k - 1]) { k -= 1 }
+                    // a list separator only after a number of four digits or more ("07700900123,07700900456")
+                    if p == 0x2E || i - 1 - k <= 3 { return (nil, end) }
+                }
+            default:
+                if p >= 0x80 && Self.isCurrencyScalar(Self.scalar(before: i, buf).0) { return (nil, end) }
+            }
+        }
         // Below seven digits only an IPv4 address can be personal data (phones have 7 or more, cards 13 or more).
         if nd < 7 && !ipv4Shaped { return (nil, end) }
-        if ipv4Shaped {
+        if ipv4Shaped && !onlyCard {
             var ok = true
             var idx = 0
             for g in groups[0..<ng] {
-                if g > 3 { ok = false; break }
+                if g.digits > 3 { ok = false; break }
                 var v = 0
-                for k in 0..<g { v = v * 10 + Int(digits[idx + k]) }
+                for k in 0..<g.digits { v = v * 10 + Int(digits[idx + k]) }
                 if v > 255 { ok = false }
-                idx += g
+                idx += g.digits
             }
             if ok {
                 let before = previousWords(buf, i, count: 1)
                 if let w = before.first, w == "version" || w == "v" || w == "build" { return (nil, end) }
                 return (Span(start: i, end: end, kind: .ip), end)
             }
+            // four dotted groups of at most three digits are an address's shape, never a phone's
+            if groups[0..<ng].allSatisfy({ $0.digits <= 3 }) { return (nil, end) }
         }
+        if onlyIPv4 { return (nil, end) }
         // payment card: 13-19 digits, only spaces or dashes, Luhn, plausible issuer prefix
-        if nd >= 13 && nd <= 19 && sepOther == 0 && !plus && digits[0] >= 2 && digits[0] <= 6
+        if nd >= 13 && nd <= 19 && sepOther == 0 && !plus && Self.cardIssuer(digits[0], nd)
             && Self.luhnValid(UnsafeBufferPointer(rebasing: digits[0..<nd]))
         {
             let ctx = previousWords(buf, i, count: 2)
@@ -541,44 +771,117 @@ public struct PIIMasker: Sendable {
                 return (Span(start: i, end: end, kind: .card), end)
             }
         }
-        if sepSlash { return (nil, end) }
-        // dates like 2024-01-15, 15.01.2024, 01 15 2024
-        if ng == 3 && nd <= 8 {
-            let g = groups
-            if (g[0] == 4 && g[1] <= 2 && g[2] <= 2) || (g[0] <= 2 && g[1] <= 2 && (g[2] == 4 || g[2] == 2)) {
-                return (nil, end)
+        // a card among other numbers: followed by its expiry or code ("4111 1111 1111 1111 12/26 123"), after a
+        // count ("qty 2 4111 ..."), or two cards in a row
+        if nd > 13 && ng >= 2 && !plus, let (g0, g1) = cardWindow(digits, groups, ng) {
+            let ctx = g0 == 0 ? previousWords(buf, i, count: 2) : []
+            if g0 > 0 || !(ctx.first.map { Self.idContext.contains($0) } ?? false) || g1 - g0 >= 2 {
+                return (Span(start: groups[g0].start, end: groups[g1].end, kind: .card), groups[g1].end)
             }
         }
-        // phone numbers
-        let start = (i > 0 && buf[i - 1] == 0x2B) ? i - 1 : i
+        if onlyCard { return (nil, end) }
+        // phone numbers: the nearest decisive word wins: "order number 123" is an id, "my number is 123" a phone;
+        // an id word counts only right before the number ("receipt 123", "order is 123"), not across other words
+        // ("send the receipt to 07700 900123")
         let ctx = previousWords(buf, i, count: 3)
-        // the nearest decisive word wins: "order number 123" is an id, "my number is 123" a phone
         var idCtx = false
         var phoneCtx = false
         for (k, w) in ctx.enumerated() {
-            if w == "number" || w == "no" || w == "nr" || w == "num" {
-                if k + 1 < ctx.count && Self.idContext.contains(ctx[k + 1]) { idCtx = true; break }
+            if Self.numberWords.contains(w) {
+                if k + 1 < ctx.count && Self.idContext.contains(ctx[k + 1]) { idCtx = true } else { phoneCtx = true }
+                break
+            }
+            if Self.idContext.contains(w) {
+                idCtx = k == 0 || (k == 1 && Self.linkingWords.contains(ctx[0]))
+                break
+            }
+            if Self.phoneContext.contains(w) {
                 phoneCtx = true
                 break
             }
-            if Self.idContext.contains(w) { idCtx = true; break }
-            if Self.phoneContext.contains(w) && w != "me" && w != "on" && w != "at" { phoneCtx = true; break }
         }
+        if sepSlash && !plus && !(phoneCtx && ng == 2) { return (nil, end) }
+        // dates like 2024-01-15, 15.01.2024, 01 15 2024
+        if ng == 3 && nd <= 8 {
+            let (a, b, c) = (groups[0].digits, groups[1].digits, groups[2].digits)
+            if (a == 4 && b <= 2 && c <= 2) || (a <= 2 && b <= 2 && (c == 4 || c == 2)) { return (nil, end) }
+        }
+        let start = (i > 0 && buf[i - 1] == 0x2B) ? i - 1 : i
+        // "+44 ..." or "0044 ...": an international number, whatever word comes before a "+"
         if plus || (nd >= 11 && digits[0] == 0 && digits[1] == 0) {
-            if nd >= 8 && nd <= 15 && !idCtx { return (Span(start: start, end: end, kind: .phone), end) }
+            if nd >= 8 && nd <= 15 && (plus || !idCtx) { return (Self.phone(buf, start, end), end) }
             return (nil, end)
         }
         if idCtx && !phoneCtx { return (nil, end) }
-        if phoneCtx && nd >= 7 && nd <= 13 { return (Span(start: start, end: end, kind: .phone), end) }
+        if phoneCtx && nd >= 7 && nd <= 13 { return (Self.phone(buf, start, end), end) }
         if nd >= 10 && nd <= 12 {
             let grouped = ng >= 2 || paren
             let trunk = digits[0] == 0 || (digits[0] == 1 && nd == 11)
-            if grouped && (ng >= 3 || paren || trunk || ng == 2 && groups[0] >= 3 && groups[1] >= 3) {
-                return (Span(start: start, end: end, kind: .phone), end)
+            if grouped && (ng >= 3 || paren || trunk || ng == 2 && groups[0].digits >= 3 && groups[1].digits >= 3) {
+                return (Self.phone(buf, start, end), end)
             }
-            // UK mobile 07...
-            if trunk && nd == 11 && digits[1] == 7 { return (Span(start: start, end: end, kind: .phone), end) }
+            // mobiles written without spaces: UK 07... (11 digits), France and the Netherlands 06 and 07 (10)
+            if digits[0] == 0 && digits[1] == 7 && nd == 11 { return (Self.phone(buf, start, end), end) }
+            if digits[0] == 0 && (digits[1] == 6 || digits[1] == 7) && nd == 10 {
+                return (Self.phone(buf, start, end), end)
+            }
         }
         return (nil, end)
+    }
+
+    /// Whether a card number may start with `first` (2-6: Mastercard, Visa, Amex, Discover, Maestro, UnionPay,
+    /// JCB; 8 for 16 digits: RuPay).
+    @inline(__always) static func cardIssuer(_ first: UInt8, _ count: Int) -> Bool {
+        (first >= 2 && first <= 6) || (first == 8 && count == 16)
+    }
+
+    /// The first run of whole groups that reads as a card: 13-19 digits joined by spaces or dashes, a plausible
+    /// issuer, Luhn.
+    private func cardWindow(
+        _ digits: UnsafeMutableBufferPointer<UInt8>, _ groups: UnsafeMutableBufferPointer<DigitGroup>, _ ng: Int
+    ) -> (Int, Int)? {
+        var offset = 0
+        for g0 in 0..<ng {
+            var total = 0
+            var g1 = g0
+            while g1 < ng && (g1 == g0 || groups[g1].plainBefore) {
+                total += groups[g1].digits
+                if total > 19 { break }
+                if total >= 13 && Self.cardShaped(groups, g0, g1) && Self.cardIssuer(digits[offset], total)
+                    && Self.luhnValid(UnsafeBufferPointer(rebasing: digits[offset..<(offset + total)]))
+                {
+                    return (g0, g1)
+                }
+                g1 += 1
+            }
+            offset += groups[g0].digits
+        }
+        return nil
+    }
+
+    /// Whether groups `g0...g1` are grouped as card numbers are printed: unbroken, in fours (the last may be
+    /// shorter), or 4-6-5 and 4-6-4 (American Express, Diners). Inside a longer run, other groupings are
+    /// references ("112-1234567-1234567"), not cards.
+    static func cardShaped(_ groups: UnsafeMutableBufferPointer<DigitGroup>, _ g0: Int, _ g1: Int) -> Bool {
+        if g0 == g1 { return true }
+        let sizes = (g0...g1).map { groups[$0].digits }
+        if sizes == [4, 6, 5] || sizes == [4, 6, 4] { return true }
+        return sizes.dropLast().allSatisfy { $0 == 4 } && sizes.last! <= 4
+    }
+
+    /// A phone span with balanced parentheses: "(07700 900123)" keeps both, "(+44) 7700 900123" takes both.
+    static func phone(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Span {
+        var open = 0
+        var close = 0
+        for k in start..<end {
+            if buf[k] == 0x28 { open += 1 } else if buf[k] == 0x29 { close += 1 }
+        }
+        var s = start
+        if open > close && buf[s] == 0x28 {
+            s += 1
+        } else if close > open && s > 0 && buf[s - 1] == 0x28 {
+            s -= 1
+        }
+        return Span(start: s, end: end, kind: .phone)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CXAgent
 import CXCore
 import CXInsight
 import Foundation
@@ -18,8 +19,18 @@ extension CXAgentCommand {
         @Flag(help: "Also run the near-duplicate window and the alert rules across the inputs, in order.")
         var stateful = false
 
+        @Option(
+            name: .long, help: "The agent's YAML configuration: its pii_patterns are masked as the agent masks them.")
+        var config: String?
+
         func run() async throws {
-            let engine = try InsightEngine()
+            var configuration = InsightConfiguration()
+            if let config {
+                configuration.piiPatterns =
+                    try AgentConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+                    .piiPatterns
+            }
+            let engine = try InsightEngine(configuration: configuration)
             var state = engine.makeState()
             let handle: FileHandle
             if input == "-" {

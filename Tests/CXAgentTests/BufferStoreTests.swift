@@ -626,6 +626,26 @@ struct BufferStoreTests {
         #expect(r.results.first?.seq == UInt64(report.recovered + 1))
     }
 
+    /// The configured patterns reach the enricher: a loyalty number in a text or an attribute is never stored.
+    @Test func configuredPIIPatternsAreMaskedBeforeTheCommit() async throws {
+        let dir = TempDir()
+        var c = AgentConfiguration()
+        c.dataDirectory = dir.path
+        c.piiPatterns = [
+            PIIPattern(name: "loyalty_id", prefix: "LOY-", minDigits: 8, maxDigits: 10, token: "[LOYALTY]")
+        ]
+        let buffer = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let service = try IngestService(store: buffer, configuration: c)
+        let line = InsightWiringTests.line(
+            UUID(), text: "my card LOY-12345678 was not scanned", score: 3, customer: "c-1",
+            attributes: "{\"member\":\"LOY-87654321\"}")
+        let r = try await service.ingest(body: Array((line + "\n").utf8), contentType: nil)
+        #expect(r.status == 200)
+        let stored = try InsightWiringTests.storedEvents(dir.path)
+        #expect(stored.map(\.text) == ["my card [LOYALTY] was not scanned"])
+        #expect(stored.first?.attributes.first { $0.key == "member" }?.value == "[LOYALTY]")
+    }
+
     @Test func configurationFileAndEnvironmentOverrideDefaultsAndBadValuesAreNamed() throws {
         let dir = TempDir()
         let file = dir.path + "/agent.yaml"

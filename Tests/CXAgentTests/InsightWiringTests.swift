@@ -314,6 +314,33 @@ struct AnalyzeCommandTests {
         #expect(lines.allSatisfy { $0.model_version.hasPrefix("cxinsight-") })
     }
 
+    /// `pii_patterns` of the agent's configuration are masked as the built-in kinds are; a bad one is named.
+    @Test func configuredPatternsAreMaskedAndABadOneIsNamed() throws {
+        let dir = TempDir()
+        let file = dir.path + "/texts.txt"
+        try "member LOY-12345678 here\nno id LOY-123 here\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let config = dir.path + "/agent.yaml"
+        let pattern = "{name: loyalty_id, prefix: \"LOY-\", min_digits: %d, max_digits: %d, token: \"[LOYALTY]\"}"
+        try ("pii_patterns:\n  - " + String(format: pattern, 8, 10) + "\n").write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let run = try Subprocess.run(product: "cx-agent", ["analyze", "--config", config, file])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try run.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
+        #expect(lines.map(\.masked_text) == ["member [LOYALTY] here", "no id LOY-123 here"])
+        let without = try Subprocess.run(product: "cx-agent", ["analyze", file])
+        #expect(without.stdout.contains("LOY-12345678"))
+        try ("pii_patterns:\n  - " + String(format: pattern, 10, 8) + "\n").write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let bad = try Subprocess.run(product: "cx-agent", ["analyze", "--config", config, file])
+        #expect(bad.status != 0)
+        #expect(
+            bad.stderr.contains(
+                "setting 'pii_patterns': entry 1: min_digits and max_digits must satisfy 1 <= min_digits <= max_digits <= 34"
+            ), "\(bad.stderr)")
+    }
+
     @Test func missingFileIsAClearError() throws {
         let run = try Subprocess.run(product: "cx-agent", ["analyze", "/nonexistent/texts.txt"])
         #expect(run.status != 0)

@@ -1,4 +1,5 @@
 import CXConfiguration
+import CXInsight
 import Foundation
 
 /// Everything `cx-agent` can be told. Every field has a default that works on a fresh machine; a YAML file
@@ -65,6 +66,10 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     /// Off: events are stored as posted, without masking, hashing or scores (for diagnostics only); they are masked
     /// and hashed when sent (`RawEventSanitizer`), so that the hub never holds raw PII.
     public var enrichmentEnabled: Bool = true
+    /// Site identifiers masked with the built-in kinds, e.g. loyalty numbers: a literal prefix and a count of
+    /// digits (`{name: loyalty_id, prefix: "LOY-", min_digits: 8, max_digits: 10, token: "[LOYALTY]"}`). They
+    /// apply to texts, attribute values and alert notes, and to rows stored without enrichment before they sync.
+    public var piiPatterns: [PIIPattern] = []
     /// Where local alerts are POSTed as JSON (the store's back-office screen, a chat bridge); empty: nowhere.
     public var alertWebhookURL: String = ""
 
@@ -100,6 +105,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case bandwidthLimit = "bandwidth_limit_bytes_per_second"
         case enrichmentEnabled = "enrichment_enabled"
         case alertWebhookURL = "alert_webhook_url"
+        case piiPatterns = "pii_patterns"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -141,6 +147,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         syncWindow = try c.decodeIfPresent(String.self, forKey: .syncWindow) ?? d.syncWindow
         bandwidthLimit = try c.decodeIfPresent(Int.self, forKey: .bandwidthLimit) ?? d.bandwidthLimit
         enrichmentEnabled = try c.decodeIfPresent(Bool.self, forKey: .enrichmentEnabled) ?? d.enrichmentEnabled
+        piiPatterns = try c.decodeIfPresent([PIIPattern].self, forKey: .piiPatterns) ?? d.piiPatterns
         alertWebhookURL = try c.decodeIfPresent(String.self, forKey: .alertWebhookURL) ?? d.alertWebhookURL
     }
 
@@ -174,6 +181,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(syncWindow, forKey: .syncWindow)
         try c.encode(bandwidthLimit, forKey: .bandwidthLimit)
         try c.encode(enrichmentEnabled, forKey: .enrichmentEnabled)
+        try c.encode(piiPatterns, forKey: .piiPatterns)
         try c.encode(alertWebhookURL, forKey: .alertWebhookURL)
     }
 }
@@ -243,6 +251,9 @@ extension AgentConfiguration {
             ConfigurationError(source: "setting '\(key.rawValue)'", message: why)
         }
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
+        for (i, pattern) in piiPatterns.enumerated() {
+            if let problem = pattern.problem { throw fail(.piiPatterns, "entry \(i + 1): \(problem)") }
+        }
         if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
         if !apiToken.isEmpty && apiToken.utf8.count < 16 {
             throw fail(.apiToken, "must be at least 16 characters (e.g. `openssl rand -hex 16`)")

@@ -144,7 +144,8 @@ public struct IngestService: Sendable {
         var enricher: EventEnricher?
         if configuration.enrichmentEnabled {
             enricher = try EventEnricher(
-                fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory))
+                fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory),
+                piiPatterns: configuration.piiPatterns)
         }
         if let key = EventEnricher.enrolledFleetKey(credentials) {
             store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: key))

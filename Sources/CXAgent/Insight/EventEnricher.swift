@@ -71,8 +71,11 @@ public final class EventEnricher: Sendable {
         versionRecorded.withLock { $0 = true }
     }
 
-    public init(fleetKey: [UInt8]) throws {
-        engine = try InsightEngine(configuration: InsightConfiguration())
+    /// `piiPatterns`: the site's identifier patterns (`pii_patterns`), masked with the built-in kinds.
+    public init(fleetKey: [UInt8], piiPatterns: [PIIPattern] = []) throws {
+        var configuration = InsightConfiguration()
+        configuration.piiPatterns = piiPatterns
+        engine = try InsightEngine(configuration: configuration)
         hasher = try CustomerIdentifierHasher(fleetKey: fleetKey)
         state = Mutex(State(insight: engine.makeState()))
     }

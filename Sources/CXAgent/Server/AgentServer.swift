@@ -20,7 +20,7 @@ public enum AgentServer {
             router.add(middleware: APITokenAuth(token: Array(ingest.configuration.apiToken.utf8)))
         }
         let maxBody = ingest.configuration.maxBodyBytes
-        let noteMasker = PIIMasker()
+        let noteMasker = PIIMasker(patterns: ingest.configuration.piiPatterns)
         router.get("/v1/health") { _, _ in
             jsonResponse(200, "{\"status\":\"ok\"}")
         }

@@ -15,9 +15,11 @@ final class RawEventSanitizer: Sendable {
     private let hasher: CustomerIdentifierHasher?
     /// Built at the first raw event: loading the models costs an agent that enriches at ingest for nothing.
     private let engine = Mutex<InsightEngine?>(nil)
+    private let piiPatterns: [PIIPattern]
 
-    init(fleetKey: [UInt8]?) {
+    init(fleetKey: [UInt8]?, piiPatterns: [PIIPattern] = []) {
         hasher = fleetKey.flatMap { try? CustomerIdentifierHasher(fleetKey: $0) }
+        self.piiPatterns = piiPatterns
     }
 
     /// Masks and hashes `event` in place when it carries no enrichment; an enriched event is left as it is.
@@ -25,7 +27,9 @@ final class RawEventSanitizer: Sendable {
         guard event.enrichment == nil else { return }
         let engine = try self.engine.withLock { engine in
             if let engine { return engine }
-            let built = try InsightEngine(configuration: InsightConfiguration())
+            var configuration = InsightConfiguration()
+            configuration.piiPatterns = piiPatterns
+            let built = try InsightEngine(configuration: configuration)
             engine = built
             return built
         }

@@ -73,7 +73,9 @@ public struct SyncService: Service {
             agentID: credentials.agentID, epoch: store.identity.epoch, storeID: credentials.storeID,
             key: key, encoder: FrameEncoder(level: Int32(configuration.compressionLevel)),
             maxBatchBytes: configuration.maxBatchBytes,
-            sanitizer: RawEventSanitizer(fleetKey: EventEnricher.enrolledFleetKey(credentials)), logger: logger,
+            sanitizer: RawEventSanitizer(
+                fleetKey: EventEnricher.enrolledFleetKey(credentials), piiPatterns: configuration.piiPatterns),
+            logger: logger,
             maxDriftMillis: configuration.maxClockDrift.milliseconds)
         let window = SyncWindow(configuration.syncWindow)
         let start = try await store.syncPosition()
