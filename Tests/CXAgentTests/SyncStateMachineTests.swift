@@ -125,7 +125,29 @@ import Testing
             jitter: 0.5, bytesSent: 0)
         #expect(effects.count == 1)
         #expect(m.lastError == "revoked: agent revoked")
-        #expect(m.nextAction(now: 100_000, lastSeq: 5) == .send(Self.batch(1, 5)))
+        #expect(m.nextAction(now: 50_000, lastSeq: 5) == .send(Self.batch(1, 5)))
+    }
+
+    /// The hub reads the box's clock from a batch's send time: a batch sealed before an outage longer than the
+    /// frame age is built again (same start, this moment's stamp) instead of posted as it was.
+    @Test(arguments: [
+        (Int64(0), Int64(60_000), true), (0, 60_001, false), (40_000, 100_000, true), (40_000, 100_001, false),
+    ])
+    func aBatchSealedBeforeAnOutageIsRebuilt(sealedAt: Int64, now: Int64, resent: Bool) {
+        var batch = Self.batch(4, 9)
+        batch.sealedAtMillis = sealedAt
+        var m = SyncStateMachine(settings: Self.settings(), syncedThrough: 3, inFlight: batch, now: sealedAt)
+        let action = m.nextAction(now: now, lastSeq: 12)
+        if resent {
+            #expect(action == .send(batch))
+        } else {
+            #expect(action == .build(after: 3, limit: 1_000))
+            #expect(m.inFlight == nil)
+            var rebuilt = Self.batch(4, 12)
+            rebuilt.sealedAtMillis = now
+            m.built(rebuilt)
+            #expect(m.nextAction(now: now, lastSeq: 12) == .send(rebuilt))
+        }
     }
 
     @Test func stallIsReportedOncePerPeriodWithTheReason() {

@@ -673,6 +673,45 @@ struct ErasureTests {
         hub.kill(SIGTERM)
     }
 
+    /// A batch sealed before an outage carried its old send time, which the hub read as a clock that far behind:
+    /// it flagged the box as skewed and moved every HLC of the batch by the outage, so a store's note from before
+    /// the outage beat the notes CX leads wrote during it. The agent now rebuilds a batch older than its frame age.
+    @Test("a batch sealed before an outage is rebuilt, so the hub does not take the outage for clock skew")
+    func aBatchSealedBeforeAnOutageIsNotTakenForSkew() async throws {
+        let dir = TempDir()
+        let hub = try await HubProcess.start(
+            dataDirectory: dir.path + "/hub", environment: ["CX_HUB_SKEW_THRESHOLD_SECONDS": "2"])
+        let link = try await ChaosProxy.relay(to: hub)
+        let agent = try SyncingAgent(
+            store: "store-051", dataDirectory: dir.path + "/agent", hubURL: link.url, hub: hub,
+            environment: SyncFaultTests.fastSync.merging(["CX_AGENT_MAX_FRAME_AGE_SECONDS": "1"]) { $1 })
+        link.state.enabled.withLock { $0 = false }
+        try await agent.start()
+        _ = try await agent.ingest(SyncingAgent.events(store: "store-051", count: 5))
+        // the batch is sealed and posted into the cut link, then the outage lasts longer than the skew threshold
+        try await Task.sleep(for: .seconds(5))
+        link.state.enabled.withLock { $0 = true }
+        try await agent.waitUntilSynced()
+        #expect(try await agent.syncStatus().unsynced == 0, "\(agent.stderr.suffix(2000))")
+        agent.kill(SIGTERM)
+        let (skewed, offset, hubHLCs) = try await readOnlyDatabase(hub.dataDirectory + "/hub.sqlite").read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT skewed FROM agents") ?? -1,
+                try Int64.fetchOne(db, sql: "SELECT clock_offset_ms FROM agents") ?? .max,
+                try Int64.fetchAll(db, sql: "SELECT hlc FROM events ORDER BY hlc")
+            )
+        }
+        let agentHLCs = try await readOnlyDatabase(dir.path + "/agent/buffer.sqlite").read { db in
+            try Int64.fetchAll(db, sql: "SELECT hlc FROM events ORDER BY hlc")
+        }
+        #expect(skewed == 0)
+        #expect(abs(offset) < 2_000, "offset \(offset) ms")
+        #expect(hubHLCs.count == 5)
+        #expect(hubHLCs == agentHLCs, "the hub moved the batch's HLCs")
+        try await link.shutdown()
+        hub.kill(SIGTERM)
+    }
+
     /// The ids of the alerts the agent serves, newest first.
     static func alertIDs(_ agent: SyncingAgent) async throws -> [String] {
         let response = try await HTTPClient.shared.execute(

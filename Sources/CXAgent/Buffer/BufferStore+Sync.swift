@@ -89,7 +89,9 @@ extension BufferStore {
             guard let frame = try Data.fetchOne(db, sql: "SELECT value FROM sync_state WHERE key = 'inflight_frame'"),
                 let from = try Self.stateInt(db, "inflight_from"), let to = try Self.stateInt(db, "inflight_to")
             else { return nil }
-            return SyncStateMachine.InFlight(seqFrom: UInt64(from), seqTo: UInt64(to), frame: Array(frame))
+            return SyncStateMachine.InFlight(
+                seqFrom: UInt64(from), seqTo: UInt64(to), frame: Array(frame),
+                sealedAtMillis: try Self.stateInt(db, "inflight_sealed_at") ?? 0)
         }
     }
 
@@ -99,6 +101,7 @@ extension BufferStore {
             try Self.setState(db, "inflight_frame", Data(batch.frame))
             try Self.setState(db, "inflight_from", Int64(batch.seqFrom))
             try Self.setState(db, "inflight_to", Int64(batch.seqTo))
+            try Self.setState(db, "inflight_sealed_at", batch.sealedAtMillis)
         }
     }
 
@@ -288,7 +291,10 @@ extension BufferStore {
     }
 
     static func clearInFlight(_ db: Database) throws {
-        try db.execute(sql: "DELETE FROM sync_state WHERE key IN ('inflight_frame', 'inflight_from', 'inflight_to')")
+        try db.execute(
+            sql:
+                "DELETE FROM sync_state WHERE key IN ('inflight_frame', 'inflight_from', 'inflight_to', 'inflight_sealed_at')"
+        )
     }
 
     static func stateInt(_ db: Database, _ key: String) throws -> Int64? {

@@ -63,6 +63,10 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     public var syncWindow: String = ""
     /// Upstream bandwidth cap in bytes per second; 0: none.
     public var bandwidthLimit: Int = 0
+    /// A saved batch sealed longer ago than this (an outage, a box off overnight) is rebuilt before it is posted:
+    /// the hub reads the box's clock from the batch's send time. Keep it below half the hub's
+    /// `skew_threshold_seconds` (120 by default).
+    public var maxFrameAge: Duration = .seconds(60)
     /// Off: events are stored as posted, without masking, hashing or scores (for diagnostics only); they are masked
     /// and hashed when sent (`RawEventSanitizer`), so that the hub never holds raw PII.
     public var enrichmentEnabled: Bool = true
@@ -103,6 +107,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case requestTimeout = "request_timeout_seconds"
         case syncWindow = "sync_window"
         case bandwidthLimit = "bandwidth_limit_bytes_per_second"
+        case maxFrameAge = "max_frame_age_seconds"
         case enrichmentEnabled = "enrichment_enabled"
         case alertWebhookURL = "alert_webhook_url"
         case piiPatterns = "pii_patterns"
@@ -146,6 +151,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         requestTimeout = try secs(.requestTimeout, d.requestTimeout)
         syncWindow = try c.decodeIfPresent(String.self, forKey: .syncWindow) ?? d.syncWindow
         bandwidthLimit = try c.decodeIfPresent(Int.self, forKey: .bandwidthLimit) ?? d.bandwidthLimit
+        maxFrameAge = try secs(.maxFrameAge, d.maxFrameAge)
         enrichmentEnabled = try c.decodeIfPresent(Bool.self, forKey: .enrichmentEnabled) ?? d.enrichmentEnabled
         piiPatterns = try c.decodeIfPresent([PIIPattern].self, forKey: .piiPatterns) ?? d.piiPatterns
         alertWebhookURL = try c.decodeIfPresent(String.self, forKey: .alertWebhookURL) ?? d.alertWebhookURL
@@ -180,6 +186,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(requestTimeout.components.seconds, forKey: .requestTimeout)
         try c.encode(syncWindow, forKey: .syncWindow)
         try c.encode(bandwidthLimit, forKey: .bandwidthLimit)
+        try c.encode(maxFrameAge.components.seconds, forKey: .maxFrameAge)
         try c.encode(enrichmentEnabled, forKey: .enrichmentEnabled)
         try c.encode(piiPatterns, forKey: .piiPatterns)
         try c.encode(alertWebhookURL, forKey: .alertWebhookURL)
@@ -235,6 +242,7 @@ extension AgentConfiguration {
         if let v = try int(.requestTimeout) { requestTimeout = .seconds(v) }
         if let v = string(.syncWindow) { syncWindow = v }
         if let v = try int(.bandwidthLimit) { bandwidthLimit = Int(v) }
+        if let v = try int(.maxFrameAge) { maxFrameAge = .seconds(v) }
     }
 
     /// Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost).
@@ -282,6 +290,9 @@ extension AgentConfiguration {
         if stallAfter < .seconds(1) { throw fail(.stallAfter, "must be at least 1") }
         if requestTimeout < .seconds(1) { throw fail(.requestTimeout, "must be at least 1") }
         if bandwidthLimit < 0 { throw fail(.bandwidthLimit, "must not be negative") }
+        if maxFrameAge < .seconds(1) || maxFrameAge > .seconds(86_400) {
+            throw fail(.maxFrameAge, "must be within 1...86400")
+        }
         if !syncWindow.isEmpty && SyncWindow(syncWindow) == nil {
             throw fail(.syncWindow, "'\(syncWindow)' is not HH:MM-HH:MM")
         }

@@ -137,7 +137,8 @@ struct BatchBuilder: Sendable {
         var b = body
         stamp(&b, cursor: cursor, position: position, quotaBytes: quotaBytes, nowMillis: nowMillis)
         return SyncStateMachine.InFlight(
-            seqFrom: b.seqFrom, seqTo: b.seqTo, frame: encoder.frame(b, kind: .batch, signer: (agentID, key)))
+            seqFrom: b.seqFrom, seqTo: b.seqTo, frame: encoder.frame(b, kind: .batch, signer: (agentID, key)),
+            sealedAtMillis: nowMillis)
     }
 
     /// A downstream-only poll: seq range 0...0, the cursor and the buffer report.

@@ -41,6 +41,7 @@ public struct SyncService: Service {
         s.stallAfterMillis = c.stallAfter.milliseconds
         s.maxBatchEvents = c.maxBatchEvents
         s.bandwidthLimit = c.bandwidthLimit
+        s.maxFrameAgeMillis = c.maxFrameAge.milliseconds
         return s
     }
 

@@ -13,6 +13,11 @@ public struct SyncStateMachine: Sendable {
         public var maxBatchEvents: Int = 5_000
         /// Upstream bytes per second; 0: unlimited.
         public var bandwidthLimit: Int = 0
+        /// A persisted batch sealed longer ago than this is rebuilt instead of posted again: the hub measures the
+        /// box's clock by the batch's `sent_hlc`, and after an outage the old stamp reads as a clock that far behind
+        /// (the hub would flag the box and move every HLC of the batch by the outage). Half the hub's default
+        /// `skew_threshold_seconds`.
+        public var maxFrameAgeMillis: Int64 = 60_000
 
         public init() {}
     }
@@ -22,11 +27,15 @@ public struct SyncStateMachine: Sendable {
         public var seqFrom: UInt64
         public var seqTo: UInt64
         public var frame: [UInt8]
+        /// The wall clock when the frame was sealed, its `sent_hlc`; 0 when not known (a batch persisted by an
+        /// earlier version), which makes it rebuilt before its next post.
+        public var sealedAtMillis: Int64
 
-        public init(seqFrom: UInt64, seqTo: UInt64, frame: [UInt8]) {
+        public init(seqFrom: UInt64, seqTo: UInt64, frame: [UInt8], sealedAtMillis: Int64 = 0) {
             self.seqFrom = seqFrom
             self.seqTo = seqTo
             self.frame = frame
+            self.sealedAtMillis = sealedAtMillis
         }
     }
 
@@ -93,7 +102,11 @@ public struct SyncStateMachine: Sendable {
         if windowOpensInMillis > 0 { return .sleep(milliseconds: min(windowOpensInMillis, 60_000)) }
         if let inFlight {
             sentPoll = false
-            return .send(inFlight)
+            guard now - inFlight.sealedAtMillis > settings.maxFrameAgeMillis else { return .send(inFlight) }
+            // Sealed before an outage: built again with the same start, it carries this moment's stamp. Had the hub
+            // merged the old frame (its answer lost), the new one is answered as a hash conflict or past its mark.
+            self.inFlight = nil
+            return .build(after: sendAfter, limit: batchLimit)
         }
         if mustPoll || (pollNow || now - lastPollAt >= settings.pollIntervalMillis) && lastSeq <= sendAfter {
             mustPoll = false
