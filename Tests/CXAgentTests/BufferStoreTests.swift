@@ -595,6 +595,65 @@ struct BufferStoreTests {
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
     }
 
+    /// A damaged buffer of 5,000 events, closed.
+    static func damagedBuffer(_ dir: TempDir) async throws {
+        let ingest = try Self.service(dir)
+        for _ in 0..<10 {
+            _ = try await ingest.ingest(body: TestEvents.ndjson((0..<500).map { _ in UUID() }), contentType: nil)
+        }
+        try ingest.store.close()
+        let path = dir.path + "/buffer.sqlite"
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(size * 6 / 10))
+        try handle.close()
+    }
+
+    /// A recovery killed while it salvaged leaves the damaged file in place and a partial new one beside it: the
+    /// next start salvages again, from the damaged file, and nothing more is lost.
+    @Test func aRecoveryKilledWhileSalvagingIsDoneAgainByTheNextStart() async throws {
+        let dir = TempDir()
+        try await Self.damagedBuffer(dir)
+        let path = dir.path + "/buffer.sqlite"
+        try Data("half a database".utf8).write(to: URL(fileURLWithPath: path + ".recovering"))
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let report = try #require(store.recovery)
+        #expect(report.recovered > 0 && report.recovered + report.lost == 5000)
+        #expect(try await store.stats().lastSeq == UInt64(report.recovered))
+        for leftover in [".recovering", ".recovered"] {
+            #expect(!FileManager.default.fileExists(atPath: path + leftover))
+        }
+        #expect(FileManager.default.fileExists(atPath: report.quarantinedPath))
+    }
+
+    /// A recovery killed after its new database was complete, before the swap: the next start puts that database
+    /// in place (it does not salvage again) and keeps the damaged one aside.
+    @Test func aRecoveryKilledBeforeTheSwapIsFinishedByTheNextStart() async throws {
+        let dir = TempDir()
+        try await Self.damagedBuffer(dir)
+        let path = dir.path + "/buffer.sqlite"
+        // the complete database the killed start had written: a recovery of a copy of the damaged directory
+        let copy = TempDir()
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            try FileManager.default.copyItem(atPath: dir.path + "/" + file, toPath: copy.path + "/" + file)
+        }
+        let salvaged = try BufferStore.open(directory: copy.path, quotaBytes: 1 << 30, logger: testLogger)
+        let expected = try #require(salvaged.recovery)
+        let epoch = salvaged.identity.epoch
+        try salvaged.close()
+        try FileManager.default.copyItem(atPath: copy.path + "/buffer.sqlite", toPath: path + ".recovered")
+
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        #expect(store.recovery == nil, "not salvaged again")
+        #expect(store.identity.epoch == epoch)
+        let stats = try await store.stats()
+        #expect(stats.lastSeq == UInt64(expected.recovered))
+        #expect(stats.lostInRecoveryTotal == UInt64(expected.lost))
+        #expect(!FileManager.default.fileExists(atPath: path + ".recovered"))
+        let kept = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".corrupt-") }
+        #expect(kept.contains { $0.hasSuffix(".sqlite") }, "\(kept)")
+    }
+
     @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {
         let dir = TempDir()
         var epoch: UInt64 = 0

@@ -2,25 +2,31 @@ import Foundation
 import GRDB
 import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Salvage of a damaged buffer: the agent must start anyway, keep what SQLite can still read, and say what
 /// it lost. The damaged file is kept aside for forensics, never deleted.
 enum BufferRecovery {
+    /// Salvages the damaged database at `path` into a new one and puts that in its place, crash-safely: the damaged
+    /// file stays where it is until the new one is complete and durable (`<path>.recovered`), and a start that finds
+    /// the complete one finishes the swap (`finishInterruptedRecovery`). Before, the damaged files were moved aside
+    /// first, and an agent killed while it salvaged (slow, around damaged pages) started next time from an empty
+    /// buffer, every unsynced event lost without a word.
     static func recover(
         path: String, reason: String, cacheKiB: Int, agentID: String, logger: Logger
     ) throws -> (DatabasePool, RecoveryReport) {
-        let stamp = Int64(Date().timeIntervalSince1970)
-        let quarantine = String(path.dropLast(".sqlite".count)) + ".corrupt-\(stamp).sqlite"
         let fm = FileManager.default
-        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
-            try fm.moveItem(atPath: path + suffix, toPath: quarantine + suffix)
+        let building = path + ".recovering"
+        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: building + suffix) {
+            try fm.removeItem(atPath: building + suffix)
         }
-        logger.error(
-            "buffer database is damaged; salvaging",
-            metadata: ["reason": "\(reason)", "quarantined": "\(quarantine)"])
-        let (rows, expected, themeCodes) = salvage(path: quarantine, logger: logger)
-        let pool = try BufferStore.openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
+        logger.error("buffer database is damaged; salvaging", metadata: ["reason": "\(reason)", "path": "\(path)"])
+        let (rows, expected, themeCodes) = salvage(path: path, logger: logger)
         let lost = max(0, expected - rows.count)
-        try pool.write { db in
+        let fresh = try BufferStore.openPool(path: building, cacheKiB: cacheKiB, agentID: agentID)
+        try fresh.write { db in
             // The codes first, as they were: the salvaged rows refer to them.
             for row in themeCodes {
                 try db.execute(
@@ -42,11 +48,49 @@ enum BufferRecovery {
             try db.execute(
                 sql: "UPDATE counters SET value = ? WHERE name = 'lost_in_recovery_total'", arguments: [lost])
         }
+        // One file, durable, then renamed complete: the swap below may be interrupted from here on, never lost.
+        try fresh.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try fresh.close()
+        for suffix in ["-wal", "-shm"] where fm.fileExists(atPath: building + suffix) {
+            try fm.removeItem(atPath: building + suffix)
+        }
+        try DurableFile.sync(building)
+        try fm.moveItem(atPath: building, toPath: path + ".recovered")
+        try DurableFile.sync(directoryOf: path)
+        let quarantine = try finishInterruptedRecovery(path: path, logger: logger) ?? path
+        let pool = try BufferStore.openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
         let report = RecoveryReport(recovered: rows.count, lost: lost, quarantinedPath: quarantine, reason: reason)
         logger.error(
             "buffer recovered into a new epoch: \(rows.count) events kept, \(lost) lost",
             metadata: ["recovered": "\(rows.count)", "lost": "\(lost)", "quarantined": "\(quarantine)"])
         return (pool, report)
+    }
+
+    /// Puts a complete salvaged database (`<path>.recovered`) in place of the damaged one, which is kept aside
+    /// for forensics, never deleted; returns where it went, or nil when there was nothing to finish. Called by every
+    /// open: a recovery killed after its new database was complete is finished by the next start.
+    @discardableResult
+    static func finishInterruptedRecovery(path: String, logger: Logger) throws -> String? {
+        let fm = FileManager.default
+        let recovered = path + ".recovered"
+        guard fm.fileExists(atPath: recovered) else { return nil }
+        let stamp = Int64(Date().timeIntervalSince1970)
+        var quarantine = String(path.dropLast(".sqlite".count)) + ".corrupt-\(stamp).sqlite"
+        var n = 1
+        while fm.fileExists(atPath: quarantine) || fm.fileExists(atPath: quarantine + "-wal") {
+            quarantine = String(path.dropLast(".sqlite".count)) + ".corrupt-\(stamp)-\(n).sqlite"
+            n += 1
+        }
+        // The journal files first: the damaged main file, while it is in place, keeps this swap to be finished.
+        for suffix in ["-wal", "-shm", ""] where fm.fileExists(atPath: path + suffix) {
+            try fm.moveItem(atPath: path + suffix, toPath: quarantine + suffix)
+        }
+        try fm.moveItem(atPath: recovered, toPath: path)
+        try DurableFile.sync(directoryOf: path)
+        logger.notice(
+            "the salvaged buffer database is in place; the damaged one is kept aside",
+            metadata: ["quarantined": "\(quarantine)"])
+        return quarantine
     }
 
     struct SalvagedRow {
@@ -137,5 +181,20 @@ enum BufferRecovery {
         let expected = lastSeq > 0 ? Int(lastSeq - evicted) : Int(highestGuess - max(1, firstSeq) + 1)
         logger.info("salvage read \(rows.count) of \(expected) expected events")
         return (rows, expected, themeCodes)
+    }
+}
+
+/// fsync of a file or of a directory's entries, so that a rename survives a power cut.
+enum DurableFile {
+    static func sync(_ path: String) throws {
+        let fd = Glibc.open(path, O_RDONLY)
+        guard fd >= 0 else { throw BufferError(code: "recovery_failed", message: "cannot open \(path) to sync it") }
+        defer { Glibc.close(fd) }
+        guard fsync(fd) == 0 else { throw BufferError(code: "recovery_failed", message: "fsync of \(path) failed") }
+    }
+
+    static func sync(directoryOf path: String) throws {
+        try sync(
+            (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
     }
 }

@@ -55,6 +55,11 @@ public final class BufferStore: Sendable {
         var pool: DatabasePool
         var opened: DatabasePool?
         var recent: RecentEventIDs
+        if let quarantined = try BufferRecovery.finishInterruptedRecovery(path: path, logger: logger) {
+            logger.error(
+                "an earlier start salvaged the damaged buffer and was stopped before it put the result in place; done now",
+                metadata: ["quarantined": "\(quarantined)"])
+        }
         do {
             opened = try openPool(path: path, cacheKiB: cacheKiB, agentID: agentID)
             pool = opened!
