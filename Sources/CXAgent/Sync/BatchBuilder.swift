@@ -24,8 +24,11 @@ struct BatchBuilder: Sendable {
     /// that fits `maxBatchBytes` (at least one item), updates of one alert joined: rows decoded, checked and in
     /// column form, without the header (cursor, status, send time), so that it can be prepared while the
     /// previous batch is in flight. `seal` finishes it.
+    /// `range`, when given, is the batch's seq range, wider than its items where seqs without a row are skipped
+    /// (`SyncService.prepare`); else the range spans the items.
     func prepare(
-        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], modelVersions: [(UInt64, String)] = []
+        _ entries: [OutboxEntry], alerts: [OutboxAlert] = [], modelVersions: [(UInt64, String)] = [],
+        range: ClosedRange<UInt64>? = nil
     ) throws -> Cxsync_V1_Batch {
         var events: [SequencedEvent] = []
         events.reserveCapacity(entries.count)
@@ -87,8 +90,8 @@ struct BatchBuilder: Sendable {
                 a += 1
             }
         }
-        let seqFrom = firstSeq
-        let seqTo = lastSeq
+        let seqFrom = range?.lowerBound ?? firstSeq
+        let seqTo = range?.upperBound ?? lastSeq
         if restamped > 0 {
             logger.warning(
                 "events stamped by a clock that was ahead are sent stamped now",

@@ -139,7 +139,10 @@ public struct SyncService: Service {
         case .build(let after, let limit):
             var body = prefetched.flatMap { $0.after == after && $0.limit == limit ? $0.body : nil }
             prefetched = nil
-            if body == nil { body = try await prepare(after: after, limit: limit, builder: builder) }
+            if body == nil {
+                body = try await prepare(
+                    after: after, limit: limit, acknowledgedThrough: machine.syncedThrough, builder: builder)
+            }
             guard let body else {
                 let available = try await store.firstStoredSeq(after: after)
                 perform(machine.nothingToBuild(firstAvailable: available, now: now))
@@ -155,7 +158,11 @@ public struct SyncService: Service {
             monitor.update { $0.state = retrying ? "retrying" : "sending" }
             let limit = machine.batchLimit
             let ahead = prefetched == nil && batch.seqTo < position.lastSeq
-            async let next = ahead ? try? prepare(after: batch.seqTo, limit: limit, builder: builder) : nil
+            let acknowledged = machine.syncedThrough
+            async let next =
+                ahead
+                ? try? prepare(after: batch.seqTo, limit: limit, acknowledgedThrough: acknowledged, builder: builder)
+                : nil
             let answer = await client.post(batch.frame)
             if let body = await next { prefetched = Prefetched(after: batch.seqTo, limit: limit, body: body) }
             try await handle(
@@ -171,18 +178,33 @@ public struct SyncService: Service {
 
     /// The body of the batch of the outbox items after `after` (at most `limit`), or nil when the next seq is
     /// not stored. Only the contiguous prefix is taken: the hub refuses a batch that starts past its mark.
-    func prepare(after: UInt64, limit: Int, builder: BatchBuilder) async throws -> Cxsync_V1_Batch? {
+    ///
+    /// Seqs at or below `acknowledgedThrough` (the highest mark any hub answer gave) without a row are skipped, the
+    /// batch's range spanning them: the hub acknowledged them once and then lost them (restored from a backup), and
+    /// their local copies are gone (alert updates are deleted at the acknowledgement; events are evicted or erased).
+    /// Nothing can resend them, and stopping at the first one stalled every later event for good.
+    func prepare(
+        after: UInt64, limit: Int, acknowledgedThrough: UInt64 = 0, builder: BatchBuilder
+    ) async throws -> Cxsync_V1_Batch? {
         var entries = try await store.outboxPage(after: after, limit: limit)
         let through = entries.count == limit ? entries[entries.count - 1].seq : UInt64.max
         var alerts = try await store.outboxAlerts(after: after, through: through, limit: limit)
         var last = after
         var i = 0
         var j = 0
-        while true {
+        var skipped: UInt64 = 0
+        while last < through {
             if i < entries.count && entries[i].seq == last + 1 {
                 i += 1
             } else if j < alerts.count && alerts[j].seq == last + 1 {
                 j += 1
+            } else if last < acknowledgedThrough {
+                let next = min(
+                    i < entries.count ? entries[i].seq : .max, j < alerts.count ? alerts[j].seq : .max, through)
+                let to = min(next - 1, acknowledgedThrough)
+                skipped += to - last
+                last = to
+                continue
             } else {
                 break
             }
@@ -191,7 +213,13 @@ public struct SyncService: Service {
         entries.removeSubrange(i...)
         alerts.removeSubrange(j...)
         guard last > after else { return nil }
-        return try builder.prepare(entries, alerts: alerts, modelVersions: try await store.modelVersions())
+        if skipped > 0 {
+            logger.warning(
+                "the hub lost items it had acknowledged, and this agent no longer holds them: they are skipped",
+                metadata: ["seq_range": "\(after + 1)...\(last)", "skipped": "\(skipped)"])
+        }
+        return try builder.prepare(
+            entries, alerts: alerts, modelVersions: try await store.modelVersions(), range: (after + 1)...last)
     }
 
     func handle(
