@@ -1,4 +1,5 @@
 import CXCore
+import CXProtocol
 import CXTestSupport
 import Foundation
 import GRDB
@@ -72,5 +73,47 @@ struct HubQueryTests {
                 $0, sql: "SELECT collection FROM lww WHERE key = ? ORDER BY collection", arguments: [subject])
         }
         #expect(left == ["config", "theme_owner"])
+    }
+
+    /// A re-enrolled agent id is a new box: the old box's report (last sync, buffer, clock) must not show as its own.
+    @Test func aReEnrolledAgentStartsWithoutTheOldBoxsReport() async throws {
+        let dir = TempDir()
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let agent = try await EventIndexTests.agent(store, "store-a")
+        let now = HubStore.nowMillis()
+        try await store.pool.write {
+            try $0.execute(
+                sql: """
+                    UPDATE agents SET last_sync_at = ?, buffer_depth = 9, oldest_unsynced_ms = ?, clock_offset_ms = 5000,
+                        skewed = 1, agent_version = 'old'
+                    WHERE agent_id = ?
+                    """,
+                arguments: [now - 1_000, now - 60_000, agent.agentID])
+        }
+        #expect(try await store.fleet(staleAfter: .seconds(300)).first?.status == "clock_skewed")
+        try store.revoke(agentID: agent.agentID)
+        let token = try store.issueEnrollmentToken(store: "store-a", device: "kiosk-2", ttl: .seconds(60))
+        _ = try await store.enroll(
+            token: token.token, agentID: agent.agentID, publicKey: AgentSigningKey().publicKey.rawRepresentation)
+        let row = try #require(try await store.fleet(staleAfter: .seconds(300)).first)
+        #expect(row.status == "never_synced")
+        #expect(row.device == "kiosk-2")
+        #expect(row.bufferDepth == 0 && row.oldestUnsyncedAgeSeconds == nil && row.clockOffsetMillis == 0)
+        #expect(!row.skewed)
+    }
+
+    /// An agent that stopped syncing shows `stale` even when its clock was flagged: that is the more urgent news.
+    @Test func aStaleAgentShowsStaleBeforeItsClock() async throws {
+        let dir = TempDir()
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let agent = try await EventIndexTests.agent(store, "store-a")
+        try await store.pool.write {
+            try $0.execute(
+                sql: "UPDATE agents SET last_sync_at = ?, skewed = 1 WHERE agent_id = ?",
+                arguments: [HubStore.nowMillis() - 3_600_000, agent.agentID])
+        }
+        let row = try #require(try await store.fleet(staleAfter: .seconds(300)).first)
+        #expect(row.status == "stale")
+        #expect(row.skewed)
     }
 }

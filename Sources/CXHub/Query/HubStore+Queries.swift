@@ -100,12 +100,13 @@ extension HubStore {
         return try await agents().map { a in
             var status = a.status
             if a.isActive {
+                // An agent that stopped syncing is the more urgent news than its clock (`skewed` says that too).
                 if a.lastSyncAt == nil {
                     status = "never_synced"
-                } else if a.skewed {
-                    status = "clock_skewed"
                 } else if let last = a.lastSyncAt, !overflow, now - last > stale {
                     status = "stale"
+                } else if a.skewed {
+                    status = "clock_skewed"
                 } else {
                     status = "ok"
                 }
