@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CXTestSupport
 import Foundation
+import NIOHTTP1
 import Testing
 
 @Suite("cx alerts")
@@ -60,6 +61,33 @@ struct AlertsTests {
             ["alerts", "assign", "alert-assign", "--to", String(repeating: "o", count: 257)], environment: environment)
         #expect(owner.stderr == "error: hub error invalid_field: assignee is 257 bytes, longer than 256\n")
         #expect(try Self.alert("alert-assign", seeded)?["status"] as? String == "open")
+    }
+
+    /// A change is answered with the alert as it now stands: `cx` shows it from that answer, not by looking for
+    /// it among the 1,000 newest alerts (an older one came out as {alert_id, result} in --json).
+    @Test func aChangeIsAnsweredWithTheAlert() async throws {
+        let seeded = try await SeededHub.shared()
+        let client = try seeded.hub.client()
+        let answer: (status: Int, body: [UInt8])
+        do {
+            answer = try await seeded.hub.request(
+                client, .POST, "/v1/alerts/alert-answer/update", body: Array("{\"assignee\": \"lee\"}".utf8))
+            try await client.shutdown()
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        #expect(answer.status == 200)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        #expect(object?["alert_id"] as? String == "alert-answer")
+        #expect(object?["assignee"] as? String == "lee")
+        #expect(object?["status"] as? String == "open")
+        #expect(object?["result"] as? String == "ok")
+        let acked =
+            try CX.json(["alerts", "ack", "alert-answer", "--note", "on it"], hub: seeded.hub) as? [String: Any]
+        #expect(acked?["status"] as? String == "acknowledged")
+        #expect(acked?["note"] as? String == "on it")
+        #expect(acked?["assignee"] as? String == "lee")
     }
 
     /// The hub answers the 1,000 newest alerts: a store's are chosen there, not among every store's by cx.

@@ -246,16 +246,24 @@ extension HubStore {
                     ORDER BY raised_hlc DESC LIMIT ?3
                     """,
                 arguments: [wanted?.rawValue, store, limit]
-            ).map { row in
-                let state = Self.alertState(row)
-                return AlertRow(
-                    alertID: row["alert_id"], store: row["store_id"], rule: row["rule"], severity: row["severity"],
-                    status: state.status.value.description, summary: row["summary"], assignee: state.assignee?.value,
-                    note: state.note?.value,
-                    raisedAt: Self.iso(
-                        HLCTimestamp(rawValue: UInt64(bitPattern: row["raised_hlc"] as Int64)).wallMillis))
-            }
+            ).map(Self.alertRow)
         }
+    }
+
+    /// One alert as `alerts` lists it; nil for an unknown id.
+    public func alert(id: String) async throws -> AlertRow? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]).map(Self.alertRow)
+        }
+    }
+
+    static func alertRow(_ row: Row) -> AlertRow {
+        let state = Self.alertState(row)
+        return AlertRow(
+            alertID: row["alert_id"], store: row["store_id"], rule: row["rule"], severity: row["severity"],
+            status: state.status.value.description, summary: row["summary"], assignee: state.assignee?.value,
+            note: state.note?.value,
+            raisedAt: Self.iso(HLCTimestamp(rawValue: UInt64(bitPattern: row["raised_hlc"] as Int64)).wallMillis))
     }
 
     /// The hub's configuration registers (collection `config`).

@@ -220,7 +220,11 @@ public enum HubServer {
                 } catch let e as HubError {
                     return error(e, ctx.logger)
                 }
-                return json(200, ["alert_id": id, "result": "ok"])
+                // The alert as it now stands, so that a caller need not look for it among the newest alerts.
+                guard let changed = try await store.alert(id: id) else {
+                    return json(200, ["alert_id": id, "result": "ok"])
+                }
+                return try encode(200, AlertChanged(alert: changed))
             }
         }
         api.get("config") { _, _ in try encode(200, try await store.configEntries()) }
@@ -323,5 +327,18 @@ struct OperatorAuth: RouterMiddleware {
                 HubError("unauthorized", "the operator token is not valid for this hub", status: 401))
         }
         return try await next(request, context)
+    }
+}
+
+/// The answer to an alert change: the alert as it now stands, and `result: ok` as before.
+struct AlertChanged: Encodable {
+    var alert: AlertRow
+
+    enum Keys: String, CodingKey { case result }
+
+    func encode(to encoder: any Encoder) throws {
+        try alert.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode("ok", forKey: .result)
     }
 }

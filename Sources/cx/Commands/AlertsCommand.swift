@@ -113,17 +113,12 @@ struct AlertsCommand: AsyncParsableCommand {
         _ id: String, _ action: String, _ change: AlertChange, verb: String, _ options: GlobalOptions
     ) async throws {
         try await options.run { hub, _ in
-            _ = try await hub.send(
-                WriteResult.self, .POST, "/v1/alerts/\(HubClient.segment(id))/\(action)", body: change)
-            let alerts = try await hub.get([Alert].self, "/v1/alerts")
-            let message = "alert \(id) \(verb)"
-            guard let alert = alerts.first(where: { $0.alertID == id }) else {
-                var result = Table([Column("alert_id", "id"), Column("result", "result")])
-                result.append([.string(id), .string("ok")])
-                return Report(result, message: message, single: true)
-            }
+            // The hub answers with the alert as it now stands (whatever its age: the list holds the newest only).
+            let alert = try await hub.send(
+                Alert.self, .POST, "/v1/alerts/\(HubClient.segment(id))/\(action)", body: change)
             let owner = alert.assignee.map { ", owner \($0)" } ?? ""
-            return Report(table([alert]), message: message + "; status \(alert.status)\(owner)", single: true)
+            return Report(
+                table([alert]), message: "alert \(id) \(verb); status \(alert.status)\(owner)", single: true)
         }
     }
 

@@ -73,7 +73,7 @@ final class SeededHub: Sendable {
         return [
             SeedAgent(
                 agentID: "agt-cli-a", store: "store-a", device: "kiosk-1", events: a,
-                alerts: ["alert-ack", "alert-resolve", "alert-assign", "alert-openapi"], bufferDepth: 3),
+                alerts: ["alert-ack", "alert-resolve", "alert-assign", "alert-openapi", "alert-answer"], bufferDepth: 3),
             SeedAgent(
                 agentID: "agt-cli-b", store: "store-b", device: "tablet-1", events: b, alerts: ["alert-b"],
                 bufferDepth: 0),
