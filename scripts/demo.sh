@@ -83,7 +83,7 @@ say "link restored: store-002 catches up"
 echo up >"$WORK/store-002.link"
 EXPECTED=21000
 for _ in $(seq 1 600); do
-    TOTAL=$("$BIN/cx" events --json | python3 -c 'import json,sys; print(sum(r["events"] for r in json.load(sys.stdin)))')
+    TOTAL=$("$BIN/cx" events --all --json | python3 -c 'import json,sys; print(sum(r["events"] for r in json.load(sys.stdin)))')
     [ "$TOTAL" -ge "$EXPECTED" ] && break
     sleep 0.1
 done

@@ -35,7 +35,7 @@ struct EventsTests {
     @Test(arguments: [["store"], ["channel"], ["type"], ["store", "channel", "type"], ["channel", "store"]])
     func countsByDimensionEqualWhatWasSynced(dimensions: [String]) async throws {
         let seeded = try await SeededHub.shared()
-        let rows = try CX.rows(["events", "--by", dimensions.joined(separator: ",")], hub: seeded.hub)
+        let rows = try CX.rows(["events", "--all", "--by", dimensions.joined(separator: ",")], hub: seeded.hub)
         #expect(rows.allSatisfy { Set($0.keys) == Set(dimensions + ["events"]) })
         #expect(Self.actual(rows, by: dimensions) == Self.expected(seeded, by: dimensions))
     }
@@ -64,13 +64,32 @@ struct EventsTests {
 
     @Test func tableShowsGroupsAndTotal() async throws {
         let seeded = try await SeededHub.shared()
-        let result = try CX.run(["events", "--by", "channel"], environment: CX.environment(seeded.hub))
+        let result = try CX.run(["events", "--by", "channel", "--all"], environment: CX.environment(seeded.hub))
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.lines
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["CHANNEL", "EVENTS"])
         let pos = try #require(lines.first { $0.hasPrefix("pos ") })
         #expect(pos.hasSuffix(" 4"))
         #expect(lines.last == "\(seeded.events.count) events, all time")
+    }
+
+    /// Without --since the window is the last 7 days: a bare `cx events` read every event the hub ever merged.
+    @Test func withoutSinceTheWindowIsTheLastSevenDays() async throws {
+        let seeded = try await SeededHub.shared()
+        let before = Date()
+        let result = try CX.run(["events", "--by", "channel"], environment: CX.environment(seeded.hub))
+        #expect(result.status == 0, "\(result.stderr)")
+        let footer = try #require(result.lines.last)
+        let recent = Self.expected(seeded, by: ["store"], maxMinutesAgo: 7 * 24 * 60 - 10).values.reduce(0, +)
+        #expect(recent < seeded.events.count, "the seed holds an event older than 7 days")
+        let prefix = "\(recent) events, since "
+        #expect(footer.hasPrefix(prefix), "\(footer)")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let start = try #require(formatter.date(from: String(footer.dropFirst(prefix.count))), "\(footer)")
+        #expect(abs(start.timeIntervalSince(before) + 7 * 86_400) < 60)
+        let both = try CX.run(["events", "--all", "--since", "1h"], environment: ["CX_HUB_URL": "https://127.0.0.1:1"])
+        #expect(both.status == 64 && both.stderr.contains("--all and --since exclude each other"), "\(both.stderr)")
     }
 
     @Test(arguments: [

@@ -8,8 +8,9 @@ struct EventsCommand: AsyncParsableCommand {
         abstract: "Count merged events by store, channel and type over a time window.",
         discussion: """
             Times are RFC 3339 (2024-05-01T09:00:00Z), a date (2024-05-01, UTC), `now`, a span ago (30m, 24h, 7d, \
-            1h30m) or Unix milliseconds. The window is [since, until) on occurred_at; without --since it starts at \
-            the first event. Examples: `cx events --since 24h --by store`, `cx events --since 7d --by channel,type`.
+            1h30m) or Unix milliseconds. The window is [since, until) on occurred_at; without --since it is the \
+            last 7 days (--all counts every event, which reads them all at the hub). Examples: \
+            `cx events --since 24h --by store`, `cx events --since 30d --by channel,type`.
             """)
 
     /// A grouping key of the counts.
@@ -21,8 +22,11 @@ struct EventsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(help: ArgumentHelp("Start of the window (inclusive).", valueName: "time"))
+    @Option(help: ArgumentHelp("Start of the window (inclusive); default: 7 days ago.", valueName: "time"))
     var since: TimeBound?
+
+    @Flag(help: "Count every event ever merged, instead of the last 7 days (the hub reads them all).")
+    var all = false
 
     @Option(help: ArgumentHelp("End of the window (exclusive); default: after the last event.", valueName: "time"))
     var until: TimeBound?
@@ -39,9 +43,17 @@ struct EventsCommand: AsyncParsableCommand {
 
     mutating func validate() throws {
         _ = try dimensions()
+        if all && since != nil { throw ValidationError("--all and --since exclude each other") }
         if let since, let until, since.millis >= until.millis {
             throw ValidationError("--since must be before --until")
         }
+    }
+
+    /// The window's start: `--since`, none with `--all`, else 7 days ago. A bare `cx events` used to count every
+    /// event the hub ever merged, a scan of the whole table that outlived the command's timeout on a large hub.
+    var start: TimeBound? {
+        if all { return nil }
+        return since ?? TimeBound(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded()) - 7 * 86_400_000)
     }
 
     /// The grouping the user asked for, in order, without repeats.
@@ -61,7 +73,7 @@ struct EventsCommand: AsyncParsableCommand {
 
     mutating func run() async throws {
         let dimensions = try dimensions()
-        let since = since
+        let since = start
         let until = until
         let store = store
         try await options.run { hub, _ in
