@@ -31,6 +31,13 @@ struct CustomerTests {
         let seeded = try await SeededHub.shared()
         let rows = try CX.rows(["customer", "cust-1", "--limit", "2"], hub: seeded.hub)
         #expect(rows.compactMap { $0["channel"] as? String } == ["kiosk", "web"])
+        // the table says the timeline goes on, and does not when it is whole
+        let cut = try CX.run(["customer", "cust-1", "--limit", "2"], environment: CX.environment(seeded.hub))
+        #expect(
+            cut.lines.last
+                == "2 events across 2 channels (kiosk, web); the oldest 2 shown, more exist (--limit, up to 10000)")
+        let whole = try CX.run(["customer", "cust-1", "--limit", "4"], environment: CX.environment(seeded.hub))
+        #expect(whole.lines.last == "4 events across 4 channels (kiosk, web, chat, mobile)")
     }
 
     @Test(arguments: ["abc", "0", "10001", "-1", ""])

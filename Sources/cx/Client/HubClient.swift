@@ -85,10 +85,21 @@ struct HubClient: Sendable {
         }
         let status: HTTPResponseStatus
         let buffer: ByteBuffer
+        let response: HTTPClientResponse
         do {
-            let response = try await http.execute(request, timeout: Self.requestTimeout)
-            status = response.status
+            response = try await http.execute(request, timeout: Self.requestTimeout)
+        } catch {
+            throw CLIError.transport(error, hub: baseURL)
+        }
+        status = response.status
+        do {
             buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
+        } catch is NIOTooManyBytesError {
+            // The hub answered: too much to read is not an unreachable hub.
+            throw CLIError(
+                .invalidResponse,
+                "the hub's answer to \(method.rawValue) \(path) is larger than \(Self.maxResponseBytes >> 20) MiB; "
+                    + "narrow the request (--since, --store, --limit)")
         } catch {
             throw CLIError.transport(error, hub: baseURL)
         }

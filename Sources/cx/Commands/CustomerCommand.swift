@@ -28,14 +28,17 @@ struct CustomerCommand: AsyncParsableCommand {
         let id = id
         let limit = limit
         try await options.run { hub, _ in
-            let events = try await hub.get(
+            // One more than shown: the footer then says whether the timeline goes on (it is cut silently otherwise).
+            var events = try await hub.get(
                 [TimelineEvent].self, "/v1/customers/\(HubClient.segment(id))/timeline",
-                query: [("limit", String(limit))])
-            return Self.report(events, customer: id)
+                query: [("limit", String(min(limit + 1, 10_000)))])
+            let more = events.count > limit || (limit == 10_000 && events.count == limit)
+            events = Array(events.prefix(limit))
+            return Self.report(events, customer: id, more: more)
         }
     }
 
-    static func report(_ events: [TimelineEvent], customer: String) -> Report {
+    static func report(_ events: [TimelineEvent], customer: String, more: Bool = false) -> Report {
         let linked = Set(events.map(\.customerID)).count > 1
         var table = Table([
             Column("occurred_at", "time"),
@@ -66,6 +69,7 @@ struct CustomerCommand: AsyncParsableCommand {
             ? "no events for customer \(customer)"
             : "\(events.count) event\(events.count == 1 ? "" : "s") across \(channels.count) channel"
                 + "\(channels.count == 1 ? "" : "s") (\(channels.joined(separator: ", ")))"
+                + (more ? "; the oldest \(events.count) shown, more exist (--limit, up to 10000)" : "")
         return Report(table, footer: footer)
     }
 }
