@@ -22,7 +22,8 @@ struct OutputFormatTests {
                 "skewed", "bytes_received", "refusals", "last_error",
             ], rows: 2),
         Case(arguments: ["events", "--by", "store"], header: ["store", "events"], rows: 2),
-        Case(arguments: ["events", "--by", "type", "channel"], header: ["type", "channel", "events"], rows: 7),
+        Case(
+            arguments: ["events", "--all", "--by", "type", "channel"], header: ["type", "channel", "events"], rows: 7),
         Case(
             arguments: ["customer", "cust-1"],
             header: [

@@ -182,6 +182,11 @@ extension HubStore {
         return seen
     }
 
+    /// The identifiers linked to `id` (transitively, at most 63), without `id`: what an erasure of `id` leaves.
+    public func linkedIdentifiers(of id: String) async throws -> [String] {
+        try await pool.read { db in Array(try self.linkedIdentifiers(db, of: id).dropFirst()) }
+    }
+
     /// One customer's events across channels and stores, oldest first (at most `limit`).
     public func customerTimeline(_ id: String, limit: Int) async throws -> [TimelineEntry] {
         try await pool.read { db in

@@ -149,7 +149,7 @@ public enum HubServer {
         }
         api.get("customers/:id/timeline") { request, context in
             let raw = try context.parameters.require("id")
-            let id = raw.removingPercentEncoding ?? raw
+            let id = HubStore.normalizedCustomerID(raw.removingPercentEncoding ?? raw)
             let given = request.uri.queryParameters["limit"].map(String.init)
             let limit = given.map { Int($0) ?? 0 } ?? 200
             guard (1...10_000).contains(limit) else {
@@ -166,18 +166,24 @@ public enum HubServer {
         }
         api.post("customers/:id/erase") { _, context in
             let raw = try context.parameters.require("id")
-            let id = raw.removingPercentEncoding ?? raw
+            let id = HubStore.normalizedCustomerID(raw.removingPercentEncoding ?? raw)
             // Erased under the keyed hash agents store; events stored under the identifier itself (agents without
             // enrichment) go too, but the tombstone, kept forever and sent to every store, holds only the hash.
             let key = store.customerKey(for: id)
             let subject = key ?? id
+            // The timeline shows these as one customer; the erasure takes this identifier and its links only, and
+            // says which linked identifiers stay (links come from stores, and may join two people).
+            var linked = try await store.linkedIdentifiers(of: subject)
+            if key != nil { linked += try await store.linkedIdentifiers(of: id).filter { !linked.contains($0) } }
+            linked.removeAll { $0 == subject || $0 == id }
             let erased = try await store.erase(subject: subject, unhashed: key == nil ? nil : id)
             ctx.logger.notice("customer erased", metadata: ["events": "\(erased)"])
             struct Answer: Encodable {
                 var subject: String
                 var events_deleted: Int
+                var linked_kept: [String]
             }
-            return try encode(200, Answer(subject: subject, events_deleted: erased))
+            return try encode(200, Answer(subject: subject, events_deleted: erased, linked_kept: linked))
         }
         api.get("alerts") { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init)

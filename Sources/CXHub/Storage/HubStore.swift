@@ -188,6 +188,12 @@ extension HubStore {
 extension HubStore {
     /// The keyed hash agents store for a raw customer identifier (nil when it cannot be normalised, or when
     /// `id` already is such a hash: 32 lowercase hex digits).
+    /// A keyed hash as agents store it (lowercase hex), whatever case it was typed in; any other id unchanged.
+    public static func normalizedCustomerID(_ id: String) -> String {
+        let lower = id.lowercased()
+        return lower != id && CustomerKey.halves(lower) != nil ? lower : id
+    }
+
     public func customerKey(for id: String) -> String? {
         if CustomerKey.halves(id) != nil { return nil }
         return identifierHasher?.hash(id)

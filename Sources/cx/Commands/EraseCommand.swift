@@ -27,10 +27,12 @@ struct EraseCommand: AsyncParsableCommand {
     struct Answer: Decodable {
         var subject: String
         var eventsDeleted: Int
+        var linkedKept: [String]?
 
         enum CodingKeys: String, CodingKey {
             case subject
             case eventsDeleted = "events_deleted"
+            case linkedKept = "linked_kept"
         }
     }
 
@@ -41,12 +43,20 @@ struct EraseCommand: AsyncParsableCommand {
         try await options.run { hub, _ in
             let answer = try await hub.send(
                 Answer.self, .POST, "/v1/customers/\(HubClient.segment(id))/erase", body: Empty())
-            var table = Table([Column("subject", "subject"), Column("events_deleted", "events deleted", .right)])
-            table.append([.string(answer.subject), .int(answer.eventsDeleted)])
-            return Report(
-                table,
-                message: "erased: \(answer.eventsDeleted) events deleted at the hub; stores follow on their next sync",
-                single: true)
+            var table = Table([
+                Column("subject", "subject"), Column("events_deleted", "events deleted", .right),
+                Column("linked_kept", "linked, not erased"),
+            ])
+            let kept = answer.linkedKept ?? []
+            table.append([.string(answer.subject), .int(answer.eventsDeleted), .list(kept)])
+            var message = "erased: \(answer.eventsDeleted) events deleted at the hub; stores follow on their next sync"
+            if !kept.isEmpty {
+                // `cx customer` showed them as one customer: say plainly that they stay.
+                message +=
+                    "\nwarning: \(kept.count) identifier\(kept.count == 1 ? " was" : "s were") linked to it and not "
+                    + "erased (\(kept.joined(separator: ", "))); erase each that belongs to the same person"
+            }
+            return Report(table, message: message, single: true)
         }
     }
 }

@@ -22,6 +22,8 @@ struct SeedAgent: Sendable {
     var events: [SeedEvent]
     var alerts: [String]
     var bufferDepth: UInt64
+    /// Identity links the agent sends after its events and alerts.
+    var links: [(String, String)] = []
 }
 
 /// A hub shared by the tests, with two agents that synced known events and alerts.
@@ -128,6 +130,14 @@ final class SeededHub: Sendable {
             alert.summary = "sentiment below threshold (\(id))"
             alert.raisedHlc = HLCTimestamp(wallMillis: now, counter: UInt16(seq)).rawValue
             batch.alertUpdates.append(alert)
+        }
+        for (a, b) in agent.links {
+            seq += 1
+            var link = Cxsync_V1_IdentityLink()
+            link.seq = seq
+            link.a = a
+            link.b = b
+            batch.identityLinks.append(link)
         }
         batch.seqFrom = 1
         batch.seqTo = seq
