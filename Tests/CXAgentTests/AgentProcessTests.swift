@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import CXAgent
 import CXCore
 import CXTestSupport
+import NIOCore
 import NIOHTTP1
 import Foundation
 import GRDB
@@ -114,6 +116,33 @@ struct AgentProcessTests {
         #expect(minSeq == 1 && maxSeq == count, "seq has a gap: \(minSeq)...\(maxSeq) for \(count) rows")
         let missing = ackedIDs.subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) acknowledged events are missing")
+    }
+
+    /// Without an api_token the API answers local programs only: a web page in the box's browser (an Origin header)
+    /// or a page whose name resolves to 127.0.0.1 (a Host that is not loopback) is refused.
+    @Test func webPagesCannotUseTheLoopbackAPI() async throws {
+        let dir = TempDir()
+        let agent = try AgentProcess(dataDirectory: dir.path + "/a")
+        try await agent.waitUntilListening()
+        func post(_ headers: [(String, String)]) async throws -> (Int, String) {
+            var request = HTTPClientRequest(url: agent.baseURL + "/v1/events")
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "text/plain")
+            for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+            request.body = .bytes(ByteBuffer(bytes: TestEvents.ndjson([UUID()])))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        }
+        let fromPage = try await post([("origin", "http://evil.example")])
+        #expect(fromPage.0 == 403 && fromPage.1.contains("cross_site_refused"), "\(fromPage)")
+        let rebound = try await post([("host", "evil.example:\(agent.port)")])
+        #expect(rebound.0 == 403 && rebound.1.contains("host_refused"), "\(rebound)")
+        let local = try await post([])
+        #expect(local.0 == 200, "\(local)")
+        let health = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: agent.baseURL + "/v1/health"), timeout: .seconds(10))
+        #expect(health.status.code == 200)
+        agent.kill(SIGTERM)
     }
 
     @Test func corruptedTailDoesNotStopTheAgent() async throws {

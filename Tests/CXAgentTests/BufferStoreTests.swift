@@ -685,6 +685,44 @@ struct BufferStoreTests {
         #expect(r.results.first?.seq == UInt64(report.recovered + 1))
     }
 
+    /// A producer's retry of events already stored (after a lost answer; `cx-agent ingest` of a file again, a new
+    /// process each time) raised their alerts again, each sent to the hub and the webhook; a duplicate raises none.
+    @Test func aDuplicateEventRaisesNoAlertAgain() async throws {
+        let dir = TempDir()
+        let line = InsightWiringTests.line(UUID(), text: "Still waiting for my refund", score: 0, customer: "c-9")
+        var raised: [Int] = []
+        for _ in 0..<3 {
+            // a new service each time: the alert rules' cooldowns live in memory, as in a new process
+            let service = try Self.service(dir)
+            let r = try await service.ingest(body: Array(line.utf8), contentType: nil)
+            #expect(r.status == 200)
+            raised.append(try await service.store.alerts(status: nil).count)
+            try service.store.close()
+        }
+        #expect(raised.first ?? 0 > 0, "the first ingest raises alerts")
+        #expect(Set(raised).count == 1, "\(raised)")
+    }
+
+    /// A time with microseconds (Python's isoformat) trapped the parser and stopped the agent, on both the scanner's
+    /// path and the validator's; it is now cut to milliseconds, with and without an event_id.
+    @Test(arguments: [true, false])
+    func aTimeWithMicrosecondsIsTakenToTheMillisecond(withID: Bool) async throws {
+        let dir = TempDir()
+        let service = try Self.service(dir)
+        let second = Int64(Date().timeIntervalSince1970) - 60
+        let formatter = ISO8601DateFormatter()
+        let text = formatter.string(from: Date(timeIntervalSince1970: Double(second)))
+        let time = text.replacingOccurrences(of: "Z", with: ".123456+00:00")
+        let id = withID ? "\"event_id\":\"\(UUID().uuidString.lowercased())\"," : ""
+        let line =
+            "{\(id)\"store_id\":\"s1\",\"device_id\":\"k1\",\"channel\":\"kiosk\",\"type\":\"feedback\","
+            + "\"occurred_at\":\"\(time)\",\"text\":\"fine\"}"
+        let r = try await service.ingest(body: Array(line.utf8), contentType: nil)
+        #expect(r.status == 200, "\(r)")
+        let stored = try InsightWiringTests.storedEvents(dir.path)
+        #expect(stored.map(\.occurredAtMs) == [second * 1000 + 123])
+    }
+
     /// The configured patterns reach the enricher: a loyalty number in a text or an attribute is never stored.
     @Test func configuredPIIPatternsAreMaskedBeforeTheCommit() async throws {
         let dir = TempDir()

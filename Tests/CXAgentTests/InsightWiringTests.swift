@@ -17,10 +17,16 @@ import Testing
 final class WebhookReceiver: @unchecked Sendable {
     let received = Mutex<[String]>([])
     let refuseFirst: Int
+    let refusal: HTTPResponse.Status
     let port = Mutex(0)
     let attempts = Mutex(0)
+    /// GETs of the place a redirect named: a delivery that followed it, without its body.
+    let redirected = Mutex(0)
 
-    init(refuseFirst: Int) { self.refuseFirst = refuseFirst }
+    init(refuseFirst: Int, refusal: HTTPResponse.Status = .serviceUnavailable) {
+        self.refuseFirst = refuseFirst
+        self.refusal = refusal
+    }
 
     func application() -> some ApplicationProtocol {
         let router = Router()
@@ -30,8 +36,16 @@ final class WebhookReceiver: @unchecked Sendable {
             let n = self.attempts.withLock {
                 $0 += 1; return $0
             }
-            if n <= self.refuseFirst { return Response(status: .serviceUnavailable) }
+            if n <= self.refuseFirst {
+                var headers = HTTPFields()
+                if self.refusal.code >= 300 && self.refusal.code < 400 { headers[.location] = "/elsewhere" }
+                return Response(status: self.refusal, headers: headers)
+            }
             self.received.withLock { $0.append(String(buffer: body)) }
+            return Response(status: .ok)
+        }
+        router.get("/elsewhere") { _, _ -> Response in
+            self.redirected.withLock { $0 += 1 }
             return Response(status: .ok)
         }
         return Application(
@@ -212,6 +226,64 @@ struct InsightWiringTests {
             #expect(delivered.allSatisfy { body in ids.contains { body.contains($0) } }, "only these alerts")
             #expect(delivered.count <= alerts.count + 1, "at most the one in flight at the kill again")
             again.kill(SIGTERM)
+            group.cancelAll()
+        }
+    }
+}
+
+/// A webhook that refuses a delivery itself (a 4xx other than 408, 425, 429) is given up after a few attempts; one
+/// that is down is retried for about a day. Before, every delivery was retried for ever and the queue, which counts
+/// toward the buffer's quota, grew until ingest answered 503.
+@Test(
+    "the webhook retry policy",
+    arguments: [
+        (1, 503 as Int?, WebhookRetryPolicy.Decision.retry(afterMillis: 1000)),
+        (3, nil, .retry(afterMillis: 4000)), (12, 500, .retry(afterMillis: 300_000)),
+        (4, 404, .retry(afterMillis: 8000)), (5, 404, .abandon(reason: "the webhook refused it 5 times (HTTP 404)")),
+        (5, 429, .retry(afterMillis: 16_000)), (5, 408, .retry(afterMillis: 16_000)),
+        (5, 302, .abandon(reason: "the webhook refused it 5 times (HTTP 302)")),
+        (299, nil, .retry(afterMillis: 300_000)), (300, 503, .abandon(reason: "300 attempts failed")),
+    ] as [(Int, Int?, WebhookRetryPolicy.Decision)])
+func webhookRetryPolicy(attempts: Int, status: Int?, decision: WebhookRetryPolicy.Decision) {
+    #expect(WebhookRetryPolicy().decide(attempts: attempts, status: status) == decision)
+}
+
+@Test func aDeliveryTheWebhookRefusesIsGivenUpAndCounted() async throws {
+    for (refusal, givenUp) in [(HTTPResponse.Status.notFound, true), (.serviceUnavailable, false), (.found, true)] {
+        let receiver = WebhookReceiver(refuseFirst: 1_000, refusal: refusal)
+        let app = receiver.application()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            while receiver.port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
+            let dir = TempDir()
+            var c = AgentConfiguration()
+            c.dataDirectory = dir.path
+            c.alertWebhookURL = url
+            let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+            let ingest = try IngestService(store: store, configuration: c)
+            // an NPS detractor without a complaint: one alert, one delivery
+            let line = InsightWiringTests.line(UUID(), text: "fine", score: 1, customer: "c-1")
+            #expect(try await ingest.ingest(body: Array(line.utf8), contentType: nil).status == 200)
+            #expect(try await store.pendingWebhooks() == 1)
+            var policy = WebhookRetryPolicy()
+            policy.baseMillis = 1
+            policy.maxDelayMillis = 1
+            let service = AlertWebhookService(store: store, url: url, logger: testLogger, policy: policy)
+            let client = AlertWebhookService.makeClient()
+            for _ in 0..<8 {
+                try await service.deliverDue(client)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await client.shutdown()
+            let stats = try await store.stats()
+            #expect(stats.webhookPending == (givenUp ? 0 : 1), "\(refusal)")
+            #expect(stats.webhookAbandonedTotal == (givenUp ? 1 : 0))
+            #expect(receiver.attempts.withLock { $0 } == (givenUp ? 5 : 8))
+            #expect(stats.webhookFailuresTotal == (givenUp ? 5 : 8))
+            #expect(stats.webhookDeliveredTotal == 0)
+            #expect(receiver.redirected.withLock { $0 } == 0, "a redirect is not followed")
+            try store.close()
             group.cancelAll()
         }
     }

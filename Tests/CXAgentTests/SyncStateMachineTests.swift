@@ -25,8 +25,24 @@ import Testing
         #expect(m.nextAction(now: 1_010, lastSeq: 0) == .poll)
     }
 
+    /// Until an answer tells the hub's mark, nothing new is built: a failed poll is made again, not skipped.
+    @Test func theHubsMarkIsLearnedBeforeAnythingIsBuilt() {
+        var m = SyncStateMachine(settings: Self.settings(), syncedThrough: 20, inFlight: nil, now: 0)
+        #expect(m.nextAction(now: 0, lastSeq: 30) == .poll)
+        _ = m.received(.failed(reason: "link down"), now: 0, jitter: 0, bytesSent: 0)
+        #expect(m.nextAction(now: 10_000, lastSeq: 30) == .poll)
+        _ = m.received(.acked(highWaterMark: 40, more: false), now: 10_000, jitter: 0, bytesSent: 0)
+        #expect(m.nextAction(now: 10_000, lastSeq: 50) == .build(after: 40, limit: 1_000))
+    }
+
     @Test func buildsSendsAndAdvancesOnAck() {
         var m = SyncStateMachine(settings: Self.settings(), syncedThrough: 0, inFlight: nil, now: 0)
+        // the hub's mark first, even with events waiting: a restored buffer must learn it before it sends new seqs
+        #expect(m.nextAction(now: 0, lastSeq: 2_500) == .poll)
+        #expect(
+            m.received(.acked(highWaterMark: 0, more: false), now: 0, jitter: 0, bytesSent: 0) == [
+                .commitAck(highWaterMark: 0)
+            ])
         #expect(m.nextAction(now: 0, lastSeq: 2_500) == .build(after: 0, limit: 1_000))
         m.built(Self.batch(1, 1_000))
         #expect(m.nextAction(now: 1, lastSeq: 2_500) == .send(Self.batch(1, 1_000)))
@@ -105,6 +121,9 @@ import Testing
         _ = m.received(
             .refused(code: "frame_too_large", message: "9 MB", expectedSeq: 0, retryAfterMillis: nil), now: 1,
             jitter: 0, bytesSent: 0)
+        // the refusal did not say the hub's mark: it is asked for before new seqs go out
+        #expect(m.nextAction(now: 2, lastSeq: 1_000) == .poll)
+        _ = m.received(.acked(highWaterMark: 0, more: false), now: 2, jitter: 0, bytesSent: 0)
         #expect(m.nextAction(now: 2, lastSeq: 1_000) == .build(after: 0, limit: 500))
     }
 

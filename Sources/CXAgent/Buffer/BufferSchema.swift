@@ -124,6 +124,9 @@ enum BufferSchema {
                 try db.execute(sql: "INSERT OR IGNORE INTO counters (name, value) VALUES (?, 0)", arguments: [name])
             }
         }
+        m.registerMigration("v8-webhook-abandoned") { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO counters (name, value) VALUES ('webhook_abandoned_total', 0)")
+        }
         return m
     }
 

@@ -32,8 +32,11 @@ public struct PreparedAlert: Sendable {
     public var raisedHLC: UInt64
     /// The JSON posted to the store's webhook; nil when no webhook is configured.
     public var webhookBody: Data?
+    /// The events that raised it: it is stored only if one of them is (a re-sent event, a duplicate, raises none).
+    public var eventIDs: [UUID]
 
     public init(_ alert: InsightAlert, webhook: Bool) throws {
+        eventIDs = alert.eventIDs.compactMap(UUID.init(uuidString:))
         // Alert ids appear in URLs (`POST /v1/alerts/{id}/acknowledge`): keep them to URL-safe characters. The
         // engine's id (time, rule, key) repeats when one key fires twice in a millisecond (no cooldown); the
         // triggering event's id tells such alerts apart: its last 12 hex digits, random in UUIDv4 and v7 alike
@@ -295,6 +298,15 @@ extension BufferStore {
                     "UPDATE webhook_queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
                 arguments: [retryAt, error, id])
             try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'webhook_failures_total'")
+        }
+    }
+
+    /// Drops a delivery the webhook will not take (`WebhookRetryPolicy`), counted.
+    func webhookAbandoned(_ id: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM webhook_queue WHERE id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'webhook_failures_total'")
+            try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'webhook_abandoned_total'")
         }
     }
 

@@ -131,7 +131,19 @@ extension BufferStore {
                 counters["duplicates_total"] += duplicates
                 counters["next_seq"] = nextSeq
                 if index < alerts.count && !alerts[index].isEmpty {
-                    try Self.insertAlerts(alerts[index], notifyWebhook: notifyWebhook, db, &counters)
+                    // Only alerts of events stored now: a producer's retry of events stored before (after a lost
+                    // answer, or `cx-agent ingest` of a file again) raised the same alerts again, each sent to the
+                    // hub and the webhook, whenever the cooldown had passed or the process was new.
+                    var kept = alerts[index]
+                    if duplicates > 0 {
+                        let storedNow = Set(
+                            zip(events, results).compactMap { e, r -> UUID? in
+                                if case .accepted = r { return e.eventID }
+                                return nil
+                            })
+                        kept.removeAll { alert in !alert.eventIDs.contains { storedNow.contains($0) } }
+                    }
+                    if !kept.isEmpty { try Self.insertAlerts(kept, notifyWebhook: notifyWebhook, db, &counters) }
                 }
                 var used = try Self.usedBytes(db)
                 if used > quota {
@@ -277,7 +289,7 @@ extension BufferStore {
             let oldest = try Int64.fetchOne(
                 db, sql: "SELECT occurred_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", arguments: [Int64(synced)]
             )
-            return BufferStats(
+            var stats = BufferStats(
                 agentID: identity.agentID, epoch: identity.epoch, lastSeq: last, syncedThrough: synced,
                 unsynced: last - synced, storedEvents: stored, oldestUnsyncedOccurredAt: oldest,
                 usedBytes: try Self.usedBytes(db), quotaBytes: quota, acceptedTotal: UInt64(c["accepted_total"]),
@@ -285,6 +297,11 @@ extension BufferStore {
                 refusedEventsTotal: UInt64(c["refused_events_total"]),
                 refusedRequestsTotal: UInt64(c["refused_requests_total"]),
                 lostInRecoveryTotal: UInt64(c["lost_in_recovery_total"]))
+            stats.webhookPending = UInt64(try Int64.fetchOne(db, sql: "SELECT count(*) FROM webhook_queue") ?? 0)
+            stats.webhookDeliveredTotal = UInt64(max(0, c["webhook_delivered_total"]))
+            stats.webhookFailuresTotal = UInt64(max(0, c["webhook_failures_total"]))
+            stats.webhookAbandonedTotal = UInt64(max(0, c["webhook_abandoned_total"]))
+            return stats
         }
     }
 }

@@ -95,9 +95,45 @@ extension BufferStore {
         }
     }
 
+    /// The hub holds seqs above the highest this buffer ever sent (`sent_through`): the buffer was restored from a
+    /// copy, or the disk lost writes it had synced. The hub's seqs up to its mark came from the history this buffer
+    /// is a prefix of; this buffer's rows after `sent` were never sent from here, and may be events written since the
+    /// restore under seqs the hub holds for others. They move after the hub's mark (events, alert updates, the model
+    /// versions and marks that refer to seqs), so that they are sent; events the hub does hold come back as
+    /// duplicates, which it drops. Before, the hub took such a batch for one it had merged, the acknowledgement
+    /// marked its events synced unsent, and eviction lost them.
+    func renumberUnsent(after sent: Int64, aboveMark mark: Int64, _ counters: inout Counters, _ db: Database) throws {
+        let shift = mark - sent
+        let last = counters["next_seq"] - 1
+        let moved = max(0, last - sent)
+        self.logger.error(
+            "the hub holds seqs this buffer never sent (a restored or copied database, or lost writes): its unsent rows are numbered after the hub's mark",
+            metadata: [
+                "sent_through": "\(sent)", "hub_high_water_mark": "\(mark)", "last_seq": "\(last)",
+                "renumbered": "\(moved)",
+            ])
+        if moved > 0 {
+            // Through negative values: a shift smaller than the rows moved would collide with rows not moved yet.
+            for (table, column) in [("events", "seq"), ("alert_outbox", "seq"), ("model_versions", "first_seq")] {
+                try db.execute(
+                    sql: "UPDATE \(table) SET \(column) = -(\(column) + ?) WHERE \(column) > ?",
+                    arguments: [shift, sent])
+                try db.execute(sql: "UPDATE \(table) SET \(column) = -\(column) WHERE \(column) < 0")
+            }
+            if counters["alerts_materialized_through"] > sent { counters["alerts_materialized_through"] += shift }
+            if let pending = try Self.stateInt(db, "erasure_pending_through"), pending > sent {
+                try Self.setState(db, "erasure_pending_through", pending + shift)
+            }
+        }
+        counters["next_seq"] = max(counters["next_seq"] + shift, mark + 1)
+        try Self.setState(db, "sent_through", mark)
+    }
+
     /// Persists the batch about to be posted (durably, before the first post).
     public func saveInFlight(_ batch: SyncStateMachine.InFlight) async throws {
         try await pool.write { db in
+            let sent = try Self.stateInt(db, "sent_through") ?? 0
+            try Self.setState(db, "sent_through", max(sent, Int64(batch.seqTo)))
             try Self.setState(db, "inflight_frame", Data(batch.frame))
             try Self.setState(db, "inflight_from", Int64(batch.seqFrom))
             try Self.setState(db, "inflight_to", Int64(batch.seqTo))
@@ -119,15 +155,10 @@ extension BufferStore {
             var counters = try Counters.load(db)
             let last = counters["next_seq"] - 1
             let mark = Int64(clamping: highWaterMark)
-            if mark > last {
-                // The hub holds seqs this buffer never wrote: it was restored from a copy, or the disk lost writes
-                // it had synced. What it holds is a prefix of what the hub got, so numbering goes on after the hub's
-                // mark. Left at `last`, the next events took seqs the hub already has, the next acknowledgement
-                // marked them synced unsent, and eviction lost them.
-                self.logger.error(
-                    "the hub holds seqs beyond this buffer's last one (a restored or copied database): new events are numbered after the hub's",
-                    metadata: ["last_seq": "\(last)", "hub_high_water_mark": "\(mark)"])
-                counters["next_seq"] = mark + 1
+            // Absent in a buffer from before it was kept: everything written counts as sent (nothing is renumbered).
+            let sent = try Self.stateInt(db, "sent_through") ?? last
+            if mark > sent {
+                try self.renumberUnsent(after: sent, aboveMark: mark, &counters, db)
             }
             try self.advanceSynced(&counters, through: mark, db)
             if sentEvents > 0 || sentBytes > 0 {

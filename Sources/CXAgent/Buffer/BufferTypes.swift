@@ -85,6 +85,11 @@ public struct BufferStats: Sendable, Hashable, Codable {
     public var refusedEventsTotal: UInt64
     public var refusedRequestsTotal: UInt64
     public var lostInRecoveryTotal: UInt64
+    /// Alert deliveries to the store's webhook: waiting, delivered, failed attempts, given up.
+    public var webhookPending: UInt64?
+    public var webhookDeliveredTotal: UInt64?
+    public var webhookFailuresTotal: UInt64?
+    public var webhookAbandonedTotal: UInt64?
     /// Group commits since the process started, and the ingest requests they carried: requests per commit is
     /// how many acknowledgements share one fsync (set by the server; nil where no committer runs).
     public var commitsSinceStart: UInt64?
@@ -109,6 +114,10 @@ public struct BufferStats: Sendable, Hashable, Codable {
         case refusedEventsTotal = "refused_events_total"
         case refusedRequestsTotal = "refused_requests_total"
         case lostInRecoveryTotal = "lost_in_recovery_total"
+        case webhookPending = "webhook_pending"
+        case webhookDeliveredTotal = "webhook_delivered_total"
+        case webhookFailuresTotal = "webhook_failures_total"
+        case webhookAbandonedTotal = "webhook_abandoned_total"
         case commitsSinceStart = "commits_since_start"
         case committedRequestsSinceStart = "committed_requests_since_start"
         case commitWaitsSinceStart = "commit_waits_since_start"

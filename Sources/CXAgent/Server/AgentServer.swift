@@ -18,6 +18,8 @@ public enum AgentServer {
         let router = Router()
         if !ingest.configuration.apiToken.isEmpty {
             router.add(middleware: APITokenAuth(token: Array(ingest.configuration.apiToken.utf8)))
+        } else {
+            router.add(middleware: LoopbackGuard(listenHost: ingest.configuration.listenHost))
         }
         let maxBody = ingest.configuration.maxBodyBytes
         let noteMasker = PIIMasker(patterns: ingest.configuration.piiPatterns)
@@ -135,10 +137,59 @@ public enum AgentServer {
             logger: logger)
     }
 
+    /// `text` as the inside of a JSON string.
+    static func jsonEscaped(_ text: String) -> String {
+        let data =
+            (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8)
+        return String(decoding: data.dropFirst(2).dropLast(2), as: UTF8.self)
+    }
+
     static func jsonResponse(_ status: Int, _ body: String) -> Response {
         Response(
             status: .init(code: status), headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// Without an `api_token` the API answers loopback only, and only to local programs: a web page in a browser on the
+/// box (kiosks run one) could otherwise post events or resolve every alert, since a `text/plain` POST needs no
+/// preflight, and a page whose name resolves to 127.0.0.1 (DNS rebinding) could read the alerts too. Browsers send
+/// `Origin` with such requests and the page's own name in `Host`: a request with an `Origin`, or a `Host` that is
+/// not the loopback address the agent listens on, is refused (403). Producers on the box send neither.
+struct LoopbackGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let listenHost: String
+
+    static let loopbackNames: Set<String> = ["localhost", "127.0.0.1", "::1", "[::1]", "ip6-localhost"]
+
+    /// The host part of a `Host` header, lowercased, without its port.
+    static func hostName(_ header: String) -> String {
+        let value = header.lowercased()
+        if value.hasPrefix("["), let close = value.firstIndex(of: "]") { return String(value[...close]) }
+        if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":") {
+            return String(value[..<colon])
+        }
+        return value
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if request.uri.path == "/v1/health" { return try await next(request, context) }
+        if let origin = request.headers[.origin] {
+            return AgentServer.jsonResponse(
+                403,
+                "{\"error\":{\"code\":\"cross_site_refused\",\"message\":\"a request with an Origin header (\(AgentServer.jsonEscaped(origin))) comes from a web page; this agent has no api_token, so it answers local programs only\"}}"
+            )
+        }
+        let host = request.head.authority.map(Self.hostName) ?? ""
+        guard Self.loopbackNames.contains(host) || host == listenHost.lowercased() else {
+            return AgentServer.jsonResponse(
+                403,
+                "{\"error\":{\"code\":\"host_refused\",\"message\":\"Host '\(AgentServer.jsonEscaped(host))' is not this agent's loopback address; without an api_token it answers requests to 127.0.0.1 or localhost only\"}}"
+            )
+        }
+        return try await next(request, context)
     }
 }
 

@@ -38,6 +38,7 @@ struct BatchBuilder: Sendable {
         // batch would be refused for ever, stalling everything after it. Their seqs stay inside the range, so the
         // hub's mark passes them; they stay in this buffer until evicted, and each batch logs them.
         var otherStores: [String: Int] = [:]
+        var unsendable: [(seq: UInt64, error: String)] = []
         // Events stamped while the box's clock ran far ahead (it booted in 2035, then NTP set it right): the hub
         // refuses an HLC more than the drift ahead of its clock, and the batch would be refused until that date.
         // They are sent stamped now; the stored row keeps its stamp.
@@ -74,8 +75,12 @@ struct BatchBuilder: Sendable {
                     firstSeq = min(firstSeq, entry.seq)
                     lastSeq = max(lastSeq, entry.seq)
                 } catch {
-                    throw BufferError(
-                        code: "bad_outbox_row", message: "outbox seq \(entry.seq) cannot be sent: \(error)")
+                    // A row that cannot be read or sent (a damaged payload, a row an older version stored that the
+                    // protocol now refuses) fails the same way every time: thrown, it stopped the batch and every
+                    // later one for good. It is left out, its seq kept inside the range, and the row kept here.
+                    unsendable.append((entry.seq, "\(error)"))
+                    firstSeq = min(firstSeq, entry.seq)
+                    lastSeq = max(lastSeq, entry.seq)
                 }
                 e += 1
             } else {
@@ -96,6 +101,14 @@ struct BatchBuilder: Sendable {
             logger.warning(
                 "events stamped by a clock that was ahead are sent stamped now",
                 metadata: ["events": "\(restamped)", "seq_range": "\(seqFrom)...\(seqTo)"])
+        }
+        if let first = unsendable.first {
+            logger.error(
+                "outbox rows that cannot be sent are left out; they stay in the buffer",
+                metadata: [
+                    "seqs": "\(unsendable.map(\.seq))", "first_error": "\(first.error)",
+                    "seq_range": "\(seqFrom)...\(seqTo)",
+                ])
         }
         if !otherStores.isEmpty {
             logger.warning(

@@ -81,7 +81,9 @@ public struct SyncStateMachine: Sendable {
     public private(set) var batchLimit: Int
     var waitUntil: Int64 = 0
     var pollNow = true
-    var mustPoll = false
+    /// Set at start: the hub's mark is learned before any new seq is sent, so that a buffer restored from a copy is
+    /// found (`BufferStore.renumberUnsent`) before its new events are posted under seqs the hub holds.
+    var mustPoll = true
     var lastPollAt: Int64 = .min / 2
     var lastProgressAt: Int64
     var lastStallReportAt: Int64 = .min / 2
@@ -109,7 +111,7 @@ public struct SyncStateMachine: Sendable {
             return .build(after: sendAfter, limit: batchLimit)
         }
         if mustPoll || (pollNow || now - lastPollAt >= settings.pollIntervalMillis) && lastSeq <= sendAfter {
-            mustPoll = false
+            // `mustPoll` holds until an answer tells the hub's mark (`received`): a poll that failed is made again
             sentPoll = true
             return .poll
         }
@@ -153,6 +155,7 @@ public struct SyncStateMachine: Sendable {
             syncedThrough = max(syncedThrough, hwm)
             sendAfter = hwm
             inFlight = nil
+            mustPoll = false  // the hub's mark is known now
             attempt = 0
             lastError = nil
             if wasPoll { lastPollAt = now }
@@ -165,6 +168,7 @@ public struct SyncStateMachine: Sendable {
                 guard expected >= 1 else { return fail(now: now, jitter: jitter, code: code, message: message) }
                 var effects: [Effect] = [.discardInFlight]
                 inFlight = nil
+                mustPoll = false  // the hub's mark is known now
                 if expected - 1 > syncedThrough {
                     effects.append(.commitAck(highWaterMark: expected - 1))
                     syncedThrough = expected - 1

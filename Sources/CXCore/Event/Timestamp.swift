@@ -19,6 +19,10 @@ public enum RFC3339 {
             let minute = num(14, 2), u[16] == 58, let second = num(17, 2)
         else { return nil }
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        // 2026-02-31 is no date (it was taken as 2026-03-03)
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= monthDays[month - 1] else { return nil }
         var i = 19
         var millis = 0
         if i < u.count && u[i] == 46 {
@@ -30,14 +34,20 @@ public enum RFC3339 {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            // Microseconds and nanoseconds (Python's isoformat, Java's Instant) are cut to milliseconds. The range
+            // `digits..<3` of the loop this replaces trapped on more than three digits, before its `where` was read:
+            // one such event stopped the agent.
+            if digits < 3 {
+                for _ in digits..<3 { millis *= 10 }
+            }
         }
         guard i < u.count else { return nil }
         var offsetMinutes = 0
         if u[i] == 90 || u[i] == 122 {
             i += 1
         } else if u[i] == 43 || u[i] == 45 {
-            guard let oh = num(i + 1, 2), i + 3 < u.count, u[i + 3] == 58, let om = num(i + 4, 2) else { return nil }
+            guard let oh = num(i + 1, 2), i + 3 < u.count, u[i + 3] == 58, let om = num(i + 4, 2), oh < 24, om < 60
+            else { return nil }
             offsetMinutes = (oh * 60 + om) * (u[i] == 45 ? -1 : 1)
             i += 6
         } else {
