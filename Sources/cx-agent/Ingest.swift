@@ -41,8 +41,26 @@ extension CXAgentCommand {
                     "{\"lines\":\(totals.lines),\"accepted\":\(totals.accepted),\"duplicates\":\(totals.duplicates),\"rejected\":\(totals.rejected)}"
                 )
             }
-            for try await part in LineChunks(handle: handle, linesPerChunk: chunk) {
+            let chunks = LineChunks(handle: handle, linesPerChunk: chunk)
+            var iterator = chunks.makeAsyncIterator()
+            while true {
+                let next: LineChunks.Chunk?
+                do {
+                    next = try await iterator.next()
+                } catch {
+                    FileHandle.standardError.write(
+                        Data("error: cannot read '\(input)': \(error.localizedDescription)\n".utf8))
+                    printSummary()
+                    throw ExitCode(1)
+                }
+                guard let part = next else { break }
+                for number in part.invalid {
+                    totals.rejected += 1
+                    totals.lines += 1
+                    if rejections.count < 20 { rejections.append("line \(number): not UTF-8") }
+                }
                 let lines = part.lines
+                if lines.isEmpty { continue }
                 let body = Array(lines.joined(separator: "\n").utf8)
                 let r = try await client.ingest(ndjson: body)
                 if let error = r.error {
@@ -86,6 +104,9 @@ struct LineChunks: AsyncSequence {
     struct Chunk {
         var lines: [String] = []
         var numbers: [Int] = []
+        /// Lines that are not UTF-8, by number: refused here, as the agent's API refuses such bytes (they were
+        /// replaced by U+FFFD and stored).
+        var invalid: [Int] = []
     }
 
     typealias Element = Chunk
@@ -104,7 +125,10 @@ struct LineChunks: AsyncSequence {
 
         mutating func take(_ end: Int, into chunk: inout Chunk) {
             lineNumber += 1
-            let line = String(decoding: pending[start..<end], as: UTF8.self)
+            guard let line = String(validating: pending[start..<end], as: UTF8.self) else {
+                chunk.invalid.append(lineNumber)
+                return
+            }
             if !line.allSatisfy(\.isWhitespace) {
                 chunk.lines.append(line)
                 chunk.numbers.append(lineNumber)
@@ -128,10 +152,11 @@ struct LineChunks: AsyncSequence {
                 }
                 pending.removeSubrange(..<start)
                 start = 0
-                let data = handle.readData(ofLength: 1 << 20)
+                // Throwing: `readData(ofLength:)` trapped on a read error (a directory, an I/O error).
+                let data = try handle.read(upToCount: 1 << 20) ?? Data()
                 if data.isEmpty { eof = true } else { pending += data }
             }
-            return chunk.lines.isEmpty ? nil : chunk
+            return chunk.lines.isEmpty && chunk.invalid.isEmpty ? nil : chunk
         }
     }
 

@@ -99,4 +99,21 @@ struct APITokenTests {
         #expect(
             printed.stdout.contains("api_token: (set)") && !printed.stdout.contains(Self.token), "\(printed.stdout)")
     }
+
+    /// Webhook URLs carry their secret in the path, the query or a user and password; print-config shows the host.
+    @Test(arguments: [
+        ("https://user:s3cret@hooks.example.com/services/T0/B0/XSECRET", "https://hooks.example.com/(hidden)"),
+        ("https://hooks.example.com/hook?key=SECRET", "https://hooks.example.com/(hidden)"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/"),
+    ])
+    func printConfigHidesTheWebhooksSecret(url: String, shown: String) throws {
+        let printed = try Subprocess.run(
+            product: "cx-agent", ["print-config", "--data-dir", TempDir().path],
+            environment: ["CX_AGENT_ALERT_WEBHOOK_URL": url])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        let line = printed.stdout.split(separator: "\n").first { $0.hasPrefix("alert_webhook_url:") }
+        #expect(
+            line.map { $0.contains(shown) && !$0.contains("SECRET") && !$0.contains("s3cret") } == true,
+            "\(printed.stdout)")
+    }
 }

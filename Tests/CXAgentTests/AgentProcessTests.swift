@@ -213,4 +213,22 @@ struct AgentProcessTests {
         #expect(!run.stderr.contains("USAGE"))
         #expect(run.stdout.contains("\"accepted\":1"))
     }
+
+    /// A line that is not UTF-8 is refused by number, as the agent's API refuses such bytes (it was stored with
+    /// U+FFFD); an input that cannot be read is an error, not a trap.
+    @Test func ingestCommandRefusesBytesThatAreNotUTF8AndUnreadableInput() async throws {
+        let dir = TempDir()
+        let data = dir.path + "/data"
+        let file = dir.path + "/events.jsonl"
+        var bytes = Array((TestEvents.json(id: UUID()) + "\n").utf8)
+        bytes += Array(TestEvents.json(text: "caf\u{E9}").utf8).map { $0 == 0xC3 ? 0xFF : $0 } + [0x0A]
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let run = try Subprocess.run(product: "cx-agent", ["ingest", "--data-dir", data, file])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("rejected: line 2: not UTF-8"), "\(run.stderr)")
+        #expect(run.stdout.contains("\"accepted\":1") && run.stdout.contains("\"rejected\":1"), "\(run.stdout)")
+        let directory = try Subprocess.run(product: "cx-agent", ["ingest", "--data-dir", data, dir.path])
+        #expect(directory.status == 1, "\(directory.stderr)")
+        #expect(directory.stderr.hasPrefix("error: cannot read '\(dir.path)'"), "\(directory.stderr)")
+    }
 }

@@ -703,6 +703,25 @@ struct BufferStoreTests {
         #expect(Set(raised).count == 1, "\(raised)")
     }
 
+    /// A single object over several lines whose first line ends with a nested "}" read as NDJSON by its shape and
+    /// was refused; a body of no readable line now says what is wrong with its first line.
+    @Test func aMultiLineObjectIsReadWholeAndAnUnreadableBodySaysWhy() async throws {
+        let dir = TempDir()
+        let service = try Self.service(dir, enriched: false)
+        let object = """
+            {"event_id":"\(UUID().uuidString.lowercased())","store_id":"s1","device_id":"k1","channel":"kiosk","attributes": {}
+            ,"type":"feedback","ts":1704067200000,"text":"hi"}
+            """
+        let r = try await service.ingest(body: Array(object.utf8), contentType: "application/json")
+        #expect(r.status == 200 && r.results.first?.status == .accepted, "\(r)")
+        let bad = "{\"store_id\":\"s1\",}\n{\"store_id\":\"s2\",}\n"
+        let refused = try await service.ingest(body: Array(bad.utf8), contentType: "application/x-ndjson")
+        #expect(refused.status == 400)
+        #expect(
+            refused.error?.message.hasPrefix("no line of the body is a JSON object (line 1 is not a JSON object: ")
+                == true, "\(refused)")
+    }
+
     /// A time with microseconds (Python's isoformat) trapped the parser and stopped the agent, on both the scanner's
     /// path and the validator's; it is now cut to milliseconds, with and without an event_id.
     @Test(arguments: [true, false])

@@ -116,4 +116,66 @@ struct HubQueryTests {
         #expect(row.status == "stale")
         #expect(row.skewed)
     }
+
+    /// A hub write is stamped after the register it replaces: a store's note stamped ahead of the hub's clock (within
+    /// the drift) and a setting stamped by the hub before a crash (its clock then resumes from an older save) both
+    /// beat a CX lead's later write, answered "ok" and lost.
+    @Test func aLeadsWriteWinsOverAStampAheadOfTheHubsClock() async throws {
+        let dir = TempDir()
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let ahead = Int64(bitPattern: HLCTimestamp(wallMillis: HubStore.nowMillis() + 100_000, counter: 0).rawValue)
+        try await store.setConfig(scope: "*", name: "alert_cooldown_seconds", value: "600")
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE lww SET hlc = ? WHERE collection = 'config'", arguments: [ahead])
+            try db.execute(
+                sql: """
+                    INSERT INTO alerts (alert_id, store_id, rule, severity, summary, raised_hlc, status, note, note_hlc,
+                        note_node, updated_at)
+                    VALUES ('a-1', 'store-a', 'complaint', 'info', 's', 1, 0, 'store note', ?, 'agent-x', 0)
+                    """, arguments: [ahead])
+        }
+        try await store.setConfig(scope: "*", name: "alert_cooldown_seconds", value: "900")
+        #expect(try await store.configEntries().first?["value"] == "900")
+        try await store.updateAlert(id: "a-1", status: nil, note: "lead's note", assignee: nil)
+        #expect(try await store.alert(id: "a-1")?.note == "lead's note")
+    }
+
+    /// An ack carries at most about a MiB of downstream items, whatever their count: 500 copies of a long setting
+    /// made an ack far larger than a frame.
+    @Test func theDownstreamIsBoundedInBytes() async throws {
+        let dir = TempDir()
+        let store = try HubStore.open(path: dir.path + "/hub.sqlite")
+        let long = String(repeating: "x", count: 4_000)
+        for i in 0..<400 { try await store.setConfig(scope: "*", name: "note_\(i)", value: long + "\(i)") }
+        let (first, second) = try await store.pool.read { db in
+            let first = try store.downstream(db, after: 0, store: "store-a", limit: 500)
+            return (first, try store.downstream(db, after: first.cursor, store: "store-a", limit: 500))
+        }
+        let bytes = first.config.reduce(0) { $0 + $1.value.utf8.count }
+        #expect(first.more)
+        #expect(bytes <= HubStore.maxDownstreamBytes && first.config.count < 400, "\(first.config.count) items")
+        #expect(first.config.count + second.config.count == 400 && !second.more)
+    }
+
+    /// A downstream cursor above what this hub ever issued to the agent (the hub restored from a backup, the box's
+    /// buffer from another hub) skipped, for good, every item the hub numbered below it since, erasures among them.
+    @Test func aCursorThisHubNeverIssuedIsServedFromWhatItIssued() async throws {
+        let dir = TempDir()
+        let (store, endpoint) = try EventIndexTests.hub(dir)
+        let a = try await EventIndexTests.agent(store, "store-a")
+        for i in 0..<3 { try await store.setConfig(scope: "*", name: "setting_\(i)", value: "v") }
+        _ = try await store.erase(subject: "0123456789abcdef0123456789abcdef")
+        var poll = a.batch(1...1, events: [])
+        poll.seqFrom = 0
+        poll.seqTo = 0
+        poll.poll = true
+        poll.downstreamCursor = 50
+        let reply = await endpoint.handle(a.frame(poll))
+        #expect(reply.status == 200)
+        let decoder = FrameDecoder()
+        let ack = try decoder.decode(
+            Cxsync_V1_Ack.self, from: decoder.payload(of: reply.frame, header: decoder.header(of: reply.frame)))
+        #expect(ack.downstream.config.count == 3)
+        #expect(ack.downstream.erasures.map(\.subject) == ["0123456789abcdef0123456789abcdef"])
+    }
 }

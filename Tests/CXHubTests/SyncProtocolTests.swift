@@ -129,7 +129,8 @@ struct SyncProtocolTests {
             case .zstdBomb:
                 // 12 MiB of zeros squeezed into a few KiB: refused from the header, before inflating.
                 frame = FrameEncoder().frame(
-                    message: [UInt8](repeating: 0, count: 12 << 20), kind: .batch, signer: ("agent-s", key))
+                    message: [UInt8](repeating: 0, count: 12 << 20), kind: .batch, signer: ("agent-s", key),
+                    ratioLimit: nil)
                 expected = (413, "decompressed_too_large")
             case .unknownAgent:
                 frame = agent.frame(batch, signer: AgentSigningKey(), keyID: "agent-nobody")

@@ -9,6 +9,18 @@ struct FrameTests {
     static let decoder = FrameDecoder()
     static func key(_ id: String) -> AgentPublicKey? { id == Fixtures.agentID ? Fixtures.signingKey.publicKey : nil }
 
+    /// A message that compresses better than the receivers' ratio limit (long repeated values, e.g. 500 copies of
+    /// one long setting in an ack) was framed compressed, refused by every receiver, and sent again for good: it goes
+    /// uncompressed; one within the limit is still compressed.
+    @Test(arguments: [(100_000, false), (2_000, true)])
+    func aMessageBeyondTheRatioLimitIsSentUncompressed(size: Int, compressed: Bool) throws {
+        let message = [UInt8](repeating: 0, count: size - 200) + (0..<200).map { UInt8($0) }
+        let frame = FrameEncoder().frame(message: message, kind: .ack)
+        let header = try Self.decoder.header(of: frame)
+        #expect(header.flags.contains(.zstd) == compressed)
+        #expect(try Self.decoder.payload(of: frame, header: header) == message)
+    }
+
     @Test(arguments: [0, 1, 10, 1000])
     func batchRoundTripsThroughAFrame(count: Int) throws {
         let events = Fixtures.events(count: max(count, 1))

@@ -52,7 +52,9 @@ struct GoldenVectorTests {
         },
         Vector(name: "zstd-bomb", expectedError: .decompressedTooLarge) { encoder in
             // 60 MB of zeros compress to a few KB: the header's ratio check refuses it before inflating.
-            encoder.frame(message: [UInt8](repeating: 0, count: 60_000_000), kind: .batch, signer: Fixtures.signer)
+            encoder.frame(
+                message: [UInt8](repeating: 0, count: 60_000_000), kind: .batch, signer: Fixtures.signer,
+                ratioLimit: nil)
         },
         Vector(name: "hash-mismatch", expectedError: .hashMismatch) { encoder in
             var f = frame(Fixtures.batch(Fixtures.events(count: 2)), encoder)

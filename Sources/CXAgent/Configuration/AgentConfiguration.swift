@@ -312,12 +312,26 @@ extension AgentConfiguration {
 }
 
 extension AgentConfiguration {
-    /// The effective configuration as YAML, in the file's format.
-    /// The effective settings as YAML, the API token replaced by `(set)`: this is printed and pasted into tickets.
+    /// The effective settings as YAML, in the file's format, with secrets hidden: this is printed and pasted into
+    /// tickets. The API token becomes `(set)`; the webhook URL keeps its scheme, host and port only (Slack- and
+    /// Teams-style webhook URLs carry their secret in the path or query, some in a user and password).
     public func yaml() throws -> String {
         var shown = self
         if !shown.apiToken.isEmpty { shown.apiToken = "(set)" }
+        shown.alertWebhookURL = Self.shownURL(alertWebhookURL)
         return try ConfigurationFile.yaml(shown)
+    }
+
+    /// `url` with everything after its host and port replaced by `(hidden)`; unchanged when nothing follows.
+    static func shownURL(_ url: String) -> String {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme, let host = parts.host else {
+            return url.isEmpty ? url : "(set)"
+        }
+        let hidden =
+            parts.user != nil || parts.password != nil || !(parts.path.isEmpty || parts.path == "/")
+            || parts.query != nil || parts.fragment != nil
+        guard hidden else { return url }
+        return "\(scheme)://\(host)\(parts.port.map { ":\($0)" } ?? "")/(hidden)"
     }
 }
 

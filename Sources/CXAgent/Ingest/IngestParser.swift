@@ -31,6 +31,7 @@ enum IngestParser {
             var slots: [Result<ScannedEvent, EventValidationError>] = []
             slots.reserveCapacity(min(maxEvents, 256))
             var readable = 0
+            var firstError: String?
             var lineNumber = 0
             var start = 0
             while start <= body.count {
@@ -49,17 +50,23 @@ enum IngestParser {
                     slots.append(slot)
                     readable += 1
                 case .failure(let error):
-                    slots.append(
-                        .failure(
-                            EventValidationError(
-                                .malformedJSON, field: "",
-                                "line \(lineNumber) is not a JSON object: \(error.description)")))
+                    let message = "line \(lineNumber) is not a JSON object: \(error.description)"
+                    if firstError == nil { firstError = message }
+                    slots.append(.failure(EventValidationError(.malformedJSON, field: "", message)))
                 }
                 try check(count: slots.count, maxEvents)
             }
             if readable == 0 {
+                // One object over several lines whose first line ends with a nested "}" reads as NDJSON by its shape:
+                // taken whole when it is one.
+                if contentType?.contains("ndjson") != true && contentType?.contains("jsonl") != true,
+                    body[first] == UInt8(ascii: "{"), case .success(let slot) = EventScanner.scanOne(body)
+                {
+                    return [slot]
+                }
                 throw IngestBodyError(
-                    status: 400, code: "malformed_json", message: "no line of the body is a JSON object")
+                    status: 400, code: "malformed_json",
+                    message: "no line of the body is a JSON object (\(firstError ?? "no line"))")
             }
             return slots
         }

@@ -151,7 +151,8 @@ extension HubStore {
                             device_id = excluded.device_id, public_key = excluded.public_key, status = 'active',
                             enrolled_at = excluded.enrolled_at, revoked_at = NULL,
                             last_sync_at = NULL, buffer_depth = 0, oldest_unsynced_ms = 0, last_seq = 0,
-                            used_bytes = 0, quota_bytes = 0, agent_version = '', clock_offset_ms = 0, skewed = 0
+                            used_bytes = 0, quota_bytes = 0, agent_version = '', clock_offset_ms = 0, skewed = 0,
+                            downstream_cursor = 0
                         """,
                     arguments: [agentID, t["store_id"] as String, t["device_id"] as String, Data(publicKey), now])
                 try db.execute(

@@ -200,8 +200,18 @@ extension HubStore {
                 db, w, now: now, clock: clock, hwm: newHWM, inserted: result.insertedEvents, frameBytes: frameBytes,
                 batch: true)
         }
-        result.downstream = try downstream(
-            db, after: w.downstreamCursor, store: store, limit: policy.maxDownstreamItems)
+        // The cursor this hub last issued to the agent: one above it comes from another history (this hub restored
+        // from a backup, or the box's buffer from another hub), and items this hub numbered since under it would be
+        // skipped for good, erasures among them. Such a cursor is served from what was issued (a replay of CRDT
+        // states, harmless).
+        let issued = UInt64(
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT downstream_cursor FROM agents WHERE agent_id = ?"),
+                arguments: [w.agentID]) ?? 0)
+        let from = w.downstreamCursor > issued ? issued : w.downstreamCursor
+        result.downstream = try downstream(db, after: from, store: store, limit: policy.maxDownstreamItems)
+        try db.cachedStatement(sql: "UPDATE agents SET downstream_cursor = ? WHERE agent_id = ?").execute(
+            arguments: [Int64(result.downstream.cursor), w.agentID])
         return result
     }
 
@@ -216,13 +226,13 @@ extension HubStore {
                     events_synced = events_synced + ?, batches_synced = batches_synced + ?,
                     bytes_received = bytes_received + ?, clock_offset_ms = ?, skewed = ?,
                     buffer_depth = ?, oldest_unsynced_ms = ?, last_seq = ?, used_bytes = ?, quota_bytes = ?,
-                    agent_version = ?, downstream_cursor = max(downstream_cursor, ?), last_error = NULL
+                    agent_version = ?, last_error = NULL
                 WHERE agent_id = ?
                 """
         ).execute(arguments: [
             now, Int64(w.epoch), Int64(hwm), inserted, batch ? 1 : 0, frameBytes, clock.offsetMillis,
             clock.skewed ? 1 : 0, Int64(s.bufferDepth), s.oldestUnsyncedOccurredAtMs, Int64(s.lastSeq),
-            Int64(s.usedBytes), Int64(s.quotaBytes), s.agentVersion, Int64(w.downstreamCursor), w.agentID,
+            Int64(s.usedBytes), Int64(s.quotaBytes), s.agentVersion, w.agentID,
         ])
     }
 

@@ -223,7 +223,10 @@ extension HubStore {
             sql: "INSERT INTO downstream (kind, store_id, payload) VALUES (?, ?, ?)", arguments: [kind, store, payload])
     }
 
-    /// The changes after `cursor` that concern `store`, at most `limit` of them.
+    /// The most payload bytes one ack carries downstream (its items stop before the one that passes it).
+    static let maxDownstreamBytes = 1 << 20
+
+    /// The changes after `cursor` that concern `store`, at most `limit` of them (and `maxDownstreamBytes`).
     func downstream(_ db: Database, after cursor: UInt64, store: String, limit: Int) throws -> Cxsync_V1_Downstream {
         var d = Cxsync_V1_Downstream()
         let rows = try Row.fetchAll(
@@ -232,10 +235,17 @@ extension HubStore {
                     SELECT cursor, kind, payload FROM downstream
                     WHERE cursor > ? AND (store_id IS NULL OR store_id = ?) ORDER BY cursor LIMIT ?
                     """), arguments: [Int64(cursor), store, limit + 1])
-        let more = rows.count > limit
+        var more = rows.count > limit
         var last = cursor
-        for row in rows.prefix(limit) {
+        var bytes = 0
+        for (i, row) in rows.prefix(limit).enumerated() {
             let payload = row["payload"] as Data
+            // Bounded in bytes too: 500 items of a 4 KiB note or setting would make an ack far above a frame's size.
+            bytes += payload.count
+            if i > 0 && bytes > Self.maxDownstreamBytes {
+                more = true
+                break
+            }
             switch row["kind"] as String {
             case "config": d.config.append(try Cxsync_V1_LWWUpdate(serializedBytes: payload))
             case "alert": d.alerts.append(try Cxsync_V1_AlertUpdate(serializedBytes: payload))
@@ -259,28 +269,46 @@ extension HubStore {
 
 extension HubStore {
     /// Sets a configuration value at the hub for every agent (`scope` "*") or one store; it reaches agents downstream.
+    ///
+    /// Stamped after the value it replaces (HLC receive rule): that stamp may be ahead of the hub's clock (a hub
+    /// restarted after a crash resumes from the clock it last saved), and a write stamped below it was answered "ok"
+    /// and lost.
     public func setConfig(scope: String, name: String, value: String?) async throws {
-        let hlc = tick()
-        var u = Cxsync_V1_LWWUpdate()
-        u.collection = "config"
-        u.key = scope
-        u.field = name
-        if let value { u.value = value }
-        u.hlc = hlc.rawValue
-        u.node = node
-        let update = u
-        try await pool.write { db in try self.mergeLWW(db, update) }
+        try await pool.write { db in
+            if let stored = try Int64.fetchOne(
+                db, sql: "SELECT hlc FROM lww WHERE collection = 'config' AND key = ? AND field = ?",
+                arguments: [scope, name])
+            {
+                self.observe(HLCTimestamp(rawValue: UInt64(bitPattern: stored)))
+            }
+            var u = Cxsync_V1_LWWUpdate()
+            u.collection = "config"
+            u.key = scope
+            u.field = name
+            if let value { u.value = value }
+            u.hlc = self.tick().rawValue
+            u.node = self.node
+            try self.mergeLWW(db, u)
+        }
     }
 
     /// Moves an alert forward (acknowledged, resolved) with an optional note and assignee, as a CX lead at the hub.
+    ///
+    /// A note or assignee is stamped after the one it replaces, as `setConfig` is: a store's note may carry a stamp
+    /// ahead of the hub's clock (within the allowed drift), and the lead's later note lost to it while answered "ok".
     public func updateAlert(id: String, status: AlertStatus?, note: String?, assignee: String?) async throws(HubError) {
-        let hlc = tick()
         do {
             try await pool.write { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id])
                 else {
                     throw HubError("not_found", "no alert '\(id)' at this hub", status: 404)
                 }
+                for column in ["note_hlc", "assignee_hlc"] {
+                    if let stored = row[column] as Int64? {
+                        self.observe(HLCTimestamp(rawValue: UInt64(bitPattern: stored)))
+                    }
+                }
+                let hlc = self.tick()
                 var state = Self.alertState(row)
                 if let status { state.status.merge(MaxRegister(status)) }
                 let stamp = LWWStamp(hlc: hlc, node: self.node)

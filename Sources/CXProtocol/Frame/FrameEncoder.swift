@@ -27,19 +27,27 @@ public struct FrameEncoder: Sendable {
     }
 
     /// Frames already-serialised message bytes. `signer` signs as `keyID` (an agent id, at most 128 bytes).
+    /// `ratioLimit`: a message that compresses better than this goes uncompressed, as receivers refuse such an
+    /// expansion (the protocol's limit; nil only to build a frame a receiver must refuse, in tests).
     public func frame(
-        message: [UInt8], kind: FrameKind, signer: (keyID: String, key: AgentSigningKey)? = nil
+        message: [UInt8], kind: FrameKind, signer: (keyID: String, key: AgentSigningKey)? = nil,
+        ratioLimit: Int? = ProtocolLimits.default.maxCompressionRatio
     ) -> [UInt8] {
         var flags: FrameHeader.Flags = []
         var payload = message
         var dictionaryID: UInt32 = 0
         if message.count >= minimumCompressedLength {
-            flags.insert(.zstd)
-            if let dictionary {
-                flags.insert(.dictionary)
-                dictionaryID = dictionary.id
+            let compressed = Zstd.compress(message, level: level, dictionary: dictionary)
+            // A receiver refuses an expansion above the protocol's ratio (a bomb, to it), and would refuse this frame
+            // every time it is sent: such a message (long repeated values) goes uncompressed instead.
+            if ratioLimit.map({ message.count <= compressed.count * $0 }) ?? true {
+                flags.insert(.zstd)
+                if let dictionary {
+                    flags.insert(.dictionary)
+                    dictionaryID = dictionary.id
+                }
+                payload = compressed
             }
-            payload = Zstd.compress(message, level: level, dictionary: dictionary)
         }
         let keyID = Array((signer?.keyID ?? "").utf8)
         precondition(
