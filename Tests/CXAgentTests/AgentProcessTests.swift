@@ -231,4 +231,27 @@ struct AgentProcessTests {
         #expect(directory.status == 1, "\(directory.stderr)")
         #expect(directory.stderr.hasPrefix("error: cannot read '\(dir.path)'"), "\(directory.stderr)")
     }
+
+    /// A misspelt key in an alert change ("nota") moved the alert on and dropped the note without a word.
+    @Test func anAlertChangeWithAnUnknownKeyIsRefused() async throws {
+        let dir = TempDir()
+        let agent = try AgentProcess(dataDirectory: dir.path + "/a")
+        try await agent.waitUntilListening()
+        let line = InsightWiringTests.line(UUID(), text: "fine", score: 0, customer: "c-1")
+        let (status, text, _) = try await agent.post(Array(line.utf8))
+        #expect(status == 200, "\(text)")
+        let (_, listed) = try await agent.get("/v1/alerts")
+        let alert = try #require(try JSONDecoder().decode([StoredAlert].self, from: Data(listed.utf8)).first)
+        var request = HTTPClientRequest(url: agent.baseURL + "/v1/alerts/\(alert.alertID)/acknowledge")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: "{\"nota\": \"called back\"}"))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        #expect(response.status.code == 400)
+        #expect(body.contains("unknown key 'nota'"), "\(body)")
+        let (_, after) = try await agent.get("/v1/alerts")
+        let unchanged = try JSONDecoder().decode([StoredAlert].self, from: Data(after.utf8))
+        #expect(unchanged.first { $0.alertID == alert.alertID }?.status == "open")
+        agent.kill(SIGTERM)
+    }
 }

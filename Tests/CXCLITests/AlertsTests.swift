@@ -90,6 +90,27 @@ struct AlertsTests {
         #expect(acked?["assignee"] as? String == "lee")
     }
 
+    /// A misspelt key ("asignee") moved the alert on and dropped the owner without a word.
+    @Test func aChangeWithAnUnknownKeyIsRefused() async throws {
+        let seeded = try await SeededHub.shared()
+        let client = try seeded.hub.client()
+        let answer: (status: Int, body: [UInt8])
+        do {
+            answer = try await seeded.hub.request(
+                client, .POST, "/v1/alerts/alert-answer/resolve", body: Array("{\"asignee\": \"lee\"}".utf8))
+            try await client.shutdown()
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        #expect(answer.status == 400)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        #expect(
+            (object?["message"] as? String)?.hasPrefix("unknown key 'asignee'") == true, "\(String(describing: object))"
+        )
+        #expect(try Self.alert("alert-answer", seeded)?["status"] as? String != "resolved")
+    }
+
     /// The hub answers the 1,000 newest alerts: a store's are chosen there, not among every store's by cx.
     @Test func theStoreFilterIsAppliedByTheHub() async throws {
         let seeded = try await SeededHub.shared()

@@ -70,10 +70,18 @@ public enum AgentServer {
                 struct Change: Decodable { var note: String? }
                 var note: String?
                 if body.readableBytes > 0 {
-                    guard let change = try? JSONDecoder().decode(Change.self, from: Data(body.readableBytesView)) else {
+                    let data = Data(body.readableBytesView)
+                    guard let change = try? JSONDecoder().decode(Change.self, from: data) else {
                         return jsonResponse(
                             400,
                             "{\"error\":{\"code\":\"invalid_request\",\"message\":\"expected JSON {\\\"note\\\": string}\"}}"
+                        )
+                    }
+                    // A misspelt key ("nota") changed the status and dropped the note without a word.
+                    if let unknown = Self.unknownKeys(data, allowed: ["note"]).first {
+                        return jsonResponse(
+                            400,
+                            "{\"error\":{\"code\":\"invalid_request\",\"message\":\"unknown key '\(jsonEscaped(unknown))': expected JSON {\\\"note\\\": string}; nothing was changed\"}}"
                         )
                     }
                     note = change.note
@@ -135,6 +143,12 @@ public enum AgentServer {
                 await onListening(channel.localAddress?.port ?? config.listenPort)
             },
             logger: logger)
+    }
+
+    /// The keys of a JSON object body outside `allowed`, sorted.
+    static func unknownKeys(_ data: Data, allowed: Set<String>) -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+        return object.keys.filter { !allowed.contains($0) }.sorted()
     }
 
     /// `text` as the inside of a JSON string.

@@ -211,6 +211,18 @@ public enum HubServer {
                         HubError(
                             "invalid_request", "expected JSON {\"note\"?: string, \"assignee\"?: string}", status: 400))
                 }
+                // A misspelt key ("asignee") changed the status and dropped the owner without a word.
+                if body.readableBytes > 0,
+                    let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+                        as? [String: Any],
+                    let unknown = object.keys.filter({ $0 != "note" && $0 != "assignee" }).sorted().first
+                {
+                    return error(
+                        HubError(
+                            "invalid_request",
+                            "unknown key '\(unknown)': expected JSON {\"note\"?: string, \"assignee\"?: string}; nothing was changed",
+                            status: 400))
+                }
                 // They go downstream to the store's agents: within what the protocol carries (PROTOCOL.md §6.2).
                 let limits = [("note", change.note, EventLimits().maxTextLength), ("assignee", change.assignee, 256)]
                 for (field, value, limit) in limits {
