@@ -254,4 +254,19 @@ struct AgentProcessTests {
         #expect(unchanged.first { $0.alertID == alert.alertID }?.status == "open")
         agent.kill(SIGTERM)
     }
+
+    /// The CLI found a running agent only at the configured port: an agent started on port 0 (or with another
+    /// port) gave a raw "connection refused". The agent writes the address it listens on into its data directory.
+    @Test func theCLIFindsAnAgentListeningOnAnyPort() async throws {
+        let dir = TempDir()
+        let data = dir.path + "/a"
+        let agent = try AgentProcess(dataDirectory: data)
+        try await agent.waitUntilListening()
+        let address = try String(contentsOfFile: data + "/listen-address", encoding: .utf8)
+        #expect(address == "127.0.0.1:\(agent.port)\n")
+        let status = try Subprocess.run(product: "cx-agent", ["status", "--data-dir", data])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("\"agent_id\""), "\(status.stdout)")
+        agent.kill(SIGTERM)
+    }
 }

@@ -81,6 +81,16 @@ public struct AgentRuntime: Sendable {
             // A machine-readable line for supervisors and tests that start the agent on port 0.
             FileHandle.standardOutput.write(
                 Data("cx-agent listening on \(ingest.configuration.listenHost):\(port)\n".utf8))
+            // Where `cx-agent status`, `ingest` and `sync-status` find it, whatever port their configuration names.
+            let host = ingest.configuration.listenHost
+            let address = (host.contains(":") ? "[\(host)]" : host) + ":\(port)\n"
+            let file = (ingest.configuration.dataDirectory as NSString).appendingPathComponent(
+                LocalAgentClient.addressFile)
+            do {
+                try address.write(toFile: file, atomically: true, encoding: .utf8)
+            } catch {
+                logger.warning("cannot write the listen address", metadata: ["file": "\(file)", "error": "\(error)"])
+            }
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -16,12 +16,14 @@ public final class LocalAgentClient: Sendable {
     let mode: Mode
     /// The running agent's `api_token`, sent with every request when it has one.
     let authorization: String?
+    let dataDirectory: String
 
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         // Like `cx-agent run`: an enrolled agent only takes events of its own store.
         let credentials = try AgentCredentials.load(directory: configuration.dataDirectory)
         let c = try configuration.bound(to: credentials)
         authorization = c.apiToken.isEmpty ? nil : "Bearer \(c.apiToken)"
+        dataDirectory = c.dataDirectory
         if let lock = try AgentLock.acquire(directory: c.dataDirectory) {
             let store = try BufferStore.open(
                 directory: c.dataDirectory, quotaBytes: c.quotaBytes, cacheKiB: c.cacheKiB,
@@ -29,8 +31,33 @@ public final class LocalAgentClient: Sendable {
             mode = .direct(
                 try IngestService(store: store, configuration: c, credentials: credentials), lock, credentials)
         } else {
-            let host = c.listenHost.contains(":") ? "[\(c.listenHost)]" : c.listenHost
-            mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), "http://\(host):\(c.listenPort)")
+            // The address the running agent bound (it may listen on port 0, or on another port than this
+            // configuration's); the configured one when it wrote none.
+            let written = try? String(
+                contentsOfFile: (c.dataDirectory as NSString).appendingPathComponent(Self.addressFile), encoding: .utf8)
+            let base =
+                written.map { "http://" + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                ?? "http://\(c.listenHost.contains(":") ? "[\(c.listenHost)]" : c.listenHost):\(c.listenPort)"
+            mode = .http(HTTPClient(eventLoopGroupProvider: .singleton), base)
+        }
+    }
+
+    /// The file in the data directory where a running agent writes the address it listens on.
+    public static let addressFile = "listen-address"
+
+    /// A request to the running agent; a connection failure says that an agent holds the directory but does not
+    /// answer there (it was a raw "connection refused").
+    func execute(_ client: HTTPClient, _ request: HTTPClientRequest, timeout: TimeAmount) async throws
+        -> HTTPClientResponse
+    {
+        do {
+            return try await client.execute(request, timeout: timeout)
+        } catch {
+            throw LocalAgentError(
+                status: 0,
+                body:
+                    "an agent runs on \(dataDirectory) (it holds the directory's lock) but does not answer at \(request.url): \(error)"
+            )
         }
     }
 
@@ -44,7 +71,7 @@ public final class LocalAgentClient: Sendable {
     /// The body of a GET of `url` from the running agent; any answer but 200 is an error (a wrong token must not
     /// print as a status and exit 0).
     func text(_ client: HTTPClient, _ url: String) async throws -> String {
-        let response = try await client.execute(request(url), timeout: .seconds(10))
+        let response = try await execute(client, request(url), timeout: .seconds(10))
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         guard response.status == .ok else { throw LocalAgentError(status: Int(response.status.code), body: body) }
         return body
@@ -66,7 +93,7 @@ public final class LocalAgentClient: Sendable {
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/x-ndjson")
             request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await client.execute(request, timeout: .seconds(60))
+            let response = try await execute(client, request, timeout: .seconds(60))
             let bytes = try await response.body.collect(upTo: 64 << 20)
             return try IngestResponse(status: Int(response.status.code), json: Data(bytes.readableBytesView))
         }
@@ -141,5 +168,5 @@ extension IngestResponse {
 public struct LocalAgentError: Error, CustomStringConvertible {
     public var status: Int
     public var body: String
-    public var description: String { "the running agent answered \(status): \(body)" }
+    public var description: String { status == 0 ? body : "the running agent answered \(status): \(body)" }
 }
