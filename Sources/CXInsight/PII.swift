@@ -801,6 +801,17 @@ public struct PIIMasker: Sendable {
             }
         }
         if sepSlash && !plus && !(phoneCtx && ng == 2) { return (nil, end) }
+        // two national numbers in a row, each with its trunk 0 ("07700 900123 07700 900456"): the first is masked
+        // here, the second by the run that starts after it
+        if !idCtx && !plus && nd >= 20 && nd <= 22 && ng >= 2 && digits[0] == 0 && sepOther == 0 {
+            var count = 0
+            for k in 1..<ng {
+                count += groups[k - 1].digits
+                if (10...11).contains(count) && (10...11).contains(nd - count) && digits[count] == 0 {
+                    return (Self.phone(buf, i, groups[k - 1].end), groups[k - 1].end)
+                }
+            }
+        }
         // dates like 2024-01-15, 15.01.2024, 01 15 2024
         if ng == 3 && nd <= 8 {
             let (a, b, c) = (groups[0].digits, groups[1].digits, groups[2].digits)

@@ -112,6 +112,8 @@ import Testing
         ("иван@пример.рф", "[EMAIL]"),
         ("email me: renée.o'brien@example.ie", "email me: [EMAIL]"),
         ("BE68-5390-0754-7034", "[IBAN]"),
+        ("phones 07700 900123 07700 900456", "phones [PHONE] [PHONE]"),
+        ("call 0612345678 0698765432 please", "call [PHONE] [PHONE] please"),
     ])
     func masksWhatAReviewFoundLeaking(_ input: String, _ expected: String) {
         #expect(masker.mask(input).text == expected)
@@ -124,6 +126,7 @@ import Testing
         "from 9:00 to 17:30", "version 1.2.3.4", "192.168.1.256", "Receipt 96886934, store 12.",
         "My order number is 64645095.", "order is 12345678", "meeting 10:30:45", "time 12:34:56.789",
         "order 4111111111111111", "price 1 234,56 EUR", "paid €1234567", "1234567€ in total",
+        "ref 07700 900123 07700 900456", "0123 4567 8901 0123 4567 8901",
     ])
     func leavesWhatTheReviewCasesResemble(_ input: String) {
         #expect(masker.mask(input).total == 0, "masked: \(masker.mask(input).text)")
