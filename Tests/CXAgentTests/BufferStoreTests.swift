@@ -595,9 +595,11 @@ struct BufferStoreTests {
         #expect(try await ingest.store.syncState()["erasure_pending_through"] == nil)
     }
 
-    /// A damaged buffer of 5,000 events, closed.
-    static func damagedBuffer(_ dir: TempDir) async throws {
+    /// A damaged buffer of 5,000 events, closed; returns the epoch it had.
+    @discardableResult
+    static func damagedBuffer(_ dir: TempDir) async throws -> UInt64 {
         let ingest = try Self.service(dir)
+        let epoch = ingest.store.identity.epoch
         for _ in 0..<10 {
             _ = try await ingest.ingest(body: TestEvents.ndjson((0..<500).map { _ in UUID() }), contentType: nil)
         }
@@ -607,6 +609,7 @@ struct BufferStoreTests {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: UInt64(size * 6 / 10))
         try handle.close()
+        return epoch
     }
 
     /// A recovery killed while it salvaged leaves the damaged file in place and a partial new one beside it: the
@@ -656,20 +659,7 @@ struct BufferStoreTests {
 
     @Test func truncatedDatabaseIsSalvagedIntoANewEpoch() async throws {
         let dir = TempDir()
-        var epoch: UInt64 = 0
-        do {
-            let ingest = try Self.service(dir)
-            epoch = ingest.store.identity.epoch
-            for _ in 0..<10 {
-                _ = try await ingest.ingest(body: TestEvents.ndjson((0..<500).map { _ in UUID() }), contentType: nil)
-            }
-            try ingest.store.close()
-        }
-        let path = dir.path + "/buffer.sqlite"
-        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.truncate(atOffset: UInt64(size * 6 / 10))
-        try handle.close()
+        let epoch = try await Self.damagedBuffer(dir)
 
         try await Task.sleep(for: .milliseconds(1100))
         let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)

@@ -67,18 +67,10 @@ struct AlertsTests {
     /// it among the 1,000 newest alerts (an older one came out as {alert_id, result} in --json).
     @Test func aChangeIsAnsweredWithTheAlert() async throws {
         let seeded = try await SeededHub.shared()
-        let client = try seeded.hub.client()
-        let answer: (status: Int, body: [UInt8])
-        do {
-            answer = try await seeded.hub.request(
-                client, .POST, "/v1/alerts/alert-answer/update", body: Array("{\"assignee\": \"lee\"}".utf8))
-            try await client.shutdown()
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
+        let answer = try await CX.request(
+            seeded.hub, .POST, "/v1/alerts/alert-answer/update", body: "{\"assignee\": \"lee\"}")
         #expect(answer.status == 200)
-        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        let object = answer.object
         #expect(object?["alert_id"] as? String == "alert-answer")
         #expect(object?["assignee"] as? String == "lee")
         #expect(object?["status"] as? String == "open")
@@ -93,18 +85,10 @@ struct AlertsTests {
     /// A misspelt key ("asignee") moved the alert on and dropped the owner without a word.
     @Test func aChangeWithAnUnknownKeyIsRefused() async throws {
         let seeded = try await SeededHub.shared()
-        let client = try seeded.hub.client()
-        let answer: (status: Int, body: [UInt8])
-        do {
-            answer = try await seeded.hub.request(
-                client, .POST, "/v1/alerts/alert-answer/resolve", body: Array("{\"asignee\": \"lee\"}".utf8))
-            try await client.shutdown()
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
+        let answer = try await CX.request(
+            seeded.hub, .POST, "/v1/alerts/alert-answer/resolve", body: "{\"asignee\": \"lee\"}")
         #expect(answer.status == 400)
-        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        let object = answer.object
         #expect(
             (object?["message"] as? String)?.hasPrefix("unknown key 'asignee'") == true, "\(String(describing: object))"
         )

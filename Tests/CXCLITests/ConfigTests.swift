@@ -55,18 +55,9 @@ struct ConfigTests {
         let scope = "store-body-\(body.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFFFF })"
         let set = try CX.run(["config", "set", scope, "sentiment_threshold", "-0.4"], environment: environment)
         #expect(set.status == 0, "\(set.stderr)")
-        let client = try seeded.hub.client()
-        let answer: (status: Int, body: [UInt8])
-        do {
-            answer = try await seeded.hub.request(
-                client, .PUT, "/v1/config/\(scope)/sentiment_threshold", body: Array(body.utf8))
-            try await client.shutdown()
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
+        let answer = try await CX.request(seeded.hub, .PUT, "/v1/config/\(scope)/sentiment_threshold", body: body)
         #expect(answer.status == 400)
-        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        let object = answer.object
         #expect(object?["code"] as? String == "invalid_request")
         #expect((object?["message"] as? String)?.contains("\"value\" is required") == true)
         let rows = try CX.rows(["config", "get", scope, "sentiment_threshold"], hub: seeded.hub)

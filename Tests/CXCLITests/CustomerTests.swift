@@ -43,17 +43,9 @@ struct CustomerTests {
     @Test(arguments: ["abc", "0", "10001", "-1", ""])
     func aLimitThatIsNotANumberInRangeIsRefused(limit: String) async throws {
         let seeded = try await SeededHub.shared()
-        let client = try seeded.hub.client()
-        let answer: (status: Int, body: [UInt8])
-        do {
-            answer = try await seeded.hub.request(client, .GET, "/v1/customers/cust-1/timeline?limit=\(limit)")
-            try await client.shutdown()
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
+        let answer = try await CX.request(seeded.hub, .GET, "/v1/customers/cust-1/timeline?limit=\(limit)")
         #expect(answer.status == 400)
-        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        let object = answer.object
         #expect(object?["message"] as? String == "limit must be 1 to 10000, not '\(limit)'")
     }
 

@@ -20,9 +20,14 @@ public enum RFC3339 {
         else { return nil }
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         // 2026-02-31 is no date (it was taken as 2026-03-03)
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard day <= monthDays[month - 1] else { return nil }
+        // (a switch, not an array built per parse: this runs for every event time given as text)
+        let monthDays: Int
+        switch month {
+        case 2: monthDays = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: monthDays = 30
+        default: monthDays = 31
+        }
+        guard day <= monthDays else { return nil }
         var i = 19
         var millis = 0
         if i < u.count && u[i] == 46 {

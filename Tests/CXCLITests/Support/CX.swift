@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import CXTestSupport
 import Foundation
+import NIOHTTP1
 
 /// Runs the built `cx` binary with a clean environment: no inherited `CX_*` variables, and `CX_CONFIG` pointing
 /// into a directory of the test's own unless the test sets it.
@@ -31,6 +33,23 @@ enum CX {
             throw TestFailure("cx \(arguments.joined(separator: " ")) --json is not an array of objects")
         }
         return rows
+    }
+
+    /// One request to `hub`'s API as its operator, through a client of its own; the answer's status and the JSON
+    /// object of its body (nil when it is not one).
+    static func request(
+        _ hub: HubProcess, _ method: HTTPMethod, _ path: String, body: String? = nil
+    ) async throws -> (status: Int, object: [String: Any]?) {
+        let client = try hub.client()
+        let answer: (status: Int, body: [UInt8])
+        do {
+            answer = try await hub.request(client, method, path, body: body.map { Array($0.utf8) })
+            try await client.shutdown()
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        return (answer.status, try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])
     }
 }
 
