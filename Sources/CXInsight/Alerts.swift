@@ -14,6 +14,22 @@ public enum EventReference: Sendable, Hashable {
         case .uuid(let u): u.lowercasedString
         }
     }
+
+    /// 64 bits of the id: what the rules and the near-duplicate window keep to know an event they saw before when a
+    /// producer retries it; 0 for no id (an empty text, as `cx-agent analyze` passes).
+    public var tag: UInt64 {
+        let t: UInt64
+        switch self {
+        case .text(let s):
+            if s.isEmpty { return 0 }
+            t = s.utf8.reduce(TermHash.offset) { ($0 ^ UInt64($1)) &* TermHash.prime }
+        case .uuid(let u):
+            t = withUnsafeBytes(of: u.uuid) {
+                $0.loadUnaligned(as: UInt64.self) ^ $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            }
+        }
+        return t == 0 ? 1 : t
+    }
 }
 
 /// The score an event carries, by survey type, for detractor / CSAT / effort rules.
@@ -394,8 +410,21 @@ public struct AlertRuleEngine: Sendable, Hashable {
     struct Cooldown: Sendable, Hashable {
         var lastRaised: Int64
         var suppressed: Int
+        /// The event whose match raised the alert (`EventReference.tag`; 0 for none), and for a spike the events the
+        /// alert named. A request refused after its analysis (the buffer full) leaves its cooldowns started, and the
+        /// producer's retry of the event must raise the alert again, not be suppressed by an alert never stored.
+        var raisedBy: UInt64 = 0
+        var raisedIDs: [String] = []
         /// A key that has not raised an alert.
         static let never = Cooldown(lastRaised: .min, suppressed: 0)
+
+        /// Whether `tag` is the event that raised this cooldown's alert.
+        @inline(__always) func raised(by tag: UInt64) -> Bool { tag != 0 && raisedBy == tag && lastRaised != .min }
+
+        /// The cooldown's alert raised again for the retry of its event: the same events, the cooldown unchanged.
+        func again(_ rule: AlertRule, _ event: AlertEvent, _ now: Int64) -> InsightAlert {
+            AlertRuleEngine.alert(rule, event, raisedIDs.isEmpty ? [event.eventID] : raisedIDs, suppressed, now)
+        }
     }
 
     /// A match of a cooldown's key at `now`: nil when the cooldown suppresses it (counted), otherwise the matches
@@ -511,14 +540,21 @@ public struct AlertRuleEngine: Sendable, Hashable {
         // The ids in the window of each rule scoped finer than the store whose spike window filled (rare: such rules
         // are not among the defaults); those rules are handled below, after the store's.
         var finerSpikes: [(rule: Int, ids: [String])] = []
+        let tag = event.event.tag
         // everything store-scoped happens inside one in-place access to the store's state
         withStore(event.storeID, n) { st in
             matched.forEachRule { ri in
                 let matcher = ms[ri]
+                if matcher.storeScoped && st.cooldowns[ri].raised(by: tag) {
+                    return out.append(st.cooldowns[ri].again(rulesCopy[ri], event, now))
+                }
                 var isSpike = false
                 if matcher.condition == .negativeSpike {
                     let t = event.timeMs
-                    Self.slide(&st.windows[ri], SpikeEntry(timeMs: t, event: event.event), keep: matcher.need)
+                    // a retried event is counted once
+                    if tag == 0 || !st.windows[ri].contains(where: { $0.event == event.event }) {
+                        Self.slide(&st.windows[ri], SpikeEntry(timeMs: t, event: event.event), keep: matcher.need)
+                    }
                     if let f = st.windows[ri].first, f.timeMs <= t - matcher.window || f.timeMs > t {
                         st.windows[ri].removeAll { $0.timeMs <= t - matcher.window || $0.timeMs > t }
                     }
@@ -533,6 +569,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
                 if isSpike { st.windows[ri].removeAll() }
+                st.cooldowns[ri].raisedBy = tag
+                if isSpike { st.cooldowns[ri].raisedIDs = ids }
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
@@ -541,15 +579,18 @@ public struct AlertRuleEngine: Sendable, Hashable {
         matched.forEachRule { ri in
             let matcher = ms[ri]
             if matcher.storeScoped { return }
+            let key = Self.key(ri, matcher.scope, event)
+            if let c = cooldowns[key], c.raised(by: tag) { return out.append(c.again(rulesCopy[ri], event, now)) }
             var ids: [String]? = nil
             if matcher.condition == .negativeSpike {
                 // its window did not fill: no alert, as for a store-scoped spike
                 guard let spike = finerSpikes.first(where: { $0.rule == ri }) else { return }
                 ids = spike.ids
             }
-            let key = Self.key(ri, matcher.scope, event)
             guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matcher.cooldown)
             else { return }
+            cooldowns[key]!.raisedBy = tag
+            if let ids { cooldowns[key]!.raisedIDs = ids }
             out.append(Self.alert(rulesCopy[ri], event, ids ?? [event.eventID], sup, now))
         }
         return out

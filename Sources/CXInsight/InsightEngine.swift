@@ -250,7 +250,8 @@ public struct InsightEngine: Sendable {
     /// `remember(_:of:state:)` in place, without copying the result (its arrays and strings) in and out.
     public func remember(_ r: inout InsightResult, of input: InsightInput, state: inout InsightState) {
         withUnsafePointer(to: input) { input in
-            let duplicate = state.duplicates.check(r.fingerprint, at: input.pointee.timeMs)
+            let duplicate = state.duplicates.check(
+                r.fingerprint, at: input.pointee.timeMs, event: input.pointee.event.tag)
             if duplicate { r.enrichment.flags.append("near_duplicate") }
             let suppressed = duplicate || r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
             r.alerts = alerts(
@@ -285,7 +286,7 @@ public struct InsightEngine: Sendable {
         _ analysis: inout PackedAnalysis, customerKey: CustomerKey.Halves?, of input: UnsafePointer<InsightInput>,
         state: inout InsightState
     ) -> [InsightAlert] {
-        if state.duplicates.check(analysis.fingerprint, at: input.pointee.timeMs) {
+        if state.duplicates.check(analysis.fingerprint, at: input.pointee.timeMs, event: input.pointee.event.tag) {
             analysis.enrichment.flags.insert(.nearDuplicate)
         }
         // read in place: a copy of the enrichment retained and released its language string

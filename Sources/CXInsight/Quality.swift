@@ -344,6 +344,9 @@ public struct NearDuplicateWindow: Sendable, Hashable {
     public let maxDistance: Int
     private var fingerprints: [UInt64]
     private var times: [Int64]
+    /// Per slot, the event it came from (`EventReference.tag`, 0 for none): a producer's retry of an event whose
+    /// first attempt was refused after its analysis (the buffer full) is that event again, not a near-duplicate.
+    private var events: [UInt64]
     /// Per 16-bit band of the fingerprint, the latest slot whose band had that value, while the slot still holds
     /// it. Two fingerprints at most 3 bits apart agree on at least one of the four bands (pigeonhole), so a
     /// near-duplicate is found in O(1) instead of scanning the window. Only the latest holder of a band value is
@@ -359,12 +362,14 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         self.maxDistance = maxDistance
         fingerprints = Array(repeating: 0, count: self.capacity)
         times = Array(repeating: .min, count: self.capacity)
+        events = Array(repeating: 0, count: self.capacity)
         bands = maxDistance <= 3 ? BandIndex(capacity: self.capacity) : nil
     }
 
-    /// Whether `fingerprint` is within `maxDistance` bits of one seen in the last `windowMs`;
-    /// then remembers it. A zero fingerprint (too short to judge) is never a duplicate and not stored.
-    public mutating func check(_ fingerprint: UInt64, at timeMs: Int64) -> Bool {
+    /// Whether `fingerprint` is within `maxDistance` bits of one seen in the last `windowMs` from another event
+    /// than `event` (a tag, 0 for unknown); then remembers it. A zero fingerprint (too short to judge) is never a
+    /// duplicate and not stored.
+    public mutating func check(_ fingerprint: UInt64, at timeMs: Int64, event: UInt64 = 0) -> Bool {
         if fingerprint == 0 { return false }
         var dup = false
         let oldest = timeMs - windowMs
@@ -372,20 +377,27 @@ public struct NearDuplicateWindow: Sendable, Hashable {
         let maxDistance = self.maxDistance
         fingerprints.withUnsafeMutableBufferPointer { f in
             times.withUnsafeMutableBufferPointer { t in
-                if bands != nil {
-                    dup = bands!.step(fingerprint, slot: slot) { held, band in
-                        // the slot's value of this band may have been replaced since it was indexed
-                        let x = f[held] ^ fingerprint
-                        return BandIndex.band(x, band) == 0 && t[held] >= oldest && x.nonzeroBitCount <= maxDistance
+                events.withUnsafeMutableBufferPointer { e in
+                    if bands != nil {
+                        dup = bands!.step(fingerprint, slot: slot) { held, band in
+                            // the slot's value of this band may have been replaced since it was indexed
+                            let x = f[held] ^ fingerprint
+                            return BandIndex.band(x, band) == 0 && t[held] >= oldest && x.nonzeroBitCount <= maxDistance
+                                && (event == 0 || e[held] != event)
+                        }
+                    } else {
+                        for k in 0..<filled
+                        where t[k] >= oldest && (f[k] ^ fingerprint).nonzeroBitCount <= maxDistance
+                            && (event == 0 || e[k] != event)
+                        {
+                            dup = true
+                            break
+                        }
                     }
-                } else {
-                    for k in 0..<filled where t[k] >= oldest && (f[k] ^ fingerprint).nonzeroBitCount <= maxDistance {
-                        dup = true
-                        break
-                    }
+                    f[slot] = fingerprint
+                    t[slot] = timeMs
+                    e[slot] = event
                 }
-                f[slot] = fingerprint
-                t[slot] = timeMs
             }
         }
         next = slot + 1 == capacity ? 0 : slot + 1

@@ -693,6 +693,42 @@ struct BufferStoreTests {
         #expect(Set(raised).count == 1, "\(raised)")
     }
 
+    /// A request refused for the quota (503) after its analysis left its events in the enricher's memory: the
+    /// producer's retry, once there was room, was flagged a near-duplicate of itself and raised none of its alerts
+    /// (each suppressed by the cooldown of an alert that was never stored). The retry now stores what a first
+    /// attempt would have.
+    @Test func aRetryAfterTheBufferWasFullRaisesItsAlerts() async throws {
+        let text = "I am cancelling my membership and switching to another store, the checkout queue was a joke"
+        let line = InsightWiringTests.line(UUID(), text: text, score: 1, customer: "c-7")
+        func ingest(_ dir: TempDir, quota: Int64, _ enricher: EventEnricher) async throws -> (Int, BufferStore) {
+            var c = AgentConfiguration()
+            c.dataDirectory = dir.path
+            let store = try BufferStore.open(directory: dir.path, quotaBytes: quota, logger: testLogger)
+            let service = IngestService(store: store, configuration: c, enricher: enricher)
+            return (try await service.ingest(body: Array(line.utf8), contentType: nil).status, store)
+        }
+        let key = Array(repeating: UInt8(3), count: 32)
+        let fresh = TempDir()
+        let (status, reference) = try await ingest(fresh, quota: 1 << 30, try EventEnricher(fleetKey: key))
+        #expect(status == 200)
+        let expected = try await reference.alerts(status: nil).map(\.rule).sorted()
+        #expect(expected.contains("churn-threat") && expected.contains("nps-detractor"), "\(expected)")
+        try reference.close()
+
+        let dir = TempDir()
+        let enricher = try EventEnricher(fleetKey: key)
+        let (refused, full) = try await ingest(dir, quota: 1, enricher)
+        #expect(refused == 503)
+        try full.close()
+        let (retried, store) = try await ingest(dir, quota: 1 << 30, enricher)
+        #expect(retried == 200)
+        #expect(try await store.alerts(status: nil).map(\.rule).sorted() == expected)
+        let stored = try InsightWiringTests.storedEvents(dir.path)
+        #expect(stored.count == 1)
+        #expect(stored.first.map { !$0.enrichment.flags.contains("near_duplicate") } == true, "\(stored)")
+        try store.close()
+    }
+
     /// A single object over several lines whose first line ends with a nested "}" read as NDJSON by its shape and
     /// was refused; a body of no readable line now says what is wrong with its first line.
     @Test func aMultiLineObjectIsReadWholeAndAnUnreadableBodySaysWhy() async throws {

@@ -205,6 +205,52 @@ import Testing
         #expect(fired.first?.suppressedSincePrevious == 4)  // 6, 7, 8 and 9 completed a spike in the cooldown
     }
 
+    /// A request refused after its analysis (the agent's buffer full) leaves the cooldowns its events started; the
+    /// producer's retry of such an event raises its alert again, with the same events, instead of being suppressed by
+    /// an alert that was never stored, and a retried event counts once in a spike window. Other events stay
+    /// suppressed.
+    @Test(arguments: [AlertRule.DedupScope.store, .customer, .storeChannel])
+    func aRetriedEventRaisesItsAlertAgain(scope: AlertRule.DedupScope) {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: scope),
+            AlertRule(
+                id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600,
+                severity: .critical, cooldownSeconds: 600, dedupScope: scope),
+        ])
+        func event(_ id: String, _ t: Int64, churn: Bool = false) -> AlertEvent {
+            var e = ev(id, t: t * 1000, compound: -0.9, intents: churn ? [.cancellation] : [], customer: "c")
+            e.channel = "kiosk"
+            return e
+        }
+        #expect(a.process(event("1", 1, churn: true)).map(\.ruleID) == ["churn"])
+        let retried = a.process(event("1", 5, churn: true))
+        #expect(retried.map(\.ruleID) == ["churn"], "the retry raises the churn alert again")
+        #expect(retried.first?.eventIDs == ["1"])
+        #expect(a.process(event("2", 6, churn: true)).isEmpty, "another event is still in the cooldown")
+        // "1" counted once: "2" is the second negative event of the window, "3" the third
+        let spike = a.process(event("3", 7))
+        #expect(spike.map(\.ruleID) == ["spike"])
+        #expect(spike.first?.eventIDs == ["1", "2", "3"])
+        let again = a.process(event("3", 9))
+        #expect(again.map(\.ruleID) == ["spike"], "the retry of the spike's last event raises it again")
+        #expect(again.first?.eventIDs == ["1", "2", "3"])
+        #expect(a.process(event("4", 10)).isEmpty)
+        #expect(a.process(event("5", 11)).isEmpty)
+        #expect(a.process(event("6", 12)).isEmpty, "the spike rule is in its cooldown")
+    }
+
+    /// Events without an id (as `cx-agent analyze` passes them) are all different events.
+    @Test func eventsWithoutAnIdAreNotRetriesOfEachOther() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(id: "neg", condition: .sentimentAtOrBelow, cooldownSeconds: 600),
+            AlertRule(
+                id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600,
+                cooldownSeconds: 600),
+        ])
+        let raised = (1...3).map { a.process(ev("", t: Int64($0) * 1000, compound: -0.9)).map(\.ruleID) }
+        #expect(raised == [["neg"], [], ["spike"]])
+    }
+
     /// A spike rule scoped finer than the store keeps its window's event ids and its cooldown per key, and rules
     /// scoped finer than the store raise in rule order after the store-scoped ones.
     @Test func finerScopedSpikeRaisesWithItsWindowAndCountsSuppressedSpikes() {

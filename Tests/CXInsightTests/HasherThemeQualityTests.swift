@@ -222,6 +222,27 @@ import Testing
         #expect(f2.contains("near_duplicate"))
     }
 
+    /// The same event seen again (a producer's retry of a request refused after its analysis) is not a
+    /// near-duplicate of itself, with the band index (distance 3) and without it (distance 5); another event with
+    /// the same text is, and events without an id (tag 0) are never taken for one another.
+    @Test(arguments: [3, 5])
+    func aRetriedEventIsNotItsOwnNearDuplicate(maxDistance: Int) {
+        var w = NearDuplicateWindow(capacity: 8, windowSeconds: 60, maxDistance: maxDistance)
+        let a = q.fingerprint("The checkout line took forever and the cashier was rude to me")
+        let first = w.check(a, at: 0, event: 7)
+        let retry = w.check(a, at: 1_000, event: 7)
+        let other = w.check(a, at: 2_000, event: 8)
+        #expect(!first && !retry && other)
+        var anonymous = NearDuplicateWindow(capacity: 8, windowSeconds: 60, maxDistance: maxDistance)
+        #expect(!anonymous.check(a, at: 0) && anonymous.check(a, at: 1_000))
+        var state = engine.makeState()
+        let t = "The checkout line took forever and the cashier was rude to me"
+        let id = EventReference.uuid(UUID())
+        let f1 = engine.enrich(InsightInput(text: t, timeMs: 0, event: id), state: &state).enrichment.flags
+        let f2 = engine.enrich(InsightInput(text: t, timeMs: 1000, event: id), state: &state).enrichment.flags
+        #expect(!f1.contains("near_duplicate") && !f2.contains("near_duplicate"))
+    }
+
     /// The window's band index against a plain one (every 16-bit value of every band, never cleared, each slot
     /// checked whole): the same answers for streams that reuse band values, repeat fingerprints, come within 1 to 4
     /// bits of earlier ones and wrap the window, with 16-bit slots (up to 65,535 fingerprints) and 32-bit ones.
