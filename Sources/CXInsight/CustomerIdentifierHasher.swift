@@ -43,6 +43,19 @@ public struct CustomerIdentifierHasher: Sendable {
         self.defaultCountryCode = defaultCountryCode
     }
 
+    /// Country codes whose national numbers keep their leading 0 after the country code.
+    static let keepsLeadingZero: Set<String> = ["39", "378", "379"]
+
+    /// Why `code` cannot be a default country code (nil when it can, or when it is empty: none).
+    public static func countryCodeProblem(_ code: String) -> String? {
+        if code.isEmpty { return nil }
+        let digits = code.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        guard digits, (1...3).contains(code.utf8.count), code.utf8.first != 0x30 else {
+            return "'\(code)' is not a country calling code (1 to 3 digits without '+', e.g. 44)"
+        }
+        return nil
+    }
+
     struct KeyTooShort: Error, CustomStringConvertible {
         var description: String { "fleet key must be at least 16 bytes" }
     }
@@ -60,7 +73,9 @@ public struct CustomerIdentifierHasher: Sendable {
             guard t.utf8.contains(UInt8(ascii: "@")) else { return nil }
             return Self.asciiMapped(t, Self.emailByte) ?? t.lowercased()
         case .phone:
-            var digits = t.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.map { Character($0) }
+            // "+44 (0)7700 900123": the trunk 0 in brackets is not dialled after the country code
+            let written = t.hasPrefix("+") && t.contains("(0)") ? t.replacingOccurrences(of: "(0)", with: "") : t
+            let digits = written.unicodeScalars.filter { $0.value >= 0x30 && $0.value <= 0x39 }.map { Character($0) }
             guard digits.count >= 6 else { return nil }
             var s = String(digits)
             if t.hasPrefix("+") {
@@ -68,11 +83,11 @@ public struct CustomerIdentifierHasher: Sendable {
             }
             if s.hasPrefix("00") { return "+" + s.dropFirst(2) }
             if let cc = defaultCountryCode {
-                if s.hasPrefix("0") { s.removeFirst() }
+                // Italy, San Marino and the Vatican keep the leading 0 of a landline in international form
+                if s.hasPrefix("0") && !Self.keepsLeadingZero.contains(cc) { s.removeFirst() }
                 if cc == "1" && s.count == 11 && s.hasPrefix("1") { return "+" + s }
                 return "+" + cc + s
             }
-            digits.removeAll()
             return s
         case .loyalty:
             let s = Self.asciiMapped(t, Self.loyaltyByte) ?? t.uppercased().filter { $0 != " " && $0 != "-" }

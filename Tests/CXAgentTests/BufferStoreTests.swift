@@ -788,6 +788,37 @@ struct BufferStoreTests {
         #expect(stored.first?.attributes.first { $0.key == "member" }?.value == "[LOYALTY]")
     }
 
+    /// `default_country_code` reaches the hashing of customer identifiers: a POS's international number and a
+    /// kiosk's national one are stored under one customer key. A bad code is refused with the setting's name.
+    @Test func theDefaultCountryCodeJoinsNationalAndInternationalNumbers() async throws {
+        let dir = TempDir()
+        let file = dir.path + "/agent.yaml"
+        try "default_country_code: \"44\"\ndata_directory: \(dir.path)\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let c = try AgentConfiguration.load(file: file, environment: [:])
+        #expect(c.defaultCountryCode == "44")
+        let buffer = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let service = try IngestService(store: buffer, configuration: c)
+        let body = [
+            InsightWiringTests.line(UUID(), text: "fine", score: 9, customer: "+44 7700 900123", channel: "pos"),
+            InsightWiringTests.line(UUID(), text: "fine", score: 9, customer: "07700 900123"),
+        ].joined(separator: "\n")
+        let answer = try await service.ingest(body: Array(body.utf8), contentType: nil)
+        #expect(answer.accepted == 2, "\(answer)")
+        let keys = try InsightWiringTests.storedEvents(dir.path).map(\.storedCustomerKey)
+        #expect(keys.count == 2 && Set(keys).count == 1 && keys[0].count == 16, "\(keys)")
+        try buffer.close()
+        do {
+            _ = try AgentConfiguration.load(file: file, environment: ["CX_AGENT_DEFAULT_COUNTRY_CODE": "+44"])
+            Issue.record("a country code with '+' was accepted")
+        } catch {
+            #expect(
+                "\(error)"
+                    == "configuration error in setting 'default_country_code': '+44' is not a country calling code (1 to 3 digits without '+', e.g. 44)"
+            )
+        }
+    }
+
     @Test func configurationFileAndEnvironmentOverrideDefaultsAndBadValuesAreNamed() throws {
         let dir = TempDir()
         let file = dir.path + "/agent.yaml"

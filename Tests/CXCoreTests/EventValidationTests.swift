@@ -24,6 +24,18 @@ struct EventValidationTests {
         #expect(event.occurredAt == 1_704_067_200_000)
     }
 
+    /// Customer identifiers as producers hold them: phones with '+', spaces and brackets, e-mail addresses with a
+    /// '+' tag, an apostrophe or letters of other alphabets. They are hashed before storage; all were refused.
+    @Test(arguments: [
+        "+44 7700 900123", "+44 (0)7700 900123", "ann+news@example.com", "o'brien@example.ie",
+        "müller@example.de", "LOY 1234-5678",
+    ])
+    func customerIdentifiersAsProducersWriteThemAreAccepted(id: String) throws {
+        let json = Self.valid.replacingOccurrences(of: "cust-000001", with: id)
+        let event = try EventValidator().validate(Self.decode(json), nowMillis: Self.now).get()
+        #expect(event.customerID == id)
+    }
+
     @Test(arguments: [
         ("\"channel\":\"kiosk\"", "\"channel\":\"fax\"", "channel", EventValidationError.Code.invalidValue),
         ("\"store_id\":\"store-001\",", "", "store_id", .missingField),
@@ -33,6 +45,8 @@ struct EventValidationTests {
         ("\"ts\":1704067200000", "\"ts\":4102444800000", "occurred_at", .outOfRange),
         ("\"event_id\":\"7d444840-9dc0-11d1-b245-5ffdce74fad2\"", "\"event_id\":\"nope\"", "event_id", .invalidValue),
         ("\"device_id\":\"store-001-kiosk-01\"", "\"device_id\":\"bad id with spaces\"", "device_id", .invalidValue),
+        ("\"customer_id\":\"cust-000001\"", "\"customer_id\":\"ann\\u0000@x.com\"", "customer_id", .invalidValue),
+        ("\"customer_id\":\"cust-000001\"", "\"customer_id\":\"\"", "customer_id", .missingField),
     ])
     func invalidFieldIsNamed(find: String, replace: String, field: String, code: EventValidationError.Code) throws {
         let json = Self.valid.replacingOccurrences(of: find, with: replace)

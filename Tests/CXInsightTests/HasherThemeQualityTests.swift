@@ -17,6 +17,26 @@ import Testing
         #expect(h.hash("", kind: .email) == nil)
     }
 
+    /// With a default country code, every way a store's staff and systems write one number is one customer: the
+    /// trunk 0, "(0)" after the country code, the 00 prefix; Italian landlines keep their 0. Without one, national
+    /// and international forms stay apart (the hub cannot tell a national number's country).
+    @Test func phoneFormsOfOneNumberAreOneCustomer() throws {
+        let uk = try CustomerIdentifierHasher(fleetKey: key, defaultCountryCode: "44")
+        let forms = ["07700 900123", "+44 7700 900123", "+44 (0)7700 900123", "0044 7700 900123", "(07700) 900-123"]
+        #expect(Set(forms.map { uk.hash($0, kind: .phone) }).count == 1)
+        #expect(uk.normalize("+44 (0)7700 900123", kind: .phone) == "+447700900123")
+        let italy = try CustomerIdentifierHasher(fleetKey: key, defaultCountryCode: "39")
+        #expect(italy.normalize("06 1234 5678", kind: .phone) == "+390612345678")
+        #expect(italy.hash("06 1234 5678", kind: .phone) == italy.hash("+39 06 1234 5678", kind: .phone))
+        let none = try CustomerIdentifierHasher(fleetKey: key)
+        #expect(none.hash("07700 900123", kind: .phone) != none.hash("+44 7700 900123", kind: .phone))
+        for bad in ["+44", "044", "4444", "4a", " 44"] {
+            #expect(CustomerIdentifierHasher.countryCodeProblem(bad) != nil, "\(bad)")
+        }
+        #expect(CustomerIdentifierHasher.countryCodeProblem("") == nil)
+        #expect(CustomerIdentifierHasher.countryCodeProblem("1") == nil)
+    }
+
     @Test func isKeyedHMACSHA256() throws {
         let h = try CustomerIdentifierHasher(fleetKey: key)
         let expected = HMAC<SHA256>.authenticationCode(

@@ -74,10 +74,17 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     /// digits (`{name: loyalty_id, prefix: "LOY-", min_digits: 8, max_digits: 10, token: "[LOYALTY]"}`). They
     /// apply to texts, attribute values and alert notes, and to rows stored without enrichment before they sync.
     public var piiPatterns: [PIIPattern] = []
+    /// The store's country calling code (e.g. `44`), so that a national phone number (`07700 900123`) and the same
+    /// number written internationally (`+44 7700 900123`) are one customer: identifiers are hashed in international
+    /// form. Empty: national numbers are hashed as written, and join only numbers written the same way.
+    public var defaultCountryCode: String = ""
     /// Where local alerts are POSTed as JSON (the store's back-office screen, a chat bridge); empty: nowhere.
     public var alertWebhookURL: String = ""
 
     public init() {}
+
+    /// `defaultCountryCode` as the hasher takes it: nil for none.
+    public var countryCode: String? { defaultCountryCode.isEmpty ? nil : defaultCountryCode }
 
     enum CodingKeys: String, CodingKey {
         case dataDirectory = "data_directory"
@@ -111,6 +118,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         case enrichmentEnabled = "enrichment_enabled"
         case alertWebhookURL = "alert_webhook_url"
         case piiPatterns = "pii_patterns"
+        case defaultCountryCode = "default_country_code"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -154,6 +162,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         maxFrameAge = try secs(.maxFrameAge, d.maxFrameAge)
         enrichmentEnabled = try c.decodeIfPresent(Bool.self, forKey: .enrichmentEnabled) ?? d.enrichmentEnabled
         piiPatterns = try c.decodeIfPresent([PIIPattern].self, forKey: .piiPatterns) ?? d.piiPatterns
+        defaultCountryCode = try c.decodeIfPresent(String.self, forKey: .defaultCountryCode) ?? d.defaultCountryCode
         alertWebhookURL = try c.decodeIfPresent(String.self, forKey: .alertWebhookURL) ?? d.alertWebhookURL
     }
 
@@ -189,6 +198,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
         try c.encode(maxFrameAge.components.seconds, forKey: .maxFrameAge)
         try c.encode(enrichmentEnabled, forKey: .enrichmentEnabled)
         try c.encode(piiPatterns, forKey: .piiPatterns)
+        try c.encode(defaultCountryCode, forKey: .defaultCountryCode)
         try c.encode(alertWebhookURL, forKey: .alertWebhookURL)
     }
 }
@@ -231,6 +241,7 @@ extension AgentConfiguration {
         if let v = try bool(.syncEnabled) { syncEnabled = v }
         if let v = try bool(.enrichmentEnabled) { enrichmentEnabled = v }
         if let v = string(.alertWebhookURL) { alertWebhookURL = v }
+        if let v = string(.defaultCountryCode) { defaultCountryCode = v }
         if let v = try int(.syncInterval) { syncInterval = .milliseconds(v) }
         if let v = try int(.pollInterval) { pollInterval = .milliseconds(v) }
         if let v = try int(.maxBatchEvents) { maxBatchEvents = Int(v) }
@@ -261,6 +272,9 @@ extension AgentConfiguration {
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
         for (i, pattern) in piiPatterns.enumerated() {
             if let problem = pattern.problem { throw fail(.piiPatterns, "entry \(i + 1): \(problem)") }
+        }
+        if let problem = CustomerIdentifierHasher.countryCodeProblem(defaultCountryCode) {
+            throw fail(.defaultCountryCode, problem)
         }
         if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
         if !apiToken.isEmpty && apiToken.utf8.count < 16 {

@@ -26,7 +26,7 @@ struct FastEventBuilder: Sendable {
         guard occurredAt >= EventLimits.earliestOccurredAt, occurredAt <= nowMillis + limits.maxFutureMillis else {
             return nil
         }
-        if let c = e.customerID, !identifier(c) { return nil }
+        if let c = e.customerID, !identifier(c, Self.customerIdentifierByte) { return nil }
         var stage: JourneyStage?
         if let name = e.journeyStage {
             guard let s = Self.stages(name) else { return nil }
@@ -81,13 +81,13 @@ struct FastEventBuilder: Sendable {
             currency: e.currency, attributes: attributes)
     }
 
-    func identifier(_ value: String) -> Bool {
+    func identifier(_ value: String, _ table: [UInt8] = Self.identifierByte) -> Bool {
         let count = value.utf8.count
         guard count > 0, count <= limits.maxIdentifierLength else { return false }
         // One table lookup per byte over the string's own storage (its UTF-8 view's iterator cost most of the check).
         var copy = value
         return copy.withUTF8 { b in
-            Self.identifierByte.withUnsafeBufferPointer { t in
+            table.withUnsafeBufferPointer { t in
                 var bad: UInt8 = 0
                 for c in b { bad |= t[Int(c)] }
                 return bad == 0
@@ -100,6 +100,9 @@ struct FastEventBuilder: Sendable {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 45
             || b == 58 || b == 64 ? 0 : 1
     }
+
+    /// 1 for the bytes a customer identifier may not hold (`EventValidator.isControlByte`), 0 for every other.
+    static let customerIdentifierByte: [UInt8] = (0..<256).map { EventValidator.isControlByte(UInt8($0)) ? 1 : 0 }
 
     /// Every spelling `EventType(name:)` accepts: the canonical name, its underscore form, the aliases.
     static let types = NameTable<EventType>(

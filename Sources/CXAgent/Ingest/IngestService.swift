@@ -145,10 +145,11 @@ public struct IngestService: Sendable {
         if configuration.enrichmentEnabled {
             enricher = try EventEnricher(
                 fleetKey: try EventEnricher.fleetKey(credentials: credentials, directory: configuration.dataDirectory),
-                piiPatterns: configuration.piiPatterns)
+                piiPatterns: configuration.piiPatterns, defaultCountryCode: configuration.countryCode)
         }
         if let key = EventEnricher.enrolledFleetKey(credentials) {
-            store.hashUnhashedIdentifiers(with: try CustomerIdentifierHasher(fleetKey: key))
+            store.hashUnhashedIdentifiers(
+                with: try CustomerIdentifierHasher(fleetKey: key, defaultCountryCode: configuration.countryCode))
         }
         self.init(store: store, configuration: configuration, enricher: enricher)
     }

@@ -71,12 +71,14 @@ public final class EventEnricher: Sendable {
         versionRecorded.withLock { $0 = true }
     }
 
-    /// `piiPatterns`: the site's identifier patterns (`pii_patterns`), masked with the built-in kinds.
-    public init(fleetKey: [UInt8], piiPatterns: [PIIPattern] = []) throws {
+    /// `piiPatterns`: the site's identifier patterns (`pii_patterns`), masked with the built-in kinds;
+    /// `defaultCountryCode`: the store's calling code, for national phone numbers (`default_country_code`).
+    public init(fleetKey: [UInt8], piiPatterns: [PIIPattern] = [], defaultCountryCode: String? = nil) throws {
         var configuration = InsightConfiguration()
         configuration.piiPatterns = piiPatterns
+        configuration.defaultCountryCode = defaultCountryCode
         engine = try InsightEngine(configuration: configuration)
-        hasher = try CustomerIdentifierHasher(fleetKey: fleetKey)
+        hasher = try CustomerIdentifierHasher(fleetKey: fleetKey, defaultCountryCode: defaultCountryCode)
         state = Mutex(State(insight: engine.makeState()))
     }
 

@@ -17,8 +17,10 @@ final class RawEventSanitizer: Sendable {
     private let engine = Mutex<InsightEngine?>(nil)
     private let piiPatterns: [PIIPattern]
 
-    init(fleetKey: [UInt8]?, piiPatterns: [PIIPattern] = []) {
-        hasher = fleetKey.flatMap { try? CustomerIdentifierHasher(fleetKey: $0) }
+    init(fleetKey: [UInt8]?, piiPatterns: [PIIPattern] = [], defaultCountryCode: String? = nil) {
+        hasher = fleetKey.flatMap {
+            try? CustomerIdentifierHasher(fleetKey: $0, defaultCountryCode: defaultCountryCode)
+        }
         self.piiPatterns = piiPatterns
     }
 

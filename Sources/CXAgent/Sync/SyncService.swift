@@ -75,7 +75,8 @@ public struct SyncService: Service {
             key: key, encoder: FrameEncoder(level: Int32(configuration.compressionLevel)),
             maxBatchBytes: configuration.maxBatchBytes,
             sanitizer: RawEventSanitizer(
-                fleetKey: EventEnricher.enrolledFleetKey(credentials), piiPatterns: configuration.piiPatterns),
+                fleetKey: EventEnricher.enrolledFleetKey(credentials), piiPatterns: configuration.piiPatterns,
+                defaultCountryCode: configuration.countryCode),
             logger: logger,
             maxDriftMillis: configuration.maxClockDrift.milliseconds)
         let window = SyncWindow(configuration.syncWindow)

@@ -58,7 +58,7 @@ public struct EventValidator: Sendable {
                 .outOfRange, field: "occurred_at",
                 "\(occurredAt) is more than \(limits.maxFutureMillis / 3_600_000) h ahead of the agent's clock")
         }
-        let customerID = try e.customerID.map { try identifier($0, field: "customer_id") }
+        let customerID = try e.customerID.map { try customerIdentifier($0) }
         let stage = try e.journeyStage.map {
             try enumValue($0, field: "journey_stage", JourneyStage.init(rawValue:), JourneyStage.allCases)
         }
@@ -125,6 +125,24 @@ public struct EventValidator: Sendable {
         }
         return value
     }
+
+    /// A customer identifier is an e-mail address, a phone number or a loyalty id as the producer holds it
+    /// (`ann+news@example.com`, `+44 (0)7700 900123`, `müller@example.de`): it is hashed before it is stored or
+    /// sent, so any text goes but control characters, which no identifier holds.
+    func customerIdentifier(_ value: String) throws -> String {
+        let field = "customer_id"
+        guard !value.isEmpty else { throw EventValidationError(.missingField, field: field, "required") }
+        guard value.utf8.count <= limits.maxIdentifierLength else {
+            throw EventValidationError(.tooLong, field: field, "longer than \(limits.maxIdentifierLength) bytes")
+        }
+        guard !value.utf8.contains(where: Self.isControlByte) else {
+            throw EventValidationError(.invalidValue, field: field, "holds a control character")
+        }
+        return value
+    }
+
+    /// C0 controls and DEL.
+    public static func isControlByte(_ b: UInt8) -> Bool { b < 0x20 || b == 0x7F }
 
     static func isIdentifierByte(_ b: UInt8) -> Bool {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 45
