@@ -289,6 +289,41 @@ func webhookRetryPolicy(attempts: Int, status: Int?, decision: WebhookRetryPolic
     }
 }
 
+/// A delivery the webhook refuses (4xx) no longer ends the queue's pass: the next alert goes out in the same pass. An
+/// endpoint failing with 5xx still ends it (the rest would fail too, each after its timeout).
+@Test(arguments: [(HTTPResponse.Status.unprocessableContent, 1), (.serviceUnavailable, 0)])
+func aRefusedDeliveryDoesNotHoldBackTheNext(refusal: HTTPResponse.Status, deliveredInOnePass: Int) async throws {
+    let receiver = WebhookReceiver(refuseFirst: 1, refusal: refusal)
+    let app = receiver.application()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.runService() }
+        while receiver.port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
+        let dir = TempDir()
+        var c = AgentConfiguration()
+        c.dataDirectory = dir.path
+        c.alertWebhookURL = url
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let ingest = try IngestService(store: store, configuration: c)
+        // two stores, one NPS detractor each: two alerts, two deliveries
+        let body = ["store-001", "store-002"].map {
+            InsightWiringTests.line(UUID(), text: "fine", score: 1, customer: "c-1")
+                .replacingOccurrences(of: "store-001", with: $0)
+        }
+        #expect(try await ingest.ingest(body: Array(body.joined(separator: "\n").utf8), contentType: nil).status == 200)
+        #expect(try await store.pendingWebhooks() == 2)
+        let service = AlertWebhookService(store: store, url: url, logger: testLogger)
+        let client = AlertWebhookService.makeClient()
+        try await service.deliverDue(client)
+        try await client.shutdown()
+        #expect(receiver.attempts.withLock { $0 } == 1 + deliveredInOnePass)
+        #expect(receiver.received.withLock { $0.count } == deliveredInOnePass)
+        #expect(try await store.pendingWebhooks() == 2 - deliveredInOnePass)
+        try store.close()
+        group.cancelAll()
+    }
+}
+
 /// Both ways the agent enriches (the packed path, and the full one for taxonomies that do not pack) mask attribute
 /// values before the commit.
 @Test("attribute values are masked on both enrichment paths", arguments: [false, true])

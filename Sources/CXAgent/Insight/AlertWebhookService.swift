@@ -111,7 +111,9 @@ public struct AlertWebhookService: Service {
                     "alert webhook delivery given up",
                     metadata: ["alert_id": "\(delivery.alertID)", "reason": "\(reason)", "error": "\(failure)"])
             }
-            return
+            // An endpoint that is down or failing (no answer, 5xx) would fail the rest too, each after its timeout:
+            // the pass ends. One that answered and refused this delivery (3xx, 4xx) may take the next ones.
+            if status.map({ $0 >= 500 }) ?? true { return }
         }
     }
 }
