@@ -6,6 +6,7 @@ import CXTestSupport
 import Foundation
 import GRDB
 import SwiftProtobuf
+import ServiceLifecycle
 import Testing
 
 @Suite("Durable buffer")
@@ -786,6 +787,38 @@ struct BufferStoreTests {
         let stored = try InsightWiringTests.storedEvents(dir.path)
         #expect(stored.map(\.text) == ["my card [LOYALTY] was not scanned"])
         #expect(stored.first?.attributes.first { $0.key == "member" }?.value == "[LOYALTY]")
+    }
+
+    /// ServiceLifecycle logs each service it runs at debug level as `"\(service)"`: the services that hold the
+    /// credentials and the configuration printed the private key, the fleet key, the API token and the webhook URL's
+    /// secret.
+    @Test func servicesDescribeThemselvesWithoutSecrets() throws {
+        let dir = TempDir()
+        var c = AgentConfiguration()
+        c.dataDirectory = dir.path
+        c.apiToken = "token-0123456789abcdef"
+        c.alertWebhookURL = "https://bot:pass-w0rd@hooks.example.invalid/services/T000/SECRETPATH"
+        let credentials = AgentCredentials(
+            hubURL: "https://hub.invalid:7443", hubID: "hub-test", agentID: "agent-test", storeID: "store-001",
+            deviceID: "pos-1", privateKey: "PRIVATEKEYBASE64=", enrolledAt: "2026-12-07T00:00:00Z",
+            fleetKey: "FLEETKEYBASE64=")
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let services: [any Service] = [
+            SyncService(
+                store: store, configuration: c, credentials: credentials, caFile: "", monitor: SyncMonitor(),
+                logger: testLogger),
+            AlertWebhookService(store: store, url: c.alertWebhookURL, logger: testLogger),
+        ]
+        let printed =
+            services.map { "\($0)" } + services.map { String(reflecting: $0) }
+            + ["\(credentials)", String(reflecting: credentials), "\(c)", String(reflecting: c)]
+        for text in printed {
+            for secret in ["PRIVATEKEYBASE64", "FLEETKEYBASE64", "token-0123456789abcdef", "pass-w0rd", "SECRETPATH"] {
+                #expect(!text.contains(secret), "\(text)")
+            }
+        }
+        #expect(printed[0] == "SyncService(hub: https://hub.invalid:7443, agent_id: agent-test)")
+        try store.close()
     }
 
     /// `default_country_code` reaches the hashing of customer identifiers: a POS's international number and a

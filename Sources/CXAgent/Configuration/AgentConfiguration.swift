@@ -362,3 +362,13 @@ extension Duration {
         return c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000
     }
 }
+
+// Printed with the services that hold it (ServiceLifecycle logs them at debug level): the settings as `print-config`
+// shows them, secrets hidden.
+extension AgentConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        let settings = (try? yaml())?.split(separator: "\n").joined(separator: ", ") ?? "(unprintable)"
+        return "AgentConfiguration(\(settings))"
+    }
+    public var debugDescription: String { description }
+}

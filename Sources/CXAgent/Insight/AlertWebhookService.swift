@@ -117,3 +117,9 @@ public struct AlertWebhookService: Service {
         }
     }
 }
+
+extension AlertWebhookService: CustomStringConvertible {
+    /// What ServiceLifecycle logs for this service: the webhook's scheme, host and port only (its secret is in the
+    /// rest).
+    public var description: String { "AlertWebhookService(url: \(AgentConfiguration.shownURL(url)))" }
+}

@@ -116,3 +116,15 @@ public struct EnrollmentError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 }
+
+// ServiceLifecycle logs every service it runs at debug level, and a struct's default description prints its fields:
+// the private key and the fleet key went to the log with the services that hold the credentials.
+extension AgentCredentials: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Who the agent is, without its keys.
+    public var description: String {
+        "AgentCredentials(agent_id: \(agentID), store_id: \(storeID), device_id: \(deviceID), hub: "
+            + "\(AgentConfiguration.shownURL(hubURL)), private_key: (hidden), fleet_key: "
+            + "\(fleetKey == nil ? "none" : "(hidden)"))"
+    }
+    public var debugDescription: String { description }
+}

@@ -328,3 +328,10 @@ public struct SyncService: Service {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 }
+
+extension SyncService: CustomStringConvertible {
+    /// What ServiceLifecycle logs for this service: the hub and the agent, no settings or keys.
+    public var description: String {
+        "SyncService(hub: \(AgentConfiguration.shownURL(credentials.hubURL)), agent_id: \(credentials.agentID))"
+    }
+}
