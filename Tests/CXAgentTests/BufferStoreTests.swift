@@ -852,6 +852,26 @@ struct BufferStoreTests {
         }
     }
 
+    /// Values the agent multiplies (seconds to milliseconds, KiB to bytes) trapped it near Int64.max, and a negative
+    /// Retry-After or clock drift was taken as given: each is refused with its setting's name.
+    @Test(arguments: [
+        ("MAX_CLOCK_DRIFT_SECONDS", "10000000000000000", "max_clock_drift_seconds"),
+        ("MAX_CLOCK_DRIFT_SECONDS", "-100", "max_clock_drift_seconds"),
+        ("RETRY_AFTER_SECONDS", "-5", "retry_after_seconds"),
+        ("STALL_AFTER_SECONDS", "10000000000000000", "stall_after_seconds"),
+        ("SYNC_INTERVAL_MS", "9223372036854775807", "sync_interval_ms"),
+        ("CACHE_KIB", "9007199254740993", "cache_kib"),
+        ("REQUEST_TIMEOUT_SECONDS", "0", "request_timeout_seconds"),
+    ])
+    func outOfRangeSettingsAreNamed(variable: String, value: String, setting: String) throws {
+        do {
+            _ = try AgentConfiguration.load(file: nil, environment: ["CX_AGENT_" + variable: value])
+            Issue.record("\(variable)=\(value) accepted")
+        } catch {
+            #expect("\(error)".contains("setting '\(setting)': must be within"), "\(error)")
+        }
+    }
+
     @Test func configurationFileAndEnvironmentOverrideDefaultsAndBadValuesAreNamed() throws {
         let dir = TempDir()
         let file = dir.path + "/agent.yaml"

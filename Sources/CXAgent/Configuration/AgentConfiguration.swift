@@ -286,23 +286,35 @@ extension AgentConfiguration {
                 "'\(listenHost)' is reachable beyond this box: set api_token (CX_AGENT_API_TOKEN) so that only producers that present it may post events or change alerts"
             )
         }
-        if maxBodyBytes < 1024 { throw fail(.maxBodyBytes, "must be at least 1024") }
-        if maxEventsPerRequest < 1 { throw fail(.maxEventsPerRequest, "must be at least 1") }
+        // Upper bounds too: the agent multiplies these (seconds to milliseconds, KiB to bytes), and a value near
+        // Int64.max trapped it at start.
+        func within(_ key: CodingKeys, _ value: Int64, _ range: ClosedRange<Int64>) throws {
+            if !range.contains(value) {
+                throw fail(key, "must be within \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        let day: Int64 = 86_400
+        try within(.maxBodyBytes, Int64(maxBodyBytes), 1024...(1 << 30))
+        try within(.maxEventsPerRequest, Int64(maxEventsPerRequest), 1...1_000_000)
         if quotaBytes < 1 << 20 { throw fail(.quotaBytes, "must be at least 1 MiB") }
-        if maxEventsPerCommit < 1 { throw fail(.maxEventsPerCommit, "must be at least 1") }
+        try within(.quotaBytes, quotaBytes, (1 << 20)...(1 << 50))
+        try within(.maxEventsPerCommit, Int64(maxEventsPerCommit), 1...1_000_000)
+        try within(.retryAfter, retryAfter.components.seconds, 1...3600)
+        try within(.maxClockDrift, maxClockDrift.components.seconds, 1...day)
+        try within(.cacheKiB, Int64(cacheKiB), 0...(16 << 20))
+        try within(.syncInterval, syncInterval.milliseconds, 10...(day * 1000))
+        try within(.pollInterval, pollInterval.milliseconds, 10...(day * 1000))
+        try within(.backoffInitial, backoffInitial.milliseconds, 1...(day * 1000))
+        try within(.backoffMax, backoffMax.milliseconds, 1...(day * 1000))
+        try within(.stallAfter, stallAfter.components.seconds, 1...(30 * day))
+        try within(.requestTimeout, requestTimeout.components.seconds, 1...3600)
         if commitDelay < .zero || commitDelay > .milliseconds(100) {
             throw fail(.commitDelay, "must be within 0...100000")
         }
-        if cacheKiB < 0 { throw fail(.cacheKiB, "must not be negative") }
         if !(1...10_000).contains(maxBatchEvents) { throw fail(.maxBatchEvents, "must be within 1...10000") }
         if !(4096...(8 << 20)).contains(maxBatchBytes) { throw fail(.maxBatchBytes, "must be within 4096...8388608") }
         if !(1...19).contains(compressionLevel) { throw fail(.compressionLevel, "must be within 1...19") }
-        if syncInterval < .milliseconds(10) { throw fail(.syncInterval, "must be at least 10") }
-        if pollInterval < .milliseconds(10) { throw fail(.pollInterval, "must be at least 10") }
-        if backoffInitial < .milliseconds(1) { throw fail(.backoffInitial, "must be at least 1") }
         if backoffMax < backoffInitial { throw fail(.backoffMax, "must be at least backoff_initial_ms") }
-        if stallAfter < .seconds(1) { throw fail(.stallAfter, "must be at least 1") }
-        if requestTimeout < .seconds(1) { throw fail(.requestTimeout, "must be at least 1") }
         if bandwidthLimit < 0 { throw fail(.bandwidthLimit, "must not be negative") }
         if maxFrameAge < .seconds(1) || maxFrameAge > .seconds(86_400) {
             throw fail(.maxFrameAge, "must be within 1...86400")

@@ -1,4 +1,5 @@
 import CXConfiguration
+import CXProtocol
 import Foundation
 
 /// Everything `cx-hub` can be told. Defaults work on a fresh machine; a YAML file overrides them, `CX_HUB_*`
@@ -142,20 +143,28 @@ extension HubConfiguration {
         }
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
         if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
-        if maxFrameBytes < 4096 { throw fail(.maxFrameBytes, "must be at least 4096") }
+        // Upper bounds too: the hub multiplies these (seconds to milliseconds, KiB to bytes), and a value near
+        // Int64.max trapped it at start; a frame limit above the protocol's was shown but not applied.
+        func within(_ key: CodingKeys, _ value: Int64, _ range: ClosedRange<Int64>) throws {
+            if !range.contains(value) {
+                throw fail(key, "must be within \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try within(.maxFrameBytes, Int64(maxFrameBytes), 4096...Int64(ProtocolLimits.default.maxFrameBytes))
         if maxSyncBytesInFlight < maxFrameBytes {
             throw fail(.maxSyncBytesInFlight, "must be at least max_frame_bytes (\(maxFrameBytes))")
         }
-        if maxClockDrift < .seconds(1) { throw fail(.maxClockDrift, "must be at least 1 second") }
-        if skewThreshold < .seconds(1) { throw fail(.skewThreshold, "must be at least 1 second") }
-        if maxDownstreamItems < 1 { throw fail(.maxDownstreamItems, "must be at least 1") }
+        try within(.maxSyncBytesInFlight, Int64(maxSyncBytesInFlight), 4096...(1 << 36))
+        try within(.maxClockDrift, maxClockDrift.components.seconds, 1...86_400)
+        try within(.skewThreshold, skewThreshold.components.seconds, 1...86_400)
+        try within(.maxDownstreamItems, Int64(maxDownstreamItems), 1...100_000)
         if !HubStore.enrollmentTTLRange.contains(enrollmentTokenTTL) {
             throw fail(.enrollmentTokenTTL, "must be from 60 seconds to 30 days (2592000 seconds)")
         }
         if staleAfter < .seconds(1) || staleAfter > .seconds(31_536_000) {
             throw fail(.staleAfter, "must be from 1 second to 365 days (31536000 seconds)")
         }
-        if cacheKiB < 1024 { throw fail(.cacheKiB, "must be at least 1024") }
+        try within(.cacheKiB, Int64(cacheKiB), 1024...(16 << 20))
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw fail(.logLevel, "'\(logLevel)' is not a log level")
         }

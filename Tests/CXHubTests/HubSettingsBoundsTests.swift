@@ -1,0 +1,27 @@
+import CXHub
+import Testing
+
+/// The hub's settings are bounded on both sides and refused with their name: values it multiplies trapped it near
+/// Int64.max, and a frame limit above the protocol's was shown by `print-config` but not applied.
+@Suite struct HubSettingsBoundsTests {
+    @Test(arguments: [
+        ("MAX_CLOCK_DRIFT_SECONDS", "10000000000000000", "max_clock_drift_seconds"),
+        ("SKEW_THRESHOLD_SECONDS", "10000000000000000", "skew_threshold_seconds"),
+        ("MAX_FRAME_BYTES", "1073741824", "max_frame_bytes"),
+        ("CACHE_KIB", "9007199254740993", "cache_kib"),
+        ("MAX_DOWNSTREAM_ITEMS", "0", "max_downstream_items"),
+    ])
+    func outOfRangeSettingsAreNamed(variable: String, value: String, setting: String) throws {
+        do {
+            _ = try HubConfiguration.load(file: nil, environment: ["CX_HUB_" + variable: value])
+            Issue.record("\(variable)=\(value) accepted")
+        } catch {
+            #expect("\(error)".contains("setting '\(setting)': must be within"), "\(error)")
+        }
+    }
+
+    @Test func defaultsAreWithinTheBounds() throws {
+        let c = try HubConfiguration.load(file: nil, environment: [:])
+        #expect(c.maxFrameBytes == 8 * 1024 * 1024)
+    }
+}
