@@ -145,11 +145,11 @@ struct SyncProtocolTests {
         }
     }
 
-    /// (configured max_frame_bytes, nil: the default; the limit that applies). The protocol's 8 MiB caps the
-    /// setting: the decoder would refuse a larger frame anyway, after the body had been read.
+    /// (configured max_frame_bytes, nil: the default; the limit that applies). A setting above the protocol's 8 MiB is
+    /// refused when the hub starts (`HubSettingsBoundsTests`).
     @Test(
         "an oversized body is refused with 413 before it is read",
-        arguments: [("65536", 65_536), (nil, 8_388_608), ("16777216", 8_388_608)] as [(String?, Int)])
+        arguments: [("65536", 65_536), (nil, 8_388_608)] as [(String?, Int)])
     func oversizedBody(_ configured: String?, _ limit: Int) async throws {
         let environment = configured.map { ["CX_HUB_MAX_FRAME_BYTES": $0] } ?? [:]
         try await Self.withHub(environment: environment) { hub, client in
@@ -166,8 +166,10 @@ struct SyncProtocolTests {
     }
 
     /// Sync bodies are read before their signature can be checked, so what all requests hold at once is bounded:
-    /// beyond `max_sync_bytes_in_flight` a request is shed before its body is read, and the budget frees as bodies end.
-    @Test("sync requests beyond the bytes in flight are shed with 503 overloaded and Retry-After, then taken again")
+    /// a request holds the bytes it has sent (not the length it announced), one that does not fit beside the others
+    /// is shed, and the budget frees as bodies end. Announcing 8 MiB and sending a byte a minute held the whole
+    /// budget before: any caller, without credentials, could stop every agent's sync.
+    @Test("a sync request holds what it sent; beyond the bytes in flight requests are shed with 503, then taken again")
     func syncBodiesAreShedWhenTheBudgetIsFull() async throws {
         let environment = ["CX_HUB_MAX_FRAME_BYTES": "65536", "CX_HUB_MAX_SYNC_BYTES_IN_FLIGHT": "65536"]
         try await Self.withHub(environment: environment) { hub, client in
@@ -189,36 +191,52 @@ struct SyncProtocolTests {
                     ? nil : try decoder.decode(Cxsync_V1_Error.self, from: decoder.payload(of: bytes, header: header))
                 return (response.status, response.headers.first(name: "retry-after"), error)
             }
-            // A slow sender announces 65,536 bytes and sends 100: it holds the whole budget while its body comes.
-            // Nothing else is in flight when its head arrives (a request in flight then would shed it instead); if
-            // it was shed all the same, it tries again.
-            var taken = false
-            for _ in 0..<5 where !taken {
-                let (stream, body) = AsyncStream<ByteBuffer>.makeStream()
-                var slow = HTTPClientRequest(url: hub.url + "/v1/sync")
-                slow.method = .POST
-                slow.headers.add(name: "CX-Protocol", value: "1.1")
-                slow.body = .stream(stream, length: .known(Int64(65_536)))
-                async let held = client.execute(slow, timeout: .seconds(30))
-                body.yield(ByteBuffer(repeating: 0, count: 100))
-                try await Task.sleep(for: .milliseconds(300))
-                let shed = try await post()
-                guard shed.0 == .serviceUnavailable else {
-                    body.finish()
-                    _ = try? await held
-                    continue
-                }
-                taken = true
-                #expect(shed.1 == "1")
-                #expect(shed.2?.code == "overloaded")
-                // The slow body ends (not a frame: refused), its bytes are released, and requests are taken again.
-                body.yield(ByteBuffer(repeating: 0, count: 65_436))
-                body.finish()
-                #expect(try await held.status == .badRequest)
-            }
-            #expect(taken, "no request was shed while the slow body held the budget")
+            // A slow sender announces the whole budget and sends 100 bytes: the others are taken beside it.
+            let (stream, body) = AsyncStream<ByteBuffer>.makeStream()
+            var slow = HTTPClientRequest(url: hub.url + "/v1/sync")
+            slow.method = .POST
+            slow.headers.add(name: "CX-Protocol", value: "1.1")
+            slow.body = .stream(stream, length: .known(Int64(65_536)))
+            async let held = client.execute(slow, timeout: .seconds(30))
+            body.yield(ByteBuffer(repeating: 0, count: 100))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await post().0 == .ok, "a slow body holds only what it has sent")
+            // It sends nearly all it announced: now a frame no longer fits beside it.
+            body.yield(ByteBuffer(repeating: 0, count: 65_436 - 16))
+            try await Task.sleep(for: .milliseconds(300))
+            let shed = try await post()
+            #expect(shed.0 == .serviceUnavailable)
+            #expect(shed.1 == "1")
+            #expect(shed.2?.code == "overloaded")
+            // The slow body ends (not a frame: refused), its bytes are released, and requests are taken again.
+            body.yield(ByteBuffer(repeating: 0, count: 16))
+            body.finish()
+            #expect(try await held.status == .badRequest)
             #expect(try await post().0 == .ok)
             #expect(try await Self.total(hub, client) == 1)
+        }
+    }
+
+    /// A body must arrive at 16 KiB/s after 30 s of grace: one that stalls is answered 408 and releases what it held.
+    @Test func aStalledSyncBodyTimesOut() async throws {
+        try await Self.withHub { hub, client in
+            let (stream, body) = AsyncStream<ByteBuffer>.makeStream()
+            var slow = HTTPClientRequest(url: hub.url + "/v1/sync")
+            slow.method = .POST
+            slow.headers.add(name: "CX-Protocol", value: "1.1")
+            slow.body = .stream(stream, length: .known(Int64(1_000)))
+            body.yield(ByteBuffer(repeating: 0, count: 10))
+            let started = ContinuousClock.now
+            let response = try await client.execute(slow, timeout: .seconds(90))
+            let waited = ContinuousClock.now - started
+            body.finish()
+            let bytes = Array(buffer: try await response.body.collect(upTo: 1 << 20))
+            let decoder = FrameDecoder()
+            let error = try decoder.decode(
+                Cxsync_V1_Error.self, from: decoder.payload(of: bytes, header: try decoder.header(of: bytes)))
+            #expect(response.status == .requestTimeout)
+            #expect(error.code == "request_timeout")
+            #expect(waited >= .seconds(29) && waited < .seconds(60), "\(waited)")
         }
     }
 

@@ -132,6 +132,18 @@ struct ValidationTests {
         #expect(Self.refusal(b) == nil)
     }
 
+    /// A NaN or infinite amount (the row form carries doubles) is refused, as the agent's validator refuses it.
+    @Test(arguments: [Double.nan, .infinity, -.infinity])
+    func nonFiniteAmountsAreRefused(amount: Double) {
+        var b = Fixtures.batch(Fixtures.events(count: 2))
+        b.events[1].amount = 12.5
+        #expect(Self.refusal(b) == nil)
+        b.events[1].amount = amount
+        let error = Self.refusal(b)
+        #expect(error?.code == .invalidField)
+        #expect(error?.message.hasPrefix("events[1].amount: ") == true, "\(String(describing: error))")
+    }
+
     /// Scores are served as JSON numbers: a NaN or an infinity would make every answer holding the event fail.
     @Test(
         arguments: [
@@ -230,6 +242,75 @@ struct ValidationTests {
                 Fixtures.batch(Fixtures.events(count: 1)), kind: .batch,
                 signer: (id, Fixtures.signingKey))
             #expect((try? FrameDecoder().header(of: frame)) != nil)
+        }
+    }
+}
+
+/// A batch's item counts are read from its bytes before it is decoded: a few MiB of empty items (2 bytes each on the
+/// wire, hundreds in memory) made the hub allocate gigabytes before the counts were checked. Each case ends in a
+/// truncated field, which decoding reports first (`malformed_message`); the counts are refused before it.
+@Suite("Item counts checked before decoding")
+struct WireShapeTests {
+    static func message(_ items: [UInt8]) -> [UInt8] {
+        var head = Fixtures.batch([])
+        head.seqFrom = 1
+        head.seqTo = 1
+        return try! head.serializedBytes() + items + [0x2A, 0x7F]  // store_id (field 5) of 127 bytes: cut short
+    }
+
+    static func varint(_ v: Int) -> [UInt8] {
+        var n = v
+        var out: [UInt8] = []
+        while n >= 0x80 {
+            out.append(UInt8(n & 0x7F) | 0x80)
+            n >>= 7
+        }
+        return out + [UInt8(n)]
+    }
+
+    /// A length-delimited field.
+    static func field(_ number: Int, _ body: [UInt8]) -> [UInt8] {
+        varint(number << 3 | 2) + varint(body.count) + body
+    }
+
+    static func items(_ what: String) -> [UInt8] {
+        func repeated(_ item: [UInt8], _ n: Int) -> [UInt8] { Array([[UInt8]](repeating: item, count: n).joined()) }
+        switch what {
+        case "events": return repeated(field(8, []), 10_001)
+        case "state items": return repeated(field(11, []), 50_001)
+        case "attributes": return field(8, repeated(field(16, []), 33))
+        default: return field(8, field(17, repeated(field(8, []), 65)))
+        }
+    }
+
+    @Test(arguments: [
+        ("events", "10001 events exceed the limit of 10000"),
+        ("state items", "50001 state items exceed the limit of 50000"),
+        ("attributes", "events[0].attributes: more than 32"),
+        ("enrichment items", "events[0].enrichment: 65 items, limit 64"),
+    ])
+    func countsAreRefusedBeforeDecoding(what: String, message: String) {
+        let frame = FrameEncoder().frame(message: Self.message(Self.items(what)), kind: .batch, signer: Fixtures.signer)
+        do {
+            _ = try FrameDecoder().decodeBatch(frame, key: ValidationTests.key)
+            Issue.record("\(what): accepted")
+        } catch {
+            #expect(error.code == .tooManyItems, "\(what): \(error)")
+            #expect(error.message == message, "\(what)")
+        }
+    }
+
+    /// Column-form enrichments are counted too (one per event at most).
+    @Test func columnEnrichmentsAreCounted() {
+        let columns = Array([[UInt8]](repeating: Self.field(24, []), count: 10_001).joined())
+        let withLength = Self.field(15, columns)
+        let frame = FrameEncoder().frame(
+            message: Self.message(withLength), kind: .batch, signer: Fixtures.signer)
+        do throws(ProtocolError) {
+            _ = try FrameDecoder().decodeBatch(frame, key: ValidationTests.key)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.code == .tooManyItems && error.message == "more than 10000 enrichments", "\(error)")
         }
     }
 }

@@ -117,23 +117,33 @@ public enum HubServer {
                             "frame_too_large", "body of \(length) bytes exceeds the limit of \(maxFrame)", status: 413))
                 )
             }
-            // Bodies are read before the signature can be checked: what all requests hold at once is bounded, and
-            // a request beyond it is shed before its body is read (1,000 callers x 8 MiB would otherwise be 8 GiB).
-            let reserved = max(0, request.headers[.contentLength].flatMap(Int.init) ?? maxFrame)
-            guard syncBytes.reserve(reserved) else {
-                ctx.logger.warning("sync request shed", metadata: ["bytes_in_flight_limit": "\(syncBytes.limit)"])
-                return frame(ctx.sync.overloaded(retryAfterSeconds: 1))
-            }
-            defer { syncBytes.release(reserved) }
-            var request = request
+            // Bodies are read before the signature can be checked: what all requests hold at once is bounded (1,000
+            // callers x 8 MiB would otherwise be 8 GiB), each holds only what it has sent, and a body must arrive
+            // within a deadline that allows 16 KiB/s.
+            let length = request.headers[.contentLength].flatMap(Int.init) ?? maxFrame
             let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: maxFrame)
+            do throws(SyncBodyRefusal) {
+                body = try await syncBytes.collect(
+                    request.body, upTo: maxFrame, deadline: ByteBudget.bodyDeadline(length: length))
             } catch {
-                return frame(
-                    ctx.sync.refusal(
-                        HubError("frame_too_large", "body exceeds the limit of \(maxFrame) bytes", status: 413)))
+                switch error {
+                case .tooLarge:
+                    return frame(
+                        ctx.sync.refusal(
+                            HubError("frame_too_large", "body exceeds the limit of \(maxFrame) bytes", status: 413)))
+                case .overloaded:
+                    ctx.logger.warning("sync request shed", metadata: ["bytes_in_flight_limit": "\(syncBytes.limit)"])
+                    return frame(ctx.sync.overloaded(retryAfterSeconds: 1))
+                case .tooSlow(let deadline):
+                    return frame(
+                        ctx.sync.refusal(
+                            HubError(
+                                "request_timeout",
+                                "the body of \(length) bytes did not arrive within \(deadline.components.seconds) s",
+                                status: 408)))
+                }
             }
+            defer { syncBytes.release(body.readableBytes) }
             return frame(await ctx.sync.handle(Array(body.readableBytesView)))
         }
         let api = router.group("/v1").add(middleware: OperatorAuth(store: store))

@@ -32,6 +32,7 @@ extension FrameDecoder {
     /// Opens, verifies and validates a batch frame. `key` looks up the enrolled public key of an agent id.
     public func decodeBatch(_ bytes: [UInt8], key: (String) -> AgentPublicKey?) throws(ProtocolError) -> SyncBatch {
         let (header, message) = try open(bytes, expecting: .batch, key: key)
+        try WireShape.checkBatch(message, limits: limits)
         let wire = try decode(Cxsync_V1_Batch.self, from: message)
         return try validate(wire, header: header)
     }

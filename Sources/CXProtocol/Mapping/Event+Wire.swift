@@ -112,6 +112,8 @@ extension Event {
             guard scale.range.contains(value) else { throw bad("score", "\(value) outside \(scale.rawValue)") }
             score = Score(value: value, scale: scale)
         }
+        // NaN and infinities are refused as the agent's validator refuses them: stored, they would poison sums.
+        if let amount = w.amount, !amount.isFinite { throw bad("amount", "\(amount) is not a finite number") }
         // A text within the limit in bytes is within it in characters: count characters only when it is not.
         guard w.text.utf8.count <= limitsE.maxTextLength || w.text.unicodeScalars.count <= limitsE.maxTextLength
         else {
