@@ -19,6 +19,10 @@ extension CXAgentCommand {
         @Option(help: "Unix ms of the first event (default: one hour ago).")
         var start: Int64?
 
+        func validate() throws {
+            guard count >= 0 else { throw ValidationError("--count must not be negative, not \(count)") }
+        }
+
         func run() async throws {
             var rng = SeededGenerator(seed: seed)
             let t0 = start ?? Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000

@@ -264,9 +264,20 @@ struct AgentProcessTests {
         try await agent.waitUntilListening()
         let address = try String(contentsOfFile: data + "/listen-address", encoding: .utf8)
         #expect(address == "127.0.0.1:\(agent.port)\n")
+        // the data directory the running agent created (its lock first) is its user's only
+        let mode = try FileManager.default.attributesOfItem(atPath: data)[.posixPermissions] as? Int
+        #expect(mode == 0o700)
         let status = try Subprocess.run(product: "cx-agent", ["status", "--data-dir", data])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("\"agent_id\""), "\(status.stdout)")
         agent.kill(SIGTERM)
+    }
+
+    /// `sample --count=-1` trapped (a range with its bounds reversed): a usage error now, before any output.
+    @Test func sampleRefusesANegativeCount() throws {
+        let run = try Subprocess.run(product: "cx-agent", ["sample", "--count=-1"])
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.contains("--count must not be negative"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
     }
 }

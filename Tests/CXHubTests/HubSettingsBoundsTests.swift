@@ -1,4 +1,6 @@
 import CXHub
+import CXTestSupport
+import Foundation
 import Testing
 
 /// The hub's settings are bounded on both sides and refused with their name: values it multiplies trapped it near
@@ -23,5 +25,17 @@ import Testing
     @Test func defaultsAreWithinTheBounds() throws {
         let c = try HubConfiguration.load(file: nil, environment: [:])
         #expect(c.maxFrameBytes == 8 * 1024 * 1024)
+    }
+
+    /// `init` with a certificate and key of the operator's own that do not exist said "using" them and exited 0; the
+    /// first `run` failed. It fails now, naming the file, and creates nothing.
+    @Test func initRefusesTLSFilesItCannotRead() throws {
+        let dir = TempDir()
+        let run = try Subprocess.run(
+            product: "cx-hub", ["init", "--data-dir", dir.path + "/hub"],
+            environment: ["CX_HUB_TLS_CERTIFICATE": "/nonexistent.pem", "CX_HUB_TLS_KEY": "/nonexistent.key"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("/nonexistent.pem"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/hub"))
     }
 }

@@ -1,4 +1,5 @@
 import CXConfiguration
+import CXCore
 import CXInsight
 import Foundation
 
@@ -270,6 +271,11 @@ extension AgentConfiguration {
             ConfigurationError(source: "setting '\(key.rawValue)'", message: why)
         }
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
+        // every event's store_id must equal it, and events refuse ids of other characters
+        if !storeID.isEmpty && !EventValidator.isIdentifier(storeID) {
+            throw fail(
+                .storeID, "'\(storeID)' must be 1 to 128 bytes of letters, digits, '.', '_', '-', ':' or '@'")
+        }
         for (i, pattern) in piiPatterns.enumerated() {
             if let problem = pattern.problem { throw fail(.piiPatterns, "entry \(i + 1): \(problem)") }
         }

@@ -7,7 +7,9 @@ public final class AgentLock: Sendable {
 
     /// Takes the lock, or returns nil when another process holds it.
     public static func acquire(directory: String) throws -> AgentLock? {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // 0700 as the buffer asks: the lock is taken first, and a directory it created 0755 stayed so.
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = (directory as NSString).appendingPathComponent("agent.lock")
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

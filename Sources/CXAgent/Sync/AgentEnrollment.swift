@@ -19,7 +19,8 @@ public enum AgentEnrollment {
         guard base.hasPrefix("https://") else {
             throw EnrollmentError(code: "invalid_hub_url", message: "'\(hubURL)' must be an https:// URL")
         }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if !force, let existing = try AgentCredentials.load(directory: directory) {
             throw EnrollmentError(
                 code: "already_enrolled",

@@ -141,6 +141,11 @@ public struct EventValidator: Sendable {
         return value
     }
 
+    /// Whether `value` may be a store or device id: what `store_id` and `device_id` of an event must be.
+    public static func isIdentifier(_ value: String, maxLength: Int = EventLimits.default.maxIdentifierLength) -> Bool {
+        !value.isEmpty && value.utf8.count <= maxLength && value.utf8.allSatisfy(isIdentifierByte)
+    }
+
     /// C0 controls and DEL.
     public static func isControlByte(_ b: UInt8) -> Bool { b < 0x20 || b == 0x7F }
 

@@ -43,6 +43,11 @@ public struct HubRuntime: Sendable {
         token: String?, createdTLS: Bool
     ) {
         let fm = FileManager.default
+        // A certificate and key of the operator's own are read now: `init` said "using" paths that did not exist and
+        // exited 0, and the first `run` failed.
+        if !c.tlsCertificate.isEmpty {
+            _ = try HubServer.tlsConfiguration(certificate: c.certificatePath, key: c.keyPath)
+        }
         try fm.createDirectory(
             atPath: c.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let store = try HubStore.open(path: c.databasePath, cacheKiB: c.cacheKiB, maxClockDrift: c.maxClockDrift)

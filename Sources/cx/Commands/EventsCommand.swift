@@ -47,6 +47,10 @@ struct EventsCommand: AsyncParsableCommand {
         if let since, let until, since.millis >= until.millis {
             throw ValidationError("--since must be before --until")
         }
+        // the default window's start is 7 days ago: an --until before it would count an empty, inverted window
+        if since == nil, !all, let until, let start, until.millis <= start.millis {
+            throw ValidationError("--until is more than 7 days ago: give --since too, or --all")
+        }
     }
 
     /// The window's start: `--since`, none with `--all`, else 7 days ago. A bare `cx events` used to count every
