@@ -243,7 +243,10 @@ public struct AlertRule: Codable, Sendable, Hashable {
     public static func settingProblem(name: String, value: String) -> String? {
         switch name {
         case "alert_sentiment_threshold":
-            guard let v = Double(value), (-1...0).contains(v) else { return "'\(value)' is not a number from -1 to 0" }
+            // Below 0: an event without text, and every neutral one, scores 0, and at 0 each was "very negative".
+            guard let v = Double(value), (-1 ... -0.05).contains(v) else {
+                return "'\(value)' is not a number from -1 to -0.05"
+            }
         case "alert_cooldown_seconds":
             guard let v = Int(value), (0...maxCooldownSeconds).contains(v) else {
                 return "'\(value)' is not a whole number of seconds from 0 to \(maxCooldownSeconds) (30 days)"
@@ -476,6 +479,36 @@ public struct AlertRuleEngine: Sendable, Hashable {
             m.element.scope == .customer ? mask | UInt64(1) << UInt64(m.offset) : mask
         }
         needs = matchers.reduce(Needs()) { $0.union($1.needs) }
+    }
+
+    /// An engine for `rules` that keeps what `old` knew of the rules both have (same id and scope): their cooldowns
+    /// and spike windows. A setting from the hub (or the same settings sent again) built a fresh engine, and every
+    /// store alerted again at its next match, its spikes in progress lost.
+    public init(rules: [AlertRule], keeping old: AlertRuleEngine) {
+        self.init(rules: rules)
+        var oldIndex: [Int: Int] = [:]
+        for (i, rule) in rules.enumerated() {
+            if let j = old.rules.firstIndex(where: { $0.id == rule.id && $0.dedupScope == rule.dedupScope }) {
+                oldIndex[i] = j
+            }
+        }
+        guard !oldIndex.isEmpty else { return }
+        let newIndex = Dictionary(oldIndex.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        for (store, was) in old.stores {
+            var st = StoreState(rules.count)
+            for (i, j) in oldIndex {
+                st.windows[i] = was.windows[j]
+                st.cooldowns[i] = was.cooldowns[j]
+            }
+            stores[store] = st
+        }
+        for (key, cooldown) in old.cooldowns {
+            guard let i = newIndex[key.rule] else { continue }
+            var moved = key
+            moved.rule = i
+            cooldowns[moved] = cooldown
+        }
+        processed = old.processed
     }
 
     /// Whether a rule of `matched` is scoped per customer: only such a rule reads the event's customer key (most

@@ -103,6 +103,17 @@ public struct InsightState: Sendable {
     public var alerts: AlertRuleEngine
     /// What `NearDuplicateWindow.warm` read, kept so that its loads are not optimised away.
     var warmed = 0
+    /// The latest time the stateful stage used: its clock never goes back. Concurrent requests take their time when
+    /// their analysis starts but reach this stage in turn, and one analysed earlier could come after one analysed
+    /// later: its earlier time passed every cooldown (an alert raised twice in milliseconds) and dropped the newer
+    /// events from the spike windows (a spike lost). A wall clock stepped back (NTP) did the same.
+    public internal(set) var clockMillis: Int64 = .min
+
+    /// `timeMs`, or the stage's clock when that is later; the clock moves to the result.
+    @inline(__always) mutating func tick(_ timeMs: Int64) -> Int64 {
+        if timeMs > clockMillis { clockMillis = timeMs }
+        return clockMillis
+    }
     /// Recently hashed customer identifiers (bounded; customers come back, HMAC is not free).
     var customerKeys: [CustomerCacheKey: String] = [:]
     struct CustomerCacheKey: Hashable, Sendable {
@@ -250,12 +261,12 @@ public struct InsightEngine: Sendable {
     /// `remember(_:of:state:)` in place, without copying the result (its arrays and strings) in and out.
     public func remember(_ r: inout InsightResult, of input: InsightInput, state: inout InsightState) {
         withUnsafePointer(to: input) { input in
-            let duplicate = state.duplicates.check(
-                r.fingerprint, at: input.pointee.timeMs, event: input.pointee.event.tag)
+            let now = state.tick(input.pointee.timeMs)
+            let duplicate = state.duplicates.check(r.fingerprint, at: now, event: input.pointee.event.tag)
             if duplicate { r.enrichment.flags.append("near_duplicate") }
             let suppressed = duplicate || r.enrichment.flags.contains { $0 == "bot" || $0 == "spam" }
             r.alerts = alerts(
-                of: input, customerKey: r.customerKey, compound: r.enrichment.sentiment.compound,
+                of: input, at: now, customerKey: r.customerKey, compound: r.enrichment.sentiment.compound,
                 intents: KindSet(r.enrichment.intents.lazy.map(\.kind)), suppressed: suppressed, state: &state)
         }
     }
@@ -286,12 +297,14 @@ public struct InsightEngine: Sendable {
         _ analysis: inout PackedAnalysis, customerKey: CustomerKey.Halves?, of input: UnsafePointer<InsightInput>,
         state: inout InsightState
     ) -> [InsightAlert] {
-        if state.duplicates.check(analysis.fingerprint, at: input.pointee.timeMs, event: input.pointee.event.tag) {
+        let now = state.tick(input.pointee.timeMs)
+        if state.duplicates.check(analysis.fingerprint, at: now, event: input.pointee.event.tag) {
             analysis.enrichment.flags.insert(.nearDuplicate)
         }
         // read in place: a copy of the enrichment retained and released its language string
         return alerts(
-            of: input, customerKey: nil, customerHalves: customerKey, compound: analysis.enrichment.sentiment.compound,
+            of: input, at: now, customerKey: nil, customerHalves: customerKey,
+            compound: analysis.enrichment.sentiment.compound,
             intents: KindSet(bits: analysis.enrichment.intentBits),
             suppressed: !analysis.enrichment.flags.isDisjoint(with: [.nearDuplicate, .bot, .spam]),
             state: &state)
@@ -300,19 +313,20 @@ public struct InsightEngine: Sendable {
     /// The alerts an event raises; its customer is `customerHalves` when the caller holds the key's bytes (the
     /// agent), else `customerKey`.
     private func alerts(
-        of input: UnsafePointer<InsightInput>, customerKey: String?, customerHalves: CustomerKey.Halves? = nil,
+        of input: UnsafePointer<InsightInput>, at now: Int64, customerKey: String?,
+        customerHalves: CustomerKey.Halves? = nil,
         compound: Double, intents: KindSet, suppressed: Bool,
         state: inout InsightState
     ) -> [InsightAlert] {
         let signals = AlertRuleEngine.Signals(
             compound: compound, intentBits: intents, score: input.pointee.score, scoreKind: input.pointee.scoreKind)
-        guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: input.pointee.timeMs) else {
+        guard let matched = state.alerts.match(signals, suppressed: suppressed, nowMs: now) else {
             return []
         }
         let needsCustomer = state.alerts.needsCustomer(matched)
         var event = AlertEvent(
             event: input.pointee.event, storeID: input.pointee.storeID, channel: input.pointee.channel,
-            customerKey: needsCustomer && customerHalves == nil ? customerKey : nil, timeMs: input.pointee.timeMs,
+            customerKey: needsCustomer && customerHalves == nil ? customerKey : nil, timeMs: now,
             compound: compound, score: input.pointee.score,
             scoreKind: input.pointee.scoreKind, suppressed: suppressed)
         if needsCustomer, let h = customerHalves { event.customerHalves = .init(high: h.0, low: h.1) }
@@ -475,7 +489,13 @@ public struct InsightEngine: Sendable {
         a.enrichment.language = q.language.language
         a.enrichment.languageConfidence = q.language.confidence
         if q.bot { a.enrichment.flags.insert(.bot) }
-        if q.spam { a.enrichment.flags.insert(.spam) }
+        // A complaint, refund request or churn threat is a customer, whatever promotion it quotes ("the promo code
+        // from https://… did not work", "the free delivery offer did not apply"): flagged spam, it raised no alert.
+        let customer = KindSet(bits: a.enrichment.intentBits)
+        if q.spam && !(customer.contains(.complaint) || customer.contains(.refund) || customer.contains(.cancellation))
+        {
+            a.enrichment.flags.insert(.spam)
+        }
         if let l = q.language.language, l != "en", q.language.confidence >= 0.5 {
             a.enrichment.flags.insert(.nonEnglish)
         }

@@ -228,14 +228,19 @@ public struct QualityAnalyzer: Sendable {
                     if t.has(Token.letters) && !t.has(Token.number) {
                         contentWords += 1
                         if t.length >= 9 {
+                            // Latin words only: a word of another script has no ASCII vowels (and twice or thrice
+                            // its letters in bytes), and "Спасибо" or "服务太差了" were flagged bot
                             var vowels = 0
+                            var ascii = true
                             for p in Int(t.start)..<Int(t.end) {
-                                switch buf[p] | 0x20 {
+                                let b = buf[p]
+                                if b >= 0x80 { ascii = false }
+                                switch b | 0x20 {
                                 case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
                                 default: break
                                 }
                             }
-                            if vowels * 8 < t.length { noVowelLong += 1 }
+                            if ascii && vowels * 8 < t.length { noVowelLong += 1 }
                         }
                         // SimHash feature: the word hash, well mixed
                         var x = h ^ (h >> 31)
@@ -276,8 +281,11 @@ public struct QualityAnalyzer: Sendable {
         if noVowelLong > 0 && noVowelLong * 2 >= contentWords { bot = true }
         if botHits > 0 && botHits * 2 >= n { bot = true }
         if n >= 4 && maxRepeat >= 4 && maxRepeat * 2 >= n { bot = true }
-        if st.longRun && st.letters > 0 { bot = true }
-        if st.letters == 0 && buf.count >= 8 {
+        // a run of one letter is mashing when it is most of the text, not in a sentence ("Noooooooooooo, again?")
+        if st.longRun && contentWords <= 2 { bot = true }
+        // no letters and no emoji: digits and marks only ("######## 1234"); letters of other scripts are counted
+        // apart (`otherScalars`), not as letters
+        if st.letters == 0 && st.otherScalars == 0 && buf.count >= 8 {
             var anyEmoji = false
             for i in 0..<n where toks[i].has(Token.emoji) { anyEmoji = true; break }
             if !anyEmoji { bot = true }

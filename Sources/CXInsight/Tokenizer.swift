@@ -270,8 +270,9 @@ struct TextStats {
     /// Words with letters: only whether there are any matters.
     var letters = 0
     var urls = 0
-    /// Whether a byte repeats 12 or more times in a row: a bot's "!!!!!!!!!!!!" or "aaaaaaaaaaaa". A non-ASCII
-    /// character counts as its lead byte, so 12 emoji in a row are a run even when they differ.
+    /// Whether an ASCII letter repeats 12 or more times in a row: keyboard mashing ("aaaaaaaaaaaa"), or a human's
+    /// "Noooooooooooo" (the quality stage tells them apart by the words around it). Punctuation ("!!!!!!!!!!!!"),
+    /// spaces and other scripts are not runs: customers write them, and lead bytes repeat across different kana.
     var longRun = false
     /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
     var otherScalars = 0
@@ -584,7 +585,8 @@ enum Tokenizer {
         var i = 0
         while i < buf.count {
             let b = buf[i]
-            run = b == runByte ? run + 1 : 1
+            let letter = (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A
+            run = letter && b == runByte ? run + 1 : 1
             runByte = b
             if run >= 12 { return true }
             i += b < 0x80 ? 1 : decode(buf, i).1

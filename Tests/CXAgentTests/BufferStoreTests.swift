@@ -730,6 +730,64 @@ struct BufferStoreTests {
         try store.close()
     }
 
+    /// A producer's retry of events already stored fed the alert rules: the writer dropped their alerts, but the
+    /// cooldown had started again, and the next real alert was suppressed by one nobody saw. The same event twice in
+    /// one request raised (and queued for the webhook) its alerts twice.
+    @Test func retriesOfStoredEventsLeaveTheAlertRulesAlone() async throws {
+        let dir = TempDir()
+        var c = AgentConfiguration()
+        c.dataDirectory = dir.path
+        c.alertWebhookURL = "http://127.0.0.1:9/hook"
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let enricher = try EventEnricher(fleetKey: Array(repeating: 3, count: 32))
+        enricher.apply(
+            HubAlertSettings(
+                entries: [
+                    HubConfigEntry(collection: "config", key: "*", field: "alert_cooldown_seconds", value: "1"),
+                    HubConfigEntry(
+                        collection: "config", key: "*", field: "alert_rules_disabled", value: "negative-spike"),
+                ], storeID: "store-001"))
+        let service = IngestService(store: store, configuration: c, enricher: enricher)
+        func angry(_ text: String) -> String {
+            InsightWiringTests.line(UUID(), text: text, score: 8, customer: "c-1")
+        }
+        func veryNegative() async throws -> Int {
+            try await store.alerts(status: nil).filter { $0.rule == "very-negative" }.count
+        }
+        let first = angry("The worst store ever, the staff were rude and the queue was horrible")
+        let second = angry("Disgusting toilets and a rude, useless manager, never again")
+        // the first twice in one request: stored once, alerted once, queued for the webhook once; the second is in
+        // the cooldown
+        let body = [first, first, second].joined(separator: "\n")
+        #expect(try await service.ingest(body: Array(body.utf8), contentType: nil).accepted == 2)
+        #expect(try await veryNegative() == 1)
+        #expect(try await store.pendingWebhooks() == (try await store.alerts(status: nil).count))
+        try await Task.sleep(for: .milliseconds(1_100))
+        // the retry, after the cooldown: duplicates, no alert, and no cooldown started (by the second)
+        let retry = try await service.ingest(body: Array((first + "\n" + second).utf8), contentType: nil)
+        #expect(retry.results.map(\.status) == [.duplicate, .duplicate])
+        #expect(try await veryNegative() == 1)
+        let next = angry("Terrible, awful service, I hate this shop and its rude manager")
+        #expect(try await service.ingest(body: Array(next.utf8), contentType: nil).accepted == 1)
+        #expect(try await veryNegative() == 2, "the next real alert is raised")
+        try store.close()
+    }
+
+    /// A store's removed setting leaves the fleet's (`*`) in force; it cancelled it.
+    @Test func aStoresRemovedSettingLeavesTheFleetsInForce() {
+        let entries = [
+            HubConfigEntry(collection: "config", key: "*", field: "alert_sentiment_threshold", value: "-0.3"),
+            HubConfigEntry(collection: "config", key: "store-042", field: "alert_sentiment_threshold", value: nil),
+        ]
+        #expect(HubAlertSettings(entries: entries, storeID: "store-042").sentimentThreshold == -0.3)
+        let removed = [
+            HubConfigEntry(collection: "config", key: "*", field: "alert_sentiment_threshold", value: nil),
+            HubConfigEntry(collection: "config", key: "store-042", field: "alert_sentiment_threshold", value: "-0.4"),
+        ]
+        #expect(HubAlertSettings(entries: removed, storeID: "store-042").sentimentThreshold == -0.4)
+        #expect(HubAlertSettings(entries: removed, storeID: "store-001").sentimentThreshold == nil)
+    }
+
     /// A single object over several lines whose first line ends with a nested "}" read as NDJSON by its shape and
     /// was refused; a body of no readable line now says what is wrong with its first line.
     @Test func aMultiLineObjectIsReadWholeAndAnUnreadableBodySaysWhy() async throws {

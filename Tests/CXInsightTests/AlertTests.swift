@@ -53,7 +53,8 @@ import Testing
         ("alert_cooldown_seconds", "99999999999999999", false), ("alert_cooldown_seconds", "2592001", false),
         ("alert_cooldown_seconds", "-1", false), ("alert_cooldown_seconds", "2592000", true),
         ("alert_cooldown_seconds", "0", true), ("alert_sentiment_threshold", "-1.5", false),
-        ("alert_sentiment_threshold", "-0.3", true), ("alert_rules_disabled", "churn-threat,nope", false),
+        ("alert_sentiment_threshold", "-0.3", true), ("alert_sentiment_threshold", "0", false),
+        ("alert_sentiment_threshold", "-0.05", true), ("alert_rules_disabled", "churn-threat,nope", false),
         ("alert_rules_disabled", "churn-threat, complaint", true), ("survey_prompt", "anything", true),
     ])
     func settingValuesAreChecked(name: String, value: String, valid: Bool) {
@@ -237,6 +238,27 @@ import Testing
         #expect(a.process(event("4", 10)).isEmpty)
         #expect(a.process(event("5", 11)).isEmpty)
         #expect(a.process(event("6", 12)).isEmpty, "the spike rule is in its cooldown")
+    }
+
+    /// An engine built for new rules keeps the cooldowns and spike windows of the rules that stay (same id and
+    /// scope), re-indexed; a rule that went takes its state with it.
+    @Test func newRulesKeepTheStateOfTheRulesThatStay() {
+        let churn = AlertRule(
+            id: "churn", condition: .intent, intent: .cancellation, cooldownSeconds: 3600, dedupScope: .customer)
+        let negative = AlertRule(id: "neg", condition: .sentimentAtOrBelow, threshold: -0.5, cooldownSeconds: 600)
+        let spike = AlertRule(
+            id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600, cooldownSeconds: 600)
+        var a = AlertRuleEngine(rules: [churn, negative, spike])
+        #expect(a.process(ev("1", t: 0, compound: -0.9, intents: [.cancellation], customer: "c")).count == 2)
+        #expect(a.process(ev("2", t: 1000, compound: -0.9)).isEmpty)
+        var stricter = negative
+        stricter.threshold = -0.6
+        var b = AlertRuleEngine(rules: [spike, stricter], keeping: a)
+        // neg is still in its cooldown; the spike window still holds 1 and 2, so 3 completes it
+        #expect(b.process(ev("3", t: 2000, compound: -0.9)).map(\.ruleID) == ["spike"])
+        #expect(b.process(ev("4", t: 3000, compound: -0.9, intents: [.cancellation], customer: "c")).isEmpty)
+        a = AlertRuleEngine(rules: [churn], keeping: AlertRuleEngine(rules: [negative], keeping: a))
+        #expect(a.process(ev("5", t: 4000, intents: [.cancellation], customer: "c")).map(\.ruleID) == ["churn"])
     }
 
     /// Events without an id (as `cx-agent analyze` passes them) are all different events.

@@ -219,6 +219,23 @@ import Testing
         #expect(flags("WIN a FREE iPhone!!! click http://spam.example/win now").contains("spam"))
         #expect(flags("The website www.shop.example keeps crashing at checkout").isEmpty)
         #expect(flags("Great store, friendly staff", ms: 9000).isEmpty)
+        #expect(flags("aaaaaaaaaaaaaaaa").contains("bot"))
+    }
+
+    /// Customers a review found flagged bot or spam, and so raising no alert: other scripts (no ASCII vowels, and
+    /// repeated lead bytes), emphasis ("!!!!!!!!!!!!", "Noooooooooooooo"), ruled lines, padded fields, and complaints
+    /// that quote a promotion.
+    @Test(arguments: [
+        "Спасибо", "Очень плохое обслуживание", "服务太差了", "الخدمة سيئة جدا", "店員の対応がとても悪かったです",
+        "Worst service ever!!!!!!!!!!!!", "Great!!!!!!!!!!!!!!!", "Noooooooooooooo my order is late again",
+        "See below\n------------\nThe order never came", "Order number:            12345 never arrived",
+        "The promo code from https://shop.example.com/deals did not work at checkout",
+        "Your limited time offer for free delivery did not apply, I was charged twice",
+        "I want my cash back, the bonus points offer was a lie",
+    ])
+    func customersAreNotBotsOrSpam(text: String) {
+        let flags = engine.enrich(InsightInput(text: text)).enrichment.flags
+        #expect(!flags.contains("bot") && !flags.contains("spam"), "\(flags)")
     }
 
     @Test func nearDuplicatesWithinWindowOnly() {
@@ -240,6 +257,20 @@ import Testing
         let f2 = engine.enrich(InsightInput(text: t, timeMs: 1000), state: &state).enrichment.flags
         #expect(!f1.contains("near_duplicate"))
         #expect(f2.contains("near_duplicate"))
+    }
+
+    /// The stateful stage's clock never goes back: a request analysed earlier that reaches it after a later one (or a
+    /// wall clock stepped back) passed every cooldown, and raised its alert again milliseconds later.
+    @Test func theStatefulStageClockNeverGoesBack() {
+        var state = engine.makeState()
+        let angry = "This is the worst store ever, the staff were rude and the queue was horrible"
+        let first = engine.enrich(InsightInput(text: angry, timeMs: 10_000), state: &state)
+        let earlier = engine.enrich(
+            InsightInput(text: "Terrible, awful service, I hate this shop and its rude manager", timeMs: 9_000),
+            state: &state)
+        #expect(first.alerts.map(\.ruleID).contains("very-negative"))
+        #expect(!earlier.alerts.map(\.ruleID).contains("very-negative"), "\(earlier.alerts.map(\.ruleID))")
+        #expect(state.clockMillis == 10_000)
     }
 
     /// The same event seen again (a producer's retry of a request refused after its analysis) is not a

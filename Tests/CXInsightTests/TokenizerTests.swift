@@ -204,7 +204,7 @@ import Testing
             "ok 😀😀😀😀😀😀😀😀😀😀😀😀",
             [.init("ok", [.letters, .sentenceStart])] + Array(repeating: .init("😀", [.emoji]), count: 11)
                 + [.init("😀", [.emoji, .boundaryAfter, .sentenceEnd])],
-            marks: [0, 0], urls: 0, otherScalars: 0, longRun: true),
+            marks: [0, 0], urls: 0, otherScalars: 0),
         Case("", [], marks: [0, 0], urls: 0, otherScalars: 0),
         Case(
             "?!", [.init("?!", [.boundaryAfter, .sentenceEnd, .sentenceStart])], marks: [1, 1], urls: 0, otherScalars: 0

@@ -142,6 +142,10 @@ extension BufferStore {
                                 return nil
                             })
                         kept.removeAll { alert in !alert.eventIDs.contains { storedNow.contains($0) } }
+                        // An event twice in one request raised its alerts twice (the second as its retry), under one
+                        // id: stored and delivered once.
+                        var ids = Set<String>()
+                        kept.removeAll { !ids.insert($0.id).inserted }
                     }
                     if !kept.isEmpty { try Self.insertAlerts(kept, notifyWebhook: notifyWebhook, db, &counters) }
                 }

@@ -36,6 +36,13 @@ public final class BufferStore: Sendable {
         identifierHasher.withLock { $0 = hasher }
     }
 
+    /// Positions of `events` whose ids are among the latest stored ones: the writer will answer them `duplicate`.
+    /// The enricher keeps them out of its memory across events, where a producer's retry of stored events restarted
+    /// cooldowns for alerts the writer then dropped, and hid the next real one.
+    public func recentlyStored(_ events: [Event]) -> [Int] {
+        recent.withLock { recent in events.indices.filter { recent.occurredAt(of: events[$0].eventID) != nil } }
+    }
+
     /// The hasher of the identifiers stored unhashed, if set.
     public var unhashedIdentifierHasher: CustomerIdentifierHasher? { identifierHasher.withLock { $0 } }
 

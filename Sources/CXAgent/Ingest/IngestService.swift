@@ -278,8 +278,11 @@ public struct IngestService: Sendable {
         // refused events out of its memory across events; unenriched, the identifiers are checked by their hash.
         let erased = store.erasedCustomers
         var refused: [Int] = []
+        // Events the buffer holds already (a producer's retry) are answered `duplicate`: they stay out of the
+        // enricher's memory across events.
+        let stored = enricher == nil ? [] : store.recentlyStored(valid)
         if let enricher, let codes = packedThemeCodes {
-            let packed = await enricher.enrichPacked(&valid, refusing: erased)
+            let packed = await enricher.enrichPacked(&valid, refusing: erased, stored: stored)
             alerts = packed.alerts
             refused = packed.refused
             prepared = valid.withUnsafeBufferPointer { events in
@@ -293,7 +296,7 @@ public struct IngestService: Sendable {
             }
         } else {
             if let enricher {
-                alerts = enricher.enrich(&valid, refusing: erased, refused: &refused)
+                alerts = enricher.enrich(&valid, refusing: erased, refused: &refused, stored: stored)
             } else {
                 alerts = []
                 if !erased.isEmpty {

@@ -22,12 +22,18 @@ public struct HubAlertSettings: Sendable, Hashable {
 
     /// The effective settings for `storeID` from the configuration entries received from the hub.
     public init(entries: [HubConfigEntry], storeID: String) {
-        var effective: [String: String?] = [:]
+        // A store's own value wins over `*`; a store's removed value (nil) leaves `*`'s in force.
+        var effective: [String: String] = [:]
         for scope in ["*", storeID] {
-            for e in entries where e.collection == "config" && e.key == scope { effective[e.field] = e.value }
+            for e in entries where e.collection == "config" && e.key == scope {
+                if let value = e.value {
+                    effective[e.field] = value
+                } else if scope == "*" {
+                    effective.removeValue(forKey: e.field)
+                }
+            }
         }
         for (name, value) in effective {
-            guard let value else { continue }
             if let problem = AlertRule.settingProblem(name: name, value: value) {
                 problems.append("\(name): \(problem)")
                 continue
@@ -58,11 +64,15 @@ public struct HubAlertSettings: Sendable, Hashable {
 }
 
 extension EventEnricher {
-    /// Replaces the alert rules (their cooldowns and spike windows start afresh); returns what was applied.
+    /// Replaces the alert rules, keeping the cooldowns and spike windows of the rules that stay (nothing changes
+    /// when the rules are the same); returns what was applied.
     @discardableResult
     public func apply(_ settings: HubAlertSettings) -> [AlertRule] {
         let rules = settings.rules()
-        state.withLock { $0.insight.alerts = AlertRuleEngine(rules: rules) }
+        state.withLock { state in
+            guard state.insight.alerts.rules != rules else { return }
+            state.insight.alerts = AlertRuleEngine(rules: rules, keeping: state.insight.alerts)
+        }
         return rules
     }
 }

@@ -90,9 +90,10 @@ public final class EventEnricher: Sendable {
 
     /// `enrich(_:)`, with the positions of the events of `erased` customers in `refused`: those events stay out of
     /// the memory across events (near-duplicates, alert rules), which they would otherwise change for everyone.
-    public func enrich(_ events: inout [Event], refusing erased: ErasedCustomers, refused: inout [Int])
-        -> [InsightAlert]
-    {
+    public func enrich(
+        _ events: inout [Event], refusing erased: ErasedCustomers, refused: inout [Int], stored: [Int] = []
+    ) -> [InsightAlert] {
+        let stored = Set(stored)
         var inputs: [InsightInput] = []
         var results: [InsightResult] = []
         inputs.reserveCapacity(events.count)
@@ -116,6 +117,7 @@ public final class EventEnricher: Sendable {
                         continue
                     }
                 }
+                if stored.contains(i) { continue }
                 engine.remember(&results[i], of: inputs[i], state: &state.insight)
                 alerts += results[i].alerts
             }
@@ -160,21 +162,22 @@ public final class EventEnricher: Sendable {
     /// The events of `erased` customers are enriched, but stay out of the memory across events (near-duplicates, alert
     /// rules), which they would otherwise change for everyone; their positions come back in `Packed.refused`.
     @inline(never)
-    public func enrichPacked(_ events: inout [Event], refusing erased: ErasedCustomers = ErasedCustomers()) async
-        -> Packed
-    {
+    public func enrichPacked(
+        _ events: inout [Event], refusing erased: ErasedCustomers = ErasedCustomers(), stored: [Int] = []
+    ) async -> Packed {
         #if CX_BENCH_HOOKS
             if let hooked = await benchHooked(&events) { return hooked }
         #endif
-        return await analyzeAndRemember(&events, refusing: erased)
+        return await analyzeAndRemember(&events, refusing: erased, stored: stored)
     }
 
-    /// The body of `enrichPacked(_:refusing:)`.
+    /// The body of `enrichPacked(_:refusing:stored:)`.
     @inline(__always)
-    func analyzeAndRemember(_ events: inout [Event], refusing erased: ErasedCustomers = ErasedCustomers()) async
-        -> Packed
-    {
+    func analyzeAndRemember(
+        _ events: inout [Event], refusing erased: ErasedCustomers = ErasedCustomers(), stored: [Int] = []
+    ) async -> Packed {
         var request = analyzePacked(&events)
+        request.stored = stored
         await takeTurn()
         // Only a caller outside the turns can hold the memory now: `enrichPackedBlocking`, `enrich(_:)` (events whose
         // themes are not packed) or `apply(_:)` (alert settings from the hub).
@@ -231,6 +234,9 @@ public final class EventEnricher: Sendable {
         var keys: [CustomerKey.Halves?]
         /// Positions of the events whose customers are erased.
         var refused: [Int] = []
+        /// Positions of the events the buffer already holds (a producer's retry): enriched, but kept out of the
+        /// memory across events, like the refused ones.
+        var stored: [Int] = []
     }
 
     /// The stateless analysis of a request, on a scratch lent from the pool.
@@ -271,15 +277,15 @@ public final class EventEnricher: Sendable {
             if !erased.isEmpty {
                 request.refused = events.indices.filter { request.keys[$0].map(erased.contains(key:)) ?? false }
             }
-            guard !request.refused.isEmpty else {
+            guard !request.refused.isEmpty || !request.stored.isEmpty else {
                 engine.remember(
                     &request.analyses, of: request.inputs, customerKeys: request.keys, state: &state.insight,
                     alerts: &request.alerts)
                 return
             }
-            // The others, apart (rare: only once a customer is erased, and one of theirs writes in).
-            let refused = Set(request.refused)
-            let kept = events.indices.filter { !refused.contains($0) }
+            // The others, apart (rare: a customer erased, and one of theirs writes in; a producer's retry).
+            let left = Set(request.refused + request.stored)
+            let kept = events.indices.filter { !left.contains($0) }
             var analyses = kept.map { request.analyses[$0] }
             engine.remember(
                 &analyses, of: kept.map { request.inputs[$0] }, customerKeys: kept.map { request.keys[$0] },
