@@ -257,7 +257,13 @@ public struct AlertRule: Codable, Sendable, Hashable {
             where !known.contains(id) {
                 return "no rule '\(id)' (rules: \(defaults.map(\.id).joined(separator: ", ")))"
             }
-        default: return nil
+        default:
+            // The alert_ names are the stores' alert settings: a misspelt one ("alert_cooldown") was answered "ok" and
+            // changed nothing. Other names are the hub's free settings.
+            if name.hasPrefix("alert_") {
+                return "not an alert setting (the alert settings are \(settingNames.joined(separator: ", ")))"
+            }
+            return nil
         }
         return nil
     }

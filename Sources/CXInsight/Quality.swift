@@ -387,11 +387,28 @@ public struct NearDuplicateWindow: Sendable, Hashable {
             times.withUnsafeMutableBufferPointer { t in
                 events.withUnsafeMutableBufferPointer { e in
                     if bands != nil {
+                        var sawItself = false
                         dup = bands!.step(fingerprint, slot: slot) { held, band in
                             // the slot's value of this band may have been replaced since it was indexed
                             let x = f[held] ^ fingerprint
-                            return BandIndex.band(x, band) == 0 && t[held] >= oldest && x.nonzeroBitCount <= maxDistance
-                                && (event == 0 || e[held] != event)
+                            guard BandIndex.band(x, band) == 0 && t[held] >= oldest && x.nonzeroBitCount <= maxDistance
+                            else { return false }
+                            if event != 0 && e[held] == event {
+                                sawItself = true
+                                return false
+                            }
+                            return true
+                        }
+                        // The index keeps the latest holder of each band value, which for a retry is its own first
+                        // attempt: an older near-duplicate is then found by scanning the window (retries are rare).
+                        if !dup && sawItself {
+                            for k in 0..<filled
+                            where t[k] >= oldest && e[k] != event
+                                && (f[k] ^ fingerprint).nonzeroBitCount <= maxDistance
+                            {
+                                dup = true
+                                break
+                            }
                         }
                     } else {
                         for k in 0..<filled

@@ -30,18 +30,22 @@ struct HubOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. Env: CX_HUB_LOG_LEVEL.")
     var logLevel: String?
 
+    /// Defaults, file, environment, then these flags; validated once (a flag may correct a bad value from the
+    /// environment), an error naming the flag, variable or file that gave the bad value.
     func load() throws -> HubConfiguration {
-        var c = try HubConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
-        if let dataDir { c.dataDirectory = dataDir }
-        if let listenHost { c.listenHost = listenHost }
-        if let listenPort { c.listenPort = listenPort }
-        if let logLevel { c.logLevel = logLevel }
-        do {
-            try c.validate()
-        } catch {
-            throw ValidationError("\(error)")
+        let given: [(String, String, Bool)] = [
+            ("data_directory", "--data-dir", dataDir != nil), ("listen_host", "--listen-host", listenHost != nil),
+            ("listen_port", "--listen-port", listenPort != nil), ("log_level", "--log-level", logLevel != nil),
+        ]
+        return try HubConfiguration.load(
+            file: config, environment: ProcessInfo.processInfo.environment,
+            flags: Dictionary(uniqueKeysWithValues: given.filter(\.2).map { ($0.0, $0.1) })
+        ) { c in
+            if let dataDir { c.dataDirectory = dataDir }
+            if let listenHost { c.listenHost = listenHost }
+            if let listenPort { c.listenPort = listenPort }
+            if let logLevel { c.logLevel = logLevel }
         }
-        return c
     }
 
     func logger(_ c: HubConfiguration) -> Logger {

@@ -252,6 +252,17 @@ struct AgentProcessTests {
         let (_, after) = try await agent.get("/v1/alerts")
         let unchanged = try JSONDecoder().decode([StoredAlert].self, from: Data(after.utf8))
         #expect(unchanged.first { $0.alertID == alert.alertID }?.status == "open")
+        // the list is bounded: `limit` (default 500), newest first
+        let complaint = InsightWiringTests.line(UUID(), text: "Still waiting for my refund", score: 9, customer: "c-2")
+        #expect(try await agent.post(Array(complaint.utf8)).0 == 200)
+        let (_, all) = try await agent.get("/v1/alerts")
+        let listedAll = try JSONDecoder().decode([StoredAlert].self, from: Data(all.utf8))
+        #expect(listedAll.count >= 2)
+        let (_, one) = try await agent.get("/v1/alerts?limit=1")
+        #expect(
+            try JSONDecoder().decode([StoredAlert].self, from: Data(one.utf8)).map(\.alertID) == [listedAll[0].alertID])
+        #expect(try await agent.get("/v1/alerts?limit=0").0 == 400)
+        #expect(try await agent.get("/v1/alerts?limit=many").0 == 400)
         agent.kill(SIGTERM)
     }
 

@@ -905,7 +905,7 @@ struct BufferStoreTests {
         } catch {
             #expect(
                 "\(error)"
-                    == "configuration error in setting 'default_country_code': '+44' is not a country calling code (1 to 3 digits without '+', e.g. 44)"
+                    == "configuration error in setting 'default_country_code' (environment variable CX_AGENT_DEFAULT_COUNTRY_CODE): '+44' is not a country calling code (1 to 3 digits without '+', e.g. 44)"
             )
         }
     }
@@ -927,9 +927,10 @@ struct BufferStoreTests {
             _ = try AgentConfiguration.load(file: nil, environment: ["CX_AGENT_" + variable: value])
             Issue.record("\(variable)=\(value) accepted")
         } catch {
+            let named = "setting '\(setting)' (environment variable CX_AGENT_\(variable)): "
             #expect(
-                "\(error)".contains("setting '\(setting)': must be within")
-                    || "\(error)".contains("setting '\(setting)': '\(value)' must be 1 to 128 bytes"), "\(error)")
+                "\(error)".contains(named + "must be within")
+                    || "\(error)".contains(named + "'\(value)' must be 1 to 128 bytes"), "\(error)")
         }
     }
 
@@ -950,6 +951,42 @@ struct BufferStoreTests {
             Issue.record("bad file accepted")
         } catch {
             #expect("\(error)".contains("listen_port"))
+        }
+    }
+
+    /// A misspelt key kept its default silently, a YAML syntax error named no line, a flag could not correct a bad
+    /// value from the environment, and every validation error said "setting 'key'" wherever the value came from.
+    @Test(
+        arguments: [
+            ("quota_byte: 5000000000\n", [:], [:], "unknown setting 'quota_byte' (did you mean 'quota_bytes'?)"),
+            (
+                "store_id: s1\nlisten-port: 9000\n", [:], [:],
+                "line 2: unknown setting 'listen-port' (did you mean 'listen_port'?)"
+            ),
+            ("store_id: [a\n", [:], [:], "not valid YAML: "),
+            ("- a\n- b\n", [:], [:], "the file must be a mapping of settings"),
+            ("pii_patterns:\n  - name: loyalty\n", [:], [:], "setting 'pii_patterns.Index 0.prefix' is required"),
+            ("listen_port: 70000\n", [:], [:], "setting 'listen_port' (file "),
+            (
+                "store_id: s1\n", ["CX_AGENT_LISTEN_PORT": "70000"], [:],
+                "setting 'listen_port' (environment variable CX_AGENT_LISTEN_PORT)"
+            ),
+            ("store_id: s1\n", ["CX_AGENT_LISTEN_PORT": "70000"], ["listen_port": "--listen-port"], ""),
+        ] as [(String, [String: String], [String: String], String)])
+    func settingsErrorsSayWhatAndWhere(
+        file text: String, environment: [String: String], flags: [String: String], expected: String
+    ) throws {
+        let dir = TempDir()
+        let file = dir.path + "/agent.yaml"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            let c = try AgentConfiguration.load(file: file, environment: environment, flags: flags) { c in
+                if flags["listen_port"] != nil { c.listenPort = 7301 }
+            }
+            #expect(expected.isEmpty, "accepted, expected \(expected)")
+            #expect(c.listenPort == 7301, "the flag corrects the environment's value")
+        } catch {
+            #expect(!expected.isEmpty && "\(error)".contains(expected), "\(error)")
         }
     }
 }

@@ -224,7 +224,12 @@ struct InsightWiringTests {
             #expect(allDelivered())
             let delivered = receiver.received.withLock { $0 }
             #expect(delivered.allSatisfy { body in ids.contains { body.contains($0) } }, "only these alerts")
-            #expect(delivered.count <= alerts.count + 1, "at most the one in flight at the kill again")
+            // No retry storm: each alert at most twice (the one in flight at the kill is made again, and under a loaded
+            // suite a delivery the receiver answered after the client's 10 s timeout is too: once, about 25 s of
+            // this test's 30 s in a CI run, 5 deliveries of 3 alerts).
+            for id in ids {
+                #expect(delivered.filter { $0.contains(id) }.count <= 2, "\(id) delivered more than twice")
+            }
             again.kill(SIGTERM)
             group.cancelAll()
         }

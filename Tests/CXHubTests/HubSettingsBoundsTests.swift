@@ -18,7 +18,9 @@ import Testing
             _ = try HubConfiguration.load(file: nil, environment: ["CX_HUB_" + variable: value])
             Issue.record("\(variable)=\(value) accepted")
         } catch {
-            #expect("\(error)".contains("setting '\(setting)': must be within"), "\(error)")
+            #expect(
+                "\(error)".contains("setting '\(setting)' (environment variable CX_HUB_\(variable)): must be within"),
+                "\(error)")
         }
     }
 
@@ -37,5 +39,18 @@ import Testing
         #expect(run.status != 0)
         #expect(run.stderr.contains("/nonexistent.pem"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/hub"))
+    }
+
+    /// A misspelt key (`max_clock_drift` for `max_clock_drift_seconds`) kept its default silently.
+    @Test func unknownKeysAreRefusedWithTheNearestKnownOne() throws {
+        let dir = TempDir()
+        let file = dir.path + "/hub.yaml"
+        try "max_clock_drift: 60\n".write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try HubConfiguration.load(file: file, environment: [:])
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("unknown setting 'max_clock_drift' (did you mean 'max_clock_drift_seconds'?)"))
+        }
     }
 }

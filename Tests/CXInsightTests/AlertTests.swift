@@ -56,6 +56,7 @@ import Testing
         ("alert_sentiment_threshold", "-0.3", true), ("alert_sentiment_threshold", "0", false),
         ("alert_sentiment_threshold", "-0.05", true), ("alert_rules_disabled", "churn-threat,nope", false),
         ("alert_rules_disabled", "churn-threat, complaint", true), ("survey_prompt", "anything", true),
+        ("alert_cooldown", "600", false),
     ])
     func settingValuesAreChecked(name: String, value: String, valid: Bool) {
         #expect((AlertRule.settingProblem(name: name, value: value) == nil) == valid)

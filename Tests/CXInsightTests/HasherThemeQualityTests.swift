@@ -284,6 +284,10 @@ import Testing
         let retry = w.check(a, at: 1_000, event: 7)
         let other = w.check(a, at: 2_000, event: 8)
         #expect(!first && !retry && other)
+        // the retry of an event that is a near-duplicate of an earlier one is still flagged (its own first attempt
+        // is the index's latest holder of every band)
+        let retriedCopy = w.check(a, at: 3_000, event: 8)
+        #expect(retriedCopy)
         var anonymous = NearDuplicateWindow(capacity: 8, windowSeconds: 60, maxDistance: maxDistance)
         #expect(!anonymous.check(a, at: 0) && anonymous.check(a, at: 1_000))
         var state = engine.makeState()

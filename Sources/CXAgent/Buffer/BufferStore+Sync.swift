@@ -206,9 +206,9 @@ extension BufferStore {
         }
     }
 
-    /// The stored alerts, latest raised first: the rows of `alerts` and the raised alerts that only the outbox
-    /// holds so far (`materializeAlerts`), each id once.
-    public func alerts(status: AlertStatus? = nil) async throws -> [StoredAlert] {
+    /// The stored alerts, latest raised first, at most `limit`: the rows of `alerts` and the raised alerts that only
+    /// the outbox holds so far (`materializeAlerts`), each id once.
+    public func alerts(status: AlertStatus? = nil, limit: Int = .max) async throws -> [StoredAlert] {
         try await pool.read { db in
             var sql = """
                 SELECT * FROM (
@@ -231,13 +231,21 @@ extension BufferStore {
             // `NOT EXISTS` lets a row of `alerts` win over an outbox entry of its id; this set lists an id raised
             // twice while waiting (two outbox entries) once.
             var seen = Set<String>()
-            return try Row.fetchAll(db, sql: sql, arguments: args).filter { seen.insert($0[0]).inserted }.map { row in
+            var out: [StoredAlert] = []
+            // A cursor, read until `limit`: alerts are kept for good, and a kiosk screen polling the list sorted and
+            // encoded every alert ever raised.
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
+            while out.count < limit, let row = try rows.next() {
+                guard seen.insert(row[0]).inserted else { continue }
                 let status = AlertStatus(rawValue: row[1]) ?? .open
-                return StoredAlert(
-                    alertID: row[0], status: status.description, note: row[2], assignee: row[3], rule: row[4],
-                    severity: row[5], storeID: row[6], summary: row[7],
-                    raisedAt: HLCTimestamp(rawValue: UInt64(bitPattern: row[8] as Int64)).wallMillis, updatedAt: row[9])
+                out.append(
+                    StoredAlert(
+                        alertID: row[0], status: status.description, note: row[2], assignee: row[3], rule: row[4],
+                        severity: row[5], storeID: row[6], summary: row[7],
+                        raisedAt: HLCTimestamp(rawValue: UInt64(bitPattern: row[8] as Int64)).wallMillis,
+                        updatedAt: row[9]))
             }
+            return out
         }
     }
 

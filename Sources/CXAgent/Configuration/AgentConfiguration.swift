@@ -87,7 +87,7 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
     /// `defaultCountryCode` as the hasher takes it: nil for none.
     public var countryCode: String? { defaultCountryCode.isEmpty ? nil : defaultCountryCode }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDirectory = "data_directory"
         case storeID = "store_id"
         case listenHost = "listen_host"
@@ -208,14 +208,30 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
 public typealias ConfigurationError = CXConfiguration.ConfigurationError
 
 extension AgentConfiguration {
-    /// Defaults, then the YAML file (if any), then the environment.
-    public static func load(file: String?, environment: [String: String]) throws -> AgentConfiguration {
+    /// Defaults, then the YAML file (if any), then the environment, then the flags (`applyingFlags`; `flags` names
+    /// them by setting key); validated once, an error naming where the bad value came from.
+    public static func load(
+        file: String?, environment: [String: String], flags: [String: String] = [:],
+        applyingFlags: (inout AgentConfiguration) -> Void = { _ in }
+    ) throws -> AgentConfiguration {
         var config = AgentConfiguration()
-        if let file, let decoded = try ConfigurationFile.decode(AgentConfiguration.self, path: file) {
-            config = decoded
+        var fileKeys: Set<String> = []
+        if let file,
+            let decoded = try ConfigurationFile.decode(
+                AgentConfiguration.self, path: file, knownKeys: Set(CodingKeys.allCases.map(\.rawValue)))
+        {
+            config = decoded.settings
+            fileKeys = decoded.keys
         }
         try config.applyEnvironment(environment)
-        try config.validate()
+        applyingFlags(&config)
+        do {
+            try config.validate()
+        } catch let error as ConfigurationError {
+            throw error.naming(
+                SettingOrigins(
+                    file: file, fileKeys: fileKeys, environment: environment, prefix: "CX_AGENT_", flags: flags))
+        }
         return config
     }
 
@@ -268,7 +284,7 @@ extension AgentConfiguration {
     /// Refuses settings that cannot work, with the setting's name.
     public func validate() throws {
         func fail(_ key: CodingKeys, _ why: String) -> ConfigurationError {
-            ConfigurationError(source: "setting '\(key.rawValue)'", message: why)
+            ConfigurationError(source: "setting '\(key.rawValue)'", message: why, setting: key.rawValue)
         }
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
         // every event's store_id must equal it, and events refuse ids of other characters

@@ -57,10 +57,17 @@ public enum AgentServer {
                 }
                 status = s
             }
+            let given = request.uri.queryParameters["limit"].map(String.init)
+            let limit = given.map { Int($0) ?? 0 } ?? 500
+            guard (1...10_000).contains(limit) else {
+                return jsonResponse(
+                    400,
+                    "{\"error\":{\"code\":\"invalid_request\",\"message\":\"limit must be 1 to 10000\"}}")
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return jsonResponse(
-                200, String(decoding: try encoder.encode(try await ingest.store.alerts(status: status)), as: UTF8.self))
+            let alerts = try await ingest.store.alerts(status: status, limit: limit)
+            return jsonResponse(200, String(decoding: try encoder.encode(alerts), as: UTF8.self))
         }
         for (action, status) in [("acknowledge", AlertStatus.acknowledged), ("resolve", AlertStatus.resolved)] {
             router.post("/v1/alerts/:id/\(action)") { request, context in

@@ -105,14 +105,30 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
 public typealias HubConfigurationError = ConfigurationError
 
 extension HubConfiguration {
-    /// Defaults, then the YAML file (if any), then the environment; validated.
-    public static func load(file: String?, environment: [String: String]) throws -> HubConfiguration {
+    /// Defaults, then the YAML file (if any), then the environment, then the flags (`applyingFlags`; `flags` names
+    /// them by setting key); validated once, an error naming where the bad value came from.
+    public static func load(
+        file: String?, environment: [String: String], flags: [String: String] = [:],
+        applyingFlags: (inout HubConfiguration) -> Void = { _ in }
+    ) throws -> HubConfiguration {
         var config = HubConfiguration()
-        if let file, let decoded = try ConfigurationFile.decode(HubConfiguration.self, path: file) {
-            config = decoded
+        var fileKeys: Set<String> = []
+        if let file,
+            let decoded = try ConfigurationFile.decode(
+                HubConfiguration.self, path: file, knownKeys: Set(CodingKeys.allCases.map(\.rawValue)))
+        {
+            config = decoded.settings
+            fileKeys = decoded.keys
         }
         try config.applyEnvironment(environment)
-        try config.validate()
+        applyingFlags(&config)
+        do {
+            try config.validate()
+        } catch let error as ConfigurationError {
+            throw error.naming(
+                SettingOrigins(
+                    file: file, fileKeys: fileKeys, environment: environment, prefix: "CX_HUB_", flags: flags))
+        }
         return config
     }
 
@@ -139,7 +155,7 @@ extension HubConfiguration {
     /// Refuses settings that cannot work, naming the setting.
     public func validate() throws {
         func fail(_ key: CodingKeys, _ why: String) -> HubConfigurationError {
-            HubConfigurationError(source: "setting '\(key.rawValue)'", message: why)
+            HubConfigurationError(source: "setting '\(key.rawValue)'", message: why, setting: key.rawValue)
         }
         if dataDirectory.isEmpty { throw fail(.dataDirectory, "must not be empty") }
         if !(0...65535).contains(listenPort) { throw fail(.listenPort, "\(listenPort) is not a TCP port") }
