@@ -317,6 +317,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
     private var stores: [String: StoreState] = [:]
     /// Cooldowns of rules scoped finer than the store (customer, channel, event), one entry per key.
     private var cooldowns: [Key: Cooldown] = [:]
+    /// The events of the latest spike alert of each key of a spike rule scoped finer than the store, for the retry of
+    /// the event that completed it (`Cooldown.raisedBy`). Spike alerts are rare: a few entries.
+    private var spikeEvents: [Key: [String]] = [:]
     private var processed = 0
     /// What each rule tests, without its strings: every event is tested against every rule, and copying an
     /// `AlertRule` (retaining its id and optionals) per test was a good part of the engine's cost.
@@ -408,9 +411,12 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var windows: [[SpikeEntry]]
         /// Per rule, the store's cooldown (store-scoped rules only).
         var cooldowns: [Cooldown]
+        /// Per spike rule, the events of its latest alert, for the retry of the event that completed it.
+        var spikeEvents: [[String]]
         init(_ n: Int) {
             windows = Array(repeating: [], count: n)
             cooldowns = Array(repeating: .never, count: n)
+            spikeEvents = Array(repeating: [], count: n)
         }
     }
 
@@ -419,34 +425,49 @@ public struct AlertRuleEngine: Sendable, Hashable {
     struct Cooldown: Sendable, Hashable {
         var lastRaised: Int64
         var suppressed: Int
-        /// The event whose match raised the alert (`EventReference.tag`; 0 for none), and for a spike the events the
-        /// alert named. A request refused after its analysis (the buffer full) leaves its cooldowns started, and the
+        /// The event whose match raised the alert (`EventReference.tag`; 0 for none); a spike's events are in
+        /// `spikeEvents`. A request refused after its analysis (the buffer full) leaves its cooldowns started, and the
         /// producer's retry of the event must raise the alert again, not be suppressed by an alert never stored.
+        /// Plain data, so that the cooldowns (a table entry per customer for the churn rule) copy without reference
+        /// counting.
         var raisedBy: UInt64 = 0
-        var raisedIDs: [String] = []
         /// A key that has not raised an alert.
         static let never = Cooldown(lastRaised: .min, suppressed: 0)
 
         /// Whether `tag` is the event that raised this cooldown's alert.
         @inline(__always) func raised(by tag: UInt64) -> Bool { tag != 0 && raisedBy == tag && lastRaised != .min }
 
-        /// The cooldown's alert raised again for the retry of its event: the same events, the cooldown unchanged.
-        func again(_ rule: AlertRule, _ event: AlertEvent, _ now: Int64) -> InsightAlert {
-            AlertRuleEngine.alert(rule, event, raisedIDs.isEmpty ? [event.eventID] : raisedIDs, suppressed, now)
+        /// The cooldown's alert raised again for the retry of its event: the same events (`ids`, a spike's), the
+        /// cooldown unchanged.
+        func again(_ rule: AlertRule, _ event: AlertEvent, _ now: Int64, ids: [String]?) -> InsightAlert {
+            AlertRuleEngine.alert(rule, event, ids ?? [event.eventID], suppressed, now)
         }
     }
 
     /// A match of a cooldown's key at `now`: nil when the cooldown suppresses it (counted), otherwise the matches
     /// suppressed since the previous alert, and the cooldown starts again. A time before the last alert (the clock
     /// moved back) is not suppressed.
-    static func admit(_ c: inout Cooldown, now: Int64, cooldown: Int64) -> Int? {
+    static func admit(_ c: inout Cooldown, now: Int64, cooldown: Int64, by tag: UInt64 = 0) -> Int? {
         if c.lastRaised != .min, now - c.lastRaised < cooldown, now >= c.lastRaised {
             c.suppressed += 1
             return nil
         }
         let suppressed = c.suppressed
-        c = Cooldown(lastRaised: now, suppressed: 0)
+        c = Cooldown(lastRaised: now, suppressed: 0, raisedBy: tag)
         return suppressed
+    }
+
+    /// `admit`, but a retry of the event that raised the cooldown's alert (`tag`) calls `again` with the matches
+    /// suppressed since, and leaves the cooldown as it is (returns nil).
+    @inline(__always)
+    static func admit(
+        _ c: inout Cooldown, now: Int64, cooldown: Int64, by tag: UInt64, again: (Int) -> Void
+    ) -> Int? {
+        if c.raised(by: tag) {
+            again(c.suppressed)
+            return nil
+        }
+        return admit(&c, now: now, cooldown: cooldown, by: tag)
     }
 
     /// De-duplication key for rules scoped finer than a store. A customer is keyed by the 16 bytes of its key, not
@@ -476,6 +497,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
     struct SpikeEntry: Sendable, Hashable {
         var timeMs: Int64
         var event: EventReference
+        /// `event.tag`, compared as a number when a retried event is looked for in the window.
+        var tag: UInt64
     }
 
     public init(rules: [AlertRule] = AlertRule.defaults) {
@@ -505,6 +528,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
             for (i, j) in oldIndex {
                 st.windows[i] = was.windows[j]
                 st.cooldowns[i] = was.cooldowns[j]
+                st.spikeEvents[i] = was.spikeEvents[j]
             }
             stores[store] = st
         }
@@ -513,6 +537,12 @@ public struct AlertRuleEngine: Sendable, Hashable {
             var moved = key
             moved.rule = i
             cooldowns[moved] = cooldown
+        }
+        for (key, ids) in old.spikeEvents {
+            guard let i = newIndex[key.rule] else { continue }
+            var moved = key
+            moved.rule = i
+            spikeEvents[moved] = ids
         }
         processed = old.processed
     }
@@ -585,14 +615,16 @@ public struct AlertRuleEngine: Sendable, Hashable {
             matched.forEachRule { ri in
                 let matcher = ms[ri]
                 if matcher.storeScoped && st.cooldowns[ri].raised(by: tag) {
-                    return out.append(st.cooldowns[ri].again(rulesCopy[ri], event, now))
+                    let ids = st.spikeEvents[ri].isEmpty ? nil : st.spikeEvents[ri]
+                    return out.append(st.cooldowns[ri].again(rulesCopy[ri], event, now, ids: ids))
                 }
                 var isSpike = false
                 if matcher.condition == .negativeSpike {
                     let t = event.timeMs
                     // a retried event is counted once
-                    if tag == 0 || !st.windows[ri].contains(where: { $0.event == event.event }) {
-                        Self.slide(&st.windows[ri], SpikeEntry(timeMs: t, event: event.event), keep: matcher.need)
+                    if tag == 0 || !st.windows[ri].contains(where: { $0.tag == tag }) {
+                        Self.slide(
+                            &st.windows[ri], SpikeEntry(timeMs: t, event: event.event, tag: tag), keep: matcher.need)
                     }
                     if let f = st.windows[ri].first, f.timeMs <= t - matcher.window || f.timeMs > t {
                         st.windows[ri].removeAll { $0.timeMs <= t - matcher.window || $0.timeMs > t }
@@ -604,12 +636,15 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     if isSpike { finerSpikes.append((ri, st.windows[ri].map(\.event.string))) }
                     return
                 }
-                guard let sup = Self.admit(&st.cooldowns[ri], now: now, cooldown: matcher.cooldown) else { return }
+                guard let sup = Self.admit(&st.cooldowns[ri], now: now, cooldown: matcher.cooldown, by: tag) else {
+                    return
+                }
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
-                if isSpike { st.windows[ri].removeAll() }
-                st.cooldowns[ri].raisedBy = tag
-                if isSpike { st.cooldowns[ri].raisedIDs = ids }
+                if isSpike {
+                    st.windows[ri].removeAll()
+                    st.spikeEvents[ri] = ids
+                }
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
         }
@@ -619,17 +654,28 @@ public struct AlertRuleEngine: Sendable, Hashable {
             let matcher = ms[ri]
             if matcher.storeScoped { return }
             let key = Self.key(ri, matcher.scope, event)
-            if let c = cooldowns[key], c.raised(by: tag) { return out.append(c.again(rulesCopy[ri], event, now)) }
             var ids: [String]? = nil
             if matcher.condition == .negativeSpike {
-                // its window did not fill: no alert, as for a store-scoped spike
-                guard let spike = finerSpikes.first(where: { $0.rule == ri }) else { return }
+                guard let spike = finerSpikes.first(where: { $0.rule == ri }) else {
+                    // its window did not fill: no alert, as for a store-scoped spike, unless this is the retry of the
+                    // event that completed the key's last spike
+                    if let c = cooldowns[key], c.raised(by: tag) {
+                        out.append(c.again(rulesCopy[ri], event, now, ids: spikeEvents[key]))
+                    }
+                    return
+                }
                 ids = spike.ids
             }
-            guard let sup = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matcher.cooldown)
-            else { return }
-            cooldowns[key]!.raisedBy = tag
-            if let ids { cooldowns[key]!.raisedIDs = ids }
+            // one access to the key's entry: the churn rule comes here for every churn threat
+            var again: Int?
+            let admitted = Self.admit(&cooldowns[key, default: .never], now: now, cooldown: matcher.cooldown, by: tag) {
+                again = $0
+            }
+            if let sup = again {
+                return out.append(Self.alert(rulesCopy[ri], event, spikeEvents[key] ?? [event.eventID], sup, now))
+            }
+            guard let sup = admitted else { return }
+            if let ids { spikeEvents[key] = ids }
             out.append(Self.alert(rulesCopy[ri], event, ids ?? [event.eventID], sup, now))
         }
         return out
@@ -709,11 +755,14 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     live = true
                 } else if last != .min {
                     stores.values[i].cooldowns[ri] = .never
+                    stores.values[i].spikeEvents[ri] = []
                 }
             }
             if !live { idle.append(stores.keys[i]) }
         }
         for id in idle { stores.removeValue(forKey: id) }
+        // a spike's events matter while its cooldown lasts
+        spikeEvents = spikeEvents.filter { key, _ in cooldowns[key] != nil }
     }
 
     /// Number of keys currently in cooldown (for metrics and tests).

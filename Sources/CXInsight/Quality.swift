@@ -228,19 +228,23 @@ public struct QualityAnalyzer: Sendable {
                     if t.has(Token.letters) && !t.has(Token.number) {
                         contentWords += 1
                         if t.length >= 9 {
-                            // Latin words only: a word of another script has no ASCII vowels (and twice or thrice
-                            // its letters in bytes), and "Спасибо" or "服务太差了" were flagged bot
                             var vowels = 0
-                            var ascii = true
                             for p in Int(t.start)..<Int(t.end) {
-                                let b = buf[p]
-                                if b >= 0x80 { ascii = false }
-                                switch b | 0x20 {
+                                switch buf[p] | 0x20 {
                                 case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: vowels += 1
                                 default: break
                                 }
                             }
-                            if ascii && vowels * 8 < t.length { noVowelLong += 1 }
+                            // Latin words only: a word of another script has no ASCII vowels (and twice or thrice its
+                            // letters in bytes), and "Спасибо" or "服务太差了" were flagged bot. Checked only for a
+                            // word without vowels, so that the loop above stays as it was.
+                            if vowels * 8 < t.length
+                                && UnsafeBufferPointer(rebasing: buf[Int(t.start)..<Int(t.end)]).allSatisfy({
+                                    $0 < 0x80
+                                })
+                            {
+                                noVowelLong += 1
+                            }
                         }
                         // SimHash feature: the word hash, well mixed
                         var x = h ^ (h >> 31)
