@@ -449,7 +449,7 @@ struct AnalyzeCommandTests {
         #expect(bad.status != 0)
         #expect(
             bad.stderr.contains(
-                "setting 'pii_patterns': entry 1: min_digits and max_digits must satisfy 1 <= min_digits <= max_digits <= 34"
+                "setting 'pii_patterns' (file \(config)): entry 1: min_digits and max_digits must satisfy 1 <= min_digits <= max_digits <= 34"
             ), "\(bad.stderr)")
     }
 
