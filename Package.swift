@@ -120,6 +120,7 @@ let package = Package(
         .executableTarget(
             name: "cx-hub",
             dependencies: [
+                "CXConfiguration",
                 "CXHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -141,6 +142,7 @@ let package = Package(
             name: "cx-agent",
             dependencies: [
                 "CXAgent",
+                "CXConfiguration",
                 "CXCore",
                 "CXInsight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -211,6 +213,8 @@ let package = Package(
             dependencies: [
                 "CXTestSupport",
                 "CXAgent",
+                "CXConfiguration",
+                "CXInsight",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "CXHub",
                 "CXProtocol",
@@ -232,6 +236,7 @@ let package = Package(
             dependencies: [
                 "CXTestSupport",
                 "CXAgent",
+                "CXConfiguration",
                 "CXInsight",
                 "CXProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),

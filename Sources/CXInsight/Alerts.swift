@@ -411,12 +411,15 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var windows: [[SpikeEntry]]
         /// Per rule, the store's cooldown (store-scoped rules only).
         var cooldowns: [Cooldown]
-        /// Per spike rule, the events of its latest alert, for the retry of the event that completed it.
+        /// Per spike rule, the events of its latest alert, for the retry of the event that completed it, and their
+        /// tags: a producer's retry of those events does not count toward the next spike.
         var spikeEvents: [[String]]
+        var spikeTags: [[UInt64]]
         init(_ n: Int) {
             windows = Array(repeating: [], count: n)
             cooldowns = Array(repeating: .never, count: n)
             spikeEvents = Array(repeating: [], count: n)
+            spikeTags = Array(repeating: [], count: n)
         }
     }
 
@@ -529,6 +532,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 st.windows[i] = was.windows[j]
                 st.cooldowns[i] = was.cooldowns[j]
                 st.spikeEvents[i] = was.spikeEvents[j]
+                st.spikeTags[i] = was.spikeTags[j]
             }
             stores[store] = st
         }
@@ -621,8 +625,10 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 var isSpike = false
                 if matcher.condition == .negativeSpike {
                     let t = event.timeMs
-                    // a retried event is counted once
-                    if tag == 0 || !st.windows[ri].contains(where: { $0.tag == tag }) {
+                    // a retried event is counted once, and not again once a spike alert named it
+                    if tag == 0
+                        || !(st.windows[ri].contains(where: { $0.tag == tag }) || st.spikeTags[ri].contains(tag))
+                    {
                         Self.slide(
                             &st.windows[ri], SpikeEntry(timeMs: t, event: event.event, tag: tag), keep: matcher.need)
                     }
@@ -642,6 +648,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
                 if isSpike {
+                    st.spikeTags[ri] = st.windows[ri].map(\.tag)
                     st.windows[ri].removeAll()
                     st.spikeEvents[ri] = ids
                 }
@@ -756,6 +763,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 } else if last != .min {
                     stores.values[i].cooldowns[ri] = .never
                     stores.values[i].spikeEvents[ri] = []
+                    stores.values[i].spikeTags[ri] = []
                 }
             }
             if !live { idle.append(stores.keys[i]) }

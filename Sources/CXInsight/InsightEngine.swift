@@ -109,11 +109,16 @@ public struct InsightState: Sendable {
     /// events from the spike windows (a spike lost). A wall clock stepped back (NTP) did the same.
     public internal(set) var clockMillis: Int64 = .min
 
-    /// `timeMs`, or the stage's clock when that is later; the clock moves to the result.
+    /// `timeMs`, or the stage's clock when that is later, by at most `maxHoldMillis`; the clock moves to the result.
+    /// A step back beyond that (a box that ran ahead until NTP set it right) starts the clock again from `timeMs`:
+    /// held there, every cooldown and window would stand still until the wall clock caught up.
     @inline(__always) mutating func tick(_ timeMs: Int64) -> Int64 {
-        if timeMs > clockMillis { clockMillis = timeMs }
+        if timeMs > clockMillis || clockMillis - timeMs > Self.maxHoldMillis { clockMillis = timeMs }
         return clockMillis
     }
+
+    /// How far back the clock holds: requests reordered by their turns differ by milliseconds; NTP steps are larger.
+    static let maxHoldMillis: Int64 = 300_000
     /// Recently hashed customer identifiers (bounded; customers come back, HMAC is not free).
     var customerKeys: [CustomerCacheKey: String] = [:]
     struct CustomerCacheKey: Hashable, Sendable {

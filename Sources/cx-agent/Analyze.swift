@@ -1,5 +1,6 @@
 import ArgumentParser
 import CXAgent
+import CXConfiguration
 import CXCore
 import CXInsight
 import Foundation

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CXAgent
+import CXConfiguration
 import Foundation
 import Logging
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CXConfiguration
 import CXHub
 import Foundation
 import Logging
@@ -113,7 +114,8 @@ struct Agents: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: c.databasePath) else {
             throw ValidationError("no hub database at \(c.databasePath); run `cx-hub init` first")
         }
-        return try HubStore.open(path: c.databasePath, cacheKiB: 4096, maxClockDrift: c.maxClockDrift)
+        return try HubStore.open(
+            path: c.databasePath, cacheKiB: 4096, maxClockDrift: c.maxClockDrift, defaultCountryCode: c.countryCode)
     }
 
     struct Enroll: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 @testable import CXAgent
+import CXConfiguration
 import CXCore
 import CXInsight
 import CXProtocol
@@ -786,6 +787,14 @@ struct BufferStoreTests {
         ]
         #expect(HubAlertSettings(entries: removed, storeID: "store-042").sentimentThreshold == -0.4)
         #expect(HubAlertSettings(entries: removed, storeID: "store-001").sentimentThreshold == nil)
+        // a store's value that cannot apply (set before the hub checked values) leaves the fleet's in force
+        let invalid = [
+            HubConfigEntry(collection: "config", key: "*", field: "alert_sentiment_threshold", value: "-0.6"),
+            HubConfigEntry(collection: "config", key: "store-042", field: "alert_sentiment_threshold", value: "0"),
+        ]
+        let settings = HubAlertSettings(entries: invalid, storeID: "store-042")
+        #expect(settings.sentimentThreshold == -0.6)
+        #expect(settings.problems.count == 1)
     }
 
     /// A single object over several lines whose first line ends with a nested "}" read as NDJSON by its shape and

@@ -1,4 +1,5 @@
 import CXAgent
+import CXConfiguration
 import CXCore
 import CXTestSupport
 import Foundation

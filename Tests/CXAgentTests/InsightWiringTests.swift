@@ -52,6 +52,24 @@ final class WebhookReceiver: @unchecked Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in self.port.withLock { $0 = channel.localAddress?.port ?? 0 } })
     }
+
+    /// Runs the receiver, and `body` with a buffer and an ingest service whose alerts go to it.
+    func withAgent(_ body: (BufferStore, IngestService, _ url: String) async throws -> Void) async throws {
+        let app = application()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            while port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let url = "http://127.0.0.1:\(port.withLock { $0 })/hook"
+            let dir = TempDir()
+            var c = AgentConfiguration()
+            c.dataDirectory = dir.path
+            c.alertWebhookURL = url
+            let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+            try await body(store, try IngestService(store: store, configuration: c), url)
+            try store.close()
+            group.cancelAll()
+        }
+    }
 }
 
 @Suite("Insight in the agent", .serialized)
@@ -256,17 +274,7 @@ func webhookRetryPolicy(attempts: Int, status: Int?, decision: WebhookRetryPolic
 @Test func aDeliveryTheWebhookRefusesIsGivenUpAndCounted() async throws {
     for (refusal, givenUp) in [(HTTPResponse.Status.notFound, true), (.serviceUnavailable, false), (.found, true)] {
         let receiver = WebhookReceiver(refuseFirst: 1_000, refusal: refusal)
-        let app = receiver.application()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            while receiver.port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
-            let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
-            let dir = TempDir()
-            var c = AgentConfiguration()
-            c.dataDirectory = dir.path
-            c.alertWebhookURL = url
-            let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
-            let ingest = try IngestService(store: store, configuration: c)
+        try await receiver.withAgent { store, ingest, url in
             // an NPS detractor without a complaint: one alert, one delivery
             let line = InsightWiringTests.line(UUID(), text: "fine", score: 1, customer: "c-1")
             #expect(try await ingest.ingest(body: Array(line.utf8), contentType: nil).status == 200)
@@ -288,28 +296,17 @@ func webhookRetryPolicy(attempts: Int, status: Int?, decision: WebhookRetryPolic
             #expect(stats.webhookFailuresTotal == (givenUp ? 5 : 8))
             #expect(stats.webhookDeliveredTotal == 0)
             #expect(receiver.redirected.withLock { $0 } == 0, "a redirect is not followed")
-            try store.close()
-            group.cancelAll()
         }
     }
 }
 
 /// A delivery the webhook refuses (4xx) no longer ends the queue's pass: the next alert goes out in the same pass. An
-/// endpoint failing with 5xx still ends it (the rest would fail too, each after its timeout).
-@Test(arguments: [(HTTPResponse.Status.unprocessableContent, 1), (.serviceUnavailable, 0)])
+/// endpoint failing with 5xx, or asking to slow down (429), still ends it (the rest would fail too, each spending an
+/// attempt).
+@Test(arguments: [(HTTPResponse.Status.unprocessableContent, 1), (.serviceUnavailable, 0), (.tooManyRequests, 0)])
 func aRefusedDeliveryDoesNotHoldBackTheNext(refusal: HTTPResponse.Status, deliveredInOnePass: Int) async throws {
     let receiver = WebhookReceiver(refuseFirst: 1, refusal: refusal)
-    let app = receiver.application()
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService() }
-        while receiver.port.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        let url = "http://127.0.0.1:\(receiver.port.withLock { $0 })/hook"
-        let dir = TempDir()
-        var c = AgentConfiguration()
-        c.dataDirectory = dir.path
-        c.alertWebhookURL = url
-        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
-        let ingest = try IngestService(store: store, configuration: c)
+    try await receiver.withAgent { store, ingest, url in
         // two stores, one NPS detractor each: two alerts, two deliveries
         let body = ["store-001", "store-002"].map {
             InsightWiringTests.line(UUID(), text: "fine", score: 1, customer: "c-1")
@@ -324,8 +321,6 @@ func aRefusedDeliveryDoesNotHoldBackTheNext(refusal: HTTPResponse.Status, delive
         #expect(receiver.attempts.withLock { $0 } == 1 + deliveredInOnePass)
         #expect(receiver.received.withLock { $0.count } == deliveredInOnePass)
         #expect(try await store.pendingWebhooks() == 2 - deliveredInOnePass)
-        try store.close()
-        group.cancelAll()
     }
 }
 

@@ -1,4 +1,6 @@
+import CXConfiguration
 import CXHub
+import CXInsight
 import CXTestSupport
 import Foundation
 import Testing
@@ -51,6 +53,23 @@ import Testing
             Issue.record("accepted")
         } catch {
             #expect("\(error)".contains("unknown setting 'max_clock_drift' (did you mean 'max_clock_drift_seconds'?)"))
+        }
+    }
+
+    /// With agents hashing national numbers in international form (`default_country_code`), a CX lead's
+    /// `cx erase 07700 900123` at a hub without the same setting erased a hash no agent holds.
+    @Test func theHubHashesIdentifiersAsItsAgentsDo() throws {
+        let dir = TempDir()
+        let c = try HubConfiguration.load(
+            file: nil, environment: ["CX_HUB_DATA_DIRECTORY": dir.path, "CX_HUB_DEFAULT_COUNTRY_CODE": "44"])
+        let store = try HubStore.open(path: c.databasePath, defaultCountryCode: c.countryCode)
+        let agent = try CustomerIdentifierHasher(
+            fleetKey: [UInt8](Data(base64Encoded: store.fleetKey)!), defaultCountryCode: "44")
+        #expect(store.customerKey(for: "07700 900123") == agent.hash("07700 900123"))
+        #expect(store.customerKey(for: "+44 7700 900123") == agent.hash("07700 900123"))
+        try store.close()
+        #expect(throws: ConfigurationError.self) {
+            try HubConfiguration.load(file: nil, environment: ["CX_HUB_DEFAULT_COUNTRY_CODE": "+44"])
         }
     }
 }

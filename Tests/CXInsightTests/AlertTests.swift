@@ -236,6 +236,7 @@ import Testing
         let again = a.process(event("3", 9))
         #expect(again.map(\.ruleID) == ["spike"], "the retry of the spike's last event raises it again")
         #expect(again.first?.eventIDs == ["1", "2", "3"])
+        #expect(a.process(event("1", 9)).isEmpty && a.process(event("2", 9)).isEmpty)
         #expect(a.process(event("4", 10)).isEmpty)
         #expect(a.process(event("5", 11)).isEmpty)
         #expect(a.process(event("6", 12)).isEmpty, "the spike rule is in its cooldown")
@@ -260,6 +261,23 @@ import Testing
         #expect(b.process(ev("4", t: 3000, compound: -0.9, intents: [.cancellation], customer: "c")).isEmpty)
         a = AlertRuleEngine(rules: [churn], keeping: AlertRuleEngine(rules: [negative], keeping: a))
         #expect(a.process(ev("5", t: 4000, intents: [.cancellation], customer: "c")).map(\.ruleID) == ["churn"])
+    }
+
+    /// The retries of a spike's events (the request that completed it refused, then sent again) do not count toward
+    /// the next spike: with a short cooldown, one new negative event raised a spike naming events already alerted on.
+    @Test func aSpikesRetriedEventsDoNotMakeTheNextOne() {
+        var a = AlertRuleEngine(rules: [
+            AlertRule(
+                id: "spike", condition: .negativeSpike, threshold: -0.5, count: 3, windowSeconds: 600,
+                cooldownSeconds: 0)
+        ])
+        let first = (1...3).map { a.process(ev("\($0)", t: Int64($0) * 1000, compound: -0.9)).count }
+        #expect(first == [0, 0, 1])
+        #expect(a.process(ev("1", t: 5000, compound: -0.9)).isEmpty)
+        #expect(a.process(ev("2", t: 6000, compound: -0.9)).isEmpty)
+        #expect(a.process(ev("4", t: 7000, compound: -0.9)).isEmpty, "one new negative event is no spike")
+        #expect(a.process(ev("5", t: 8000, compound: -0.9)).isEmpty)
+        #expect(a.process(ev("6", t: 9000, compound: -0.9)).map(\.eventIDs) == [["4", "5", "6"]])
     }
 
     /// Events without an id (as `cx-agent analyze` passes them) are all different events.

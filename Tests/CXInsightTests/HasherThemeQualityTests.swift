@@ -271,6 +271,12 @@ import Testing
         #expect(first.alerts.map(\.ruleID).contains("very-negative"))
         #expect(!earlier.alerts.map(\.ruleID).contains("very-negative"), "\(earlier.alerts.map(\.ruleID))")
         #expect(state.clockMillis == 10_000)
+        // A step back of more than 5 minutes (a box that ran ahead until NTP set it right) starts the clock again:
+        // held at the later time, no cooldown would ever end.
+        let ahead: Int64 = 1_000_000_000
+        _ = engine.enrich(InsightInput(text: angry, timeMs: ahead), state: &state)
+        _ = engine.enrich(InsightInput(text: "fine", timeMs: ahead - 400_000), state: &state)
+        #expect(state.clockMillis == ahead - 400_000)
     }
 
     /// The same event seen again (a producer's retry of a request refused after its analysis) is not a

@@ -300,6 +300,25 @@ struct WireShapeTests {
         }
     }
 
+    /// Column-form string tables and packed columns are counted too: an empty string is 2 bytes on the wire and 16 in
+    /// memory, a 1-byte packed entry 8 or 16.
+    @Test func columnEntriesAreCounted() {
+        let strings = Self.field(15, Array([[UInt8]](repeating: Self.field(2, []), count: 680_001).joined()))
+        let channels = Self.field(15, Self.field(11, [UInt8](repeating: 1, count: 10_001)))
+        for (columns, message) in [
+            (strings, "event_columns.strings: more than 680000 entries"),
+            (channels, "event_columns.channel: more than 10000 entries"),
+        ] {
+            let frame = FrameEncoder().frame(message: Self.message(columns), kind: .batch, signer: Fixtures.signer)
+            do throws(ProtocolError) {
+                _ = try FrameDecoder().decodeBatch(frame, key: ValidationTests.key)
+                Issue.record("accepted")
+            } catch {
+                #expect(error.code == .tooManyItems && error.message == message, "\(error)")
+            }
+        }
+    }
+
     /// Column-form enrichments are counted too (one per event at most).
     @Test func columnEnrichmentsAreCounted() {
         let columns = Array([[UInt8]](repeating: Self.field(24, []), count: 10_001).joined())

@@ -5,7 +5,7 @@ import Foundation
 
 /// Everything `cx-agent` can be told. Every field has a default that works on a fresh machine; a YAML file
 /// overrides the defaults, `CX_AGENT_*` environment variables override the file, flags override both.
-public struct AgentConfiguration: Sendable, Hashable, Codable {
+public struct AgentConfiguration: Sendable, Hashable, Codable, LayeredConfiguration {
     /// Where the buffer database and credentials live.
     public var dataDirectory: String = "./cx-agent-data"
     /// The store this agent serves; events for other stores are refused at ingest.
@@ -208,35 +208,11 @@ public struct AgentConfiguration: Sendable, Hashable, Codable {
 public typealias ConfigurationError = CXConfiguration.ConfigurationError
 
 extension AgentConfiguration {
-    /// Defaults, then the YAML file (if any), then the environment, then the flags (`applyingFlags`; `flags` names
-    /// them by setting key); validated once, an error naming where the bad value came from.
-    public static func load(
-        file: String?, environment: [String: String], flags: [String: String] = [:],
-        applyingFlags: (inout AgentConfiguration) -> Void = { _ in }
-    ) throws -> AgentConfiguration {
-        var config = AgentConfiguration()
-        var fileKeys: Set<String> = []
-        if let file,
-            let decoded = try ConfigurationFile.decode(
-                AgentConfiguration.self, path: file, knownKeys: Set(CodingKeys.allCases.map(\.rawValue)))
-        {
-            config = decoded.settings
-            fileKeys = decoded.keys
-        }
-        try config.applyEnvironment(environment)
-        applyingFlags(&config)
-        do {
-            try config.validate()
-        } catch let error as ConfigurationError {
-            throw error.naming(
-                SettingOrigins(
-                    file: file, fileKeys: fileKeys, environment: environment, prefix: "CX_AGENT_", flags: flags))
-        }
-        return config
-    }
+    public static let environmentPrefix = "CX_AGENT_"
+    public static var knownKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
-    mutating func applyEnvironment(_ env: [String: String]) throws {
-        let overrides = EnvironmentOverrides(env, prefix: "CX_AGENT_")
+    public mutating func applyEnvironment(_ env: [String: String]) throws {
+        let overrides = EnvironmentOverrides(env, prefix: Self.environmentPrefix)
         func string(_ key: CodingKeys) -> String? { overrides.string(key.rawValue) }
         func int(_ key: CodingKeys) throws -> Int64? { try overrides.int(key.rawValue) }
         func bool(_ key: CodingKeys) throws -> Bool? { try overrides.bool(key.rawValue) }

@@ -111,9 +111,10 @@ public struct AlertWebhookService: Service {
                     "alert webhook delivery given up",
                     metadata: ["alert_id": "\(delivery.alertID)", "reason": "\(reason)", "error": "\(failure)"])
             }
-            // An endpoint that is down or failing (no answer, 5xx) would fail the rest too, each after its timeout:
-            // the pass ends. One that answered and refused this delivery (3xx, 4xx) may take the next ones.
-            if status.map({ $0 >= 500 }) ?? true { return }
+            // An endpoint that is down, failing or asking to slow down (no answer, 5xx, 408, 425, 429) would fail the
+            // rest too, each spending an attempt: the pass ends. One that refused this delivery (other 3xx and 4xx)
+            // may take the next ones.
+            if status.map({ $0 >= 500 || $0 == 408 || $0 == 425 || $0 == 429 }) ?? true { return }
         }
     }
 }

@@ -22,11 +22,17 @@ public struct HubAlertSettings: Sendable, Hashable {
 
     /// The effective settings for `storeID` from the configuration entries received from the hub.
     public init(entries: [HubConfigEntry], storeID: String) {
-        // A store's own value wins over `*`; a store's removed value (nil) leaves `*`'s in force.
+        // A store's own value wins over `*`; a store's removed value (nil), or one that cannot apply (set before the
+        // hub checked it), leaves `*`'s in force.
         var effective: [String: String] = [:]
         for scope in ["*", storeID] {
             for e in entries where e.collection == "config" && e.key == scope {
                 if let value = e.value {
+                    if let problem = AlertRule.settingProblem(name: e.field, value: value) {
+                        problems.append("\(e.field): \(problem)")
+                        if scope == "*" { effective.removeValue(forKey: e.field) }
+                        continue
+                    }
                     effective[e.field] = value
                 } else if scope == "*" {
                     effective.removeValue(forKey: e.field)
@@ -34,10 +40,6 @@ public struct HubAlertSettings: Sendable, Hashable {
             }
         }
         for (name, value) in effective {
-            if let problem = AlertRule.settingProblem(name: name, value: value) {
-                problems.append("\(name): \(problem)")
-                continue
-            }
             switch name {
             case "alert_sentiment_threshold": sentimentThreshold = Double(value)
             case "alert_cooldown_seconds": cooldownSeconds = Int(value)

@@ -210,7 +210,7 @@ public struct SyncStateMachine: Sendable {
                     .discardInFlight,
                     .log(.error, "the hub refused the batch (clock_drift): \(message); rebuilding it"),
                 ]
-            case "busy", "overloaded", "unavailable":
+            case "busy", "overloaded", "unavailable", "request_timeout":
                 attempt += 1
                 waitUntil = max(waitUntil, now + (retryAfter ?? backoffMillis(jitter: jitter)))
                 return [.log(.info, "the hub asked to retry later: \(message)")]

@@ -1,10 +1,11 @@
 import CXConfiguration
+import CXInsight
 import CXProtocol
 import Foundation
 
 /// Everything `cx-hub` can be told. Defaults work on a fresh machine; a YAML file overrides them, `CX_HUB_*`
 /// environment variables override the file, flags override both.
-public struct HubConfiguration: Sendable, Hashable, Codable {
+public struct HubConfiguration: Sendable, Hashable, Codable, LayeredConfiguration {
     /// Database, TLS material, admin token.
     public var dataDirectory: String = "./cx-hub-data"
     public var listenHost: String = "127.0.0.1"
@@ -32,6 +33,9 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
     public var staleAfter: Duration = .seconds(300)
     /// SQLite page cache in KiB.
     public var cacheKiB: Int = 131_072
+    /// The calling code the stores' agents hash national phone numbers with (their `default_country_code`): the hub
+    /// hashes an identifier a CX lead types (`cx customer`, `cx erase`) the same way. Empty: as written.
+    public var defaultCountryCode: String = ""
     public var logLevel: String = "info"
 
     public init() {}
@@ -50,6 +54,7 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
         case enrollmentTokenTTL = "enrollment_token_ttl_seconds"
         case staleAfter = "stale_after_seconds"
         case cacheKiB = "cache_kib"
+        case defaultCountryCode = "default_country_code"
         case logLevel = "log_level"
     }
 
@@ -73,6 +78,7 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
         enrollmentTokenTTL = try seconds(.enrollmentTokenTTL, d.enrollmentTokenTTL)
         staleAfter = try seconds(.staleAfter, d.staleAfter)
         cacheKiB = try c.decodeIfPresent(Int.self, forKey: .cacheKiB) ?? d.cacheKiB
+        defaultCountryCode = try c.decodeIfPresent(String.self, forKey: .defaultCountryCode) ?? d.defaultCountryCode
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
     }
 
@@ -91,6 +97,7 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
         try c.encode(enrollmentTokenTTL.components.seconds, forKey: .enrollmentTokenTTL)
         try c.encode(staleAfter.components.seconds, forKey: .staleAfter)
         try c.encode(cacheKiB, forKey: .cacheKiB)
+        try c.encode(defaultCountryCode, forKey: .defaultCountryCode)
         try c.encode(logLevel, forKey: .logLevel)
     }
 
@@ -99,41 +106,19 @@ public struct HubConfiguration: Sendable, Hashable, Codable {
     /// The key path in effect.
     public var keyPath: String { tlsKey.isEmpty ? dataDirectory + "/tls/hub.key" : tlsKey }
     public var databasePath: String { dataDirectory + "/hub.sqlite" }
+    /// `defaultCountryCode` as the hasher takes it: nil for none.
+    public var countryCode: String? { defaultCountryCode.isEmpty ? nil : defaultCountryCode }
 }
 
 /// A configuration problem, naming the source (file, variable) and the setting.
 public typealias HubConfigurationError = ConfigurationError
 
 extension HubConfiguration {
-    /// Defaults, then the YAML file (if any), then the environment, then the flags (`applyingFlags`; `flags` names
-    /// them by setting key); validated once, an error naming where the bad value came from.
-    public static func load(
-        file: String?, environment: [String: String], flags: [String: String] = [:],
-        applyingFlags: (inout HubConfiguration) -> Void = { _ in }
-    ) throws -> HubConfiguration {
-        var config = HubConfiguration()
-        var fileKeys: Set<String> = []
-        if let file,
-            let decoded = try ConfigurationFile.decode(
-                HubConfiguration.self, path: file, knownKeys: Set(CodingKeys.allCases.map(\.rawValue)))
-        {
-            config = decoded.settings
-            fileKeys = decoded.keys
-        }
-        try config.applyEnvironment(environment)
-        applyingFlags(&config)
-        do {
-            try config.validate()
-        } catch let error as ConfigurationError {
-            throw error.naming(
-                SettingOrigins(
-                    file: file, fileKeys: fileKeys, environment: environment, prefix: "CX_HUB_", flags: flags))
-        }
-        return config
-    }
+    public static let environmentPrefix = "CX_HUB_"
+    public static var knownKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
-    mutating func applyEnvironment(_ env: [String: String]) throws {
-        let overrides = EnvironmentOverrides(env, prefix: "CX_HUB_")
+    public mutating func applyEnvironment(_ env: [String: String]) throws {
+        let overrides = EnvironmentOverrides(env, prefix: Self.environmentPrefix)
         func string(_ key: CodingKeys) -> String? { overrides.string(key.rawValue) }
         func int(_ key: CodingKeys) throws -> Int64? { try overrides.int(key.rawValue) }
         if let v = string(.dataDirectory) { dataDirectory = v }
@@ -149,6 +134,7 @@ extension HubConfiguration {
         if let v = try int(.enrollmentTokenTTL) { enrollmentTokenTTL = .seconds(v) }
         if let v = try int(.staleAfter) { staleAfter = .seconds(v) }
         if let v = try int(.cacheKiB) { cacheKiB = Int(v) }
+        if let v = string(.defaultCountryCode) { defaultCountryCode = v }
         if let v = string(.logLevel) { logLevel = v }
     }
 
@@ -181,6 +167,9 @@ extension HubConfiguration {
             throw fail(.staleAfter, "must be from 1 second to 365 days (31536000 seconds)")
         }
         try within(.cacheKiB, Int64(cacheKiB), 1024...(16 << 20))
+        if let problem = CustomerIdentifierHasher.countryCodeProblem(defaultCountryCode) {
+            throw fail(.defaultCountryCode, problem)
+        }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw fail(.logLevel, "'\(logLevel)' is not a log level")
         }

@@ -10,6 +10,8 @@ enum SyncBodyRefusal: Error {
     case overloaded
     /// It did not arrive within its deadline.
     case tooSlow(Duration)
+    /// It could not be read (the connection closed, a read error).
+    case unreadable(String)
 }
 
 extension ByteBudget {
@@ -58,9 +60,8 @@ extension ByteBudget {
             held.releaseAll()
             throw refusal
         } catch {
-            // the connection closed, or the body could not be read: as good as too slow
             held.releaseAll()
-            throw .tooSlow(deadline)
+            throw .unreadable("\(error)")
         }
     }
 }

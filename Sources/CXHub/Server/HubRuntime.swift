@@ -21,7 +21,9 @@ public struct HubRuntime: Sendable {
                 "not_initialized", "no hub database at \(c.databasePath); run `cx-hub init` first", status: 500)
         }
         // Migrations run here, before the listener opens.
-        let store = try HubStore.open(path: c.databasePath, cacheKiB: c.cacheKiB, maxClockDrift: c.maxClockDrift)
+        let store = try HubStore.open(
+            path: c.databasePath, cacheKiB: c.cacheKiB, maxClockDrift: c.maxClockDrift,
+            defaultCountryCode: c.countryCode)
         let tls = try HubServer.tlsConfiguration(certificate: c.certificatePath, key: c.keyPath)
         let logger = logger
         let ctx = HubServer.Context(store: store, configuration: c, logger: logger)
@@ -50,7 +52,9 @@ public struct HubRuntime: Sendable {
         }
         try fm.createDirectory(
             atPath: c.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try HubStore.open(path: c.databasePath, cacheKiB: c.cacheKiB, maxClockDrift: c.maxClockDrift)
+        let store = try HubStore.open(
+            path: c.databasePath, cacheKiB: c.cacheKiB, maxClockDrift: c.maxClockDrift,
+            defaultCountryCode: c.countryCode)
         defer { try? store.close() }
         var createdTLS = false
         if c.tlsCertificate.isEmpty && !fm.fileExists(atPath: c.certificatePath) {

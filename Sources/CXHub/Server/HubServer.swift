@@ -120,7 +120,8 @@ public enum HubServer {
             // Bodies are read before the signature can be checked: what all requests hold at once is bounded (1,000
             // callers x 8 MiB would otherwise be 8 GiB), each holds only what it has sent, and a body must arrive
             // within a deadline that allows 16 KiB/s.
-            let length = request.headers[.contentLength].flatMap(Int.init) ?? maxFrame
+            let declared = request.headers[.contentLength].flatMap(Int.init)
+            let length = declared ?? maxFrame
             let body: ByteBuffer
             do throws(SyncBodyRefusal) {
                 body = try await syncBytes.collect(
@@ -135,12 +136,18 @@ public enum HubServer {
                     ctx.logger.warning("sync request shed", metadata: ["bytes_in_flight_limit": "\(syncBytes.limit)"])
                     return frame(ctx.sync.overloaded(retryAfterSeconds: 1))
                 case .tooSlow(let deadline):
+                    let body = declared.map { "the body of \($0) bytes" } ?? "the body"
                     return frame(
                         ctx.sync.refusal(
                             HubError(
                                 "request_timeout",
-                                "the body of \(length) bytes did not arrive within \(deadline.components.seconds) s",
+                                "\(body) did not arrive within \(deadline.components.seconds) s (16 KiB/s after 30 s)",
                                 status: 408)))
+                case .unreadable(let why):
+                    ctx.logger.notice("sync body unreadable", metadata: ["error": "\(why)"])
+                    return frame(
+                        ctx.sync.refusal(
+                            HubError("truncated_frame", "the body could not be read whole: \(why)", status: 400)))
                 }
             }
             defer { syncBytes.release(body.readableBytes) }

@@ -32,9 +32,11 @@ public final class HubStore: Sendable {
     }
 
     /// Opens (creating if needed) the database and runs migrations.
-    public static func open(path: String, cacheKiB: Int = 131_072, maxClockDrift: Duration = .seconds(300)) throws
-        -> HubStore
-    {
+    /// `defaultCountryCode`: the stores' calling code for national phone numbers (`default_country_code`).
+    public static func open(
+        path: String, cacheKiB: Int = 131_072, maxClockDrift: Duration = .seconds(300),
+        defaultCountryCode: String? = nil
+    ) throws -> HubStore {
         var config = Configuration()
         config.prepareDatabase { db in
             // 32 KiB pages for a new database (an existing one keeps its size): a merge writes whole pages of
@@ -79,17 +81,23 @@ public final class HubStore: Sendable {
         }
         let store = HubStore(
             path: path, pool: pool, hubID: hubID, fleetKey: fleetKey,
-            clock: HybridLogicalClock(maxDrift: maxClockDrift, last: HLCTimestamp(rawValue: lastHLC)))
+            clock: HybridLogicalClock(maxDrift: maxClockDrift, last: HLCTimestamp(rawValue: lastHLC)),
+            defaultCountryCode: defaultCountryCode)
         try pool.write { db in try store.hashRawTombstones(db) }
         return store
     }
 
-    init(path: String, pool: DatabasePool, hubID: String, fleetKey: String, clock: HybridLogicalClock) {
+    init(
+        path: String, pool: DatabasePool, hubID: String, fleetKey: String, clock: HybridLogicalClock,
+        defaultCountryCode: String? = nil
+    ) {
         self.path = path
         self.pool = pool
         self.hubID = hubID
         self.fleetKey = fleetKey
-        identifierHasher = Data(base64Encoded: fleetKey).flatMap { try? CustomerIdentifierHasher(fleetKey: Array($0)) }
+        identifierHasher = Data(base64Encoded: fleetKey).flatMap {
+            try? CustomerIdentifierHasher(fleetKey: Array($0), defaultCountryCode: defaultCountryCode)
+        }
         self.clock = Mutex(clock)
     }
 

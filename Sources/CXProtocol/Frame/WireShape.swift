@@ -57,17 +57,51 @@ enum WireShape {
         }
     }
 
+    /// The column form's repeated fields, by field number: its name and how many entries a batch may need.
+    static func columnLimits(_ limits: ProtocolLimits) -> [Int: (name: String, most: Int)] {
+        let events = limits.maxEventsPerBatch
+        let attributes = events * limits.event.maxAttributes
+        var out: [Int: (name: String, most: Int)] = [
+            2: ("strings", events * 4 + 2 * attributes), 22: ("attribute_keys", attributes),
+            23: ("attribute_values", attributes),
+        ]
+        let perEvent = [
+            4: "seq_deltas", 5: "occurred_at_deltas", 6: "hlc_skew_deltas", 7: "hlc_counters", 8: "store", 9: "device",
+            10: "customer", 11: "channel", 12: "type", 13: "journey_stage", 14: "presence", 15: "score_scale",
+            16: "score_milli", 17: "amount_milli", 18: "currency", 19: "text_lengths", 21: "attribute_counts",
+        ]
+        for (field, name) in perEvent { out[field] = (name, events) }
+        return out
+    }
+
+    /// Every repeated column holds at most what a batch's events can need: a packed column decodes to an array of
+    /// 8 or 16 bytes per 1-byte entry, an empty string to 16 bytes per 2.
     private static func checkColumns(_ m: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, limits: ProtocolLimits)
         throws(ProtocolError)
     {
+        let most = columnLimits(limits)
+        var entries: [Int: Int] = [:]
         var enrichments = 0
         try forEachField(m, range) { (field, value) throws(ProtocolError) in
-            guard field == 24 else { return }
-            enrichments += 1
-            guard enrichments <= limits.maxEventsPerBatch else {
-                throw ProtocolError(.tooManyItems, "more than \(limits.maxEventsPerBatch) enrichments")
+            if field == 24 {
+                enrichments += 1
+                guard enrichments <= limits.maxEventsPerBatch else {
+                    throw ProtocolError(.tooManyItems, "more than \(limits.maxEventsPerBatch) enrichments")
+                }
+                if let value { try checkEnrichment(m, value, limits: limits, index: enrichments - 1) }
+                return
             }
-            if let value { try checkEnrichment(m, value, limits: limits, index: enrichments - 1) }
+            guard let (name, limit) = most[field] else { return }
+            var n = 1
+            if let value, field != 2 {
+                // packed: one entry per varint, that is per byte below 0x80
+                n = 0
+                for i in value where m[i] < 0x80 { n += 1 }
+            }
+            entries[field, default: 0] += n
+            guard entries[field]! <= limit else {
+                throw ProtocolError(.tooManyItems, "event_columns.\(name): more than \(limit) entries")
+            }
         }
     }
 
