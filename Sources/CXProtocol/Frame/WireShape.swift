@@ -13,7 +13,7 @@ enum WireShape {
             // The counts first, then each item, in the order (and with the words) of the validation after decoding.
             var events = 0
             var stateItems = 0
-            try forEachField(m, 0..<m.count) { (field, _) throws(ProtocolError) in
+            try forEachField(m, 0..<m.count) { (field, _, _) throws(ProtocolError) in
                 switch field {
                 case 8: events += 1
                 case 9, 10, 11, 12: stateItems += 1
@@ -28,7 +28,7 @@ enum WireShape {
                     .tooManyItems, "\(stateItems) state items exceed the limit of \(limits.maxStateItemsPerBatch)")
             }
             var index = 0
-            try forEachField(m, 0..<m.count) { (field, value) throws(ProtocolError) in
+            try forEachField(m, 0..<m.count) { (field, value, _) throws(ProtocolError) in
                 guard let value else { return }
                 if field == 8 {
                     try checkEvent(m, value, limits: limits, index: index)
@@ -44,7 +44,7 @@ enum WireShape {
         _ m: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, limits: ProtocolLimits, index: Int
     ) throws(ProtocolError) {
         var attributes = 0
-        try forEachField(m, range) { (field, value) throws(ProtocolError) in
+        try forEachField(m, range) { (field, value, _) throws(ProtocolError) in
             if field == 16 {
                 attributes += 1
                 guard attributes <= limits.event.maxAttributes else {
@@ -82,7 +82,11 @@ enum WireShape {
         let most = columnLimits(limits)
         var entries: [Int: Int] = [:]
         var enrichments = 0
-        try forEachField(m, range) { (field, value) throws(ProtocolError) in
+        try forEachField(m, range) { (field, value, number) throws(ProtocolError) in
+            // `count` first in field order, refused in the validation's words
+            if field == 1, number > UInt64(limits.maxEventsPerBatch) {
+                throw ProtocolError(.tooManyItems, "\(number) events exceed the limit of \(limits.maxEventsPerBatch)")
+            }
             if field == 24 {
                 enrichments += 1
                 guard enrichments <= limits.maxEventsPerBatch else {
@@ -109,7 +113,7 @@ enum WireShape {
         _ m: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, limits: ProtocolLimits, index: Int
     ) throws(ProtocolError) {
         var items = 0
-        try forEachField(m, range) { (field, _) throws(ProtocolError) in
+        try forEachField(m, range) { (field, _, _) throws(ProtocolError) in
             if field == 6 || field == 7 || field == 8 { items += 1 }
         }
         guard items <= limits.maxEnrichmentItems else {
@@ -119,10 +123,11 @@ enum WireShape {
     }
 
     /// Calls `body` with each field's number and, for a length-delimited field, the range of its bytes (nil for
-    /// other wire types). It stops where the framing breaks (a truncated varint or length, a group, an unknown wire
+    /// other wire types; a varint's value comes third). It stops where the framing breaks (a truncated varint or length, a group, an unknown wire
     /// type): decoding reports that, in its own words.
     static func forEachField(
-        _ m: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ body: (Int, Range<Int>?) throws(ProtocolError) -> Void
+        _ m: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
+        _ body: (_ field: Int, _ bytes: Range<Int>?, _ varint: UInt64) throws(ProtocolError) -> Void
     ) throws(ProtocolError) {
         var i = range.lowerBound
         let end = range.upperBound
@@ -143,18 +148,18 @@ enum WireShape {
             let field = Int(truncatingIfNeeded: key >> 3)
             switch key & 7 {
             case 0:
-                guard varint() != nil else { return }
-                try body(field, nil)
+                guard let value = varint() else { return }
+                try body(field, nil, value)
             case 1, 5:
                 let size = key & 7 == 1 ? 8 : 4
                 guard end - i >= size else { return }
                 i += size
-                try body(field, nil)
+                try body(field, nil, 0)
             case 2:
                 guard let length = varint(), length <= UInt64(end - i) else { return }
                 let value = i..<(i + Int(length))
                 i = value.upperBound
-                try body(field, value)
+                try body(field, value, 0)
             default:
                 return
             }
