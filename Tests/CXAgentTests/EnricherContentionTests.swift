@@ -62,12 +62,12 @@ import Testing
         let events = try PackedEnrichmentTests.events()
         await enricher.takeTurn()
         // Were the waiting requests' threads blocked, neither the test's own task nor the task below could run
-        // before the turn is passed: a watchdog passes it after a minute, so that the test then fails instead of
+        // before the turn is passed: a watchdog passes it after two minutes, so that the test then fails instead of
         // hanging.
         let pass = PassOnce(enricher)
         let watchdog = DispatchSemaphore(value: 0)
         Thread {
-            _ = watchdog.wait(timeout: .now() + 60)
+            _ = watchdog.wait(timeout: .now() + 120)
             pass()
         }.start()
         let finished = Finished()
@@ -128,7 +128,9 @@ import Testing
 
     /// Returns once `count` requests wait for their turn at `enricher`, or after 20 seconds.
     static func waitUntil(_ count: Int, waitFor enricher: EventEnricher) async {
-        let deadline = ContinuousClock.now + .seconds(20)
+        // Each request analyses its events before it waits: a CI run of acf4783 under the full parallel suite had 5 of
+        // 6 waiting after 20 s (the test took 35 s; alone it takes 0.5 s).
+        let deadline = ContinuousClock.now + .seconds(60)
         while enricher.turnWaits.now < count && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(1))
         }
