@@ -46,13 +46,13 @@ public enum ConfigurationFile {
 
     /// The known key nearest to `key` by edit distance, if it is a likely misspelling (at most a third of it).
     static func nearest(_ key: String, in known: Set<String>) -> String? {
+        // Levenshtein distance, one row at a time
         func distance(_ a: [UInt8], _ b: [UInt8]) -> Int {
             var previous = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var current = [i] + Array(repeating: 0, count: b.count)
-                for j in 1...max(b.count, 1) where !b.isEmpty {
-                    current[j] = min(
-                        previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            for (i, x) in a.enumerated() {
+                var current = [i + 1]
+                for (j, y) in b.enumerated() {
+                    current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
                 }
                 previous = current
             }

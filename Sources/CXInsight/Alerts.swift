@@ -411,15 +411,13 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var windows: [[SpikeEntry]]
         /// Per rule, the store's cooldown (store-scoped rules only).
         var cooldowns: [Cooldown]
-        /// Per spike rule, the events of its latest alert, for the retry of the event that completed it, and their
-        /// tags: a producer's retry of those events does not count toward the next spike.
-        var spikeEvents: [[String]]
-        var spikeTags: [[UInt64]]
+        /// Per spike rule, the window of its latest alert: its events are named again for the retry of the event that
+        /// completed it, and a producer's retry of them does not count toward the next spike.
+        var lastSpike: [[SpikeEntry]]
         init(_ n: Int) {
             windows = Array(repeating: [], count: n)
             cooldowns = Array(repeating: .never, count: n)
-            spikeEvents = Array(repeating: [], count: n)
-            spikeTags = Array(repeating: [], count: n)
+            lastSpike = Array(repeating: [], count: n)
         }
     }
 
@@ -429,10 +427,10 @@ public struct AlertRuleEngine: Sendable, Hashable {
         var lastRaised: Int64
         var suppressed: Int
         /// The event whose match raised the alert (`EventReference.tag`; 0 for none); a spike's events are in
-        /// `spikeEvents`. A request refused after its analysis (the buffer full) leaves its cooldowns started, and the
-        /// producer's retry of the event must raise the alert again, not be suppressed by an alert never stored.
-        /// Plain data, so that the cooldowns (a table entry per customer for the churn rule) copy without reference
-        /// counting.
+        /// `StoreState.lastSpike` and `spikeEvents`. A request refused after its analysis (the buffer full) leaves its
+        /// cooldowns started, and the producer's retry of the event must raise the alert again, not be suppressed by
+        /// an alert never stored. Plain data, so that the cooldowns (a table entry per customer for the churn rule)
+        /// copy without reference counting.
         var raisedBy: UInt64 = 0
         /// A key that has not raised an alert.
         static let never = Cooldown(lastRaised: .min, suppressed: 0)
@@ -531,8 +529,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
             for (i, j) in oldIndex {
                 st.windows[i] = was.windows[j]
                 st.cooldowns[i] = was.cooldowns[j]
-                st.spikeEvents[i] = was.spikeEvents[j]
-                st.spikeTags[i] = was.spikeTags[j]
+                st.lastSpike[i] = was.lastSpike[j]
             }
             stores[store] = st
         }
@@ -619,7 +616,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
             matched.forEachRule { ri in
                 let matcher = ms[ri]
                 if matcher.storeScoped && st.cooldowns[ri].raised(by: tag) {
-                    let ids = st.spikeEvents[ri].isEmpty ? nil : st.spikeEvents[ri]
+                    let ids = st.lastSpike[ri].isEmpty ? nil : st.lastSpike[ri].map(\.event.string)
                     return out.append(st.cooldowns[ri].again(rulesCopy[ri], event, now, ids: ids))
                 }
                 var isSpike = false
@@ -627,7 +624,8 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     let t = event.timeMs
                     // a retried event is counted once, and not again once a spike alert named it
                     if tag == 0
-                        || !(st.windows[ri].contains(where: { $0.tag == tag }) || st.spikeTags[ri].contains(tag))
+                        || !(st.windows[ri].contains(where: { $0.tag == tag })
+                            || st.lastSpike[ri].contains(where: { $0.tag == tag }))
                     {
                         Self.slide(
                             &st.windows[ri], SpikeEntry(timeMs: t, event: event.event, tag: tag), keep: matcher.need)
@@ -648,9 +646,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
                 // The event ids are gathered only for an alert that is raised, not for every suppressed match.
                 let ids = isSpike ? st.windows[ri].map(\.event.string) : [event.eventID]
                 if isSpike {
-                    st.spikeTags[ri] = st.windows[ri].map(\.tag)
+                    // the window moves to the alert's record, and starts empty
+                    st.lastSpike[ri] = st.windows[ri]
                     st.windows[ri].removeAll()
-                    st.spikeEvents[ri] = ids
                 }
                 out.append(Self.alert(rulesCopy[ri], event, ids, sup, now))
             }
@@ -762,8 +760,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
                     live = true
                 } else if last != .min {
                     stores.values[i].cooldowns[ri] = .never
-                    stores.values[i].spikeEvents[ri] = []
-                    stores.values[i].spikeTags[ri] = []
+                    stores.values[i].lastSpike[ri] = []
                 }
             }
             if !live { idle.append(stores.keys[i]) }

@@ -24,8 +24,9 @@ extension ByteBudget {
         bodyGrace + .seconds(max(0, length) / minimumBodyBytesPerSecond)
     }
 
-    /// Reads `body`, reserving its bytes here as they arrive, within `deadline`; returns it and the bytes reserved
-    /// (the caller releases them once the body is handled). On a refusal nothing stays reserved.
+    /// Reads `body`, reserving its bytes here as they arrive, within `deadline`, and returns it: its bytes stay
+    /// reserved until the caller releases them (`readableBytes`) once the body is handled. On a refusal nothing stays
+    /// reserved (`HeldBytes` counts them apart from the body, which a refused read loses).
     ///
     /// Reserving the declared length up front let anyone, without credentials, hold the whole budget with a few
     /// connections that announce 8 MiB and then send a byte a minute: every agent's sync was shed for as long as
