@@ -34,7 +34,32 @@ public enum EventReference: Sendable, Hashable {
 
 /// The score an event carries, by survey type, for detractor / CSAT / effort rules.
 public enum ScoreKind: String, Sendable, Hashable, Codable {
-    case nps, csat, ces, review
+    /// NPS, 0-10.
+    case nps
+    /// CSAT, 1-5.
+    case csat
+    /// Customer effort on the 1-7 scale, the one the effort rule's threshold is written on.
+    case ces
+    /// Customer effort on the 1-5 scale: the effort rule compares it mapped onto 1-7, so that one threshold means the
+    /// same effort on both scales (a 5 of 5 is the most effort there is, not "5 of 7").
+    case ces5
+    /// Review stars, 1-5.
+    case review
+
+    /// An effort score as it sits on the 1-7 scale; nil for the other kinds.
+    func effortOnSevenPoints(_ score: Double) -> Double? {
+        switch self {
+        case .ces: score
+        case .ces5: 1 + (score - 1) * 1.5
+        case .nps, .csat, .review: nil
+        }
+    }
+
+    /// A score as operators read it in an alert: "4", "2.5", and "4 of 5" on the 1-5 effort scale.
+    func describe(_ score: Double) -> String {
+        let text = score == score.rounded() && abs(score) < 1e15 ? String(Int64(score)) : String(score)
+        return self == .ces5 ? "\(text) of 5" : text
+    }
 }
 
 /// What the alert rules look at for one event: a summary of the enriched event, not the text.
@@ -88,16 +113,19 @@ public struct AlertEvent: Sendable, Hashable {
     }
     /// The same as a bit mask: the rules test it for every event, and a `Set` per event cost an allocation.
     var intentBits = KindSet()
-    /// Survey or review score, if the event carries one.
-    public var score: Int?
+    /// Survey or review score, if the event carries one, as given: a CSAT of 2.5 is not a 2.
+    public var score: Double?
     /// Which scale `score` is on.
     public var scoreKind: ScoreKind?
     /// Events flagged bot, spam or near-duplicate do not count towards alerts.
     public var suppressed: Bool
 
+    /// The score as an alert's message gives it, "-" without one.
+    var scoreText: String { score.map { scoreKind?.describe($0) ?? ScoreKind.nps.describe($0) } ?? "-" }
+
     public init(
         eventID: String, storeID: String, channel: String? = nil, customerKey: String? = nil, timeMs: Int64,
-        compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Int? = nil, scoreKind: ScoreKind? = nil,
+        compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Double? = nil, scoreKind: ScoreKind? = nil,
         suppressed: Bool = false
     ) {
         self.init(
@@ -108,7 +136,7 @@ public struct AlertEvent: Sendable, Hashable {
     /// The same with the event's id as the caller holds it (the agent passes the parsed UUID).
     public init(
         event: EventReference, storeID: String, channel: String? = nil, customerKey: String? = nil, timeMs: Int64,
-        compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Int? = nil, scoreKind: ScoreKind? = nil,
+        compound: Double, intents: Set<Enrichment.Intent.Kind> = [], score: Double? = nil, scoreKind: ScoreKind? = nil,
         suppressed: Bool = false
     ) {
         self.event = event
@@ -153,7 +181,7 @@ public struct AlertRule: Codable, Sendable, Hashable {
         case npsDetractor = "nps_detractor"
         /// CSAT ≤ `threshold` (default 2)
         case csatAtOrBelow = "csat_at_or_below"
-        /// customer effort score ≥ `threshold` (default 5 on a 1-7 scale)
+        /// customer effort score ≥ `threshold` on the 1-7 scale (default 5); a 1-5 score is mapped onto it
         case highEffort = "high_effort"
         /// the event has the intent named in `intent`
         case intent
@@ -361,9 +389,11 @@ public struct AlertRuleEngine: Sendable, Hashable {
             switch condition {
             case .sentimentAtOrBelow: return e.compound <= threshold
             case .npsDetractor:
-                return e.scoreKind == .nps && (e.score.map { $0 >= 0 && Double($0) <= threshold } ?? false)
-            case .csatAtOrBelow: return e.scoreKind == .csat && (e.score.map { Double($0) <= threshold } ?? false)
-            case .highEffort: return e.scoreKind == .ces && (e.score.map { Double($0) >= threshold } ?? false)
+                return e.scoreKind == .nps && (e.score.map { $0 >= 0 && $0 <= threshold } ?? false)
+            case .csatAtOrBelow: return e.scoreKind == .csat && (e.score.map { $0 <= threshold } ?? false)
+            case .highEffort:
+                guard let score = e.score, let effort = e.scoreKind?.effortOnSevenPoints(score) else { return false }
+                return effort >= threshold
             case .intent: return intent.bits != 0 && e.intentBits.bits & intent.bits != 0
             case .negativeSpike: return e.compound <= threshold || e.intentBits.contains(.complaint)
             }
@@ -403,7 +433,7 @@ public struct AlertRuleEngine: Sendable, Hashable {
     struct Signals {
         var compound: Double
         var intentBits: KindSet
-        var score: Int?
+        var score: Double?
         var scoreKind: ScoreKind?
     }
 
@@ -728,9 +758,9 @@ public struct AlertRuleEngine: Sendable, Hashable {
     static func message(_ r: AlertRule, _ e: AlertEvent, _ n: Int) -> String {
         switch r.condition {
         case .sentimentAtOrBelow: return "Very negative feedback at \(e.storeID) (sentiment \(e.compound))"
-        case .npsDetractor: return "NPS detractor at \(e.storeID) (score \(e.score ?? -1))"
-        case .csatAtOrBelow: return "Low CSAT at \(e.storeID) (score \(e.score ?? -1))"
-        case .highEffort: return "High customer effort at \(e.storeID) (score \(e.score ?? -1))"
+        case .npsDetractor: return "NPS detractor at \(e.storeID) (score \(e.scoreText))"
+        case .csatAtOrBelow: return "Low CSAT at \(e.storeID) (score \(e.scoreText))"
+        case .highEffort: return "High customer effort at \(e.storeID) (score \(e.scoreText))"
         case .intent: return "\(r.intent?.rawValue ?? "intent") at \(e.storeID)"
         case .negativeSpike: return "\(n) negative events at \(e.storeID) within \((r.windowSeconds ?? 900) / 60) min"
         }

@@ -51,8 +51,8 @@ public struct InsightInput: Sendable {
     public var customerIDKind: CustomerIdentifierHasher.Kind?
     /// Event time, epoch milliseconds (used by the near-duplicate window and the alert rules).
     public var timeMs: Int64
-    /// Survey or review score, if the event carries one.
-    public var score: Int?
+    /// Survey or review score, if the event carries one, as given (fractional scores are compared as they are).
+    public var score: Double?
     /// Which scale `score` is on.
     public var scoreKind: ScoreKind?
     /// Time the respondent took, when the channel knows it (bot heuristic).
@@ -65,7 +65,7 @@ public struct InsightInput: Sendable {
 extension InsightInput {
     public init(
         text: String?, eventID: String = "", storeID: String = "", channel: String? = nil, customerID: String? = nil,
-        customerIDKind: CustomerIdentifierHasher.Kind? = nil, timeMs: Int64 = 0, score: Int? = nil,
+        customerIDKind: CustomerIdentifierHasher.Kind? = nil, timeMs: Int64 = 0, score: Double? = nil,
         scoreKind: ScoreKind? = nil, responseTimeMs: Int? = nil, event: EventReference? = nil
     ) {
         self.init(

@@ -75,7 +75,7 @@ struct InsightBench: AsyncParsableCommand {
         let inputs = evs.map { e in
             InsightInput(
                 text: e.text, eventID: e.event_id, storeID: e.store_id, channel: e.channel, customerID: e.customer_id,
-                customerIDKind: .loyalty, timeMs: e.ts, score: e.score,
+                customerIDKind: .loyalty, timeMs: e.ts, score: e.score.map(Double.init),
                 scoreKind: ["survey_nps": .nps, "survey_csat": .csat, "survey_ces": .ces, "review": .review][e.type])
         }
 

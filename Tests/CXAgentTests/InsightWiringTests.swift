@@ -119,6 +119,37 @@ struct InsightWiringTests {
         }
     }
 
+    /// Posted scores reach the alert rules on their own scale and unrounded: a CES of 4 on the 1-5 scale is high
+    /// effort (the 1-7 threshold of 5 let only a 5 of 5 through), a 3 of 5 is not; a CSAT of 2.4 is not "at or below
+    /// 2" and an NPS of 6.4 is not a detractor (both were rounded to one).
+    @Test func scoresReachTheRulesOnTheirOwnScale() async throws {
+        func line(_ store: String, _ type: String, _ score: String, _ scale: String) -> String {
+            "{\"event_id\":\"\(UUID().uuidString.lowercased())\",\"store_id\":\"\(store)\",\"device_id\":\"k-1\","
+                + "\"channel\":\"kiosk\",\"ts\":\(Int64(Date().timeIntervalSince1970 * 1000)),\"type\":\"\(type)\","
+                + "\"score\":\(score),\"score_scale\":\"\(scale)\"}"
+        }
+        let body = [
+            line("ces5-4", "survey.ces", "4", "ces_1_5"), line("ces5-3", "survey.ces", "3", "ces_1_5"),
+            line("ces7-5", "survey.ces", "5", "ces_1_7"), line("ces7-4", "survey.ces", "4", "ces_1_7"),
+            line("csat-2.4", "survey.csat", "2.4", "csat_1_5"), line("csat-2", "survey.csat", "2", "csat_1_5"),
+            line("nps-6.4", "survey.nps", "6.4", "nps_0_10"), line("nps-6", "survey.nps", "6", "nps_0_10"),
+        ].joined(separator: "\n")
+        let dir = TempDir()
+        var c = AgentConfiguration()
+        c.dataDirectory = dir.path
+        let store = try BufferStore.open(directory: dir.path, quotaBytes: 1 << 30, logger: testLogger)
+        let service = IngestService(
+            store: store, configuration: c, enricher: try EventEnricher(fleetKey: Array(repeating: 5, count: 32)))
+        let response = try await service.ingest(body: Array(body.utf8), contentType: nil)
+        #expect(response.status == 200)
+        let alerts = try await store.alerts(status: nil)
+        #expect(
+            Set(alerts.map { "\($0.storeID) \($0.rule)" })
+                == ["ces5-4 high-effort", "ces7-5 high-effort", "csat-2 csat-low", "nps-6 nps-detractor"])
+        #expect(alerts.first { $0.storeID == "ces5-4" }?.summary.contains("(score 4 of 5)") == true, "\(alerts)")
+        try store.close()
+    }
+
     @Test func rawPIINeverReachesTheDatabaseAndEventsCarryTheirEnrichment() async throws {
         let dir = TempDir()
         let agent = try AgentProcess(dataDirectory: dir.path + "/a")

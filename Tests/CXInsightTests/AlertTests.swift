@@ -7,7 +7,7 @@ import Testing
 @Suite struct AlertTests {
     func ev(
         _ id: String, store: String = "s1", t: Int64, compound: Double = 0, intents: Set<Enrichment.Intent.Kind> = [],
-        score: Int? = nil, kind: ScoreKind? = nil, customer: String? = nil, suppressed: Bool = false
+        score: Double? = nil, kind: ScoreKind? = nil, customer: String? = nil, suppressed: Bool = false
     ) -> AlertEvent {
         AlertEvent(
             eventID: id, storeID: store, customerKey: customer, timeMs: t, compound: compound, intents: intents,
@@ -30,6 +30,34 @@ import Testing
         #expect(r6.map(\.ruleID) == ["high-effort"])
         let r7 = a.process(ev("7", store: "s7", t: 0, intents: [.cancellation], customer: "c"))
         #expect(r7.map(\.ruleID) == ["churn-threat"])
+    }
+
+    /// One effort threshold, written on the 1-7 scale, means the same effort on the 1-5 scale: a 4 of 5 is high
+    /// effort, which the shared threshold of 5 missed (only a 5 of 5 alerted, the scale's very top). Fractional scores
+    /// are compared as posted: a CSAT of 2.4 is not "at or below 2", an NPS of 6.4 is not a detractor, and a 6.5
+    /// effort is high at a threshold of 6.5 (each was rounded first).
+    @Test(
+        arguments: [
+            (4.0, ScoreKind.ces5, "high-effort", "score 4 of 5"), (3.0, .ces5, nil, ""),
+            (5.0, .ces5, "high-effort", "5 of 5"),
+            (5.0, .ces, "high-effort", "score 5)"), (4.0, .ces, nil, ""), (4.9, .ces, nil, ""),
+            (2.4, .csat, nil, ""), (2.0, .csat, "csat-low", "score 2)"), (1.5, .csat, "csat-low", "score 1.5)"),
+            (6.4, .nps, nil, ""), (6.0, .nps, "nps-detractor", "score 6)"), (4.0, .review, nil, ""),
+        ] as [(Double, ScoreKind, String?, String)])
+    func scoresOnTheirOwnScale(score: Double, kind: ScoreKind, rule: String?, message: String) {
+        var a = AlertRuleEngine()
+        let raised = a.process(ev("e", t: 0, score: score, kind: kind))
+        #expect(raised.map(\.ruleID) == (rule.map { [$0] } ?? []))
+        #expect(raised.allSatisfy { $0.message.contains(message) }, "\(raised.map(\.message))")
+    }
+
+    @Test func aFractionalEffortThreshold() {
+        var a = AlertRuleEngine(rules: [AlertRule(id: "effort", condition: .highEffort, threshold: 6.5)])
+        #expect(a.process(ev("1", store: "a", t: 0, score: 6, kind: .ces)).isEmpty)
+        #expect(a.process(ev("2", store: "b", t: 0, score: 6.5, kind: .ces)).map(\.ruleID) == ["effort"])
+        // 1 + (4.5 - 1) * 1.5 = 6.25 on seven points, 5 of 5 is 7
+        #expect(a.process(ev("3", store: "c", t: 0, score: 4.5, kind: .ces5)).isEmpty)
+        #expect(a.process(ev("4", store: "d", t: 0, score: 5, kind: .ces5)).map(\.ruleID) == ["effort"])
     }
 
     /// Rules come from configuration: seconds beyond 100 years count as 100 years (a cooldown that suppresses for
@@ -445,23 +473,29 @@ import Testing
         [],
     ])
     func matchAgreesWithEveryRule(rules: [AlertRule]) {
-        func accepts(_ r: AlertRule, _ compound: Double, _ intents: KindSet, _ score: Int?, _ kind: ScoreKind?) -> Bool
+        func accepts(_ r: AlertRule, _ compound: Double, _ intents: KindSet, _ score: Double?, _ kind: ScoreKind?)
+            -> Bool
         {
             switch r.condition {
             case .sentimentAtOrBelow: return compound <= (r.threshold ?? -0.5)
             case .negativeSpike: return compound <= (r.threshold ?? -0.5) || intents.contains(.complaint)
             case .intent: return r.intent.map { intents.contains($0) } ?? false
             case .npsDetractor:
-                return kind == .nps && score.map { $0 >= 0 && Double($0) <= (r.threshold ?? 6) } ?? false
-            case .csatAtOrBelow: return kind == .csat && score.map { Double($0) <= (r.threshold ?? 2) } ?? false
-            case .highEffort: return kind == .ces && score.map { Double($0) >= (r.threshold ?? 5) } ?? false
+                return kind == .nps && score.map { $0 >= 0 && $0 <= (r.threshold ?? 6) } ?? false
+            case .csatAtOrBelow: return kind == .csat && score.map { $0 <= (r.threshold ?? 2) } ?? false
+            case .highEffort:
+                guard let score else { return false }
+                let seven: Double? = kind == .ces ? score : kind == .ces5 ? 1 + (score - 1) * 1.5 : nil
+                return seven.map { $0 >= (r.threshold ?? 5) } ?? false
             }
         }
         var engine = AlertRuleEngine(rules: rules)
         let compounds = [-1, -0.5001, -0.5, -0.4999, -0.2001, -0.2, -0.1999, 0, 0.5, 1, .nan]
-        let scores: [(Int?, ScoreKind?)] =
+        let scores: [(Double?, ScoreKind?)] =
             [(nil, nil)]
-            + [ScoreKind.nps, .csat, .ces, .review].flatMap { k in [nil, 0, 2, 3, 5, 6, 7, 8, 10].map { ($0, k) } }
+            + [ScoreKind.nps, .csat, .ces, .ces5, .review].flatMap { k in
+                [nil, 0, 1.9, 2, 2.1, 3, 3.6, 3.7, 4, 5, 6, 6.4, 7, 8, 10].map { ($0, k) }
+            }
         var checked = 0
         var matched = 0
         var wrong: [String] = []

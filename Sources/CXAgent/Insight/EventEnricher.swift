@@ -335,7 +335,7 @@ public final class EventEnricher: Sendable {
     static func input(_ e: Event, now: Int64) -> InsightInput {
         InsightInput(
             text: e.text, storeID: e.storeID, channel: e.channel.rawValue, customerID: nil, timeMs: now,
-            score: e.score.map { Int($0.value.rounded()) }, scoreKind: e.score.flatMap { kind($0.scale) },
+            score: e.score?.value, scoreKind: e.score.flatMap { kind($0.scale) },
             event: .uuid(e.eventID))
     }
 
@@ -348,7 +348,8 @@ public final class EventEnricher: Sendable {
         switch scale {
         case .nps: .nps
         case .csat: .csat
-        case .ces5, .ces7: .ces
+        case .ces5: .ces5
+        case .ces7: .ces
         case .stars: .review
         }
     }
