@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.14.0+lexicon-2024.12-cx10"
+    public static let modelVersion = "cxinsight-1.15.0+lexicon-2024.12-cx10"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -157,6 +157,8 @@ public struct InsightEngine: Sendable {
         let hasher: CustomerIdentifierHasher?
         let scorer: SentimentScorer
         let vocabulary: Vocabulary
+        /// What the masker writes in place of personal data, built-in and configured (`maskPlaceholders`).
+        let maskTokens: [[UInt8]]
 
         init(_ configuration: InsightConfiguration) throws {
             self.configuration = configuration
@@ -168,6 +170,9 @@ public struct InsightEngine: Sendable {
             intents = det
             themes = ThemeTagger(taxonomy: try configuration.taxonomy ?? ThemeTaxonomy.bundledDefault())
             masker = PIIMasker(patterns: configuration.piiPatterns)
+            maskTokens = Set(PIIKind.allCases.map(\.token) + configuration.piiPatterns.map(\.token)).map {
+                Array($0.utf8)
+            }
             quality = QualityAnalyzer(configuration: configuration.quality)
             hasher = try configuration.fleetKey.map {
                 try CustomerIdentifierHasher(fleetKey: $0, defaultCountryCode: configuration.defaultCountryCode)
@@ -394,6 +399,7 @@ public struct InsightEngine: Sendable {
                 let n = Tokenizer.tokenize(buf, into: room, stats: &st)
                 let toks = UnsafeMutableBufferPointer(rebasing: room[0..<n])
                 core.vocabulary.resolve(toks, n)
+                if !a.maskedCounts.isEmpty { core.maskPlaceholders(buf, toks) }
                 var scored = core.scorer.score(toks, n, st)
                 decide(buf, toks, st, &scored, &a.enrichment)
                 tagThemes(toks, &a.enrichment, list: &themeList)
@@ -576,6 +582,7 @@ public struct InsightEngine: Sendable {
             func tokens(_ i: Int) -> UnsafeMutableBufferPointer<Token> {
                 UnsafeMutableBufferPointer(rebasing: all[tokenStart[i]..<tokenStart[i + 1]])
             }
+            for i in 0..<count where !out[i].maskedCounts.isEmpty { core.maskPlaceholders(text(i), tokens(i)) }
             for i in 0..<count {
                 let toks = tokens(i)
                 scored.append(core.scorer.score(toks, toks.count, stats[i]))

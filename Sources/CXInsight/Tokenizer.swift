@@ -249,6 +249,13 @@ struct Vocabulary: Sendable {
         return i
     }
 
+    /// Makes a token a word of no table: its term and fields the absent record's.
+    @inline(__always)
+    func clear(_ t: inout Token) {
+        t.term = Int32(mask + 1)
+        t.fields = records[mask + 1].fields
+    }
+
     /// Sets every token's `term` and `fields`: its record, or the absent record.
     @inline(__always)
     func resolve(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) {

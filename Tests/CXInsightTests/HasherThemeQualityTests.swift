@@ -162,6 +162,32 @@ import Testing
     }
 }
 
+extension ThemeTests {
+    /// The masker's replacements are not the customer's words: a phone number left for a call back tagged the text
+    /// `electronics` ("[PHONE]"), an address `communication` ("[EMAIL]"), a configured loyalty number the loyalty
+    /// theme ("[LOYALTY]"). The same words written by the customer still count, in the batch analysis as in one
+    /// text's.
+    @Test(arguments: [
+        ("Please ring me back on +44 7700 900123", "electronics", false),
+        ("The phone I bought broke, ring me on +44 7700 900123", "electronics", true),
+        ("Reach me at jane.doe@example.com about the refund", "communication", false),
+        ("Your email said jane.doe@example.com was refunded", "communication", true),
+        ("Move LOY-12345678 to my new address", "loyalty", false),
+        ("My loyalty number LOY-12345678 was not recognised", "loyalty", true),
+    ])
+    func maskPlaceholdersAreNotWords(text: String, theme: String, tagged: Bool) {
+        let single = engine.enrich(InsightInput(text: text)).enrichment
+        #expect(single.flags.contains("pii_masked"))
+        #expect(single.themes.contains { $0.value == theme } == tagged, "\(single.themes)")
+        let batch = engine.analyzePacked(
+            [InsightInput(text: "nothing to mask here"), InsightInput(text: text)], scratch: InsightScratch())
+        let values = engine.themeValues
+        var themes: [Enrichment.Theme] = []
+        batch[1].enrichment.themes.forEach { themes.append(values[$0]) }
+        #expect(Set(themes) == Set(single.themes), "\(themes) against \(single.themes)")
+    }
+}
+
 @Suite struct QualityTests {
     /// The SimHash majority of the lanes' byte counts, eight at a time below 128 features, bit for bit as one count
     /// at a time; counts at and around the majority, and up to the feature count.
