@@ -164,7 +164,10 @@ public struct PIIMasker: Sendable {
                 continue
             }
             if Self.isDigit(b) || b == 0x2B || b == 0x28 {
-                let (s, next) = numberRun(buf, i)
+                let listed =
+                    i > 0 && buf[i - 1] == 0x2F
+                    && others.last.map { $0.end == i - 1 && ($0.kind == .phone || $0.kind == .card) } ?? false
+                let (s, next) = numberRun(buf, i, listed: listed)
                 if let s { others.append(s) }
                 i = max(next, i + 1)
                 continue
@@ -554,7 +557,9 @@ public struct PIIMasker: Sendable {
     ]
     /// "number" in the languages of the phone words: a phone number, unless an id word comes before it ("order
     /// number").
-    static let numberWords: Set<String> = ["number", "no", "nr", "num", "numero", "número", "numéro", "nummer"]
+    static let numberWords: Set<String> = [
+        "number", "numbers", "no", "nos", "nr", "num", "numero", "número", "numéro", "nummer",
+    ]
     /// Words that make the number right after them an identifier, not personal data.
     static let idContext: Set<String> = [
         "order", "orders", "sku", "item", "items", "invoice", "receipt", "ref", "reference", "tracking", "ticket",
@@ -565,7 +570,7 @@ public struct PIIMasker: Sendable {
     /// Words between an id word and its number that keep it the number's ("order is 123", "receipt for 123").
     static let linkingWords: Set<String> = ["is", "was", "are", "my", "the", "your", "our", "of", "for", "a"]
     /// Abbreviations whose "." does not end the sentence for the context words ("Tel. 030 1234567").
-    static let contextAbbreviations: Set<String> = ["tel", "tél", "ph", "mob", "nr", "tlf", "fax"]
+    static let contextAbbreviations: Set<String> = ["tel", "tél", "ph", "mob", "nr", "no", "tlf", "fax"]
 
     /// Up to `count` words before byte `start`, nearest first, ASCII-lowercased; letters of any alphabet count.
     /// A sentence end ("." after a word other than an abbreviation, "!", "?") or another number stops them.
@@ -618,13 +623,36 @@ public struct PIIMasker: Sendable {
         var end: Int
         var digits: Int
         var plainBefore: Bool
+        /// The separator before it (for the first group, what came before its digits: "+ ", "("), as `Separators`
+        /// counts it: a run's first groups are read alone when the whole run is not personal data.
+        var before = Separators()
     }
 
-    private func numberRun(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> (Span?, Int) {
+    /// The separators of a run or of some of its groups, counted by kind.
+    struct Separators {
+        var count = 0
+        var dots = 0
+        var slash = false
+        /// Neither a space nor a dash.
+        var other = 0
+        var paren = false
+
+        mutating func add(_ o: Separators) {
+            count += o.count
+            dots += o.dots
+            slash = slash || o.slash
+            other += o.other
+            paren = paren || o.paren
+        }
+    }
+
+    /// The span a number starting at `i` is, and where scanning goes on; `listed` when it follows a phone or card
+    /// masked right before it and a "/" ("555-123-4567/555-987-6543"), which otherwise makes it a date or a path.
+    private func numberRun(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int, listed: Bool) -> (Span?, Int) {
         // Most texts hold a number (a price, a time, a count): its digits and groups stay on the stack.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { digits in
             withUnsafeTemporaryAllocation(of: DigitGroup.self, capacity: 36) { groups in
-                numberRun(buf, i, digits, groups)
+                numberRun(buf, i, digits, groups, listed: listed)
             }
         }
     }
@@ -632,23 +660,21 @@ public struct PIIMasker: Sendable {
     /// `numberRun(_:_:)` with room for 36 digits and 36 groups (a run stops after 35 digits).
     private func numberRun(
         _ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ digits: UnsafeMutableBufferPointer<UInt8>,
-        _ groups: UnsafeMutableBufferPointer<DigitGroup>
+        _ groups: UnsafeMutableBufferPointer<DigitGroup>, listed: Bool
     ) -> (Span?, Int) {
         let n = buf.count
         var j = i
         var nd = 0
         var ng = 0
         // the separators between groups, counted by kind
-        var sepCount = 0
-        var sepDots = 0
-        var sepSlash = false
-        var sepOther = 0  // neither a space nor a dash
+        var seps = Separators()
+        // the separator before the group being read
+        var pending = Separators()
         var cur = 0
         var curStart = i
         var plainBefore = true
         let plus = buf[i] == 0x2B
         if plus { j += 1 }
-        var paren = false
         var lastDigitEnd = j
         while j < n {
             let c = buf[j]
@@ -689,25 +715,112 @@ public struct PIIMasker: Sendable {
             guard units > 0, k < n, Self.isDigit(buf[k]) else { break }
             let spaced = units == 3 && marks == 1 && buf[j] == 0x20 && buf[k - 1] == 0x20
             guard units == 1 || (units == 2 && (seenParen || marks == 0)) || spaced else { break }
+            let sep = Separators(count: units, dots: dots, slash: slash, other: other, paren: seenParen)
             if cur > 0 {
-                groups[ng] = DigitGroup(start: curStart, end: lastDigitEnd, digits: cur, plainBefore: plainBefore)
+                groups[ng] = DigitGroup(
+                    start: curStart, end: lastDigitEnd, digits: cur, plainBefore: plainBefore, before: pending)
                 ng += 1
+                pending = sep
+            } else {
+                pending.add(sep)
             }
             plainBefore = other == 0 && marks <= 1
             cur = 0
-            sepCount += units
-            sepDots += dots
-            sepSlash = sepSlash || slash
-            sepOther += other
-            paren = paren || seenParen
+            seps.add(sep)
             j = k
         }
         if cur > 0 {
-            groups[ng] = DigitGroup(start: curStart, end: lastDigitEnd, digits: cur, plainBefore: plainBefore)
+            groups[ng] = DigitGroup(
+                start: curStart, end: lastDigitEnd, digits: cur, plainBefore: plainBefore, before: pending)
             ng += 1
         }
-        let end = lastDigitEnd
         if nd == 0 { return (nil, i + 1) }
+        let whole = classify(
+            buf, i, plus, digits, groups, ng: ng, nd: nd, end: lastDigitEnd, seps: seps, listed: listed)
+        // A phone number longer than phones are written took the number after it along ("call me on 07700 900123 10
+        // am"): its first groups alone, when they are a phone of a usual length, leave the time or count in the text.
+        let longest = plus || (nd >= 2 && digits[0] == 0 && digits[1] == 0) ? 13 : 11
+        if let span = whole.0, span.kind == .phone, nd > longest, ng >= 2,
+            let part = phonePrefix(buf, i, plus, digits, groups, ng: ng, nd: nd, upTo: longest, listed: listed)
+        {
+            return part
+        }
+        if whole.0 != nil || ng < 2 { return whole }
+        // Not personal data as a whole, its first groups may be: a phone number or a card followed by a time, a
+        // count or a year ("call me 07700 900123 9am-5pm", "my number is 415 555 2671 2024 model", "card 4111 1111
+        // 1111 1111 100%"), or by a second number after "/" ("555-123-4567/555-987-6543"). Read alone, such a prefix
+        // is masked only as a card (Luhn) or as a phone of a usual length with its own evidence: a "+", a trunk 0, or
+        // a phone word before it; "year 2023 2024 2025 2026" stays.
+        var prefixDigits = nd
+        for k in stride(from: ng - 1, through: 1, by: -1) {
+            prefixDigits -= groups[k].digits
+            guard prefixDigits >= 7 else { break }
+            let part = classify(
+                buf, i, plus, digits, groups, ng: k, nd: prefixDigits, end: groups[k - 1].end,
+                seps: Self.separators(groups, k), listed: listed)
+            guard let span = part.0 else { continue }
+            if span.kind == .card { return part }
+            if span.kind == .phone && prefixDigits <= longest
+                && (plus || listed || digits[0] == 0 || phoneEvidence(buf, i))
+            {
+                return part
+            }
+        }
+        return whole
+    }
+
+    /// The separators before the first `k` groups.
+    static func separators(_ groups: UnsafeMutableBufferPointer<DigitGroup>, _ k: Int) -> Separators {
+        var seps = Separators()
+        for g in 0..<k { seps.add(groups[g].before) }
+        return seps
+    }
+
+    /// The longest run of a phone's first groups, of at most `upTo` digits, that reads as a phone alone.
+    private func phonePrefix(
+        _ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ plus: Bool, _ digits: UnsafeMutableBufferPointer<UInt8>,
+        _ groups: UnsafeMutableBufferPointer<DigitGroup>, ng: Int, nd: Int, upTo: Int, listed: Bool
+    ) -> (Span?, Int)? {
+        var prefixDigits = nd
+        for k in stride(from: ng - 1, through: 1, by: -1) {
+            prefixDigits -= groups[k].digits
+            guard prefixDigits >= 7 else { return nil }
+            guard prefixDigits <= upTo else { continue }
+            let part = classify(
+                buf, i, plus, digits, groups, ng: k, nd: prefixDigits, end: groups[k - 1].end,
+                seps: Self.separators(groups, k), listed: listed)
+            if part.0?.kind == .phone { return part }
+        }
+        return nil
+    }
+
+    /// Whether a phone word or "number" (not an identifier's) comes among the three words before byte `i`.
+    private func phoneEvidence(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
+        Self.numberContext(previousWords(buf, i, count: 3)).phone
+    }
+
+    /// What the nearest decisive word before a number makes it: "order number 123" is an id, "my number is 123" a
+    /// phone; an id word counts only right before the number ("receipt 123", "order is 123"), not across other words
+    /// ("send the receipt to 07700 900123").
+    static func numberContext(_ ctx: [String]) -> (id: Bool, phone: Bool) {
+        for (k, w) in ctx.enumerated() {
+            if numberWords.contains(w) {
+                return k + 1 < ctx.count && idContext.contains(ctx[k + 1]) ? (true, false) : (false, true)
+            }
+            if idContext.contains(w) { return (k == 0 || (k == 1 && linkingWords.contains(ctx[0])), false) }
+            if phoneContext.contains(w) { return (false, true) }
+        }
+        return (false, false)
+    }
+
+    /// The span of personal data a run of `ng` groups (`nd` digits, ending at `end`, starting at `i`) is, and where
+    /// scanning goes on.
+    private func classify(
+        _ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ plus: Bool, _ digits: UnsafeMutableBufferPointer<UInt8>,
+        _ groups: UnsafeMutableBufferPointer<DigitGroup>, ng: Int, nd: Int, end: Int, seps: Separators, listed: Bool
+    ) -> (Span?, Int) {
+        let n = buf.count
+        let (sepCount, sepDots, sepSlash, sepOther, paren) = (seps.count, seps.dots, seps.slash, seps.other, seps.paren)
         // glued to letters, or to a currency sign or "%" after it: part of something else (SKU, amount)
         if end < n {
             let b = buf[end]
@@ -739,7 +852,7 @@ public struct PIIMasker: Sendable {
             case 0x24, 0x2D: return (nil, end)
             case 0x3A: if i >= 2 && Self.isDigit(buf[i - 2]) { return (nil, end) }
             case 0x23: onlyCard = true
-            case 0x2F: onlyIPv4 = true
+            case 0x2F: onlyIPv4 = !listed
             case 0x2E, 0x2C:
                 if i >= 2 && Self.isDigit(buf[i - 2]) && !(p == 0x2C && ipv4Shaped) {
                     var k = i - 1
@@ -790,26 +903,10 @@ public struct PIIMasker: Sendable {
             }
         }
         if onlyCard { return (nil, end) }
-        // phone numbers: the nearest decisive word wins: "order number 123" is an id, "my number is 123" a phone;
-        // an id word counts only right before the number ("receipt 123", "order is 123"), not across other words
-        // ("send the receipt to 07700 900123")
-        let ctx = previousWords(buf, i, count: 3)
-        var idCtx = false
-        var phoneCtx = false
-        for (k, w) in ctx.enumerated() {
-            if Self.numberWords.contains(w) {
-                if k + 1 < ctx.count && Self.idContext.contains(ctx[k + 1]) { idCtx = true } else { phoneCtx = true }
-                break
-            }
-            if Self.idContext.contains(w) {
-                idCtx = k == 0 || (k == 1 && Self.linkingWords.contains(ctx[0]))
-                break
-            }
-            if Self.phoneContext.contains(w) {
-                phoneCtx = true
-                break
-            }
-        }
+        // phone numbers: the nearest decisive word wins (`numberContext`)
+        // (a number listed after a phone's "/" is the phone's kind: "my numbers 9876543210/9123456789")
+        var (idCtx, phoneCtx) = Self.numberContext(previousWords(buf, i, count: 3))
+        if listed { (idCtx, phoneCtx) = (false, true) }
         if sepSlash && !plus && !(phoneCtx && ng == 2) { return (nil, end) }
         // two national numbers in a row, each with its trunk 0 ("07700 900123 07700 900456"): the first is masked
         // here, the second by the run that starts after it
@@ -822,11 +919,21 @@ public struct PIIMasker: Sendable {
                 }
             }
         }
-        // dates like 2024-01-15, 15.01.2024, 01 15 2024
-        if ng == 3 && nd <= 8 {
+        // dates like 2024-01-15, 15.01.2024, 01 15 2024; and a marked-up date with a time after it ("10.05.2024 14.30")
+        if ng >= 3 {
             let (a, b, c) = (groups[0].digits, groups[1].digits, groups[2].digits)
-            if (a == 4 && b <= 2 && c <= 2) || (a <= 2 && b <= 2 && (c == 4 || c == 2)) { return (nil, end) }
+            let dateShaped = (a == 4 && b <= 2 && c <= 2) || (a <= 2 && b <= 2 && (c == 4 || c == 2))
+            if dateShaped
+                && (ng == 3 && nd <= 8
+                    || ng > 3 && groups[1].before.count == 1 && buf[groups[1].start - 1] != 0x20
+                        && buf[groups[1].start - 1] == buf[groups[2].start - 1])
+            {
+                return (nil, end)
+            }
         }
+        // digits one by one are a list ("I rated 5 5 5 5 4 5", "1 2 3 4 5 6 7 8 9 10 stars"), not a phone, unless it
+        // says it is
+        if ng >= 5 && !plus && !phoneCtx && groups[0..<ng].filter({ $0.digits > 1 }).count <= 1 { return (nil, end) }
         let start = (i > 0 && buf[i - 1] == 0x2B) ? i - 1 : i
         // "+44 ..." or "0044 ...": an international number, whatever word comes before a "+"
         if plus || (nd >= 11 && digits[0] == 0 && digits[1] == 0) {

@@ -49,6 +49,12 @@ import Testing
         ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "IBAN [IBAN] thanks"),
         ("from 192.168.0.12 and 2001:db8::8a2e:370:7334", "from [IP] and [IP]"),
         ("member LOY-12345678 here", "member [LOYALTY] here"),
+        ("call me on 07700 900123 10 am", "call me on [PHONE] 10 am"),
+        ("my number is +44 7700 900123 12 May", "my number is [PHONE] 12 May"),
+        ("reach me on 415 555 2671 24/7", "reach me on [PHONE] 24/7"),
+        ("call 555-123-4567/555-987-6543", "call [PHONE]/[PHONE]"),
+        ("card 4111 1111 1111 1111 100%", "card [CARD] 100%"),
+        ("call 06 12 34 56 78", "call [PHONE]"),
     ])
     func masksEachKind(_ input: String, _ expected: String) {
         #expect(masker.mask(input).text == expected)
