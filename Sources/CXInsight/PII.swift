@@ -567,10 +567,15 @@ public struct PIIMasker: Sendable {
         "part", "upc", "ean", "gtin", "barcode", "transaction", "txn", "account", "acct", "membership", "member",
         "loyalty", "room", "gate", "seat", "voucher", "code", "coupon", "zip", "postcode", "version", "v", "build",
     ]
+    /// Words that make four dotted numbers after them (within three words) a version, not an IPv4 address.
+    static let versionContext: Set<String> = [
+        "version", "v", "ver", "build", "release", "firmware", "update", "updated", "updating", "upgraded", "android",
+        "ios", "windows", "app", "section", "chapter", "clause",
+    ]
     /// Words between an id word and its number that keep it the number's ("order is 123", "receipt for 123").
     static let linkingWords: Set<String> = ["is", "was", "are", "my", "the", "your", "our", "of", "for", "a"]
     /// Abbreviations whose "." does not end the sentence for the context words ("Tel. 030 1234567").
-    static let contextAbbreviations: Set<String> = ["tel", "tél", "ph", "mob", "nr", "no", "tlf", "fax"]
+    static let contextAbbreviations: Set<String> = ["tel", "tél", "ph", "mob", "nr", "no", "tlf", "fax", "ver"]
 
     /// Up to `count` words before byte `start`, nearest first, ASCII-lowercased; letters of any alphabet count.
     /// A sentence end ("." after a word other than an abbreviation, "!", "?") or another number stops them.
@@ -794,6 +799,13 @@ public struct PIIMasker: Sendable {
         return nil
     }
 
+    /// Whether the word right before byte `i` (a dash or "#" after it, glued or after one space) is a phone word.
+    private func phoneWordBefore(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
+        let j = i > 1 && buf[i - 1] == 0x20 ? i - 1 : i
+        guard j > 0, Self.isLetter(buf[j - 1]) else { return false }
+        return previousWords(buf, j, count: 1).first.map { Self.phoneContext.contains($0) } ?? false
+    }
+
     /// Whether a phone word or "number" (not an identifier's) comes among the three words before byte `i`.
     private func phoneEvidence(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
         Self.numberContext(previousWords(buf, i, count: 3)).phone
@@ -849,9 +861,11 @@ public struct PIIMasker: Sendable {
         if i > 0 {
             let p = buf[i - 1]
             switch p {
-            case 0x24, 0x2D: return (nil, end)
+            case 0x24: return (nil, end)
+            // a dash or "#" glued to a phone word labels a phone ("Mob-9876543210", "Phone #4155552671")
+            case 0x2D: if !phoneWordBefore(buf, i - 1) { return (nil, end) }
             case 0x3A: if i >= 2 && Self.isDigit(buf[i - 2]) { return (nil, end) }
-            case 0x23: onlyCard = true
+            case 0x23: onlyCard = !phoneWordBefore(buf, i - 1)
             case 0x2F: onlyIPv4 = !listed
             case 0x2E, 0x2C:
                 if i >= 2 && Self.isDigit(buf[i - 2]) && !(p == 0x2C && ipv4Shaped) {
@@ -877,8 +891,8 @@ public struct PIIMasker: Sendable {
                 idx += g.digits
             }
             if ok {
-                let before = previousWords(buf, i, count: 1)
-                if let w = before.first, w == "version" || w == "v" || w == "build" { return (nil, end) }
+                // a version of an app, a system or a firmware ("updated to 10.2.1.3", "Android 14.0.0.1")
+                if previousWords(buf, i, count: 3).contains(where: Self.versionContext.contains) { return (nil, end) }
                 return (Span(start: i, end: end, kind: .ip), end)
             }
             // four dotted groups of at most three digits are an address's shape, never a phone's

@@ -55,6 +55,11 @@ import Testing
         ("call 555-123-4567/555-987-6543", "call [PHONE]/[PHONE]"),
         ("card 4111 1111 1111 1111 100%", "card [CARD] 100%"),
         ("call 06 12 34 56 78", "call [PHONE]"),
+        ("Mob-9876543210 after 6", "Mob-[PHONE] after 6"),
+        ("Phone #4155552671", "Phone #[PHONE]"),
+        ("Mobile No. 9876543210", "Mobile No. [PHONE]"),
+        ("my number is 415 555 2671 2024 model", "my number is [PHONE] 2024 model"),
+        ("updated to 10.2.1.3 and it crashes, my IP is 10.2.1.3", "updated to 10.2.1.3 and it crashes, my IP is [IP]"),
     ])
     func masksEachKind(_ input: String, _ expected: String) {
         #expect(masker.mask(input).text == expected)
