@@ -26,6 +26,44 @@ import Testing
         #expect(intents(text).contains { $0.kind == kind && $0.phrase == phrase }, "\(intents(text))")
     }
 
+    /// Churn threats raise a warning alert per customer: "going to" as the future, "returning this" item, a last time
+    /// that looks back, switching to another flight, and "in the end the service" are none; the threats they were
+    /// narrowed from still are.
+    @Test(arguments: [
+        ("I'm not going to lie, this is the best pizza in town", false),
+        ("I'm not going to complain, the food was fine", false),
+        ("I'm not returning this, I love it", false),
+        ("never going to forget how kind the staff were", false),
+        ("Last time I was here the service was great", false),
+        ("The last time I ordered, it arrived in 2 days", false),
+        ("I'm switching to another flight tomorrow", false),
+        ("changing to a different colour please", false),
+        ("In the end the service was fantastic", false),
+        ("I'm not going back there", true),
+        ("not going to shop here anymore", true),
+        ("This is the last time I shop here", true),
+        ("Last time I'm ordering from you", true),
+        ("I will not return to this store", true),
+        ("Im switching to another store", true),
+        ("ending my membership today", true),
+        ("won't be coming back", true),
+    ])
+    func churnThreatsAndTheirLookAlikes(text: String, churn: Bool) {
+        #expect(kinds(text).contains(.cancellation) == churn, "\(intents(text))")
+    }
+
+    /// The critical severity is for safety, health, fraud and legal threats, not for "fell in love", "this burger is
+    /// fire", "sick sneakers" or a name ("Sue at the counter").
+    @Test(arguments: [
+        ("I fell in love with this dress", false), ("this burger is fire", false), ("these sneakers are sick", false),
+        ("Sue at the counter was lovely", false), ("my son slipped and fell near the door", true),
+        ("the chicken made me sick", true), ("the charger caught fire", true), ("I will sue you", true),
+    ])
+    func criticalSeverity(text: String, critical: Bool) {
+        let themes = engine.enrich(InsightInput(text: text)).enrichment.themes
+        #expect(themes.contains(Enrichment.Theme(dimension: "severity", value: "critical")) == critical, "\(themes)")
+    }
+
     @Test(arguments: [
         ("Lost my bag at the airport", "Lost my bag"),
         ("They charged me twice for one coffee", "charged me twice"),
