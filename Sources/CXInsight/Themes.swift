@@ -158,8 +158,17 @@ public struct ThemeTagger: Sendable {
         } else {
             out += [w + "es", w + "ed", w + "ing"]
         }
-        return out
+        return out.filter { $0 == w || !otherWords.contains($0) }
     }
+
+    /// Forms the suffix rules make of a term that are other words: "fee" is not "my instagram feed", a phone is not
+    /// "I phoned the store", a store not "stored my card details", a seat not "we were seated quickly". A taxonomy
+    /// that means one of them lists it as a term.
+    static let otherWords: Set<String> = [
+        "feed", "phoned", "phoning", "stored", "storing", "seated", "tilled", "tilling", "gated", "lined", "lining",
+        "downed", "floored", "crewed", "messed", "messing", "boxing", "carding", "sited", "siting", "dealing", "dealed",
+        "lounging", "freshed", "costing",
+    ]
 
     /// Themes of a text, in taxonomy order.
     public func tag(_ text: String) -> [Enrichment.Theme] {

@@ -163,6 +163,17 @@ import Testing
 }
 
 extension ThemeTests {
+    /// The suffix rules do not make other words of a term: "feed" is no fee, "phoned" no phone, "seated" no seat.
+    @Test(arguments: [
+        ("my instagram feed is full of your ads", "billing", false), ("the fees were hidden", "billing", true),
+        ("I phoned the store twice", "electronics", false), ("my phones arrived broken", "electronics", true),
+        ("we were seated quickly", "travel", false), ("the seats were dirty", "travel", true),
+    ])
+    func inflectionsAreNotOtherWords(text: String, theme: String, tagged: Bool) {
+        let themes = engine.enrich(InsightInput(text: text)).enrichment.themes
+        #expect(themes.contains { $0.value == theme } == tagged, "\(themes)")
+    }
+
     /// The masker's replacements are not the customer's words: a phone number left for a call back tagged the text
     /// `electronics` ("[PHONE]"), an address `communication` ("[EMAIL]"), a configured loyalty number the loyalty
     /// theme ("[LOYALTY]"). The same words written by the customer still count, in the batch analysis as in one
