@@ -32,6 +32,7 @@ public struct QualityAnalyzer: Sendable {
             "are", "be", "at", "very", "but", "they", "we", "me", "so", "just", "would", "will", "were", "had", "been",
             "what", "when", "there", "your", "our", "can", "did", "didn't", "don't", "it's", "i'm", "please", "thanks",
             "from", "an", "on", "in", "again", "store", "service", "after", "still", "how", "why", "who", "is", "a",
+            "no",
         ],
         [
             "el", "la", "los", "las", "de", "que", "y", "es", "en", "un", "una", "por", "con", "para", "muy", "no",
@@ -60,10 +61,15 @@ public struct QualityAnalyzer: Sendable {
         ],
     ]
     static let promoWords = [
-        "free", "click", "win", "winner", "won", "prize", "giveaway", "bitcoin", "crypto", "btc", "forex", "casino",
-        "viagra", "followers", "subscribe", "earn", "dm", "telegram", "investment", "invest", "loan", "loans",
-        "guaranteed", "cash", "profit", "income", "bonus", "offer", "limited", "visit", "link", "bio", "promo",
-        "winning", "congratulations", "claim", "100%", "$$$", "xxx", "onlyfans", "nft",
+        "click", "winner", "prize", "giveaway", "bitcoin", "crypto", "btc", "forex", "casino", "viagra", "followers",
+        "subscribe", "dm", "telegram", "investment", "invest", "loan", "loans", "guaranteed", "profit", "income", "bio",
+        "congratulations", "100%", "$$$", "xxx", "onlyfans", "nft",
+    ]
+    /// Promotional words customers use about a store's own offers ("thanks for the free coffee on my first visit,
+    /// great offer", "can I claim the free gift with the promo code?"): they count toward spam only in a text that
+    /// already has a link or one of `promoWords`.
+    static let retailPromoWords = [
+        "free", "win", "won", "winning", "earn", "cash", "bonus", "offer", "limited", "visit", "link", "promo", "claim",
     ]
     static let botStrings = [
         "test", "testing", "asdf", "asdfgh", "qwerty", "lorem", "ipsum", "aaaa", "xxxx", "sdfsdf", "jkl", "hjkl",
@@ -105,14 +111,16 @@ public struct QualityAnalyzer: Sendable {
             }
         }
         for w in Self.promoWords { promo.set(TermHash.of(w), 1) }
+        for w in Self.retailPromoWords { promo.set(TermHash.of(w), 2) }
         for w in Self.botStrings { botTable.set(TermHash.of(w), 1) }
-        // one table for the hot loop: stop-word mask | promo << 8 | bot << 9
+        // one table for the hot loop: stop-word mask | promo << 8 | bot << 9 | retail promo << 10
         var all: [UInt64: Int32] = [:]
         for (li, words) in Self.stopwords.enumerated() {
             for w in words { all[TermHash.of(w), default: 0] |= Int32(1) << Int32(li) }
         }
         for w in Self.promoWords { all[TermHash.of(w), default: 0] |= 1 << 8 }
         for w in Self.botStrings { all[TermHash.of(w), default: 0] |= 1 << 9 }
+        for w in Self.retailPromoWords { all[TermHash.of(w), default: 0] |= 1 << 10 }
         for (h, v) in all { combined.set(h, v) }
     }
 
@@ -196,6 +204,7 @@ public struct QualityAnalyzer: Sendable {
         var total = 0.0
         var contentWords = 0
         var promoHits = 0
+        var retailPromoHits = 0
         var botHits = 0
         var noVowelLong = 0
         var maxRepeat = 0
@@ -221,8 +230,16 @@ public struct QualityAnalyzer: Sendable {
                         total += 1
                         scores += shares[Int(info & 0x7F)]
                     }
-                    if (info > 0 && info & 0x100 != 0) || (t.altHash != 0 && promo.get(t.altHash) >= 0) {
+                    if info > 0 && info & 0x100 != 0 {
                         promoHits += 1
+                    } else if info > 0 && info & 0x400 != 0 {
+                        retailPromoHits += 1
+                    } else if t.altHash != 0 {
+                        switch promo.get(t.altHash) {
+                        case 1: promoHits += 1
+                        case 2: retailPromoHits += 1
+                        default: break
+                        }
                     }
                     if info > 0 && info & 0x200 != 0 { botHits += 1 }
                     if t.has(Token.letters) && !t.has(Token.number) {
@@ -284,9 +301,11 @@ public struct QualityAnalyzer: Sendable {
         if let rt = responseTimeMs, rt < configuration.minimumHumanResponseMs { bot = true }
         if noVowelLong > 0 && noVowelLong * 2 >= contentWords { bot = true }
         if botHits > 0 && botHits * 2 >= n { bot = true }
-        if n >= 4 && maxRepeat >= 4 && maxRepeat * 2 >= n { bot = true }
-        // a run of one letter is mashing when it is most of the text, not in a sentence ("Noooooooooooo, again?")
-        if st.longRun && contentWords <= 2 { bot = true }
+        // one word five times or more, most of the text ("very very very very good" is a customer's emphasis)
+        if n >= 5 && maxRepeat >= 5 && maxRepeat * 2 >= n { bot = true }
+        // a run of one letter is mashing when it is the whole text, not beside a word ("Soooooooooooo good",
+        // "Noooooooooooo, again?")
+        if st.longRun && contentWords <= 1 { bot = true }
         // no letters and no emoji: digits and marks only ("######## 1234"); letters of other scripts are counted
         // apart (`otherScalars`), not as letters
         if st.letters == 0 && st.otherScalars == 0 && buf.count >= 8 {
@@ -295,8 +314,9 @@ public struct QualityAnalyzer: Sendable {
             if !anyEmoji { bot = true }
         }
         // spam
-        let spamScore = 2 * st.urls + promoHits
-        let spam = spamScore >= configuration.spamScoreThreshold || st.urls >= 2
+        let promotes = promoHits + st.urls > 0
+        let spamScore = 2 * st.urls + promoHits + (promotes ? retailPromoHits : 0)
+        let spam = spamScore >= configuration.spamScoreThreshold || st.urls >= 2 && promoHits + retailPromoHits > 0
         return Report(
             language: guess, bot: bot, spam: spam,
             fingerprint: contentWords >= configuration.minimumWordsForDuplicate ? fp : 0, contentWords: contentWords)

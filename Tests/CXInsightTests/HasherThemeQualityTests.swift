@@ -269,10 +269,30 @@ extension ThemeTests {
         "The promo code from https://shop.example.com/deals did not work at checkout",
         "Your limited time offer for free delivery did not apply, I was charged twice",
         "I want my cash back, the bonus points offer was a lie",
+        "Thanks for the free coffee on my first visit, great offer", "Can I claim the free gift with the promo code?",
+        "Soooooooooooo good", "Loooooooooooove it", "very very very very good",
+        "Photos of the damage: https://img.example/1.jpg https://img.example/2.jpg",
     ])
     func customersAreNotBotsOrSpam(text: String) {
         let flags = engine.enrich(InsightInput(text: text)).enrichment.flags
         #expect(!flags.contains("bot") && !flags.contains("spam"), "\(flags)")
+    }
+
+    /// "no" is English too: a curt complaint of noes read as Spanish.
+    @Test(arguments: ["No receipt, no apology, no refund", "No bags no help", "No, no and no. Terrible"])
+    func englishNoesAreEnglish(text: String) {
+        let e = engine.enrich(InsightInput(text: text)).enrichment
+        #expect(!e.flags.contains("non_english") && e.language == "en", "\(e.flags) \(e.language ?? "-")")
+    }
+
+    /// Promotional words a store's customers use count toward spam beside a link or a spammer's word.
+    @Test(arguments: [
+        "Congratulations, you won a free prize, claim it now", "Earn cash fast, visit http://x.example today",
+        "free followers free followers visit my bio",
+        "Limited offer: free bonus at https://a.example and https://b.example",
+    ])
+    func promotionsAreSpam(text: String) {
+        #expect(engine.enrich(InsightInput(text: text)).enrichment.flags.contains("spam"))
     }
 
     @Test func nearDuplicatesWithinWindowOnly() {
