@@ -605,6 +605,16 @@ extension IntentDetector {
         Int32(8) << Int32(TermTable.home(hash, 32) % 12)
     }
 
+    /// Words after a negation that negate no action or quality: "I've never been here before", "nothing to report",
+    /// "no, nothing else", "not sure which size". Read as a negated verb, each made a neutral text a complaint.
+    /// Articles are not among them: "not a single person helped" is one.
+    static let negationFillers: Set<UInt64> = Set(
+        [
+            "be", "been", "being", "to", "else", "sure", "that", "this", "it", "i", "we", "you",
+            "only", "just", "all", "yet", "in", "at", "for", "with", "from", "about", "as", "of",
+            "so", "too", "more", "much", "many", "other", "another", "any", "before", "ever",
+        ].map { TermHash.of($0) })
+
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
     func complaintCues(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
@@ -654,7 +664,11 @@ extension IntentDetector {
                 {
                     j += 1  // "not very good", "not that great"
                 }
-                add(toks[j].has(Token.positive) ? 1.0 : 0.75, i, j + 1)
+                if toks[j].has(Token.positive) {
+                    add(1.0, i, j + 1)
+                } else if !Self.negationFillers.contains(toks[j].hash) {
+                    add(0.75, i, j + 1)
+                }
             }
             i += 1
         }

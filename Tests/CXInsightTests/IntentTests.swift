@@ -52,6 +52,17 @@ import Testing
         #expect(kinds(text).contains(.cancellation) == churn, "\(intents(text))")
     }
 
+    /// A negation before a word that negates no action or quality is no complaint cue; a negated verb still is.
+    @Test(arguments: [
+        ("I've never been here before", false), ("Nothing to report", false),
+        ("nothing else to add", false), ("Never been to this branch, which aisle is the bread in?", false),
+        ("Not a single person helped me", true), ("I would not recommend this store", true),
+        ("the app won't open on my phone", true),
+    ])
+    func negatedFillersAreNoComplaint(text: String, complaint: Bool) {
+        #expect(kinds(text).contains(.complaint) == complaint, "\(intents(text))")
+    }
+
     /// The critical severity is for safety, health, fraud and legal threats, not for "fell in love", "this burger is
     /// fire", "sick sneakers" or a name ("Sue at the counter").
     @Test(arguments: [
