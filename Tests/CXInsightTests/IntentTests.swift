@@ -47,6 +47,9 @@ import Testing
         ("Im switching to another store", true),
         ("ending my membership today", true),
         ("won't be coming back", true),
+        ("I won't be renewing my membership", true), ("not renewing my subscription after this", true),
+        ("will be using a different airline next time", true), ("renewing my membership was easy", false),
+        ("I am using a different card this time", false),
     ])
     func churnThreatsAndTheirLookAlikes(text: String, churn: Bool) {
         #expect(kinds(text).contains(.cancellation) == churn, "\(intents(text))")
