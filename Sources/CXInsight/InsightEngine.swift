@@ -443,9 +443,15 @@ public struct InsightEngine: Sendable {
 
     /// An attribute value with its personal data masked as a text's is, cut like a text (`fitted`) but to the
     /// wire's limit in bytes, on a character boundary; nil when it holds nothing to mask.
-    public func maskedAttributeValue(_ value: String) -> String? {
+    public func maskedAttributeValue(_ value: String, name: String? = nil) -> String? {
         let masked = core.masker.mask(value)
         guard !masked.counts.isEmpty else { return nil }
+        // a bare number under an identifier's name ("sku": "4155552671") is that identifier; a card number is not
+        if let name, masked.counts.keys.allSatisfy({ $0 == PIIKind.phone.rawValue }),
+            value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), PIIMasker.namesIdentifier(name)
+        {
+            return nil
+        }
         let text = masked.text
         guard text.utf8.count > Self.maxAttributeValueBytes else { return text }
         var end = text.utf8.index(text.utf8.startIndex, offsetBy: Self.maxAttributeValueBytes)
@@ -458,7 +464,7 @@ public struct InsightEngine: Sendable {
     /// no text rule would mask without its context, so such a value is replaced whole (`personalAttributeKind`).
     public func maskAttributes(_ attributes: inout [String: String]) {
         for (name, value) in attributes {
-            if let masked = maskedAttributeValue(value) {
+            if let masked = maskedAttributeValue(value, name: name) {
                 attributes[name] = masked
             } else if let kind = PIIMasker.personalAttributeKind(name: name, value: value) {
                 attributes[name] = kind.token

@@ -231,6 +231,19 @@ public struct PIIMasker: Sendable {
     /// The kind of personal data an attribute holds by its name, when its value has the data's substance: a phone
     /// name ("phone", "mobile", "tel", "msisdn"...) and 7 or more digits, an e-mail name and an "@", a card name and
     /// 12 or more digits, an IBAN name and 15 or more letters and digits; nil otherwise.
+    /// Whether an attribute's name says its value is an identifier of a thing ("sku", "orderNumber", "product_code"):
+    /// a bare number under it is that identifier, not a phone number of a shape the text rules mask.
+    public static func namesIdentifier(_ name: String) -> Bool {
+        var camel = ""
+        for c in name {
+            if c.isUppercase && !camel.isEmpty && !(camel.last?.isUppercase ?? false) { camel.append("_") }
+            camel.append(c)
+        }
+        return camel.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains {
+            idContext.contains(String($0))
+        }
+    }
+
     public static func personalAttributeKind(name: String, value: String) -> PIIKind? {
         // The value first, in one pass: most attribute values could be none of these, and the name's words (strings
         // and a set) are then not built, on a path every enriched event with attributes takes.
@@ -564,7 +577,8 @@ public struct PIIMasker: Sendable {
     static let idContext: Set<String> = [
         "order", "orders", "sku", "item", "items", "invoice", "receipt", "ref", "reference", "tracking", "ticket",
         "case", "confirmation", "po", "id", "booking", "store", "flight", "aisle", "lot", "batch", "serial", "model",
-        "part", "upc", "ean", "gtin", "barcode", "transaction", "txn", "account", "acct", "membership", "member",
+        "part", "upc", "ean", "gtin", "isbn", "barcode", "transaction", "txn", "account", "acct", "membership",
+        "member",
         "loyalty", "room", "gate", "seat", "voucher", "code", "coupon", "zip", "postcode", "version", "v", "build",
     ]
     /// Words that make four dotted numbers after them (within three words) a version, not an IPv4 address.
@@ -966,6 +980,16 @@ public struct PIIMasker: Sendable {
             if digits[0] == 0 && digits[1] == 7 && nd == 11 { return (Self.phone(buf, start, end), end) }
             if digits[0] == 0 && (digits[1] == 6 || digits[1] == 7) && nd == 10 {
                 return (Self.phone(buf, start, end), end)
+            }
+            // ... and of the most common shapes, with no identifier's word before them: North American numbers
+            // (area code and exchange 2-9), Indian mobiles (6-9 and nine digits), Chinese mobiles (1, 3-9 and nine
+            // digits). "Hi this is Priya 9876543210 please call back", "Jane Doe, 4155552671" and "13800138000" were
+            // stored in the clear; an order or product number is written after its word ("order 4155552671").
+            if ng == 1 && !idCtx && !plus {
+                let northAmerican = nd == 10 && digits[0] >= 2 && digits[3] >= 2
+                let indian = nd == 10 && digits[0] >= 6
+                let chinese = nd == 11 && digits[0] == 1 && digits[1] >= 3
+                if northAmerican || indian || chinese { return (Self.phone(buf, start, end), end) }
             }
         }
         return (nil, end)

@@ -60,6 +60,9 @@ import Testing
         ("Mobile No. 9876543210", "Mobile No. [PHONE]"),
         ("my number is 415 555 2671 2024 model", "my number is [PHONE] 2024 model"),
         ("updated to 10.2.1.3 and it crashes, my IP is 10.2.1.3", "updated to 10.2.1.3 and it crashes, my IP is [IP]"),
+        ("Hi this is Priya 9876543210 please call back", "Hi this is Priya [PHONE] please call back"),
+        ("我的电话是13800138000，谢谢", "我的电话是[PHONE]，谢谢"), ("Jane Doe, 4155552671", "Jane Doe, [PHONE]"),
+        ("order 4155552671 never arrived", "order 4155552671 never arrived"),
     ])
     func masksEachKind(_ input: String, _ expected: String) {
         #expect(masker.mask(input).text == expected)
