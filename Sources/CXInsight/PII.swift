@@ -381,9 +381,22 @@ public struct PIIMasker: Sendable {
             tldLetters = buf[e] >= 0x80 || Self.isLetter(buf[e]) ? tldLetters + 1 : Int.min / 2
             e += length
         }
+        // an Indian UPI payment address: a phone number or a name at a bank's handle, no dot ("9876543210@ybl")
+        if lastDot < 0 && e - at - 1 >= 2 && e - at - 1 <= 16 {
+            let handle = String(decoding: UnsafeBufferPointer(rebasing: buf[(at + 1)..<e]), as: UTF8.self).lowercased()
+            if Self.upiHandles.contains(handle) { return Span(start: s, end: e, kind: .email) }
+        }
         guard lastDot > at + 1, tldLetters >= 2 else { return nil }
         return Span(start: s, end: e, kind: .email)
     }
+
+    /// The handles of Indian UPI payment addresses ("name@okaxis"): an address without a dot, masked as an e-mail.
+    static let upiHandles: Set<String> = [
+        "ybl", "ibl", "axl", "okaxis", "oksbi", "okhdfcbank", "okicici", "paytm", "upi", "apl", "yapl", "axisbank",
+        "icici", "sbi", "hdfcbank", "kotak", "pthdfc", "ptsbi", "ptaxis", "ptyes", "waicici", "waaxis", "wahdfcbank",
+        "wasbi", "freecharge", "airtel", "jio", "fam", "ikwik", "postbank", "barodampay", "idfcbank", "indus", "rbl",
+        "federal", "aubank", "unionbank", "pnb", "cnrb", "boi", "yesbank", "axisb", "abfspay", "timecosmos",
+    ]
 
     // MARK: - configured patterns
     private func custom(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Span? {
@@ -979,6 +992,14 @@ public struct PIIMasker: Sendable {
             // mobiles written without spaces: UK 07... (11 digits), France and the Netherlands 06 and 07 (10)
             if digits[0] == 0 && digits[1] == 7 && nd == 11 { return (Self.phone(buf, start, end), end) }
             if digits[0] == 0 && (digits[1] == 6 || digits[1] == 7) && nd == 10 {
+                return (Self.phone(buf, start, end), end)
+            }
+            // Australian mobiles 04 (10 digits), Japanese 070/080/090 (11), German 015-017 (11 or 12)
+            if digits[0] == 0 && digits[1] == 4 && nd == 10 { return (Self.phone(buf, start, end), end) }
+            if digits[0] == 0 && digits[1] >= 7 && digits[2] == 0 && nd == 11 {
+                return (Self.phone(buf, start, end), end)
+            }
+            if digits[0] == 0 && digits[1] == 1 && (5...7).contains(digits[2]) && nd >= 11 {
                 return (Self.phone(buf, start, end), end)
             }
             // ... and of the most common shapes, with no identifier's word before them: North American numbers

@@ -63,6 +63,8 @@ import Testing
         ("Hi this is Priya 9876543210 please call back", "Hi this is Priya [PHONE] please call back"),
         ("我的电话是13800138000，谢谢", "我的电话是[PHONE]，谢谢"), ("Jane Doe, 4155552671", "Jane Doe, [PHONE]"),
         ("order 4155552671 never arrived", "order 4155552671 never arrived"),
+        ("0412345678, call anytime", "[PHONE], call anytime"), ("電話番号：09012345678", "電話番号：[PHONE]"),
+        ("refund to my UPI 9876543210@ybl please", "refund to my UPI [EMAIL] please"),
     ])
     func masksEachKind(_ input: String, _ expected: String) {
         #expect(masker.mask(input).text == expected)
