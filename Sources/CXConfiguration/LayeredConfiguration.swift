@@ -39,3 +39,22 @@ extension LayeredConfiguration {
         return config
     }
 }
+
+extension LayeredConfiguration {
+    /// A warning for each `environmentPrefix` variable that names no setting, with the nearest one that does: a
+    /// misspelt `CX_AGENT_QUOTA_BYTE` changed nothing, without a word. Warned about at start, not refused: other
+    /// tools share the prefix (`cx` reads `CX_HUB_URL`), and they are passed in `others`.
+    public static func unknownEnvironmentVariables(_ environment: [String: String], others: Set<String> = [])
+        -> [String]
+    {
+        environment.keys.filter { $0.hasPrefix(environmentPrefix) && !others.contains($0) }.sorted().compactMap {
+            name in
+            let key = String(name.dropFirst(environmentPrefix.count)).lowercased()
+            guard !knownKeys.contains(key) else { return nil }
+            let hint = ConfigurationFile.nearest(key, in: knownKeys).map {
+                " (did you mean \(environmentPrefix)\($0.uppercased())?)"
+            }
+            return "environment variable \(name) names no setting and is ignored\(hint ?? "")"
+        }
+    }
+}

@@ -77,7 +77,11 @@ extension CXAgentCommand {
         func run() async throws {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             let c = try options.load()
-            try await AgentRuntime(configuration: c, logger: options.logger(c)).run()
+            let logger = options.logger(c)
+            for warning in AgentConfiguration.unknownEnvironmentVariables(ProcessInfo.processInfo.environment) {
+                logger.warning("\(warning)")
+            }
+            try await AgentRuntime(configuration: c, logger: logger).run()
         }
     }
 

@@ -91,7 +91,14 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let c = try options.load()
-        try await HubRuntime(configuration: c, logger: options.logger(c)).run()
+        let logger = options.logger(c)
+        // `cx` reads CX_HUB_URL: a shell set up for the CLI starts the hub with it
+        let others: Set<String> = ["CX_HUB_URL"]
+        for warning in HubConfiguration.unknownEnvironmentVariables(ProcessInfo.processInfo.environment, others: others)
+        {
+            logger.warning("\(warning)")
+        }
+        try await HubRuntime(configuration: c, logger: logger).run()
     }
 }
 

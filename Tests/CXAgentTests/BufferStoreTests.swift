@@ -943,6 +943,25 @@ struct BufferStoreTests {
         }
     }
 
+    /// A misspelt variable changed nothing without a word: the agent now warns at start, naming the nearest
+    /// variable that is a setting.
+    @Test func misspeltEnvironmentVariablesAreNamed() async throws {
+        let warnings = AgentConfiguration.unknownEnvironmentVariables([
+            "CX_AGENT_QUOTA_BYTE": "5000", "CX_AGENT_LISTEN_PORT": "0", "PATH": "/bin", "CX_AGENT_ZZZZZZZZZZZZZZ": "1",
+        ])
+        #expect(
+            warnings == [
+                "environment variable CX_AGENT_QUOTA_BYTE names no setting and is ignored "
+                    + "(did you mean CX_AGENT_QUOTA_BYTES?)",
+                "environment variable CX_AGENT_ZZZZZZZZZZZZZZ names no setting and is ignored",
+            ])
+        let dir = TempDir()
+        let agent = try AgentProcess(dataDirectory: dir.path + "/a", environment: ["CX_AGENT_QUOTA_BYTE": "5000"])
+        try await agent.waitUntilListening()
+        agent.kill(SIGTERM)
+        #expect(agent.stderr.contains("CX_AGENT_QUOTA_BYTE names no setting"), "\(agent.stderr)")
+    }
+
     @Test func configurationFileAndEnvironmentOverrideDefaultsAndBadValuesAreNamed() throws {
         let dir = TempDir()
         let file = dir.path + "/agent.yaml"

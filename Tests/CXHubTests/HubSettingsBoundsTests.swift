@@ -26,6 +26,18 @@ import Testing
         }
     }
 
+    /// A misspelt hub variable is named with the nearest setting; `cx`'s CX_HUB_URL, which shares the prefix, is not.
+    @Test func misspeltEnvironmentVariablesAreNamed() {
+        #expect(
+            HubConfiguration.unknownEnvironmentVariables(
+                ["CX_HUB_URL": "https://hub", "CX_HUB_LISTEN_PROT": "1", "CX_HUB_LISTEN_PORT": "0"],
+                others: ["CX_HUB_URL"])
+                == [
+                    "environment variable CX_HUB_LISTEN_PROT names no setting and is ignored "
+                        + "(did you mean CX_HUB_LISTEN_PORT?)"
+                ])
+    }
+
     @Test func defaultsAreWithinTheBounds() throws {
         let c = try HubConfiguration.load(file: nil, environment: [:])
         #expect(c.maxFrameBytes == 8 * 1024 * 1024)
