@@ -56,9 +56,9 @@ public enum ScoreKind: String, Sendable, Hashable, Codable {
     }
 
     /// A score as operators read it in an alert: "4", "2.5", and "4 of 5" on the 1-5 effort scale.
-    func describe(_ score: Double) -> String {
+    static func describe(_ score: Double, on kind: ScoreKind?) -> String {
         let text = score == score.rounded() && abs(score) < 1e15 ? String(Int64(score)) : String(score)
-        return self == .ces5 ? "\(text) of 5" : text
+        return kind == .ces5 ? "\(text) of 5" : text
     }
 }
 
@@ -121,7 +121,7 @@ public struct AlertEvent: Sendable, Hashable {
     public var suppressed: Bool
 
     /// The score as an alert's message gives it, "-" without one.
-    var scoreText: String { score.map { scoreKind?.describe($0) ?? ScoreKind.nps.describe($0) } ?? "-" }
+    var scoreText: String { score.map { ScoreKind.describe($0, on: scoreKind) } ?? "-" }
 
     public init(
         eventID: String, storeID: String, channel: String? = nil, customerKey: String? = nil, timeMs: Int64,

@@ -448,7 +448,7 @@ public struct InsightEngine: Sendable {
         guard !masked.counts.isEmpty else { return nil }
         // a bare number under an identifier's name ("sku": "4155552671") is that identifier; a card number is not
         if let name, masked.counts.keys.allSatisfy({ $0 == PIIKind.phone.rawValue }),
-            value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), PIIMasker.namesIdentifier(name)
+            value.utf8.allSatisfy(PIIMasker.isDigit), PIIMasker.namesIdentifier(name)
         {
             return nil
         }

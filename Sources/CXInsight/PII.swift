@@ -231,19 +231,6 @@ public struct PIIMasker: Sendable {
     /// The kind of personal data an attribute holds by its name, when its value has the data's substance: a phone
     /// name ("phone", "mobile", "tel", "msisdn"...) and 7 or more digits, an e-mail name and an "@", a card name and
     /// 12 or more digits, an IBAN name and 15 or more letters and digits; nil otherwise.
-    /// Whether an attribute's name says its value is an identifier of a thing ("sku", "orderNumber", "product_code"):
-    /// a bare number under it is that identifier, not a phone number of a shape the text rules mask.
-    public static func namesIdentifier(_ name: String) -> Bool {
-        var camel = ""
-        for c in name {
-            if c.isUppercase && !camel.isEmpty && !(camel.last?.isUppercase ?? false) { camel.append("_") }
-            camel.append(c)
-        }
-        return camel.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains {
-            idContext.contains(String($0))
-        }
-    }
-
     public static func personalAttributeKind(name: String, value: String) -> PIIKind? {
         // The value first, in one pass: most attribute values could be none of these, and the name's words (strings
         // and a set) are then not built, on a path every enriched event with attributes takes.
@@ -257,13 +244,7 @@ public struct PIIMasker: Sendable {
         }
         guard at || digits >= 7 || alphanumerics >= 15 else { return nil }
         let lower = name.lowercased()
-        var words: Set<Substring> = []
-        var camel = ""
-        for c in name {
-            if c.isUppercase && !camel.isEmpty && !(camel.last?.isUppercase ?? false) { camel.append("_") }
-            camel.append(c)
-        }
-        for part in camel.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) { words.insert(part) }
+        let words = Set(nameWords(name))
         func has(_ fragments: [String], _ wholeWords: [Substring]) -> Bool {
             fragments.contains { lower.contains($0) } || wholeWords.contains { words.contains($0) }
         }
@@ -281,6 +262,22 @@ public struct PIIMasker: Sendable {
             return .phone
         }
         return nil
+    }
+
+    /// Whether an attribute's name says its value is an identifier of a thing ("sku", "orderNumber", "product_code"):
+    /// a bare number under it is that identifier, not a phone number of a shape the text rules mask.
+    public static func namesIdentifier(_ name: String) -> Bool {
+        nameWords(name).contains { idContext.contains(String($0)) }
+    }
+
+    /// The lower-cased words of an attribute's name, split at separators and camel case ("cardNumber": card, number).
+    static func nameWords(_ name: String) -> [Substring] {
+        var camel = ""
+        for c in name {
+            if c.isUppercase && !camel.isEmpty && !(camel.last?.isUppercase ?? false) { camel.append("_") }
+            camel.append(c)
+        }
+        return camel.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber })
     }
 
     // MARK: - character classes
@@ -591,8 +588,8 @@ public struct PIIMasker: Sendable {
         "order", "orders", "sku", "item", "items", "invoice", "receipt", "ref", "reference", "tracking", "ticket",
         "case", "confirmation", "po", "id", "booking", "store", "flight", "aisle", "lot", "batch", "serial", "model",
         "part", "upc", "ean", "gtin", "isbn", "barcode", "transaction", "txn", "account", "acct", "membership",
-        "member",
-        "loyalty", "room", "gate", "seat", "voucher", "code", "coupon", "zip", "postcode", "version", "v", "build",
+        "member", "loyalty", "room", "gate", "seat", "voucher", "code", "coupon", "zip", "postcode", "version", "v",
+        "build",
     ]
     /// Words that make four dotted numbers after them (within three words) a version, not an IPv4 address.
     static let versionContext: Set<String> = [
@@ -772,56 +769,42 @@ public struct PIIMasker: Sendable {
         // A phone number longer than phones are written took the number after it along ("call me on 07700 900123 10
         // am"): its first groups alone, when they are a phone of a usual length, leave the time or count in the text.
         let longest = plus || (nd >= 2 && digits[0] == 0 && digits[1] == 0) ? 13 : 11
-        if let span = whole.0, span.kind == .phone, nd > longest, ng >= 2,
-            let part = phonePrefix(buf, i, plus, digits, groups, ng: ng, nd: nd, upTo: longest, listed: listed)
+        if let span = whole.0, span.kind == .phone, nd > longest,
+            let part = firstGroups(
+                buf, i, plus, digits, groups, ng: ng, nd: nd, listed: listed,
+                accepting: { span, count in span.kind == .phone && count <= longest })
         {
             return part
         }
-        if whole.0 != nil || ng < 2 { return whole }
+        if whole.0 != nil { return whole }
         // Not personal data as a whole, its first groups may be: a phone number or a card followed by a time, a
         // count or a year ("call me 07700 900123 9am-5pm", "my number is 415 555 2671 2024 model", "card 4111 1111
         // 1111 1111 100%"), or by a second number after "/" ("555-123-4567/555-987-6543"). Read alone, such a prefix
         // is masked only as a card (Luhn) or as a phone of a usual length with its own evidence: a "+", a trunk 0, or
         // a phone word before it; "year 2023 2024 2025 2026" stays.
-        var prefixDigits = nd
-        for k in stride(from: ng - 1, through: 1, by: -1) {
-            prefixDigits -= groups[k].digits
-            guard prefixDigits >= 7 else { break }
-            let part = classify(
-                buf, i, plus, digits, groups, ng: k, nd: prefixDigits, end: groups[k - 1].end,
-                seps: Self.separators(groups, k), listed: listed)
-            guard let span = part.0 else { continue }
-            if span.kind == .card { return part }
-            if span.kind == .phone && prefixDigits <= longest
-                && (plus || listed || digits[0] == 0 || phoneEvidence(buf, i))
-            {
-                return part
-            }
-        }
-        return whole
+        return firstGroups(buf, i, plus, digits, groups, ng: ng, nd: nd, listed: listed) { span, count in
+            span.kind == .card
+                || span.kind == .phone && count <= longest
+                    && (plus || listed || digits[0] == 0 || phoneEvidence(buf, i))
+        } ?? whole
     }
 
-    /// The separators before the first `k` groups.
-    static func separators(_ groups: UnsafeMutableBufferPointer<DigitGroup>, _ k: Int) -> Separators {
-        var seps = Separators()
-        for g in 0..<k { seps.add(groups[g].before) }
-        return seps
-    }
-
-    /// The longest run of a phone's first groups, of at most `upTo` digits, that reads as a phone alone.
-    private func phonePrefix(
+    /// The longest run of a number's first groups (all but the last, down to 7 digits) that `classify` reads as a
+    /// span `accepting` takes, given the span and the run's digits.
+    private func firstGroups(
         _ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ plus: Bool, _ digits: UnsafeMutableBufferPointer<UInt8>,
-        _ groups: UnsafeMutableBufferPointer<DigitGroup>, ng: Int, nd: Int, upTo: Int, listed: Bool
+        _ groups: UnsafeMutableBufferPointer<DigitGroup>, ng: Int, nd: Int, listed: Bool,
+        accepting: (Span, Int) -> Bool
     ) -> (Span?, Int)? {
-        var prefixDigits = nd
+        var count = nd
         for k in stride(from: ng - 1, through: 1, by: -1) {
-            prefixDigits -= groups[k].digits
-            guard prefixDigits >= 7 else { return nil }
-            guard prefixDigits <= upTo else { continue }
+            count -= groups[k].digits
+            guard count >= 7 else { return nil }
+            var seps = Separators()
+            for g in 0..<k { seps.add(groups[g].before) }
             let part = classify(
-                buf, i, plus, digits, groups, ng: k, nd: prefixDigits, end: groups[k - 1].end,
-                seps: Self.separators(groups, k), listed: listed)
-            if part.0?.kind == .phone { return part }
+                buf, i, plus, digits, groups, ng: k, nd: count, end: groups[k - 1].end, seps: seps, listed: listed)
+            if let span = part.0, accepting(span, count) { return part }
         }
         return nil
     }
