@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.15.0+lexicon-2024.12-cx10"
+    public static let modelVersion = "cxinsight-1.16.0+lexicon-2024.12-cx11"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -223,6 +223,11 @@ public struct InsightEngine: Sendable {
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
+                if st.mayStretch {
+                    Tokenizer.unstretch(buf, UnsafeMutableBufferPointer(rebasing: toks[0..<n])) {
+                        core.scorer.lexicon.table.get($0) >= 0
+                    }
+                }
                 return core.scorer.score(toks, n, st).sentiment
             }
         }
@@ -398,6 +403,7 @@ public struct InsightEngine: Sendable {
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: room, stats: &st)
                 let toks = UnsafeMutableBufferPointer(rebasing: room[0..<n])
+                if st.mayStretch { Tokenizer.unstretch(buf, toks, known: core.vocabulary.contains) }
                 core.vocabulary.resolve(toks, n)
                 if !a.maskedCounts.isEmpty { core.maskPlaceholders(buf, toks) }
                 var scored = core.scorer.score(toks, n, st)
@@ -487,11 +493,19 @@ public struct InsightEngine: Sendable {
         _ toks: UnsafeMutableBufferPointer<Token>, _ p: inout PackedEnrichment,
         list: inout [Enrichment.Theme]
     ) {
+        let problem = Self.statesProblem(p)
         if core.themes.fitsThemeSet {
-            p.themes = core.themes.tagSet(toks, toks.count)
+            p.themes = core.themes.tagSet(toks, toks.count, problem: problem)
         } else {
-            list = core.themes.tag(toks, toks.count)
+            list = core.themes.tag(toks, toks.count, problem: problem)
         }
+    }
+
+    /// Whether a text states a problem, which a `problemOnly` theme value (a severity) needs: a complaint, refund
+    /// or cancellation intent, or a negative sentiment.
+    @inline(__always)
+    static func statesProblem(_ p: PackedEnrichment) -> Bool {
+        p.intentBits & 0b111 != 0 || p.sentiment.compound <= -0.05
     }
 
     /// The data-quality stage: language, bot and spam flags, and the fingerprint for the near-duplicate window.
@@ -582,6 +596,11 @@ public struct InsightEngine: Sendable {
                 scratch.reserveTokens(end, keeping: tokenStart[i])
                 let room = UnsafeMutableBufferPointer(rebasing: scratch.tokens[tokenStart[i]..<end])
                 tokenStart[i + 1] = tokenStart[i] + Tokenizer.tokenize(buf, into: room, stats: &stats[i])
+                if stats[i].mayStretch {
+                    Tokenizer.unstretch(
+                        buf, UnsafeMutableBufferPointer(rebasing: room[0..<(tokenStart[i + 1] - tokenStart[i])]),
+                        known: core.vocabulary.contains)
+                }
             }
             let all = scratch.tokens
             core.vocabulary.resolve(all, tokenStart[count])
@@ -599,7 +618,8 @@ public struct InsightEngine: Sendable {
             // Without a theme set the packed form has no themes (`packsThemes`).
             for i in 0..<count where core.themes.fitsThemeSet && byteStart[i + 1] > byteStart[i] {
                 let toks = tokens(i)
-                out[i].enrichment.themes = core.themes.tagSet(toks, toks.count)
+                out[i].enrichment.themes = core.themes.tagSet(
+                    toks, toks.count, problem: Self.statesProblem(out[i].enrichment))
             }
             for i in 0..<count where byteStart[i + 1] > byteStart[i] {
                 checkQuality(text(i), tokens(i), stats[i], scored[i], inputs[i].responseTimeMs, &out[i])

@@ -583,6 +583,7 @@ public struct IntentDetector: Sendable {
                     if neg { continue }
                 }
                 if rule.kind == .complaint && ProblemDenial.denies(toks, n, from: i, to: end) { continue }
+                if rule.kind == .refund && Self.refundReceived(toks, before: i) { continue }
                 if rule.isQuestion && !questionMark {
                     // without a question mark, a sentence that ends with "." or "!" is a statement ("Does the job.")
                     var k = end - 1
@@ -605,14 +606,47 @@ extension IntentDetector {
         Int32(8) << Int32(TermTable.home(hash, 32) % 12)
     }
 
+    /// Verbs that say a refund has come: "I received a full refund", "they gave me my money back". A refund the
+    /// customer has is no refund request; not having one ("haven't received a refund") still is.
+    static let receiptVerbs: Set<UInt64> = Set(
+        [
+            "received", "got", "gotten", "gave", "given", "issued", "processed", "credited", "approved", "sorted",
+            "returned", "refunded",
+        ].map { TermHash.of($0) })
+
+    /// Whether a refund rule's hit at token `i` is a refund received: a receipt verb within three words before it,
+    /// in its clause, with no negation or "still" or "yet" just before that verb.
+    static func refundReceived(_ toks: UnsafeMutableBufferPointer<Token>, before i: Int) -> Bool {
+        var j = i - 1
+        while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
+            if toks[j].has(Token.negator) { return false }
+            if receiptVerbs.contains(toks[j].hash) {
+                var k = j - 1
+                while k >= 0 && k >= j - 2 && !toks[k].has(Token.boundaryAfter) {
+                    if toks[k].has(Token.negator) || toks[k].hash == stillHash || toks[k].hash == yetHash {
+                        return false
+                    }
+                    k -= 1
+                }
+                return true
+            }
+            j -= 1
+        }
+        return false
+    }
+    static let butHash = TermHash.of("but")
+    static let stillHash = TermHash.of("still")
+    static let yetHash = TermHash.of("yet")
+
     /// Words after a negation that negate no action or quality: "I've never been here before", "nothing to report",
     /// "no, nothing else", "not sure which size". Read as a negated verb, each made a neutral text a complaint.
-    /// Articles are not among them: "not a single person helped" is one.
+    /// Nor does a "but" after one: "nothing but praise", "no, but thanks". Articles are not among them: "not a
+    /// single person helped" is one.
     static let negationFillers: Set<UInt64> = Set(
         [
             "be", "been", "being", "to", "else", "sure", "that", "this", "it", "i", "we", "you",
             "only", "just", "all", "yet", "in", "at", "for", "with", "from", "about", "as", "of",
-            "so", "too", "more", "much", "many", "other", "another", "any", "before", "ever",
+            "so", "too", "more", "much", "many", "other", "another", "any", "before", "ever", "but",
         ].map { TermHash.of($0) })
 
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
@@ -659,7 +693,7 @@ extension IntentDetector {
             {
                 var j = i + 1
                 if j + 1 < n && !toks[j].has(Token.boundaryAfter) && !toks[j].has(Token.negator)
-                    && toks[j + 1].has(Token.letters)
+                    && toks[j].hash != Self.butHash && toks[j + 1].has(Token.letters)
                     && toks[j].length <= 4 && toks[j + 1].has(Token.positive)
                 {
                     j += 1  // "not very good", "not that great"

@@ -56,6 +56,8 @@ public struct SentimentLexicon: Sendable {
         case please
         /// "like", a verb only after its subject or an adverb ("I like", "really like"), and one of those.
         case like, liker
+        /// A word that puts a date after it ("on 10/10", "until 5/10"): the number is a date, not a rating.
+        case date
     }
 
     var table = TermTable(minimumCapacity: 12_000)
@@ -118,6 +120,9 @@ public struct SentimentLexicon: Sendable {
         "ill", "people", "everyone", "everybody", "kids", "who", "really", "totally", "definitely", "also", "truly",
         "just", "all", "do", "does", "much",
     ]
+    static let nothingHash = TermHash.of("nothing")
+    /// Words that put a date after them: a number they precede is a date, whatever its shape.
+    static let dateWords = ["on", "by", "until", "till", "til", "since", "from", "before", "after", "due", "thru"]
     static let negations: [String] = [
         "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't",
         "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt", "mustnt",
@@ -214,7 +219,7 @@ public struct SentimentLexicon: Sendable {
         let lists: [([String], Special)] = [
             (Self.wouldWords, .would), (["were", "was", "had", "did", "knew"], .past),
             (["wish", "wished", "wishing"], .wish), (Self.courtesyWords, .courtesy), (["for", "4"], .for),
-            (["please", "pls", "plz", "plse"], .please), (Self.likers, .liker),
+            (["please", "pls", "plz", "plse"], .please), (Self.likers, .liker), (Self.dateWords, .date),
         ]
         for (w, s) in specials + lists.flatMap({ list, s in list.map { ($0, s) } }) {
             let i = index(TermHash.of(w))
@@ -442,7 +447,12 @@ struct SentimentScorer: Sendable {
                     if w.flags & SentimentLexicon.inLexicon != 0 && t.has(Token.letters) { lexHits &+= 1 }
                     if w.scan & SentimentLexicon.scanTextWide != 0 {
                         let sp = w.special
-                        if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0 { butIndex = i }
+                        // "nothing but praise" means only praise: that "but" contrasts nothing
+                        if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0
+                            && !(i > 0 && toks[i - 1].hash == SentimentLexicon.nothingHash)
+                        {
+                            butIndex = i
+                        }
                         if sp == SentimentLexicon.Special.sarcasm.rawValue { sarcasm = true }
                         if sp == SentimentLexicon.Special.please.rawValue { request = true }
                     }
@@ -538,6 +548,11 @@ struct SentimentScorer: Sendable {
                 }
                 if !found {
                     guard w.flags & SentimentLexicon.inLexicon != 0 else { continue }
+                    // a rating written as a number ("10/10", "1/5") after a date word is a date: "flying on 10/10"
+                    if toks[i].has(Token.hasDigit) && i > 0 && special(i - 1) == SentimentLexicon.Special.date.rawValue
+                    {
+                        continue
+                    }
                     v = w.valence
                     // "no" directly before a lexicon word negates it rather than counting itself
                     if w.special == SentimentLexicon.Special.no.rawValue && i + 1 < n

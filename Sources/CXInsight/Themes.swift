@@ -13,9 +13,23 @@ public struct ThemeTaxonomy: Codable, Sendable, Hashable {
         public var name: String
         /// Words or phrases (case-insensitive, whole words) that signal it.
         public var terms: [String]
-        public init(name: String, terms: [String]) {
+        /// Phrases in which its single-word terms mean something else: loyalty's "member" is not a "staff member",
+        /// returns' "return" not a "return flight". Its phrases still count inside them.
+        public var except: [String]?
+        /// Tagged only in a text that states a problem (a complaint, refund or cancellation intent, or a negative
+        /// sentiment): a severity whose words are not problems by themselves ("manager", "refund"), so that "the
+        /// manager was lovely" or "I got my refund, thanks" has none. The tagger alone, which knows no intents,
+        /// keeps it (`tag(_:)`).
+        public var problemOnly: Bool?
+        public init(name: String, terms: [String], except: [String]? = nil, problemOnly: Bool? = nil) {
             self.name = name
             self.terms = terms
+            self.except = except
+            self.problemOnly = problemOnly
+        }
+        enum CodingKeys: String, CodingKey {
+            case name, terms, except
+            case problemOnly = "problem_only"
         }
     }
     /// A dimension; when `exclusive` only its first matching value (in taxonomy order) is kept,
@@ -84,6 +98,9 @@ public struct ThemeTagger: Sendable {
     private var valueThemes: [Enrichment.Theme] = []
     private var valueDimension: [Int32] = []
     private var exclusive: [Bool] = []
+    /// Values tagged only in a text that states a problem (`Value.problemOnly`), a bit per value as `values` marks
+    /// its hits.
+    private var problemOnlyBits: [UInt64] = []
 
     /// Compiles the taxonomy into lookup tables.
     public init(taxonomy: ThemeTaxonomy) {
@@ -94,35 +111,46 @@ public struct ThemeTagger: Sendable {
                 let vid = Int32(valueThemes.count)
                 valueThemes.append(Enrichment.Theme(dimension: d.name, value: v.name))
                 valueDimension.append(Int32(di))
+                if vid >> 6 >= problemOnlyBits.count { problemOnlyBits.append(0) }
+                if v.problemOnly == true { problemOnlyBits[Int(vid >> 6)] |= 1 << UInt64(vid & 63) }
                 for term in v.terms {
                     let parts = term.lowercased().split(separator: " ").map(String.init)
                     if parts.count == 1 {
                         for form in Self.inflections(parts[0]) { addWord(TermHash.of(form), vid) }
                     } else if parts.count >= 2 {
-                        let hs = parts.map { TermHash.of($0) }
-                        var key = hs[0]
-                        for h in hs.dropFirst() { key = TermHash.combine(key, h) }
-                        var pi = phrases.get(key)
-                        if pi < 0 {
-                            pi = Int32(phraseValues.count)
-                            phrases.set(key, pi)
-                            phraseValues.append([])
-                        }
-                        if !phraseValues[Int(pi)].contains(vid) { phraseValues[Int(pi)].append(vid) }
-                        var hi = phraseHeads.get(hs[0])
-                        if hi < 0 {
-                            hi = Int32(phraseHeadMax.count)
-                            phraseHeads.set(hs[0], hi)
-                            phraseHeadMax.append(0)
-                            phraseSecond.append(WordSignature())
-                        }
-                        phraseHeadMax[Int(hi)] = max(phraseHeadMax[Int(hi)], UInt8(min(parts.count, 6)))
-                        phraseSecond[Int(hi)].insert(hs[1])
+                        addPhrase(parts, vid)
                     }
+                }
+                // An exception is a phrase whose entry is the value's veto, -(vid + 1).
+                for phrase in v.except ?? [] {
+                    let parts = phrase.lowercased().split(separator: " ").map(String.init)
+                    if parts.count >= 2 { addPhrase(parts, -(vid + 1)) }
                 }
             }
         }
         flatten()
+    }
+
+    private mutating func addPhrase(_ parts: [String], _ entry: Int32) {
+        let hs = parts.map { TermHash.of($0) }
+        var key = hs[0]
+        for h in hs.dropFirst() { key = TermHash.combine(key, h) }
+        var pi = phrases.get(key)
+        if pi < 0 {
+            pi = Int32(phraseValues.count)
+            phrases.set(key, pi)
+            phraseValues.append([])
+        }
+        if !phraseValues[Int(pi)].contains(entry) { phraseValues[Int(pi)].append(entry) }
+        var hi = phraseHeads.get(hs[0])
+        if hi < 0 {
+            hi = Int32(phraseHeadMax.count)
+            phraseHeads.set(hs[0], hi)
+            phraseHeadMax.append(0)
+            phraseSecond.append(WordSignature())
+        }
+        phraseHeadMax[Int(hi)] = max(phraseHeadMax[Int(hi)], UInt8(min(parts.count, 6)))
+        phraseSecond[Int(hi)].insert(hs[1])
     }
 
     private mutating func flatten() {
@@ -184,10 +212,10 @@ public struct ThemeTagger: Sendable {
     }
 
     func tag(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, problem: Bool = true
     ) -> [Enrichment.Theme] {
         var out: [Enrichment.Theme] = []
-        values(toks, n) { out.append(valueThemes[$0]) }
+        values(toks, n, problem: problem) { out.append(valueThemes[$0]) }
         return out
     }
 
@@ -199,16 +227,18 @@ public struct ThemeTagger: Sendable {
 
     /// `tag` as positions in `values` (the taxonomy must fit the set: `fitsThemeSet`).
     func tagSet(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, problem: Bool = true
     ) -> PackedEnrichment.ThemeSet {
         var set = PackedEnrichment.ThemeSet()
-        values(toks, n) { set.insert($0) }
+        values(toks, n, problem: problem) { set.insert($0) }
         return set
     }
 
-    /// Calls `body` with the position of every value the text is tagged with, in taxonomy order.
+    /// Calls `body` with the position of every value the text is tagged with, in taxonomy order; without a stated
+    /// `problem`, a problem-only value is left out before an exclusive dimension keeps its first value, so that
+    /// "the manager was rude" (high without a problem) keeps its medium severity.
     private func values(
-        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ body: (Int) -> Void
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, problem: Bool, _ body: (Int) -> Void
     ) {
         let vc = valueThemes.count
         if vc == 0 || n == 0 { return }
@@ -217,14 +247,13 @@ public struct ThemeTagger: Sendable {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hitWords) { hit in
             hit.initialize(repeating: 0)
             @inline(__always) func mark(_ v: Int32) { hit[Int(v) >> 6] |= UInt64(1) << UInt64(v & 63) }
+            // Values whose single words an exception phrase covers, up to (not including) a token: a few at most.
+            var vetoed: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
+            var vetoedUntil = 0
             flatValues.withUnsafeBufferPointer { fv in
                 for i in 0..<n {
                     let h = toks[i].hash
-                    let w = Int(toks[i].entry(.themeWord, else: words.get(h)))
-                    if w >= 0 {
-                        let st = Int(flatWord[2 * w])
-                        for q in st..<(st + Int(flatWord[2 * w + 1])) { mark(fv[q]) }
-                    }
+                    // phrases first, so that an exception starting here covers this token's word
                     let ph = toks[i].entry(.themeHead, else: phraseHeads.get(h))
                     if ph >= 0 && i + 1 < n && phraseSecond[Int(ph)].contains(toks[i + 1].hash) {
                         let maxLen = Int(phraseHeadMax[Int(ph)])
@@ -236,16 +265,45 @@ public struct ThemeTagger: Sendable {
                             let p = Int(phrases.get(key))
                             if p >= 0 {
                                 let st = Int(flatPhrase[2 * p])
-                                for q in st..<(st + Int(flatPhrase[2 * p + 1])) { mark(fv[q]) }
+                                for q in st..<(st + Int(flatPhrase[2 * p + 1])) {
+                                    let v = fv[q]
+                                    if v >= 0 {
+                                        mark(v)
+                                    } else {
+                                        if vetoedUntil <= i { vetoed = (-1, -1, -1, -1) }
+                                        let id = -v - 1
+                                        if vetoed.0 < 0 || vetoed.0 == id {
+                                            vetoed.0 = id
+                                        } else if vetoed.1 < 0 || vetoed.1 == id {
+                                            vetoed.1 = id
+                                        } else if vetoed.2 < 0 || vetoed.2 == id {
+                                            vetoed.2 = id
+                                        } else {
+                                            vetoed.3 = id
+                                        }
+                                        vetoedUntil = max(vetoedUntil, j + 1)
+                                    }
+                                }
                             }
                             j += 1
+                        }
+                    }
+                    let w = Int(toks[i].entry(.themeWord, else: words.get(h)))
+                    if w >= 0 {
+                        let st = Int(flatWord[2 * w])
+                        for q in st..<(st + Int(flatWord[2 * w + 1])) {
+                            let v = fv[q]
+                            if i < vetoedUntil && (v == vetoed.0 || v == vetoed.1 || v == vetoed.2 || v == vetoed.3) {
+                                continue
+                            }
+                            mark(v)
                         }
                     }
                 }
             }
             var lastExclusiveDim: Int32 = -1
             for w in 0..<hitWords {
-                var bits = hit[w]
+                var bits = problem ? hit[w] : hit[w] & ~problemOnlyBits[w]
                 while bits != 0 {
                     let v = w * 64 + bits.trailingZeroBitCount
                     bits &= bits - 1

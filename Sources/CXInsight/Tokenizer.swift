@@ -249,6 +249,11 @@ struct Vocabulary: Sendable {
         return i
     }
 
+    /// Whether some table of the engine holds the word of `hash`.
+    func contains(_ hash: UInt64) -> Bool {
+        records.withUnsafeBufferPointer { slots in slots[probe(hash, slots)].key != 0 }
+    }
+
     /// Makes a token a word of no table: its term and fields the absent record's.
     @inline(__always)
     func clear(_ t: inout Token) {
@@ -283,6 +288,9 @@ struct TextStats {
     var longRun = false
     /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
     var otherScalars = 0
+    /// Whether an ASCII letter comes three times in a row: only then can a word be stretched ("soooo",
+    /// "loooove"), which `Tokenizer.unstretch` then looks at.
+    var mayStretch = false
 
     /// Counts `b` if it is an exclamation or a question mark.
     @inline(__always)
@@ -527,7 +535,82 @@ enum Tokenizer {
         if tok.start >= 0 { finish(buf, tok, count, out, &n, &stats, classes) }
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
         stats.longRun = stats.longRun || hasLongRun(buf, ascii: ascii)
+        stats.mayStretch = hasLetterTriple(buf)
         return n
+    }
+
+    /// Whether an ASCII letter comes three times in a row. Sixteen positions at a time: byte i of `x` is zero when
+    /// the bytes at k + i, k + i + 1 and k + i + 2 are equal (the zero-byte test per 64-bit half), and only such a
+    /// block is read byte by byte for a letter, so runs of marks ("...", "!!!"), digits or spaces are none.
+    /// (Swift's SIMD comparisons and `any` compile to per-lane loops here; XOR, OR and 64-bit arithmetic do not.)
+    static func hasLetterTriple(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawBufferPointer(buf)
+        @inline(__always) func letterTriple(at i: Int) -> Bool {
+            let b = raw[i]
+            return b == raw[i + 1] && b == raw[i + 2] && (b | 0x20) &- 0x61 < 26
+        }
+        let count = raw.count
+        guard count >= 18 else {
+            var k = 0
+            while k + 2 < count {
+                if letterTriple(at: k) { return true }
+                k += 1
+            }
+            return false
+        }
+        // blocks from 0 in steps of 16, the last one moved back to end the text (it may overlap the one before)
+        var k = 0
+        while true {
+            let a = raw.loadUnaligned(fromByteOffset: k, as: SIMD16<UInt8>.self)
+            let b = raw.loadUnaligned(fromByteOffset: k + 1, as: SIMD16<UInt8>.self)
+            let c = raw.loadUnaligned(fromByteOffset: k + 2, as: SIMD16<UInt8>.self)
+            let w = unsafeBitCast((a ^ b) | (a ^ c), to: SIMD2<UInt64>.self)
+            let z = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+            if z[0] | z[1] != 0 {
+                for i in k..<(k + 16) where letterTriple(at: i) { return true }
+            }
+            if k == count - 18 { return false }
+            k = min(k + 16, count - 18)
+        }
+    }
+
+    /// Words with a letter written three or more times in a row ("loooove", "soooo", "baaaad") that no table
+    /// knows take the hash of the word they stretch, if `known` knows it: each run cut to two letters ("good",
+    /// "cool"), else to one ("love", "bad"). Only ASCII words; their bytes and flags stay as written.
+    static func unstretch(
+        _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, known: (UInt64) -> Bool
+    ) {
+        for t in toks.indices where toks[t].has(Token.letters) && !toks[t].has(Token.mention) && toks[t].length >= 3 {
+            let s = Int(toks[t].start)
+            let e = Int(toks[t].end)
+            var stretched = false
+            var ascii = true
+            for k in s..<e {
+                let b = buf[k]
+                if b >= 0x80 { ascii = false }
+                if k >= s + 2 && b == buf[k - 1] && b == buf[k - 2] && (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A {
+                    stretched = true
+                }
+            }
+            guard stretched, ascii, !known(toks[t].hash) else { continue }
+            for limit in stride(from: 2, through: 1, by: -1) {
+                var h = TermHash.offset
+                var previous: UInt8 = 0
+                var run = 0
+                for k in s..<e {
+                    var b = buf[k]
+                    if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+                    run = b == previous ? run + 1 : 1
+                    previous = b
+                    if run <= limit { h = (h ^ UInt64(b)) &* TermHash.prime }
+                }
+                if h == 0 { h = 1 }
+                if known(h) {
+                    toks[t].hash = h
+                    break
+                }
+            }
+        }
     }
 
     /// A word byte at `i` follows the open token's held marks: they join the word ("don't", "e-mail") or end it

@@ -1,0 +1,203 @@
+import CXCore
+import Foundation
+import Testing
+@testable import CXInsight
+
+/// Customer language the lexicon and the rules read wrong before model 1.16.0: stretched words, ratings written in
+/// the text, praise said through a negation, faults stated flatly, refunds already received, and theme words that
+/// mean something else in a phrase.
+@Suite struct CustomerLanguageTests {
+    func compound(_ t: String) -> Double { engine.enrich(InsightInput(text: t)).enrichment.sentiment.compound }
+    func kinds(_ t: String) -> Set<Enrichment.Intent.Kind> {
+        Set(engine.enrich(InsightInput(text: t)).enrichment.intents.map(\.kind))
+    }
+    func themes(_ t: String) -> Set<String> {
+        Set(engine.enrich(InsightInput(text: t)).enrichment.themes.map { "\($0.dimension):\($0.value)" })
+    }
+
+    /// A stretched word scores as the word it stretches, in the single-text, sentiment-only and batch paths alike.
+    @Test(arguments: [
+        ("Loooove this place", "Love this place"),
+        ("this was baaaad", "this was bad"),
+        ("the staff were sooooo rude", "the staff were so rude"),
+        ("goooood coffee", "good coffee"),
+        ("NIIIIICE", "NICE"),
+    ])
+    func stretchedWordsScoreAsTheirWord(stretched: String, plain: String) {
+        let want = compound(plain)
+        #expect(want != 0)
+        #expect(compound(stretched) == want)
+        #expect(engine.sentiment(stretched).compound == engine.sentiment(plain).compound)
+        let batch = engine.analyzePacked([InsightInput(text: stretched)], scratch: InsightScratch())
+        #expect(batch[0].enrichment.sentiment.compound == want)
+    }
+
+    /// A word the lexicon knows with its run ("sooo", a booster) keeps it; an unknown stretched word stays unknown;
+    /// punctuation runs are no words.
+    @Test func stretchingLeavesKnownAndUnknownWordsAlone() {
+        #expect(compound("sooo good") == compound("so good"))
+        #expect(compound("zzzzzzz") == 0)
+        #expect(compound("ok...") == compound("ok"))
+    }
+
+    /// The tokenizer notes a letter three times in a row, and no run of marks, digits or spaces.
+    @Test(arguments: [
+        ("sooo good", true), ("so good!!!", false), ("Noooo, never", true), ("(soooo) good", true),
+        ("don't looove it", true), ("\"yesss\"", true), ("it cost 1000 dollars", false), ("wait...   what", false),
+        ("goood", true), ("goo", false), ("the staff were sooooo rude", true),
+    ])
+    func stretchedWordsAreNoted(text: String, noted: Bool) {
+        withTokens(text) { _, _, stats in #expect(stats.mayStretch == noted, "\(text)") }
+    }
+
+    /// The sixteen-at-a-time test finds a letter triple at every offset of texts around its step, upper or lower
+    /// case, and none in a text without one or with a triple of marks, digits, spaces or letters' neighbours in
+    /// ASCII ("@", "[", "`", "{").
+    @Test(arguments: [3, 15, 17, 18, 19, 33, 34, 35, 50])
+    func letterTriplesAreFoundAtEveryOffset(length: Int) {
+        let plain = [UInt8]((0..<length).map { UInt8(0x61 + $0 % 2) })
+        plain.withUnsafeBufferPointer { #expect(!Tokenizer.hasLetterTriple($0)) }
+        for start in 0...(length - 3) {
+            var bytes = plain
+            for letter in [UInt8(ascii: "z"), UInt8(ascii: "A"), UInt8(ascii: "Z"), UInt8(ascii: "a")] {
+                bytes.replaceSubrange(start..<(start + 3), with: repeatElement(letter, count: 3))
+                bytes.withUnsafeBufferPointer { #expect(Tokenizer.hasLetterTriple($0), "\(letter) at \(start)") }
+            }
+            for mark in ".! 0@[`{".utf8 {
+                bytes.replaceSubrange(start..<(start + 3), with: repeatElement(mark, count: 3))
+                bytes.withUnsafeBufferPointer { #expect(!Tokenizer.hasLetterTriple($0), "\(mark) at \(start)") }
+            }
+        }
+    }
+
+    /// Ratings out of ten or five and star counts score by their value; after a date word a number is a date.
+    @Test func ratingsInTheText() {
+        #expect(compound("10/10 would come again") >= 0.5)
+        #expect(compound("0/10") <= -0.5)
+        #expect(compound("1 star. Slow.") < compound("Slow."))
+        #expect(compound("five stars") > 0.5)
+        #expect(compound("7/10") > 0 && compound("7/10") < compound("10/10"))
+        #expect(compound("I'm flying on 10/10 to Boston") == 0)
+        #expect(compound("the sale runs until 9/10") == 0)
+    }
+
+    /// Praise said through a negation is praise, not a complaint.
+    @Test(arguments: [
+        "Can't recommend them enough",
+        "I cannot thank you enough",
+        "nothing but praise for the team",
+        "never had better pizza",
+        "I can't fault the service",
+        "couldn't ask for a better team",
+    ])
+    func praiseThroughANegation(text: String) {
+        #expect(compound(text) > 0.3)
+        #expect(!kinds(text).contains(.complaint))
+    }
+
+    /// A "but" right after a negation negates nothing; "nothing but" contrasts nothing.
+    @Test func nothingButIsNoContrastNorNegation() {
+        #expect(compound("nothing but praise for the staff") > 0.5)
+        #expect(!kinds("nothing but praise for the staff").contains(.complaint))
+        #expect(kinds("not bad but not great").contains(.complaint))
+    }
+
+    /// Faults stated without an emotion word: someone else forgot, or a fault of degree. The customer's own
+    /// forgetting and a denied degree are none.
+    @Test(arguments: [
+        ("they forgot my drink", true),
+        ("the waiter forgot our drinks", true),
+        ("my sauce was forgotten", true),
+        ("the soup was too salty", true),
+        ("the queue was way too long", true),
+        ("the fries were soggy", true),
+        ("I want to speak to a manager", true),
+        ("I forgot my card but the staff were lovely", false),
+        ("not too salty, just right", false),
+        ("the staff were never too busy to help", false),
+        ("it was too good to be true", false),
+        ("I spoke to the manager and she sorted it out", false),
+    ])
+    func faultsStatedFlatly(text: String, complaint: Bool) {
+        #expect(kinds(text).contains(.complaint) == complaint, "\(text)")
+    }
+
+    /// A refund the customer has received is no refund request and no complaint; one not received still is.
+    @Test(arguments: [
+        ("I received a full refund, thank you", false),
+        ("they gave me a refund straight away, great service", false),
+        ("I got my money back quickly", false),
+        ("I still haven't received a full refund", true),
+        ("I never got my money back", true),
+        ("I still haven't got my refund", true),
+        ("I want a full refund", true),
+        ("I received a partial refund but I want a full refund", true),
+    ])
+    func refundsReceived(text: String, request: Bool) {
+        #expect(kinds(text).contains(.refund) == request, "\(text)")
+        if !request { #expect(compound(text) > 0) }
+    }
+
+    /// Theme words inside an exception phrase do not tag their value; the value's other words still do.
+    @Test(arguments: [
+        ("The staff member was very helpful", "product_area:loyalty", false),
+        ("a member of staff was rude", "journey_stage:loyalty", false),
+        ("I am a loyalty member", "product_area:loyalty", true),
+        ("my return flight was delayed", "product_area:returns", false),
+        ("we will definitely return", "journey_stage:post_purchase", false),
+        ("I need to return this jacket", "product_area:returns", true),
+        ("what are your opening hours?", "driver:wait_time", false),
+        ("I waited two hours", "driver:wait_time", true),
+        ("staff member said my return was accepted", "product_area:returns", true),
+    ])
+    func exceptionPhrases(text: String, theme: String, tagged: Bool) {
+        #expect(themes(text).contains(theme) == tagged, "\(text): \(themes(text))")
+    }
+
+    /// An exception vetoes its value's words only inside the phrase: a later word of the same value still tags it.
+    @Test func anExceptionCoversOnlyItsWords() throws {
+        let taxonomy = ThemeTaxonomy(
+            version: "t",
+            dimensions: [
+                .init(
+                    name: "area",
+                    values: [.init(name: "loyalty", terms: ["member"], except: ["staff member"])])
+            ])
+        let tagger = ThemeTagger(taxonomy: taxonomy)
+        #expect(tagger.tag("a staff member helped").isEmpty)
+        #expect(tagger.tag("a staff member helped me, a member since 2010").count == 1)
+        #expect(tagger.tag("member").count == 1)
+    }
+
+    /// High severity ("manager", "refund") needs a stated problem, and without one a medium word still tags medium;
+    /// critical (safety) words need none, and the tagger alone keeps every severity.
+    @Test(
+        arguments: [
+            ("The manager was lovely", nil),
+            ("I got my refund, thanks", nil),
+            ("I want to speak to a manager", "high"),
+            ("still waiting for my refund", "high"),
+            ("the delivery was late again, annoying", "medium"),
+            ("the manager was lovely, the delivery a bit late", "medium"),
+            ("a customer slipped and fell near the entrance", "critical"),
+        ] as [(String, String?)])
+    func severityNeedsAProblem(text: String, severity: String?) throws {
+        let found = themes(text).filter { $0.hasPrefix("severity:") }
+        #expect(found == Set(severity.map { ["severity:\($0)"] } ?? []), "\(text)")
+        let alone = try ThemeTagger(taxonomy: .bundledDefault()).tag("The manager was lovely")
+        #expect(alone.contains(Enrichment.Theme(dimension: "severity", value: "high")))
+    }
+
+    /// A taxonomy file can set both new fields; an old one without them decodes as before.
+    @Test func taxonomyFieldsDecode() throws {
+        let json = """
+            {"version": "x", "dimensions": [{"name": "severity", "values": [
+                {"name": "high", "problem_only": true, "terms": ["manager"], "except": ["manager said"]},
+                {"name": "low", "terms": ["meh"]}]}]}
+            """
+        let t = try ThemeTaxonomy(json: Data(json.utf8))
+        #expect(t.dimensions[0].values[0].problemOnly == true)
+        #expect(t.dimensions[0].values[0].except == ["manager said"])
+        #expect(t.dimensions[0].values[1].problemOnly == nil)
+    }
+}
