@@ -582,8 +582,12 @@ public struct IntentDetector: Sendable {
                     }
                     if neg { continue }
                 }
-                if rule.kind == .complaint && ProblemDenial.denies(toks, n, from: i, to: end) { continue }
-                if rule.kind == .refund && Self.refundReceived(toks, before: i) { continue }
+                if rule.kind == .complaint
+                    && (ProblemDenial.denies(toks, n, from: i, to: end) || Self.praisePurpose(toks, n, after: end))
+                {
+                    continue
+                }
+                if rule.kind == .refund && Self.refundReceived(toks, n, from: i, to: end) { continue }
                 if rule.isQuestion && !questionMark {
                     // without a question mark, a sentence that ends with "." or "!" is a statement ("Does the job.")
                     var k = end - 1
@@ -607,16 +611,30 @@ extension IntentDetector {
     }
 
     /// Verbs that say a refund has come: "I received a full refund", "they gave me my money back". A refund the
-    /// customer has is no refund request; not having one ("haven't received a refund") still is.
+    /// customer has is no refund request; not having one ("haven't received a refund") still is. "Approved",
+    /// "issued" and "sorted" are not among them: the money may still be missing.
     static let receiptVerbs: Set<UInt64> = Set(
+        ["received", "got", "gotten", "gave", "given", "processed", "credited", "refunded"].map { TermHash.of($0) })
+
+    /// Words after a received refund, in its sentence, that say it did not end well: "got told no refund because",
+    /// "I got my refund request rejected", "received a refund but it was short".
+    static let refundTroubleWords: Set<UInt64> = Set(
         [
-            "received", "got", "gotten", "gave", "given", "issued", "processed", "credited", "approved", "sorted",
-            "returned", "refunded",
+            "still", "yet", "where", "but", "rejected", "denied", "declined", "refused", "wrong", "short", "partial",
+            "only", "missing", "instead",
         ].map { TermHash.of($0) })
 
-    /// Whether a refund rule's hit at token `i` is a refund received: a receipt verb within three words before it,
-    /// in its clause, with no negation or "still" or "yet" just before that verb.
-    static func refundReceived(_ toks: UnsafeMutableBufferPointer<Token>, before i: Int) -> Bool {
+    /// Whether a refund rule's hit over tokens `i..<end` is a refund received: a receipt verb within three words
+    /// before it, in its clause, with no negation or "still" or "yet" just before that verb; the hit itself does
+    /// not start with a negation ("received no refund"), and nothing in the rest of its sentence says trouble.
+    static func refundReceived(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, from i: Int, to end: Int) -> Bool {
+        if toks[i].has(Token.negator) { return false }
+        var k = toks[end - 1].has(Token.sentenceEnd) ? n : end
+        while k < n && k < end + 12 {
+            if toks[k].has(Token.negator) || refundTroubleWords.contains(toks[k].hash) { return false }
+            if toks[k].has(Token.sentenceEnd) { break }
+            k += 1
+        }
         var j = i - 1
         while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
             if toks[j].has(Token.negator) { return false }
@@ -634,19 +652,28 @@ extension IntentDetector {
         }
         return false
     }
+    /// Whether the words after a complaint rule's hit give it a praising purpose: "asked to speak to the manager to
+    /// thank her", "asked for the manager to pass on my thanks".
+    static func praisePurpose(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, after end: Int) -> Bool {
+        guard end + 1 < n, !toks[end - 1].has(Token.boundaryAfter), toks[end].hash == toHash else { return false }
+        return praiseVerbs.contains(toks[end + 1].hash)
+    }
+    static let toHash = TermHash.of("to")
+    static let praiseVerbs: Set<UInt64> = Set(
+        ["thank", "compliment", "praise", "commend", "pass", "say", "tell", "give"].map { TermHash.of($0) })
     static let butHash = TermHash.of("but")
     static let stillHash = TermHash.of("still")
     static let yetHash = TermHash.of("yet")
 
     /// Words after a negation that negate no action or quality: "I've never been here before", "nothing to report",
     /// "no, nothing else", "not sure which size". Read as a negated verb, each made a neutral text a complaint.
-    /// Nor does a "but" after one: "nothing but praise", "no, but thanks". Articles are not among them: "not a
-    /// single person helped" is one.
+    /// Articles are not among them: "not a single person helped" is one. (A "but" before praise is handled apart:
+    /// "nothing but praise" is none, "nothing but excuses" one.)
     static let negationFillers: Set<UInt64> = Set(
         [
             "be", "been", "being", "to", "else", "sure", "that", "this", "it", "i", "we", "you",
             "only", "just", "all", "yet", "in", "at", "for", "with", "from", "about", "as", "of",
-            "so", "too", "more", "much", "many", "other", "another", "any", "before", "ever", "but",
+            "so", "too", "more", "much", "many", "other", "another", "any", "before", "ever",
         ].map { TermHash.of($0) })
 
     /// Sum of complaint cue weights in a text and the strongest cue's token range.
@@ -700,6 +727,9 @@ extension IntentDetector {
                 }
                 if toks[j].has(Token.positive) {
                     add(1.0, i, j + 1)
+                } else if toks[j].hash == Self.butHash {
+                    // "nothing but praise" praises; "nothing but excuses" complains
+                    if j + 1 >= n || !toks[j + 1].has(Token.positive) { add(0.75, i, j + 1) }
                 } else if !Self.negationFillers.contains(toks[j].hash) {
                     add(0.75, i, j + 1)
                 }

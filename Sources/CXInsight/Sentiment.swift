@@ -56,8 +56,8 @@ public struct SentimentLexicon: Sendable {
         case please
         /// "like", a verb only after its subject or an adverb ("I like", "really like"), and one of those.
         case like, liker
-        /// A word that puts a date after it ("on 10/10", "until 5/10"): the number is a date, not a rating.
-        case date
+        /// A rating written as a number ("10/10", "1/5"), which is also how dates and fractions are written.
+        case rating
     }
 
     var table = TermTable(minimumCapacity: 12_000)
@@ -121,8 +121,20 @@ public struct SentimentLexicon: Sendable {
         "just", "all", "do", "does", "much",
     ]
     static let nothingHash = TermHash.of("nothing")
-    /// Words that put a date after them: a number they precede is a date, whatever its shape.
-    static let dateWords = ["on", "by", "until", "till", "til", "since", "from", "before", "after", "due", "thru"]
+    static let howHash = TermHash.of("how")
+    /// The ratings the lexicon rates (`Special.rating`).
+    static let ratingWords =
+        (0...11).map { "\($0)/10" } + (0...5).map { "\($0)/5" }
+    /// Words that make the number after them a rating: "gave it a 10/10", "overall 7/10", "the food was 9/10".
+    static let ratingCues: Set<UInt64> = Set(
+        [
+            "rate", "rated", "rating", "give", "gave", "giving", "given", "score", "scored", "solid", "overall", "a",
+            "an", "is", "was", "it's", "its", "be", "honestly", "easy", "easily", "strong", "total", "definitely",
+            "straight", "another",
+        ].map { TermHash.of($0) })
+    /// Words after which a rating that opens a sentence is a count: "9/10 times it works", "1/5 of the staff".
+    static let ratingCounts: Set<UInt64> = Set(
+        ["times", "of", "people", "customers", "staff", "days", "visits", "orders"].map { TermHash.of($0) })
     static let negations: [String] = [
         "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't",
         "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt", "mustnt",
@@ -219,7 +231,7 @@ public struct SentimentLexicon: Sendable {
         let lists: [([String], Special)] = [
             (Self.wouldWords, .would), (["were", "was", "had", "did", "knew"], .past),
             (["wish", "wished", "wishing"], .wish), (Self.courtesyWords, .courtesy), (["for", "4"], .for),
-            (["please", "pls", "plz", "plse"], .please), (Self.likers, .liker), (Self.dateWords, .date),
+            (["please", "pls", "plz", "plse"], .please), (Self.likers, .liker), (Self.ratingWords, .rating),
         ]
         for (w, s) in specials + lists.flatMap({ list, s in list.map { ($0, s) } }) {
             let i = index(TermHash.of(w))
@@ -365,6 +377,21 @@ struct SentimentScorer: Sendable {
             return 0
         }
         return v
+    }
+
+    /// Whether the rating-shaped number at `i` is a rating: it opens a sentence (not before a count's noun, "9/10
+    /// times"), or a rating cue comes within three words before it in its clause.
+    static func isRating(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ i: Int) -> Bool {
+        if toks[i].has(Token.sentenceStart) {
+            return i + 1 >= n || toks[i].has(Token.boundaryAfter)
+                || !SentimentLexicon.ratingCounts.contains(toks[i + 1].hash)
+        }
+        var j = i - 1
+        while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
+            if SentimentLexicon.ratingCues.contains(toks[j].hash) { return true }
+            j -= 1
+        }
+        return false
     }
 
     static func finalize(_ base: Float, _ pos0: Float, _ neg0: Float, _ neu: Int, _ amp: Float) -> Scored {
@@ -548,12 +575,18 @@ struct SentimentScorer: Sendable {
                 }
                 if !found {
                     guard w.flags & SentimentLexicon.inLexicon != 0 else { continue }
-                    // a rating written as a number ("10/10", "1/5") after a date word is a date: "flying on 10/10"
-                    if toks[i].has(Token.hasDigit) && i > 0 && special(i - 1) == SentimentLexicon.Special.date.rawValue
+                    // a number shaped as a rating is one only where a rating is written (`isRating`); else it is
+                    // a date, a fraction or a count: "arrived 10/10 broken", "9/10 times it works"
+                    if w.special == SentimentLexicon.Special.rating.rawValue && !Self.isRating(toks, n, i) { continue }
+                    v = w.valence
+                    // A stretched praise word that opens a clause and is followed by more, or by "how", is mostly
+                    // sarcasm: "Perfecttt, my order is late again", "Amaaazing how bad this is". Read as the word,
+                    // it turned such complaints into praise; unread, as before, it scores nothing.
+                    if v > 0 && toks[i].has(Token.stretched) && i + 1 < n
+                        && (toks[i].has(Token.boundaryAfter) || toks[i + 1].hash == SentimentLexicon.howHash)
                     {
                         continue
                     }
-                    v = w.valence
                     // "no" directly before a lexicon word negates it rather than counting itself
                     if w.special == SentimentLexicon.Special.no.rawValue && i + 1 < n
                         && !toks[i].has(Token.boundaryAfter)

@@ -138,6 +138,8 @@ struct Token {
     /// a word with "n't") and a positive lexicon word, as the intent rules and complaint cues test them.
     static let negator: UInt16 = 4096
     static let positive: UInt16 = 8192
+    /// Set by `Tokenizer.unstretch` on a word it read as the word it stretches ("Perfecttt" as "perfect").
+    static let stretched: UInt16 = 16384
 
     /// Byte range of the word with leading and trailing punctuation stripped.
     var start: Int32
@@ -607,6 +609,7 @@ enum Tokenizer {
                 if h == 0 { h = 1 }
                 if known(h) {
                     toks[t].hash = h
+                    toks[t].flags |= Token.stretched
                     break
                 }
             }

@@ -81,6 +81,23 @@ import Testing
         #expect(compound("the sale runs until 9/10") == 0)
     }
 
+    /// A rating-shaped number is a rating only where one is written: opening a sentence (not "9/10 times") or after
+    /// a rating word ("gave it a", "overall", "was"). Elsewhere it is a date or a count and scores nothing, like any
+    /// other number ("20/20" is no rating the lexicon knows).
+    @Test(arguments: [
+        "Arrived 10/10 broken", "Refund requested 10/10 and nothing since", "Parcel arrived on the 10/10 damaged",
+        "Order placed 10/10 still not shipped", "Ordered 9/10, still not delivered", "9/10 times it works fine",
+        "Step 1/5 of the setup failed",
+    ])
+    func datesAndCountsAreNoRatings(text: String) {
+        let neutral = text.replacingOccurrences(of: "10/10", with: "20/20").replacingOccurrences(
+            of: "9/10", with: "20/20"
+        )
+        .replacingOccurrences(of: "1/5", with: "20/20")
+        #expect(compound(text) == compound(neutral), "\(text)")
+        #expect(!kinds(text).contains(.praise))
+    }
+
     /// Praise said through a negation is praise, not a complaint.
     @Test(arguments: [
         "Can't recommend them enough",
@@ -122,6 +139,54 @@ import Testing
         #expect(kinds(text).contains(.complaint) == complaint, "\(text)")
     }
 
+    /// The review of 1.16.0: each of these read wrong with its first rules. A manager asked for to thank or as
+    /// advice, something forgotten that is not a fault, a degree that is hypothetical, weather or denied, "burnt
+    /// out", and a "but" before no praise.
+    @Test(arguments: [
+        ("I'd like to speak to the manager to thank her personally", false),
+        ("I asked for the manager to pass on my thanks", false),
+        ("Ask for the manager, Tom, he's brilliant", false),
+        ("We need a manager like Sarah in every store", false),
+        ("I want to speak to corporate about this", true),
+        ("I will be reporting this store to corporate", true),
+        ("I'd like to escalate this", true),
+        ("You forgot nothing, every item was there", false),
+        ("You forget how good real coffee is until you come here", false),
+        ("It was too cold outside so we ordered delivery and it arrived fast", false),
+        ("I was worried it would be too small but it fits perfectly", false),
+        ("It's been too long since I visited, love this place!", false),
+        ("I was burnt out but the staff cheered me up", false),
+        ("Nothing but excuses from customer service", true),
+        ("Nothing but delays with this airline", true),
+    ])
+    func reviewedRuleMisfires(text: String, complaint: Bool) {
+        #expect(kinds(text).contains(.complaint) == complaint, "\(text)")
+    }
+
+    /// An escalation states the problem that the high severity needs.
+    @Test func escalationsKeepTheHighSeverity() {
+        #expect(themes("I will be reporting this store to corporate").contains("severity:high"))
+        #expect(!themes("I'd like to speak to the manager to thank her personally").contains("severity:high"))
+    }
+
+    /// "can't say enough" praises only with a good word after it.
+    @Test func sayingEnoughNeedsAGoodWord() {
+        #expect(
+            compound("I can't say enough bad things about this place")
+                < compound("I can't say enough good things about this place"))
+        #expect(compound("I can't say enough good things about this place") > 0.5)
+    }
+
+    /// A stretched praise word that opens a clause followed by more, or "how", is read as sarcasm and scores
+    /// nothing, as it did unread; alone, or as the word of a longer clause, it is praise.
+    @Test func stretchedPraiseOpeningAComplaintIsNoPraise() {
+        #expect(compound("Perfecttt, my order is late again") == compound("Xxxx, my order is late again"))
+        #expect(compound("Amaaazing how bad this service is") == compound("Xxxx how bad this service is"))
+        #expect(!kinds("Lovelyyyy, waited 2 hours for nothing").contains(.praise))
+        #expect(compound("Yummmmy!") > 0)
+        #expect(compound("Loooove this place") > 0)
+    }
+
     /// A refund the customer has received is no refund request and no complaint; one not received still is.
     @Test(arguments: [
         ("I received a full refund, thank you", false),
@@ -132,6 +197,11 @@ import Testing
         ("I still haven't got my refund", true),
         ("I want a full refund", true),
         ("I received a partial refund but I want a full refund", true),
+        ("I received no refund and nobody answers", true),
+        ("They approved a refund 2 weeks ago, where is it", true),
+        ("I need this sorted and a full refund", true),
+        ("I got my refund request rejected", true),
+        ("Returned it for a refund 3 weeks ago, nothing yet", true),
     ])
     func refundsReceived(text: String, request: Bool) {
         #expect(kinds(text).contains(.refund) == request, "\(text)")
@@ -144,7 +214,8 @@ import Testing
         ("a member of staff was rude", "journey_stage:loyalty", false),
         ("I am a loyalty member", "product_area:loyalty", true),
         ("my return flight was delayed", "product_area:returns", false),
-        ("we will definitely return", "journey_stage:post_purchase", false),
+        ("my return trip was delayed", "journey_stage:post_purchase", false),
+        ("I will definitely return these shoes, they're too small", "product_area:returns", true),
         ("I need to return this jacket", "product_area:returns", true),
         ("what are your opening hours?", "driver:wait_time", false),
         ("I waited two hours", "driver:wait_time", true),
