@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.17.0+lexicon-2024.12-cx12"
+    public static let modelVersion = "cxinsight-1.18.0+lexicon-2024.12-cx12"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -224,9 +224,8 @@ public struct InsightEngine: Sendable {
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
                 if st.mayStretch {
-                    Tokenizer.unstretch(buf, UnsafeMutableBufferPointer(rebasing: toks[0..<n])) {
-                        core.scorer.lexicon.table.get($0) >= 0
-                    }
+                    Tokenizer.unstretch(
+                        buf, UnsafeMutableBufferPointer(rebasing: toks[0..<n]), known: core.vocabulary.contains)
                 }
                 return core.scorer.score(toks, n, st).sentiment
             }

@@ -616,32 +616,50 @@ extension IntentDetector {
     static let receiptVerbs: Set<UInt64> = Set(
         ["received", "got", "gotten", "gave", "given", "processed", "credited", "refunded"].map { TermHash.of($0) })
 
-    /// Words after a received refund, in its sentence, that say it did not end well: "got told no refund because",
-    /// "I got my refund request rejected", "received a refund but it was short".
+    /// Words in a received refund's clause, or opening the next, that say it did not end well: "got told no refund
+    /// because", "I got my refund request rejected", "received a partial refund but".
     static let refundTroubleWords: Set<UInt64> = Set(
         [
             "still", "yet", "where", "but", "rejected", "denied", "declined", "refused", "wrong", "short", "partial",
-            "only", "missing", "instead",
+            "missing", "instead", "not",
+        ].map { TermHash.of($0) })
+
+    /// Words before a receipt verb that make it a wish or an expectation: "I expect to be given a full refund".
+    static let irrealisWords: Set<UInt64> = Set(
+        [
+            "be", "to", "will", "would", "should", "could", "can", "may", "might", "must", "expect", "expecting",
+            "hope",
+            "want", "wish", "if",
         ].map { TermHash.of($0) })
 
     /// Whether a refund rule's hit over tokens `i..<end` is a refund received: a receipt verb within three words
-    /// before it, in its clause, with no negation or "still" or "yet" just before that verb; the hit itself does
-    /// not start with a negation ("received no refund"), and nothing in the rest of its sentence says trouble.
+    /// before it, in its clause, with no negation, "still", "yet" or wish just before that verb; the hit does not
+    /// start with a negation ("received no refund"), its clause has no trouble word ("n't", "rejected", "partial"...)
+    /// nor does the next clause open with one ("..., but"), and its sentence is no question ("Has anyone received
+    /// their refund yet?").
     static func refundReceived(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, from i: Int, to end: Int) -> Bool {
         if toks[i].has(Token.negator) { return false }
-        var k = toks[end - 1].has(Token.sentenceEnd) ? n : end
-        while k < n && k < end + 12 {
-            if toks[k].has(Token.negator) || refundTroubleWords.contains(toks[k].hash) { return false }
-            if toks[k].has(Token.sentenceEnd) { break }
+        var k = i
+        while k < n {
+            if toks[k].has(Token.negContraction) || refundTroubleWords.contains(toks[k].hash) { return false }
+            if toks[k].has(Token.boundaryAfter) { break }
             k += 1
         }
+        if k < n && !toks[k].has(Token.sentenceEnd) && k + 1 < n && refundTroubleWords.contains(toks[k + 1].hash) {
+            return false
+        }
+        var q = k
+        while q < n && !toks[q].has(Token.sentenceEnd) { q += 1 }
+        if q < n && toks[q].has(Token.question) { return false }
         var j = i - 1
         while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
             if toks[j].has(Token.negator) { return false }
             if receiptVerbs.contains(toks[j].hash) {
                 var k = j - 1
                 while k >= 0 && k >= j - 2 && !toks[k].has(Token.boundaryAfter) {
-                    if toks[k].has(Token.negator) || toks[k].hash == stillHash || toks[k].hash == yetHash {
+                    if toks[k].has(Token.negator) || toks[k].hash == stillHash || toks[k].hash == yetHash
+                        || irrealisWords.contains(toks[k].hash)
+                    {
                         return false
                     }
                     k -= 1
@@ -652,16 +670,22 @@ extension IntentDetector {
         }
         return false
     }
-    /// Whether the words after a complaint rule's hit give it a praising purpose: "asked to speak to the manager to
-    /// thank her", "asked for the manager to pass on my thanks".
+    /// Whether the words after a complaint rule's hit on a manager or head office give it a praising purpose:
+    /// "asked to speak to the manager to thank her", "write to head office to praise your team". Other complaints
+    /// keep theirs ("on hold for an hour to tell me nothing").
     static func praisePurpose(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, after end: Int) -> Bool {
-        guard end + 1 < n, !toks[end - 1].has(Token.boundaryAfter), toks[end].hash == toHash else { return false }
+        guard end + 1 < n, managerWords.contains(toks[end - 1].hash), !toks[end - 1].has(Token.boundaryAfter),
+            toks[end].hash == toHash
+        else { return false }
         return praiseVerbs.contains(toks[end + 1].hash)
     }
     static let toHash = TermHash.of("to")
+    static let managerWords: Set<UInt64> = Set(
+        ["manager", "supervisor", "managers", "office", "corporate", "relations"].map { TermHash.of($0) })
     static let praiseVerbs: Set<UInt64> = Set(
-        ["thank", "compliment", "praise", "commend", "pass", "say", "tell", "give"].map { TermHash.of($0) })
+        ["thank", "compliment", "praise", "commend", "pass"].map { TermHash.of($0) })
     static let butHash = TermHash.of("but")
+    static let elseHash = TermHash.of("else")
     static let stillHash = TermHash.of("still")
     static let yetHash = TermHash.of("yet")
 
@@ -720,7 +744,7 @@ extension IntentDetector {
             {
                 var j = i + 1
                 if j + 1 < n && !toks[j].has(Token.boundaryAfter) && !toks[j].has(Token.negator)
-                    && toks[j].hash != Self.butHash && toks[j + 1].has(Token.letters)
+                    && toks[j].hash != Self.butHash && toks[j].hash != Self.elseHash && toks[j + 1].has(Token.letters)
                     && toks[j].length <= 4 && toks[j + 1].has(Token.positive)
                 {
                     j += 1  // "not very good", "not that great"

@@ -121,18 +121,21 @@ public struct SentimentLexicon: Sendable {
         "just", "all", "do", "does", "much",
     ]
     static let nothingHash = TermHash.of("nothing")
-    static let howHash = TermHash.of("how")
+    static let notHash = TermHash.of("not")
+    static let wouldntHash = TermHash.of("wouldn't")
+    static let elseHash = TermHash.of("else")
+    static let thanksWords: Set<UInt64> = Set(courtesyWords.filter { $0 != "help" }.map { TermHash.of($0) })
     /// The ratings the lexicon rates (`Special.rating`).
     static let ratingWords =
         (0...11).map { "\($0)/10" } + (0...5).map { "\($0)/5" }
-    /// Words that make the number after them a rating: "gave it a 10/10", "overall 7/10", "the food was 9/10".
+    /// Words that make the number after them a rating: "gave it a 10/10", "overall 7/10", "rated the meal 9/10".
+    /// Not "is" or "a": "my booking was 10/10", "an appointment on 10/10" are dates.
     static let ratingCues: Set<UInt64> = Set(
         [
-            "rate", "rated", "rating", "give", "gave", "giving", "given", "score", "scored", "solid", "overall", "a",
-            "an", "is", "was", "it's", "its", "be", "honestly", "easy", "easily", "strong", "total", "definitely",
-            "straight", "another",
+            "rate", "rated", "rating", "give", "gave", "giving", "given", "score", "scored", "solid", "overall",
+            "honestly", "easy", "easily", "strong", "total", "definitely", "straight", "another",
         ].map { TermHash.of($0) })
-    /// Words after which a rating that opens a sentence is a count: "9/10 times it works", "1/5 of the staff".
+    /// Words after which a rating-shaped number is a count: "9/10 times it works", "1/5 of the staff".
     static let ratingCounts: Set<UInt64> = Set(
         ["times", "of", "people", "customers", "staff", "days", "visits", "orders"].map { TermHash.of($0) })
     static let negations: [String] = [
@@ -379,19 +382,35 @@ struct SentimentScorer: Sendable {
         return v
     }
 
-    /// Whether the rating-shaped number at `i` is a rating: it opens a sentence (not before a count's noun, "9/10
-    /// times"), or a rating cue comes within three words before it in its clause.
+    /// Whether the rating-shaped number at `i` is a rating: it opens a sentence, or a rating cue comes within three
+    /// words before it in its clause; and no count's noun ("9/10 times"), time ("10/10 14:02") or "would not" (the
+    /// joke "10/10 would not recommend", whose "would not" then counts) follows it.
     static func isRating(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ i: Int) -> Bool {
-        if toks[i].has(Token.sentenceStart) {
-            return i + 1 >= n || toks[i].has(Token.boundaryAfter)
-                || !SentimentLexicon.ratingCounts.contains(toks[i + 1].hash)
+        if i + 1 < n && !toks[i].has(Token.boundaryAfter) {
+            let next = toks[i + 1]
+            if next.has(Token.hasDigit) || SentimentLexicon.ratingCounts.contains(next.hash) { return false }
+            if next.hash == SentimentLexicon.wouldHash && i + 2 < n
+                && (toks[i + 2].has(Token.negContraction)
+                    || toks[i + 2].hash == SentimentLexicon.notHash)
+            {
+                return false
+            }
+            if next.hash == SentimentLexicon.wouldntHash { return false }
         }
+        if toks[i].has(Token.sentenceStart) { return true }
         var j = i - 1
         while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
             if SentimentLexicon.ratingCues.contains(toks[j].hash) { return true }
             j -= 1
         }
         return false
+    }
+
+    /// Whether the negation at `j` declines more before a thanks ("No, nothing else thanks"): it negates the "else",
+    /// not the thanks. ("nothing else was good" still negates "good", "nobody else can help" still negates "help".)
+    @inline(__always)
+    static func declinesMore(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int, _ i: Int) -> Bool {
+        toks[j + 1].hash == SentimentLexicon.elseHash && SentimentLexicon.thanksWords.contains(toks[i].hash)
     }
 
     static func finalize(_ base: Float, _ pos0: Float, _ neg0: Float, _ neu: Int, _ amp: Float) -> Scored {
@@ -579,11 +598,12 @@ struct SentimentScorer: Sendable {
                     // a date, a fraction or a count: "arrived 10/10 broken", "9/10 times it works"
                     if w.special == SentimentLexicon.Special.rating.rawValue && !Self.isRating(toks, n, i) { continue }
                     v = w.valence
-                    // A stretched praise word that opens a clause and is followed by more, or by "how", is mostly
-                    // sarcasm: "Perfecttt, my order is late again", "Amaaazing how bad this is". Read as the word,
-                    // it turned such complaints into praise; unread, as before, it scores nothing.
+                    // A stretched praise word that opens a clause with more text after it is mostly sarcasm:
+                    // "Perfecttt, my order is late again", "Wowww. Waited 2 hours", "Loveeee waiting 2 hours 🙃".
+                    // Read as the word, it turned such complaints into praise; unread, as before 1.16, it scores
+                    // nothing. Alone or inside a clause it is praise ("Yummmmy!", "I loooove it").
                     if v > 0 && toks[i].has(Token.stretched) && i + 1 < n
-                        && (toks[i].has(Token.boundaryAfter) || toks[i + 1].hash == SentimentLexicon.howHash)
+                        && (i == 0 || toks[i - 1].has(Token.boundaryAfter))
                     {
                         continue
                     }
@@ -645,7 +665,7 @@ struct SentimentScorer: Sendable {
                             } else if special(i - 2) == SentimentLexicon.Special.without.rawValue
                                 && sp1 == SentimentLexicon.Special.doubt.rawValue
                             {
-                            } else if negated(j) {
+                            } else if negated(j) && !Self.declinesMore(toks, j, i) {
                                 v *= Self.negationScalar
                             }
                         } else {
@@ -663,7 +683,7 @@ struct SentimentScorer: Sendable {
                                 && (sp2 == SentimentLexicon.Special.doubt.rawValue
                                     || special(i - 1) == SentimentLexicon.Special.doubt.rawValue)
                             {
-                            } else if negated(j) {
+                            } else if negated(j) && !Self.declinesMore(toks, j, i) {
                                 v *= Self.negationScalar
                             }
                         }

@@ -576,6 +576,9 @@ enum Tokenizer {
         }
     }
 
+    /// Words `unstretch` does not make of a stretched word.
+    static let unstretchedNever: Set<UInt64> = Set(["no", "nor", "non", "i", "a", "o"].map { TermHash.of($0) })
+
     /// Words with a letter written three or more times in a row ("loooove", "soooo", "baaaad") that no table
     /// knows take the hash of the word they stretch, if `known` knows it: each run cut to two letters ("good",
     /// "cool"), else to one ("love", "bad"). Only ASCII words; their bytes and flags stay as written.
@@ -607,6 +610,9 @@ enum Tokenizer {
                     if run <= limit { h = (h ^ UInt64(b)) &* TermHash.prime }
                 }
                 if h == 0 { h = 1 }
+                // not to a single letter ("III"), nor to "no" ("Nooo way", Spanish "Nooo me gusta"); "Nooooot
+                // happy" is "not happy"
+                if limit == 1 && (e - s <= 3 || Self.unstretchedNever.contains(h)) { break }
                 if known(h) {
                     toks[t].hash = h
                     toks[t].flags |= Token.stretched
