@@ -247,9 +247,7 @@ public struct ThemeTagger: Sendable {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: hitWords) { hit in
             hit.initialize(repeating: 0)
             @inline(__always) func mark(_ v: Int32) { hit[Int(v) >> 6] |= UInt64(1) << UInt64(v & 63) }
-            // Values whose single words an exception phrase covers, up to (not including) a token: a few at most.
-            var vetoed: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
-            var vetoedUntil = 0
+            var vetoes = Vetoes()
             flatValues.withUnsafeBufferPointer { fv in
                 for i in 0..<n {
                     let h = toks[i].hash
@@ -270,18 +268,7 @@ public struct ThemeTagger: Sendable {
                                     if v >= 0 {
                                         mark(v)
                                     } else {
-                                        if vetoedUntil <= i { vetoed = (-1, -1, -1, -1) }
-                                        let id = -v - 1
-                                        if vetoed.0 < 0 || vetoed.0 == id {
-                                            vetoed.0 = id
-                                        } else if vetoed.1 < 0 || vetoed.1 == id {
-                                            vetoed.1 = id
-                                        } else if vetoed.2 < 0 || vetoed.2 == id {
-                                            vetoed.2 = id
-                                        } else {
-                                            vetoed.3 = id
-                                        }
-                                        vetoedUntil = max(vetoedUntil, j + 1)
+                                        vetoes.add(-v - 1, at: i, until: j + 1)
                                     }
                                 }
                             }
@@ -293,9 +280,7 @@ public struct ThemeTagger: Sendable {
                         let st = Int(flatWord[2 * w])
                         for q in st..<(st + Int(flatWord[2 * w + 1])) {
                             let v = fv[q]
-                            if i < vetoedUntil && (v == vetoed.0 || v == vetoed.1 || v == vetoed.2 || v == vetoed.3) {
-                                continue
-                            }
+                            if vetoes.cover(v, at: i) { continue }
                             mark(v)
                         }
                     }
@@ -316,5 +301,47 @@ public struct ThemeTagger: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The exception phrases in force while `ThemeTagger` walks a text: up to four values whose single words are
+/// vetoed, each up to (not including) its own end token. A fifth at once takes the place of the one that ends first.
+struct Vetoes {
+    private var ids: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
+    private var ends: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    /// The latest end of any: past it nothing is vetoed, the common case, tested first.
+    private var last = 0
+
+    /// Vetoes value `id`'s words from token `i` up to `end`.
+    mutating func add(_ id: Int32, at i: Int, until end: Int) {
+        last = max(last, end)
+        if ids.0 == id && ends.0 > i {
+            ends.0 = max(ends.0, end)
+        } else if ids.1 == id && ends.1 > i {
+            ends.1 = max(ends.1, end)
+        } else if ids.2 == id && ends.2 > i {
+            ends.2 = max(ends.2, end)
+        } else if ids.3 == id && ends.3 > i {
+            ends.3 = max(ends.3, end)
+        } else {
+            let first = min(min(ends.0, ends.1), min(ends.2, ends.3))
+            if ends.0 == first {
+                (ids.0, ends.0) = (id, end)
+            } else if ends.1 == first {
+                (ids.1, ends.1) = (id, end)
+            } else if ends.2 == first {
+                (ids.2, ends.2) = (id, end)
+            } else {
+                (ids.3, ends.3) = (id, end)
+            }
+        }
+    }
+
+    /// Whether value `v`'s word at token `i` lies inside one of its exceptions.
+    @inline(__always)
+    func cover(_ v: Int32, at i: Int) -> Bool {
+        i < last
+            && ((ids.0 == v && i < ends.0) || (ids.1 == v && i < ends.1) || (ids.2 == v && i < ends.2)
+                || (ids.3 == v && i < ends.3))
     }
 }

@@ -290,6 +290,30 @@ import Testing
         #expect(tagger.tag("member").count == 1)
     }
 
+    /// Overlapping exceptions of different values each end where their own phrase ends: "alpha" at the end is
+    /// outside its value's exception ("xx alpha"), though inside the other value's ("alpha yy alpha"); five values
+    /// vetoed at once keep the latest four.
+    @Test func overlappingExceptionsEndOnTheirOwn() {
+        let taxonomy = ThemeTaxonomy(
+            version: "t",
+            dimensions: [
+                .init(
+                    name: "d",
+                    values: [
+                        .init(name: "a", terms: ["alpha"], except: ["xx alpha"]),
+                        .init(name: "b", terms: ["beta"], except: ["alpha yy alpha"]),
+                    ])
+            ])
+        let tagger = ThemeTagger(taxonomy: taxonomy)
+        #expect(tagger.tag("xx alpha").isEmpty)
+        #expect(tagger.tag("xx alpha yy alpha").map(\.value) == ["a"])
+        var many = Vetoes()
+        for id in Int32(0)..<5 { many.add(id, at: 0, until: 10 + Int(id)) }
+        #expect(!many.cover(0, at: 1))
+        #expect((1..<5).allSatisfy { many.cover(Int32($0), at: 1) })
+        #expect(!many.cover(4, at: 14))
+    }
+
     /// High severity ("manager", "refund") needs a stated problem, and without one a medium word still tags medium;
     /// critical (safety) words need none, and the tagger alone keeps every severity.
     @Test(
