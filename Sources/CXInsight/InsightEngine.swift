@@ -223,10 +223,8 @@ public struct InsightEngine: Sendable {
             withUnsafeTemporaryAllocation(of: Token.self, capacity: Tokenizer.capacity(buf.count)) { toks in
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: toks, stats: &st)
-                if st.mayStretch {
-                    Tokenizer.unstretch(
-                        buf, UnsafeMutableBufferPointer(rebasing: toks[0..<n]), known: core.vocabulary.contains)
-                }
+                Tokenizer.unstretch(
+                    buf, UnsafeMutableBufferPointer(rebasing: toks[0..<n]), known: core.vocabulary.contains)
                 return core.scorer.score(toks, n, st).sentiment
             }
         }
@@ -402,7 +400,7 @@ public struct InsightEngine: Sendable {
                 var st = TextStats()
                 let n = Tokenizer.tokenize(buf, into: room, stats: &st)
                 let toks = UnsafeMutableBufferPointer(rebasing: room[0..<n])
-                if st.mayStretch { Tokenizer.unstretch(buf, toks, known: core.vocabulary.contains) }
+                Tokenizer.unstretch(buf, toks, known: core.vocabulary.contains)
                 core.vocabulary.resolve(toks, n)
                 if !a.maskedCounts.isEmpty { core.maskPlaceholders(buf, toks) }
                 var scored = core.scorer.score(toks, n, st)
@@ -504,7 +502,7 @@ public struct InsightEngine: Sendable {
     /// or cancellation intent, or a negative sentiment.
     @inline(__always)
     static func statesProblem(_ p: PackedEnrichment) -> Bool {
-        p.intentBits & 0b111 != 0 || p.sentiment.compound <= -0.05
+        p.hasIntent(.complaint) || p.hasIntent(.refund) || p.hasIntent(.cancellation) || p.sentiment.compound <= -0.05
     }
 
     /// The data-quality stage: language, bot and spam flags, and the fingerprint for the near-duplicate window.
@@ -594,12 +592,10 @@ public struct InsightEngine: Sendable {
                 let end = tokenStart[i] + Tokenizer.capacity(buf.count)
                 scratch.reserveTokens(end, keeping: tokenStart[i])
                 let room = UnsafeMutableBufferPointer(rebasing: scratch.tokens[tokenStart[i]..<end])
-                tokenStart[i + 1] = tokenStart[i] + Tokenizer.tokenize(buf, into: room, stats: &stats[i])
-                if stats[i].mayStretch {
-                    Tokenizer.unstretch(
-                        buf, UnsafeMutableBufferPointer(rebasing: room[0..<(tokenStart[i + 1] - tokenStart[i])]),
-                        known: core.vocabulary.contains)
-                }
+                let n = Tokenizer.tokenize(buf, into: room, stats: &stats[i])
+                tokenStart[i + 1] = tokenStart[i] + n
+                Tokenizer.unstretch(
+                    buf, UnsafeMutableBufferPointer(rebasing: room[0..<n]), known: core.vocabulary.contains)
             }
             let all = scratch.tokens
             core.vocabulary.resolve(all, tokenStart[count])

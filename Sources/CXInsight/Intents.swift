@@ -624,16 +624,16 @@ extension IntentDetector {
             "missing", "instead", "not",
         ].map { TermHash.of($0) })
 
-    /// Words before a receipt verb that make it a wish or an expectation: "I expect to be given a full refund".
-    static let irrealisWords: Set<UInt64> = Set(
+    /// Words just before a receipt verb that say the refund has not come: "still", "yet", or a wish or an
+    /// expectation ("I expect to be given a full refund").
+    static let notReceivedWords: Set<UInt64> = Set(
         [
-            "be", "to", "will", "would", "should", "could", "can", "may", "might", "must", "expect", "expecting",
-            "hope",
-            "want", "wish", "if",
+            "still", "yet", "be", "to", "will", "would", "should", "could", "can", "may", "might", "must", "expect",
+            "expecting", "hope", "want", "wish", "if",
         ].map { TermHash.of($0) })
 
     /// Whether a refund rule's hit over tokens `i..<end` is a refund received: a receipt verb within three words
-    /// before it, in its clause, with no negation, "still", "yet" or wish just before that verb; the hit does not
+    /// before it, in its clause, with no negation or `notReceivedWords` just before that verb; the hit does not
     /// start with a negation ("received no refund"), its clause has no trouble word ("n't", "rejected", "partial"...)
     /// nor does the next clause open with one ("..., but"), and its sentence is no question ("Has anyone received
     /// their refund yet?").
@@ -655,14 +655,10 @@ extension IntentDetector {
         while j >= 0 && j >= i - 3 && !toks[j].has(Token.boundaryAfter) {
             if toks[j].has(Token.negator) { return false }
             if receiptVerbs.contains(toks[j].hash) {
-                var k = j - 1
-                while k >= 0 && k >= j - 2 && !toks[k].has(Token.boundaryAfter) {
-                    if toks[k].has(Token.negator) || toks[k].hash == stillHash || toks[k].hash == yetHash
-                        || irrealisWords.contains(toks[k].hash)
-                    {
-                        return false
-                    }
-                    k -= 1
+                var b = j - 1
+                while b >= 0 && b >= j - 2 && !toks[b].has(Token.boundaryAfter) {
+                    if toks[b].has(Token.negator) || notReceivedWords.contains(toks[b].hash) { return false }
+                    b -= 1
                 }
                 return true
             }
@@ -670,24 +666,20 @@ extension IntentDetector {
         }
         return false
     }
+
     /// Whether the words after a complaint rule's hit on a manager or head office give it a praising purpose:
     /// "asked to speak to the manager to thank her", "write to head office to praise your team". Other complaints
     /// keep theirs ("on hold for an hour to tell me nothing").
     static func praisePurpose(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, after end: Int) -> Bool {
         guard end + 1 < n, managerWords.contains(toks[end - 1].hash), !toks[end - 1].has(Token.boundaryAfter),
-            toks[end].hash == toHash
+            toks[end].hash == TermHash.to
         else { return false }
         return praiseVerbs.contains(toks[end + 1].hash)
     }
-    static let toHash = TermHash.of("to")
     static let managerWords: Set<UInt64> = Set(
         ["manager", "supervisor", "managers", "office", "corporate", "relations"].map { TermHash.of($0) })
     static let praiseVerbs: Set<UInt64> = Set(
         ["thank", "compliment", "praise", "commend", "pass"].map { TermHash.of($0) })
-    static let butHash = TermHash.of("but")
-    static let elseHash = TermHash.of("else")
-    static let stillHash = TermHash.of("still")
-    static let yetHash = TermHash.of("yet")
 
     /// Words after a negation that negate no action or quality: "I've never been here before", "nothing to report",
     /// "no, nothing else", "not sure which size". Read as a negated verb, each made a neutral text a complaint.
@@ -744,14 +736,14 @@ extension IntentDetector {
             {
                 var j = i + 1
                 if j + 1 < n && !toks[j].has(Token.boundaryAfter) && !toks[j].has(Token.negator)
-                    && toks[j].hash != Self.butHash && toks[j].hash != Self.elseHash && toks[j + 1].has(Token.letters)
+                    && toks[j].hash != TermHash.but && toks[j].hash != TermHash.else && toks[j + 1].has(Token.letters)
                     && toks[j].length <= 4 && toks[j + 1].has(Token.positive)
                 {
                     j += 1  // "not very good", "not that great"
                 }
                 if toks[j].has(Token.positive) {
                     add(1.0, i, j + 1)
-                } else if toks[j].hash == Self.butHash {
+                } else if toks[j].hash == TermHash.but {
                     // "nothing but praise" praises; "nothing but excuses" complains
                     if j + 1 >= n || !toks[j + 1].has(Token.positive) { add(0.75, i, j + 1) }
                 } else if !Self.negationFillers.contains(toks[j].hash) {

@@ -120,10 +120,6 @@ public struct SentimentLexicon: Sendable {
         "ill", "people", "everyone", "everybody", "kids", "who", "really", "totally", "definitely", "also", "truly",
         "just", "all", "do", "does", "much",
     ]
-    static let nothingHash = TermHash.of("nothing")
-    static let notHash = TermHash.of("not")
-    static let wouldntHash = TermHash.of("wouldn't")
-    static let elseHash = TermHash.of("else")
     static let thanksWords: Set<UInt64> = Set(courtesyWords.filter { $0 != "help" }.map { TermHash.of($0) })
     /// The ratings the lexicon rates (`Special.rating`).
     static let ratingWords =
@@ -391,11 +387,11 @@ struct SentimentScorer: Sendable {
             if next.has(Token.hasDigit) || SentimentLexicon.ratingCounts.contains(next.hash) { return false }
             if next.hash == SentimentLexicon.wouldHash && i + 2 < n
                 && (toks[i + 2].has(Token.negContraction)
-                    || toks[i + 2].hash == SentimentLexicon.notHash)
+                    || toks[i + 2].hash == TermHash.not)
             {
                 return false
             }
-            if next.hash == SentimentLexicon.wouldntHash { return false }
+            if next.hash == TermHash.wouldnt { return false }
         }
         if toks[i].has(Token.sentenceStart) { return true }
         var j = i - 1
@@ -410,7 +406,7 @@ struct SentimentScorer: Sendable {
     /// not the thanks. ("nothing else was good" still negates "good", "nobody else can help" still negates "help".)
     @inline(__always)
     static func declinesMore(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int, _ i: Int) -> Bool {
-        toks[j + 1].hash == SentimentLexicon.elseHash && SentimentLexicon.thanksWords.contains(toks[i].hash)
+        toks[j + 1].hash == TermHash.else && SentimentLexicon.thanksWords.contains(toks[i].hash)
     }
 
     static func finalize(_ base: Float, _ pos0: Float, _ neg0: Float, _ neu: Int, _ amp: Float) -> Scored {
@@ -495,7 +491,7 @@ struct SentimentScorer: Sendable {
                         let sp = w.special
                         // "nothing but praise" means only praise: that "but" contrasts nothing
                         if sp == SentimentLexicon.Special.but.rawValue && butIndex < 0
-                            && !(i > 0 && toks[i - 1].hash == SentimentLexicon.nothingHash)
+                            && !(i > 0 && toks[i - 1].hash == TermHash.nothing)
                         {
                             butIndex = i
                         }

@@ -235,8 +235,8 @@ public struct ThemeTagger: Sendable {
     }
 
     /// Calls `body` with the position of every value the text is tagged with, in taxonomy order; without a stated
-    /// `problem`, a problem-only value is left out before an exclusive dimension keeps its first value, so that
-    /// "the manager was rude" (high without a problem) keeps its medium severity.
+    /// `problem`, a problem-only value is left out before an exclusive dimension keeps its first value, so that "the
+    /// manager was lovely, the delivery a bit late" keeps the medium severity of "late".
     private func values(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, problem: Bool, _ body: (Int) -> Void
     ) {

@@ -290,9 +290,6 @@ struct TextStats {
     var longRun = false
     /// Non-ASCII scalars that are not emoji or separators (letters of other scripts, accents...).
     var otherScalars = 0
-    /// Whether an ASCII letter comes three times in a row: only then can a word be stretched ("soooo",
-    /// "loooove"), which `Tokenizer.unstretch` then looks at.
-    var mayStretch = false
 
     /// Counts `b` if it is an exclamation or a question mark.
     @inline(__always)
@@ -537,7 +534,6 @@ enum Tokenizer {
         if tok.start >= 0 { finish(buf, tok, count, out, &n, &stats, classes) }
         if n > 0 { out[n - 1].flags |= Token.boundaryAfter | Token.sentenceEnd }
         stats.longRun = stats.longRun || hasLongRun(buf, ascii: ascii)
-        stats.mayStretch = hasLetterTriple(buf)
         return n
     }
 
@@ -549,7 +545,7 @@ enum Tokenizer {
         let raw = UnsafeRawBufferPointer(buf)
         @inline(__always) func letterTriple(at i: Int) -> Bool {
             let b = raw[i]
-            return b == raw[i + 1] && b == raw[i + 2] && (b | 0x20) &- 0x61 < 26
+            return b == raw[i + 1] && b == raw[i + 2] && isASCIILetter(b)
         }
         let count = raw.count
         guard count >= 18 else {
@@ -576,15 +572,19 @@ enum Tokenizer {
         }
     }
 
+    @inline(__always) static func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 }
+
     /// Words `unstretch` does not make of a stretched word.
     static let unstretchedNever: Set<UInt64> = Set(["no", "nor", "non", "i", "a", "o"].map { TermHash.of($0) })
 
     /// Words with a letter written three or more times in a row ("loooove", "soooo", "baaaad") that no table
     /// knows take the hash of the word they stretch, if `known` knows it: each run cut to two letters ("good",
-    /// "cool"), else to one ("love", "bad"). Only ASCII words; their bytes and flags stay as written.
+    /// "cool"), else to one ("love", "bad"). Only ASCII words; their bytes stay as written, and they are flagged
+    /// `Token.stretched`. A text without a letter three times in a row (nearly all) is only scanned once.
     static func unstretch(
         _ buf: UnsafeBufferPointer<UInt8>, _ toks: UnsafeMutableBufferPointer<Token>, known: (UInt64) -> Bool
     ) {
+        guard hasLetterTriple(buf) else { return }
         for t in toks.indices where toks[t].has(Token.letters) && !toks[t].has(Token.mention) && toks[t].length >= 3 {
             let s = Int(toks[t].start)
             let e = Int(toks[t].end)
@@ -593,7 +593,7 @@ enum Tokenizer {
             for k in s..<e {
                 let b = buf[k]
                 if b >= 0x80 { ascii = false }
-                if k >= s + 2 && b == buf[k - 1] && b == buf[k - 2] && (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A {
+                if k >= s + 2 && b == buf[k - 1] && b == buf[k - 2] && isASCIILetter(b) {
                     stretched = true
                 }
             }
@@ -684,7 +684,7 @@ enum Tokenizer {
         var i = 0
         while i < buf.count {
             let b = buf[i]
-            let letter = (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A
+            let letter = isASCIILetter(b)
             run = letter && b == runByte ? run + 1 : 1
             runByte = b
             if run >= 12 { return true }
@@ -825,4 +825,14 @@ enum Tokenizer {
         }
         return false
     }
+}
+
+/// Function words the analysers test one at a time.
+extension TermHash {
+    static let but = of("but")
+    static let `else` = of("else")
+    static let nothing = of("nothing")
+    static let not = of("not")
+    static let wouldnt = of("wouldn't")
+    static let to = of("to")
 }
