@@ -78,10 +78,8 @@ public struct AgentRuntime: Sendable {
                     "address": "\(ingest.configuration.listenHost):\(port)", "agent_id": "\(identity.agentID)",
                     "epoch": "\(identity.epoch)",
                 ])
-            // A machine-readable line for supervisors and tests that start the agent on port 0.
-            FileHandle.standardOutput.write(
-                Data("cx-agent listening on \(ingest.configuration.listenHost):\(port)\n".utf8))
-            // Where `cx-agent status`, `ingest` and `sync-status` find it, whatever port their configuration names.
+            // Where `cx-agent status`, `ingest` and `sync-status` find it, whatever port their configuration names;
+            // written before the line below, so that whoever acts on that line finds the file.
             let host = ingest.configuration.listenHost
             let address = (host.contains(":") ? "[\(host)]" : host) + ":\(port)\n"
             let file = (ingest.configuration.dataDirectory as NSString).appendingPathComponent(
@@ -91,6 +89,9 @@ public struct AgentRuntime: Sendable {
             } catch {
                 logger.warning("cannot write the listen address", metadata: ["file": "\(file)", "error": "\(error)"])
             }
+            // A machine-readable line for supervisors and tests that start the agent on port 0.
+            FileHandle.standardOutput.write(
+                Data("cx-agent listening on \(ingest.configuration.listenHost):\(port)\n".utf8))
         }
         let group = ServiceGroup(
             configuration: .init(
