@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.18.0+lexicon-2024.12-cx12"
+    public static let modelVersion = "cxinsight-1.19.0+lexicon-2024.12-cx12"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -636,10 +636,36 @@ public struct InsightEngine: Sendable {
             p.setIntent(kind, start: Int(toks[s].start), end: Int(toks[e - 1].end))
         }
         var kinds = KindSet()
+        var complaint = 0..<0
+        var praiseStart = -1
         core.intents.hits(toks, n, questionMark: st.questions > 0) { h in
             set(h.kind, h.start, h.end)
             kinds.insert(h.kind)
+            if h.kind == .complaint { complaint = h.start..<h.end }
+            if h.kind == .praise { praiseStart = h.start }
         }
+        // Praise set against the problem it introduces is irony ("Great, another cancelled flight"): its words are
+        // scored again as such, and it is no praise. Only a text with a positive word can hold it.
+        func ironize(_ problem: Range<Int>) {
+            guard scored.mostPositive >= 0 else { return }
+            var end = problem.isEmpty ? 0 : Irony.end(toks, n, complaint: problem)
+            if end == 0 && Irony.closesWithNot(toks, n) {
+                end = n
+                if !kinds.contains(.complaint) {
+                    var s = n - 1
+                    while s > 0 && !toks[s - 1].has(Token.sentenceEnd) && n - s < 12 { s -= 1 }
+                    set(.complaint, s, n)
+                    kinds.insert(.complaint)
+                }
+            }
+            guard end > 0 else { return }
+            scored = core.scorer.score(toks, n, st, ironyEnd: end)
+            if kinds.contains(.praise) && praiseStart < end {
+                p.removeIntent(.praise)
+                kinds.remove(.praise)
+            }
+        }
+        if scored.sentiment.compound > -0.05 { ironize(complaint) }
         // complaint, refund or churn rules move a neutral-or-positive lexicon score negative
         if (kinds.contains(.complaint) || kinds.contains(.cancellation) || kinds.contains(.refund))
             && scored.sentiment.compound > -0.05
@@ -659,7 +685,9 @@ public struct InsightEngine: Sendable {
             var found = false
             if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
                 set(.complaint, cues.start, cues.end)
+                kinds.insert(.complaint)
                 found = true
+                ironize(cues.start..<cues.end)
             } else if let h = Self.complaintHashtag(buf, toks, n) {
                 // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
                 p.setIntent(.complaint, start: Int(toks[h].start) - 1, end: Int(toks[h].end))
@@ -667,6 +695,7 @@ public struct InsightEngine: Sendable {
             }
             if found {
                 kinds.insert(.complaint)
+                compound = scored.sentiment.compound
                 if compound > -0.05 {
                     scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))
                     compound = scored.sentiment.compound

@@ -835,4 +835,5 @@ extension TermHash {
     static let not = of("not")
     static let wouldnt = of("wouldn't")
     static let to = of("to")
+    static let that = of("that")
 }
