@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.19.0+lexicon-2024.12-cx12"
+    public static let modelVersion = "cxinsight-1.20.0+lexicon-2024.12-cx13"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -648,19 +648,19 @@ public struct InsightEngine: Sendable {
         // scored again as such, and it is no praise. Only a text with a positive word can hold it.
         func ironize(_ problem: Range<Int>) {
             guard scored.mostPositive >= 0 else { return }
-            var end = problem.isEmpty ? 0 : Irony.end(toks, n, complaint: problem)
-            if end == 0 && Irony.closesWithNot(toks, n) {
-                end = n
+            var irony = problem.isEmpty ? nil : Irony.span(toks, n, complaint: problem)
+            if irony == nil && Irony.closesWithNot(toks, n) {
+                var s = n - 1
+                while s > 0 && !toks[s - 1].has(Token.sentenceEnd) && n - s < 12 { s -= 1 }
+                irony = s..<n
                 if !kinds.contains(.complaint) {
-                    var s = n - 1
-                    while s > 0 && !toks[s - 1].has(Token.sentenceEnd) && n - s < 12 { s -= 1 }
                     set(.complaint, s, n)
                     kinds.insert(.complaint)
                 }
             }
-            guard end > 0 else { return }
-            scored = core.scorer.score(toks, n, st, ironyEnd: end)
-            if kinds.contains(.praise) && praiseStart < end {
+            guard let irony else { return }
+            scored = core.scorer.score(toks, n, st, irony: irony)
+            if kinds.contains(.praise) && irony.contains(praiseStart) {
                 p.removeIntent(.praise)
                 kinds.remove(.praise)
             }

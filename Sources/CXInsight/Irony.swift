@@ -37,6 +37,10 @@ enum Irony {
         /// "love it when / how / that".
         static let clauseWord = Role(rawValue: 1 << 13)
         static let it = Role(rawValue: 1 << 14)
+        /// Opens the clause after "love how / when / that": "love how nobody answers", "love when the app crashes".
+        static let subject = Role(rawValue: 1 << 15)
+        /// After the problem, news that it went away: "the missing parcel just arrived".
+        static let goodNews = Role(rawValue: 1 << 16)
     }
 
     /// Every frame word's roles, one probe per token (a `Set` per role hashed each word with SipHash several times).
@@ -80,7 +84,7 @@ enum Irony {
                 [
                     "replaced", "replacing", "replacement", "refunded", "fixed", "fixing", "sorted", "resolved",
                     "solved", "helped", "helping", "finally", "exchanged", "rebooked", "compensated", "apologised",
-                    "apologized", "rescued",
+                    "apologized", "rescued", "handled", "dealt",
                 ]
             ),
             (.job, ["job", "work", "going"]),
@@ -89,6 +93,21 @@ enum Irony {
             (.adverb, ["just", "really", "only", "got", "have", "had"]),
             (.clauseWord, ["when", "how", "that"]),
             (.it, ["it"]),
+            (
+                .subject,
+                [
+                    "the", "my", "our", "your", "you", "they", "nobody", "no", "noone", "everyone", "every", "it",
+                    "i", "we", "there", "this", "these", "their", "his", "her", "u", "ur", "someone", "somebody",
+                    "nothing", "none", "people", "airlines", "stores", "companies", "he", "she", "its", "it's",
+                ]
+            ),
+            (
+                .goodNews,
+                [
+                    "arrived", "delivered", "found", "turned", "showed", "returned", "reimbursed", "credited", "waived",
+                    "upgraded", "picked", "swapped",
+                ]
+            ),
         ]
         var t = TermTable(minimumCapacity: 160)
         for (role, words) in lists {
@@ -103,29 +122,37 @@ enum Irony {
     @inline(__always)
     static func role(_ t: Token) -> Role { Role(rawValue: max(roles.get(t.hash), 0)) }
 
-    /// Where the irony ends (an exclusive token index) when the praise before the problem stated by tokens
-    /// `complaint` is ironic; 0 when it is not.
-    static func end(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, complaint: Range<Int>) -> Int {
+    /// The tokens read as irony, from the praise that frames it to the end of the problem stated by tokens
+    /// `complaint`; nil when no frame comes before the problem, or the praise is sincere: a contrast or a negation
+    /// between them ("Great, no more waiting in line"), praise in a later clause of the problem's sentence ("glad we
+    /// waited an hour, best meal of the trip"), a remedy in its sentence or the next ("They replaced my damaged
+    /// item"), or good news after it ("Great, the missing parcel just arrived").
+    static func span(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, complaint: Range<Int>) -> Range<Int>? {
         let cs = complaint.lowerBound
         let ce = min(complaint.upperBound, n)
-        guard cs < n else { return 0 }
+        guard cs < ce else { return nil }
         // the complaint rules that open with a thanks thank for the problem itself: "thanks for losing my bag"
-        if role(toks[cs]).contains(.thanks) { return ce }
+        if role(toks[cs]).contains(.thanks) { return settled(toks, n, cs, ce) ? nil : cs..<ce }
+        var negated = false
         var j = cs - 1
-        while j >= 0 && cs - j <= 16 {
+        while j >= 0 && cs - j <= 12 {
             let t = toks[j]
             if t.has(Token.sentenceEnd) {
                 // the problem's sentence began after j: the one before counts only as an opener alone
-                return opensAlone(toks, j) && !hasRemedy(toks, n, around: cs) ? ce : 0
+                guard let s = aloneStart(toks, j), !negated, !settled(toks, n, cs, ce) else { return nil }
+                return s..<ce
             }
             let r = role(t)
-            if r.contains(.contrast) { return 0 }
-            if t.has(Token.positive) && !t.has(Token.negator) && isIronicFrame(toks, j, r, cs) {
-                return hasRemedy(toks, n, around: cs) ? 0 : ce
+            if r.contains(.contrast) { return nil }
+            if t.has(Token.positive) && !t.has(Token.negator) && !r.contains(.thanks) {
+                // the praise nearest the problem decides (a thanks aside): a frame, or sincere praise of something
+                guard let s = frameStart(toks, j, r, cs), !negated, !settled(toks, n, cs, ce) else { return nil }
+                return s..<ce
             }
+            if t.has(Token.negator) { negated = true }
             j -= 1
         }
-        return 0
+        return nil
     }
 
     /// Whether the text closes with a capitalised ", NOT" after its praise: "Thanks for the great service, NOT".
@@ -135,60 +162,87 @@ enum Irony {
         return last.hash == TermHash.not && last.has(Token.upper) && toks[n - 2].has(Token.boundaryAfter)
     }
 
-    private static func isIronicFrame(
+    /// Where the frame of praise word `j` (roles `r`) starts, when it frames the problem at `cs` as irony.
+    private static func frameStart(
         _ toks: UnsafeMutableBufferPointer<Token>, _ j: Int, _ r: Role, _ cs: Int
-    ) -> Bool {
-        if r.contains(.opener) && opensAlone(toks, j) { return true }
+    ) -> Int? {
+        if r.contains(.opener), let s = aloneStart(toks, j) { return s }
         let open = !toks[j].has(Token.boundaryAfter)
         if r.contains(.lover) && open && j + 1 <= cs {
-            let next = role(toks[j + 1])
-            if next.contains(.loveFrame) { return true }
-            if next.contains(.it) && j + 2 <= cs && !toks[j + 1].has(Token.boundaryAfter)
-                && role(toks[j + 2]).contains(.clauseWord)
+            let next = toks[j + 1]
+            let nr = role(next)
+            // "love waiting in line for an hour", "love being put on hold"
+            if nr.contains(.loveFrame) && !nr.contains(.clauseWord) && cs - j <= 3 { return j }
+            // "love how nobody answers", "love it when the kiosk eats my card": a subject, then the problem
+            var k = j + 1
+            if nr.contains(.it) && !next.has(Token.boundaryAfter) && j + 2 <= cs { k = j + 2 }
+            if role(toks[k]).contains(.clauseWord) && !toks[k].has(Token.boundaryAfter) && cs - k <= 4
+                && (k + 1 == cs || role(toks[k + 1]).contains(.subject))
             {
-                return true
+                return j
             }
-            if j > 0 && !toks[j - 1].has(Token.boundaryAfter) {
-                let before = role(toks[j - 1])
-                if before.contains(.gotta) { return true }
-                if toks[j - 1].hash == TermHash.to && j > 1 && role(toks[j - 2]).contains(.obliged) { return true }
+            // "gotta love airlines that lose your bags", "got to love being put on hold"
+            if j > 0 && !toks[j - 1].has(Token.boundaryAfter) && cs - j <= 6 {
+                if role(toks[j - 1]).contains(.gotta) { return j - 1 }
+                if toks[j - 1].hash == TermHash.to && j > 1 && role(toks[j - 2]).contains(.obliged) { return j - 2 }
             }
         }
         // "so glad I just waited an hour on the phone": the problem is what the speaker is glad of
         if r.contains(.pleased) && open {
             var k = j + 1
-            if k < cs && role(toks[k]).contains(.clauseWord) && toks[k].hash == TermHash.that { k += 1 }
+            if k < cs && toks[k].hash == TermHash.that { k += 1 }
             if k < cs && role(toks[k]).contains(.speaker) {
                 k += 1
                 if k < cs && role(toks[k]).contains(.adverb) { k += 1 }
-                if k == cs { return true }
+                if k == cs { return j }
             }
         }
-        // "nice job losing my luggage", "great work cancelling my flight"
+        // "nice job losing my luggage"
         if r.contains(.opener) && open && j + 2 == cs && role(toks[j + 1]).contains(.job)
             && !toks[j + 1].has(Token.boundaryAfter)
         {
-            return true
+            return j
         }
-        return false
+        return nil
     }
 
-    /// An opener alone in its clause at the start of a sentence, perhaps after a lead: "Great, ...", "Oh perfect.".
-    private static func opensAlone(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int) -> Bool {
-        guard toks[j].has(Token.boundaryAfter) && role(toks[j]).contains(.opener) else { return false }
-        if j == 0 || toks[j - 1].has(Token.sentenceEnd) { return true }
-        return role(toks[j - 1]).contains(.lead) && !toks[j - 1].has(Token.boundaryAfter)
-            && (j == 1 || toks[j - 2].has(Token.sentenceEnd))
+    /// Where the clause of an opener alone at the start of a sentence starts (at a lead before it: "Oh great,"),
+    /// when token `j` is one: "Great, ...", "Oh perfect.".
+    private static func aloneStart(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int) -> Int? {
+        guard toks[j].has(Token.boundaryAfter) && role(toks[j]).contains(.opener) else { return nil }
+        if j == 0 || toks[j - 1].has(Token.sentenceEnd) { return j }
+        let leads = role(toks[j - 1]).contains(.lead) && !toks[j - 1].has(Token.boundaryAfter)
+        return leads && (j == 1 || toks[j - 2].has(Token.sentenceEnd)) ? j - 1 : nil
     }
 
-    /// Whether the sentence of token `i` names a remedy.
-    private static func hasRemedy(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, around i: Int) -> Bool {
-        var s = i
+    /// Whether the problem at tokens `cs..<ce` is put right or outweighed: a remedy in its sentence or the next one
+    /// (outside the problem's own words), good news after it in its sentence, or praise in a later clause of it (a
+    /// thanks aside).
+    private static func settled(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ cs: Int, _ ce: Int) -> Bool {
+        var s = cs
         while s > 0 && !toks[s - 1].has(Token.sentenceEnd) { s -= 1 }
+        var sentences = 0
+        // praise counts in a later clause of the problem's sentence ("..., best meal of the trip"), not in its own
+        // ("another broken promise")
+        var laterClause = false
         var k = s
         while k < n {
-            if role(toks[k]).contains(.remedy) { return true }
-            if toks[k].has(Token.sentenceEnd) { break }
+            let t = toks[k]
+            if k < cs || k >= ce {
+                let r = role(t)
+                if r.contains(.remedy) { return true }
+                if k >= ce && sentences == 0 {
+                    if r.contains(.goodNews) { return true }
+                    if laterClause && t.has(Token.positive) && !t.has(Token.negator) && !r.contains(.thanks) {
+                        return true
+                    }
+                }
+            }
+            if k >= ce - 1 && t.has(Token.boundaryAfter) { laterClause = true }
+            if t.has(Token.sentenceEnd) {
+                sentences += 1
+                if sentences == 2 { break }
+            }
             k += 1
         }
         return false

@@ -434,11 +434,11 @@ struct SentimentScorer: Sendable {
             neutral: neu, amplifier: amp)
     }
 
-    /// Scores tokens `0..<n`. `ironyEnd` > 0 reads the positive words before it as irony, as a sarcasm marker
-    /// reads the whole text: the intents tell it (`Irony`), after a first scoring.
+    /// Scores tokens `0..<n`. The positive words of `irony` are read as irony, as a sarcasm marker's are in the
+    /// whole text: the intents tell it (`Irony`), after a first scoring.
     func score(
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats, extraValence: Float = 0,
-        ironyEnd: Int = 0
+        irony: Range<Int> = 0..<0
     ) -> Scored {
         if n == 0 {
             return Scored(
@@ -452,7 +452,7 @@ struct SentimentScorer: Sendable {
                     scoreInner(
                         toks, n, stats, UnsafeMutableBufferPointer(rebasing: entries[0..<n]),
                         UnsafeMutableBufferPointer(rebasing: entries[n..<(2 * n)]), sent, wordBits, extraValence,
-                        ironyEnd)
+                        irony)
                 }
             }
         }
@@ -463,7 +463,7 @@ struct SentimentScorer: Sendable {
         _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ stats: TextStats,
         _ idx: UnsafeMutableBufferPointer<Int32>, _ rated: UnsafeMutableBufferPointer<Int32>,
         _ sent: UnsafeMutableBufferPointer<Float>, _ wordBits: UnsafeMutableBufferPointer<UInt16>,
-        _ extraValence: Float, _ ironyEnd: Int
+        _ extraValence: Float, _ irony: Range<Int>
     ) -> Scored {
         let words = lexicon.words
         return words.withUnsafeBufferPointer { W in
@@ -545,7 +545,7 @@ struct SentimentScorer: Sendable {
             }
             // Without a question, a "but" or a sarcasm marker (most texts) nothing rescales a valence once it is
             // scored: it is added as it comes, in the same order, instead of in a pass of its own afterwards.
-            let direct = stats.questions == 0 && butIndex < 0 && !sarcasm && ironyEnd == 0
+            let direct = stats.questions == 0 && butIndex < 0 && !sarcasm && irony.isEmpty
             var skipUntil = -1
             // the tokens inside a phrase after its first word, which are not counted as words of their own
             var phraseTails = 0
@@ -726,9 +726,8 @@ struct SentimentScorer: Sendable {
                     if j < butIndex { sent[j] *= 0.5 } else if j > butIndex { sent[j] *= 1.5 }
                 }
             }
-            // a sarcasm marker turns the whole text; irony (`Irony`) its first tokens, up to the problem they praise
-            let ironic = sarcasm ? n : min(ironyEnd, n)
-            for j in 0..<ironic where sent[j] > 0 { sent[j] = -sent[j] * 0.5 }
+            // a sarcasm marker turns the whole text; irony (`Irony`) the praise that frames a problem
+            for j in (sarcasm ? 0..<n : irony.clamped(to: 0..<n)) where sent[j] > 0 { sent[j] = -sent[j] * 0.5 }
             if !direct {
                 for j in 0..<n where sent[j] != 0 { add(sent[j], j) }
             }

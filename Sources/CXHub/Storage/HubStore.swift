@@ -83,7 +83,7 @@ public final class HubStore: Sendable {
             path: path, pool: pool, hubID: hubID, fleetKey: fleetKey,
             clock: HybridLogicalClock(maxDrift: maxClockDrift, last: HLCTimestamp(rawValue: lastHLC)),
             defaultCountryCode: defaultCountryCode)
-        try pool.write { db in try store.hashRawTombstones(db) }
+        _ = try pool.write { db in try store.hashRawTombstones(db) }
         return store
     }
 
