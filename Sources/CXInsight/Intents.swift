@@ -712,7 +712,8 @@ extension IntentDetector {
             if ProblemDenial.negates(toks[i]), let k = ProblemDenial.deniedNoun(toks, n, after: i) {
                 deniedUntil = k + 1
             }
-            if i < deniedUntil {
+            // denied, or inside a praise phrase ("can't go wrong", "can't wait to go back")
+            if i < deniedUntil || toks[i].has(Token.praisePhrase) {
                 i += 1
                 continue
             }

@@ -510,7 +510,7 @@ struct SentimentScorer: Sendable {
                     }
                 }
                 wordBits[i] = bits
-                toks[i].flags = t.flags & ~(Token.negator | Token.positive) | marks
+                toks[i].flags = t.flags & ~(Token.negator | Token.positive | Token.praisePhrase) | marks
                 if ProblemDenial.negates(toks[i]) { mayDeny = true }
             }
             let capDiff = upperCount > 0 && upperCount < n
@@ -590,6 +590,7 @@ struct SentimentScorer: Sendable {
                         phraseLen = bestLen
                         skipUntil = i + bestLen
                         phraseTails += bestLen - 1
+                        if best > 0 { for k in i..<(i + bestLen) { toks[k].flags |= Token.praisePhrase } }
                     }
                 }
                 if !found {

@@ -140,6 +140,9 @@ struct Token {
     static let positive: UInt16 = 8192
     /// Set by `Tokenizer.unstretch` on a word it read as the word it stretches ("Perfecttt" as "perfect").
     static let stretched: UInt16 = 16384
+    /// Set by `SentimentScorer.score` on the words of a positive lexicon phrase ("can't go wrong", "can't wait to"):
+    /// the complaint cues do not count them.
+    static let praisePhrase: UInt16 = 32768
 
     /// Byte range of the word with leading and trailing punctuation stripped.
     var start: Int32

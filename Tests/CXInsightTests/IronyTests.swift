@@ -140,8 +140,8 @@ import Testing
 }
 
 /// Review verdicts VADER leaves unrated or reads wrong (lexicon 2024.12-cx13, rules 2024.12-cx11): eagerness to come
-/// back was a complaint ("can't wait"), a hidden gem or a dish that hit the spot scored nothing, and so did food that
-/// was dry or portions that were tiny.
+/// back and "can't go wrong" were complaints (their negation and "wrong" counted as complaint cues), a hidden gem or a
+/// dish that hit the spot scored nothing, and so did food that was dry or overrated, or portions that were tiny.
 @Suite struct ReviewLanguageTests {
     @Test(arguments: [
         ("I can't wait to go back.", 1, nil),
@@ -163,6 +163,16 @@ import Testing
         ("Tiny portions and slow service", -1, .complaint),
         ("Not worth the wait.", -1, nil),
         ("I can't wait any longer for my refund", -1, nil),
+        ("You can't go wrong here.", 1, nil),
+        ("You cant go wrong with any of the food", 1, nil),
+        ("A must try!", 1, nil),
+        ("Reasonably priced.", 1, nil),
+        ("They knocked it out of the park.", 1, nil),
+        ("I will not be returning.", -1, nil),
+        ("This place has gone downhill.", -1, nil),
+        ("The soup lacked flavor.", -1, nil),
+        ("Totally overrated.", -1, nil),
+        ("Food was below average.", -1, nil),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
