@@ -84,7 +84,7 @@ enum Irony {
                 [
                     "replaced", "replacing", "replacement", "refunded", "fixed", "fixing", "sorted", "resolved",
                     "solved", "helped", "helping", "finally", "exchanged", "rebooked", "compensated", "apologised",
-                    "apologized", "rescued", "handled", "dealt",
+                    "apologized", "rescued", "handled", "dealt", "comped", "covered", "refunding",
                 ]
             ),
             (.job, ["job", "work", "going"]),
@@ -124,35 +124,48 @@ enum Irony {
 
     /// The tokens read as irony, from the praise that frames it to the end of the problem stated by tokens
     /// `complaint`; nil when no frame comes before the problem, or the praise is sincere: a contrast or a negation
-    /// between them ("Great, no more waiting in line"), praise in a later clause of the problem's sentence ("glad we
-    /// waited an hour, best meal of the trip"), a remedy in its sentence or the next ("They replaced my damaged
-    /// item"), or good news after it ("Great, the missing parcel just arrived").
+    /// between them ("Great, no more waiting in line"), or the problem settled (`settled`: "They replaced my damaged
+    /// item", "Great, the missing parcel just arrived", "glad we waited an hour, best meal of the trip").
     static func span(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, complaint: Range<Int>) -> Range<Int>? {
         let cs = complaint.lowerBound
         let ce = min(complaint.upperBound, n)
         guard cs < ce else { return nil }
         // the complaint rules that open with a thanks thank for the problem itself: "thanks for losing my bag"
-        if role(toks[cs]).contains(.thanks) { return settled(toks, n, cs, ce) ? nil : cs..<ce }
+        if role(toks[cs]).contains(.thanks) { return settled(toks, n, cs, ce, nextSentence: false) ? nil : cs..<ce }
         var negated = false
         var j = cs - 1
         while j >= 0 && cs - j <= 12 {
             let t = toks[j]
             if t.has(Token.sentenceEnd) {
                 // the problem's sentence began after j: the one before counts only as an opener alone
-                guard let s = aloneStart(toks, j), !negated, !settled(toks, n, cs, ce) else { return nil }
+                guard let s = aloneStart(toks, j), !negated, !settled(toks, n, cs, ce, nextSentence: false) else {
+                    return nil
+                }
                 return s..<ce
             }
             let r = role(t)
             if r.contains(.contrast) { return nil }
             if t.has(Token.positive) && !t.has(Token.negator) && !r.contains(.thanks) {
                 // the praise nearest the problem decides (a thanks aside): a frame, or sincere praise of something
-                guard let s = frameStart(toks, j, r, cs), !negated, !settled(toks, n, cs, ce) else { return nil }
+                guard let s = frameStart(toks, j, r, cs), !negated,
+                    !settled(toks, n, cs, ce, nextSentence: aloneStart(toks, j) == nil)
+                else { return nil }
                 return s..<ce
             }
             if t.has(Token.negator) { negated = true }
             j -= 1
         }
         return nil
+    }
+
+    /// Whether a contrast word comes at or after token `i`: "..., but the screen cracked", "except the order".
+    static func contrastFollows(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, from i: Int) -> Bool {
+        var k = i
+        while k < n {
+            if role(toks[k]).contains(.contrast) { return true }
+            k += 1
+        }
+        return false
     }
 
     /// Whether the text closes with a capitalised ", NOT" after its praise: "Thanks for the great service, NOT".
@@ -215,27 +228,30 @@ enum Irony {
         return leads && (j == 1 || toks[j - 2].has(Token.sentenceEnd)) ? j - 1 : nil
     }
 
-    /// Whether the problem at tokens `cs..<ce` is put right or outweighed: a remedy in its sentence or the next one
-    /// (outside the problem's own words), good news after it in its sentence, or praise in a later clause of it (a
-    /// thanks aside).
-    private static func settled(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ cs: Int, _ ce: Int) -> Bool {
+    /// Whether the problem at tokens `cs..<ce` is put right or outweighed: a remedy or good news in its sentence
+    /// or the next one (outside the problem's own words), a contrast after it in its sentence, or praise in a later
+    /// clause or (`nextSentence`) the next sentence, a thanks aside. An opener's or a thanks's irony stands whatever
+    /// the next sentence praises ("Great, another cancelled flight. The crew were lovely").
+    private static func settled(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ cs: Int, _ ce: Int, nextSentence: Bool = true
+    ) -> Bool {
         var s = cs
         while s > 0 && !toks[s - 1].has(Token.sentenceEnd) { s -= 1 }
         var sentences = 0
-        // praise counts in a later clause of the problem's sentence ("..., best meal of the trip"), not in its own
-        // ("another broken promise")
+        // praise counts in a later clause of the problem's sentence ("..., best meal of the trip") or the next one,
+        // not in its own clause ("another broken promise")
         var laterClause = false
         var k = s
         while k < n {
             let t = toks[k]
             if k < cs || k >= ce {
                 let r = role(t)
-                if r.contains(.remedy) { return true }
-                if k >= ce && sentences == 0 {
-                    if r.contains(.goodNews) { return true }
-                    if laterClause && t.has(Token.positive) && !t.has(Token.negator) && !r.contains(.thanks) {
-                        return true
-                    }
+                if r.contains(.remedy) || r.contains(.goodNews) { return true }
+                if k >= ce && sentences == 0 && r.contains(.contrast) { return true }
+                if laterClause && (sentences == 0 || nextSentence) && t.has(Token.positive) && !t.has(Token.negator)
+                    && !r.contains(.thanks)
+                {
+                    return true
                 }
             }
             if k >= ce - 1 && t.has(Token.boundaryAfter) { laterClause = true }

@@ -590,7 +590,6 @@ struct SentimentScorer: Sendable {
                         phraseLen = bestLen
                         skipUntil = i + bestLen
                         phraseTails += bestLen - 1
-                        if best > 0 { for k in i..<(i + bestLen) { toks[k].flags |= Token.praisePhrase } }
                     }
                 }
                 if !found {
@@ -708,6 +707,11 @@ struct SentimentScorer: Sendable {
                     v = irrealis(v, w, i, lo, request, toks, n, special)
                 }
                 sent[i] = v
+                // A praise phrase that stays praise, with no contrast after it, is no complaint cue: "can't go
+                // wrong" has a negation and "wrong"; "not bad at all, but the screen cracked" keeps its cues.
+                if phraseLen > 1 && v > 0 && !Irony.contrastFollows(toks, n, from: i + phraseLen) {
+                    for k in i..<(i + phraseLen) { toks[k].flags |= Token.praisePhrase }
+                }
                 if direct && v != 0 { add(v, i) }
             }
             // Positive words inside a question mostly ask ("is it on time?", "any good deals?") rather than praise;

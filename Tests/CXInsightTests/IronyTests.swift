@@ -168,11 +168,11 @@ import Testing
         ("A must try!", 1, nil),
         ("Reasonably priced.", 1, nil),
         ("They knocked it out of the park.", 1, nil),
-        ("I will not be returning.", -1, nil),
+        ("Service went downhill after the new manager arrived.", -1, nil),
         ("This place has gone downhill.", -1, nil),
         ("The soup lacked flavor.", -1, nil),
         ("Totally overrated.", -1, nil),
-        ("Food was below average.", -1, nil),
+        ("They must try harder.", -1, nil),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
