@@ -434,6 +434,40 @@ struct SentimentScorer: Sendable {
             neutral: neu, amplifier: amp)
     }
 
+    /// The longest lexicon phrase that starts at token `i` (whose word is `w`), within its clause: its length in
+    /// tokens and its valence; (0, 0) when none does.
+    @inline(__always)
+    private func longestPhrase(
+        _ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, at i: Int, _ w: SentimentLexicon.WordInfo
+    ) -> (length: Int, valence: Float) {
+        guard i + 1 < n && w.nextWords & SentimentLexicon.nextBit(toks[i + 1].hash) != 0 else { return (0, 0) }
+        var key = toks[i].hash
+        var best: Float = 0
+        var bestLen = 0
+        var j = i + 1
+        while j < n && j - i < Int(w.maxPhrase) {
+            if toks[j - 1].has(Token.boundaryAfter) { break }
+            key = TermHash.combine(key, toks[j].hash)
+            let p = lexicon.phrases.get(key)
+            if p >= 0 {
+                best = lexicon.phraseValence[Int(p)]
+                bestLen = j - i + 1
+            }
+            j += 1
+        }
+        return (bestLen, best)
+    }
+
+    /// How many tokens the word or lexicon phrase at token `i` covers: an intent that the strongest word of a text
+    /// sets names its whole phrase ("won't be back", "to die for"), not its first word.
+    func extent(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, at i: Int) -> Int {
+        let k = lexicon.lookup(toks[i])
+        guard k >= 0 else { return 1 }
+        let w = lexicon.words[Int(k)]
+        guard w.flags & SentimentLexicon.phraseHead != 0 else { return 1 }
+        return max(1, longestPhrase(toks, n, at: i, w).length)
+    }
+
     /// Scores tokens `0..<n`. The positive words of `irony` are read as irony, as a sarcasm marker's are in the
     /// whole text: the intents tell it (`Irony`), after a first scoring.
     func score(
@@ -570,20 +604,8 @@ struct SentimentScorer: Sendable {
                 var v: Float = 0
                 var found = false
                 var phraseLen = 1
-                if w.flags & SentimentLexicon.phraseHead != 0 && i + 1 < n
-                    && w.nextWords & SentimentLexicon.nextBit(toks[i + 1].hash) != 0
-                {
-                    var key = toks[i].hash
-                    var best: Float = 0
-                    var bestLen = 0
-                    var j = i + 1
-                    while j < n && j - i < Int(w.maxPhrase) {
-                        if toks[j - 1].has(Token.boundaryAfter) { break }
-                        key = TermHash.combine(key, toks[j].hash)
-                        let p = lexicon.phrases.get(key)
-                        if p >= 0 { best = lexicon.phraseValence[Int(p)]; bestLen = j - i + 1 }
-                        j += 1
-                    }
+                if w.flags & SentimentLexicon.phraseHead != 0 {
+                    let (bestLen, best) = longestPhrase(toks, n, at: i, w)
                     if bestLen > 0 {
                         v = best
                         found = true

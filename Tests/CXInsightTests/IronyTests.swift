@@ -183,3 +183,14 @@ import Testing
         if let kind { #expect(kinds.contains(kind), "\(text): \(kinds)") }
     }
 }
+
+/// An intent that the strongest word of a text sets names the whole lexicon phrase that word opens.
+@Test(arguments: [
+    ("I won't be back.", Enrichment.Intent.Kind.complaint, "won't be back"),
+    ("The pasta was to die for.", .praise, "to die for"),
+    ("1 star", .complaint, "1 star"),
+])
+func sentimentIntentsNameTheirPhrase(text: String, kind: Enrichment.Intent.Kind, phrase: String) {
+    let intents = engine.enrich(InsightInput(text: text)).enrichment.intents
+    #expect(intents.first { $0.kind == kind }?.phrase == phrase, "\(text): \(intents)")
+}
