@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.23.0+lexicon-2024.12-cx15"
+    public static let modelVersion = "cxinsight-1.24.0+lexicon-2024.12-cx16"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -677,8 +677,8 @@ public struct InsightEngine: Sendable {
         if !kinds.contains(.complaint) && compound <= core.intents.complaintSentimentThreshold
             && scored.mostNegative >= 0
         {
-            let m = scored.mostNegative
-            set(.complaint, m, m + core.scorer.extent(toks, n, at: m))
+            let e = core.scorer.extent(toks, n, at: scored.mostNegative, negative: true)
+            set(.complaint, e.lowerBound, e.upperBound)
             kinds.insert(.complaint)
         }
         if !kinds.contains(.complaint) && compound < 0.5 {
@@ -709,8 +709,8 @@ public struct InsightEngine: Sendable {
         } else if !kinds.contains(.praise) && compound >= core.intents.praiseSentimentThreshold
             && !kinds.contains(.complaint) && scored.mostPositive >= 0
         {
-            let m = scored.mostPositive
-            set(.praise, m, m + core.scorer.extent(toks, n, at: m))
+            let e = core.scorer.extent(toks, n, at: scored.mostPositive, negative: false)
+            set(.praise, e.lowerBound, e.upperBound)
             kinds.insert(.praise)
         }
         if !kinds.contains(.question) && st.questions > 0 {

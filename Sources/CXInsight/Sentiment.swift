@@ -458,14 +458,31 @@ struct SentimentScorer: Sendable {
         return (bestLen, best)
     }
 
-    /// How many tokens the word or lexicon phrase at token `i` covers: an intent that the strongest word of a text
-    /// sets names its whole phrase ("won't be back", "to die for"), not its first word.
-    func extent(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, at i: Int) -> Int {
+    /// The tokens the word or lexicon phrase at token `i` covers, as the intent its score sets names them: the whole
+    /// phrase ("won't be back", "to die for"), and for a praise word or phrase that scored `negative` the negation
+    /// before it in its clause ("weren't to die for", "no hidden gem"), which turned it.
+    func extent(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, at i: Int, negative: Bool) -> Range<Int> {
         let k = lexicon.lookup(toks[i])
-        guard k >= 0 else { return 1 }
+        guard k >= 0 else { return i..<(i + 1) }
         let w = lexicon.words[Int(k)]
-        guard w.flags & SentimentLexicon.phraseHead != 0 else { return 1 }
-        return max(1, longestPhrase(toks, n, at: i, w).length)
+        var length = 1
+        var valence = w.valence
+        if w.flags & SentimentLexicon.phraseHead != 0 {
+            let phrase = longestPhrase(toks, n, at: i, w)
+            if phrase.length > 0 { (length, valence) = phrase }
+        }
+        var start = i
+        if negative && valence > 0 {
+            var j = i - 1
+            while j >= 0 && i - j <= 3 && !toks[j].has(Token.boundaryAfter) {
+                if toks[j].has(Token.negator) {
+                    start = j
+                    break
+                }
+                j -= 1
+            }
+        }
+        return start..<(i + length)
     }
 
     /// Scores tokens `0..<n`. The positive words of `irony` are read as irony, as a sarcasm marker's are in the

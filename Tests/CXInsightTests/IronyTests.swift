@@ -173,6 +173,7 @@ import Testing
         ("The soup lacked flavor.", -1, nil),
         ("Totally overrated.", -1, nil),
         ("They must try harder.", -1, nil),
+        ("shout out to the gate agent", 1, .praise),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
@@ -184,13 +185,23 @@ import Testing
     }
 }
 
-/// An intent that the strongest word of a text sets names the whole lexicon phrase that word opens.
+/// An intent that the strongest word of a text sets names the whole lexicon phrase that word opens, and the negation
+/// that turned a praise phrase into a complaint.
 @Test(arguments: [
     ("I won't be back.", Enrichment.Intent.Kind.complaint, "won't be back"),
     ("The pasta was to die for.", .praise, "to die for"),
     ("1 star", .complaint, "1 star"),
+    ("Sadly the tacos weren't to die for", .complaint, "weren't to die for"),
+    ("The hotel was no hidden gem", .complaint, "no hidden gem"),
 ])
 func sentimentIntentsNameTheirPhrase(text: String, kind: Enrichment.Intent.Kind, phrase: String) {
     let intents = engine.enrich(InsightInput(text: text)).enrichment.intents
     #expect(intents.first { $0.kind == kind }?.phrase == phrase, "\(text): \(intents)")
+}
+
+/// A store's name is no praise: "Best Buy has the TV on sale" is neutral.
+@Test func bestBuyIsAName() {
+    let e = engine.enrich(InsightInput(text: "Best Buy has the TV on sale this week")).enrichment
+    #expect(e.sentiment.compound == 0)
+    #expect(e.intents.isEmpty)
 }
