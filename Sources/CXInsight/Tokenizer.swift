@@ -427,6 +427,10 @@ enum Tokenizer {
         }
     }
 
+    /// A line break ends a sentence as a full stop does: customers write lines without punctuation ("Great
+    /// service\nNot happy with the price"), and negations and phrases do not run on into the next line.
+    static let lineEnd: UInt16 = Token.boundaryAfter | Token.sentenceEnd
+
     /// One pass over the bytes that keeps only the open token's state: the text-wide counts are taken where they
     /// are cheaper (exclamation and question marks are punctuation, met only where a token's punctuation is read;
     /// long runs are looked for afterwards), so that the word's hash stays in a register.
@@ -450,6 +454,7 @@ enum Tokenizer {
                         finish(buf, tok, i &- 1, out, &n, &stats, classes)
                         tok.start = -1
                     }
+                    if b == 0x0A && n > 0 { out[n &- 1].flags |= lineEnd }
                     continue
                 }
                 if tok.start < 0 {
@@ -469,6 +474,7 @@ enum Tokenizer {
                         }
                         if j == count || classes[Int(buf[j])] & ByteClass.space != 0 {
                             writeWord(buf, word, j, out, &n, &stats)
+                            if j < count && buf[j] == 0x0A { out[n &- 1].flags |= lineEnd }
                             i = j == count ? j : j &+ 1
                         } else if j - word.start > 2, let mark = markFlags(buf[j]),
                             j &+ 1 == count || classes[Int(buf[j &+ 1])] & ByteClass.space != 0
@@ -477,6 +483,7 @@ enum Tokenizer {
                             // for it (a word of one or two letters keeps the general path, which hashes it whole too)
                             stats.countMarks(buf[j])
                             writeWord(buf, word, j, out, &n, &stats, flags: mark)
+                            if j &+ 1 < count && buf[j &+ 1] == 0x0A { out[n &- 1].flags |= lineEnd }
                             i = j &+ 1 == count ? j &+ 1 : j &+ 2
                         } else {
                             // punctuation or a non-ASCII character follows: the general loop goes on from there

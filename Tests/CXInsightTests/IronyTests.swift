@@ -205,3 +205,19 @@ func sentimentIntentsNameTheirPhrase(text: String, kind: Enrichment.Intent.Kind,
     #expect(e.sentiment.compound == 0)
     #expect(e.intents.isEmpty)
 }
+
+/// A line break ends a sentence: a phrase or a negation does not run on into the next line.
+@Test func aLineBreakEndsASentence() {
+    withTokens("Great service\nNot happy with the price") { toks, n, _ in
+        #expect(n == 7)
+        #expect(toks[1].has(Token.sentenceEnd) && toks[1].has(Token.boundaryAfter))
+        #expect(toks[2].has(Token.sentenceStart))
+    }
+    withTokens("ok,\nfine") { toks, n, _ in
+        #expect(n == 2)
+        #expect(toks[0].has(Token.sentenceEnd))
+    }
+    let e = engine.enrich(InsightInput(text: "Would I recommend? No\ncomplaints were answered for weeks")).enrichment
+    #expect(!e.intents.contains { $0.kind == .praise }, "\(e.intents)")
+    #expect(e.sentiment.compound <= 0)
+}

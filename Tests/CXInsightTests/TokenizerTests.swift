@@ -83,7 +83,8 @@ import Testing
 
     static let cases: [Case] = [
         // Tokens of letters and digits only between spaces, tabs and newlines: the tokenizer writes these without its
-        // general loop (a word that starts with "http" and is long enough still counts as a link).
+        // general loop (a word that starts with "http" and is long enough still counts as a link). A newline ends a
+        // sentence.
         Case(
             "WOW 42 ok3 Mixed\thttpsfoo\nend",
             [
@@ -91,8 +92,8 @@ import Testing
                 .init("42", [.number, .hasDigit]),
                 .init("ok3", [.letters, .hasDigit]),
                 .init("Mixed", [.letters]),
-                .init("httpsfoo", [.letters, .mention]),
-                .init("end", [.boundaryAfter, .sentenceEnd, .letters]),
+                .init("httpsfoo", [.letters, .mention, .boundaryAfter, .sentenceEnd]),
+                .init("end", [.boundaryAfter, .sentenceEnd, .letters, .sentenceStart]),
             ],
             marks: [0, 0], urls: 1, otherScalars: 0),
         Case(
