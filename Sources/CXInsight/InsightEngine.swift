@@ -649,12 +649,10 @@ public struct InsightEngine: Sendable {
         func ironize(_ problem: Range<Int>) {
             guard scored.mostPositive >= 0 else { return }
             var irony = problem.isEmpty ? nil : Irony.span(toks, n, complaint: problem)
-            if irony == nil && Irony.closesWithNot(toks, n) {
-                var s = n - 1
-                while s > 0 && !toks[s - 1].has(Token.sentenceEnd) && n - s < 12 { s -= 1 }
-                irony = s..<n
+            if irony == nil, let not = Irony.closingNot(toks, n) {
+                irony = not
                 if !kinds.contains(.complaint) {
-                    set(.complaint, s, n)
+                    set(.complaint, not.lowerBound, not.upperBound)
                     kinds.insert(.complaint)
                 }
             }
@@ -692,10 +690,10 @@ public struct InsightEngine: Sendable {
             } else if let h = Self.complaintHashtag(buf, toks, n) {
                 // "#worstflightever", "#customerservicefail": social complaints often sit in a tag
                 p.setIntent(.complaint, start: Int(toks[h].start) - 1, end: Int(toks[h].end))
+                kinds.insert(.complaint)
                 found = true
             }
             if found {
-                kinds.insert(.complaint)
                 compound = scored.sentiment.compound
                 if compound > -0.05 {
                     scored = core.scorer.withPrior(scored, Float(core.configuration.complaintPrior))

@@ -168,11 +168,17 @@ enum Irony {
         return false
     }
 
-    /// Whether the text closes with a capitalised ", NOT" after its praise: "Thanks for the great service, NOT".
-    static func closesWithNot(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) -> Bool {
-        guard n >= 3 else { return false }
+    /// The last sentence, up to 12 tokens, when the text closes with a capitalised ", NOT" after its praise: "Thanks
+    /// for the great service, NOT".
+    static func closingNot(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int) -> Range<Int>? {
+        guard n >= 3 else { return nil }
         let last = toks[n - 1]
-        return last.hash == TermHash.not && last.has(Token.upper) && toks[n - 2].has(Token.boundaryAfter)
+        guard last.hash == TermHash.not && last.has(Token.upper) && toks[n - 2].has(Token.boundaryAfter) else {
+            return nil
+        }
+        var s = n - 1
+        while s > 0 && !toks[s - 1].has(Token.sentenceEnd) && n - s < 12 { s -= 1 }
+        return s..<n
     }
 
     /// Where the frame of praise word `j` (roles `r`) starts, when it frames the problem at `cs` as irony.
