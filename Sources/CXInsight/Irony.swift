@@ -41,6 +41,8 @@ enum Irony {
         static let subject = Role(rawValue: 1 << 15)
         /// After the problem, news that it went away: "the missing parcel just arrived".
         static let goodNews = Role(rawValue: 1 << 16)
+        /// Between "thanks for" and the problem: "thanks for the delay", "thanks for another cancelled flight".
+        static let determiner = Role(rawValue: 1 << 17)
     }
 
     /// Every frame word's roles, one probe per token (a `Set` per role hashed each word with SipHash several times).
@@ -93,6 +95,7 @@ enum Irony {
             (.adverb, ["just", "really", "only", "got", "have", "had"]),
             (.clauseWord, ["when", "how", "that"]),
             (.it, ["it"]),
+            (.determiner, ["the", "a", "an", "another", "my", "our", "this", "that", "all", "yet"]),
             (
                 .subject,
                 [
@@ -145,6 +148,10 @@ enum Irony {
             }
             let r = role(t)
             if r.contains(.contrast) { return nil }
+            // "thanks for the 3 hour delay": a thanks for the problem, its article or a count between
+            if r.contains(.thanks) && thanksFor(toks, j, cs) {
+                return negated || settled(toks, n, cs, ce, nextSentence: false) ? nil : j..<ce
+            }
             if t.has(Token.positive) && !t.has(Token.negator) && !r.contains(.thanks) {
                 // the praise nearest the problem decides (a thanks aside): a frame, or sincere praise of something
                 guard let s = frameStart(toks, j, r, cs), !negated,
@@ -156,6 +163,24 @@ enum Irony {
             j -= 1
         }
         return nil
+    }
+
+    /// Whether the thanks at `j` is for the problem starting at `cs`: "thanks for the", "thank you for another", with
+    /// at most two words between "for" and the problem, each an article, a possessive or a count.
+    private static func thanksFor(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int, _ cs: Int) -> Bool {
+        var k = j + 1
+        if k < cs && toks[k].hash == TermHash.you && !toks[j].has(Token.boundaryAfter) { k += 1 }
+        guard k < cs, toks[k].hash == TermHash.for, !toks[k - 1].has(Token.boundaryAfter),
+            !toks[k].has(Token.boundaryAfter), cs - k <= 3
+        else { return false }
+        k += 1
+        while k < cs {
+            if toks[k].has(Token.boundaryAfter) || !(role(toks[k]).contains(.determiner) || toks[k].has(Token.number)) {
+                return false
+            }
+            k += 1
+        }
+        return true
     }
 
     /// Whether a contrast word comes at or after token `i`: "..., but the screen cracked", "except the order".

@@ -606,13 +606,6 @@ struct SentimentScorer: Sendable {
                 next &+= 1
                 if i < skipUntil { continue }
                 let w = W[Int(idx[i])]
-                // A booster that is also rated ("super", "incredible") is scored where it boosts nothing: it ends its
-                // clause ("the staff were incredible!"). VADER skips every booster, so those praises scored 0.
-                if w.flags & SentimentLexicon.booster != 0
-                    && (w.flags & SentimentLexicon.inLexicon == 0 || (i + 1 < n && !toks[i].has(Token.boundaryAfter)))
-                {
-                    continue
-                }
                 if w.special == SentimentLexicon.Special.kind.rawValue && i + 1 < n
                     && special(i + 1) == SentimentLexicon.Special.of.rawValue
                 {
@@ -630,6 +623,14 @@ struct SentimentScorer: Sendable {
                         skipUntil = i + bestLen
                         phraseTails += bestLen - 1
                     }
+                }
+                // A booster that is also rated ("super", "incredible") is scored where it boosts nothing: it ends its
+                // clause ("the staff were incredible!"). VADER skips every booster, so those praises scored 0. A
+                // phrase a booster opens ("fairly priced", "more than made up for") is scored as the phrase.
+                if !found && w.flags & SentimentLexicon.booster != 0
+                    && (w.flags & SentimentLexicon.inLexicon == 0 || (i + 1 < n && !toks[i].has(Token.boundaryAfter)))
+                {
+                    continue
                 }
                 if !found {
                     guard w.flags & SentimentLexicon.inLexicon != 0 else { continue }

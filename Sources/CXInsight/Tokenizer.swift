@@ -846,4 +846,6 @@ extension TermHash {
     static let wouldnt = of("wouldn't")
     static let to = of("to")
     static let that = of("that")
+    static let you = of("you")
+    static let `for` = of("for")
 }

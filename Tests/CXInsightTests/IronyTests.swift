@@ -45,6 +45,8 @@ import Testing
         "Great, thanks a lot for the double charge",
         "Wonderful, nobody called back",
         "Thanks for the great customer service, NOT",
+        "@USAirways thanks for the 3 hour delay and the warm pretzels",
+        "thank you for another delayed flight",
     ])
     func ironicPraiseIsAComplaint(text: String) {
         let a = analysis(text)
@@ -83,6 +85,8 @@ import Testing
         "I used to love this place, now the service is awful",
         "Not great, my order was late again",
         "Thanks for the update on my delayed flight",
+        "Thanks for the quick refund on my cancelled flight",
+        "Thanks for the help with my lost bag",
         "So glad I waited for the sale",
     ])
     func praiseBesideAProblemIsNotIronyOutsideTheFrames(text: String) {
@@ -142,6 +146,8 @@ import Testing
 /// Review verdicts VADER leaves unrated or reads wrong (lexicon 2024.12-cx13, rules 2024.12-cx11): eagerness to come
 /// back and "can't go wrong" were complaints (their negation and "wrong" counted as complaint cues), a hidden gem or a
 /// dish that hit the spot scored nothing, and so did food that was dry or overrated, or portions that were tiny.
+/// Lexicon 2024.12-cx17: review vocabulary (flavorful, out of this world, two thumbs up, over rated), coming back,
+/// slang intensifiers ("scary good"), and "no charge" or "never let me down", whose negation was a complaint cue.
 @Suite struct ReviewLanguageTests {
     @Test(arguments: [
         ("I can't wait to go back.", 1, nil),
@@ -174,6 +180,19 @@ import Testing
         ("Totally overrated.", -1, nil),
         ("They must try harder.", -1, nil),
         ("shout out to the gate agent", 1, .praise),
+        ("The Greek dressing was creamy and flavorful.", 1, nil),
+        ("The garlic naan is out of this world.", 1, nil),
+        ("Two thumbs up!", 1, nil),
+        ("Top-notch service", 1, nil),
+        ("We'll be back for the short rib, no question.", 1, nil),
+        ("I dont think I will be back for a very long time.", -1, nil),
+        ("@chipotle you guys never let me down", 1, nil),
+        ("discover weekly is scary good this week", 1, nil),
+        ("Upgraded us to a lake view room for no charge, can't thank her enough.", 1, .praise),
+        ("Service was a bit slow but the food more than made up for it.", 1, nil),
+        ("Over rated.", -1, nil),
+        ("The potatoes were rubbery and greasy.", -1, nil),
+        ("Eww, cramped seats again", -1, nil),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
