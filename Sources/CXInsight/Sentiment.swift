@@ -142,6 +142,8 @@ public struct SentimentLexicon: Sendable {
         "werent", "oughtn't", "shan't", "shouldn't", "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt",
         "won't", "wouldn't", "rarely", "seldom", "despite", "nobody", "noone", "no-one", "aren’t", "wasnt", "isnt",
         "didnt", "doesnt", "dont", "havent", "hasnt", "wouldnt", "couldnt", "shouldnt",
+        // what a thing lacks is praise it does not earn: "lacks charm", "lacking any warmth", "devoid of humour"
+        "lack", "lacks", "lacked", "lacking", "devoid",
     ]
 
     /// Loads the lexicon bundled with the module.
@@ -674,7 +676,9 @@ struct SentimentScorer: Sendable {
                 while startI < 3 {
                     let j = i - (startI + 1)
                     if j < lo { break }
-                    if !inLex(j) || flagsOf(j) & SentimentLexicon.booster != 0 {
+                    // a rated word modifies the next ones only as a booster or a negation ("lacks charm", "nobody
+                    // helpful"): VADER reads neither through a rated word
+                    if !inLex(j) || flagsOf(j) & (SentimentLexicon.booster | SentimentLexicon.negator) != 0 {
                         // booster / dampener
                         var s: Float = 0
                         let fj = flagsOf(j)

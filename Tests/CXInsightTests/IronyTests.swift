@@ -148,6 +148,8 @@ import Testing
 /// dish that hit the spot scored nothing, and so did food that was dry or overrated, or portions that were tiny.
 /// Lexicon 2024.12-cx17: review vocabulary (flavorful, out of this world, two thumbs up, over rated), coming back,
 /// slang intensifiers ("scary good"), and "no charge" or "never let me down", whose negation was a complaint cue.
+/// Lexicon 2024.12-cx18: what a thing lacks ("lacks charm"), praise that holds a negation ("never ceases to amaze",
+/// "nothing short of amazing"), and review words for films and books.
 @Suite struct ReviewLanguageTests {
     @Test(arguments: [
         ("I can't wait to go back.", 1, nil),
@@ -193,6 +195,16 @@ import Testing
         ("Over rated.", -1, nil),
         ("The potatoes were rubbery and greasy.", -1, nil),
         ("Eww, cramped seats again", -1, nil),
+        ("The movie lacks charm.", -1, nil),
+        ("The sauce was lacking any real flavor", -1, nil),
+        ("Kieslowski never ceases to amaze me.", 1, nil),
+        ("Your 1K team has been nothing short of amazing.", 1, nil),
+        ("Never fails to disappoint.", -1, nil),
+        ("A film not easily forgotten.", 1, nil),
+        ("This is an extraordinary film.", 1, nil),
+        ("Long, whiny and pointless.", -1, nil),
+        ("A bit predictable.", -1, nil),
+        ("Very unsatisfactory", -1, nil),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
