@@ -131,6 +131,13 @@ public struct SentimentLexicon: Sendable {
             "rate", "rated", "rating", "give", "gave", "giving", "given", "score", "scored", "solid", "overall",
             "honestly", "easy", "easily", "strong", "total", "definitely", "straight", "another",
         ].map { TermHash.of($0) })
+    /// Words that may follow a rating written out ("9 out of 10 stars", "1 out of 5 because", "10 out of 10 would
+    /// recommend"); any other word after one makes it a count.
+    static let ratingFollowers: Set<UInt64> = Set(
+        [
+            "stars", "star", "for", "from", "would", "wud", "and", "but", "because", "overall", "again", "i", "it",
+            "if", "so", "at", "in", "on", "easily", "definitely", "honestly", "lol",
+        ].map { TermHash.of($0) })
     /// Words after which a rating-shaped number is a count: "9/10 times it works", "1/5 of the staff".
     static let ratingCounts: Set<UInt64> = Set(
         ["times", "of", "people", "customers", "staff", "days", "visits", "orders"].map { TermHash.of($0) })
@@ -456,6 +463,14 @@ struct SentimentScorer: Sendable {
                 bestLen = j - i + 1
             }
             j += 1
+        }
+        // "9 out of 10" rates only where a rating ends: at a clause end, or before "stars", "for", "would"...;
+        // before another noun it counts ("9 out of 10 times", "8 out of 10 flights have been delayed")
+        if bestLen > 0 && toks[i].has(Token.number) && toks[i + 1].hash == TermHash.out && i + bestLen < n
+            && !toks[i + bestLen - 1].has(Token.boundaryAfter)
+            && !SentimentLexicon.ratingFollowers.contains(toks[i + bestLen].hash)
+        {
+            return (0, 0)
         }
         return (bestLen, best)
     }

@@ -848,4 +848,5 @@ extension TermHash {
     static let that = of("that")
     static let you = of("you")
     static let `for` = of("for")
+    static let out = of("out")
 }

@@ -230,6 +230,25 @@ func sentimentIntentsNameTheirPhrase(text: String, kind: Enrichment.Intent.Kind,
     #expect(intents.first { $0.kind == kind }?.phrase == phrase, "\(text): \(intents)")
 }
 
+/// A rating written out scores as the rating ("9 out of 10"), a count written the same way does not ("9 out of 10
+/// times", "8 out of 10 flights").
+@Test(arguments: [
+    ("All in all I give this one a resounding 9 out of 10.", 1),
+    ("Rating: 1 out of 10.", -1),
+    ("I give it 2 out of 10 because the staff were rude", -1),
+    ("4 out of 5 stars", 1),
+    ("9 out of 10 times it works", 0),
+    ("9 out of 10 people use the kiosk", 0),
+])
+func ratingsWrittenOut(text: String, sign: Int) {
+    let c = engine.enrich(InsightInput(text: text)).enrichment.sentiment.compound
+    switch sign {
+    case 1: #expect(c >= 0.05, "\(text): \(c)")
+    case -1: #expect(c <= -0.05, "\(text): \(c)")
+    default: #expect(c == 0, "\(text): \(c)")
+    }
+}
+
 /// A store's name is no praise: "Best Buy has the TV on sale" is neutral.
 @Test func bestBuyIsAName() {
     let e = engine.enrich(InsightInput(text: "Best Buy has the TV on sale this week")).enrichment
