@@ -411,6 +411,32 @@ struct SentimentScorer: Sendable {
         return false
     }
 
+    /// Whether the praise word at `i` names what its question asks for, right after "a", "the", "any" or "some" in a
+    /// sentence that ends with "?" and opens with a question word: "What's a good laptop under $800?", "Anyone know
+    /// a good plumber?", "what's the best way to reach you?", "Is the food any good?".
+    static func asksFor(_ toks: UnsafeMutableBufferPointer<Token>, _ n: Int, _ i: Int) -> Bool {
+        // the determiner before the word, or the head of a phrase that holds it ("the best")
+        let d = askDeterminers.contains(toks[i].hash) ? i : i - 1
+        guard d >= 0, d == i || (!toks[d].has(Token.boundaryAfter) && askDeterminers.contains(toks[d].hash)) else {
+            return false
+        }
+        var e = i
+        while e < n - 1 && !toks[e].has(Token.sentenceEnd) { e += 1 }
+        guard toks[e].has(Token.question) else { return false }
+        var s = d
+        while s > 0 && !toks[s - 1].has(Token.sentenceEnd) { s -= 1 }
+        while s < d && (toks[s].has(Token.mention) || IntentDetector.greetings.contains(toks[s].hash)) { s += 1 }
+        // the determiner may open the question itself ("Any chance you could rebook me?"), not a phrase's head
+        return (s < d || d == i - 1) && askOpeners.contains(toks[s].hash)
+    }
+    static let askDeterminers: Set<UInt64> = Set(["a", "an", "the", "any", "some"].map { TermHash.of($0) })
+    static let askOpeners: Set<UInt64> = Set(
+        [
+            "what", "whats", "what's", "which", "where", "wheres", "where's", "who", "whos", "who's", "how", "hows",
+            "how's", "anyone", "anybody", "any", "does", "do", "is", "are", "can", "could", "know", "recommend",
+            "should", "wat", "wht",
+        ].map { TermHash.of($0) })
+
     /// Whether the negation at `j` declines more before a thanks ("No, nothing else thanks"): it negates the "else",
     /// not the thanks. ("nothing else was good" still negates "good", "nobody else can help" still negates "help".)
     @inline(__always)
@@ -672,6 +698,8 @@ struct SentimentScorer: Sendable {
                         v = 0
                     }
                 }
+                // praise of what a question asks for is no praise: "What's a good laptop under $800?"
+                if v > 0 && stats.questions > 0 && Self.asksFor(toks, n, i) { continue }
                 let base = v
                 // clause start: modifiers and negations do not reach across punctuation
                 var lo = i

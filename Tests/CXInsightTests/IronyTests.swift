@@ -249,6 +249,21 @@ func ratingsWrittenOut(text: String, sign: Int) {
     }
 }
 
+/// Praise of what a question asks for is no praise: "What's a good laptop?" is neutral; praise before the question stays.
+@Test(arguments: [
+    ("Whats a good laptop for college under $800?", false),
+    ("Anyone know a good plumber in Austin?", false),
+    ("@united what's the best way to get your tickets?", false),
+    ("Is the food any good?", false),
+    ("@united any chance you could rebook me?", false),
+    ("The best staff ever! Is there a vegan option?", true),
+    ("The food is good, what time do you close?", true),
+])
+func questionsAskForPraise(text: String, positive: Bool) {
+    let c = engine.enrich(InsightInput(text: text)).enrichment.sentiment.compound
+    if positive { #expect(c >= 0.05, "\(text): \(c)") } else { #expect(c == 0, "\(text): \(c)") }
+}
+
 /// A store's name is no praise: "Best Buy has the TV on sale" is neutral.
 @Test func bestBuyIsAName() {
     let e = engine.enrich(InsightInput(text: "Best Buy has the TV on sale this week")).enrichment
