@@ -131,13 +131,34 @@ public struct SentimentLexicon: Sendable {
             "rate", "rated", "rating", "give", "gave", "giving", "given", "score", "scored", "solid", "overall",
             "honestly", "easy", "easily", "strong", "total", "definitely", "straight", "another",
         ].map { TermHash.of($0) })
-    /// Words that may follow a rating written out ("9 out of 10 stars", "1 out of 5 because", "10 out of 10 would
-    /// recommend"); any other word after one makes it a count.
-    static let ratingFollowers: Set<UInt64> = Set(
+    /// Whether token `j` is a "lack" that a negation right before it denies: "no lack of friendly staff", "doesn't
+    /// lack charm" leave the praise after them standing.
+    @inline(__always)
+    static func lackDenied(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int) -> Bool {
+        let h = toks[j].hash
+        guard j > 0, h == lack.0 || h == lack.1 || h == lack.2 || h == lack.3 else { return false }
+        return !toks[j - 1].has(Token.boundaryAfter)
+            && (toks[j - 1].has(Token.negContraction) || negationWords.contains(toks[j - 1].hash))
+    }
+    static let lack = (TermHash.of("lack"), TermHash.of("lacks"), TermHash.of("lacked"), TermHash.of("lacking"))
+    static let negationWords: Set<UInt64> = Set((negations + ["no"]).map { TermHash.of($0) })
+
+    /// Nouns after which "N out of 10" is a count, not a rating: "9 out of 10 times", "8 out of 10 flights". A
+    /// singular noun after one is what it rates ("0 out of 10 service").
+    static let ratingOutOfCounts: Set<UInt64> = Set(
         [
-            "stars", "star", "for", "from", "would", "wud", "and", "but", "because", "overall", "again", "i", "it",
-            "if", "so", "at", "in", "on", "easily", "definitely", "honestly", "lol",
+            "times", "of", "people", "customers", "staff", "days", "visits", "orders", "flights", "items", "calls",
+            "things", "stores", "employees", "passengers", "users", "bags", "packages", "hours", "minutes", "cases",
+            "americans", "doctors", "dentists", "reviews", "products", "kiosks", "machines", "agents", "trips",
         ].map { TermHash.of($0) })
+    /// Words after which "will be back" is still the promise to return: "We'll be back for the short rib".
+    static let backFollowers: Set<UInt64> = Set(
+        [
+            "for", "again", "soon", "next", "and", "here", "there", "definitely", "asap", "sometime", "someday", "many",
+            "every",
+        ].map {
+            TermHash.of($0)
+        })
     /// Words after which a rating-shaped number is a count: "9/10 times it works", "1/5 of the staff".
     static let ratingCounts: Set<UInt64> = Set(
         ["times", "of", "people", "customers", "staff", "days", "visits", "orders"].map { TermHash.of($0) })
@@ -490,13 +511,27 @@ struct SentimentScorer: Sendable {
             }
             j += 1
         }
-        // "9 out of 10" rates only where a rating ends: at a clause end, or before "stars", "for", "would"...;
-        // before another noun it counts ("9 out of 10 times", "8 out of 10 flights have been delayed")
-        if bestLen > 0 && toks[i].has(Token.number) && toks[i + 1].hash == TermHash.out && i + bestLen < n
-            && !toks[i + bestLen - 1].has(Token.boundaryAfter)
-            && !SentimentLexicon.ratingFollowers.contains(toks[i + bestLen].hash)
-        {
-            return (0, 0)
+        if bestLen > 0 && i + bestLen < n && !toks[i + bestLen - 1].has(Token.boundaryAfter) {
+            let next = toks[i + bestLen].hash
+            // "9 out of 10" before a counted noun counts ("9 out of 10 times", "8 out of 10 flights were late")
+            if toks[i].has(Token.number) && toks[i + 1].hash == TermHash.out
+                && SentimentLexicon.ratingOutOfCounts.contains(next)
+            {
+                return (0, 0)
+            }
+            // coming back is praise at a clause end or before "for", "again", "soon"; before anything else it is an
+            // errand ("I'll be back to return it", "my car will be back by 5")
+            if best > 0 && toks[i + bestLen - 1].hash == TermHash.back && !SentimentLexicon.backFollowers.contains(next)
+            {
+                return (0, 0)
+            }
+            // wonder at what follows is no praise of it: "never ceases to amaze me how bad this airline is"
+            if best > 0
+                && (next == TermHash.how
+                    || (next == TermHash.me && i + bestLen + 1 < n && toks[i + bestLen + 1].hash == TermHash.how))
+            {
+                return (0, 0)
+            }
         }
         return (bestLen, best)
     }
@@ -613,7 +648,17 @@ struct SentimentScorer: Sendable {
             @inline(__always) func special(_ j: Int) -> UInt8 { UInt8(truncatingIfNeeded: wordBits[j] >> 8) }
             @inline(__always) func flagsOf(_ j: Int) -> UInt8 { UInt8(truncatingIfNeeded: wordBits[j]) }
             @inline(__always) func negated(_ j: Int) -> Bool {
-                toks[j].has(Token.negContraction) || flagsOf(j) & SentimentLexicon.negator != 0
+                (toks[j].has(Token.negContraction) || flagsOf(j) & SentimentLexicon.negator != 0)
+                    && !SentimentLexicon.lackDenied(toks, j)
+            }
+            /// A denied lack between a negation and the word: "doesn't lack great features" praises them.
+            func lackBetween(_ j: Int, _ i: Int) -> Bool {
+                var k = j + 1
+                while k < i {
+                    if SentimentLexicon.lackDenied(toks, k) { return true }
+                    k += 1
+                }
+                return false
             }
             @inline(__always) func inLex(_ j: Int) -> Bool { flagsOf(j) & SentimentLexicon.inLexicon != 0 }
 
@@ -752,7 +797,7 @@ struct SentimentScorer: Sendable {
                             } else if special(i - 2) == SentimentLexicon.Special.without.rawValue
                                 && sp1 == SentimentLexicon.Special.doubt.rawValue
                             {
-                            } else if negated(j) && !Self.declinesMore(toks, j, i) {
+                            } else if negated(j) && !Self.declinesMore(toks, j, i) && !lackBetween(j, i) {
                                 v *= Self.negationScalar
                             }
                         } else {
@@ -770,7 +815,7 @@ struct SentimentScorer: Sendable {
                                 && (sp2 == SentimentLexicon.Special.doubt.rawValue
                                     || special(i - 1) == SentimentLexicon.Special.doubt.rawValue)
                             {
-                            } else if negated(j) && !Self.declinesMore(toks, j, i) {
+                            } else if negated(j) && !Self.declinesMore(toks, j, i) && !lackBetween(j, i) {
                                 v *= Self.negationScalar
                             }
                         }

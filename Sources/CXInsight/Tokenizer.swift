@@ -849,4 +849,7 @@ extension TermHash {
     static let you = of("you")
     static let `for` = of("for")
     static let out = of("out")
+    static let back = of("back")
+    static let how = of("how")
+    static let me = of("me")
 }

@@ -205,6 +205,13 @@ import Testing
         ("Long, whiny and pointless.", -1, nil),
         ("A bit predictable.", -1, nil),
         ("Very unsatisfactory", -1, nil),
+        ("No lack of friendly staff here!", 1, nil),
+        ("It doesn't lack great features", 1, nil),
+        ("It never ceases to amaze me how bad this airline is", -1, nil),
+        ("Battery holds no charge after a month", -1, .complaint),
+        ("They said my car will be back by 5, it's 8pm and no call", -1, nil),
+        ("Nobody does it better", 1, nil),
+        ("Delays here are legendary. 3 hours again", -1, .complaint),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
@@ -239,6 +246,7 @@ func sentimentIntentsNameTheirPhrase(text: String, kind: Enrichment.Intent.Kind,
     ("4 out of 5 stars", 1),
     ("9 out of 10 times it works", 0),
     ("9 out of 10 people use the kiosk", 0),
+    ("0 out of 10 service", -1),
 ])
 func ratingsWrittenOut(text: String, sign: Int) {
     let c = engine.enrich(InsightInput(text: text)).enrichment.sentiment.compound
@@ -252,6 +260,7 @@ func ratingsWrittenOut(text: String, sign: Int) {
 /// Praise of what a question asks for is no praise: "What's a good laptop?" is neutral; praise before the question stays.
 @Test(arguments: [
     ("Whats a good laptop for college under $800?", false),
+    ("I'll be back on Monday to pick up the rest of my order", false),
     ("Anyone know a good plumber in Austin?", false),
     ("@united what's the best way to get your tickets?", false),
     ("Is the food any good?", false),

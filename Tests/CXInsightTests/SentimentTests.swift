@@ -25,7 +25,7 @@ import Testing
 
     @Test func lexiconFileCarriesVersionAndAttribution() throws {
         let lex = try SentimentLexicon.bundled()
-        #expect(lex.version == "2024.12-cx19")
+        #expect(lex.version == "2024.12-cx20")
         #expect(InsightEngine.modelVersion.hasSuffix("+lexicon-\(lex.version)"))
         #expect(lex.entryCount > 7_500)
         let text = String(decoding: try InsightResources.load("sentiment_lexicon", "tsv"), as: UTF8.self)
