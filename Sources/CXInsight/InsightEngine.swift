@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.30.0+lexicon-2024.12-cx20"
+    public static let modelVersion = "cxinsight-1.31.0+lexicon-2024.12-cx20"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.
@@ -682,7 +682,11 @@ public struct InsightEngine: Sendable {
         if !kinds.contains(.complaint) && compound < 0.5 {
             let cues = core.intents.complaintCues(toks, n)
             var found = false
-            if cues.start >= 0 && (cues.score >= 1.5 || (cues.score >= 1.0 && compound < 0.05)) {
+            // after a "but" the cue is the text's point: "The couch is comfy but the delivery guys scratched the floor"
+            if cues.start >= 0
+                && (cues.score >= 1.5
+                    || (cues.score >= 1.0 && (compound < 0.05 || Self.contrastBefore(toks, cues.start))))
+            {
                 set(.complaint, cues.start, cues.end)
                 kinds.insert(.complaint)
                 found = true
@@ -737,6 +741,16 @@ public struct PackedAnalysis: Sendable {
 }
 
 extension InsightEngine {
+    /// Whether a "but" (or "however", "though") comes before token `i` in its sentence.
+    static func contrastBefore(_ toks: UnsafeMutableBufferPointer<Token>, _ i: Int) -> Bool {
+        var k = i - 1
+        while k >= 0 && !toks[k].has(Token.sentenceEnd) {
+            if toks[k].hash == TermHash.but || toks[k].hash == TermHash.however { return true }
+            k -= 1
+        }
+        return false
+    }
+
     /// Word stems that make a hashtag a complaint ("#fail", "#worstflightever", "#customerservicefail").
     static let complaintHashtagStems: [[UInt8]] = [
         "fail", "worst", "disappoint", "unacceptable", "ruined", "nothappy", "unhappy", "notok", "dobetter",

@@ -840,6 +840,7 @@ enum Tokenizer {
 /// Function words the analysers test one at a time.
 extension TermHash {
     static let but = of("but")
+    static let however = of("however")
     static let `else` = of("else")
     static let nothing = of("nothing")
     static let not = of("not")

@@ -212,6 +212,7 @@ import Testing
         ("They said my car will be back by 5, it's 8pm and no call", -1, nil),
         ("Nobody does it better", 1, nil),
         ("Delays here are legendary. 3 hours again", -1, .complaint),
+        ("The couch is comfy but the delivery guys scratched the floor", -1, .complaint),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
