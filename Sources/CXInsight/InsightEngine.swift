@@ -143,7 +143,7 @@ public struct InsightState: Sendable {
 /// build one per process and call it from any thread.
 public struct InsightEngine: Sendable {
     /// Version of the code and of its lexicon; every enrichment records it.
-    public static let modelVersion = "cxinsight-1.32.0+lexicon-2024.12-cx20"
+    public static let modelVersion = "cxinsight-1.31.0+lexicon-2024.12-cx20"
 
     /// Immutable parts behind one reference, so that copying the engine (into closures, tasks,
     /// actors) costs one retain instead of one per table.

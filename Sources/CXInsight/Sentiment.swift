@@ -432,40 +432,6 @@ struct SentimentScorer: Sendable {
         return false
     }
 
-    /// Whether the clause of the word at `i` opens, four to seven words before it, with a subject that is nobody or
-    /// nothing: "none of", "no one", "nobody", "nothing", "neither". The three words right before a word are read
-    /// for negations anyway (VADER's window); this reaches the predicate of a longer subject.
-    static func negatedSubject(_ toks: UnsafeMutableBufferPointer<Token>, _ i: Int) -> Bool {
-        var j = i - 1
-        while j >= 0 && i - j <= 7 && !toks[j].has(Token.boundaryAfter) {
-            if i - j >= 4 && (j == 0 || toks[j - 1].has(Token.boundaryAfter)) {
-                let h = toks[j].hash
-                let next = toks[j + 1].hash
-                guard
-                    h == nobody || h == noone || h == TermHash.nothing || h == neither
-                        || (h == none && next == TermHash.of_) || (h == no && next == one)
-                else { return false }
-                // a comparison praises what nothing matches: "Nothing beats the super friendly staff", "No one
-                // makes a better burger"
-                for k in (j + 1)...i where comparisons.contains(toks[k].hash) { return false }
-                return true
-            }
-            j -= 1
-        }
-        return false
-    }
-    static let comparisons: Set<UInt64> = Set(
-        [
-            "beats", "beat", "compares", "compare", "tops", "top", "than", "better", "like", "matches", "rivals",
-            "but", "else", "other", "comes", "close",
-        ].map { TermHash.of($0) })
-    static let nobody = TermHash.of("nobody")
-    static let noone = TermHash.of("noone")
-    static let neither = TermHash.of("neither")
-    static let none = TermHash.of("none")
-    static let no = TermHash.of("no")
-    static let one = TermHash.of("one")
-
     /// Whether the praise word at `i` names what its question asks for, right after "a", "the", "any" or "some" in a
     /// sentence that ends with "?" and opens with a question word: "What's a good laptop under $800?", "Anyone know
     /// a good plumber?", "what's the best way to reach you?", "Is the food any good?".
@@ -856,9 +822,6 @@ struct SentimentScorer: Sendable {
                     }
                     startI += 1
                 }
-                // a clause whose subject is nobody or nothing negates its predicate beyond the three words above:
-                // "None of the staff were helpful", "No one at the desk was friendly"
-                if v != 0 && i >= 4 && Self.negatedSubject(toks, i) { v *= Self.negationScalar }
                 // "least"
                 let leastSp = SentimentLexicon.Special.least.rawValue
                 if i - 1 >= lo && special(i - 1) == leastSp && !inLex(i - 1) {

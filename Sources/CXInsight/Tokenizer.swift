@@ -841,7 +841,6 @@ enum Tokenizer {
 extension TermHash {
     static let but = of("but")
     static let however = of("however")
-    static let of_ = of("of")
     static let `else` = of("else")
     static let nothing = of("nothing")
     static let not = of("not")

@@ -213,9 +213,6 @@ import Testing
         ("Nobody does it better", 1, nil),
         ("Delays here are legendary. 3 hours again", -1, .complaint),
         ("The couch is comfy but the delivery guys scratched the floor", -1, .complaint),
-        ("None of the staff were helpful", -1, nil),
-        ("Nothing about the stay was good", -1, nil),
-        ("Nothing beats the super friendly staff", 1, nil),
     ])
     func reviewVerdicts(text: String, sign: Int, kind: Enrichment.Intent.Kind?) {
         let e = engine.enrich(InsightInput(text: text)).enrichment
