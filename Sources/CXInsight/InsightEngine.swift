@@ -741,7 +741,7 @@ public struct PackedAnalysis: Sendable {
 }
 
 extension InsightEngine {
-    /// Whether a "but" (or "however", "though") comes before token `i` in its sentence.
+    /// Whether a "but" or a "however" comes before token `i` in its sentence.
     static func contrastBefore(_ toks: UnsafeMutableBufferPointer<Token>, _ i: Int) -> Bool {
         var k = i - 1
         while k >= 0 && !toks[k].has(Token.sentenceEnd) {

@@ -137,19 +137,18 @@ public struct SentimentLexicon: Sendable {
     static func lackDenied(_ toks: UnsafeMutableBufferPointer<Token>, _ j: Int) -> Bool {
         let h = toks[j].hash
         guard j > 0, h == lack.0 || h == lack.1 || h == lack.2 || h == lack.3 else { return false }
-        return !toks[j - 1].has(Token.boundaryAfter)
-            && (toks[j - 1].has(Token.negContraction) || negationWords.contains(toks[j - 1].hash))
+        // the scorer's first pass marked every negation (`Token.negator`) before any word is read for this
+        return !toks[j - 1].has(Token.boundaryAfter) && toks[j - 1].has(Token.negator)
     }
     static let lack = (TermHash.of("lack"), TermHash.of("lacks"), TermHash.of("lacked"), TermHash.of("lacking"))
-    static let negationWords: Set<UInt64> = Set((negations + ["no"]).map { TermHash.of($0) })
 
     /// Nouns after which "N out of 10" is a count, not a rating: "9 out of 10 times", "8 out of 10 flights". A
     /// singular noun after one is what it rates ("0 out of 10 service").
-    static let ratingOutOfCounts: Set<UInt64> = Set(
+    static let ratingOutOfCounts: Set<UInt64> = ratingCounts.union(
         [
-            "times", "of", "people", "customers", "staff", "days", "visits", "orders", "flights", "items", "calls",
-            "things", "stores", "employees", "passengers", "users", "bags", "packages", "hours", "minutes", "cases",
-            "americans", "doctors", "dentists", "reviews", "products", "kiosks", "machines", "agents", "trips",
+            "flights", "items", "calls", "things", "stores", "employees", "passengers", "users", "bags", "packages",
+            "hours", "minutes", "cases", "americans", "doctors", "dentists", "reviews", "products", "kiosks",
+            "machines", "agents", "trips",
         ].map { TermHash.of($0) })
     /// Words after which "will be back" is still the promise to return: "We'll be back for the short rib".
     static let backFollowers: Set<UInt64> = Set(
